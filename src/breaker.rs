@@ -1,0 +1,256 @@
+//! The circuit breaker state machine: plain data, no locking, no clock of
+//! its own. Every method is O(1) and never panics.
+#![forbid(unsafe_code)]
+
+use crate::{CallError, Clock, Config, Error};
+
+/// The three states of a breaker.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[repr(u8)]
+pub enum State {
+    /// Normal operation: every call is allowed.
+    Closed = 0,
+    /// Tripped: every call is rejected until `reset_timeout_ms` has passed
+    /// since the last failure.
+    Open = 1,
+    /// Testing recovery: up to `half_open_max_calls` probes are admitted.
+    HalfOpen = 2,
+}
+
+impl State {
+    /// The C-side code of this state (`FUSEBOX_STATE_*`).
+    pub const fn code(self) -> u32 {
+        self as u32
+    }
+}
+
+/// A snapshot of a breaker's counters. Counters other than `failure_count`
+/// wrap around at `u32::MAX`; `failure_count` saturates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub struct Stats {
+    /// The stored state. Like Snakepit's `stats`, reading stats does not move
+    /// an expired open breaker to half-open; `state()` does.
+    pub state: State,
+    /// Failures since the last close or reset.
+    pub failure_count: u32,
+    /// Successes recorded, ever (kept across resets, like Snakepit).
+    pub success_count: u32,
+    /// The configured failure threshold.
+    pub failure_threshold: u32,
+    /// Probes admitted in the current half-open period.
+    pub half_open_calls: u32,
+    /// Calls rejected by `try_acquire`/`call`.
+    pub rejected_count: u32,
+    /// Calls admitted by `try_acquire`/`call`.
+    pub admitted_count: u32,
+    /// Time of the last recorded failure, `None` after a reset or before any.
+    pub last_failure_ms: Option<u64>,
+}
+
+/// One circuit breaker, owned by its user (`&mut self`, no locking).
+///
+/// Time comes in as `now_ms`, read by the caller from its [`Clock`].
+///
+/// ```
+/// use fusebox::{Breaker, Config, State};
+/// let mut b = Breaker::new(Config::default().with_failure_threshold(2)).unwrap();
+/// b.record_failure(0);
+/// b.record_failure(1);
+/// assert_eq!(b.state(2), State::Open);
+/// assert!(b.try_acquire(2).is_err());
+/// assert_eq!(b.state(30_001), State::HalfOpen);
+/// assert_eq!(b.try_acquire(30_001), Ok(State::HalfOpen));
+/// b.record_success(30_002);
+/// assert_eq!(b.state(30_002), State::Closed);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Breaker {
+    config: Config,
+    state: State,
+    failure_count: u32,
+    success_count: u32,
+    half_open_calls: u32,
+    rejected_count: u32,
+    admitted_count: u32,
+    last_failure_ms: Option<u64>,
+}
+
+impl Breaker {
+    /// A closed breaker with `config`. O(1).
+    ///
+    /// # Errors
+    /// [`Error::InvalidConfig`] when `config.validate()` fails.
+    pub const fn new(config: Config) -> Result<Self, Error> {
+        if let Err(e) = config.validate() {
+            return Err(e);
+        }
+        Ok(Self {
+            config,
+            state: State::Closed,
+            failure_count: 0,
+            success_count: 0,
+            half_open_calls: 0,
+            rejected_count: 0,
+            admitted_count: 0,
+            last_failure_ms: None,
+        })
+    }
+
+    /// The breaker's configuration.
+    pub const fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// Moves an open breaker whose timeout has run out to half-open (lazily:
+    /// there is no timer). A reading earlier than the last failure means the
+    /// clock went backwards: the open window is re-based on it, so the breaker
+    /// never stays open longer than `reset_timeout_ms` of forward time.
+    fn refresh(&mut self, now_ms: u64) {
+        if self.state != State::Open {
+            return;
+        }
+        let elapsed = match self.last_failure_ms {
+            Some(t) if now_ms >= t => now_ms - t,
+            Some(_) => {
+                self.last_failure_ms = Some(now_ms);
+                0
+            }
+            // Open without a failure time cannot come from this state
+            // machine; treat the window as over rather than wedge.
+            None => u64::MAX,
+        };
+        if elapsed >= u64::from(self.config.reset_timeout_ms) {
+            self.state = State::HalfOpen;
+            self.half_open_calls = 0;
+        }
+    }
+
+    /// The current state, after moving an expired open breaker to half-open
+    /// (Snakepit's `state`). O(1).
+    pub fn state(&mut self, now_ms: u64) -> State {
+        self.refresh(now_ms);
+        self.state
+    }
+
+    /// Whether a call would be admitted now. A pure check: it reserves no
+    /// half-open probe slot (Snakepit's `allow_call?`), though it does move
+    /// an expired open breaker to half-open. O(1).
+    pub fn allow_call(&mut self, now_ms: u64) -> bool {
+        self.refresh(now_ms);
+        match self.state {
+            State::Closed => true,
+            State::Open => false,
+            State::HalfOpen => self.half_open_calls < self.config.half_open_max_calls,
+        }
+    }
+
+    /// Admits a call, or rejects it. In half-open, an admission takes one of
+    /// the `half_open_max_calls` probe slots. On success it returns the state
+    /// the call was admitted in (`Closed` or `HalfOpen`: a probe). O(1).
+    ///
+    /// # Errors
+    /// [`Error::CircuitOpen`] when open, or half-open with every slot taken.
+    pub fn try_acquire(&mut self, now_ms: u64) -> Result<State, Error> {
+        self.refresh(now_ms);
+        let admitted = match self.state {
+            State::Closed => true,
+            State::Open => false,
+            State::HalfOpen => {
+                let free = self.half_open_calls < self.config.half_open_max_calls;
+                if free {
+                    self.half_open_calls += 1;
+                }
+                free
+            }
+        };
+        if admitted {
+            self.admitted_count = self.admitted_count.wrapping_add(1);
+            Ok(self.state)
+        } else {
+            self.rejected_count = self.rejected_count.wrapping_add(1);
+            Err(Error::CircuitOpen)
+        }
+    }
+
+    /// Records a success. Closed or open: counts it. Half-open: closes the
+    /// breaker (failure count and probe count back to 0), whichever call the
+    /// success came from, as Snakepit does. O(1).
+    pub fn record_success(&mut self, now_ms: u64) {
+        self.refresh(now_ms);
+        self.success_count = self.success_count.wrapping_add(1);
+        if self.state == State::HalfOpen {
+            self.state = State::Closed;
+            self.failure_count = 0;
+            self.half_open_calls = 0;
+        }
+    }
+
+    /// Records a failure, in any state: the failure count grows and the
+    /// last-failure time becomes `now_ms`. Closed: opens at the threshold.
+    /// Open: the open window restarts from now. Half-open: reopens. O(1).
+    pub fn record_failure(&mut self, now_ms: u64) {
+        self.refresh(now_ms);
+        self.failure_count = self.failure_count.saturating_add(1);
+        self.last_failure_ms = Some(now_ms);
+        match self.state {
+            State::Closed => {
+                if self.failure_count >= self.config.failure_threshold {
+                    self.state = State::Open;
+                }
+            }
+            State::Open => {}
+            State::HalfOpen => {
+                self.state = State::Open;
+                self.half_open_calls = 0;
+            }
+        }
+    }
+
+    /// Back to closed: failure count and probe count 0, last failure time
+    /// cleared; the success count (and the admitted/rejected counters) are
+    /// kept, as Snakepit keeps `success_count`. O(1).
+    pub fn reset(&mut self) {
+        self.state = State::Closed;
+        self.failure_count = 0;
+        self.half_open_calls = 0;
+        self.last_failure_ms = None;
+    }
+
+    /// The counters, without moving the state (Snakepit's `stats`). O(1).
+    pub const fn stats(&self) -> Stats {
+        Stats {
+            state: self.state,
+            failure_count: self.failure_count,
+            success_count: self.success_count,
+            failure_threshold: self.config.failure_threshold,
+            half_open_calls: self.half_open_calls,
+            rejected_count: self.rejected_count,
+            admitted_count: self.admitted_count,
+            last_failure_ms: self.last_failure_ms,
+        }
+    }
+
+    /// Runs `op` through the breaker: when rejected, `op` does not run;
+    /// otherwise its `Ok`/`Err` is recorded as a success/failure (time read
+    /// from `clock` before and after) and handed back.
+    ///
+    /// # Errors
+    /// [`CallError::Rejected`]`(`[`Error::CircuitOpen`]`)` without running
+    /// `op`, or [`CallError::Failed`] with the op's own error.
+    pub fn call<T, E>(
+        &mut self,
+        clock: &impl Clock,
+        op: impl FnOnce() -> Result<T, E>,
+    ) -> Result<T, CallError<E>> {
+        self.try_acquire(clock.now_ms())
+            .map_err(CallError::Rejected)?;
+        let result = op();
+        let now = clock.now_ms();
+        match &result {
+            Ok(_) => self.record_success(now),
+            Err(_) => self.record_failure(now),
+        }
+        result.map_err(CallError::Failed)
+    }
+}

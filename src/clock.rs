@@ -1,0 +1,222 @@
+//! Time sources: the [`Clock`] trait, a [`ManualClock`] for tests, and
+//! [`Tick32`], which extends a wrapping 32-bit millisecond tick to 64 bits.
+#![forbid(unsafe_code)]
+
+use core::cell::Cell;
+use critical_section::Mutex;
+
+/// A source of milliseconds, supplied by the caller.
+///
+/// fusebox never reads time on its own: every operation that needs the time
+/// takes it from a `Clock` (or from a `now_ms` value read from one).
+///
+/// # Contract
+///
+/// * **Monotonic**: successive readings should never decrease. fusebox does not
+///   rely on it for safety: a clock that stands still, goes backwards or jumps
+///   never makes fusebox panic or overflow, and an open breaker re-bases its
+///   open window on a reading earlier than its last failure, so it stays open
+///   at most `reset_timeout_ms` once time moves forward again.
+/// * **Never fails**: `now_ms` returns a value, always. It may be called from
+///   any thread that uses the breaker, never inside a critical section.
+/// * The epoch is arbitrary (boot, process start); only differences matter.
+pub trait Clock {
+    /// The current time in milliseconds since an arbitrary, fixed epoch.
+    fn now_ms(&self) -> u64;
+}
+
+/// Any `Fn() -> u64` is a clock, so a closure over a HAL tick works directly.
+impl<F: Fn() -> u64> Clock for F {
+    #[inline]
+    fn now_ms(&self) -> u64 {
+        self()
+    }
+}
+
+/// A clock that moves only when told to: makes time-dependent tests instant
+/// and deterministic.
+///
+/// It is `Sync` (its reading sits behind a critical section), so it can be a
+/// `static` shared by threads.
+///
+/// ```
+/// use fusebox::{Clock, ManualClock};
+/// let clock = ManualClock::new(0);
+/// clock.advance(1_500);
+/// assert_eq!(clock.now_ms(), 1_500);
+/// clock.set(10);
+/// assert_eq!(clock.now_ms(), 10);
+/// ```
+#[derive(Debug)]
+pub struct ManualClock {
+    now: Mutex<Cell<u64>>,
+}
+
+impl ManualClock {
+    /// A clock reading `start_ms`. O(1), `const`.
+    pub const fn new(start_ms: u64) -> Self {
+        Self {
+            now: Mutex::new(Cell::new(start_ms)),
+        }
+    }
+
+    /// Sets the reading to `ms`, forwards or backwards. O(1).
+    pub fn set(&self, ms: u64) {
+        critical_section::with(|cs| self.now.borrow(cs).set(ms));
+    }
+
+    /// Moves the reading forward by `ms`, saturating at `u64::MAX`. O(1).
+    pub fn advance(&self, ms: u64) {
+        critical_section::with(|cs| {
+            let cell = self.now.borrow(cs);
+            cell.set(cell.get().saturating_add(ms));
+        });
+    }
+}
+
+impl Default for ManualClock {
+    fn default() -> Self {
+        Self::new(0)
+    }
+}
+
+impl Clock for ManualClock {
+    fn now_ms(&self) -> u64 {
+        critical_section::with(|cs| self.now.borrow(cs).get())
+    }
+}
+
+/// The pure state of a 32-bit tick extender (see [`Tick32`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Tick32State {
+    last_raw: u32,
+    extended: u64,
+    started: bool,
+}
+
+impl Tick32State {
+    /// A fresh extender; its first reading is taken as is. `const`.
+    pub const fn new() -> Self {
+        Self {
+            last_raw: 0,
+            extended: 0,
+            started: false,
+        }
+    }
+
+    /// Extends one raw 32-bit reading to 64 bits. O(1), never panics.
+    ///
+    /// Serial-number arithmetic: a reading ahead of the last one by less than
+    /// 2^31 ms moves time forward (across a wrap, too); a reading behind it
+    /// (e.g. taken earlier by a racing thread) is answered with a value as
+    /// far in the past and does not move the stored time. Time stays right as
+    /// long as readings come at least once every 2^31 ms (24.8 days).
+    pub fn extend(&mut self, raw: u32) -> u64 {
+        if !self.started {
+            self.started = true;
+            self.last_raw = raw;
+            self.extended = u64::from(raw);
+            return self.extended;
+        }
+        let delta = raw.wrapping_sub(self.last_raw);
+        if delta < 0x8000_0000 {
+            self.last_raw = raw;
+            self.extended = self.extended.saturating_add(u64::from(delta));
+            self.extended
+        } else {
+            // `raw` is behind: report it in the past without storing it.
+            let behind = self.last_raw.wrapping_sub(raw);
+            self.extended.saturating_sub(u64::from(behind))
+        }
+    }
+}
+
+/// Adapts a wrapping 32-bit millisecond tick (a `HAL_GetTick()`-style counter
+/// that wraps every 49.7 days) into a 64-bit [`Clock`].
+///
+/// The raw tick is read *outside* the critical section; only the extension
+/// bookkeeping runs inside it. See [`Tick32State::extend`] for the rule.
+///
+/// ```
+/// use fusebox::{Clock, Tick32};
+/// use core::sync::atomic::{AtomicU32, Ordering};
+/// static TICK: AtomicU32 = AtomicU32::new(u32::MAX - 5);
+/// let clock = Tick32::new(|| TICK.load(Ordering::Relaxed));
+/// let before = clock.now_ms();
+/// TICK.store(4, Ordering::Relaxed); // wrapped: 10 ms later
+/// assert_eq!(clock.now_ms() - before, 10);
+/// ```
+#[derive(Debug)]
+pub struct Tick32<F> {
+    source: F,
+    state: Mutex<Cell<Tick32State>>,
+}
+
+impl<F: Fn() -> u32> Tick32<F> {
+    /// Wraps `source`, a function returning the raw 32-bit tick. `const`.
+    pub const fn new(source: F) -> Self {
+        Self {
+            source,
+            state: Mutex::new(Cell::new(Tick32State::new())),
+        }
+    }
+}
+
+impl<F: Fn() -> u32> Clock for Tick32<F> {
+    fn now_ms(&self) -> u64 {
+        let raw = (self.source)();
+        critical_section::with(|cs| {
+            let cell = self.state.borrow(cs);
+            let mut st = cell.get();
+            let ext = st.extend(raw);
+            cell.set(st);
+            ext
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tick32_extends_across_wrap() {
+        let mut st = Tick32State::new();
+        assert_eq!(st.extend(u32::MAX - 1), u64::from(u32::MAX - 1));
+        assert_eq!(st.extend(1), u64::from(u32::MAX) + 2);
+        assert_eq!(st.extend(100), u64::from(u32::MAX) + 101);
+    }
+
+    #[test]
+    fn tick32_many_wraps_stay_exact() {
+        let mut st = Tick32State::new();
+        let mut raw = 0u32;
+        let mut expect = 0u64;
+        st.extend(raw);
+        for _ in 0..20 {
+            // Steps just under half the range: still forward.
+            let step = 0x7FFF_FFFFu32;
+            raw = raw.wrapping_add(step);
+            expect += u64::from(step);
+            assert_eq!(st.extend(raw), expect);
+        }
+        assert!(expect > 4 * u64::from(u32::MAX));
+    }
+
+    #[test]
+    fn tick32_late_reading_is_in_the_past_and_not_stored() {
+        let mut st = Tick32State::new();
+        st.extend(10);
+        assert_eq!(st.extend(20), 20);
+        assert_eq!(st.extend(15), 15);
+        assert_eq!(st.extend(21), 21);
+    }
+
+    #[test]
+    fn tick32_late_reading_near_zero_saturates() {
+        let mut st = Tick32State::new();
+        st.extend(5);
+        assert_eq!(st.extend(u32::MAX), 0);
+        assert_eq!(st.extend(6), 6);
+    }
+}

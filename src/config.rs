@@ -1,0 +1,86 @@
+//! Breaker configuration, with Snakepit's defaults.
+#![forbid(unsafe_code)]
+
+use crate::Error;
+
+/// How a breaker trips and recovers.
+///
+/// `Config::default()` (and [`Config::SNAKEPIT`]) is Snakepit's default:
+/// 5 failures, 30 000 ms open, 1 half-open probe.
+///
+/// ```
+/// use fusebox::Config;
+/// let cfg = Config::default().with_failure_threshold(3).with_reset_timeout_ms(1_000);
+/// assert_eq!(cfg.failure_threshold, 3);
+/// assert!(cfg.validate().is_ok());
+/// assert!(Config::default().with_failure_threshold(0).validate().is_err());
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub struct Config {
+    /// Failures (counted since the last close or reset) that open the
+    /// breaker. At least 1.
+    pub failure_threshold: u32,
+    /// Milliseconds after the last failure before an open breaker lets a
+    /// probe through (half-open). At least 1.
+    pub reset_timeout_ms: u32,
+    /// Probes admitted by `try_acquire`/`call` while half-open. At least 1.
+    pub half_open_max_calls: u32,
+}
+
+impl Config {
+    /// Snakepit's defaults: 5 / 30 000 ms / 1.
+    pub const SNAKEPIT: Config = Config {
+        failure_threshold: 5,
+        reset_timeout_ms: 30_000,
+        half_open_max_calls: 1,
+    };
+
+    /// Snakepit's defaults, as a `const fn`.
+    pub const fn new() -> Self {
+        Self::SNAKEPIT
+    }
+
+    /// Returns `self` with `failure_threshold` set.
+    #[must_use]
+    pub const fn with_failure_threshold(mut self, n: u32) -> Self {
+        self.failure_threshold = n;
+        self
+    }
+
+    /// Returns `self` with `reset_timeout_ms` set.
+    #[must_use]
+    pub const fn with_reset_timeout_ms(mut self, ms: u32) -> Self {
+        self.reset_timeout_ms = ms;
+        self
+    }
+
+    /// Returns `self` with `half_open_max_calls` set.
+    #[must_use]
+    pub const fn with_half_open_max_calls(mut self, n: u32) -> Self {
+        self.half_open_max_calls = n;
+        self
+    }
+
+    /// Checks every field: `failure_threshold`, `reset_timeout_ms` and
+    /// `half_open_max_calls` must each be at least 1 (Snakepit types them as
+    /// positive integers). O(1).
+    ///
+    /// # Errors
+    /// [`Error::InvalidConfig`] when a field is 0.
+    pub const fn validate(&self) -> Result<(), Error> {
+        if self.failure_threshold == 0
+            || self.reset_timeout_ms == 0
+            || self.half_open_max_calls == 0
+        {
+            return Err(Error::InvalidConfig);
+        }
+        Ok(())
+    }
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self::SNAKEPIT
+    }
+}

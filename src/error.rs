@@ -1,0 +1,73 @@
+//! Errors as values: every failure of the public API is one of these.
+#![forbid(unsafe_code)]
+
+use core::fmt;
+
+/// Why an operation was refused. Never a panic: every refusal is one of these.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Error {
+    /// The breaker rejected the call (open, or half-open with every probe
+    /// slot taken).
+    CircuitOpen,
+    /// A [`Config`](crate::Config) field is out of range (see
+    /// [`Config::validate`](crate::Config::validate)).
+    InvalidConfig,
+    /// A breaker name is empty or longer than [`NAME_MAX`](crate::NAME_MAX) bytes.
+    InvalidName,
+    /// A breaker with this name already exists in the registry.
+    NameTaken,
+    /// Every slot of the registry is in use.
+    RegistryFull,
+    /// No breaker has this id (never created, removed, or forged), or no
+    /// breaker has this name.
+    NotFound,
+    /// The registry was entered again from inside its own bookkeeping. The
+    /// crate's API never does this; it is reported instead of panicking.
+    Busy,
+}
+
+impl Error {
+    /// A short, static, human-readable description. O(1).
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Error::CircuitOpen => "circuit open",
+            Error::InvalidConfig => "invalid config",
+            Error::InvalidName => "invalid name",
+            Error::NameTaken => "name taken",
+            Error::RegistryFull => "registry full",
+            Error::NotFound => "not found",
+            Error::Busy => "registry busy",
+        }
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl core::error::Error for Error {}
+
+/// The result of a guarded `call` that did not produce the operation's value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CallError<E> {
+    /// The operation did not run: the breaker rejected it
+    /// ([`Error::CircuitOpen`]) or the id was not found.
+    Rejected(Error),
+    /// The operation ran and failed with its own error, which was recorded
+    /// as a failure and is handed back unchanged.
+    Failed(E),
+}
+
+impl<E: fmt::Display> fmt::Display for CallError<E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CallError::Rejected(e) => write!(f, "rejected: {e}"),
+            CallError::Failed(e) => write!(f, "failed: {e}"),
+        }
+    }
+}
+
+impl<E: fmt::Debug + fmt::Display> core::error::Error for CallError<E> {}

@@ -1,0 +1,348 @@
+//! A fixed-capacity registry of named breakers behind `critical-section`,
+//! usable as a `static`.
+#![forbid(unsafe_code)]
+
+use core::cell::RefCell;
+use critical_section::Mutex;
+
+use crate::{Breaker, CallError, Clock, Config, Error, State, Stats};
+
+/// Longest breaker name, in bytes.
+pub const NAME_MAX: usize = 31;
+
+/// Most slots a registry can have: ids keep the slot index in their low
+/// [`INDEX_BITS`](Id::INDEX_BITS) bits.
+pub const MAX_CAPACITY: usize = 1 << Id::INDEX_BITS;
+
+/// A breaker name: 1..=[`NAME_MAX`] arbitrary bytes (not necessarily UTF-8).
+pub type Name = heapless::Vec<u8, NAME_MAX, u8>;
+
+/// A handle on a breaker in a [`Registry`].
+///
+/// It carries the slot's generation: once the breaker is removed, its id is
+/// refused with [`Error::NotFound`] and never reaches a later occupant of the
+/// same slot (until that one slot has been reused 2^20 times). The raw value
+/// 0 is never a valid id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Id(u32);
+
+impl Id {
+    /// Bits of the raw id that hold the slot index.
+    pub const INDEX_BITS: u32 = 12;
+    const INDEX_MASK: u32 = (1 << Self::INDEX_BITS) - 1;
+    const GENERATION_MAX: u32 = u32::MAX >> Self::INDEX_BITS;
+
+    const fn new(index: usize, generation: u32) -> Self {
+        Id((generation << Self::INDEX_BITS) | (index as u32 & Self::INDEX_MASK))
+    }
+
+    /// The raw value, e.g. to hand across an FFI boundary.
+    pub const fn to_raw(self) -> u32 {
+        self.0
+    }
+
+    /// An id from a raw value. Any value is accepted; a forged or stale one
+    /// is refused by the registry with [`Error::NotFound`].
+    pub const fn from_raw(raw: u32) -> Self {
+        Id(raw)
+    }
+
+    const fn index(self) -> usize {
+        (self.0 & Self::INDEX_MASK) as usize
+    }
+
+    const fn generation(self) -> u32 {
+        self.0 >> Self::INDEX_BITS
+    }
+}
+
+#[derive(Debug)]
+struct Entry {
+    name: Name,
+    breaker: Breaker,
+}
+
+#[derive(Debug)]
+struct Slot {
+    /// Generation of the current (or, when empty, the next) occupant; never 0.
+    generation: u32,
+    entry: Option<Entry>,
+}
+
+#[derive(Debug)]
+struct Slots<const N: usize> {
+    slots: heapless::Vec<Slot, N>,
+}
+
+impl<const N: usize> Slots<N> {
+    fn get_mut(&mut self, id: Id) -> Result<&mut Breaker, Error> {
+        match self.slots.get_mut(id.index()) {
+            Some(Slot {
+                generation,
+                entry: Some(entry),
+            }) if *generation == id.generation() => Ok(&mut entry.breaker),
+            _ => Err(Error::NotFound),
+        }
+    }
+
+    fn find(&self, name: &[u8]) -> Option<Id> {
+        self.slots
+            .iter()
+            .enumerate()
+            .find_map(|(i, slot)| match &slot.entry {
+                Some(e) if e.name.as_slice() == name => Some(Id::new(i, slot.generation)),
+                _ => None,
+            })
+    }
+
+    fn insert(&mut self, name: Name, breaker: Breaker) -> Result<Id, Error> {
+        if self.find(&name).is_some() {
+            return Err(Error::NameTaken);
+        }
+        let entry = Entry { name, breaker };
+        if let Some((i, slot)) = self
+            .slots
+            .iter_mut()
+            .enumerate()
+            .find(|(_, s)| s.entry.is_none())
+        {
+            slot.entry = Some(entry);
+            return Ok(Id::new(i, slot.generation));
+        }
+        let index = self.slots.len();
+        self.slots
+            .push(Slot {
+                generation: 1,
+                entry: Some(entry),
+            })
+            .map_err(|_| Error::RegistryFull)?;
+        Ok(Id::new(index, 1))
+    }
+
+    fn remove(&mut self, id: Id) -> Result<(), Error> {
+        match self.slots.get_mut(id.index()) {
+            Some(slot) if slot.generation == id.generation() && slot.entry.is_some() => {
+                slot.entry = None;
+                slot.generation = if slot.generation >= Id::GENERATION_MAX {
+                    1
+                } else {
+                    slot.generation + 1
+                };
+                Ok(())
+            }
+            _ => Err(Error::NotFound),
+        }
+    }
+}
+
+/// Up to `N` named breakers (`1 <= N <=` [`MAX_CAPACITY`]), shareable between
+/// threads and interrupt handlers as a `static`.
+///
+/// Every method takes one short critical section that covers only the
+/// registry's own bookkeeping: never the user's operation, never a clock
+/// read. The library does not pick a `critical-section` implementation: the
+/// application does (e.g. `critical-section/std` on hosts).
+///
+/// Costs: operations by [`Id`] are O(1); `create` and `lookup` are O(N)
+/// name comparisons.
+///
+/// ```
+/// use fusebox::{Config, Error, Registry, State};
+/// static REGISTRY: Registry<4> = Registry::new();
+/// let id = REGISTRY.create(b"db", Config::default().with_failure_threshold(1)).unwrap();
+/// assert_eq!(REGISTRY.lookup(b"db"), Ok(id));
+/// REGISTRY.record_failure(id, 0).unwrap();
+/// assert_eq!(REGISTRY.try_acquire(id, 1), Err(Error::CircuitOpen));
+/// REGISTRY.remove(id).unwrap();
+/// assert_eq!(REGISTRY.state(id, 2), Err(Error::NotFound));
+/// ```
+#[derive(Debug)]
+pub struct Registry<const N: usize> {
+    inner: Mutex<RefCell<Slots<N>>>,
+}
+
+impl<const N: usize> Registry<N> {
+    const CAPACITY_OK: () = assert!(
+        N >= 1 && N <= MAX_CAPACITY,
+        "Registry capacity must be in 1..=4096"
+    );
+
+    /// An empty registry; `const`, so it can initialise a `static`.
+    /// A capacity outside `1..=MAX_CAPACITY` is a compile-time error.
+    pub const fn new() -> Self {
+        #[allow(clippy::let_unit_value)]
+        let () = Self::CAPACITY_OK;
+        Self {
+            inner: Mutex::new(RefCell::new(Slots {
+                slots: heapless::Vec::new(),
+            })),
+        }
+    }
+
+    /// The number of slots, `N`.
+    pub const fn capacity(&self) -> usize {
+        N
+    }
+
+    /// Runs `f` on the slots inside one critical section.
+    fn with_slots<R>(&self, f: impl FnOnce(&mut Slots<N>) -> Result<R, Error>) -> Result<R, Error> {
+        critical_section::with(|cs| {
+            let mut slots = self
+                .inner
+                .borrow(cs)
+                .try_borrow_mut()
+                .map_err(|_| Error::Busy)?;
+            f(&mut slots)
+        })
+    }
+
+    fn with_breaker<R>(&self, id: Id, f: impl FnOnce(&mut Breaker) -> R) -> Result<R, Error> {
+        self.with_slots(|s| s.get_mut(id).map(f))
+    }
+
+    /// Adds a closed breaker named `name`. O(N).
+    ///
+    /// # Errors
+    /// [`Error::InvalidName`] (empty or over [`NAME_MAX`] bytes),
+    /// [`Error::InvalidConfig`], [`Error::NameTaken`], [`Error::RegistryFull`].
+    /// On error the registry is unchanged.
+    pub fn create(&self, name: &[u8], config: Config) -> Result<Id, Error> {
+        let name = to_name(name)?;
+        let breaker = Breaker::new(config)?;
+        self.with_slots(|s| s.insert(name, breaker))
+    }
+
+    /// The id of the breaker named `name`. O(N).
+    ///
+    /// # Errors
+    /// [`Error::InvalidName`] for a name no breaker could have,
+    /// [`Error::NotFound`] when none has it.
+    pub fn lookup(&self, name: &[u8]) -> Result<Id, Error> {
+        let name = to_name(name)?;
+        self.with_slots(|s| s.find(&name).ok_or(Error::NotFound))
+    }
+
+    /// Removes a breaker; its id (and copies of it) become stale. O(1).
+    ///
+    /// # Errors
+    /// [`Error::NotFound`] for an unknown or stale id.
+    pub fn remove(&self, id: Id) -> Result<(), Error> {
+        self.with_slots(|s| s.remove(id))
+    }
+
+    /// Number of breakers in the registry. O(N).
+    pub fn len(&self) -> usize {
+        self.with_slots(|s| Ok(s.slots.iter().filter(|x| x.entry.is_some()).count()))
+            .unwrap_or(0)
+    }
+
+    /// Whether the registry holds no breaker. O(N).
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// [`Breaker::state`] by id. O(1).
+    ///
+    /// # Errors
+    /// [`Error::NotFound`] for an unknown or stale id.
+    pub fn state(&self, id: Id, now_ms: u64) -> Result<State, Error> {
+        self.with_breaker(id, |b| b.state(now_ms))
+    }
+
+    /// [`Breaker::allow_call`] by id: a pure check. O(1).
+    ///
+    /// # Errors
+    /// [`Error::NotFound`] for an unknown or stale id.
+    pub fn allow_call(&self, id: Id, now_ms: u64) -> Result<bool, Error> {
+        self.with_breaker(id, |b| b.allow_call(now_ms))
+    }
+
+    /// [`Breaker::try_acquire`] by id. O(1).
+    ///
+    /// # Errors
+    /// [`Error::CircuitOpen`] when rejected, [`Error::NotFound`] for an
+    /// unknown or stale id.
+    pub fn try_acquire(&self, id: Id, now_ms: u64) -> Result<State, Error> {
+        self.with_breaker(id, |b| b.try_acquire(now_ms))?
+    }
+
+    /// [`Breaker::record_success`] by id. O(1).
+    ///
+    /// # Errors
+    /// [`Error::NotFound`] for an unknown or stale id.
+    pub fn record_success(&self, id: Id, now_ms: u64) -> Result<(), Error> {
+        self.with_breaker(id, |b| b.record_success(now_ms))
+    }
+
+    /// [`Breaker::record_failure`] by id. O(1).
+    ///
+    /// # Errors
+    /// [`Error::NotFound`] for an unknown or stale id.
+    pub fn record_failure(&self, id: Id, now_ms: u64) -> Result<(), Error> {
+        self.with_breaker(id, |b| b.record_failure(now_ms))
+    }
+
+    /// [`Breaker::reset`] by id. O(1).
+    ///
+    /// # Errors
+    /// [`Error::NotFound`] for an unknown or stale id.
+    pub fn reset(&self, id: Id) -> Result<(), Error> {
+        self.with_breaker(id, Breaker::reset)
+    }
+
+    /// [`Breaker::stats`] by id. O(1).
+    ///
+    /// # Errors
+    /// [`Error::NotFound`] for an unknown or stale id.
+    pub fn stats(&self, id: Id) -> Result<Stats, Error> {
+        self.with_breaker(id, |b| b.stats())
+    }
+
+    /// The configuration of a breaker by id. O(1).
+    ///
+    /// # Errors
+    /// [`Error::NotFound`] for an unknown or stale id.
+    pub fn config(&self, id: Id) -> Result<Config, Error> {
+        self.with_breaker(id, |b| *b.config())
+    }
+
+    /// Runs `op` through the breaker `id`, outside any critical section:
+    /// acquire (one critical section), `op`, record (another). The clock is
+    /// read before and after `op`. If the breaker is removed while `op`
+    /// runs, the outcome is not recorded and `op`'s result is still returned.
+    ///
+    /// # Errors
+    /// [`CallError::Rejected`] with [`Error::CircuitOpen`] or
+    /// [`Error::NotFound`] (the op did not run), or [`CallError::Failed`]
+    /// with the op's own error.
+    pub fn call<T, E>(
+        &self,
+        id: Id,
+        clock: &impl Clock,
+        op: impl FnOnce() -> Result<T, E>,
+    ) -> Result<T, CallError<E>> {
+        self.try_acquire(id, clock.now_ms())
+            .map_err(CallError::Rejected)?;
+        let result = op();
+        let now = clock.now_ms();
+        // A removal during `op` is not the caller's error: its result stands.
+        let _ = match &result {
+            Ok(_) => self.record_success(id, now),
+            Err(_) => self.record_failure(id, now),
+        };
+        result.map_err(CallError::Failed)
+    }
+}
+
+impl<const N: usize> Default for Registry<N> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+fn to_name(bytes: &[u8]) -> Result<Name, Error> {
+    if bytes.is_empty() {
+        return Err(Error::InvalidName);
+    }
+    Name::from_slice(bytes).map_err(|_| Error::InvalidName)
+}
