@@ -40,6 +40,10 @@ pub struct Stats {
     pub failure_threshold: u32,
     /// Probes admitted in the current half-open period.
     pub half_open_calls: u32,
+    /// The configured probe limit.
+    pub half_open_max_calls: u32,
+    /// The configured open duration.
+    pub reset_timeout_ms: u32,
     /// Calls rejected by `try_acquire`/`call`.
     pub rejected_count: u32,
     /// Calls admitted by `try_acquire`/`call`.
@@ -225,6 +229,8 @@ impl Breaker {
             success_count: self.success_count,
             failure_threshold: self.config.failure_threshold,
             half_open_calls: self.half_open_calls,
+            half_open_max_calls: self.config.half_open_max_calls,
+            reset_timeout_ms: self.config.reset_timeout_ms,
             rejected_count: self.rejected_count,
             admitted_count: self.admitted_count,
             last_failure_ms: self.last_failure_ms,

@@ -15,14 +15,25 @@
     )
 )]
 
+#[cfg(all(feature = "capi", panic = "unwind"))]
+compile_error!(
+    "the C static library must be built with panic = \"abort\" (use --release; the release profile sets it): unwinding into C is undefined behaviour"
+);
+
+/// cbindgen:ignore
 mod breaker;
+/// cbindgen:ignore
 mod clock;
+/// cbindgen:ignore
 mod config;
+/// cbindgen:ignore
 mod error;
+pub mod ffi;
+/// cbindgen:ignore
 mod registry;
 
 pub use breaker::{Breaker, State, Stats};
 pub use clock::{Clock, ManualClock, Tick32, Tick32State};
 pub use config::Config;
 pub use error::{CallError, Error};
-pub use registry::{Id, Name, Registry, MAX_CAPACITY, NAME_MAX};
+pub use registry::{Id, Registry, MAX_CAPACITY, NAME_MAX};

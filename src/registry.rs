@@ -15,7 +15,7 @@ pub const NAME_MAX: usize = 31;
 pub const MAX_CAPACITY: usize = 1 << Id::INDEX_BITS;
 
 /// A breaker name: 1..=[`NAME_MAX`] arbitrary bytes (not necessarily UTF-8).
-pub type Name = heapless::Vec<u8, NAME_MAX, u8>;
+pub(crate) type Name = heapless::Vec<u8, NAME_MAX, u8>;
 
 /// A handle on a breaker in a [`Registry`].
 ///

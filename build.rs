@@ -1,0 +1,22 @@
+//! Reads `FUSEBOX_CAPACITY` (slots of the C API's global registry, default
+//! 16) at build time and hands it to the crate as a constant.
+use std::{env, fs, path::PathBuf};
+
+fn main() {
+    println!("cargo:rerun-if-env-changed=FUSEBOX_CAPACITY");
+    println!("cargo:rerun-if-changed=build.rs");
+    let raw = env::var("FUSEBOX_CAPACITY").unwrap_or_else(|_| "16".into());
+    let capacity: usize = match raw.trim().parse() {
+        Ok(n) if (1..=4096).contains(&n) => n,
+        _ => {
+            eprintln!("FUSEBOX_CAPACITY must be a whole number in 1..=4096, got {raw:?}");
+            std::process::exit(1);
+        }
+    };
+    let out = PathBuf::from(env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));
+    fs::write(
+        out.join("capacity.rs"),
+        format!("/// Slots in the C API's global registry (`FUSEBOX_CAPACITY` at build time).\npub const CAPACITY: usize = {capacity};\n"),
+    )
+    .expect("write capacity.rs");
+}

@@ -1,0 +1,564 @@
+//! The C API: `extern "C"` functions over one global registry.
+//!
+//! Conventions (those of rustls-ffi and hyper's C API): every name has the
+//! `fusebox_` prefix; every function returns a [`fusebox_status`]; outputs go
+//! through out-parameters, written only when the status is `FUSEBOX_OK`; a
+//! NULL pointer is `FUSEBOX_NULL_PARAMETER`; codes from C are plain
+//! `uint32_t`, never Rust enums. No exported function can panic.
+#![allow(non_camel_case_types)]
+#![allow(unsafe_code)]
+
+use core::cell::Cell;
+use core::ffi::{c_char, c_void};
+use critical_section::Mutex;
+
+use crate::{Config, Error, Id, Registry, Stats, Tick32State, NAME_MAX};
+
+mod capacity {
+    include!(concat!(env!("OUT_DIR"), "/capacity.rs"));
+}
+
+/// A status code: `FUSEBOX_OK` (0) or one of the `FUSEBOX_*` errors.
+pub type fusebox_status = u32;
+/// A breaker state: `FUSEBOX_STATE_CLOSED`, `_OPEN` or `_HALF_OPEN`.
+pub type fusebox_state = u32;
+/// A breaker handle. 0 is never a valid id; the id of a destroyed breaker is
+/// refused with `FUSEBOX_NOT_FOUND`, never reaching a later breaker.
+pub type fusebox_id = u32;
+
+/// Success.
+pub const FUSEBOX_OK: fusebox_status = 0;
+/// The breaker rejected the call (open, or half-open with every probe taken).
+pub const FUSEBOX_CIRCUIT_OPEN: fusebox_status = 1;
+/// A required pointer argument was NULL.
+pub const FUSEBOX_NULL_PARAMETER: fusebox_status = 2;
+/// A config field is 0 (every field must be at least 1).
+pub const FUSEBOX_INVALID_CONFIG: fusebox_status = 3;
+/// A name is empty or has no NUL within `FUSEBOX_NAME_MAX + 1` bytes.
+pub const FUSEBOX_INVALID_NAME: fusebox_status = 4;
+/// A breaker with this name already exists.
+pub const FUSEBOX_NAME_TAKEN: fusebox_status = 5;
+/// Every slot of the registry is in use (`fusebox_capacity()`).
+pub const FUSEBOX_REGISTRY_FULL: fusebox_status = 6;
+/// No breaker has this id (destroyed, never created or forged) or name.
+pub const FUSEBOX_NOT_FOUND: fusebox_status = 7;
+/// No clock is set (builds without `std`): call `fusebox_set_clock` first.
+pub const FUSEBOX_NO_CLOCK: fusebox_status = 8;
+/// The registry was re-entered from inside its own bookkeeping; the API
+/// cannot produce this, it is reported instead of crashing.
+pub const FUSEBOX_BUSY: fusebox_status = 9;
+
+/// Closed: calls allowed.
+pub const FUSEBOX_STATE_CLOSED: fusebox_state = 0;
+/// Open: calls rejected.
+pub const FUSEBOX_STATE_OPEN: fusebox_state = 1;
+/// Half-open: a limited number of probe calls allowed.
+pub const FUSEBOX_STATE_HALF_OPEN: fusebox_state = 2;
+
+/// Longest breaker name in bytes, not counting the terminating NUL.
+pub const FUSEBOX_NAME_MAX: usize = 31;
+
+const _: () = assert!(FUSEBOX_NAME_MAX == NAME_MAX);
+
+/// How a breaker trips and recovers. Initialise with `fusebox_config_init`.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct fusebox_config {
+    /// Failures since the last close or reset that open the breaker (>= 1).
+    pub failure_threshold: u32,
+    /// Milliseconds after the last failure before a probe is let through (>= 1).
+    pub reset_timeout_ms: u32,
+    /// Probes admitted while half-open (>= 1).
+    pub half_open_max_calls: u32,
+}
+
+/// A breaker's counters, as `fusebox_stats_get` reads them.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct fusebox_stats {
+    /// The stored state (reading stats does not move open to half-open).
+    pub state: fusebox_state,
+    /// Failures since the last close or reset (saturates).
+    pub failure_count: u32,
+    /// Successes recorded, kept across resets (wraps).
+    pub success_count: u32,
+    /// The configured failure threshold.
+    pub failure_threshold: u32,
+    /// Probes admitted in the current half-open period.
+    pub half_open_calls: u32,
+    /// The configured probe limit.
+    pub half_open_max_calls: u32,
+    /// The configured open duration.
+    pub reset_timeout_ms: u32,
+    /// Calls rejected by `fusebox_try_acquire`/`fusebox_call` (wraps).
+    pub rejected_count: u32,
+    /// Calls admitted by `fusebox_try_acquire`/`fusebox_call` (wraps).
+    pub admitted_count: u32,
+    /// Whether `last_failure_ms` holds a time (false after a reset).
+    pub has_last_failure: bool,
+    /// Clock reading of the last recorded failure, when `has_last_failure`.
+    pub last_failure_ms: u64,
+}
+
+/// A 64-bit millisecond clock supplied by the application.
+pub type fusebox_clock_fn = Option<unsafe extern "C" fn(userdata: *mut c_void) -> u64>;
+/// A wrapping 32-bit millisecond tick (e.g. `HAL_GetTick`).
+pub type fusebox_clock32_fn = Option<unsafe extern "C" fn(userdata: *mut c_void) -> u32>;
+/// An operation run by `fusebox_call`: 0 is success, anything else failure.
+pub type fusebox_op_fn = Option<unsafe extern "C" fn(userdata: *mut c_void) -> i32>;
+
+static REGISTRY: Registry<{ capacity::CAPACITY }> = Registry::new();
+
+/// The application's `userdata` pointer. The application promises (see
+/// `fusebox_set_clock`) that its clock may be called from any thread.
+#[derive(Clone, Copy)]
+struct UserData(*mut c_void);
+// SAFETY: fusebox only hands the pointer back to the application's own
+// callback; thread-safety of what it points to is the application's contract.
+unsafe impl Send for UserData {}
+
+#[derive(Clone, Copy)]
+enum ClockSource {
+    Unset,
+    Ms64(unsafe extern "C" fn(*mut c_void) -> u64, UserData),
+    Tick32(unsafe extern "C" fn(*mut c_void) -> u32, UserData),
+}
+
+static CLOCK: Mutex<Cell<ClockSource>> = Mutex::new(Cell::new(ClockSource::Unset));
+static TICK32: Mutex<Cell<Tick32State>> = Mutex::new(Cell::new(Tick32State::new()));
+
+/// Reads the application's clock. The callback runs outside any critical
+/// section; only the 32-bit extension bookkeeping runs inside one.
+fn now_ms() -> Result<u64, fusebox_status> {
+    match critical_section::with(|cs| CLOCK.borrow(cs).get()) {
+        // SAFETY: the application registered `f` with `ud` for this purpose.
+        ClockSource::Ms64(f, ud) => Ok(unsafe { f(ud.0) }),
+        ClockSource::Tick32(f, ud) => {
+            // SAFETY: as above.
+            let raw = unsafe { f(ud.0) };
+            Ok(critical_section::with(|cs| {
+                let cell = TICK32.borrow(cs);
+                let mut st = cell.get();
+                let now = st.extend(raw);
+                cell.set(st);
+                now
+            }))
+        }
+        ClockSource::Unset => default_now_ms(),
+    }
+}
+
+#[cfg(feature = "std")]
+fn default_now_ms() -> Result<u64, fusebox_status> {
+    extern crate std;
+    use std::sync::OnceLock;
+    use std::time::Instant;
+    // Instant is CLOCK_MONOTONIC on Linux; the epoch is the first reading.
+    static START: OnceLock<Instant> = OnceLock::new();
+    let ms = START.get_or_init(Instant::now).elapsed().as_millis();
+    Ok(u64::try_from(ms).unwrap_or(u64::MAX))
+}
+
+#[cfg(not(feature = "std"))]
+fn default_now_ms() -> Result<u64, fusebox_status> {
+    Err(FUSEBOX_NO_CLOCK)
+}
+
+const fn status(e: Error) -> fusebox_status {
+    match e {
+        Error::CircuitOpen => FUSEBOX_CIRCUIT_OPEN,
+        Error::InvalidConfig => FUSEBOX_INVALID_CONFIG,
+        Error::InvalidName => FUSEBOX_INVALID_NAME,
+        Error::NameTaken => FUSEBOX_NAME_TAKEN,
+        Error::RegistryFull => FUSEBOX_REGISTRY_FULL,
+        Error::NotFound => FUSEBOX_NOT_FOUND,
+        Error::Busy => FUSEBOX_BUSY,
+    }
+}
+
+fn to_config(c: &fusebox_config) -> Config {
+    Config::default()
+        .with_failure_threshold(c.failure_threshold)
+        .with_reset_timeout_ms(c.reset_timeout_ms)
+        .with_half_open_max_calls(c.half_open_max_calls)
+}
+
+/// Reads a NUL-terminated name, looking at no more than `NAME_MAX + 1` bytes.
+///
+/// # Safety
+/// `name` is non-NULL and readable up to its NUL or `NAME_MAX + 1` bytes.
+unsafe fn read_name<'a>(name: *const c_char) -> Result<&'a [u8], fusebox_status> {
+    let p = name.cast::<u8>();
+    let mut len = 0;
+    while len <= NAME_MAX {
+        // SAFETY: the caller guarantees bytes up to the NUL (or the limit).
+        if unsafe { *p.add(len) } == 0 {
+            // SAFETY: `len` bytes before the NUL were just read.
+            return Ok(unsafe { core::slice::from_raw_parts(p, len) });
+        }
+        len += 1;
+    }
+    Err(FUSEBOX_INVALID_NAME)
+}
+
+/// Writes `value` through `out` if it is non-NULL.
+///
+/// # Safety
+/// `out` is NULL or valid for a write of `T`.
+unsafe fn write_out<T>(out: *mut T, value: T) -> fusebox_status {
+    if out.is_null() {
+        return FUSEBOX_NULL_PARAMETER;
+    }
+    // SAFETY: non-NULL and, by the caller's contract, writable.
+    unsafe { out.write(value) };
+    FUSEBOX_OK
+}
+
+/// Runs `f` on breaker `id` at the current clock reading.
+fn with_time<T>(f: impl FnOnce(u64) -> Result<T, Error>) -> Result<T, fusebox_status> {
+    let now = now_ms()?;
+    f(now).map_err(status)
+}
+
+fn to_status(r: Result<(), fusebox_status>) -> fusebox_status {
+    match r {
+        Ok(()) => FUSEBOX_OK,
+        Err(s) => s,
+    }
+}
+
+/// Fills `cfg` with Snakepit's defaults: 5 failures, 30000 ms, 1 probe.
+/// Does nothing when `cfg` is NULL.
+///
+/// # Safety
+/// `cfg` is NULL or points to a writable `fusebox_config`.
+#[no_mangle]
+pub unsafe extern "C" fn fusebox_config_init(cfg: *mut fusebox_config) {
+    let d = Config::default();
+    // SAFETY: forwarded from the caller's contract.
+    let _ = unsafe {
+        write_out(
+            cfg,
+            fusebox_config {
+                failure_threshold: d.failure_threshold,
+                reset_timeout_ms: d.reset_timeout_ms,
+                half_open_max_calls: d.half_open_max_calls,
+            },
+        )
+    };
+}
+
+/// Sets the clock every breaker reads: `now_ms(userdata)` returns monotonic
+/// milliseconds. It is called outside fusebox's critical sections, from
+/// whichever thread calls fusebox, and must not fail.
+/// Without the `std` feature there is no default clock and calls that need
+/// time return `FUSEBOX_NO_CLOCK` until one is set.
+///
+/// Returns `FUSEBOX_NULL_PARAMETER` when `now_ms` is NULL (the clock is kept).
+#[no_mangle]
+pub extern "C" fn fusebox_set_clock(
+    now_ms: fusebox_clock_fn,
+    userdata: *mut c_void,
+) -> fusebox_status {
+    let Some(f) = now_ms else {
+        return FUSEBOX_NULL_PARAMETER;
+    };
+    critical_section::with(|cs| {
+        CLOCK
+            .borrow(cs)
+            .set(ClockSource::Ms64(f, UserData(userdata)))
+    });
+    FUSEBOX_OK
+}
+
+/// Sets a wrapping 32-bit millisecond tick (e.g. `HAL_GetTick`) as the
+/// clock. fusebox extends it to 64 bits, across wraps, as long as it is read
+/// at least once every 2^31 ms (24.8 days). The first reading is taken as is.
+///
+/// Returns `FUSEBOX_NULL_PARAMETER` when `now_ms` is NULL (the clock is kept).
+#[no_mangle]
+pub extern "C" fn fusebox_set_clock32(
+    now_ms: fusebox_clock32_fn,
+    userdata: *mut c_void,
+) -> fusebox_status {
+    let Some(f) = now_ms else {
+        return FUSEBOX_NULL_PARAMETER;
+    };
+    critical_section::with(|cs| {
+        TICK32.borrow(cs).set(Tick32State::new());
+        CLOCK
+            .borrow(cs)
+            .set(ClockSource::Tick32(f, UserData(userdata)));
+    });
+    FUSEBOX_OK
+}
+
+/// Reads the clock fusebox uses into `*out_ms`.
+///
+/// # Safety
+/// `out_ms` is NULL or points to a writable `uint64_t`.
+#[no_mangle]
+pub unsafe extern "C" fn fusebox_now_ms(out_ms: *mut u64) -> fusebox_status {
+    if out_ms.is_null() {
+        return FUSEBOX_NULL_PARAMETER;
+    }
+    match now_ms() {
+        // SAFETY: checked non-NULL; writable by the caller's contract.
+        Ok(now) => unsafe { write_out(out_ms, now) },
+        Err(s) => s,
+    }
+}
+
+/// Creates a closed breaker named `name` (1 to `FUSEBOX_NAME_MAX` bytes,
+/// NUL-terminated, any bytes) with `cfg`, or Snakepit's defaults when `cfg`
+/// is NULL, and writes its id to `*out_id`.
+///
+/// Errors: `FUSEBOX_NULL_PARAMETER`, `FUSEBOX_INVALID_NAME`,
+/// `FUSEBOX_INVALID_CONFIG`, `FUSEBOX_NAME_TAKEN`, `FUSEBOX_REGISTRY_FULL`;
+/// the registry is unchanged by an error.
+///
+/// # Safety
+/// `name` is NULL or readable up to its NUL or `FUSEBOX_NAME_MAX + 1` bytes;
+/// `cfg` is NULL or valid; `out_id` is NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn fusebox_create(
+    name: *const c_char,
+    cfg: *const fusebox_config,
+    out_id: *mut fusebox_id,
+) -> fusebox_status {
+    if name.is_null() || out_id.is_null() {
+        return FUSEBOX_NULL_PARAMETER;
+    }
+    // SAFETY: non-NULL; readable by the caller's contract.
+    let name = match unsafe { read_name(name) } {
+        Ok(n) => n,
+        Err(s) => return s,
+    };
+    // SAFETY: NULL or valid, by the caller's contract.
+    let config = match unsafe { cfg.as_ref() } {
+        Some(c) => to_config(c),
+        None => Config::default(),
+    };
+    match REGISTRY.create(name, config) {
+        // SAFETY: checked non-NULL; writable by the caller's contract.
+        Ok(id) => unsafe { write_out(out_id, id.to_raw()) },
+        Err(e) => status(e),
+    }
+}
+
+/// Finds the breaker named `name` and writes its id to `*out_id`.
+///
+/// # Safety
+/// As `fusebox_create`.
+#[no_mangle]
+pub unsafe extern "C" fn fusebox_lookup(
+    name: *const c_char,
+    out_id: *mut fusebox_id,
+) -> fusebox_status {
+    if name.is_null() || out_id.is_null() {
+        return FUSEBOX_NULL_PARAMETER;
+    }
+    // SAFETY: non-NULL; readable by the caller's contract.
+    let name = match unsafe { read_name(name) } {
+        Ok(n) => n,
+        Err(s) => return s,
+    };
+    match REGISTRY.lookup(name) {
+        // SAFETY: checked non-NULL; writable by the caller's contract.
+        Ok(id) => unsafe { write_out(out_id, id.to_raw()) },
+        Err(e) => status(e),
+    }
+}
+
+/// Destroys a breaker: its slot is free and its id (every copy) is stale.
+#[no_mangle]
+pub extern "C" fn fusebox_destroy(id: fusebox_id) -> fusebox_status {
+    to_status(REGISTRY.remove(Id::from_raw(id)).map_err(status))
+}
+
+/// Writes the current state to `*out_state`, first moving an open breaker
+/// whose timeout has run out to half-open.
+///
+/// # Safety
+/// `out_state` is NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn fusebox_get_state(
+    id: fusebox_id,
+    out_state: *mut fusebox_state,
+) -> fusebox_status {
+    if out_state.is_null() {
+        return FUSEBOX_NULL_PARAMETER;
+    }
+    match with_time(|now| REGISTRY.state(Id::from_raw(id), now)) {
+        // SAFETY: checked non-NULL; writable by the caller's contract.
+        Ok(s) => unsafe { write_out(out_state, s.code()) },
+        Err(s) => s,
+    }
+}
+
+/// Writes whether a call would be admitted now to `*out_allowed`. A pure
+/// check: it reserves no half-open probe.
+///
+/// # Safety
+/// `out_allowed` is NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn fusebox_allow_call(
+    id: fusebox_id,
+    out_allowed: *mut bool,
+) -> fusebox_status {
+    if out_allowed.is_null() {
+        return FUSEBOX_NULL_PARAMETER;
+    }
+    match with_time(|now| REGISTRY.allow_call(Id::from_raw(id), now)) {
+        // SAFETY: checked non-NULL; writable by the caller's contract.
+        Ok(a) => unsafe { write_out(out_allowed, a) },
+        Err(s) => s,
+    }
+}
+
+/// Admits a call (`FUSEBOX_OK`) or rejects it (`FUSEBOX_CIRCUIT_OPEN`). In
+/// half-open each admission takes one of the `half_open_max_calls` probes.
+/// Report the outcome with `fusebox_record_success`/`_failure`.
+#[no_mangle]
+pub extern "C" fn fusebox_try_acquire(id: fusebox_id) -> fusebox_status {
+    to_status(with_time(|now| REGISTRY.try_acquire(Id::from_raw(id), now)).map(|_| ()))
+}
+
+/// Records a success: in half-open it closes the breaker.
+#[no_mangle]
+pub extern "C" fn fusebox_record_success(id: fusebox_id) -> fusebox_status {
+    to_status(with_time(|now| {
+        REGISTRY.record_success(Id::from_raw(id), now)
+    }))
+}
+
+/// Records a failure: it may open (or reopen) the breaker.
+#[no_mangle]
+pub extern "C" fn fusebox_record_failure(id: fusebox_id) -> fusebox_status {
+    to_status(with_time(|now| {
+        REGISTRY.record_failure(Id::from_raw(id), now)
+    }))
+}
+
+/// Runs `op(userdata)` through the breaker. Rejected: returns
+/// `FUSEBOX_CIRCUIT_OPEN` (or `FUSEBOX_NOT_FOUND`) and `op` does not run.
+/// Admitted: `op` runs outside every critical section, its return value is
+/// recorded (0 success, anything else failure) and written to `*out_result`,
+/// and the status is `FUSEBOX_OK`. If the breaker is destroyed while `op`
+/// runs, the outcome is dropped and the status is still `FUSEBOX_OK`.
+///
+/// # Safety
+/// `out_result` is NULL or writable; `op` is safe to call with `userdata`.
+#[no_mangle]
+pub unsafe extern "C" fn fusebox_call(
+    id: fusebox_id,
+    op: fusebox_op_fn,
+    userdata: *mut c_void,
+    out_result: *mut i32,
+) -> fusebox_status {
+    let Some(op) = op else {
+        return FUSEBOX_NULL_PARAMETER;
+    };
+    if out_result.is_null() {
+        return FUSEBOX_NULL_PARAMETER;
+    }
+    let id = Id::from_raw(id);
+    if let Err(s) = with_time(|now| REGISTRY.try_acquire(id, now)) {
+        return s;
+    }
+    // SAFETY: the caller vouches for `op(userdata)`.
+    let result = unsafe { op(userdata) };
+    // The op ran: its result stands even if the record cannot be made.
+    let _ = with_time(|now| {
+        if result == 0 {
+            REGISTRY.record_success(id, now)
+        } else {
+            REGISTRY.record_failure(id, now)
+        }
+    });
+    // SAFETY: checked non-NULL; writable by the caller's contract.
+    unsafe { write_out(out_result, result) }
+}
+
+/// Resets a breaker: closed, failure and probe counts 0, last failure time
+/// cleared; the success count is kept.
+#[no_mangle]
+pub extern "C" fn fusebox_reset(id: fusebox_id) -> fusebox_status {
+    to_status(REGISTRY.reset(Id::from_raw(id)).map_err(status))
+}
+
+fn to_c_stats(s: &Stats) -> fusebox_stats {
+    fusebox_stats {
+        state: s.state.code(),
+        failure_count: s.failure_count,
+        success_count: s.success_count,
+        failure_threshold: s.failure_threshold,
+        half_open_calls: s.half_open_calls,
+        half_open_max_calls: s.half_open_max_calls,
+        reset_timeout_ms: s.reset_timeout_ms,
+        rejected_count: s.rejected_count,
+        admitted_count: s.admitted_count,
+        has_last_failure: s.last_failure_ms.is_some(),
+        last_failure_ms: s.last_failure_ms.unwrap_or(0),
+    }
+}
+
+/// Writes a breaker's counters to `*out_stats`. Needs no clock and does not
+/// move the state.
+///
+/// # Safety
+/// `out_stats` is NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn fusebox_stats_get(
+    id: fusebox_id,
+    out_stats: *mut fusebox_stats,
+) -> fusebox_status {
+    if out_stats.is_null() {
+        return FUSEBOX_NULL_PARAMETER;
+    }
+    match REGISTRY.stats(Id::from_raw(id)) {
+        // SAFETY: checked non-NULL; writable by the caller's contract.
+        Ok(s) => unsafe { write_out(out_stats, to_c_stats(&s)) },
+        Err(e) => status(e),
+    }
+}
+
+/// A static, NUL-terminated description of `status`; never NULL
+/// ("unknown status" for codes fusebox does not define).
+#[no_mangle]
+pub extern "C" fn fusebox_status_str(status: fusebox_status) -> *const c_char {
+    let s: &'static core::ffi::CStr = match status {
+        FUSEBOX_OK => c"ok",
+        FUSEBOX_CIRCUIT_OPEN => c"circuit open",
+        FUSEBOX_NULL_PARAMETER => c"null parameter",
+        FUSEBOX_INVALID_CONFIG => c"invalid config",
+        FUSEBOX_INVALID_NAME => c"invalid name",
+        FUSEBOX_NAME_TAKEN => c"name taken",
+        FUSEBOX_REGISTRY_FULL => c"registry full",
+        FUSEBOX_NOT_FOUND => c"not found",
+        FUSEBOX_NO_CLOCK => c"no clock set",
+        FUSEBOX_BUSY => c"registry busy",
+        _ => c"unknown status",
+    };
+    s.as_ptr()
+}
+
+/// A static, NUL-terminated name of `state` ("closed", "open",
+/// "half_open"); "unknown state" for other codes. Never NULL.
+#[no_mangle]
+pub extern "C" fn fusebox_state_str(state: fusebox_state) -> *const c_char {
+    let s: &'static core::ffi::CStr = match state {
+        FUSEBOX_STATE_CLOSED => c"closed",
+        FUSEBOX_STATE_OPEN => c"open",
+        FUSEBOX_STATE_HALF_OPEN => c"half_open",
+        _ => c"unknown state",
+    };
+    s.as_ptr()
+}
+
+/// Slots in the global registry, fixed at build time (`FUSEBOX_CAPACITY`,
+/// default 16).
+#[no_mangle]
+pub extern "C" fn fusebox_capacity() -> usize {
+    capacity::CAPACITY
+}

@@ -1,0 +1,394 @@
+/*
+ * C tests of fusebox's C API: every function, every status code, NULL for
+ * every pointer, name lengths, stale ids, a full registry, clocks.
+ * Prints "N passed, N failed" and exits non-zero on any failure.
+ * Built against the std build of the static library (default clock present).
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "fusebox.h"
+
+static int passed, failed;
+
+#define CHECK(cond)                                                            \
+    do {                                                                       \
+        if (cond) {                                                            \
+            passed++;                                                          \
+        } else {                                                               \
+            failed++;                                                          \
+            fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__,   \
+                    #cond);                                                    \
+        }                                                                      \
+    } while (0)
+
+#define CHECK_STATUS(expr, want)                                               \
+    do {                                                                       \
+        fusebox_status got_ = (expr);                                          \
+        if (got_ == (want)) {                                                  \
+            passed++;                                                          \
+        } else {                                                               \
+            failed++;                                                          \
+            fprintf(stderr, "%s:%d: %s returned %s, want %s\n", __FILE__,      \
+                    __LINE__, #expr, fusebox_status_str(got_),                 \
+                    fusebox_status_str(want));                                 \
+        }                                                                      \
+    } while (0)
+
+static uint64_t now64;
+static uint64_t clock64(void *userdata) {
+    return *(uint64_t *)userdata;
+}
+
+static uint32_t now32;
+static uint32_t clock32(void *userdata) {
+    (void)userdata;
+    return now32;
+}
+
+static int32_t op_ok(void *userdata) {
+    (*(int *)userdata)++;
+    return 0;
+}
+
+static int32_t op_fail(void *userdata) {
+    (*(int *)userdata)++;
+    return 42;
+}
+
+static fusebox_config config(uint32_t threshold, uint32_t timeout, uint32_t probes) {
+    fusebox_config c;
+    fusebox_config_init(&c);
+    c.failure_threshold = threshold;
+    c.reset_timeout_ms = timeout;
+    c.half_open_max_calls = probes;
+    return c;
+}
+
+static fusebox_state state_of(fusebox_id id) {
+    fusebox_state s = 99;
+    CHECK_STATUS(fusebox_get_state(id, &s), FUSEBOX_OK);
+    return s;
+}
+
+static void test_default_clock_on_host(void) {
+    /* The std build has a default monotonic clock: no set-up needed. */
+    uint64_t a = 0, b = 0;
+    fusebox_id id;
+    CHECK_STATUS(fusebox_now_ms(&a), FUSEBOX_OK);
+    CHECK_STATUS(fusebox_now_ms(&b), FUSEBOX_OK);
+    CHECK(b >= a);
+    CHECK_STATUS(fusebox_create("default-clock", NULL, &id), FUSEBOX_OK);
+    CHECK_STATUS(fusebox_try_acquire(id), FUSEBOX_OK);
+    CHECK_STATUS(fusebox_destroy(id), FUSEBOX_OK);
+}
+
+static void test_config_init_is_snakepit(void) {
+    fusebox_config c;
+    memset(&c, 0xAB, sizeof c);
+    fusebox_config_init(&c);
+    CHECK(c.failure_threshold == 5);
+    CHECK(c.reset_timeout_ms == 30000);
+    CHECK(c.half_open_max_calls == 1);
+    fusebox_config_init(NULL); /* must not crash */
+}
+
+static void test_null_pointers(void) {
+    fusebox_config c = config(1, 10, 1);
+    fusebox_id id = 0, sentinel = 12345;
+    int32_t result = 7;
+    int count = 0;
+    CHECK_STATUS(fusebox_create("nulls", &c, &id), FUSEBOX_OK);
+
+    CHECK_STATUS(fusebox_set_clock(NULL, NULL), FUSEBOX_NULL_PARAMETER);
+    CHECK_STATUS(fusebox_set_clock32(NULL, NULL), FUSEBOX_NULL_PARAMETER);
+    CHECK_STATUS(fusebox_now_ms(NULL), FUSEBOX_NULL_PARAMETER);
+    CHECK_STATUS(fusebox_create(NULL, &c, &sentinel), FUSEBOX_NULL_PARAMETER);
+    CHECK_STATUS(fusebox_create("x", &c, NULL), FUSEBOX_NULL_PARAMETER);
+    CHECK_STATUS(fusebox_lookup(NULL, &sentinel), FUSEBOX_NULL_PARAMETER);
+    CHECK_STATUS(fusebox_lookup("nulls", NULL), FUSEBOX_NULL_PARAMETER);
+    CHECK_STATUS(fusebox_get_state(id, NULL), FUSEBOX_NULL_PARAMETER);
+    CHECK_STATUS(fusebox_allow_call(id, NULL), FUSEBOX_NULL_PARAMETER);
+    CHECK_STATUS(fusebox_call(id, NULL, &count, &result), FUSEBOX_NULL_PARAMETER);
+    CHECK_STATUS(fusebox_call(id, op_ok, &count, NULL), FUSEBOX_NULL_PARAMETER);
+    CHECK_STATUS(fusebox_stats_get(id, NULL), FUSEBOX_NULL_PARAMETER);
+    CHECK(sentinel == 12345);
+    CHECK(result == 7);
+    CHECK(count == 0); /* op never ran */
+    /* Nothing was created by the refused calls. */
+    CHECK_STATUS(fusebox_lookup("x", &sentinel), FUSEBOX_NOT_FOUND);
+    CHECK_STATUS(fusebox_destroy(id), FUSEBOX_OK);
+}
+
+static void test_names(void) {
+    char name31[32], name32[33];
+    char unterminated[32];
+    fusebox_id id, found, sentinel = 777;
+    memset(name31, 'a', 31);
+    name31[31] = '\0';
+    memset(name32, 'b', 32);
+    name32[32] = '\0';
+    memset(unterminated, 'c', sizeof unterminated); /* no NUL in 32 bytes */
+
+    CHECK_STATUS(fusebox_create("", NULL, &sentinel), FUSEBOX_INVALID_NAME);
+    CHECK_STATUS(fusebox_create(name32, NULL, &sentinel), FUSEBOX_INVALID_NAME);
+    CHECK_STATUS(fusebox_create(unterminated, NULL, &sentinel), FUSEBOX_INVALID_NAME);
+    CHECK_STATUS(fusebox_lookup("", &sentinel), FUSEBOX_INVALID_NAME);
+    CHECK_STATUS(fusebox_lookup(name32, &sentinel), FUSEBOX_INVALID_NAME);
+    CHECK_STATUS(fusebox_lookup(unterminated, &sentinel), FUSEBOX_INVALID_NAME);
+    CHECK(sentinel == 777);
+
+    CHECK_STATUS(fusebox_create(name31, NULL, &id), FUSEBOX_OK);
+    CHECK_STATUS(fusebox_lookup(name31, &found), FUSEBOX_OK);
+    CHECK(found == id);
+    CHECK_STATUS(fusebox_create(name31, NULL, &sentinel), FUSEBOX_NAME_TAKEN);
+    CHECK(sentinel == 777);
+    CHECK_STATUS(fusebox_destroy(id), FUSEBOX_OK);
+
+    /* Any bytes, not only UTF-8. */
+    CHECK_STATUS(fusebox_create("\xff\xfe bytes", NULL, &id), FUSEBOX_OK);
+    CHECK_STATUS(fusebox_lookup("\xff\xfe bytes", &found), FUSEBOX_OK);
+    CHECK(found == id);
+    CHECK_STATUS(fusebox_destroy(id), FUSEBOX_OK);
+}
+
+static void test_invalid_config(void) {
+    fusebox_config c;
+    fusebox_id sentinel = 555;
+    c = config(0, 10, 1);
+    CHECK_STATUS(fusebox_create("cfg", &c, &sentinel), FUSEBOX_INVALID_CONFIG);
+    c = config(1, 0, 1);
+    CHECK_STATUS(fusebox_create("cfg", &c, &sentinel), FUSEBOX_INVALID_CONFIG);
+    c = config(1, 10, 0);
+    CHECK_STATUS(fusebox_create("cfg", &c, &sentinel), FUSEBOX_INVALID_CONFIG);
+    CHECK(sentinel == 555);
+    CHECK_STATUS(fusebox_lookup("cfg", &sentinel), FUSEBOX_NOT_FOUND);
+    c = config(UINT32_MAX, UINT32_MAX, UINT32_MAX);
+    CHECK_STATUS(fusebox_create("cfg", &c, &sentinel), FUSEBOX_OK);
+    CHECK_STATUS(fusebox_destroy(sentinel), FUSEBOX_OK);
+}
+
+static void test_snakepit_semantics(void) {
+    fusebox_config c = config(3, 1000, 2);
+    fusebox_id id;
+    fusebox_stats s;
+    bool allowed = false;
+    now64 = 10000;
+    CHECK_STATUS(fusebox_set_clock(clock64, &now64), FUSEBOX_OK);
+    CHECK_STATUS(fusebox_create("semantics", &c, &id), FUSEBOX_OK);
+    CHECK(state_of(id) == FUSEBOX_STATE_CLOSED);
+
+    /* Cumulative failures: a success in between does not clear them. */
+    CHECK_STATUS(fusebox_record_failure(id), FUSEBOX_OK);
+    CHECK_STATUS(fusebox_record_success(id), FUSEBOX_OK);
+    CHECK_STATUS(fusebox_record_failure(id), FUSEBOX_OK);
+    CHECK(state_of(id) == FUSEBOX_STATE_CLOSED);
+    CHECK_STATUS(fusebox_record_failure(id), FUSEBOX_OK);
+    CHECK(state_of(id) == FUSEBOX_STATE_OPEN);
+
+    CHECK_STATUS(fusebox_try_acquire(id), FUSEBOX_CIRCUIT_OPEN);
+    CHECK_STATUS(fusebox_allow_call(id, &allowed), FUSEBOX_OK);
+    CHECK(!allowed);
+
+    /* Stats do not move the state; get_state does, lazily, at the timeout. */
+    now64 += 999;
+    CHECK(state_of(id) == FUSEBOX_STATE_OPEN);
+    now64 += 1;
+    CHECK_STATUS(fusebox_stats_get(id, &s), FUSEBOX_OK);
+    CHECK(s.state == FUSEBOX_STATE_OPEN);
+    CHECK(state_of(id) == FUSEBOX_STATE_HALF_OPEN);
+
+    /* Half-open: allow_call reserves nothing; try_acquire takes probes. */
+    CHECK_STATUS(fusebox_allow_call(id, &allowed), FUSEBOX_OK);
+    CHECK(allowed);
+    CHECK_STATUS(fusebox_try_acquire(id), FUSEBOX_OK);
+    CHECK_STATUS(fusebox_try_acquire(id), FUSEBOX_OK);
+    CHECK_STATUS(fusebox_try_acquire(id), FUSEBOX_CIRCUIT_OPEN);
+    CHECK_STATUS(fusebox_stats_get(id, &s), FUSEBOX_OK);
+    CHECK(s.half_open_calls == 2);
+    CHECK(s.half_open_max_calls == 2);
+    CHECK(s.reset_timeout_ms == 1000);
+
+    /* A failure reopens; the window runs from it. */
+    CHECK_STATUS(fusebox_record_failure(id), FUSEBOX_OK);
+    CHECK_STATUS(fusebox_stats_get(id, &s), FUSEBOX_OK);
+    CHECK(s.state == FUSEBOX_STATE_OPEN);
+    CHECK(s.failure_count == 4);
+    CHECK(s.half_open_calls == 0);
+    CHECK(s.has_last_failure && s.last_failure_ms == now64);
+    now64 += 1000;
+    CHECK(state_of(id) == FUSEBOX_STATE_HALF_OPEN);
+
+    /* A success closes and clears the failure count. */
+    CHECK_STATUS(fusebox_record_success(id), FUSEBOX_OK);
+    CHECK_STATUS(fusebox_stats_get(id, &s), FUSEBOX_OK);
+    CHECK(s.state == FUSEBOX_STATE_CLOSED);
+    CHECK(s.failure_count == 0);
+    CHECK(s.success_count == 2);
+    CHECK(s.failure_threshold == 3);
+    CHECK(s.admitted_count == 2);
+    CHECK(s.rejected_count == 2);
+
+    /* Reset keeps the success count, clears the failure time. */
+    CHECK_STATUS(fusebox_record_failure(id), FUSEBOX_OK);
+    CHECK_STATUS(fusebox_reset(id), FUSEBOX_OK);
+    CHECK_STATUS(fusebox_stats_get(id, &s), FUSEBOX_OK);
+    CHECK(s.state == FUSEBOX_STATE_CLOSED && s.failure_count == 0);
+    CHECK(s.success_count == 2 && !s.has_last_failure);
+    CHECK_STATUS(fusebox_destroy(id), FUSEBOX_OK);
+}
+
+static void test_call(void) {
+    fusebox_config c = config(1, 100, 1);
+    fusebox_id id;
+    int32_t result = -1;
+    int runs = 0;
+    now64 = 500;
+    CHECK_STATUS(fusebox_create("call", &c, &id), FUSEBOX_OK);
+    CHECK_STATUS(fusebox_call(id, op_ok, &runs, &result), FUSEBOX_OK);
+    CHECK(result == 0 && runs == 1);
+    CHECK_STATUS(fusebox_call(id, op_fail, &runs, &result), FUSEBOX_OK);
+    CHECK(result == 42 && runs == 2);
+    CHECK(state_of(id) == FUSEBOX_STATE_OPEN);
+    result = -1;
+    CHECK_STATUS(fusebox_call(id, op_ok, &runs, &result), FUSEBOX_CIRCUIT_OPEN);
+    CHECK(result == -1 && runs == 2); /* not run, not written */
+    now64 += 100;
+    CHECK_STATUS(fusebox_call(id, op_ok, &runs, &result), FUSEBOX_OK);
+    CHECK(runs == 3 && state_of(id) == FUSEBOX_STATE_CLOSED);
+    CHECK_STATUS(fusebox_destroy(id), FUSEBOX_OK);
+}
+
+static void test_stale_and_forged_ids(void) {
+    fusebox_id old, fresh;
+    fusebox_state st = 99;
+    fusebox_stats s;
+    bool allowed = true;
+    int32_t result = 5;
+    int runs = 0;
+    CHECK_STATUS(fusebox_create("stale", NULL, &old), FUSEBOX_OK);
+    CHECK_STATUS(fusebox_destroy(old), FUSEBOX_OK);
+    CHECK_STATUS(fusebox_create("fresh", NULL, &fresh), FUSEBOX_OK);
+    CHECK(fresh != old);
+    CHECK_STATUS(fusebox_destroy(old), FUSEBOX_NOT_FOUND);
+    CHECK_STATUS(fusebox_get_state(old, &st), FUSEBOX_NOT_FOUND);
+    CHECK_STATUS(fusebox_allow_call(old, &allowed), FUSEBOX_NOT_FOUND);
+    CHECK_STATUS(fusebox_try_acquire(old), FUSEBOX_NOT_FOUND);
+    CHECK_STATUS(fusebox_record_success(old), FUSEBOX_NOT_FOUND);
+    CHECK_STATUS(fusebox_record_failure(old), FUSEBOX_NOT_FOUND);
+    CHECK_STATUS(fusebox_reset(old), FUSEBOX_NOT_FOUND);
+    CHECK_STATUS(fusebox_stats_get(old, &s), FUSEBOX_NOT_FOUND);
+    CHECK_STATUS(fusebox_call(old, op_ok, &runs, &result), FUSEBOX_NOT_FOUND);
+    CHECK(st == 99 && allowed && result == 5 && runs == 0);
+    /* The fresh breaker was not touched by any of that. */
+    CHECK_STATUS(fusebox_stats_get(fresh, &s), FUSEBOX_OK);
+    CHECK(s.failure_count == 0 && s.success_count == 0 && s.admitted_count == 0);
+    CHECK_STATUS(fusebox_get_state(0, &st), FUSEBOX_NOT_FOUND);
+    CHECK_STATUS(fusebox_get_state(UINT32_MAX, &st), FUSEBOX_NOT_FOUND);
+    CHECK_STATUS(fusebox_get_state(fresh + 1, &st), FUSEBOX_NOT_FOUND);
+    CHECK_STATUS(fusebox_destroy(fresh), FUSEBOX_OK);
+}
+
+static void test_registry_full_then_recreate(void) {
+    size_t cap = fusebox_capacity();
+    fusebox_id ids[4096];
+    fusebox_id sentinel = 31337, again;
+    char name[16];
+    size_t i;
+    CHECK(cap >= 1 && cap <= 4096);
+    for (i = 0; i < cap; i++) {
+        snprintf(name, sizeof name, "slot-%u", (unsigned)i);
+        CHECK_STATUS(fusebox_create(name, NULL, &ids[i]), FUSEBOX_OK);
+        CHECK_STATUS(fusebox_record_failure(ids[i]), FUSEBOX_OK);
+    }
+    CHECK_STATUS(fusebox_create("one-too-many", NULL, &sentinel), FUSEBOX_REGISTRY_FULL);
+    CHECK(sentinel == 31337);
+    /* Nothing was lost. */
+    for (i = 0; i < cap; i++) {
+        fusebox_id found;
+        fusebox_stats s;
+        snprintf(name, sizeof name, "slot-%u", (unsigned)i);
+        CHECK_STATUS(fusebox_lookup(name, &found), FUSEBOX_OK);
+        CHECK(found == ids[i]);
+        CHECK_STATUS(fusebox_stats_get(found, &s), FUSEBOX_OK);
+        CHECK(s.failure_count == 1);
+    }
+    /* Destroy one, create again: the slot is reused with a new id. */
+    CHECK_STATUS(fusebox_destroy(ids[0]), FUSEBOX_OK);
+    CHECK_STATUS(fusebox_create("one-too-many", NULL, &again), FUSEBOX_OK);
+    CHECK(again != ids[0]);
+    CHECK_STATUS(fusebox_try_acquire(ids[0]), FUSEBOX_NOT_FOUND);
+    CHECK_STATUS(fusebox_destroy(again), FUSEBOX_OK);
+    for (i = 1; i < cap; i++) {
+        CHECK_STATUS(fusebox_destroy(ids[i]), FUSEBOX_OK);
+    }
+}
+
+static void test_clock32_wraps(void) {
+    fusebox_config c = config(1, 1000, 1);
+    fusebox_id id;
+    uint64_t t0 = 0, t1 = 0;
+    now32 = UINT32_MAX - 499; /* 500 ms before the wrap */
+    CHECK_STATUS(fusebox_set_clock32(clock32, NULL), FUSEBOX_OK);
+    CHECK_STATUS(fusebox_now_ms(&t0), FUSEBOX_OK);
+    CHECK_STATUS(fusebox_create("wrap", &c, &id), FUSEBOX_OK);
+    CHECK_STATUS(fusebox_record_failure(id), FUSEBOX_OK);
+    now32 += 999; /* wraps: 999 ms later */
+    CHECK_STATUS(fusebox_now_ms(&t1), FUSEBOX_OK);
+    CHECK(t1 - t0 == 999);
+    CHECK(state_of(id) == FUSEBOX_STATE_OPEN);
+    now32 += 1;
+    CHECK(state_of(id) == FUSEBOX_STATE_HALF_OPEN);
+    CHECK_STATUS(fusebox_destroy(id), FUSEBOX_OK);
+    CHECK_STATUS(fusebox_set_clock(clock64, &now64), FUSEBOX_OK);
+}
+
+static void test_clock_backwards(void) {
+    fusebox_config c = config(1, 1000, 1);
+    fusebox_id id;
+    now64 = 1000000;
+    CHECK_STATUS(fusebox_create("backwards", &c, &id), FUSEBOX_OK);
+    CHECK_STATUS(fusebox_record_failure(id), FUSEBOX_OK);
+    now64 = 5; /* an hour... and more, backwards */
+    CHECK(state_of(id) == FUSEBOX_STATE_OPEN);
+    now64 = 1004;
+    CHECK(state_of(id) == FUSEBOX_STATE_OPEN);
+    now64 = 1005;
+    CHECK(state_of(id) == FUSEBOX_STATE_HALF_OPEN);
+    now64 = UINT64_MAX;
+    CHECK_STATUS(fusebox_record_failure(id), FUSEBOX_OK);
+    CHECK(state_of(id) == FUSEBOX_STATE_OPEN);
+    CHECK_STATUS(fusebox_destroy(id), FUSEBOX_OK);
+}
+
+static void test_strings(void) {
+    fusebox_status s;
+    for (s = FUSEBOX_OK; s <= FUSEBOX_BUSY; s++) {
+        const char *str = fusebox_status_str(s);
+        CHECK(str != NULL && strlen(str) > 0 && strcmp(str, "unknown status") != 0);
+    }
+    CHECK(strcmp(fusebox_status_str(FUSEBOX_OK), "ok") == 0);
+    CHECK(strcmp(fusebox_status_str(1000), "unknown status") == 0);
+    CHECK(strcmp(fusebox_status_str(UINT32_MAX), "unknown status") == 0);
+    CHECK(strcmp(fusebox_state_str(FUSEBOX_STATE_CLOSED), "closed") == 0);
+    CHECK(strcmp(fusebox_state_str(FUSEBOX_STATE_OPEN), "open") == 0);
+    CHECK(strcmp(fusebox_state_str(FUSEBOX_STATE_HALF_OPEN), "half_open") == 0);
+    CHECK(strcmp(fusebox_state_str(3), "unknown state") == 0);
+}
+
+int main(void) {
+    test_default_clock_on_host();
+    test_config_init_is_snakepit();
+    test_null_pointers();
+    test_names();
+    test_invalid_config();
+    test_snakepit_semantics();
+    test_call();
+    test_stale_and_forged_ids();
+    test_registry_full_then_recreate();
+    test_clock32_wraps();
+    test_clock_backwards();
+    test_strings();
+    printf("%d passed, %d failed\n", passed, failed);
+    return failed == 0 ? 0 : 1;
+}

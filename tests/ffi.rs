@@ -1,0 +1,194 @@
+//! The C API called from Rust: NULLs, invalid and stale ids, names at and
+//! past the limit, unterminated names. Also runs under Miri, which checks
+//! that no call reads or writes out of bounds.
+use core::ffi::{c_char, c_void};
+use core::ptr::{null, null_mut};
+use fusebox::ffi::*;
+use std::sync::{Mutex, MutexGuard};
+
+/// The C API has one global registry: these tests take turns.
+static TURN: Mutex<()> = Mutex::new(());
+static mut NOW: u64 = 0;
+
+unsafe extern "C" fn clock(userdata: *mut c_void) -> u64 {
+    unsafe { *(userdata as *const u64) }
+}
+
+fn setup() -> MutexGuard<'static, ()> {
+    let guard = TURN.lock().unwrap_or_else(|e| e.into_inner());
+    unsafe {
+        NOW = 1_000;
+        assert_eq!(
+            fusebox_set_clock(Some(clock), (&raw mut NOW).cast()),
+            FUSEBOX_OK
+        );
+    }
+    guard
+}
+
+fn set_now(ms: u64) {
+    unsafe { NOW = ms }
+}
+
+fn cfg(threshold: u32, timeout: u32, probes: u32) -> fusebox_config {
+    fusebox_config {
+        failure_threshold: threshold,
+        reset_timeout_ms: timeout,
+        half_open_max_calls: probes,
+    }
+}
+
+fn create(name: &core::ffi::CStr, c: &fusebox_config) -> fusebox_id {
+    let mut id = 0;
+    assert_eq!(
+        unsafe { fusebox_create(name.as_ptr(), c, &mut id) },
+        FUSEBOX_OK
+    );
+    id
+}
+
+#[test]
+fn null_pointers_are_refused_and_outputs_untouched() {
+    let _t = setup();
+    let id = create(c"ffi-null", &cfg(1, 10, 1));
+    let mut out_id = 99;
+    unsafe {
+        assert_eq!(
+            fusebox_create(null(), null(), &mut out_id),
+            FUSEBOX_NULL_PARAMETER
+        );
+        assert_eq!(
+            fusebox_create(c"x".as_ptr(), null(), null_mut()),
+            FUSEBOX_NULL_PARAMETER
+        );
+        assert_eq!(fusebox_lookup(null(), &mut out_id), FUSEBOX_NULL_PARAMETER);
+        assert_eq!(
+            fusebox_lookup(c"ffi-null".as_ptr(), null_mut()),
+            FUSEBOX_NULL_PARAMETER
+        );
+        assert_eq!(fusebox_get_state(id, null_mut()), FUSEBOX_NULL_PARAMETER);
+        assert_eq!(fusebox_allow_call(id, null_mut()), FUSEBOX_NULL_PARAMETER);
+        assert_eq!(fusebox_stats_get(id, null_mut()), FUSEBOX_NULL_PARAMETER);
+        assert_eq!(fusebox_now_ms(null_mut()), FUSEBOX_NULL_PARAMETER);
+        assert_eq!(
+            fusebox_call(id, None, null_mut(), &mut 0),
+            FUSEBOX_NULL_PARAMETER
+        );
+        fusebox_config_init(null_mut());
+        assert_eq!(fusebox_destroy(id), FUSEBOX_OK);
+    }
+    assert_eq!(out_id, 99);
+}
+
+#[test]
+fn names_at_and_past_the_limit() {
+    let _t = setup();
+    let mut id = 0;
+    // 31 bytes + NUL: accepted. 32 bytes + NUL: refused.
+    let mut n31 = [b'a' as c_char; 32];
+    n31[31] = 0;
+    let mut n32 = [b'b' as c_char; 33];
+    n32[32] = 0;
+    // Exactly 32 readable bytes, none NUL: refused without reading past them.
+    let unterminated = [b'c' as c_char; 32];
+    let empty = [0 as c_char; 1];
+    unsafe {
+        assert_eq!(
+            fusebox_create(n32.as_ptr(), null(), &mut id),
+            FUSEBOX_INVALID_NAME
+        );
+        assert_eq!(
+            fusebox_create(unterminated.as_ptr(), null(), &mut id),
+            FUSEBOX_INVALID_NAME
+        );
+        assert_eq!(
+            fusebox_lookup(unterminated.as_ptr(), &mut id),
+            FUSEBOX_INVALID_NAME
+        );
+        assert_eq!(
+            fusebox_create(empty.as_ptr(), null(), &mut id),
+            FUSEBOX_INVALID_NAME
+        );
+        assert_eq!(fusebox_create(n31.as_ptr(), null(), &mut id), FUSEBOX_OK);
+        let mut found = 0;
+        assert_eq!(fusebox_lookup(n31.as_ptr(), &mut found), FUSEBOX_OK);
+        assert_eq!(found, id);
+        assert_eq!(fusebox_destroy(id), FUSEBOX_OK);
+        // A short name in a buffer exactly its size (+NUL) is fine.
+        let short = [b'z' as c_char, 0];
+        assert_eq!(fusebox_create(short.as_ptr(), null(), &mut id), FUSEBOX_OK);
+        assert_eq!(fusebox_destroy(id), FUSEBOX_OK);
+    }
+}
+
+#[test]
+fn invalid_config_and_stale_ids() {
+    let _t = setup();
+    let mut id = 7;
+    unsafe {
+        for bad in [cfg(0, 1, 1), cfg(1, 0, 1), cfg(1, 1, 0)] {
+            assert_eq!(
+                fusebox_create(c"ffi-bad".as_ptr(), &bad, &mut id),
+                FUSEBOX_INVALID_CONFIG
+            );
+        }
+        assert_eq!(id, 7);
+        let old = create(c"ffi-stale", &cfg(1, 10, 1));
+        assert_eq!(fusebox_destroy(old), FUSEBOX_OK);
+        let new = create(c"ffi-stale", &cfg(1, 10, 1));
+        assert_ne!(old, new);
+        assert_eq!(fusebox_record_failure(old), FUSEBOX_NOT_FOUND);
+        assert_eq!(fusebox_try_acquire(old), FUSEBOX_NOT_FOUND);
+        for forged in [0, u32::MAX, new ^ 1, new.wrapping_add(1 << 12)] {
+            assert_eq!(fusebox_reset(forged), FUSEBOX_NOT_FOUND);
+        }
+        let mut s = core::mem::zeroed::<fusebox_stats>();
+        assert_eq!(fusebox_stats_get(new, &mut s), FUSEBOX_OK);
+        assert_eq!((s.failure_count, s.state), (0, FUSEBOX_STATE_CLOSED));
+        assert_eq!(fusebox_destroy(new), FUSEBOX_OK);
+    }
+}
+
+unsafe extern "C" fn count_and_fail(userdata: *mut c_void) -> i32 {
+    unsafe { *(userdata as *mut i32) += 1 };
+    -5
+}
+
+#[test]
+fn call_runs_records_and_rejects() {
+    let _t = setup();
+    let id = create(c"ffi-call", &cfg(1, 100, 1));
+    let mut runs = 0i32;
+    let mut result = 0;
+    unsafe {
+        let ud = (&raw mut runs).cast();
+        assert_eq!(
+            fusebox_call(id, Some(count_and_fail), ud, &mut result),
+            FUSEBOX_OK
+        );
+        assert_eq!(result, -5);
+        result = 11;
+        assert_eq!(
+            fusebox_call(id, Some(count_and_fail), ud, &mut result),
+            FUSEBOX_CIRCUIT_OPEN
+        );
+        assert_eq!(result, 11);
+        set_now(1_100);
+        let mut st = 9;
+        assert_eq!(fusebox_get_state(id, &mut st), FUSEBOX_OK);
+        assert_eq!(st, FUSEBOX_STATE_HALF_OPEN);
+        assert_eq!(fusebox_destroy(id), FUSEBOX_OK);
+    }
+    assert_eq!(runs, 1);
+}
+
+#[test]
+fn status_and_state_strings_are_static_and_never_null() {
+    for code in (0..=12).chain([u32::MAX]) {
+        let s = unsafe { core::ffi::CStr::from_ptr(fusebox_status_str(code)) };
+        assert!(!s.to_bytes().is_empty());
+        let s = unsafe { core::ffi::CStr::from_ptr(fusebox_state_str(code)) };
+        assert!(!s.to_bytes().is_empty());
+    }
+    assert!(fusebox_capacity() >= 1);
+}
