@@ -7,7 +7,7 @@
  * Names are NUL-terminated, 1 to FUSEBOX_NAME_MAX bytes.
  *
  * Firmware built with the port-c feature supplies the port functions
- * declared at the end of this header.
+ * declared below.
  */
 
 #ifndef FUSEBOX_H
@@ -18,6 +18,24 @@
 #include <stdint.h>
 #include <stdbool.h>
 #include <stddef.h>
+/*
+ * Firmware port (builds with the port-c / panic-handler features).
+ * The firmware supplies these; see README "Porting to firmware" and
+ * examples-c/firmware/port_cortex_m.c for a Cortex-M (PRIMASK) version.
+ */
+#ifdef __cplusplus
+extern "C" {
+#endif
+/* Save the interrupt state, mask interrupts, return the saved state. */
+uint32_t fusebox_port_critical_enter(void);
+/* Restore the state returned by the matching fusebox_port_critical_enter. */
+void fusebox_port_critical_exit(uint32_t saved);
+/* Called by the panic handler, which no fusebox path reaches; a weak
+ * default that spins is in the port template. */
+void fusebox_port_panic(void);
+#ifdef __cplusplus
+}
+#endif
 
 /**
  * Longest breaker name in bytes, not counting the terminating NUL.

@@ -77,7 +77,10 @@ pub struct Breaker {
     half_open_calls: u32,
     rejected_count: u32,
     admitted_count: u32,
-    last_failure_ms: Option<u64>,
+    /// Meaningful only when `has_failure_time` (an `Option<u64>` would cost
+    /// 8 more bytes per breaker).
+    last_failure_ms: u64,
+    has_failure_time: bool,
 }
 
 impl Breaker {
@@ -97,7 +100,8 @@ impl Breaker {
             half_open_calls: 0,
             rejected_count: 0,
             admitted_count: 0,
-            last_failure_ms: None,
+            last_failure_ms: 0,
+            has_failure_time: false,
         })
     }
 
@@ -114,15 +118,15 @@ impl Breaker {
         if self.state != State::Open {
             return;
         }
-        let elapsed = match self.last_failure_ms {
-            Some(t) if now_ms >= t => now_ms - t,
-            Some(_) => {
-                self.last_failure_ms = Some(now_ms);
-                0
-            }
+        let elapsed = if !self.has_failure_time {
             // Open without a failure time cannot come from this state
             // machine; treat the window as over rather than wedge.
-            None => u64::MAX,
+            u64::MAX
+        } else if now_ms >= self.last_failure_ms {
+            now_ms - self.last_failure_ms
+        } else {
+            self.last_failure_ms = now_ms;
+            0
         };
         if elapsed >= u64::from(self.config.reset_timeout_ms) {
             self.state = State::HalfOpen;
@@ -196,7 +200,8 @@ impl Breaker {
     pub fn record_failure(&mut self, now_ms: u64) {
         self.refresh(now_ms);
         self.failure_count = self.failure_count.saturating_add(1);
-        self.last_failure_ms = Some(now_ms);
+        self.last_failure_ms = now_ms;
+        self.has_failure_time = true;
         match self.state {
             State::Closed => {
                 if self.failure_count >= self.config.failure_threshold {
@@ -218,7 +223,7 @@ impl Breaker {
         self.state = State::Closed;
         self.failure_count = 0;
         self.half_open_calls = 0;
-        self.last_failure_ms = None;
+        self.has_failure_time = false;
     }
 
     /// The counters, without moving the state (Snakepit's `stats`). O(1).
@@ -233,7 +238,11 @@ impl Breaker {
             reset_timeout_ms: self.config.reset_timeout_ms,
             rejected_count: self.rejected_count,
             admitted_count: self.admitted_count,
-            last_failure_ms: self.last_failure_ms,
+            last_failure_ms: if self.has_failure_time {
+                Some(self.last_failure_ms)
+            } else {
+                None
+            },
         }
     }
 

@@ -20,6 +20,9 @@ compile_error!(
     "the C static library must be built with panic = \"abort\" (use --release; the release profile sets it): unwinding into C is undefined behaviour"
 );
 
+#[cfg(all(feature = "std", feature = "port-c"))]
+compile_error!("features `std` and `port-c` each provide the critical-section implementation: pick one");
+
 /// cbindgen:ignore
 mod breaker;
 /// cbindgen:ignore
@@ -29,6 +32,8 @@ mod config;
 /// cbindgen:ignore
 mod error;
 pub mod ffi;
+/// cbindgen:ignore
+mod port;
 /// cbindgen:ignore
 mod registry;
 

@@ -2,7 +2,9 @@
  * C tests of fusebox's C API: every function, every status code, NULL for
  * every pointer, name lengths, stale ids, a full registry, clocks.
  * Prints "N passed, N failed" and exits non-zero on any failure.
- * Built against the std build of the static library (default clock present).
+ * Built against the host (std) static library, and with
+ * -DFUSEBOX_TEST_FIRMWARE against the no_std firmware library (port-c) for
+ * the emulated Cortex-M in examples-c/firmware.
  */
 #include <stdio.h>
 #include <string.h>
@@ -71,6 +73,42 @@ static fusebox_state state_of(fusebox_id id) {
     return s;
 }
 
+#ifdef FUSEBOX_TEST_FIRMWARE
+extern volatile uint32_t fusebox_port_enters;
+extern volatile uint32_t fusebox_port_depth;
+
+static void test_no_clock_until_set(void) {
+    /* no_std: no default clock. Calls needing time say so; others work. */
+    fusebox_id id;
+    fusebox_state st = 99;
+    bool allowed = true;
+    int32_t result = 5;
+    int runs = 0;
+    uint64_t t = 123;
+    fusebox_stats s;
+    CHECK_STATUS(fusebox_now_ms(&t), FUSEBOX_NO_CLOCK);
+    CHECK_STATUS(fusebox_create("no-clock", NULL, &id), FUSEBOX_OK);
+    CHECK_STATUS(fusebox_get_state(id, &st), FUSEBOX_NO_CLOCK);
+    CHECK_STATUS(fusebox_allow_call(id, &allowed), FUSEBOX_NO_CLOCK);
+    CHECK_STATUS(fusebox_try_acquire(id), FUSEBOX_NO_CLOCK);
+    CHECK_STATUS(fusebox_record_success(id), FUSEBOX_NO_CLOCK);
+    CHECK_STATUS(fusebox_record_failure(id), FUSEBOX_NO_CLOCK);
+    CHECK_STATUS(fusebox_call(id, op_ok, &runs, &result), FUSEBOX_NO_CLOCK);
+    CHECK(t == 123 && st == 99 && allowed && result == 5 && runs == 0);
+    CHECK_STATUS(fusebox_stats_get(id, &s), FUSEBOX_OK);
+    CHECK_STATUS(fusebox_reset(id), FUSEBOX_OK);
+    CHECK_STATUS(fusebox_destroy(id), FUSEBOX_OK);
+}
+
+static void test_port_critical_sections_balanced(void) {
+    uint32_t before = fusebox_port_enters;
+    fusebox_id id;
+    CHECK_STATUS(fusebox_create("port", NULL, &id), FUSEBOX_OK);
+    CHECK_STATUS(fusebox_destroy(id), FUSEBOX_OK);
+    CHECK(fusebox_port_enters > before);
+    CHECK(fusebox_port_depth == 0);
+}
+#else
 static void test_default_clock_on_host(void) {
     /* The std build has a default monotonic clock: no set-up needed. */
     uint64_t a = 0, b = 0;
@@ -82,6 +120,7 @@ static void test_default_clock_on_host(void) {
     CHECK_STATUS(fusebox_try_acquire(id), FUSEBOX_OK);
     CHECK_STATUS(fusebox_destroy(id), FUSEBOX_OK);
 }
+#endif
 
 static void test_config_init_is_snakepit(void) {
     fusebox_config c;
@@ -377,7 +416,12 @@ static void test_strings(void) {
 }
 
 int main(void) {
+#ifdef FUSEBOX_TEST_FIRMWARE
+    printf("fusebox C tests on the emulated Cortex-M (no_std, port-c)\n");
+    test_no_clock_until_set();
+#else
     test_default_clock_on_host();
+#endif
     test_config_init_is_snakepit();
     test_null_pointers();
     test_names();
@@ -389,6 +433,9 @@ int main(void) {
     test_clock32_wraps();
     test_clock_backwards();
     test_strings();
+#ifdef FUSEBOX_TEST_FIRMWARE
+    test_port_critical_sections_balanced();
+#endif
     printf("%d passed, %d failed\n", passed, failed);
     return failed == 0 ? 0 : 1;
 }

@@ -1,0 +1,37 @@
+/*
+ * port_cortex_m.c: fusebox's port layer for a single-core Cortex-M
+ * (ARMv6-M, ARMv7-M, ARMv8-M), a template to copy into your firmware.
+ *
+ * fusebox built with the `port-c` feature takes its critical sections from
+ * these two functions; with `panic-handler`, its (unreachable) panic handler
+ * calls fusebox_port_panic.
+ */
+#include <stdint.h>
+
+#include "fusebox.h"
+
+/* Counts for the firmware tests: every enter is matched by an exit. */
+volatile uint32_t fusebox_port_enters;
+volatile uint32_t fusebox_port_depth;
+
+/* Save PRIMASK, then mask interrupts. Returns the saved PRIMASK. */
+uint32_t fusebox_port_critical_enter(void) {
+    uint32_t primask;
+    __asm__ volatile("mrs %0, primask" : "=r"(primask));
+    __asm__ volatile("cpsid i" ::: "memory");
+    fusebox_port_enters++;
+    fusebox_port_depth++;
+    return primask;
+}
+
+/* Restore the PRIMASK that the matching enter saved (nesting-safe). */
+void fusebox_port_critical_exit(uint32_t saved) {
+    fusebox_port_depth--;
+    __asm__ volatile("msr primask, %0" ::"r"(saved) : "memory");
+}
+
+/* Weak default: spin. Override it to log and reset. */
+__attribute__((weak)) void fusebox_port_panic(void) {
+    for (;;) {
+    }
+}
