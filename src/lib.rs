@@ -21,7 +21,9 @@ compile_error!(
 );
 
 #[cfg(all(feature = "std", feature = "port-c"))]
-compile_error!("features `std` and `port-c` each provide the critical-section implementation: pick one");
+compile_error!(
+    "features `std` and `port-c` each provide the critical-section implementation: pick one"
+);
 
 /// cbindgen:ignore
 mod breaker;

@@ -368,5 +368,9 @@ fn failure_count_saturates() {
 #[test]
 fn breaker_state_fits_the_firmware_budget() {
     // 64 bytes per Snakepit-mode breaker (issue: firmware RAM budget).
-    assert!(core::mem::size_of::<Breaker>() <= 64, "{}", core::mem::size_of::<Breaker>());
+    assert!(
+        core::mem::size_of::<Breaker>() <= 64,
+        "{}",
+        core::mem::size_of::<Breaker>()
+    );
 }
