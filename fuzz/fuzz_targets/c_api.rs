@@ -1,0 +1,283 @@
+//! Fuzzes the C API: arbitrary bytes become a sequence of C calls (arbitrary
+//! names and configs, NULL pointers, stale and forged ids, clock jumps
+//! forwards, backwards and to the end of time), and every answer and every
+//! breaker's stats are checked against the reference model of the property
+//! test (tests/support/model.rs).
+#![no_main]
+
+#[path = "../../tests/support/model.rs"]
+mod model;
+
+use arbitrary::Arbitrary;
+use core::ffi::{c_char, c_void};
+use core::ptr::{null, null_mut};
+use fusebox::ffi::*;
+use fusebox::{Error, State};
+use libfuzzer_sys::fuzz_target;
+use model::RegistryModel;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+static NOW: AtomicU64 = AtomicU64::new(0);
+
+unsafe extern "C" fn clock(_: *mut c_void) -> u64 {
+    NOW.load(Ordering::Relaxed)
+}
+
+unsafe extern "C" fn c_op(userdata: *mut c_void) -> i32 {
+    userdata as usize as i32 // 0: success, 1: failure
+}
+
+#[derive(Arbitrary, Debug)]
+enum Target {
+    Tracked(u8),
+    Raw(u32),
+}
+
+/// A name from a small pool most of the time (so that names collide and
+/// lookups find them), arbitrary bytes otherwise; `unterminated` drops the
+/// NUL when the buffer is long enough for fusebox to stop reading first.
+#[derive(Arbitrary, Debug)]
+enum Name {
+    Pool(u8),
+    Bytes { bytes: Vec<u8>, unterminated: bool },
+}
+
+impl Name {
+    fn buffer(&self) -> (Vec<u8>, Vec<u8>) {
+        match self {
+            Name::Pool(i) => c_name(&[b'n', b'0' + i % 6], false),
+            Name::Bytes { bytes, unterminated } => c_name(bytes, *unterminated),
+        }
+    }
+}
+
+/// Small values most of the time, so that thresholds and timeouts are
+/// reached; any u32 (0 and huge ones included) otherwise.
+#[derive(Arbitrary, Debug)]
+enum Cfg {
+    Small(u8, u8, u8),
+    Any(u32, u32, u32),
+}
+
+impl Cfg {
+    fn values(&self) -> (u32, u32, u32) {
+        match *self {
+            Cfg::Small(a, b, c) => (u32::from(a % 8), u32::from(b % 64), u32::from(c % 4)),
+            Cfg::Any(a, b, c) => (a, b, c),
+        }
+    }
+}
+
+#[derive(Arbitrary, Debug)]
+enum Op {
+    Create { name: Name, cfg: Option<Cfg>, null_name: bool, null_out: bool },
+    Lookup { name: Name, null_out: bool },
+    Destroy(Target),
+    State(Target, bool),
+    Allow(Target, bool),
+    Acquire(Target),
+    Success(Target),
+    Failure(Target),
+    Call { target: Target, fail: bool, null_op: bool, null_out: bool },
+    Reset(Target),
+    Stats(Target, bool),
+    Forward(u8),
+    ForwardFar(u32),
+    Backward(u16),
+    JumpToEnd,
+    JumpHalfRange,
+    SetClockNull,
+}
+
+fn status_of(e: Error) -> fusebox_status {
+    match e {
+        Error::CircuitOpen => FUSEBOX_CIRCUIT_OPEN,
+        Error::InvalidConfig => FUSEBOX_INVALID_CONFIG,
+        Error::InvalidName => FUSEBOX_INVALID_NAME,
+        Error::NameTaken => FUSEBOX_NAME_TAKEN,
+        Error::RegistryFull => FUSEBOX_REGISTRY_FULL,
+        Error::NotFound => FUSEBOX_NOT_FOUND,
+        _ => FUSEBOX_BUSY,
+    }
+}
+
+fn expect<T>(r: Result<T, Error>) -> fusebox_status {
+    r.map_or_else(status_of, |_| FUSEBOX_OK)
+}
+
+fn state_code(s: State) -> fusebox_state {
+    s.code()
+}
+
+/// The C string buffer the harness passes, and the name fusebox must see:
+/// bytes up to the first NUL within FUSEBOX_NAME_MAX + 1 bytes, else none.
+fn c_name(bytes: &[u8], unterminated: bool) -> (Vec<u8>, Vec<u8>) {
+    let mut buf: Vec<u8> = bytes.iter().copied().take(40).collect();
+    // Only a buffer of at least 32 bytes may lack the NUL: fusebox reads 32.
+    if !(unterminated && buf.len() > FUSEBOX_NAME_MAX) {
+        buf.push(0);
+    }
+    let seen = match buf.iter().take(FUSEBOX_NAME_MAX + 1).position(|&b| b == 0) {
+        Some(n) => buf[..n].to_vec(),
+        None => vec![0; 32], // too long: invalid whatever the bytes
+    };
+    (buf, seen)
+}
+
+fn resolve(t: &Target, model: &RegistryModel) -> u32 {
+    match *t {
+        Target::Tracked(i) if !model.tracked.is_empty() => model.tracked[i as usize % model.tracked.len()].id,
+        Target::Tracked(i) => u32::from(i),
+        Target::Raw(r) => r,
+    }
+}
+
+fn check_all(model: &RegistryModel) {
+    for t in &model.tracked {
+        let mut s = fusebox_stats { state: 99, failure_count: 0, success_count: 0, failure_threshold: 0,
+            half_open_calls: 0, half_open_max_calls: 0, reset_timeout_ms: 0, rejected_count: 0,
+            admitted_count: 0, has_last_failure: false, last_failure_ms: 0 };
+        let st = unsafe { fusebox_stats_get(t.id, &mut s) };
+        match &t.model {
+            None => assert_eq!(st, FUSEBOX_NOT_FOUND, "stale id {:#x} answered", t.id),
+            Some(m) => {
+                assert_eq!(st, FUSEBOX_OK);
+                assert_eq!(s.state, state_code(m.state), "state of {:#x}", t.id);
+                assert_eq!(s.failure_count, m.failures);
+                assert_eq!(s.success_count, m.successes);
+                assert_eq!(s.failure_threshold, m.threshold);
+                assert_eq!(s.half_open_calls, m.probes);
+                assert_eq!(s.half_open_max_calls, m.max_probes);
+                assert_eq!(u64::from(s.reset_timeout_ms), m.timeout);
+                assert_eq!(s.rejected_count, m.rejected);
+                assert_eq!(s.admitted_count, m.admitted);
+                assert_eq!(s.has_last_failure.then_some(s.last_failure_ms), m.last_failure);
+            }
+        }
+    }
+}
+
+fuzz_target!(|ops: Vec<Op>| {
+    NOW.store(1_000, Ordering::Relaxed);
+    assert_eq!(fusebox_set_clock(Some(clock), null_mut()), FUSEBOX_OK);
+    let mut model = RegistryModel::new(fusebox_capacity());
+
+    for op in ops.iter().take(256) {
+        let now = NOW.load(Ordering::Relaxed);
+        unsafe {
+            match op {
+                Op::Create { name, cfg, null_name, null_out } => {
+                    let (buf, seen) = name.buffer();
+                    let values = cfg.as_ref().map(Cfg::values);
+                    let c = values.map(|(a, b, c)| fusebox_config { failure_threshold: a, reset_timeout_ms: b, half_open_max_calls: c });
+                    let cfg_ptr = c.as_ref().map_or(null(), |c| c as *const _);
+                    let name_ptr = if *null_name { null() } else { buf.as_ptr() as *const c_char };
+                    let mut id = 0xDEAD;
+                    let out = if *null_out { null_mut() } else { &mut id as *mut _ };
+                    let got = fusebox_create(name_ptr, cfg_ptr, out);
+                    let (a, b, p) = values.unwrap_or((5, 30_000, 1));
+                    let want = if *null_name || *null_out { FUSEBOX_NULL_PARAMETER } else { expect(model.expect_create(&seen, a, b, p)) };
+                    assert_eq!(got, want, "create {seen:?}");
+                    if got == FUSEBOX_OK {
+                        model.created(id, &seen, a, b, p);
+                    } else {
+                        assert_eq!(id, 0xDEAD, "out-parameter written on error");
+                    }
+                }
+                Op::Lookup { name, null_out } => {
+                    let (buf, seen) = name.buffer();
+                    let mut id = 0xDEAD;
+                    let out = if *null_out { null_mut() } else { &mut id as *mut _ };
+                    let got = fusebox_lookup(buf.as_ptr() as *const c_char, out);
+                    if *null_out {
+                        assert_eq!(got, FUSEBOX_NULL_PARAMETER);
+                    } else {
+                        let want = model.expect_lookup(&seen);
+                        assert_eq!(got, expect(want));
+                        assert_eq!(id, want.unwrap_or(0xDEAD));
+                    }
+                }
+                Op::Destroy(t) => {
+                    let id = resolve(t, &model);
+                    assert_eq!(fusebox_destroy(id), expect(model.remove(id)));
+                }
+                Op::State(t, null_out) => {
+                    let id = resolve(t, &model);
+                    let mut s = 99;
+                    if *null_out {
+                        assert_eq!(fusebox_get_state(id, null_mut()), FUSEBOX_NULL_PARAMETER);
+                    } else {
+                        let want = model.breaker(id).map(|m| m.state(now));
+                        assert_eq!(fusebox_get_state(id, &mut s), expect(want));
+                        assert_eq!(s, want.map_or(99, state_code));
+                    }
+                }
+                Op::Allow(t, null_out) => {
+                    let id = resolve(t, &model);
+                    let mut a = false;
+                    if *null_out {
+                        assert_eq!(fusebox_allow_call(id, null_mut()), FUSEBOX_NULL_PARAMETER);
+                    } else {
+                        let want = model.breaker(id).map(|m| m.allow(now));
+                        assert_eq!(fusebox_allow_call(id, &mut a), expect(want));
+                        assert_eq!(a, want.unwrap_or(false));
+                    }
+                }
+                Op::Acquire(t) => {
+                    let id = resolve(t, &model);
+                    assert_eq!(fusebox_try_acquire(id), expect(model.breaker(id).and_then(|m| m.acquire(now))));
+                }
+                Op::Success(t) => {
+                    let id = resolve(t, &model);
+                    assert_eq!(fusebox_record_success(id), expect(model.breaker(id).map(|m| m.success(now))));
+                }
+                Op::Failure(t) => {
+                    let id = resolve(t, &model);
+                    assert_eq!(fusebox_record_failure(id), expect(model.breaker(id).map(|m| m.failure(now))));
+                }
+                Op::Call { target, fail, null_op, null_out } => {
+                    let id = resolve(target, &model);
+                    let mut result = 77;
+                    let out = if *null_out { null_mut() } else { &mut result as *mut _ };
+                    let f = if *null_op { None } else { Some(c_op as unsafe extern "C" fn(*mut c_void) -> i32) };
+                    let got = fusebox_call(id, f, *fail as usize as *mut c_void, out);
+                    if *null_op || *null_out {
+                        assert_eq!(got, FUSEBOX_NULL_PARAMETER);
+                        assert_eq!(result, 77);
+                    } else {
+                        let want = model.breaker(id).and_then(|m| {
+                            m.acquire(now)?;
+                            if *fail { m.failure(now) } else { m.success(now) }
+                            Ok(())
+                        });
+                        assert_eq!(got, expect(want));
+                        assert_eq!(result, if want.is_ok() { *fail as i32 } else { 77 });
+                    }
+                }
+                Op::Reset(t) => {
+                    let id = resolve(t, &model);
+                    assert_eq!(fusebox_reset(id), expect(model.breaker(id).map(|m| m.reset())));
+                }
+                Op::Stats(t, null_out) => {
+                    let id = resolve(t, &model);
+                    if *null_out {
+                        assert_eq!(fusebox_stats_get(id, null_mut()), FUSEBOX_NULL_PARAMETER);
+                    }
+                }
+                Op::Forward(d) => NOW.store(now.wrapping_add(u64::from(*d)), Ordering::Relaxed),
+                Op::ForwardFar(d) => NOW.store(now.wrapping_add(u64::from(*d)), Ordering::Relaxed),
+                Op::Backward(d) => NOW.store(now.saturating_sub(u64::from(*d)), Ordering::Relaxed),
+                Op::JumpToEnd => NOW.store(u64::MAX, Ordering::Relaxed),
+                Op::JumpHalfRange => NOW.store(now.wrapping_add(1 << 63), Ordering::Relaxed),
+                Op::SetClockNull => assert_eq!(fusebox_set_clock(None, null_mut()), FUSEBOX_NULL_PARAMETER),
+            }
+        }
+        check_all(&model);
+    }
+    // Leave the global registry empty for the next input.
+    for t in &model.tracked {
+        if t.model.is_some() {
+            assert_eq!(fusebox_destroy(t.id), FUSEBOX_OK);
+        }
+    }
+});
