@@ -46,7 +46,10 @@ impl Name {
     fn buffer(&self) -> (Vec<u8>, Vec<u8>) {
         match self {
             Name::Pool(i) => c_name(&[b'n', b'0' + i % 6], false),
-            Name::Bytes { bytes, unterminated } => c_name(bytes, *unterminated),
+            Name::Bytes {
+                bytes,
+                unterminated,
+            } => c_name(bytes, *unterminated),
         }
     }
 }
@@ -70,15 +73,28 @@ impl Cfg {
 
 #[derive(Arbitrary, Debug)]
 enum Op {
-    Create { name: Name, cfg: Option<Cfg>, null_name: bool, null_out: bool },
-    Lookup { name: Name, null_out: bool },
+    Create {
+        name: Name,
+        cfg: Option<Cfg>,
+        null_name: bool,
+        null_out: bool,
+    },
+    Lookup {
+        name: Name,
+        null_out: bool,
+    },
     Destroy(Target),
     State(Target, bool),
     Allow(Target, bool),
     Acquire(Target),
     Success(Target),
     Failure(Target),
-    Call { target: Target, fail: bool, null_op: bool, null_out: bool },
+    Call {
+        target: Target,
+        fail: bool,
+        null_op: bool,
+        null_out: bool,
+    },
     Reset(Target),
     Stats(Target, bool),
     Forward(u8),
@@ -126,7 +142,9 @@ fn c_name(bytes: &[u8], unterminated: bool) -> (Vec<u8>, Vec<u8>) {
 
 fn resolve(t: &Target, model: &RegistryModel) -> u32 {
     match *t {
-        Target::Tracked(i) if !model.tracked.is_empty() => model.tracked[i as usize % model.tracked.len()].id,
+        Target::Tracked(i) if !model.tracked.is_empty() => {
+            model.tracked[i as usize % model.tracked.len()].id
+        }
         Target::Tracked(i) => u32::from(i),
         Target::Raw(r) => r,
     }
@@ -134,9 +152,19 @@ fn resolve(t: &Target, model: &RegistryModel) -> u32 {
 
 fn check_all(model: &RegistryModel) {
     for t in &model.tracked {
-        let mut s = fusebox_stats { state: 99, failure_count: 0, success_count: 0, failure_threshold: 0,
-            half_open_calls: 0, half_open_max_calls: 0, reset_timeout_ms: 0, rejected_count: 0,
-            admitted_count: 0, has_last_failure: false, last_failure_ms: 0 };
+        let mut s = fusebox_stats {
+            state: 99,
+            failure_count: 0,
+            success_count: 0,
+            failure_threshold: 0,
+            half_open_calls: 0,
+            half_open_max_calls: 0,
+            reset_timeout_ms: 0,
+            rejected_count: 0,
+            admitted_count: 0,
+            has_last_failure: false,
+            last_failure_ms: 0,
+        };
         let st = unsafe { fusebox_stats_get(t.id, &mut s) };
         match &t.model {
             None => assert_eq!(st, FUSEBOX_NOT_FOUND, "stale id {:#x} answered", t.id),
@@ -151,7 +179,10 @@ fn check_all(model: &RegistryModel) {
                 assert_eq!(u64::from(s.reset_timeout_ms), m.timeout);
                 assert_eq!(s.rejected_count, m.rejected);
                 assert_eq!(s.admitted_count, m.admitted);
-                assert_eq!(s.has_last_failure.then_some(s.last_failure_ms), m.last_failure);
+                assert_eq!(
+                    s.has_last_failure.then_some(s.last_failure_ms),
+                    m.last_failure
+                );
             }
         }
     }
@@ -166,17 +197,38 @@ fuzz_target!(|ops: Vec<Op>| {
         let now = NOW.load(Ordering::Relaxed);
         unsafe {
             match op {
-                Op::Create { name, cfg, null_name, null_out } => {
+                Op::Create {
+                    name,
+                    cfg,
+                    null_name,
+                    null_out,
+                } => {
                     let (buf, seen) = name.buffer();
                     let values = cfg.as_ref().map(Cfg::values);
-                    let c = values.map(|(a, b, c)| fusebox_config { failure_threshold: a, reset_timeout_ms: b, half_open_max_calls: c });
+                    let c = values.map(|(a, b, c)| fusebox_config {
+                        failure_threshold: a,
+                        reset_timeout_ms: b,
+                        half_open_max_calls: c,
+                    });
                     let cfg_ptr = c.as_ref().map_or(null(), |c| c as *const _);
-                    let name_ptr = if *null_name { null() } else { buf.as_ptr() as *const c_char };
+                    let name_ptr = if *null_name {
+                        null()
+                    } else {
+                        buf.as_ptr() as *const c_char
+                    };
                     let mut id = 0xDEAD;
-                    let out = if *null_out { null_mut() } else { &mut id as *mut _ };
+                    let out = if *null_out {
+                        null_mut()
+                    } else {
+                        &mut id as *mut _
+                    };
                     let got = fusebox_create(name_ptr, cfg_ptr, out);
                     let (a, b, p) = values.unwrap_or((5, 30_000, 1));
-                    let want = if *null_name || *null_out { FUSEBOX_NULL_PARAMETER } else { expect(model.expect_create(&seen, a, b, p)) };
+                    let want = if *null_name || *null_out {
+                        FUSEBOX_NULL_PARAMETER
+                    } else {
+                        expect(model.expect_create(&seen, a, b, p))
+                    };
                     assert_eq!(got, want, "create {seen:?}");
                     if got == FUSEBOX_OK {
                         model.created(id, &seen, a, b, p);
@@ -187,7 +239,11 @@ fuzz_target!(|ops: Vec<Op>| {
                 Op::Lookup { name, null_out } => {
                     let (buf, seen) = name.buffer();
                     let mut id = 0xDEAD;
-                    let out = if *null_out { null_mut() } else { &mut id as *mut _ };
+                    let out = if *null_out {
+                        null_mut()
+                    } else {
+                        &mut id as *mut _
+                    };
                     let got = fusebox_lookup(buf.as_ptr() as *const c_char, out);
                     if *null_out {
                         assert_eq!(got, FUSEBOX_NULL_PARAMETER);
@@ -225,21 +281,43 @@ fuzz_target!(|ops: Vec<Op>| {
                 }
                 Op::Acquire(t) => {
                     let id = resolve(t, &model);
-                    assert_eq!(fusebox_try_acquire(id), expect(model.breaker(id).and_then(|m| m.acquire(now))));
+                    assert_eq!(
+                        fusebox_try_acquire(id),
+                        expect(model.breaker(id).and_then(|m| m.acquire(now)))
+                    );
                 }
                 Op::Success(t) => {
                     let id = resolve(t, &model);
-                    assert_eq!(fusebox_record_success(id), expect(model.breaker(id).map(|m| m.success(now))));
+                    assert_eq!(
+                        fusebox_record_success(id),
+                        expect(model.breaker(id).map(|m| m.success(now)))
+                    );
                 }
                 Op::Failure(t) => {
                     let id = resolve(t, &model);
-                    assert_eq!(fusebox_record_failure(id), expect(model.breaker(id).map(|m| m.failure(now))));
+                    assert_eq!(
+                        fusebox_record_failure(id),
+                        expect(model.breaker(id).map(|m| m.failure(now)))
+                    );
                 }
-                Op::Call { target, fail, null_op, null_out } => {
+                Op::Call {
+                    target,
+                    fail,
+                    null_op,
+                    null_out,
+                } => {
                     let id = resolve(target, &model);
                     let mut result = 77;
-                    let out = if *null_out { null_mut() } else { &mut result as *mut _ };
-                    let f = if *null_op { None } else { Some(c_op as unsafe extern "C" fn(*mut c_void) -> i32) };
+                    let out = if *null_out {
+                        null_mut()
+                    } else {
+                        &mut result as *mut _
+                    };
+                    let f = if *null_op {
+                        None
+                    } else {
+                        Some(c_op as unsafe extern "C" fn(*mut c_void) -> i32)
+                    };
                     let got = fusebox_call(id, f, *fail as usize as *mut c_void, out);
                     if *null_op || *null_out {
                         assert_eq!(got, FUSEBOX_NULL_PARAMETER);
@@ -247,7 +325,11 @@ fuzz_target!(|ops: Vec<Op>| {
                     } else {
                         let want = model.breaker(id).and_then(|m| {
                             m.acquire(now)?;
-                            if *fail { m.failure(now) } else { m.success(now) }
+                            if *fail {
+                                m.failure(now)
+                            } else {
+                                m.success(now)
+                            }
                             Ok(())
                         });
                         assert_eq!(got, expect(want));
@@ -256,7 +338,10 @@ fuzz_target!(|ops: Vec<Op>| {
                 }
                 Op::Reset(t) => {
                     let id = resolve(t, &model);
-                    assert_eq!(fusebox_reset(id), expect(model.breaker(id).map(|m| m.reset())));
+                    assert_eq!(
+                        fusebox_reset(id),
+                        expect(model.breaker(id).map(|m| m.reset()))
+                    );
                 }
                 Op::Stats(t, null_out) => {
                     let id = resolve(t, &model);
@@ -269,7 +354,9 @@ fuzz_target!(|ops: Vec<Op>| {
                 Op::Backward(d) => NOW.store(now.saturating_sub(u64::from(*d)), Ordering::Relaxed),
                 Op::JumpToEnd => NOW.store(u64::MAX, Ordering::Relaxed),
                 Op::JumpHalfRange => NOW.store(now.wrapping_add(1 << 63), Ordering::Relaxed),
-                Op::SetClockNull => assert_eq!(fusebox_set_clock(None, null_mut()), FUSEBOX_NULL_PARAMETER),
+                Op::SetClockNull => {
+                    assert_eq!(fusebox_set_clock(None, null_mut()), FUSEBOX_NULL_PARAMETER)
+                }
             }
         }
         check_all(&model);
