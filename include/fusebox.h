@@ -38,6 +38,12 @@ void fusebox_port_panic(void);
 #endif
 
 /**
+ * Bytes of one breaker's snapshot (fixed at compile time, so firmware can
+ * reserve retained RAM or a flash page for it).
+ */
+#define FUSEBOX_SNAPSHOT_MAX 56
+
+/**
  * Longest breaker name in bytes, not counting the terminating NUL.
  */
 #define FUSEBOX_NAME_MAX 31
@@ -193,6 +199,28 @@ typedef struct fusebox_stats {
 #define FUSEBOX_BUSY 9
 
 /**
+ * A snapshot does not fit in the buffer given (`FUSEBOX_SNAPSHOT_MAX`,
+ * `fusebox_snapshot_all_max()`).
+ */
+#define FUSEBOX_BUFFER_TOO_SMALL 10
+
+/**
+ * A snapshot blob is truncated, has the wrong magic, a bad CRC, or
+ * counters no breaker could have.
+ */
+#define FUSEBOX_BAD_SNAPSHOT 11
+
+/**
+ * A snapshot blob has a format version this build does not read.
+ */
+#define FUSEBOX_SNAPSHOT_VERSION 12
+
+/**
+ * The config given to `fusebox_restore` differs from the snapshot's.
+ */
+#define FUSEBOX_CONFIG_MISMATCH 13
+
+/**
  * Closed: calls allowed.
  */
 #define FUSEBOX_STATE_CLOSED 0
@@ -340,6 +368,62 @@ fusebox_status fusebox_reset(fusebox_id id);
  * `out_stats` is NULL or writable.
  */
 fusebox_status fusebox_stats_get(fusebox_id id, struct fusebox_stats *out_stats);
+
+/**
+ * Writes breaker `id`'s snapshot (state, counters, and the age of its
+ * last failure, read from the clock now) to `buf` (`len` >=
+ * `FUSEBOX_SNAPSHOT_MAX`) and its length to `*out_len`.
+ *
+ * # Safety
+ * `buf` is NULL or writable for `len` bytes; `out_len` is NULL or writable.
+ */
+fusebox_status fusebox_snapshot(fusebox_id id, uint8_t *buf, size_t len, size_t *out_len);
+
+/**
+ * Creates breaker `name` from a snapshot taken by `fusebox_snapshot`
+ * (possibly in an earlier run of the program, on a clock that has since
+ * restarted): an open breaker stays open for the time it had left. `cfg`
+ * (NULL: defaults) must equal the config the snapshot was taken with.
+ *
+ * Errors: those of `fusebox_create`, and `FUSEBOX_BAD_SNAPSHOT`,
+ * `FUSEBOX_SNAPSHOT_VERSION`, `FUSEBOX_CONFIG_MISMATCH`, `FUSEBOX_NO_CLOCK`;
+ * the registry is unchanged by an error.
+ *
+ * # Safety
+ * As `fusebox_create`; `buf` is NULL or readable for `len` bytes.
+ */
+fusebox_status fusebox_restore(const char *name,
+                               const struct fusebox_config *cfg,
+                               const uint8_t *buf,
+                               size_t len,
+                               fusebox_id *out_id);
+
+/**
+ * Worst-case size of `fusebox_snapshot_all`'s blob for this build's
+ * capacity: 12 + 88 bytes per slot.
+ */
+size_t fusebox_snapshot_all_max(void);
+
+/**
+ * Writes every breaker (name, config, state) to `buf` and the length to
+ * `*out_len`, in one consistent pass.
+ *
+ * # Safety
+ * `buf` is NULL or writable for `len` bytes; `out_len` is NULL or writable.
+ */
+fusebox_status fusebox_snapshot_all(uint8_t *buf, size_t len, size_t *out_len);
+
+/**
+ * Restores every breaker of a `fusebox_snapshot_all` blob and writes how
+ * many to `*out_count`. All or nothing: `FUSEBOX_NAME_TAKEN` if a name is
+ * already in use, `FUSEBOX_REGISTRY_FULL` if they do not all fit,
+ * `FUSEBOX_BAD_SNAPSHOT`/`_VERSION` for a bad blob; the registry is
+ * unchanged by an error.
+ *
+ * # Safety
+ * `buf` is NULL or readable for `len` bytes; `out_count` is NULL or writable.
+ */
+fusebox_status fusebox_restore_all(const uint8_t *buf, size_t len, size_t *out_count);
 
 /**
  * A static, NUL-terminated description of `status`; never NULL

@@ -80,7 +80,24 @@ pub struct Breaker {
     /// Meaningful only when `has_failure_time` (an `Option<u64>` would cost
     /// 8 more bytes per breaker).
     last_failure_ms: u64,
+    /// Open-window time that passed before `last_failure_ms` could be
+    /// expressed on this clock: set by a restore onto a clock that reads
+    /// less than the time already elapsed (a clock restarted at boot).
+    elapsed_credit_ms: u32,
     has_failure_time: bool,
+}
+
+/// A breaker's state as a snapshot carries it (see [`crate::snapshot`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Parts {
+    pub state: State,
+    pub failure_count: u32,
+    pub success_count: u32,
+    pub half_open_calls: u32,
+    pub rejected_count: u32,
+    pub admitted_count: u32,
+    /// Milliseconds since the last failure, if there was one.
+    pub since_failure_ms: Option<u64>,
 }
 
 impl Breaker {
@@ -101,6 +118,7 @@ impl Breaker {
             rejected_count: 0,
             admitted_count: 0,
             last_failure_ms: 0,
+            elapsed_credit_ms: 0,
             has_failure_time: false,
         })
     }
@@ -123,9 +141,10 @@ impl Breaker {
             // machine; treat the window as over rather than wedge.
             u64::MAX
         } else if now_ms >= self.last_failure_ms {
-            now_ms - self.last_failure_ms
+            (now_ms - self.last_failure_ms).saturating_add(u64::from(self.elapsed_credit_ms))
         } else {
             self.last_failure_ms = now_ms;
+            self.elapsed_credit_ms = 0;
             0
         };
         if elapsed >= u64::from(self.config.reset_timeout_ms) {
@@ -201,6 +220,7 @@ impl Breaker {
         self.refresh(now_ms);
         self.failure_count = self.failure_count.saturating_add(1);
         self.last_failure_ms = now_ms;
+        self.elapsed_credit_ms = 0;
         self.has_failure_time = true;
         match self.state {
             State::Closed => {
@@ -224,6 +244,8 @@ impl Breaker {
         self.failure_count = 0;
         self.half_open_calls = 0;
         self.has_failure_time = false;
+        self.last_failure_ms = 0;
+        self.elapsed_credit_ms = 0;
     }
 
     /// The counters, without moving the state (Snakepit's `stats`). O(1).
@@ -244,6 +266,85 @@ impl Breaker {
                 None
             },
         }
+    }
+
+    /// Writes this breaker's snapshot, taken at `now_ms`, to the start of
+    /// `buf` (at least [`SNAPSHOT_LEN`](crate::SNAPSHOT_LEN) bytes); returns
+    /// the length written. See [`crate::snapshot`] for the format. O(1).
+    ///
+    /// # Errors
+    /// [`Error::BufferTooSmall`].
+    pub fn snapshot(&self, now_ms: u64, buf: &mut [u8]) -> Result<usize, Error> {
+        crate::snapshot::snapshot(self, now_ms, buf)
+    }
+
+    /// A breaker restored from a snapshot, on a clock now reading `now_ms`:
+    /// an open breaker stays open for exactly the time it had left, even if
+    /// this clock restarted from 0. `config` must be the one the snapshot
+    /// was taken with. O(1).
+    ///
+    /// # Errors
+    /// [`Error::BadSnapshot`], [`Error::SnapshotVersion`],
+    /// [`Error::ConfigMismatch`], [`Error::InvalidConfig`].
+    pub fn restore(config: Config, blob: &[u8], now_ms: u64) -> Result<Self, Error> {
+        crate::snapshot::restore(config, blob, now_ms)
+    }
+
+    /// The state a snapshot carries, with the failure time as an age at
+    /// `now_ms` (clock-independent). O(1).
+    pub(crate) fn to_parts(&self, now_ms: u64) -> Parts {
+        Parts {
+            state: self.state,
+            failure_count: self.failure_count,
+            success_count: self.success_count,
+            half_open_calls: self.half_open_calls,
+            rejected_count: self.rejected_count,
+            admitted_count: self.admitted_count,
+            since_failure_ms: self.has_failure_time.then(|| {
+                now_ms
+                    .saturating_sub(self.last_failure_ms)
+                    .saturating_add(u64::from(self.elapsed_credit_ms))
+            }),
+        }
+    }
+
+    /// Rebuilds a breaker from snapshot parts on a clock reading `now_ms`,
+    /// refusing parts this state machine could not have produced. O(1).
+    pub(crate) fn from_parts(config: Config, p: &Parts, now_ms: u64) -> Result<Self, Error> {
+        let mut b = Self::new(config)?;
+        let consistent = match p.state {
+            State::Closed => p.failure_count < config.failure_threshold && p.half_open_calls == 0,
+            State::Open => {
+                p.failure_count >= 1 && p.half_open_calls == 0 && p.since_failure_ms.is_some()
+            }
+            State::HalfOpen => {
+                p.failure_count >= 1
+                    && p.half_open_calls <= config.half_open_max_calls
+                    && p.since_failure_ms.is_some()
+            }
+        };
+        if !consistent {
+            return Err(Error::BadSnapshot);
+        }
+        b.state = p.state;
+        b.failure_count = p.failure_count;
+        b.success_count = p.success_count;
+        b.half_open_calls = p.half_open_calls;
+        b.rejected_count = p.rejected_count;
+        b.admitted_count = p.admitted_count;
+        if let Some(since) = p.since_failure_ms {
+            b.has_failure_time = true;
+            if let Some(t) = now_ms.checked_sub(since) {
+                b.last_failure_ms = t;
+            } else {
+                // The new clock has not yet run as long as the window has:
+                // anchor at 0 and carry the rest (only up to the timeout
+                // matters, which fits in u32).
+                b.last_failure_ms = 0;
+                b.elapsed_credit_ms = u32::try_from(since - now_ms).unwrap_or(u32::MAX);
+            }
+        }
+        Ok(b)
     }
 
     /// Runs `op` through the breaker: when rejected, `op` does not run;

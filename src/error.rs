@@ -25,6 +25,16 @@ pub enum Error {
     /// The registry was entered again from inside its own bookkeeping. The
     /// crate's API never does this; it is reported instead of panicking.
     Busy,
+    /// A snapshot does not fit in the buffer given.
+    BufferTooSmall,
+    /// A snapshot blob is truncated, has the wrong magic, a bad CRC, or
+    /// counters no breaker could have.
+    BadSnapshot,
+    /// A snapshot blob has a format version this build does not read.
+    SnapshotVersion,
+    /// A snapshot was taken with a different configuration than the one
+    /// given to restore it.
+    ConfigMismatch,
 }
 
 impl Error {
@@ -38,6 +48,10 @@ impl Error {
             Error::RegistryFull => "registry full",
             Error::NotFound => "not found",
             Error::Busy => "registry busy",
+            Error::BufferTooSmall => "buffer too small",
+            Error::BadSnapshot => "bad snapshot",
+            Error::SnapshotVersion => "unsupported snapshot version",
+            Error::ConfigMismatch => "config mismatch",
         }
     }
 }

@@ -48,6 +48,23 @@ pub const FUSEBOX_NO_CLOCK: fusebox_status = 8;
 /// cannot produce this, it is reported instead of crashing.
 pub const FUSEBOX_BUSY: fusebox_status = 9;
 
+/// A snapshot does not fit in the buffer given (`FUSEBOX_SNAPSHOT_MAX`,
+/// `fusebox_snapshot_all_max()`).
+pub const FUSEBOX_BUFFER_TOO_SMALL: fusebox_status = 10;
+/// A snapshot blob is truncated, has the wrong magic, a bad CRC, or
+/// counters no breaker could have.
+pub const FUSEBOX_BAD_SNAPSHOT: fusebox_status = 11;
+/// A snapshot blob has a format version this build does not read.
+pub const FUSEBOX_SNAPSHOT_VERSION: fusebox_status = 12;
+/// The config given to `fusebox_restore` differs from the snapshot's.
+pub const FUSEBOX_CONFIG_MISMATCH: fusebox_status = 13;
+
+/// Bytes of one breaker's snapshot (fixed at compile time, so firmware can
+/// reserve retained RAM or a flash page for it).
+pub const FUSEBOX_SNAPSHOT_MAX: usize = 56;
+
+const _: () = assert!(FUSEBOX_SNAPSHOT_MAX == crate::SNAPSHOT_LEN);
+
 /// Closed: calls allowed.
 pub const FUSEBOX_STATE_CLOSED: fusebox_state = 0;
 /// Open: calls rejected.
@@ -173,6 +190,10 @@ const fn status(e: Error) -> fusebox_status {
         Error::RegistryFull => FUSEBOX_REGISTRY_FULL,
         Error::NotFound => FUSEBOX_NOT_FOUND,
         Error::Busy => FUSEBOX_BUSY,
+        Error::BufferTooSmall => FUSEBOX_BUFFER_TOO_SMALL,
+        Error::BadSnapshot => FUSEBOX_BAD_SNAPSHOT,
+        Error::SnapshotVersion => FUSEBOX_SNAPSHOT_VERSION,
+        Error::ConfigMismatch => FUSEBOX_CONFIG_MISMATCH,
     }
 }
 
@@ -523,6 +544,128 @@ pub unsafe extern "C" fn fusebox_stats_get(
     }
 }
 
+/// Writes breaker `id`'s snapshot (state, counters, and the age of its
+/// last failure, read from the clock now) to `buf` (`len` >=
+/// `FUSEBOX_SNAPSHOT_MAX`) and its length to `*out_len`.
+///
+/// # Safety
+/// `buf` is NULL or writable for `len` bytes; `out_len` is NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn fusebox_snapshot(
+    id: fusebox_id,
+    buf: *mut u8,
+    len: usize,
+    out_len: *mut usize,
+) -> fusebox_status {
+    if buf.is_null() || out_len.is_null() {
+        return FUSEBOX_NULL_PARAMETER;
+    }
+    // SAFETY: non-NULL and writable for `len` bytes by the caller's contract.
+    let buf = unsafe { core::slice::from_raw_parts_mut(buf, len) };
+    match with_time(|now| REGISTRY.snapshot(Id::from_raw(id), now, buf)) {
+        // SAFETY: checked non-NULL; writable by the caller's contract.
+        Ok(n) => unsafe { write_out(out_len, n) },
+        Err(s) => s,
+    }
+}
+
+/// Creates breaker `name` from a snapshot taken by `fusebox_snapshot`
+/// (possibly in an earlier run of the program, on a clock that has since
+/// restarted): an open breaker stays open for the time it had left. `cfg`
+/// (NULL: defaults) must equal the config the snapshot was taken with.
+///
+/// Errors: those of `fusebox_create`, and `FUSEBOX_BAD_SNAPSHOT`,
+/// `FUSEBOX_SNAPSHOT_VERSION`, `FUSEBOX_CONFIG_MISMATCH`, `FUSEBOX_NO_CLOCK`;
+/// the registry is unchanged by an error.
+///
+/// # Safety
+/// As `fusebox_create`; `buf` is NULL or readable for `len` bytes.
+#[no_mangle]
+pub unsafe extern "C" fn fusebox_restore(
+    name: *const c_char,
+    cfg: *const fusebox_config,
+    buf: *const u8,
+    len: usize,
+    out_id: *mut fusebox_id,
+) -> fusebox_status {
+    if name.is_null() || buf.is_null() || out_id.is_null() {
+        return FUSEBOX_NULL_PARAMETER;
+    }
+    // SAFETY: non-NULL; readable by the caller's contract.
+    let name = match unsafe { read_name(name) } {
+        Ok(n) => n,
+        Err(s) => return s,
+    };
+    // SAFETY: NULL or valid, by the caller's contract.
+    let config = match unsafe { cfg.as_ref() } {
+        Some(c) => to_config(c),
+        None => Config::default(),
+    };
+    // SAFETY: non-NULL and readable for `len` bytes by the caller's contract.
+    let blob = unsafe { core::slice::from_raw_parts(buf, len) };
+    match with_time(|now| REGISTRY.restore(name, config, blob, now)) {
+        // SAFETY: checked non-NULL; writable by the caller's contract.
+        Ok(id) => unsafe { write_out(out_id, id.to_raw()) },
+        Err(s) => s,
+    }
+}
+
+/// Worst-case size of `fusebox_snapshot_all`'s blob for this build's
+/// capacity: 12 + 88 bytes per slot.
+#[no_mangle]
+pub extern "C" fn fusebox_snapshot_all_max() -> usize {
+    Registry::<{ capacity::CAPACITY }>::SNAPSHOT_ALL_MAX
+}
+
+/// Writes every breaker (name, config, state) to `buf` and the length to
+/// `*out_len`, in one consistent pass.
+///
+/// # Safety
+/// `buf` is NULL or writable for `len` bytes; `out_len` is NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn fusebox_snapshot_all(
+    buf: *mut u8,
+    len: usize,
+    out_len: *mut usize,
+) -> fusebox_status {
+    if buf.is_null() || out_len.is_null() {
+        return FUSEBOX_NULL_PARAMETER;
+    }
+    // SAFETY: non-NULL and writable for `len` bytes by the caller's contract.
+    let buf = unsafe { core::slice::from_raw_parts_mut(buf, len) };
+    match with_time(|now| REGISTRY.snapshot_all(now, buf)) {
+        // SAFETY: checked non-NULL; writable by the caller's contract.
+        Ok(n) => unsafe { write_out(out_len, n) },
+        Err(s) => s,
+    }
+}
+
+/// Restores every breaker of a `fusebox_snapshot_all` blob and writes how
+/// many to `*out_count`. All or nothing: `FUSEBOX_NAME_TAKEN` if a name is
+/// already in use, `FUSEBOX_REGISTRY_FULL` if they do not all fit,
+/// `FUSEBOX_BAD_SNAPSHOT`/`_VERSION` for a bad blob; the registry is
+/// unchanged by an error.
+///
+/// # Safety
+/// `buf` is NULL or readable for `len` bytes; `out_count` is NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn fusebox_restore_all(
+    buf: *const u8,
+    len: usize,
+    out_count: *mut usize,
+) -> fusebox_status {
+    if buf.is_null() || out_count.is_null() {
+        return FUSEBOX_NULL_PARAMETER;
+    }
+    // SAFETY: non-NULL and readable for `len` bytes by the caller's contract.
+    let blob = unsafe { core::slice::from_raw_parts(buf, len) };
+    match with_time(|now| REGISTRY.restore_all(blob, now)) {
+        // SAFETY: checked non-NULL; writable by the caller's contract.
+        Ok(n) => unsafe { write_out(out_count, n) },
+        Err(s) => s,
+    }
+}
+
 /// A static, NUL-terminated description of `status`; never NULL
 /// ("unknown status" for codes fusebox does not define).
 #[no_mangle]
@@ -538,6 +681,10 @@ pub extern "C" fn fusebox_status_str(status: fusebox_status) -> *const c_char {
         FUSEBOX_NOT_FOUND => c"not found",
         FUSEBOX_NO_CLOCK => c"no clock set",
         FUSEBOX_BUSY => c"registry busy",
+        FUSEBOX_BUFFER_TOO_SMALL => c"buffer too small",
+        FUSEBOX_BAD_SNAPSHOT => c"bad snapshot",
+        FUSEBOX_SNAPSHOT_VERSION => c"unsupported snapshot version",
+        FUSEBOX_CONFIG_MISMATCH => c"config mismatch",
         _ => c"unknown status",
     };
     s.as_ptr()

@@ -38,9 +38,12 @@ pub mod ffi;
 mod port;
 /// cbindgen:ignore
 mod registry;
+/// cbindgen:ignore
+pub mod snapshot;
 
 pub use breaker::{Breaker, State, Stats};
 pub use clock::{Clock, ManualClock, Tick32, Tick32State};
 pub use config::Config;
 pub use error::{CallError, Error};
 pub use registry::{Id, Registry, MAX_CAPACITY, NAME_MAX};
+pub use snapshot::{SNAPSHOT_LEN, SNAPSHOT_VERSION};

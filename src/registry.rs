@@ -5,6 +5,7 @@
 use core::cell::RefCell;
 use critical_section::Mutex;
 
+use crate::snapshot::{self, Writer, ALL_OVERHEAD, ENTRY_LEN};
 use crate::{Breaker, CallError, Clock, Config, Error, State, Stats};
 
 /// Longest breaker name, in bytes.
@@ -119,6 +120,10 @@ impl<const N: usize> Slots<N> {
         Ok(Id::new(index, 1))
     }
 
+    fn free_slots(&self) -> usize {
+        N - self.slots.iter().filter(|s| s.entry.is_some()).count()
+    }
+
     fn remove(&mut self, id: Id) -> Result<(), Error> {
         match self.slots.get_mut(id.index()) {
             Some(slot) if slot.generation == id.generation() && slot.entry.is_some() => {
@@ -185,6 +190,7 @@ impl<const N: usize> Registry<N> {
     }
 
     /// Runs `f` on the slots inside one critical section.
+    /// (Also used by the snapshot methods below.)
     fn with_slots<R>(&self, f: impl FnOnce(&mut Slots<N>) -> Result<R, Error>) -> Result<R, Error> {
         critical_section::with(|cs| {
             let mut slots = self
@@ -331,6 +337,109 @@ impl<const N: usize> Registry<N> {
             Err(_) => self.record_failure(id, now),
         };
         result.map_err(CallError::Failed)
+    }
+}
+
+/// Snapshots (see the [`snapshot`](crate::snapshot) module for the format).
+impl<const N: usize> Registry<N> {
+    /// Worst-case size of [`snapshot_all`](Self::snapshot_all)'s blob for
+    /// this capacity, in bytes.
+    pub const SNAPSHOT_ALL_MAX: usize = ALL_OVERHEAD + N * ENTRY_LEN;
+
+    /// Writes breaker `id`'s snapshot, taken at `now_ms`, to the start of
+    /// `buf`; returns its length, [`SNAPSHOT_LEN`](crate::SNAPSHOT_LEN). O(1).
+    ///
+    /// # Errors
+    /// [`Error::NotFound`], [`Error::BufferTooSmall`].
+    pub fn snapshot(&self, id: Id, now_ms: u64, buf: &mut [u8]) -> Result<usize, Error> {
+        self.with_breaker(id, |b| snapshot::snapshot(b, now_ms, buf))?
+    }
+
+    /// Creates breaker `name` from a snapshot, on a clock now reading
+    /// `now_ms`: an open breaker stays open for the time it had left.
+    /// `config` must be the one the snapshot was taken with. O(N).
+    ///
+    /// # Errors
+    /// [`Error::BadSnapshot`] (truncated, wrong magic, bad CRC, impossible
+    /// counters), [`Error::SnapshotVersion`], [`Error::ConfigMismatch`], and
+    /// those of [`create`](Self::create). On error the registry is unchanged.
+    pub fn restore(
+        &self,
+        name: &[u8],
+        config: Config,
+        blob: &[u8],
+        now_ms: u64,
+    ) -> Result<Id, Error> {
+        let name = to_name(name)?;
+        let breaker = snapshot::restore(config, blob, now_ms)?;
+        self.with_slots(|s| s.insert(name, breaker))
+    }
+
+    /// Writes every breaker (names, configs, states) taken at `now_ms` into
+    /// `buf`, in one critical section; returns the length written (at most
+    /// [`SNAPSHOT_ALL_MAX`](Self::SNAPSHOT_ALL_MAX)). O(N).
+    ///
+    /// # Errors
+    /// [`Error::BufferTooSmall`].
+    pub fn snapshot_all(&self, now_ms: u64, buf: &mut [u8]) -> Result<usize, Error> {
+        self.with_slots(|s| {
+            let live = s.slots.iter().filter_map(|slot| slot.entry.as_ref());
+            let count = u16::try_from(live.clone().count()).map_err(|_| Error::BufferTooSmall)?;
+            let mut w = Writer::new(buf);
+            snapshot::write_all_header(&mut w, count);
+            for e in live {
+                snapshot::write_entry(&mut w, &e.name, &e.breaker, now_ms);
+            }
+            w.finish_with_crc()
+        })
+    }
+
+    /// Restores every breaker of a [`snapshot_all`](Self::snapshot_all)
+    /// blob on a clock now reading `now_ms`; returns how many. All or
+    /// nothing: the blob is checked whole first, then every breaker is
+    /// added in one critical section. O(count × N).
+    ///
+    /// # Errors
+    /// [`Error::BadSnapshot`], [`Error::SnapshotVersion`], [`Error::NameTaken`]
+    /// (a name in the blob twice, or already in the registry),
+    /// [`Error::RegistryFull`] (not enough free slots for all). On error the
+    /// registry is unchanged.
+    pub fn restore_all(&self, blob: &[u8], now_ms: u64) -> Result<usize, Error> {
+        let (count, entries) = snapshot::read_all_header(blob)?;
+        // Pass 1, outside the critical section: every entry decodes, and no
+        // name appears twice in the blob.
+        let mut r = entries.clone_reader();
+        for i in 0..count {
+            let (name, one) = snapshot::read_entry(&mut r)?;
+            let (config, _) = snapshot::decode(&one)?;
+            snapshot::restore(config, &one, now_ms)?;
+            let mut earlier = entries.clone_reader();
+            for _ in 0..i {
+                if snapshot::read_entry(&mut earlier)?.0 == name {
+                    return Err(Error::NameTaken);
+                }
+            }
+        }
+        // Pass 2, one critical section: names, then room (as `create`
+        // checks them), then insert all.
+        self.with_slots(|s| {
+            let mut r = entries.clone_reader();
+            for _ in 0..count {
+                if s.find(&snapshot::read_entry(&mut r)?.0).is_some() {
+                    return Err(Error::NameTaken);
+                }
+            }
+            if s.free_slots() < count {
+                return Err(Error::RegistryFull);
+            }
+            let mut r = entries.clone_reader();
+            for _ in 0..count {
+                let (name, one) = snapshot::read_entry(&mut r)?;
+                let (config, _) = snapshot::decode(&one)?;
+                s.insert(name, snapshot::restore(config, &one, now_ms)?)?;
+            }
+            Ok(count)
+        })
     }
 }
 

@@ -41,6 +41,8 @@ fn c_examples_run() {
     assert!(stdout.contains("state: open -> half_open"), "{stdout}");
     assert!(stdout.contains("state: half_open -> closed"), "{stdout}");
     assert!(stdout.contains("files: state=open"), "{stdout}");
+    assert!(stdout.contains("[run 2] t=20049 ms: open"), "{stdout}");
+    assert!(stdout.contains("[run 2] t=20050 ms: half_open"), "{stdout}");
 }
 
 #[test]

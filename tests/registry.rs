@@ -236,6 +236,10 @@ fn errors_have_static_descriptions() {
         Error::RegistryFull,
         Error::NotFound,
         Error::Busy,
+        Error::BufferTooSmall,
+        Error::BadSnapshot,
+        Error::SnapshotVersion,
+        Error::ConfigMismatch,
     ] {
         assert!(!e.to_string().is_empty());
         assert_eq!(e.to_string(), e.as_str());

@@ -1,24 +1,20 @@
 #!/usr/bin/env python3
 """Flash and RAM that fusebox takes in a linked firmware image.
 
-Reads the GNU ld map file (what the linker kept after --gc-sections) and
-sums the input sections that came from libfusebox.a: fusebox's own object
-and the compiler_builtins routines (memcpy, memcmp, ...) it pulled in.
-Reads the registry's size from the ELF's symbol table. Exits 1 when a budget
-is exceeded.
+Flash: reads GNU ld map files (what the linker kept after --gc-sections) of
+two probe images that link the whole C API, without and with the snapshot
+functions, and sums the input sections that came from libfusebox.a:
+fusebox's own object, and apart from it the compiler_builtins routines
+(memcpy, memset, memcmp) it pulled in, which are the C library's functions,
+taken from the Rust archive only when it comes first on the link line.
 
-The RAM of one registry slot is exact: the difference between the registry
-of ELF (built with --capacity slots) and of a second ELF built with one slot
-more (--elf-plus-one).
+RAM: the registry's size from the firmware ELF's symbol table; one slot
+exactly, as the difference with an ELF built with one slot more.
 
-Budgets: fusebox's own flash (its object's .text+.rodata+.data) and the RAM
-of one breaker's state (the slot less its 32-byte name and generation).
-The compiler_builtins routines (memcpy, memset, memcmp) are shown apart:
-they are the C library's functions, taken from the Rust archive only when
-it comes first on the link line.
-
-usage: size_report.py MAP ELF --elf-plus-one ELF2 [--nm arm-none-eabi-nm]
-                      [--capacity 16] [--budget-flash 4096] [--budget-breaker 64]
+Budgets: fusebox's own flash for the core C API (the snapshot functions are
+reported on top; --gc-sections drops them from firmware that does not call
+them), and the RAM of one breaker's state (a slot less its 32-byte name and
+4-byte generation). Exits 1 when a budget is exceeded.
 """
 import argparse
 import re
@@ -64,48 +60,50 @@ def category(section):
     return None
 
 
-def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("map")
-    ap.add_argument("elf")
-    ap.add_argument("--nm", default="arm-none-eabi-nm")
-    ap.add_argument("--capacity", type=int, default=16)
-    ap.add_argument("--budget-flash", type=int, default=4096)
-    ap.add_argument("--elf-plus-one", required=True)
-    ap.add_argument("--budget-breaker", type=int, default=64)
-    args = ap.parse_args()
-
+def flash_of(map_path):
     own = dict.fromkeys(CATEGORIES, 0)
     builtins = dict.fromkeys(CATEGORIES, 0)
-    for section, size, origin in kept_sections(args.map):
+    for section, size, origin in kept_sections(map_path):
         if "libfusebox.a(" not in origin:
             continue
         cat = category(section)
-        if cat is None:
-            continue
-        (builtins if "compiler_builtins" in origin else own)[cat] += size
+        if cat is not None:
+            (builtins if "compiler_builtins" in origin else own)[cat] += size
+    return own, builtins
 
-    print(f"fusebox in {args.elf} (after --gc-sections):")
-    print(f"{'':22}{'.text':>8}{'.rodata':>9}{'.data':>7}{'.bss':>7}")
-    for label, d in (("fusebox", own), ("compiler_builtins", builtins)):
-        print(f"  {label:20}{d['.text']:>8}{d['.rodata']:>9}{d['.data']:>7}{d['.bss']:>7}")
-    flash = sum(own[c] for c in (".text", ".rodata", ".data"))
-    flash_builtins = sum(builtins[c] for c in (".text", ".rodata", ".data"))
-    ram = sum(own[c] + builtins[c] for c in (".data", ".bss"))
-    print(f"  fusebox flash (.text+.rodata+.data): {flash} bytes"
-          f" (+{flash_builtins} of compiler_builtins mem routines = {flash + flash_builtins})")
-    print(f"  static RAM (.data+.bss):             {ram} bytes")
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--core-map", required=True)
+    ap.add_argument("--all-map", required=True)
+    ap.add_argument("--elf", required=True)
+    ap.add_argument("--elf-plus-one", required=True)
+    ap.add_argument("--nm", default="arm-none-eabi-nm")
+    ap.add_argument("--capacity", type=int, default=16)
+    ap.add_argument("--budget-flash", type=int, default=4096)
+    ap.add_argument("--budget-breaker", type=int, default=64)
+    args = ap.parse_args()
+
+    flash = lambda d: d[".text"] + d[".rodata"] + d[".data"]
+    core, core_builtins = flash_of(args.core_map)
+    full, full_builtins = flash_of(args.all_map)
+    print("fusebox flash, whole C API linked, after --gc-sections (bytes):")
+    print(f"  {'':34}{'.text':>7}{'.rodata':>9}{'.data':>7}{'total':>8}")
+    for label, d in (("core C API", core), ("core + snapshot functions", full),
+                     ("compiler_builtins (core)", core_builtins),
+                     ("compiler_builtins (+ snapshot)", full_builtins)):
+        print(f"  {label:34}{d['.text']:>7}{d['.rodata']:>9}{d['.data']:>7}{flash(d):>8}")
 
     registry = registry_bytes(args.nm, args.elf)
     slot = registry_bytes(args.nm, args.elf_plus_one) - registry
     breaker = slot - 32 - 4  # less the name (31 bytes + length) and generation
-    print(f"  registry at capacity {args.capacity}: {registry} bytes"
+    print(f"RAM: registry at capacity {args.capacity}: {registry} bytes"
           f" = {args.capacity} slots of {slot} bytes + {registry - args.capacity * slot} of bookkeeping")
-    print(f"  one slot: {slot} bytes = 32-byte name + 4-byte generation"
+    print(f"     one slot: {slot} bytes = 32-byte name + 4-byte generation"
           f" + {breaker} bytes of breaker state (with padding)")
 
     ok = True
-    for what, value, budget in (("flash", flash, args.budget_flash),
+    for what, value, budget in (("core C API flash", flash(core), args.budget_flash),
                                 ("breaker state", breaker, args.budget_breaker)):
         verdict = "ok" if value <= budget else "FAIL"
         ok &= value <= budget

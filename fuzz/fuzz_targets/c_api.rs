@@ -103,6 +103,14 @@ enum Op {
     JumpToEnd,
     JumpHalfRange,
     SetClockNull,
+    RestoreBytes {
+        name: Name,
+        cfg: Option<Cfg>,
+        bytes: Vec<u8>,
+    },
+    RestoreAllBytes(Vec<u8>),
+    SnapshotRoundTrip(Target),
+    SnapshotAllRoundTrip,
 }
 
 fn status_of(e: Error) -> fusebox_status {
@@ -356,6 +364,117 @@ fuzz_target!(|ops: Vec<Op>| {
                 Op::JumpHalfRange => NOW.store(now.wrapping_add(1 << 63), Ordering::Relaxed),
                 Op::SetClockNull => {
                     assert_eq!(fusebox_set_clock(None, null_mut()), FUSEBOX_NULL_PARAMETER)
+                }
+                Op::RestoreBytes { name, cfg, bytes } => {
+                    // Arbitrary bytes: refused with the registry unchanged,
+                    // or a breaker that is then destroyed again.
+                    let (buf, seen) = name.buffer();
+                    let values = cfg.as_ref().map(Cfg::values);
+                    let c = values.map(|(a, b, c)| fusebox_config {
+                        failure_threshold: a,
+                        reset_timeout_ms: b,
+                        half_open_max_calls: c,
+                    });
+                    let cfg_ptr = c.as_ref().map_or(null(), |c| c as *const _);
+                    let mut id = 0xDEAD;
+                    let got = fusebox_restore(
+                        buf.as_ptr() as *const c_char,
+                        cfg_ptr,
+                        bytes.as_ptr(),
+                        bytes.len(),
+                        &mut id,
+                    );
+                    if got == FUSEBOX_OK {
+                        let (a, b, p) = values.unwrap_or((5, 30_000, 1));
+                        assert_eq!(model.expect_create(&seen, a, b, p), Ok(()));
+                        model.created(id, &seen, a, b, p);
+                        assert_eq!(fusebox_destroy(id), FUSEBOX_OK);
+                        model.remove(id).unwrap();
+                    } else {
+                        assert_eq!(id, 0xDEAD);
+                    }
+                }
+                Op::RestoreAllBytes(bytes) => {
+                    let mut n = 0xDEAD;
+                    let got = fusebox_restore_all(bytes.as_ptr(), bytes.len(), &mut n);
+                    if got == FUSEBOX_OK {
+                        // A forged but valid blob: find its breakers by name
+                        // (entries start at 8, 88 bytes each) and remove them.
+                        for i in 0..n {
+                            let entry = &bytes[8 + i * 88..];
+                            let mut name = entry[1..1 + entry[0] as usize].to_vec();
+                            name.push(0);
+                            let mut id = 0;
+                            assert_eq!(
+                                fusebox_lookup(name.as_ptr() as *const c_char, &mut id),
+                                FUSEBOX_OK
+                            );
+                            assert_eq!(fusebox_destroy(id), FUSEBOX_OK);
+                        }
+                    } else {
+                        assert_eq!(n, 0xDEAD);
+                    }
+                }
+                Op::SnapshotRoundTrip(t) => {
+                    let id = resolve(t, &model);
+                    let mut blob = [0u8; FUSEBOX_SNAPSHOT_MAX];
+                    let mut len = 0;
+                    let got = fusebox_snapshot(id, blob.as_mut_ptr(), blob.len(), &mut len);
+                    let full = model.live().count() == model.capacity;
+                    match model.breaker(id) {
+                        Err(_) => assert_eq!(got, FUSEBOX_NOT_FOUND),
+                        Ok(m) => {
+                            assert_eq!((got, len), (FUSEBOX_OK, FUSEBOX_SNAPSHOT_MAX));
+                            let cfg = fusebox_config {
+                                failure_threshold: m.threshold,
+                                reset_timeout_ms: m.timeout as u32,
+                                half_open_max_calls: m.max_probes,
+                            };
+                            let mut twin = 0;
+                            let st = fusebox_restore(
+                                c"round-trip".as_ptr(),
+                                &cfg,
+                                blob.as_ptr(),
+                                len,
+                                &mut twin,
+                            );
+                            if full {
+                                assert_eq!(st, FUSEBOX_REGISTRY_FULL);
+                            } else {
+                                // Same clock: the twin has the same stats and state.
+                                assert_eq!(st, FUSEBOX_OK);
+                                let mut a = core::mem::zeroed::<fusebox_stats>();
+                                let mut b = core::mem::zeroed::<fusebox_stats>();
+                                assert_eq!(fusebox_stats_get(id, &mut a), FUSEBOX_OK);
+                                assert_eq!(fusebox_stats_get(twin, &mut b), FUSEBOX_OK);
+                                // The failure time is carried as an age: on a
+                                // clock behind it, both mean "re-base to now".
+                                (a.last_failure_ms, b.last_failure_ms) = (0, 0);
+                                assert_eq!(a, b);
+                                let mut st = 99;
+                                assert_eq!(fusebox_get_state(twin, &mut st), FUSEBOX_OK);
+                                assert_eq!(st, state_code(m.clone().state(now)));
+                                assert_eq!(fusebox_destroy(twin), FUSEBOX_OK);
+                            }
+                        }
+                    }
+                }
+                Op::SnapshotAllRoundTrip => {
+                    let mut buf = vec![0u8; fusebox_snapshot_all_max()];
+                    let mut len = 0;
+                    assert_eq!(
+                        fusebox_snapshot_all(buf.as_mut_ptr(), buf.len(), &mut len),
+                        FUSEBOX_OK
+                    );
+                    assert_eq!(len, 12 + 88 * model.live().count());
+                    let mut n = 0xDEAD;
+                    let got = fusebox_restore_all(buf.as_ptr(), len, &mut n);
+                    if model.live().count() == 0 {
+                        assert_eq!((got, n), (FUSEBOX_OK, 0));
+                    } else {
+                        // Every name is in use: nothing may change.
+                        assert_eq!((got, n), (FUSEBOX_NAME_TAKEN, 0xDEAD));
+                    }
                 }
             }
         }

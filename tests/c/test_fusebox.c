@@ -400,9 +400,78 @@ static void test_clock_backwards(void) {
     CHECK_STATUS(fusebox_destroy(id), FUSEBOX_OK);
 }
 
+static void test_snapshot_restore(void) {
+    fusebox_config c = config(2, 1000, 1);
+    fusebox_id id, back, sentinel = 4242;
+    uint8_t blob[FUSEBOX_SNAPSHOT_MAX], small[FUSEBOX_SNAPSHOT_MAX - 1];
+    size_t len = 0, count = 0;
+    fusebox_stats s;
+    fusebox_state st;
+    now64 = 50000;
+    CHECK_STATUS(fusebox_create("persisted", &c, &id), FUSEBOX_OK);
+    CHECK_STATUS(fusebox_record_failure(id), FUSEBOX_OK);
+    CHECK_STATUS(fusebox_record_failure(id), FUSEBOX_OK);
+    now64 += 400; /* 600 ms left */
+    CHECK_STATUS(fusebox_snapshot(id, NULL, sizeof blob, &len), FUSEBOX_NULL_PARAMETER);
+    CHECK_STATUS(fusebox_snapshot(id, blob, sizeof blob, NULL), FUSEBOX_NULL_PARAMETER);
+    CHECK_STATUS(fusebox_snapshot(id, small, sizeof small, &len), FUSEBOX_BUFFER_TOO_SMALL);
+    CHECK(len == 0);
+    CHECK_STATUS(fusebox_snapshot(id + 1, blob, sizeof blob, &len), FUSEBOX_NOT_FOUND);
+    CHECK_STATUS(fusebox_snapshot(id, blob, sizeof blob, &len), FUSEBOX_OK);
+    CHECK(len == FUSEBOX_SNAPSHOT_MAX);
+
+    /* "Reboot": the breaker is gone and the clock restarts near 0. */
+    CHECK_STATUS(fusebox_destroy(id), FUSEBOX_OK);
+    now64 = 10;
+    CHECK_STATUS(fusebox_restore(NULL, &c, blob, len, &back), FUSEBOX_NULL_PARAMETER);
+    CHECK_STATUS(fusebox_restore("persisted", &c, NULL, len, &back), FUSEBOX_NULL_PARAMETER);
+    CHECK_STATUS(fusebox_restore("persisted", &c, blob, len, NULL), FUSEBOX_NULL_PARAMETER);
+    CHECK_STATUS(fusebox_restore("persisted", NULL, blob, len, &sentinel), FUSEBOX_CONFIG_MISMATCH);
+    CHECK_STATUS(fusebox_restore("persisted", &c, blob, len - 1, &sentinel), FUSEBOX_BAD_SNAPSHOT);
+    blob[30] ^= 0x40;
+    CHECK_STATUS(fusebox_restore("persisted", &c, blob, len, &sentinel), FUSEBOX_BAD_SNAPSHOT);
+    blob[30] ^= 0x40;
+    blob[4] ^= 0x01;
+    CHECK_STATUS(fusebox_restore("persisted", &c, blob, len, &sentinel), FUSEBOX_SNAPSHOT_VERSION);
+    blob[4] ^= 0x01;
+    CHECK(sentinel == 4242);
+    CHECK_STATUS(fusebox_lookup("persisted", &sentinel), FUSEBOX_NOT_FOUND);
+    CHECK_STATUS(fusebox_restore("persisted", &c, blob, len, &back), FUSEBOX_OK);
+    CHECK_STATUS(fusebox_stats_get(back, &s), FUSEBOX_OK);
+    CHECK(s.state == FUSEBOX_STATE_OPEN && s.failure_count == 2);
+    now64 = 10 + 599;
+    CHECK_STATUS(fusebox_get_state(back, &st), FUSEBOX_OK);
+    CHECK(st == FUSEBOX_STATE_OPEN);
+    now64 = 10 + 600;
+    CHECK_STATUS(fusebox_get_state(back, &st), FUSEBOX_OK);
+    CHECK(st == FUSEBOX_STATE_HALF_OPEN);
+
+    /* The whole registry, all or nothing. */
+    {
+        static uint8_t all[12 + 4096 * 88];
+        size_t max = fusebox_snapshot_all_max();
+        CHECK(max == 12 + fusebox_capacity() * 88 && max <= sizeof all);
+        CHECK_STATUS(fusebox_snapshot_all(NULL, max, &len), FUSEBOX_NULL_PARAMETER);
+        CHECK_STATUS(fusebox_snapshot_all(all, max, NULL), FUSEBOX_NULL_PARAMETER);
+        CHECK_STATUS(fusebox_snapshot_all(all, 11, &len), FUSEBOX_BUFFER_TOO_SMALL);
+        CHECK_STATUS(fusebox_snapshot_all(all, max, &len), FUSEBOX_OK);
+        CHECK(len == 12 + 88);
+        CHECK_STATUS(fusebox_restore_all(NULL, len, &count), FUSEBOX_NULL_PARAMETER);
+        CHECK_STATUS(fusebox_restore_all(all, len, NULL), FUSEBOX_NULL_PARAMETER);
+        CHECK_STATUS(fusebox_restore_all(all, len, &count), FUSEBOX_NAME_TAKEN);
+        CHECK_STATUS(fusebox_destroy(back), FUSEBOX_OK);
+        CHECK_STATUS(fusebox_restore_all(all, len - 1, &count), FUSEBOX_BAD_SNAPSHOT);
+        CHECK(count == 0);
+        CHECK_STATUS(fusebox_restore_all(all, len, &count), FUSEBOX_OK);
+        CHECK(count == 1);
+        CHECK_STATUS(fusebox_lookup("persisted", &back), FUSEBOX_OK);
+        CHECK_STATUS(fusebox_destroy(back), FUSEBOX_OK);
+    }
+}
+
 static void test_strings(void) {
     fusebox_status s;
-    for (s = FUSEBOX_OK; s <= FUSEBOX_BUSY; s++) {
+    for (s = FUSEBOX_OK; s <= FUSEBOX_CONFIG_MISMATCH; s++) {
         const char *str = fusebox_status_str(s);
         CHECK(str != NULL && strlen(str) > 0 && strcmp(str, "unknown status") != 0);
     }
@@ -432,6 +501,7 @@ int main(void) {
     test_registry_full_then_recreate();
     test_clock32_wraps();
     test_clock_backwards();
+    test_snapshot_restore();
     test_strings();
 #ifdef FUSEBOX_TEST_FIRMWARE
     test_port_critical_sections_balanced();

@@ -1,0 +1,31 @@
+/*
+ * size_probe.c: links every function of fusebox's C API into a firmware
+ * image, so that the size report measures the whole API after
+ * --gc-sections. With -DPROBE_SNAPSHOT the snapshot functions are kept too.
+ * Built, never run.
+ */
+#include "fusebox.h"
+
+typedef void (*any_fn)(void);
+
+/* volatile: the linker must keep every function it points to. */
+any_fn volatile fusebox_size_probe[] = {
+    (any_fn)fusebox_config_init,    (any_fn)fusebox_set_clock,
+    (any_fn)fusebox_set_clock32,    (any_fn)fusebox_now_ms,
+    (any_fn)fusebox_create,         (any_fn)fusebox_lookup,
+    (any_fn)fusebox_destroy,        (any_fn)fusebox_get_state,
+    (any_fn)fusebox_allow_call,     (any_fn)fusebox_try_acquire,
+    (any_fn)fusebox_record_success, (any_fn)fusebox_record_failure,
+    (any_fn)fusebox_call,           (any_fn)fusebox_reset,
+    (any_fn)fusebox_stats_get,      (any_fn)fusebox_status_str,
+    (any_fn)fusebox_state_str,      (any_fn)fusebox_capacity,
+#ifdef PROBE_SNAPSHOT
+    (any_fn)fusebox_snapshot,       (any_fn)fusebox_restore,
+    (any_fn)fusebox_snapshot_all,   (any_fn)fusebox_restore_all,
+    (any_fn)fusebox_snapshot_all_max,
+#endif
+};
+
+int main(void) {
+    return fusebox_size_probe[0] == 0;
+}

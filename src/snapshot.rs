@@ -1,0 +1,306 @@
+//! Snapshots: a breaker's state in a fixed-size, versioned, CRC-checked
+//! blob, so that it survives a reboot. O(1) per breaker, no allocation.
+//!
+//! Layout of a breaker blob ([`SNAPSHOT_LEN`] bytes, little-endian):
+//!
+//! | offset | size | field |
+//! |---|---|---|
+//! | 0 | 4 | magic `"FBOX"` |
+//! | 4 | 2 | format version ([`SNAPSHOT_VERSION`]) |
+//! | 6 | 2 | reserved, 0 |
+//! | 8 | 12 | config: failure_threshold, reset_timeout_ms, half_open_max_calls |
+//! | 20 | 1 | state (0 closed, 1 open, 2 half-open) |
+//! | 21 | 1 | 1 if a failure time follows, else 0 |
+//! | 22 | 2 | reserved, 0 |
+//! | 24 | 20 | failure, success, half-open, rejected, admitted counts |
+//! | 44 | 8 | milliseconds since the last failure, at snapshot time |
+//! | 52 | 4 | CRC-32 (ISO-HDLC, as zlib's) of bytes 0..52 |
+//!
+//! The failure time is stored as an age, not a clock reading: restored on
+//! a clock that restarted from 0, an open breaker stays open for exactly the
+//! time it had left.
+//!
+//! A registry blob: magic `"FBXR"`, version (2), count (2), then per
+//! breaker its name length (1), name (31, zero-padded) and breaker blob,
+//! then a CRC-32 of everything before it.
+#![forbid(unsafe_code)]
+
+use crate::breaker::Parts;
+use crate::{Breaker, Config, Error, State, NAME_MAX};
+
+/// Size of one breaker's snapshot, in bytes.
+pub const SNAPSHOT_LEN: usize = 56;
+/// The format version written, and the only one read.
+pub const SNAPSHOT_VERSION: u16 = 1;
+/// Size of one breaker's entry in a registry snapshot.
+pub(crate) const ENTRY_LEN: usize = 1 + NAME_MAX + SNAPSHOT_LEN;
+/// Bytes of a registry snapshot besides its entries (header and CRC).
+pub(crate) const ALL_OVERHEAD: usize = 8 + 4;
+
+const MAGIC: [u8; 4] = *b"FBOX";
+const MAGIC_ALL: [u8; 4] = *b"FBXR";
+const CRC: crc::Crc<u32, crc::NoTable> = crc::Crc::<u32, crc::NoTable>::new(&crc::CRC_32_ISO_HDLC);
+
+/// Writes fields one after another; refuses (returns `false`) instead of
+/// panicking when the buffer is too short.
+pub(crate) struct Writer<'a> {
+    buf: &'a mut [u8],
+    pos: usize,
+    ok: bool,
+}
+
+impl<'a> Writer<'a> {
+    pub(crate) fn new(buf: &'a mut [u8]) -> Self {
+        Writer {
+            buf,
+            pos: 0,
+            ok: true,
+        }
+    }
+
+    pub(crate) fn put(&mut self, bytes: &[u8]) {
+        let end = self.pos.saturating_add(bytes.len());
+        match self.buf.get_mut(self.pos..end) {
+            Some(dst) => dst.iter_mut().zip(bytes).for_each(|(d, s)| *d = *s),
+            None => self.ok = false,
+        }
+        self.pos = end;
+    }
+
+    /// Appends the CRC of everything written so far; the length written.
+    pub(crate) fn finish_with_crc(mut self) -> Result<usize, Error> {
+        let crc = self.buf.get(..self.pos).map(|b| CRC.checksum(b));
+        match crc {
+            Some(c) if self.ok => {
+                self.put(&c.to_le_bytes());
+                if self.ok {
+                    Ok(self.pos)
+                } else {
+                    Err(Error::BufferTooSmall)
+                }
+            }
+            _ => Err(Error::BufferTooSmall),
+        }
+    }
+}
+
+/// Reads fields one after another; `None` past the end.
+pub(crate) struct Reader<'a> {
+    buf: &'a [u8],
+    pos: usize,
+}
+
+impl<'a> Reader<'a> {
+    pub(crate) fn new(buf: &'a [u8]) -> Self {
+        Reader { buf, pos: 0 }
+    }
+
+    /// A second reader at the same position.
+    pub(crate) fn clone_reader(&self) -> Reader<'a> {
+        Reader {
+            buf: self.buf,
+            pos: self.pos,
+        }
+    }
+
+    pub(crate) fn take<const K: usize>(&mut self) -> Option<[u8; K]> {
+        let end = self.pos.checked_add(K)?;
+        let bytes = self.buf.get(self.pos..end)?;
+        self.pos = end;
+        <[u8; K]>::try_from(bytes).ok()
+    }
+
+    fn u8(&mut self) -> Option<u8> {
+        self.take::<1>().map(|[b]| b)
+    }
+    pub(crate) fn u16(&mut self) -> Option<u16> {
+        self.take().map(u16::from_le_bytes)
+    }
+    fn u32(&mut self) -> Option<u32> {
+        self.take().map(u32::from_le_bytes)
+    }
+    fn u64(&mut self) -> Option<u64> {
+        self.take().map(u64::from_le_bytes)
+    }
+}
+
+/// Checks the trailing CRC of `blob`, which must be exactly `len` bytes
+/// long (`len >= 4`); returns the bytes it covers.
+fn verified(blob: &[u8], len: usize) -> Result<&[u8], Error> {
+    if blob.len() < len {
+        return Err(Error::BadSnapshot);
+    }
+    let body_len = len.checked_sub(4).ok_or(Error::BadSnapshot)?;
+    let body = blob.get(..body_len).ok_or(Error::BadSnapshot)?;
+    let mut tail = Reader::new(blob.get(body_len..len).ok_or(Error::BadSnapshot)?);
+    let stored = tail.u32().ok_or(Error::BadSnapshot)?;
+    if stored != CRC.checksum(body) {
+        return Err(Error::BadSnapshot);
+    }
+    Ok(body)
+}
+
+/// Writes `breaker`'s snapshot, taken at `now_ms`, into `w` (no CRC).
+pub(crate) fn write_breaker(w: &mut Writer<'_>, breaker: &Breaker, now_ms: u64) {
+    let c = breaker.config();
+    let p = breaker.to_parts(now_ms);
+    w.put(&MAGIC);
+    w.put(&SNAPSHOT_VERSION.to_le_bytes());
+    w.put(&[0, 0]);
+    for v in [
+        c.failure_threshold,
+        c.reset_timeout_ms,
+        c.half_open_max_calls,
+    ] {
+        w.put(&v.to_le_bytes());
+    }
+    w.put(&[p.state as u8, u8::from(p.since_failure_ms.is_some()), 0, 0]);
+    for v in [
+        p.failure_count,
+        p.success_count,
+        p.half_open_calls,
+        p.rejected_count,
+        p.admitted_count,
+    ] {
+        w.put(&v.to_le_bytes());
+    }
+    w.put(&p.since_failure_ms.unwrap_or(0).to_le_bytes());
+}
+
+/// `breaker`'s snapshot at `now_ms` into `buf`; returns [`SNAPSHOT_LEN`].
+pub(crate) fn snapshot(breaker: &Breaker, now_ms: u64, buf: &mut [u8]) -> Result<usize, Error> {
+    if buf.len() < SNAPSHOT_LEN {
+        return Err(Error::BufferTooSmall);
+    }
+    let mut w = Writer::new(buf);
+    write_breaker(&mut w, breaker, now_ms);
+    w.finish_with_crc()
+}
+
+/// Decodes a breaker blob: its config and state, CRC and ranges checked.
+pub(crate) fn decode(blob: &[u8]) -> Result<(Config, Parts), Error> {
+    let mut r = Reader::new(blob);
+    if r.take::<4>() != Some(MAGIC) {
+        return Err(Error::BadSnapshot);
+    }
+    match r.u16() {
+        Some(SNAPSHOT_VERSION) => {}
+        Some(_) => return Err(Error::SnapshotVersion),
+        None => return Err(Error::BadSnapshot),
+    }
+    let mut r = Reader::new(verified(blob, SNAPSHOT_LEN)?);
+    let _ = r.take::<6>();
+    let fields = (|| {
+        if r.u16()? != 0 {
+            return None;
+        }
+        let config = Config::default()
+            .with_failure_threshold(r.u32()?)
+            .with_reset_timeout_ms(r.u32()?)
+            .with_half_open_max_calls(r.u32()?);
+        let state = match r.u8()? {
+            0 => State::Closed,
+            1 => State::Open,
+            2 => State::HalfOpen,
+            _ => return None,
+        };
+        let has_failure = match r.u8()? {
+            0 => false,
+            1 => true,
+            _ => return None,
+        };
+        if r.u16()? != 0 {
+            return None;
+        }
+        let mut parts = Parts {
+            state,
+            failure_count: r.u32()?,
+            success_count: r.u32()?,
+            half_open_calls: r.u32()?,
+            rejected_count: r.u32()?,
+            admitted_count: r.u32()?,
+            since_failure_ms: None,
+        };
+        let since = r.u64()?;
+        parts.since_failure_ms = has_failure.then_some(since);
+        if !has_failure && since != 0 {
+            return None;
+        }
+        Some((config, parts))
+    })();
+    let (config, parts) = fields.ok_or(Error::BadSnapshot)?;
+    config.validate().map_err(|_| Error::BadSnapshot)?;
+    Ok((config, parts))
+}
+
+/// A breaker restored from `blob` on a clock reading `now_ms`; `config`
+/// must be the one the snapshot was taken with.
+pub(crate) fn restore(config: Config, blob: &[u8], now_ms: u64) -> Result<Breaker, Error> {
+    config.validate()?;
+    let (stored, parts) = decode(blob)?;
+    if stored != config {
+        return Err(Error::ConfigMismatch);
+    }
+    Breaker::from_parts(config, &parts, now_ms).map_err(|_| Error::BadSnapshot)
+}
+
+/// Header of a registry blob; the entries follow.
+pub(crate) fn write_all_header(w: &mut Writer<'_>, count: u16) {
+    w.put(&MAGIC_ALL);
+    w.put(&SNAPSHOT_VERSION.to_le_bytes());
+    w.put(&count.to_le_bytes());
+}
+
+/// Checks a registry blob's header and CRC; returns the entry count and a
+/// reader over the entries.
+pub(crate) fn read_all_header(blob: &[u8]) -> Result<(usize, Reader<'_>), Error> {
+    let mut r = Reader::new(blob);
+    if r.take::<4>() != Some(MAGIC_ALL) {
+        return Err(Error::BadSnapshot);
+    }
+    match r.u16() {
+        Some(SNAPSHOT_VERSION) => {}
+        Some(_) => return Err(Error::SnapshotVersion),
+        None => return Err(Error::BadSnapshot),
+    }
+    let count = usize::from(r.u16().ok_or(Error::BadSnapshot)?);
+    let len = count
+        .checked_mul(ENTRY_LEN)
+        .and_then(|n| n.checked_add(ALL_OVERHEAD))
+        .ok_or(Error::BadSnapshot)?;
+    let body = verified(blob, len)?;
+    let mut r = Reader::new(body);
+    let _ = r.take::<8>();
+    Ok((count, r))
+}
+
+/// One entry of a registry blob: name bytes and breaker blob.
+pub(crate) fn read_entry<'a>(
+    r: &mut Reader<'a>,
+) -> Result<(heapless::Vec<u8, NAME_MAX, u8>, [u8; SNAPSHOT_LEN]), Error> {
+    let len = usize::from(r.u8().ok_or(Error::BadSnapshot)?);
+    let padded = r.take::<NAME_MAX>().ok_or(Error::BadSnapshot)?;
+    let blob = r.take::<SNAPSHOT_LEN>().ok_or(Error::BadSnapshot)?;
+    let name = padded.get(..len).ok_or(Error::BadSnapshot)?;
+    if name.is_empty()
+        || padded
+            .get(len..)
+            .is_some_and(|rest| rest.iter().any(|&b| b != 0))
+    {
+        return Err(Error::BadSnapshot);
+    }
+    let name = heapless::Vec::from_slice(name).map_err(|_| Error::BadSnapshot)?;
+    Ok((name, blob))
+}
+
+/// Writes one entry of a registry blob.
+pub(crate) fn write_entry(w: &mut Writer<'_>, name: &[u8], breaker: &Breaker, now_ms: u64) {
+    let mut padded = [0u8; NAME_MAX];
+    padded.iter_mut().zip(name).for_each(|(d, s)| *d = *s);
+    w.put(&[name.len() as u8]);
+    w.put(&padded);
+    let mut blob = [0u8; SNAPSHOT_LEN];
+    // Cannot fail: the buffer is exactly SNAPSHOT_LEN.
+    let _ = snapshot(breaker, now_ms, &mut blob);
+    w.put(&blob);
+}

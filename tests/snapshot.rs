@@ -1,0 +1,325 @@
+//! Snapshots: round trips of every state, time carried across a clock that
+//! restarted, and every kind of bad blob refused with the registry unchanged.
+use fusebox::{Breaker, Config, Error, Registry, State, SNAPSHOT_LEN};
+use proptest::prelude::*;
+
+fn cfg() -> Config {
+    Config::default()
+        .with_failure_threshold(3)
+        .with_reset_timeout_ms(30_000)
+        .with_half_open_max_calls(2)
+}
+
+fn snap(b: &Breaker, now: u64) -> [u8; SNAPSHOT_LEN] {
+    let mut buf = [0u8; SNAPSHOT_LEN];
+    assert_eq!(b.snapshot(now, &mut buf), Ok(SNAPSHOT_LEN));
+    buf
+}
+
+/// A closed breaker with some history, an open one, a half-open one with a
+/// probe out, and one that was reset.
+fn every_state() -> Vec<(&'static str, Breaker, u64)> {
+    let mut closed = Breaker::new(cfg()).unwrap();
+    closed.record_failure(10);
+    closed.record_success(11);
+    closed.try_acquire(12).unwrap();
+    let mut open = Breaker::new(cfg()).unwrap();
+    for t in 0..3 {
+        open.record_failure(1_000 + t);
+    }
+    let _ = open.try_acquire(1_005);
+    let mut half = open.clone();
+    half.try_acquire(40_000).unwrap();
+    let mut reset = open.clone();
+    reset.reset();
+    vec![
+        ("closed", closed, 20),
+        ("open", open, 11_002),
+        ("half-open", half, 40_001),
+        ("reset", reset, 50),
+    ]
+}
+
+#[test]
+fn every_state_round_trips_with_identical_stats() {
+    for (what, b, now) in every_state() {
+        let restored = Breaker::restore(cfg(), &snap(&b, now), now).unwrap();
+        assert_eq!(restored.stats(), b.stats(), "{what}");
+        assert_eq!(restored, b, "{what}");
+    }
+}
+
+#[test]
+fn open_breaker_keeps_its_remaining_time_on_a_clock_that_restarted() {
+    // Tripped at t=1002 (last failure), snapshot at 11_002: 20 s left.
+    let (_, b, now) = every_state().remove(1);
+    let blob = snap(&b, now);
+    for boot in [0u64, 500, 19_999, 25_000, 1 << 40] {
+        let mut r = Breaker::restore(cfg(), &blob, boot).unwrap();
+        assert_eq!(r.state(boot), State::Open, "boot at {boot}");
+        assert_eq!(r.state(boot + 19_999), State::Open, "boot at {boot}");
+        assert_eq!(r.state(boot + 20_000), State::HalfOpen, "boot at {boot}");
+    }
+}
+
+#[test]
+fn a_snapshot_of_a_restored_breaker_carries_the_same_age() {
+    let (_, b, now) = every_state().remove(1);
+    let r = Breaker::restore(cfg(), &snap(&b, now), 100).unwrap();
+    // 10 s after the failure at snapshot time; 100 ms later on the new clock.
+    let again = Breaker::restore(cfg(), &snap(&r, 200), 0).unwrap();
+    let mut again = again;
+    assert_eq!(again.state(19_899), State::Open);
+    assert_eq!(again.state(19_900), State::HalfOpen);
+}
+
+#[test]
+fn buffer_too_small_is_refused() {
+    let b = Breaker::new(cfg()).unwrap();
+    let mut buf = [0u8; SNAPSHOT_LEN - 1];
+    assert_eq!(b.snapshot(0, &mut buf), Err(Error::BufferTooSmall));
+    assert_eq!(buf, [0u8; SNAPSHOT_LEN - 1]);
+}
+
+#[test]
+fn truncated_blobs_are_refused() {
+    let (_, b, now) = every_state().remove(1);
+    let blob = snap(&b, now);
+    for len in 0..SNAPSHOT_LEN {
+        assert_eq!(
+            Breaker::restore(cfg(), &blob[..len], now),
+            Err(Error::BadSnapshot),
+            "len {len}"
+        );
+    }
+}
+
+#[test]
+fn every_flipped_byte_is_refused() {
+    let (_, b, now) = every_state().remove(2);
+    let blob = snap(&b, now);
+    for i in 0..SNAPSHOT_LEN {
+        for bit in 0..8 {
+            let mut bad = blob;
+            bad[i] ^= 1 << bit;
+            let r = Breaker::restore(cfg(), &bad, now);
+            let want = if (4..6).contains(&i) {
+                Error::SnapshotVersion
+            } else {
+                Error::BadSnapshot
+            };
+            assert_eq!(r, Err(want), "byte {i} bit {bit}");
+        }
+    }
+}
+
+/// Rewrites the CRC after editing a blob, as a forger would.
+fn reseal(blob: &mut [u8; SNAPSHOT_LEN]) {
+    let crc = crc::Crc::<u32>::new(&crc::CRC_32_ISO_HDLC).checksum(&blob[..52]);
+    blob[52..].copy_from_slice(&crc.to_le_bytes());
+}
+
+#[test]
+fn impossible_counters_are_refused_even_with_a_good_crc() {
+    let (_, b, now) = every_state().remove(0);
+    let good = snap(&b, now);
+    type Edit = fn(&mut [u8; SNAPSHOT_LEN]);
+    let edits: [(&str, Edit); 7] = [
+        ("state 3", |b| b[20] = 3),
+        ("failure flag 2", |b| b[21] = 2),
+        ("reserved", |b| b[22] = 1),
+        ("closed at threshold", |b| {
+            b[24..28].copy_from_slice(&3u32.to_le_bytes())
+        }),
+        ("probes while closed", |b| {
+            b[32..36].copy_from_slice(&1u32.to_le_bytes())
+        }),
+        ("open without failure time", |b| {
+            b[20] = 1;
+            b[21] = 0;
+            b[44..52].fill(0)
+        }),
+        ("zero threshold", |b| b[8..12].fill(0)),
+    ];
+    for (what, edit) in edits {
+        let mut bad = good;
+        edit(&mut bad);
+        reseal(&mut bad);
+        assert_eq!(
+            Breaker::restore(cfg(), &bad, now),
+            Err(Error::BadSnapshot),
+            "{what}"
+        );
+    }
+    let mut half = snap(&every_state()[2].1, 0);
+    half[32..36].copy_from_slice(&3u32.to_le_bytes()); // probes > max (2)
+    reseal(&mut half);
+    assert_eq!(Breaker::restore(cfg(), &half, 0), Err(Error::BadSnapshot));
+}
+
+#[test]
+fn a_config_that_disagrees_is_refused() {
+    let (_, b, now) = every_state().remove(1);
+    let blob = snap(&b, now);
+    let other = cfg().with_reset_timeout_ms(1);
+    assert_eq!(
+        Breaker::restore(other, &blob, now),
+        Err(Error::ConfigMismatch)
+    );
+    assert_eq!(
+        Breaker::restore(cfg().with_failure_threshold(0), &blob, now),
+        Err(Error::InvalidConfig)
+    );
+}
+
+#[test]
+fn registry_restore_and_every_error_leave_it_unchanged() {
+    let r: Registry<2> = Registry::new();
+    let id = r.create(b"a", cfg()).unwrap();
+    for t in 0..3 {
+        r.record_failure(id, 1_000 + t).unwrap();
+    }
+    let mut blob = [0u8; SNAPSHOT_LEN];
+    assert_eq!(r.snapshot(id, 2_000, &mut blob), Ok(SNAPSHOT_LEN));
+    assert_eq!(
+        r.snapshot(id, 2_000, &mut [0u8; 8]),
+        Err(Error::BufferTooSmall)
+    );
+    let before = r.stats(id).unwrap();
+    assert_eq!(r.restore(b"a", cfg(), &blob, 0), Err(Error::NameTaken));
+    assert_eq!(
+        r.restore(b"b", cfg().with_half_open_max_calls(1), &blob, 0),
+        Err(Error::ConfigMismatch)
+    );
+    assert_eq!(
+        r.restore(b"b", cfg(), &blob[..10], 0),
+        Err(Error::BadSnapshot)
+    );
+    assert_eq!(r.restore(b"", cfg(), &blob, 0), Err(Error::InvalidName));
+    assert_eq!(r.len(), 1);
+    assert_eq!(r.stats(id).unwrap(), before);
+    let b = r.restore(b"b", cfg(), &blob, 0).unwrap();
+    assert_eq!(r.stats(b).unwrap().failure_count, 3);
+    // Last failure at 1002, snapshot at 2000: 998 ms of the 30 s had passed.
+    assert_eq!(r.state(b, 29_001), Ok(State::Open));
+    assert_eq!(r.state(b, 29_002), Ok(State::HalfOpen));
+    assert_eq!(r.restore(b"c", cfg(), &blob, 0), Err(Error::RegistryFull));
+}
+
+#[test]
+fn whole_registry_round_trips_all_or_nothing() {
+    let r: Registry<4> = Registry::new();
+    let a = r.create(b"alpha", cfg()).unwrap();
+    let b = r.create(&[0xFF; 31], Config::default()).unwrap();
+    for t in 0..3 {
+        r.record_failure(a, 5_000 + t).unwrap();
+    }
+    r.record_success(b, 1).unwrap();
+    let mut buf = vec![0u8; Registry::<4>::SNAPSHOT_ALL_MAX];
+    let n = r.snapshot_all(6_000, &mut buf).unwrap();
+    assert_eq!(n, 12 + 2 * 88);
+    assert_eq!(
+        r.snapshot_all(6_000, &mut buf[..n - 1].to_vec()),
+        Err(Error::BufferTooSmall)
+    );
+    let blob = &buf[..n];
+
+    // Into a fresh registry ("after the reboot"), on a clock at 0.
+    let fresh: Registry<4> = Registry::new();
+    assert_eq!(fresh.restore_all(blob, 0), Ok(2));
+    let a2 = fresh.lookup(b"alpha").unwrap();
+    let b2 = fresh.lookup(&[0xFF; 31]).unwrap();
+    assert_eq!(fresh.stats(a2).unwrap().failure_count, 3);
+    assert_eq!(fresh.stats(b2).unwrap().success_count, 1);
+    assert_eq!(fresh.config(b2).unwrap(), Config::default());
+    assert_eq!(fresh.state(a2, 29_001), Ok(State::Open));
+    assert_eq!(fresh.state(a2, 29_002), Ok(State::HalfOpen));
+
+    // Again into the same registry: names taken, nothing added.
+    assert_eq!(fresh.restore_all(blob, 0), Err(Error::NameTaken));
+    assert_eq!(fresh.len(), 2);
+    // Not enough room: nothing added.
+    let small: Registry<1> = Registry::new();
+    assert_eq!(small.restore_all(blob, 0), Err(Error::RegistryFull));
+    assert!(small.is_empty());
+    // Truncated, flipped: refused.
+    for len in 0..n {
+        assert!(Registry::<4>::new().restore_all(&blob[..len], 0).is_err());
+    }
+    let mut bad = blob.to_vec();
+    bad[20] ^= 1;
+    let empty: Registry<4> = Registry::new();
+    assert_eq!(empty.restore_all(&bad, 0), Err(Error::BadSnapshot));
+    assert!(empty.is_empty());
+}
+
+#[test]
+fn a_name_twice_in_a_registry_blob_is_refused() {
+    let r: Registry<2> = Registry::new();
+    r.create(b"x", cfg()).unwrap();
+    r.create(b"y", cfg()).unwrap();
+    let mut buf = vec![0u8; Registry::<2>::SNAPSHOT_ALL_MAX];
+    let n = r.snapshot_all(0, &mut buf).unwrap();
+    buf[8 + 88 + 1] = b'x'; // second entry's name "y" -> "x"
+    let crc = crc::Crc::<u32>::new(&crc::CRC_32_ISO_HDLC).checksum(&buf[..n - 4]);
+    buf[n - 4..n].copy_from_slice(&crc.to_le_bytes());
+    let fresh: Registry<2> = Registry::new();
+    assert_eq!(fresh.restore_all(&buf[..n], 0), Err(Error::NameTaken));
+    assert!(fresh.is_empty());
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig {
+        cases: if cfg!(miri) { 8 } else { 2_000 },
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    })]
+
+    /// Arbitrary bytes never panic and never change the registry unless
+    /// they restore a breaker.
+    #[test]
+    fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..200), now in any::<u64>()) {
+        let r: Registry<2> = Registry::new();
+        match r.restore(b"x", cfg(), &bytes, now) {
+            Ok(_) => prop_assert_eq!(r.len(), 1),
+            Err(_) => prop_assert!(r.is_empty()),
+        }
+        match r.restore_all(&bytes, now) {
+            Ok(n) => prop_assert!(n <= 2),
+            Err(_) => prop_assert!(r.len() <= 1),
+        }
+    }
+
+    /// After any history, a restored breaker behaves like the original from
+    /// then on (time shifted to the new clock).
+    #[test]
+    fn restored_breaker_behaves_like_the_original(
+        ops in proptest::collection::vec((0u8..4, 0u64..20_000), 0..40),
+        later in proptest::collection::vec((0u8..4, 0u64..20_000), 0..20),
+        boot in 0u64..100_000,
+    ) {
+        let mut b = Breaker::new(cfg()).unwrap();
+        let mut now = 50_000u64;
+        for (op, dt) in ops {
+            now += dt;
+            match op { 0 => { let _ = b.try_acquire(now); } 1 => b.record_success(now), 2 => b.record_failure(now), _ => { b.state(now); } }
+        }
+        let mut r = Breaker::restore(cfg(), &snap(&b, now), boot).unwrap();
+        prop_assert_eq!(r.stats().state, b.stats().state);
+        let (mut t_old, mut t_new) = (now, boot);
+        for (op, dt) in later {
+            t_old += dt;
+            t_new += dt;
+            match op {
+                0 => prop_assert_eq!(r.try_acquire(t_new), b.try_acquire(t_old)),
+                1 => { r.record_success(t_new); b.record_success(t_old); }
+                2 => { r.record_failure(t_new); b.record_failure(t_old); }
+                _ => prop_assert_eq!(r.state(t_new), b.state(t_old)),
+            }
+            let (mut sr, mut sb) = (r.stats(), b.stats());
+            sr.last_failure_ms = None;
+            sb.last_failure_ms = None;
+            prop_assert_eq!(sr, sb);
+        }
+    }
+}
