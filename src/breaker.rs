@@ -79,12 +79,27 @@ pub struct Breaker {
     admitted_count: u32,
     /// Meaningful only when `has_failure_time` (an `Option<u64>` would cost
     /// 8 more bytes per breaker).
-    last_failure_ms: u64,
+    last_failure_ms: SplitU64,
     /// Open-window time that passed before `last_failure_ms` could be
     /// expressed on this clock: set by a restore onto a clock that reads
     /// less than the time already elapsed (a clock restarted at boot).
     elapsed_credit_ms: u32,
     has_failure_time: bool,
+}
+
+/// A `u64` kept as two `u32` halves, so that a breaker is 4-byte aligned
+/// and packs into smaller registry slots on 32-bit microcontrollers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct SplitU64([u32; 2]);
+
+impl SplitU64 {
+    const fn new(v: u64) -> Self {
+        SplitU64([v as u32, (v >> 32) as u32])
+    }
+
+    const fn get(self) -> u64 {
+        (self.0[1] as u64) << 32 | self.0[0] as u64
+    }
 }
 
 /// A breaker's state as a snapshot carries it (see [`crate::snapshot`]).
@@ -101,6 +116,22 @@ pub(crate) struct Parts {
 }
 
 impl Breaker {
+    /// An all-zero breaker for empty registry slots (never used as a
+    /// breaker: its config is invalid), so that an empty registry is
+    /// zero-initialised and lives in `.bss`.
+    pub(crate) const VACANT: Breaker = Breaker {
+        config: Config::ZERO,
+        state: State::Closed,
+        failure_count: 0,
+        success_count: 0,
+        half_open_calls: 0,
+        rejected_count: 0,
+        admitted_count: 0,
+        last_failure_ms: SplitU64::new(0),
+        elapsed_credit_ms: 0,
+        has_failure_time: false,
+    };
+
     /// A closed breaker with `config`. O(1).
     ///
     /// # Errors
@@ -117,7 +148,7 @@ impl Breaker {
             half_open_calls: 0,
             rejected_count: 0,
             admitted_count: 0,
-            last_failure_ms: 0,
+            last_failure_ms: SplitU64::new(0),
             elapsed_credit_ms: 0,
             has_failure_time: false,
         })
@@ -140,10 +171,10 @@ impl Breaker {
             // Open without a failure time cannot come from this state
             // machine; treat the window as over rather than wedge.
             u64::MAX
-        } else if now_ms >= self.last_failure_ms {
-            (now_ms - self.last_failure_ms).saturating_add(u64::from(self.elapsed_credit_ms))
+        } else if now_ms >= self.last_failure_ms.get() {
+            (now_ms - self.last_failure_ms.get()).saturating_add(u64::from(self.elapsed_credit_ms))
         } else {
-            self.last_failure_ms = now_ms;
+            self.last_failure_ms = SplitU64::new(now_ms);
             self.elapsed_credit_ms = 0;
             0
         };
@@ -219,7 +250,7 @@ impl Breaker {
     pub fn record_failure(&mut self, now_ms: u64) {
         self.refresh(now_ms);
         self.failure_count = self.failure_count.saturating_add(1);
-        self.last_failure_ms = now_ms;
+        self.last_failure_ms = SplitU64::new(now_ms);
         self.elapsed_credit_ms = 0;
         self.has_failure_time = true;
         match self.state {
@@ -244,7 +275,7 @@ impl Breaker {
         self.failure_count = 0;
         self.half_open_calls = 0;
         self.has_failure_time = false;
-        self.last_failure_ms = 0;
+        self.last_failure_ms = SplitU64::new(0);
         self.elapsed_credit_ms = 0;
     }
 
@@ -261,7 +292,7 @@ impl Breaker {
             rejected_count: self.rejected_count,
             admitted_count: self.admitted_count,
             last_failure_ms: if self.has_failure_time {
-                Some(self.last_failure_ms)
+                Some(self.last_failure_ms.get())
             } else {
                 None
             },
@@ -302,7 +333,7 @@ impl Breaker {
             admitted_count: self.admitted_count,
             since_failure_ms: self.has_failure_time.then(|| {
                 now_ms
-                    .saturating_sub(self.last_failure_ms)
+                    .saturating_sub(self.last_failure_ms.get())
                     .saturating_add(u64::from(self.elapsed_credit_ms))
             }),
         }
@@ -335,12 +366,12 @@ impl Breaker {
         if let Some(since) = p.since_failure_ms {
             b.has_failure_time = true;
             if let Some(t) = now_ms.checked_sub(since) {
-                b.last_failure_ms = t;
+                b.last_failure_ms = SplitU64::new(t);
             } else {
                 // The new clock has not yet run as long as the window has:
                 // anchor at 0 and carry the rest (only up to the timeout
                 // matters, which fits in u32).
-                b.last_failure_ms = 0;
+                b.last_failure_ms = SplitU64::new(0);
                 b.elapsed_credit_ms = u32::try_from(since - now_ms).unwrap_or(u32::MAX);
             }
         }

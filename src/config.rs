@@ -36,6 +36,13 @@ impl Config {
         half_open_max_calls: 1,
     };
 
+    /// All zero: the (invalid) config of an empty registry slot.
+    pub(crate) const ZERO: Config = Config {
+        failure_threshold: 0,
+        reset_timeout_ms: 0,
+        half_open_max_calls: 0,
+    };
+
     /// Snakepit's defaults, as a `const fn`.
     pub const fn new() -> Self {
         Self::SNAKEPIT

@@ -126,43 +126,84 @@ pub type fusebox_op_fn = Option<unsafe extern "C" fn(userdata: *mut c_void) -> i
 
 static REGISTRY: Registry<{ capacity::CAPACITY }> = Registry::new();
 
-/// The application's `userdata` pointer. The application promises (see
-/// `fusebox_set_clock`) that its clock may be called from any thread.
-#[derive(Clone, Copy)]
-struct UserData(*mut c_void);
-// SAFETY: fusebox only hands the pointer back to the application's own
-// callback; thread-safety of what it points to is the application's contract.
-unsafe impl Send for UserData {}
+/// The application's clock: which kind, its function and its userdata,
+/// published through a sequence lock so that reading it (on every call that
+/// needs time) takes no lock at all. Writers (`fusebox_set_clock*`, rare)
+/// are serialised by a critical section; a reader retries while a write is
+/// in flight. Atomic loads and stores only: thumbv6m has them too.
+mod clock_source {
+    use core::ffi::c_void;
+    use core::sync::atomic::{fence, AtomicPtr, AtomicU32, Ordering};
 
-#[derive(Clone, Copy)]
-enum ClockSource {
-    Unset,
-    Ms64(unsafe extern "C" fn(*mut c_void) -> u64, UserData),
-    Tick32(unsafe extern "C" fn(*mut c_void) -> u32, UserData),
+    pub(super) const UNSET: u32 = 0;
+    pub(super) const MS64: u32 = 1;
+    pub(super) const TICK32: u32 = 2;
+
+    static SEQ: AtomicU32 = AtomicU32::new(0);
+    static KIND: AtomicU32 = AtomicU32::new(UNSET);
+    static FUNC: AtomicPtr<()> = AtomicPtr::new(core::ptr::null_mut());
+    static USERDATA: AtomicPtr<c_void> = AtomicPtr::new(core::ptr::null_mut());
+
+    /// Publishes a clock. Must run inside a critical section (one writer).
+    pub(super) fn publish(kind: u32, func: *mut (), userdata: *mut c_void) {
+        let seq = SEQ.load(Ordering::Relaxed);
+        SEQ.store(seq.wrapping_add(1), Ordering::Relaxed);
+        fence(Ordering::Release);
+        KIND.store(kind, Ordering::Relaxed);
+        FUNC.store(func, Ordering::Relaxed);
+        USERDATA.store(userdata, Ordering::Relaxed);
+        SEQ.store(seq.wrapping_add(2), Ordering::Release);
+    }
+
+    /// A consistent (kind, function, userdata) triple.
+    #[inline]
+    pub(super) fn read() -> (u32, *mut (), *mut c_void) {
+        loop {
+            let before = SEQ.load(Ordering::Acquire);
+            if before & 1 == 0 {
+                let triple = (
+                    KIND.load(Ordering::Relaxed),
+                    FUNC.load(Ordering::Relaxed),
+                    USERDATA.load(Ordering::Relaxed),
+                );
+                fence(Ordering::Acquire);
+                if SEQ.load(Ordering::Relaxed) == before {
+                    return triple;
+                }
+            }
+            core::hint::spin_loop();
+        }
+    }
 }
 
-static CLOCK: Mutex<Cell<ClockSource>> = Mutex::new(Cell::new(ClockSource::Unset));
 static TICK32: Mutex<Cell<Tick32State>> = Mutex::new(Cell::new(Tick32State::new()));
 
 /// Reads the application's clock. The callback runs outside any critical
 /// section; only the 32-bit extension bookkeeping runs inside one.
 fn now_ms() -> Result<u64, fusebox_status> {
-    match critical_section::with(|cs| CLOCK.borrow(cs).get()) {
-        // SAFETY: the application registered `f` with `ud` for this purpose.
-        ClockSource::Ms64(f, ud) => Ok(unsafe { f(ud.0) }),
-        ClockSource::Tick32(f, ud) => {
-            // SAFETY: as above.
-            let raw = unsafe { f(ud.0) };
-            Ok(critical_section::with(|cs| {
-                let cell = TICK32.borrow(cs);
-                let mut st = cell.get();
-                let now = st.extend(raw);
-                cell.set(st);
-                now
-            }))
-        }
-        ClockSource::Unset => default_now_ms(),
+    let (kind, func, userdata) = clock_source::read();
+    if func.is_null() {
+        return default_now_ms();
     }
+    if kind == clock_source::TICK32 {
+        // SAFETY: published from a non-NULL `fusebox_clock32_fn` of this
+        // exact type by `fusebox_set_clock32`.
+        let f: unsafe extern "C" fn(*mut c_void) -> u32 = unsafe { core::mem::transmute(func) };
+        // SAFETY: the application registered `f` with `userdata`.
+        let raw = unsafe { f(userdata) };
+        return Ok(critical_section::with(|cs| {
+            let cell = TICK32.borrow(cs);
+            let mut st = cell.get();
+            let now = st.extend(raw);
+            cell.set(st);
+            now
+        }));
+    }
+    // SAFETY: published from a non-NULL `fusebox_clock_fn` of this exact
+    // type by `fusebox_set_clock` (the only other kind).
+    let f: unsafe extern "C" fn(*mut c_void) -> u64 = unsafe { core::mem::transmute(func) };
+    // SAFETY: the application registered `f` with `userdata`.
+    Ok(unsafe { f(userdata) })
 }
 
 #[cfg(feature = "std")]
@@ -284,11 +325,7 @@ pub extern "C" fn fusebox_set_clock(
     let Some(f) = now_ms else {
         return FUSEBOX_NULL_PARAMETER;
     };
-    critical_section::with(|cs| {
-        CLOCK
-            .borrow(cs)
-            .set(ClockSource::Ms64(f, UserData(userdata)))
-    });
+    critical_section::with(|_| clock_source::publish(clock_source::MS64, f as *mut (), userdata));
     FUSEBOX_OK
 }
 
@@ -307,9 +344,7 @@ pub extern "C" fn fusebox_set_clock32(
     };
     critical_section::with(|cs| {
         TICK32.borrow(cs).set(Tick32State::new());
-        CLOCK
-            .borrow(cs)
-            .set(ClockSource::Tick32(f, UserData(userdata)));
+        clock_source::publish(clock_source::TICK32, f as *mut (), userdata);
     });
     FUSEBOX_OK
 }

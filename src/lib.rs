@@ -39,6 +39,8 @@ mod port;
 /// cbindgen:ignore
 mod registry;
 /// cbindgen:ignore
+mod slot;
+/// cbindgen:ignore
 pub mod snapshot;
 
 pub use breaker::{Breaker, State, Stats};

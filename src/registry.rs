@@ -5,6 +5,7 @@
 use core::cell::RefCell;
 use critical_section::Mutex;
 
+use crate::slot::SlotCell;
 use crate::snapshot::{self, Writer, ALL_OVERHEAD, ENTRY_LEN};
 use crate::{Breaker, CallError, Clock, Config, Error, State, Stats};
 
@@ -57,95 +58,69 @@ impl Id {
     }
 }
 
+/// One slot: its breaker when `occupied`, and the generation of its
+/// current (or, when empty, next) occupant. All-zero when empty, so that a
+/// registry is zero-initialised (`.bss`, no flash image).
 #[derive(Debug)]
-struct Entry {
-    name: Name,
+struct Slot {
+    /// Stored 0-based; ids carry it plus one, so that no id is 0.
+    generation: u32,
+    occupied: bool,
     breaker: Breaker,
 }
 
-#[derive(Debug)]
-struct Slot {
-    /// Generation of the current (or, when empty, the next) occupant; never 0.
-    generation: u32,
-    entry: Option<Entry>,
-}
+impl Slot {
+    const EMPTY: Slot = Slot {
+        generation: 0,
+        occupied: false,
+        breaker: Breaker::VACANT,
+    };
 
-#[derive(Debug)]
-struct Slots<const N: usize> {
-    slots: heapless::Vec<Slot, N>,
-}
+    /// The generation ids of the current occupant carry (never 0).
+    fn id_generation(&self) -> u32 {
+        self.generation + 1
+    }
 
-impl<const N: usize> Slots<N> {
     fn get_mut(&mut self, id: Id) -> Result<&mut Breaker, Error> {
-        match self.slots.get_mut(id.index()) {
-            Some(Slot {
-                generation,
-                entry: Some(entry),
-            }) if *generation == id.generation() => Ok(&mut entry.breaker),
-            _ => Err(Error::NotFound),
+        if self.occupied && self.id_generation() == id.generation() {
+            Ok(&mut self.breaker)
+        } else {
+            Err(Error::NotFound)
         }
     }
+}
 
-    fn find(&self, name: &[u8]) -> Option<Id> {
-        self.slots
+/// The names of the occupied slots: what create, lookup and remove need,
+/// behind the critical section. Operations by id never touch it.
+/// An empty name marks a free slot (a breaker's name is never empty).
+#[derive(Debug)]
+struct Index<const N: usize> {
+    names: [Name; N],
+}
+
+impl<const N: usize> Index<N> {
+    /// The slot of the breaker named `name` (never empty).
+    fn find(&self, name: &[u8]) -> Option<usize> {
+        self.names
             .iter()
-            .enumerate()
-            .find_map(|(i, slot)| match &slot.entry {
-                Some(e) if e.name.as_slice() == name => Some(Id::new(i, slot.generation)),
-                _ => None,
-            })
-    }
-
-    fn insert(&mut self, name: Name, breaker: Breaker) -> Result<Id, Error> {
-        if self.find(&name).is_some() {
-            return Err(Error::NameTaken);
-        }
-        let entry = Entry { name, breaker };
-        if let Some((i, slot)) = self
-            .slots
-            .iter_mut()
-            .enumerate()
-            .find(|(_, s)| s.entry.is_none())
-        {
-            slot.entry = Some(entry);
-            return Ok(Id::new(i, slot.generation));
-        }
-        let index = self.slots.len();
-        self.slots
-            .push(Slot {
-                generation: 1,
-                entry: Some(entry),
-            })
-            .map_err(|_| Error::RegistryFull)?;
-        Ok(Id::new(index, 1))
+            .position(|n| !n.is_empty() && n.as_slice() == name)
     }
 
     fn free_slots(&self) -> usize {
-        N - self.slots.iter().filter(|s| s.entry.is_some()).count()
-    }
-
-    fn remove(&mut self, id: Id) -> Result<(), Error> {
-        match self.slots.get_mut(id.index()) {
-            Some(slot) if slot.generation == id.generation() && slot.entry.is_some() => {
-                slot.entry = None;
-                slot.generation = if slot.generation >= Id::GENERATION_MAX {
-                    1
-                } else {
-                    slot.generation + 1
-                };
-                Ok(())
-            }
-            _ => Err(Error::NotFound),
-        }
+        self.names.iter().filter(|n| n.is_empty()).count()
     }
 }
 
 /// Up to `N` named breakers (`1 <= N <=` [`MAX_CAPACITY`]), shareable between
 /// threads and interrupt handlers as a `static`.
 ///
-/// Every method takes one short critical section that covers only the
-/// registry's own bookkeeping: never the user's operation, never a clock
-/// read. The library does not pick a `critical-section` implementation: the
+/// Structural methods (create, lookup, remove, whole-registry snapshots)
+/// take one short critical section that covers only the registry's own
+/// bookkeeping: never the user's operation, never a clock read. Operations
+/// by id lock only their breaker's slot: through a critical section by
+/// default, through a per-slot spin lock with the `slot-locks` feature (on
+/// with `std`), so that threads using different breakers never contend.
+/// The library does not pick a `critical-section` implementation: the
 /// application does (e.g. `critical-section/std` on hosts).
 ///
 /// Costs: operations by [`Id`] are O(1); `create` and `lookup` are O(N)
@@ -163,7 +138,8 @@ impl<const N: usize> Slots<N> {
 /// ```
 #[derive(Debug)]
 pub struct Registry<const N: usize> {
-    inner: Mutex<RefCell<Slots<N>>>,
+    index: Mutex<RefCell<Index<N>>>,
+    slots: [SlotCell<Slot>; N],
 }
 
 impl<const N: usize> Registry<N> {
@@ -178,9 +154,10 @@ impl<const N: usize> Registry<N> {
         #[allow(clippy::let_unit_value)]
         let () = Self::CAPACITY_OK;
         Self {
-            inner: Mutex::new(RefCell::new(Slots {
-                slots: heapless::Vec::new(),
+            index: Mutex::new(RefCell::new(Index {
+                names: [const { Name::new() }; N],
             })),
+            slots: [const { SlotCell::new(Slot::EMPTY) }; N],
         }
     }
 
@@ -189,21 +166,49 @@ impl<const N: usize> Registry<N> {
         N
     }
 
-    /// Runs `f` on the slots inside one critical section.
-    /// (Also used by the snapshot methods below.)
-    fn with_slots<R>(&self, f: impl FnOnce(&mut Slots<N>) -> Result<R, Error>) -> Result<R, Error> {
+    /// Runs `f` on the index inside one critical section: the structural
+    /// operations (create, lookup, remove, snapshots of the whole registry).
+    fn with_index<R>(&self, f: impl FnOnce(&mut Index<N>) -> Result<R, Error>) -> Result<R, Error> {
         critical_section::with(|cs| {
-            let mut slots = self
-                .inner
+            let mut index = self
+                .index
                 .borrow(cs)
                 .try_borrow_mut()
                 .map_err(|_| Error::Busy)?;
-            f(&mut slots)
+            f(&mut index)
         })
     }
 
+    /// Runs `f` on breaker `id` with only its slot locked.
+    #[inline]
     fn with_breaker<R>(&self, id: Id, f: impl FnOnce(&mut Breaker) -> R) -> Result<R, Error> {
-        self.with_slots(|s| s.get_mut(id).map(f))
+        let slot = self.slots.get(id.index()).ok_or(Error::NotFound)?;
+        slot.with(|s| s.get_mut(id).map(f))?
+    }
+
+    /// Puts `breaker` named `name` into a free slot. Called inside the
+    /// index's critical section; on error nothing has changed.
+    fn insert(&self, index: &mut Index<N>, name: Name, breaker: Breaker) -> Result<Id, Error> {
+        if index.find(&name).is_some() {
+            return Err(Error::NameTaken);
+        }
+        let i = index
+            .names
+            .iter()
+            .position(|n| n.is_empty())
+            .ok_or(Error::RegistryFull)?;
+        let (slot, entry) = self
+            .slots
+            .get(i)
+            .zip(index.names.get_mut(i))
+            .ok_or(Error::RegistryFull)?;
+        let generation = slot.with(|s| {
+            s.breaker = breaker;
+            s.occupied = true;
+            s.id_generation()
+        })?;
+        *entry = name;
+        Ok(Id::new(i, generation))
     }
 
     /// Adds a closed breaker named `name`. O(N).
@@ -215,7 +220,7 @@ impl<const N: usize> Registry<N> {
     pub fn create(&self, name: &[u8], config: Config) -> Result<Id, Error> {
         let name = to_name(name)?;
         let breaker = Breaker::new(config)?;
-        self.with_slots(|s| s.insert(name, breaker))
+        self.with_index(|index| self.insert(index, name, breaker))
     }
 
     /// The id of the breaker named `name`. O(N).
@@ -225,7 +230,11 @@ impl<const N: usize> Registry<N> {
     /// [`Error::NotFound`] when none has it.
     pub fn lookup(&self, name: &[u8]) -> Result<Id, Error> {
         let name = to_name(name)?;
-        self.with_slots(|s| s.find(&name).ok_or(Error::NotFound))
+        self.with_index(|index| {
+            let i = index.find(&name).ok_or(Error::NotFound)?;
+            let slot = self.slots.get(i).ok_or(Error::NotFound)?;
+            Ok(Id::new(i, slot.with(|s| s.id_generation())?))
+        })
     }
 
     /// Removes a breaker; its id (and copies of it) become stale. O(1).
@@ -233,12 +242,33 @@ impl<const N: usize> Registry<N> {
     /// # Errors
     /// [`Error::NotFound`] for an unknown or stale id.
     pub fn remove(&self, id: Id) -> Result<(), Error> {
-        self.with_slots(|s| s.remove(id))
+        self.with_index(|index| {
+            let (slot, entry) = self
+                .slots
+                .get(id.index())
+                .zip(index.names.get_mut(id.index()))
+                .ok_or(Error::NotFound)?;
+            slot.with(|s| {
+                s.get_mut(id)?;
+                *s = Slot {
+                    // Wraps after 2^20 - 1 occupants of this slot.
+                    generation: if s.id_generation() >= Id::GENERATION_MAX {
+                        0
+                    } else {
+                        s.id_generation()
+                    },
+                    ..Slot::EMPTY
+                };
+                Ok(())
+            })??;
+            *entry = Name::new();
+            Ok(())
+        })
     }
 
     /// Number of breakers in the registry. O(N).
     pub fn len(&self) -> usize {
-        self.with_slots(|s| Ok(s.slots.iter().filter(|x| x.entry.is_some()).count()))
+        self.with_index(|index| Ok(N - index.free_slots()))
             .unwrap_or(0)
     }
 
@@ -372,7 +402,7 @@ impl<const N: usize> Registry<N> {
     ) -> Result<Id, Error> {
         let name = to_name(name)?;
         let breaker = snapshot::restore(config, blob, now_ms)?;
-        self.with_slots(|s| s.insert(name, breaker))
+        self.with_index(|index| self.insert(index, name, breaker))
     }
 
     /// Writes every breaker (names, configs, states) taken at `now_ms` into
@@ -382,13 +412,15 @@ impl<const N: usize> Registry<N> {
     /// # Errors
     /// [`Error::BufferTooSmall`].
     pub fn snapshot_all(&self, now_ms: u64, buf: &mut [u8]) -> Result<usize, Error> {
-        self.with_slots(|s| {
-            let live = s.slots.iter().filter_map(|slot| slot.entry.as_ref());
-            let count = u16::try_from(live.clone().count()).map_err(|_| Error::BufferTooSmall)?;
+        self.with_index(|index| {
+            let count = N - index.free_slots();
+            let count = u16::try_from(count).map_err(|_| Error::BufferTooSmall)?;
             let mut w = Writer::new(buf);
             snapshot::write_all_header(&mut w, count);
-            for e in live {
-                snapshot::write_entry(&mut w, &e.name, &e.breaker, now_ms);
+            for (name, slot) in index.names.iter().zip(&self.slots) {
+                if !name.is_empty() {
+                    slot.with(|s| snapshot::write_entry(&mut w, name, &s.breaker, now_ms))?;
+                }
             }
             w.finish_with_crc()
         })
@@ -422,21 +454,21 @@ impl<const N: usize> Registry<N> {
         }
         // Pass 2, one critical section: names, then room (as `create`
         // checks them), then insert all.
-        self.with_slots(|s| {
+        self.with_index(|index| {
             let mut r = entries.clone_reader();
             for _ in 0..count {
-                if s.find(&snapshot::read_entry(&mut r)?.0).is_some() {
+                if index.find(&snapshot::read_entry(&mut r)?.0).is_some() {
                     return Err(Error::NameTaken);
                 }
             }
-            if s.free_slots() < count {
+            if index.free_slots() < count {
                 return Err(Error::RegistryFull);
             }
             let mut r = entries.clone_reader();
             for _ in 0..count {
                 let (name, one) = snapshot::read_entry(&mut r)?;
                 let (config, _) = snapshot::decode(&one)?;
-                s.insert(name, snapshot::restore(config, &one, now_ms)?)?;
+                self.insert(index, name, snapshot::restore(config, &one, now_ms)?)?;
             }
             Ok(count)
         })

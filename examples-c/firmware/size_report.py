@@ -100,7 +100,7 @@ def main():
     print(f"RAM: registry at capacity {args.capacity}: {registry} bytes"
           f" = {args.capacity} slots of {slot} bytes + {registry - args.capacity * slot} of bookkeeping")
     print(f"     one slot: {slot} bytes = 32-byte name + 4-byte generation"
-          f" + {breaker} bytes of breaker state (with padding)")
+          f" + {breaker} bytes of breaker state, occupancy flag and slot lock")
 
     ok = True
     for what, value, budget in (("core C API flash", flash(core), args.budget_flash),
