@@ -231,6 +231,27 @@ impl Breaker {
         }
     }
 
+    /// [`try_acquire`](Self::try_acquire) for a closed breaker, which needs
+    /// no time: `None` (and nothing changed) when it is not closed.
+    #[inline]
+    pub(crate) fn try_acquire_if_closed(&mut self) -> Option<State> {
+        (self.state == State::Closed).then(|| {
+            self.admitted_count = self.admitted_count.wrapping_add(1);
+            State::Closed
+        })
+    }
+
+    /// [`record_success`](Self::record_success) for a closed breaker, which
+    /// needs no time: `false` (and nothing changed) when it is not closed.
+    #[inline]
+    pub(crate) fn record_success_if_closed(&mut self) -> bool {
+        let closed = self.state == State::Closed;
+        if closed {
+            self.success_count = self.success_count.wrapping_add(1);
+        }
+        closed
+    }
+
     /// Records a success. Closed or open: counts it. Half-open: closes the
     /// breaker (failure count and probe count back to 0), whichever call the
     /// success came from, as Snakepit does. O(1).

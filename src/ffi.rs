@@ -206,6 +206,40 @@ fn now_ms() -> Result<u64, fusebox_status> {
     Ok(unsafe { f(userdata) })
 }
 
+/// Whether a clock can be read (one is set, or the `std` default exists),
+/// without reading it.
+#[inline]
+fn has_clock() -> bool {
+    cfg!(feature = "std") || !clock_source::read().1.is_null()
+}
+
+/// `try_acquire`, reading the clock only when the breaker is not closed
+/// (a closed breaker admits whatever the time).
+#[inline]
+fn try_acquire_by_id(id: Id) -> Result<crate::State, fusebox_status> {
+    if !has_clock() {
+        return Err(FUSEBOX_NO_CLOCK);
+    }
+    match REGISTRY.try_acquire_if_closed(id) {
+        Ok(Some(state)) => Ok(state),
+        Ok(None) => with_time(|now| REGISTRY.try_acquire(id, now)),
+        Err(e) => Err(status(e)),
+    }
+}
+
+/// `record_success`, reading the clock only when the breaker is not closed.
+#[inline]
+fn record_success_by_id(id: Id) -> Result<(), fusebox_status> {
+    if !has_clock() {
+        return Err(FUSEBOX_NO_CLOCK);
+    }
+    match REGISTRY.record_success_if_closed(id) {
+        Ok(true) => Ok(()),
+        Ok(false) => with_time(|now| REGISTRY.record_success(id, now)),
+        Err(e) => Err(status(e)),
+    }
+}
+
 #[cfg(feature = "std")]
 fn default_now_ms() -> Result<u64, fusebox_status> {
     extern crate std;
@@ -477,7 +511,7 @@ pub unsafe extern "C" fn fusebox_allow_call(
 /// Report the outcome with `fusebox_record_success`/`_failure`.
 #[no_mangle]
 pub extern "C" fn fusebox_try_acquire(id: fusebox_id) -> fusebox_status {
-    to_status(with_time(|now| REGISTRY.try_acquire(Id::from_raw(id), now)).map(|_| ()))
+    to_status(try_acquire_by_id(Id::from_raw(id)).map(|_| ()))
 }
 
 /// Records a success: in half-open it closes the breaker.
@@ -519,19 +553,17 @@ pub unsafe extern "C" fn fusebox_call(
         return FUSEBOX_NULL_PARAMETER;
     }
     let id = Id::from_raw(id);
-    if let Err(s) = with_time(|now| REGISTRY.try_acquire(id, now)) {
+    if let Err(s) = try_acquire_by_id(id) {
         return s;
     }
     // SAFETY: the caller vouches for `op(userdata)`.
     let result = unsafe { op(userdata) };
     // The op ran: its result stands even if the record cannot be made.
-    let _ = with_time(|now| {
-        if result == 0 {
-            REGISTRY.record_success(id, now)
-        } else {
-            REGISTRY.record_failure(id, now)
-        }
-    });
+    let _ = if result == 0 {
+        record_success_by_id(id)
+    } else {
+        with_time(|now| REGISTRY.record_failure(id, now))
+    };
     // SAFETY: checked non-NULL; writable by the caller's contract.
     unsafe { write_out(out_result, result) }
 }

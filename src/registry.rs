@@ -302,6 +302,20 @@ impl<const N: usize> Registry<N> {
         self.with_breaker(id, |b| b.try_acquire(now_ms))?
     }
 
+    /// `try_acquire` when the breaker is closed, which needs no clock
+    /// reading: `Ok(None)`, with nothing changed, when it is not closed.
+    #[inline]
+    pub(crate) fn try_acquire_if_closed(&self, id: Id) -> Result<Option<State>, Error> {
+        self.with_breaker(id, Breaker::try_acquire_if_closed)
+    }
+
+    /// `record_success` when the breaker is closed, which needs no clock
+    /// reading: `Ok(false)`, with nothing changed, when it is not closed.
+    #[inline]
+    pub(crate) fn record_success_if_closed(&self, id: Id) -> Result<bool, Error> {
+        self.with_breaker(id, Breaker::record_success_if_closed)
+    }
+
     /// [`Breaker::record_success`] by id. O(1).
     ///
     /// # Errors
@@ -357,14 +371,25 @@ impl<const N: usize> Registry<N> {
         clock: &impl Clock,
         op: impl FnOnce() -> Result<T, E>,
     ) -> Result<T, CallError<E>> {
-        self.try_acquire(id, clock.now_ms())
-            .map_err(CallError::Rejected)?;
+        // A closed breaker needs no time to admit or to count a success:
+        // the clock is read only when the breaker is not closed, or to
+        // stamp a failure. The outcome is the same as reading it always.
+        if self
+            .try_acquire_if_closed(id)
+            .map_err(CallError::Rejected)?
+            .is_none()
+        {
+            self.try_acquire(id, clock.now_ms())
+                .map_err(CallError::Rejected)?;
+        }
         let result = op();
-        let now = clock.now_ms();
         // A removal during `op` is not the caller's error: its result stands.
         let _ = match &result {
-            Ok(_) => self.record_success(id, now),
-            Err(_) => self.record_failure(id, now),
+            Ok(_) => match self.record_success_if_closed(id) {
+                Ok(false) => self.record_success(id, clock.now_ms()),
+                other => other.map(|_| ()),
+            },
+            Err(_) => self.record_failure(id, clock.now_ms()),
         };
         result.map_err(CallError::Failed)
     }

@@ -16,7 +16,7 @@ mod imp {
     #[cfg(feature = "std")]
     type Relax = spin::relax::Yield;
     #[cfg(not(feature = "std"))]
-    type Relax = spin::relax::Spin;
+    type Relax = spin::relax::Yield;
 
     /// A value behind its own spin lock, alone on a cache line.
     #[repr(align(64))]

@@ -1,0 +1,239 @@
+//! fusebox against other Rust circuit breakers, side by side in one run.
+//!
+//! Three groups: `call` (closed state, an op that succeeds), `acquire_record`
+//! (permission + record success, the manual API) and `reject` (open state).
+//! Each has a hand-written minimal breaker as the lower bound. Run
+//! `bench/run.sh` to get the table of medians and ratios to the bound.
+use criterion::{black_box, criterion_group, criterion_main, Criterion};
+use failsafe::{backoff, failure_policy, CircuitBreaker as _};
+use fusebox::ffi::*;
+use fusebox::{Breaker, Config, Registry};
+use std::cell::Cell;
+use std::ffi::c_void;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+/// The least a breaker can do: one state check, one counter. Like every
+/// breaker here it is reached through `black_box`, so that the compiler
+/// cannot hoist its state out of the measured loop.
+struct Minimal {
+    open: bool,
+    successes: u32,
+}
+
+impl Minimal {
+    #[inline]
+    fn try_acquire(&mut self) -> Result<(), ()> {
+        if self.open {
+            Err(())
+        } else {
+            Ok(())
+        }
+    }
+    #[inline]
+    fn record_success(&mut self) {
+        self.successes = self.successes.wrapping_add(1);
+    }
+    #[inline]
+    fn call<T>(&mut self, op: impl FnOnce() -> Result<T, ()>) -> Result<T, ()> {
+        self.try_acquire()?;
+        let r = op();
+        if r.is_ok() {
+            self.record_success();
+        }
+        r
+    }
+}
+
+static REGISTRY: Registry<16> = Registry::new();
+static NOW: AtomicU64 = AtomicU64::new(1_000);
+
+unsafe extern "C" fn counter_clock(_: *mut c_void) -> u64 {
+    NOW.load(Ordering::Relaxed)
+}
+
+unsafe extern "C" fn c_op(_: *mut c_void) -> i32 {
+    0
+}
+
+fn ok_op() -> Result<u32, ()> {
+    Ok(black_box(7))
+}
+
+fn consecutive() -> impl failsafe::CircuitBreaker {
+    failsafe::Config::new()
+        .failure_policy(failure_policy::consecutive_failures(
+            5,
+            backoff::constant(Duration::from_secs(30)),
+        ))
+        .build()
+}
+
+fn failsafe_default() -> impl failsafe::CircuitBreaker {
+    failsafe::Config::new().build()
+}
+
+fn c_breaker(name: &std::ffi::CStr, threshold: u32) -> fusebox_id {
+    let cfg = fusebox_config {
+        failure_threshold: threshold,
+        reset_timeout_ms: 30_000,
+        half_open_max_calls: 1,
+    };
+    let mut id = 0;
+    assert_eq!(
+        unsafe { fusebox_create(name.as_ptr(), &cfg, &mut id) },
+        FUSEBOX_OK
+    );
+    id
+}
+
+fn bench_call(c: &mut Criterion) {
+    let mut g = c.benchmark_group("call");
+    let clock_ms = Cell::new(1_000u64);
+    let clock = || clock_ms.get();
+
+    let mut minimal = Minimal {
+        open: false,
+        successes: 0,
+    };
+    g.bench_function("lower bound", |b| {
+        b.iter(|| black_box(&mut minimal).call(ok_op))
+    });
+    let mut owned = Breaker::new(Config::default()).unwrap();
+    g.bench_function("fusebox Breaker (owned)", |b| {
+        b.iter(|| black_box(&mut owned).call(&clock, ok_op))
+    });
+    let id = REGISTRY.create(b"call", Config::default()).unwrap();
+    g.bench_function("fusebox Registry by id", |b| {
+        b.iter(|| REGISTRY.call(black_box(id), &clock, ok_op))
+    });
+    fusebox_set_clock(Some(counter_clock), std::ptr::null_mut());
+    let cid = c_breaker(c"call", 5);
+    let mut out = 0;
+    g.bench_function("fusebox C API", |b| {
+        b.iter(|| unsafe {
+            fusebox_call(black_box(cid), Some(c_op), std::ptr::null_mut(), &mut out)
+        })
+    });
+    let fs = consecutive();
+    g.bench_function("failsafe (consecutive)", |b| b.iter(|| fs.call(ok_op)));
+    let fs = failsafe_default();
+    g.bench_function("failsafe (default)", |b| b.iter(|| fs.call(ok_op)));
+    let rc = recloser::Recloser::default();
+    g.bench_function("recloser", |b| b.iter(|| rc.call(ok_op)));
+    g.finish();
+}
+
+fn bench_acquire_record(c: &mut Criterion) {
+    let mut g = c.benchmark_group("acquire_record");
+    let mut minimal = Minimal {
+        open: false,
+        successes: 0,
+    };
+    g.bench_function("lower bound", |b| {
+        b.iter(|| {
+            let m = black_box(&mut minimal);
+            let r = m.try_acquire();
+            m.record_success();
+            r
+        })
+    });
+    let mut owned = Breaker::new(Config::default()).unwrap();
+    g.bench_function("fusebox Breaker (owned)", |b| {
+        b.iter(|| {
+            let o = black_box(&mut owned);
+            let r = o.try_acquire(black_box(1_000));
+            o.record_success(1_000);
+            r
+        })
+    });
+    let id = REGISTRY.create(b"acquire", Config::default()).unwrap();
+    g.bench_function("fusebox Registry by id", |b| {
+        b.iter(|| {
+            let r = REGISTRY.try_acquire(black_box(id), 1_000);
+            let _ = REGISTRY.record_success(id, 1_000);
+            r
+        })
+    });
+    fusebox_set_clock(Some(counter_clock), std::ptr::null_mut());
+    let cid = c_breaker(c"acquire", 5);
+    g.bench_function("fusebox C API", |b| {
+        b.iter(|| {
+            let r = fusebox_try_acquire(black_box(cid));
+            fusebox_record_success(cid);
+            r
+        })
+    });
+    let fs = failsafe::Config::new()
+        .failure_policy(failure_policy::consecutive_failures(
+            5,
+            backoff::constant(Duration::from_secs(30)),
+        ))
+        .build();
+    g.bench_function("failsafe (consecutive)", |b| {
+        b.iter(|| {
+            let r = fs.is_call_permitted();
+            fs.on_success();
+            r
+        })
+    });
+    let fs = failsafe::Config::new().build();
+    g.bench_function("failsafe (default)", |b| {
+        b.iter(|| {
+            let r = fs.is_call_permitted();
+            fs.on_success();
+            r
+        })
+    });
+    g.finish();
+}
+
+fn bench_reject(c: &mut Criterion) {
+    let mut g = c.benchmark_group("reject");
+    let mut minimal = Minimal {
+        open: true,
+        successes: 0,
+    };
+    g.bench_function("lower bound", |b| {
+        b.iter(|| black_box(&mut minimal).try_acquire())
+    });
+    let cfg = Config::default().with_failure_threshold(1);
+    let mut owned = Breaker::new(cfg).unwrap();
+    owned.record_failure(1_000);
+    g.bench_function("fusebox Breaker (owned)", |b| {
+        b.iter(|| black_box(&mut owned).try_acquire(black_box(1_000)))
+    });
+    let id = REGISTRY.create(b"reject", cfg).unwrap();
+    REGISTRY.record_failure(id, 1_000).unwrap();
+    g.bench_function("fusebox Registry by id", |b| {
+        b.iter(|| REGISTRY.try_acquire(black_box(id), 1_000))
+    });
+    fusebox_set_clock(Some(counter_clock), std::ptr::null_mut());
+    let cid = c_breaker(c"reject", 1);
+    fusebox_record_failure(cid);
+    g.bench_function("fusebox C API", |b| {
+        b.iter(|| fusebox_try_acquire(black_box(cid)))
+    });
+    let fs = consecutive();
+    while fs.call(|| Err::<(), ()>(())).is_ok() || fs.is_call_permitted() {}
+    g.bench_function("failsafe (consecutive)", |b| b.iter(|| fs.call(ok_op)));
+    let rc = recloser::Recloser::custom()
+        .closed_len(2)
+        .error_rate(0.5)
+        .build();
+    for _ in 0..4 {
+        let _ = rc.call(|| Err::<(), ()>(()));
+    }
+    g.bench_function("recloser", |b| b.iter(|| rc.call(ok_op)));
+    g.finish();
+}
+
+fn config() -> Criterion {
+    Criterion::default()
+        .warm_up_time(Duration::from_millis(500))
+        .measurement_time(Duration::from_secs(2))
+        .sample_size(50)
+}
+
+criterion_group! { name = benches; config = config(); targets = bench_call, bench_acquire_record, bench_reject }
+criterion_main!(benches);

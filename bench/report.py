@@ -1,0 +1,25 @@
+#!/usr/bin/env python3
+"""Prints criterion's medians for each group with the ratio to the group's
+lower bound. usage: report.py target/criterion"""
+import json
+import os
+import sys
+
+root = sys.argv[1]
+for group in ("call", "acquire_record", "reject"):
+    gdir = os.path.join(root, group)
+    rows = []
+    for bench in sorted(os.listdir(gdir)):
+        est = os.path.join(gdir, bench, "new", "estimates.json")
+        bench_json = os.path.join(gdir, bench, "new", "benchmark.json")
+        if not os.path.exists(est):
+            continue
+        with open(bench_json) as f:
+            name = json.load(f)["function_id"]
+        with open(est) as f:
+            rows.append((name, json.load(f)["median"]["point_estimate"]))
+    bound = dict(rows).get("lower bound")
+    print(f"\n{group}: median ns/op (ratio to lower bound)")
+    for name, ns in sorted(rows, key=lambda r: r[1]):
+        ratio = f"{ns / bound:6.1f}x" if bound else ""
+        print(f"  {name:28} {ns:8.2f} ns  {ratio}")

@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# Runs the Rust benchmarks (criterion) and prints medians with ratios to the
+# hand-written lower bound. Usage: bash bench/run.sh
+set -euo pipefail
+cd "$(dirname "$0")"
+cargo bench --bench peers -- --noplot "$@" >/dev/null
+python3 report.py target/criterion

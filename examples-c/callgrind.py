@@ -1,0 +1,61 @@
+#!/usr/bin/env python3
+"""Instructions per C API call, counted by callgrind (deterministic).
+
+Runs the callgrind.c program under `valgrind --tool=callgrind`, reads the
+inclusive instruction count of each loop_* function, divides by the loop
+count, and fails (exit 1) if the per-call figure of the hot operations is
+above --max (a generous regression bound).
+
+usage: callgrind.py PROGRAM [--max 200]
+"""
+import argparse
+import os
+import re
+import subprocess
+import sys
+import tempfile
+
+N = 10000
+LOOPS = {
+    "loop_acquire_record": ("try_acquire + record_success (closed)", True),
+    "loop_call": ("call, op succeeds (closed)", True),
+    "loop_reject": ("try_acquire rejected (open)", True),
+    "loop_stats": ("stats_get", True),
+    "loop_lookup": ("lookup by name (2 breakers)", False),
+    "loop_create_destroy": ("create + destroy", False),
+}
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("program")
+    ap.add_argument("--max", type=int, default=200)
+    args = ap.parse_args()
+    with tempfile.TemporaryDirectory() as d:
+        out = os.path.join(d, "callgrind.out")
+        subprocess.run(["valgrind", "--tool=callgrind", "--quiet", f"--callgrind-out-file={out}",
+                        args.program], check=True, stdout=subprocess.DEVNULL)
+        ann = subprocess.run(["callgrind_annotate", "--inclusive=yes", "--threshold=100", out],
+                             check=True, capture_output=True, text=True).stdout
+    counts = {}
+    for line in ann.splitlines():
+        m = re.match(r"^\s*([\d,]+)\s+\(.*?\)\s+\S*:(\w+)", line) or re.match(r"^\s*([\d,]+)\s+\S*:(\w+)", line)
+        if m and m.group(2) in LOOPS:
+            counts[m.group(2)] = int(m.group(1).replace(",", ""))
+    missing = [k for k in LOOPS if k not in counts]
+    if missing:
+        sys.exit(f"callgrind_annotate output lacks {missing}:\n{ann}")
+    ok = True
+    print("instructions per C API call (callgrind, x86_64):")
+    for fn, (label, hot) in LOOPS.items():
+        per = counts[fn] / N
+        flag = ""
+        if hot and per > args.max:
+            flag = f"  FAIL: over {args.max}"
+            ok = False
+        print(f"  {label:40} {per:8.1f}{flag}")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
