@@ -142,15 +142,7 @@ impl Breaker {
         }
         Ok(Self {
             config,
-            state: State::Closed,
-            failure_count: 0,
-            success_count: 0,
-            half_open_calls: 0,
-            rejected_count: 0,
-            admitted_count: 0,
-            last_failure_ms: SplitU64::new(0),
-            elapsed_credit_ms: 0,
-            has_failure_time: false,
+            ..Self::VACANT
         })
     }
 
@@ -400,8 +392,10 @@ impl Breaker {
     }
 
     /// Runs `op` through the breaker: when rejected, `op` does not run;
-    /// otherwise its `Ok`/`Err` is recorded as a success/failure (time read
-    /// from `clock` before and after) and handed back.
+    /// otherwise its `Ok`/`Err` is recorded as a success/failure and handed
+    /// back. `clock` is read when the time matters: to check an open
+    /// breaker's timeout before `op`, and after `op` to stamp a failure or
+    /// to check the timeout again.
     ///
     /// # Errors
     /// [`CallError::Rejected`]`(`[`Error::CircuitOpen`]`)` without running
@@ -411,13 +405,21 @@ impl Breaker {
         clock: &impl Clock,
         op: impl FnOnce() -> Result<T, E>,
     ) -> Result<T, CallError<E>> {
-        self.try_acquire(clock.now_ms())
-            .map_err(CallError::Rejected)?;
+        // A closed breaker needs no time to admit or to count a success:
+        // the clock is read only when it is not closed, or to stamp a
+        // failure. The outcome is the same as reading it always.
+        if self.try_acquire_if_closed().is_none() {
+            self.try_acquire(clock.now_ms())
+                .map_err(CallError::Rejected)?;
+        }
         let result = op();
-        let now = clock.now_ms();
         match &result {
-            Ok(_) => self.record_success(now),
-            Err(_) => self.record_failure(now),
+            Ok(_) => {
+                if !self.record_success_if_closed() {
+                    self.record_success(clock.now_ms());
+                }
+            }
+            Err(_) => self.record_failure(clock.now_ms()),
         }
         result.map_err(CallError::Failed)
     }

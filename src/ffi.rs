@@ -272,11 +272,19 @@ const fn status(e: Error) -> fusebox_status {
     }
 }
 
-fn to_config(c: &fusebox_config) -> Config {
-    Config::default()
-        .with_failure_threshold(c.failure_threshold)
-        .with_reset_timeout_ms(c.reset_timeout_ms)
-        .with_half_open_max_calls(c.half_open_max_calls)
+/// The config `cfg` points to, or Snakepit's defaults for NULL.
+///
+/// # Safety
+/// `cfg` is NULL or valid for a read.
+unsafe fn config_or_default(cfg: *const fusebox_config) -> Config {
+    // SAFETY: forwarded from the caller's contract.
+    match unsafe { cfg.as_ref() } {
+        Some(c) => Config::default()
+            .with_failure_threshold(c.failure_threshold)
+            .with_reset_timeout_ms(c.reset_timeout_ms)
+            .with_half_open_max_calls(c.half_open_max_calls),
+        None => Config::default(),
+    }
 }
 
 /// Reads a NUL-terminated name, looking at no more than `NAME_MAX + 1` bytes.
@@ -308,6 +316,18 @@ unsafe fn write_out<T>(out: *mut T, value: T) -> fusebox_status {
     // SAFETY: non-NULL and, by the caller's contract, writable.
     unsafe { out.write(value) };
     FUSEBOX_OK
+}
+
+/// Writes the value of `r` through `out`, or returns its error status.
+///
+/// # Safety
+/// `out` is NULL or valid for a write of `T`.
+unsafe fn write_result<T>(out: *mut T, r: Result<T, fusebox_status>) -> fusebox_status {
+    match r {
+        // SAFETY: forwarded from the caller's contract.
+        Ok(v) => unsafe { write_out(out, v) },
+        Err(s) => s,
+    }
 }
 
 /// Runs `f` on breaker `id` at the current clock reading.
@@ -392,11 +412,8 @@ pub unsafe extern "C" fn fusebox_now_ms(out_ms: *mut u64) -> fusebox_status {
     if out_ms.is_null() {
         return FUSEBOX_NULL_PARAMETER;
     }
-    match now_ms() {
-        // SAFETY: checked non-NULL; writable by the caller's contract.
-        Ok(now) => unsafe { write_out(out_ms, now) },
-        Err(s) => s,
-    }
+    // SAFETY: `out_ms` checked non-NULL; writable by the caller's contract.
+    unsafe { write_result(out_ms, now_ms()) }
 }
 
 /// Creates a closed breaker named `name` (1 to `FUSEBOX_NAME_MAX` bytes,
@@ -425,14 +442,16 @@ pub unsafe extern "C" fn fusebox_create(
         Err(s) => return s,
     };
     // SAFETY: NULL or valid, by the caller's contract.
-    let config = match unsafe { cfg.as_ref() } {
-        Some(c) => to_config(c),
-        None => Config::default(),
-    };
-    match REGISTRY.create(name, config) {
-        // SAFETY: checked non-NULL; writable by the caller's contract.
-        Ok(id) => unsafe { write_out(out_id, id.to_raw()) },
-        Err(e) => status(e),
+    let config = unsafe { config_or_default(cfg) };
+    // SAFETY: `out_id` checked non-NULL; writable by the caller's contract.
+    unsafe {
+        write_result(
+            out_id,
+            REGISTRY
+                .create(name, config)
+                .map_err(status)
+                .map(|id| id.to_raw()),
+        )
     }
 }
 
@@ -453,10 +472,12 @@ pub unsafe extern "C" fn fusebox_lookup(
         Ok(n) => n,
         Err(s) => return s,
     };
-    match REGISTRY.lookup(name) {
-        // SAFETY: checked non-NULL; writable by the caller's contract.
-        Ok(id) => unsafe { write_out(out_id, id.to_raw()) },
-        Err(e) => status(e),
+    // SAFETY: `out_id` checked non-NULL; writable by the caller's contract.
+    unsafe {
+        write_result(
+            out_id,
+            REGISTRY.lookup(name).map_err(status).map(|id| id.to_raw()),
+        )
     }
 }
 
@@ -479,10 +500,12 @@ pub unsafe extern "C" fn fusebox_get_state(
     if out_state.is_null() {
         return FUSEBOX_NULL_PARAMETER;
     }
-    match with_time(|now| REGISTRY.state(Id::from_raw(id), now)) {
-        // SAFETY: checked non-NULL; writable by the caller's contract.
-        Ok(s) => unsafe { write_out(out_state, s.code()) },
-        Err(s) => s,
+    // SAFETY: `out_state` checked non-NULL; writable by the caller's contract.
+    unsafe {
+        write_result(
+            out_state,
+            with_time(|now| REGISTRY.state(Id::from_raw(id), now)).map(|s| s.code()),
+        )
     }
 }
 
@@ -499,10 +522,12 @@ pub unsafe extern "C" fn fusebox_allow_call(
     if out_allowed.is_null() {
         return FUSEBOX_NULL_PARAMETER;
     }
-    match with_time(|now| REGISTRY.allow_call(Id::from_raw(id), now)) {
-        // SAFETY: checked non-NULL; writable by the caller's contract.
-        Ok(a) => unsafe { write_out(out_allowed, a) },
-        Err(s) => s,
+    // SAFETY: `out_allowed` checked non-NULL; writable by the caller's contract.
+    unsafe {
+        write_result(
+            out_allowed,
+            with_time(|now| REGISTRY.allow_call(Id::from_raw(id), now)),
+        )
     }
 }
 
@@ -604,10 +629,15 @@ pub unsafe extern "C" fn fusebox_stats_get(
     if out_stats.is_null() {
         return FUSEBOX_NULL_PARAMETER;
     }
-    match REGISTRY.stats(Id::from_raw(id)) {
-        // SAFETY: checked non-NULL; writable by the caller's contract.
-        Ok(s) => unsafe { write_out(out_stats, to_c_stats(&s)) },
-        Err(e) => status(e),
+    // SAFETY: `out_stats` checked non-NULL; writable by the caller's contract.
+    unsafe {
+        write_result(
+            out_stats,
+            REGISTRY
+                .stats(Id::from_raw(id))
+                .map_err(status)
+                .map(|s| to_c_stats(&s)),
+        )
     }
 }
 
@@ -629,10 +659,12 @@ pub unsafe extern "C" fn fusebox_snapshot(
     }
     // SAFETY: non-NULL and writable for `len` bytes by the caller's contract.
     let buf = unsafe { core::slice::from_raw_parts_mut(buf, len) };
-    match with_time(|now| REGISTRY.snapshot(Id::from_raw(id), now, buf)) {
-        // SAFETY: checked non-NULL; writable by the caller's contract.
-        Ok(n) => unsafe { write_out(out_len, n) },
-        Err(s) => s,
+    // SAFETY: `out_len` checked non-NULL; writable by the caller's contract.
+    unsafe {
+        write_result(
+            out_len,
+            with_time(|now| REGISTRY.snapshot(Id::from_raw(id), now, buf)),
+        )
     }
 }
 
@@ -664,16 +696,15 @@ pub unsafe extern "C" fn fusebox_restore(
         Err(s) => return s,
     };
     // SAFETY: NULL or valid, by the caller's contract.
-    let config = match unsafe { cfg.as_ref() } {
-        Some(c) => to_config(c),
-        None => Config::default(),
-    };
+    let config = unsafe { config_or_default(cfg) };
     // SAFETY: non-NULL and readable for `len` bytes by the caller's contract.
     let blob = unsafe { core::slice::from_raw_parts(buf, len) };
-    match with_time(|now| REGISTRY.restore(name, config, blob, now)) {
-        // SAFETY: checked non-NULL; writable by the caller's contract.
-        Ok(id) => unsafe { write_out(out_id, id.to_raw()) },
-        Err(s) => s,
+    // SAFETY: `out_id` checked non-NULL; writable by the caller's contract.
+    unsafe {
+        write_result(
+            out_id,
+            with_time(|now| REGISTRY.restore(name, config, blob, now)).map(|id| id.to_raw()),
+        )
     }
 }
 
@@ -700,11 +731,8 @@ pub unsafe extern "C" fn fusebox_snapshot_all(
     }
     // SAFETY: non-NULL and writable for `len` bytes by the caller's contract.
     let buf = unsafe { core::slice::from_raw_parts_mut(buf, len) };
-    match with_time(|now| REGISTRY.snapshot_all(now, buf)) {
-        // SAFETY: checked non-NULL; writable by the caller's contract.
-        Ok(n) => unsafe { write_out(out_len, n) },
-        Err(s) => s,
-    }
+    // SAFETY: `out_len` checked non-NULL; writable by the caller's contract.
+    unsafe { write_result(out_len, with_time(|now| REGISTRY.snapshot_all(now, buf))) }
 }
 
 /// Restores every breaker of a `fusebox_snapshot_all` blob and writes how
@@ -726,11 +754,8 @@ pub unsafe extern "C" fn fusebox_restore_all(
     }
     // SAFETY: non-NULL and readable for `len` bytes by the caller's contract.
     let blob = unsafe { core::slice::from_raw_parts(buf, len) };
-    match with_time(|now| REGISTRY.restore_all(blob, now)) {
-        // SAFETY: checked non-NULL; writable by the caller's contract.
-        Ok(n) => unsafe { write_out(out_count, n) },
-        Err(s) => s,
-    }
+    // SAFETY: `out_count` checked non-NULL; writable by the caller's contract.
+    unsafe { write_result(out_count, with_time(|now| REGISTRY.restore_all(blob, now))) }
 }
 
 /// A static, NUL-terminated description of `status`; never NULL

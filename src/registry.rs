@@ -358,8 +358,10 @@ impl<const N: usize> Registry<N> {
 
     /// Runs `op` through the breaker `id`, outside any critical section:
     /// acquire (one critical section), `op`, record (another). The clock is
-    /// read before and after `op`. If the breaker is removed while `op`
-    /// runs, the outcome is not recorded and `op`'s result is still returned.
+    /// read, outside them, when the time matters (an open breaker's timeout,
+    /// a failure's time), as in [`Breaker::call`]. If the breaker is removed
+    /// while `op` runs, the outcome is not recorded and `op`'s result is
+    /// still returned.
     ///
     /// # Errors
     /// [`CallError::Rejected`] with [`Error::CircuitOpen`] or

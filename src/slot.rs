@@ -7,8 +7,6 @@
 //! operation by id takes a process-wide lock.
 #![forbid(unsafe_code)]
 
-use crate::Error;
-
 #[cfg(feature = "slot-locks")]
 mod imp {
     use crate::Error;
@@ -73,7 +71,3 @@ impl<T> core::fmt::Debug for SlotCell<T> {
         f.write_str("SlotCell")
     }
 }
-
-/// Silences "unused" for the `Error` import in one of the configurations.
-#[allow(dead_code)]
-const _: Option<Error> = None;
