@@ -324,8 +324,10 @@ impl Breaker {
 
     /// A breaker restored from a snapshot, on a clock now reading `now_ms`:
     /// an open breaker stays open for exactly the time it had left, even if
-    /// this clock restarted from 0. `config` must be the one the snapshot
-    /// was taken with. O(1).
+    /// this clock restarted from 0. Half-open probes that were in flight
+    /// when the snapshot was taken are released (their callers are gone),
+    /// so a restored half-open breaker admits new probes. `config` must be
+    /// the one the snapshot was taken with. O(1).
     ///
     /// # Errors
     /// [`Error::BadSnapshot`], [`Error::SnapshotVersion`],
@@ -353,7 +355,8 @@ impl Breaker {
     }
 
     /// Rebuilds a breaker from snapshot parts on a clock reading `now_ms`,
-    /// refusing parts this state machine could not have produced. O(1).
+    /// refusing parts this state machine could not have produced; probes
+    /// in flight at snapshot time are released. O(1).
     pub(crate) fn from_parts(config: Config, p: &Parts, now_ms: u64) -> Result<Self, Error> {
         let mut b = Self::new(config)?;
         let consistent = match p.state {
@@ -373,7 +376,10 @@ impl Breaker {
         b.state = p.state;
         b.failure_count = p.failure_count;
         b.success_count = p.success_count;
-        b.half_open_calls = p.half_open_calls;
+        // Probes admitted before the snapshot belong to a program that is
+        // gone (the reboot): they will never report, and would hold their
+        // half-open slots for good. They are released.
+        b.half_open_calls = 0;
         b.rejected_count = p.rejected_count;
         b.admitted_count = p.admitted_count;
         if let Some(since) = p.since_failure_ms {

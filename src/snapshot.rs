@@ -18,7 +18,9 @@
 //!
 //! The failure time is stored as an age, not a clock reading: restored on
 //! a clock that restarted from 0, an open breaker stays open for exactly the
-//! time it had left.
+//! time it had left. The half-open probe count is stored (and checked) but
+//! not restored: probes in flight at snapshot time belong to the program
+//! that was running then, and would never report.
 //!
 //! A registry blob: magic `"FBXR"`, version (2), count (2), then per
 //! breaker its name length (1), name (31, zero-padded) and breaker blob,

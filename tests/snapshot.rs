@@ -44,9 +44,26 @@ fn every_state() -> Vec<(&'static str, Breaker, u64)> {
 fn every_state_round_trips_with_identical_stats() {
     for (what, b, now) in every_state() {
         let restored = Breaker::restore(cfg(), &snap(&b, now), now).unwrap();
-        assert_eq!(restored.stats(), b.stats(), "{what}");
-        assert_eq!(restored, b, "{what}");
+        let mut want = b.stats();
+        want.half_open_calls = 0; // probes in flight are released
+        assert_eq!(restored.stats(), want, "{what}");
+        if b.stats().half_open_calls == 0 {
+            assert_eq!(restored, b, "{what}");
+        }
     }
+}
+
+#[test]
+fn a_restored_half_open_breaker_admits_new_probes() {
+    // Its one probe was in flight when the snapshot was taken (and the
+    // program rebooted): that probe will never report.
+    let (_, b, now) = every_state().remove(2);
+    assert_eq!(b.stats().half_open_calls, 1);
+    let mut r = Breaker::restore(cfg(), &snap(&b, now), 0).unwrap();
+    assert_eq!(r.state(0), State::HalfOpen);
+    assert_eq!(r.try_acquire(0), Ok(State::HalfOpen));
+    assert_eq!(r.try_acquire(0), Ok(State::HalfOpen));
+    assert_eq!(r.try_acquire(0), Err(Error::CircuitOpen));
 }
 
 #[test]
@@ -304,6 +321,9 @@ proptest! {
             now += dt;
             match op { 0 => { let _ = b.try_acquire(now); } 1 => b.record_success(now), 2 => b.record_failure(now), _ => { b.state(now); } }
         }
+        // Probes in flight are released on restore; compare from a state
+        // with none.
+        prop_assume!(b.stats().half_open_calls == 0);
         let mut r = Breaker::restore(cfg(), &snap(&b, now), boot).unwrap();
         prop_assert_eq!(r.stats().state, b.stats().state);
         let (mut t_old, mut t_new) = (now, boot);
