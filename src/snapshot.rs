@@ -126,6 +126,19 @@ impl<'a> Reader<'a> {
     }
 }
 
+/// Reads a blob's magic and format version. The version is checked before
+/// the CRC, so that a blob of another version says so rather than "bad".
+fn check_header(r: &mut Reader<'_>, magic: [u8; 4]) -> Result<(), Error> {
+    if r.take::<4>() != Some(magic) {
+        return Err(Error::BadSnapshot);
+    }
+    match r.u16() {
+        Some(SNAPSHOT_VERSION) => Ok(()),
+        Some(_) => Err(Error::SnapshotVersion),
+        None => Err(Error::BadSnapshot),
+    }
+}
+
 /// Checks the trailing CRC of `blob`, which must be exactly `len` bytes
 /// long (`len >= 4`); returns the bytes it covers.
 fn verified(blob: &[u8], len: usize) -> Result<&[u8], Error> {
@@ -181,15 +194,7 @@ pub(crate) fn snapshot(breaker: &Breaker, now_ms: u64, buf: &mut [u8]) -> Result
 
 /// Decodes a breaker blob: its config and state, CRC and ranges checked.
 pub(crate) fn decode(blob: &[u8]) -> Result<(Config, Parts), Error> {
-    let mut r = Reader::new(blob);
-    if r.take::<4>() != Some(MAGIC) {
-        return Err(Error::BadSnapshot);
-    }
-    match r.u16() {
-        Some(SNAPSHOT_VERSION) => {}
-        Some(_) => return Err(Error::SnapshotVersion),
-        None => return Err(Error::BadSnapshot),
-    }
+    check_header(&mut Reader::new(blob), MAGIC)?;
     let mut r = Reader::new(verified(blob, SNAPSHOT_LEN)?);
     let _ = r.take::<6>();
     let fields = (|| {
@@ -257,14 +262,7 @@ pub(crate) fn write_all_header(w: &mut Writer<'_>, count: u16) {
 /// reader over the entries.
 pub(crate) fn read_all_header(blob: &[u8]) -> Result<(usize, Reader<'_>), Error> {
     let mut r = Reader::new(blob);
-    if r.take::<4>() != Some(MAGIC_ALL) {
-        return Err(Error::BadSnapshot);
-    }
-    match r.u16() {
-        Some(SNAPSHOT_VERSION) => {}
-        Some(_) => return Err(Error::SnapshotVersion),
-        None => return Err(Error::BadSnapshot),
-    }
+    check_header(&mut r, MAGIC_ALL)?;
     let count = usize::from(r.u16().ok_or(Error::BadSnapshot)?);
     let len = count
         .checked_mul(ENTRY_LEN)

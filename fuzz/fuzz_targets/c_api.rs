@@ -71,6 +71,14 @@ impl Cfg {
     }
 }
 
+fn c_config((a, b, c): (u32, u32, u32)) -> fusebox_config {
+    fusebox_config {
+        failure_threshold: a,
+        reset_timeout_ms: b,
+        half_open_max_calls: c,
+    }
+}
+
 #[derive(Arbitrary, Debug)]
 enum Op {
     Create {
@@ -213,11 +221,7 @@ fuzz_target!(|ops: Vec<Op>| {
                 } => {
                     let (buf, seen) = name.buffer();
                     let values = cfg.as_ref().map(Cfg::values);
-                    let c = values.map(|(a, b, c)| fusebox_config {
-                        failure_threshold: a,
-                        reset_timeout_ms: b,
-                        half_open_max_calls: c,
-                    });
+                    let c = values.map(c_config);
                     let cfg_ptr = c.as_ref().map_or(null(), |c| c as *const _);
                     let name_ptr = if *null_name {
                         null()
@@ -370,11 +374,7 @@ fuzz_target!(|ops: Vec<Op>| {
                     // or a breaker that is then destroyed again.
                     let (buf, seen) = name.buffer();
                     let values = cfg.as_ref().map(Cfg::values);
-                    let c = values.map(|(a, b, c)| fusebox_config {
-                        failure_threshold: a,
-                        reset_timeout_ms: b,
-                        half_open_max_calls: c,
-                    });
+                    let c = values.map(c_config);
                     let cfg_ptr = c.as_ref().map_or(null(), |c| c as *const _);
                     let mut id = 0xDEAD;
                     let got = fusebox_restore(
