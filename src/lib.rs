@@ -20,6 +20,11 @@ compile_error!(
     "the C static library must be built with panic = \"abort\" (use --release; the release profile sets it): unwinding into C is undefined behaviour"
 );
 
+#[cfg(all(feature = "std", feature = "panic-handler"))]
+compile_error!(
+    "feature `panic-handler` is for no_std firmware: with `std`, std provides the panic handler"
+);
+
 #[cfg(all(feature = "std", feature = "port-c"))]
 compile_error!(
     "features `std` and `port-c` each provide the critical-section implementation: pick one"
