@@ -470,8 +470,7 @@ impl<const N: usize> Registry<N> {
         let mut r = entries.clone_reader();
         for i in 0..count {
             let (name, one) = snapshot::read_entry(&mut r)?;
-            let (config, _) = snapshot::decode(&one)?;
-            snapshot::restore(config, &one, now_ms)?;
+            snapshot::restore_entry(&one, now_ms)?;
             let mut earlier = entries.clone_reader();
             for _ in 0..i {
                 if snapshot::read_entry(&mut earlier)?.0 == name {
@@ -494,8 +493,7 @@ impl<const N: usize> Registry<N> {
             let mut r = entries.clone_reader();
             for _ in 0..count {
                 let (name, one) = snapshot::read_entry(&mut r)?;
-                let (config, _) = snapshot::decode(&one)?;
-                self.insert(index, name, snapshot::restore(config, &one, now_ms)?)?;
+                self.insert(index, name, snapshot::restore_entry(&one, now_ms)?)?;
             }
             Ok(count)
         })

@@ -251,6 +251,13 @@ pub(crate) fn restore(config: Config, blob: &[u8], now_ms: u64) -> Result<Breake
     Breaker::from_parts(config, &parts, now_ms).map_err(|_| Error::BadSnapshot)
 }
 
+/// A breaker restored from a registry blob's entry, with the config the
+/// entry carries (a registry blob has no config given alongside it).
+pub(crate) fn restore_entry(blob: &[u8], now_ms: u64) -> Result<Breaker, Error> {
+    let (config, parts) = decode(blob)?;
+    Breaker::from_parts(config, &parts, now_ms).map_err(|_| Error::BadSnapshot)
+}
+
 /// Header of a registry blob; the entries follow.
 pub(crate) fn write_all_header(w: &mut Writer<'_>, count: u16) {
     w.put(&MAGIC_ALL);
