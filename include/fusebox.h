@@ -44,6 +44,47 @@ void fusebox_port_panic(void);
 #define FUSEBOX_SNAPSHOT_MAX 56
 
 /**
+ * `trip_rule`: Snakepit's, `failure_threshold` failures since the last close.
+ */
+#define FUSEBOX_TRIP_CUMULATIVE 0
+
+/**
+ * `trip_rule`: `failure_threshold` failures in a row.
+ */
+#define FUSEBOX_TRIP_CONSECUTIVE 1
+
+/**
+ * `trip_rule`: the window's failure rate reaches `failure_rate_percent`.
+ */
+#define FUSEBOX_TRIP_FAILURE_RATE 2
+
+/**
+ * `window_kind`: the last `window_size` calls (at most 64).
+ */
+#define FUSEBOX_WINDOW_COUNT 0
+
+/**
+ * `window_kind`: `window_size` buckets (at most 8) of `bucket_ms`.
+ */
+#define FUSEBOX_WINDOW_TIME 1
+
+/**
+ * `half_open_wait_action`: unreported probes are written off, new ones admitted.
+ */
+#define FUSEBOX_WAIT_RELEASE_PROBES 0
+
+/**
+ * `half_open_wait_action`: the breaker reopens.
+ */
+#define FUSEBOX_WAIT_REOPEN 1
+
+/**
+ * `fusebox_retry_after_ms` when no amount of time alone will admit a call
+ * (forced open, or every probe slot taken with no wait limit).
+ */
+#define FUSEBOX_RETRY_NEVER UINT64_MAX
+
+/**
  * Longest breaker name in bytes, not counting the terminating NUL.
  */
 #define FUSEBOX_NAME_MAX 31
@@ -64,6 +105,69 @@ typedef struct fusebox_config {
    * Probes admitted while half-open (>= 1).
    */
   uint32_t half_open_max_calls;
+  /**
+   * `FUSEBOX_TRIP_*`. Default: `FUSEBOX_TRIP_CUMULATIVE`.
+   */
+  uint32_t trip_rule;
+  /**
+   * `FUSEBOX_WINDOW_*` (for the failure rate and the slow-call rate).
+   * Default: `FUSEBOX_WINDOW_COUNT`.
+   */
+  uint32_t window_kind;
+  /**
+   * Calls (count window, 1..=64) or buckets (time window, 1..=8). Default: 64.
+   */
+  uint32_t window_size;
+  /**
+   * Width of a time-window bucket in ms (>= 1 with a time window). Default: 1000.
+   */
+  uint32_t bucket_ms;
+  /**
+   * Calls in the window before a rate is judged (>= 1). Default: 10.
+   */
+  uint32_t minimum_calls;
+  /**
+   * Failure rate that trips with `FUSEBOX_TRIP_FAILURE_RATE` (1..=100). Default: 50.
+   */
+  uint32_t failure_rate_percent;
+  /**
+   * Calls longer than this many ms are slow; 0: off. Default: 0.
+   */
+  uint32_t slow_call_ms;
+  /**
+   * Slow-call rate that trips, when slow calls are on (1..=100). Default: 100.
+   */
+  uint32_t slow_call_rate_percent;
+  /**
+   * Successful probes that close (1..=`half_open_max_calls`). Default: 1.
+   */
+  uint32_t half_open_success_threshold;
+  /**
+   * Ms after which unreported probes are handled by
+   * `half_open_wait_action`; 0: wait for ever. Default: 0.
+   */
+  uint32_t half_open_max_wait_ms;
+  /**
+   * `FUSEBOX_WAIT_*`. Default: `FUSEBOX_WAIT_RELEASE_PROBES`.
+   */
+  uint32_t half_open_wait_action;
+  /**
+   * Each reopen from half-open multiplies the open duration by this
+   * percentage (>= 100). Default: 100 (no backoff).
+   */
+  uint32_t backoff_percent;
+  /**
+   * Cap on the open duration (0: none; else >= `reset_timeout_ms`). Default: 0.
+   */
+  uint32_t max_open_ms;
+  /**
+   * Open durations move by up to this percentage either way (0..=100). Default: 0.
+   */
+  uint32_t jitter_percent;
+  /**
+   * Seed of the per-breaker jitter generator (0: a fixed constant). Default: 0.
+   */
+  uint32_t jitter_seed;
 } fusebox_config;
 
 /**
@@ -88,7 +192,8 @@ typedef uint32_t (*fusebox_clock32_fn)(void *userdata);
 typedef uint32_t fusebox_id;
 
 /**
- * A breaker state: `FUSEBOX_STATE_CLOSED`, `_OPEN` or `_HALF_OPEN`.
+ * A breaker state: `FUSEBOX_STATE_CLOSED`, `_OPEN`, `_HALF_OPEN`, or a
+ * manual one (`_FORCED_OPEN`, `_DISABLED`, `_METRICS_ONLY`).
  */
 typedef uint32_t fusebox_state;
 
@@ -145,7 +250,137 @@ typedef struct fusebox_stats {
    * Clock reading of the last recorded failure, when `has_last_failure`.
    */
   uint64_t last_failure_ms;
+  /**
+   * State changes, ever (wraps).
+   */
+  uint32_t transitions;
+  /**
+   * The generation permits are checked against (wraps).
+   */
+  uint32_t generation;
+  /**
+   * Slow calls recorded (wraps).
+   */
+  uint32_t slow_count;
+  /**
+   * Permits completed after the breaker moved on (wraps).
+   */
+  uint32_t stale_count;
+  /**
+   * Outcomes classified as ignored (wraps).
+   */
+  uint32_t ignored_count;
+  /**
+   * Successful probes in the current half-open period.
+   */
+  uint32_t half_open_successes;
+  /**
+   * The open duration in force (backoff and jitter applied).
+   */
+  uint32_t open_duration_ms;
+  /**
+   * Calls in the rate window, as of its last record.
+   */
+  uint32_t window_calls;
+  /**
+   * Failures in the rate window.
+   */
+  uint32_t window_failures;
+  /**
+   * Slow calls in the rate window.
+   */
+  uint32_t window_slow;
+  /**
+   * Ms spent closed (also disabled, metrics-only) up to the last change.
+   */
+  uint64_t time_closed_ms;
+  /**
+   * Ms spent open (also forced open) up to the last change.
+   */
+  uint64_t time_open_ms;
+  /**
+   * Ms spent half-open up to the last change.
+   */
+  uint64_t time_half_open_ms;
+  /**
+   * When the current state began (add now minus this for its time).
+   */
+  uint64_t state_since_ms;
 } fusebox_stats;
+
+/**
+ * How a finished call counts: `FUSEBOX_OUTCOME_SUCCESS`, `_FAILURE` or
+ * `_IGNORED`.
+ */
+typedef uint32_t fusebox_outcome;
+
+/**
+ * An admission handed out by `fusebox_acquire_permit`, to be given back to
+ * `fusebox_complete` with the call's outcome. Plain data: copy it freely.
+ */
+typedef struct fusebox_permit {
+  /**
+   * The breaker.
+   */
+  fusebox_id id;
+  /**
+   * The breaker's generation at admission.
+   */
+  uint32_t generation;
+  /**
+   * The state the call was admitted in (`FUSEBOX_STATE_HALF_OPEN`: a probe).
+   */
+  fusebox_state state;
+  /**
+   * Clock reading at admission (slow calls are measured from it).
+   */
+  uint64_t start_ms;
+} fusebox_permit;
+
+/**
+ * Maps an op's return value to an outcome, for `fusebox_call_classified`.
+ */
+typedef fusebox_outcome (*fusebox_classify_fn)(int32_t result, void *userdata);
+
+/**
+ * Why a breaker changed state: one of the `FUSEBOX_REASON_*` codes.
+ */
+typedef uint32_t fusebox_reason;
+
+/**
+ * A state change, as the listener receives it.
+ */
+typedef struct fusebox_event {
+  /**
+   * The breaker.
+   */
+  fusebox_id id;
+  /**
+   * Position among all state changes (from 1, wraps): increasing.
+   */
+  uint32_t seq;
+  /**
+   * The state before.
+   */
+  fusebox_state from;
+  /**
+   * The state after.
+   */
+  fusebox_state to;
+  /**
+   * Why (`FUSEBOX_REASON_*`).
+   */
+  fusebox_reason reason;
+  /**
+   * The breaker's generation after the change.
+   */
+  uint32_t generation;
+} fusebox_event;
+
+/**
+ * Receives state changes (see `fusebox_set_listener`).
+ */
+typedef void (*fusebox_listener_fn)(const struct fusebox_event *event, void *userdata);
 
 /**
  * Success.
@@ -221,6 +456,20 @@ typedef struct fusebox_stats {
 #define FUSEBOX_CONFIG_MISMATCH 13
 
 /**
+ * This build cannot do it: a policy field or function in a build without
+ * the `policies` feature, or a snapshot of a breaker with a non-default
+ * policy or in a manual state.
+ */
+#define FUSEBOX_UNSUPPORTED 14
+
+/**
+ * `fusebox_complete` with a permit from an earlier generation: the breaker
+ * changed state (or was reset, or released its probes) since it was
+ * handed out. Nothing was recorded; `stale_count` grew.
+ */
+#define FUSEBOX_STALE_PERMIT 15
+
+/**
  * Closed: calls allowed.
  */
 #define FUSEBOX_STATE_CLOSED 0
@@ -234,6 +483,77 @@ typedef struct fusebox_stats {
  * Half-open: a limited number of probe calls allowed.
  */
 #define FUSEBOX_STATE_HALF_OPEN 2
+
+/**
+ * Held open by `fusebox_force_open` until `fusebox_reset`.
+ */
+#define FUSEBOX_STATE_FORCED_OPEN 3
+
+/**
+ * Switched off by `fusebox_disable` until `fusebox_reset`: allows every call.
+ */
+#define FUSEBOX_STATE_DISABLED 4
+
+/**
+ * Watching only (`fusebox_metrics_only`) until `fusebox_reset`: allows
+ * every call and records it, never trips.
+ */
+#define FUSEBOX_STATE_METRICS_ONLY 5
+
+/**
+ * The call succeeded.
+ */
+#define FUSEBOX_OUTCOME_SUCCESS 0
+
+/**
+ * The call failed.
+ */
+#define FUSEBOX_OUTCOME_FAILURE 1
+
+/**
+ * Neither: counted in `ignored_count` only (a probe gives its slot back).
+ */
+#define FUSEBOX_OUTCOME_IGNORED 2
+
+/**
+ * Failures reached `failure_threshold`.
+ */
+#define FUSEBOX_REASON_FAILURE_THRESHOLD 0
+
+/**
+ * The window's failure rate reached `failure_rate_percent`.
+ */
+#define FUSEBOX_REASON_FAILURE_RATE 1
+
+/**
+ * The window's slow-call rate reached `slow_call_rate_percent`.
+ */
+#define FUSEBOX_REASON_SLOW_CALL_RATE 2
+
+/**
+ * The open duration ran out (open to half-open).
+ */
+#define FUSEBOX_REASON_TIMEOUT 3
+
+/**
+ * Enough probes succeeded (half-open to closed).
+ */
+#define FUSEBOX_REASON_PROBE_SUCCEEDED 4
+
+/**
+ * A probe failed or was slow (half-open to open).
+ */
+#define FUSEBOX_REASON_PROBE_FAILED 5
+
+/**
+ * Probes did not report within `half_open_max_wait_ms` (half-open to open).
+ */
+#define FUSEBOX_REASON_PROBE_TIMEOUT 6
+
+/**
+ * `fusebox_reset`, `_force_open`, `_disable` or `_metrics_only`.
+ */
+#define FUSEBOX_REASON_MANUAL 7
 
 #ifdef __cplusplus
 extern "C" {
@@ -433,7 +753,8 @@ const char *fusebox_status_str(fusebox_status status);
 
 /**
  * A static, NUL-terminated name of `state` ("closed", "open",
- * "half_open"); "unknown state" for other codes. Never NULL.
+ * "half_open", "forced_open", "disabled", "metrics_only"); "unknown
+ * state" for other codes. Never NULL.
  */
 const char *fusebox_state_str(fusebox_state state);
 
@@ -442,6 +763,100 @@ const char *fusebox_state_str(fusebox_state state);
  * default 16).
  */
 size_t fusebox_capacity(void);
+
+/**
+ * Records a call's `outcome` (`FUSEBOX_OUTCOME_*`) that took `duration_ms`
+ * (slow when longer than `slow_call_ms`, if slow calls are on), for
+ * callers that admit and time calls themselves. An unknown outcome code
+ * is `FUSEBOX_INVALID_CONFIG`.
+ */
+fusebox_status fusebox_record(fusebox_id id, fusebox_outcome outcome, uint64_t duration_ms);
+
+/**
+ * Admits a call like `fusebox_try_acquire` and writes a permit for it to
+ * `*out_permit`, to complete with `fusebox_complete`.
+ *
+ * # Safety
+ * `out_permit` is NULL or writable.
+ */
+fusebox_status fusebox_acquire_permit(fusebox_id id, struct fusebox_permit *out_permit);
+
+/**
+ * Completes `*permit` with its call's `outcome`. The call was slow if it
+ * took longer than `slow_call_ms` since the permit was handed out. A permit
+ * from an earlier generation (the breaker changed state, was reset, or
+ * released its probes since) records nothing: `FUSEBOX_STALE_PERMIT`.
+ *
+ * # Safety
+ * `permit` is NULL or readable.
+ */
+fusebox_status fusebox_complete(const struct fusebox_permit *permit, fusebox_outcome outcome);
+
+/**
+ * Runs `op(userdata)` like `fusebox_call`, but `classify(result, userdata)`
+ * decides how the result counts (`FUSEBOX_OUTCOME_*`; an unknown code
+ * counts as a failure). The call goes through a permit: a result that
+ * arrives after the breaker moved on is not recorded. `*out_result`
+ * receives `op`'s value and the status is `FUSEBOX_OK` whenever `op` ran.
+ *
+ * # Safety
+ * `out_result` is NULL or writable; `op` and `classify` are safe to call
+ * with `userdata`.
+ */
+fusebox_status fusebox_call_classified(fusebox_id id,
+                                       fusebox_op_fn op,
+                                       fusebox_classify_fn classify,
+                                       void *userdata,
+                                       int32_t *out_result);
+
+/**
+ * Writes to `*out_ms` how long until a call may be admitted: 0 if one
+ * would be now, the time left in the open window, or the time left before
+ * unreported probes are released; `FUSEBOX_RETRY_NEVER` when no time alone
+ * will do (forced open, or every probe slot taken with no wait limit).
+ *
+ * # Safety
+ * `out_ms` is NULL or writable.
+ */
+fusebox_status fusebox_retry_after_ms(fusebox_id id, uint64_t *out_ms);
+
+/**
+ * Holds the breaker open (`FUSEBOX_STATE_FORCED_OPEN`): every call is
+ * rejected until `fusebox_reset`.
+ */
+fusebox_status fusebox_force_open(fusebox_id id);
+
+/**
+ * Switches the breaker off (`FUSEBOX_STATE_DISABLED`): every call is
+ * allowed, successes and failures are counted, until `fusebox_reset`.
+ */
+fusebox_status fusebox_disable(fusebox_id id);
+
+/**
+ * Watches only (`FUSEBOX_STATE_METRICS_ONLY`): every call is allowed and
+ * recorded as when closed (counters, rate window), nothing trips, until
+ * `fusebox_reset`.
+ */
+fusebox_status fusebox_metrics_only(fusebox_id id);
+
+/**
+ * Sets the function that receives every state change of every breaker,
+ * with `userdata`; NULL removes it. It is called outside every critical
+ * section and lock, on whichever thread delivers the event, in the order
+ * the changes happened (increasing `seq`), also when threads race. It may
+ * call fusebox (a change it causes is delivered after it returns). Events
+ * that find the queue full (a listener slow while many breakers change)
+ * are dropped and counted: `fusebox_events_dropped`.
+ */
+fusebox_status fusebox_set_listener(fusebox_listener_fn listener, void *userdata);
+
+/**
+ * Writes to `*out_count` how many events were dropped on a full queue.
+ *
+ * # Safety
+ * `out_count` is NULL or writable.
+ */
+fusebox_status fusebox_events_dropped(uint32_t *out_count);
 
 #ifdef __cplusplus
 }  // extern "C"

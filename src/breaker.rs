@@ -3,24 +3,124 @@
 #![forbid(unsafe_code)]
 
 use crate::{CallError, Clock, Config, Error};
+#[cfg(feature = "policies")]
+use crate::policy::{rate_reached, Outcome, RateWindow, TripRule, WaitAction};
 
-/// The three states of a breaker.
+/// The states of a breaker: Snakepit's three, and three manual ones that
+/// only the manual-control methods (feature `policies`) enter.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[repr(u8)]
 pub enum State {
     /// Normal operation: every call is allowed.
     Closed = 0,
-    /// Tripped: every call is rejected until `reset_timeout_ms` has passed
-    /// since the last failure.
+    /// Tripped: every call is rejected until the open duration
+    /// (`reset_timeout_ms`, or its backed-off value) has passed since the
+    /// last failure.
     Open = 1,
     /// Testing recovery: up to `half_open_max_calls` probes are admitted.
     HalfOpen = 2,
+    /// Held open by hand ([`Breaker::force_open`]): every call is rejected
+    /// until [`Breaker::reset`].
+    ForcedOpen = 3,
+    /// Switched off by hand ([`Breaker::disable`]): every call is allowed;
+    /// successes and failures are counted, nothing else.
+    Disabled = 4,
+    /// Watching only ([`Breaker::metrics_only`]): every call is allowed and
+    /// recorded (counters and rate window) as when closed, but nothing
+    /// trips.
+    MetricsOnly = 5,
+}
+
+/// Why a breaker changed state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[repr(u8)]
+pub enum Reason {
+    /// Failures reached `failure_threshold` (cumulative or consecutive).
+    FailureThreshold = 0,
+    /// The window's failure rate reached `failure_rate_percent`.
+    FailureRate = 1,
+    /// The window's slow-call rate reached `slow_call_rate_percent`.
+    SlowCallRate = 2,
+    /// The open duration ran out: half-open.
+    Timeout = 3,
+    /// Enough probes succeeded: closed.
+    ProbeSucceeded = 4,
+    /// A probe failed (or, with slow calls on, was slow): open again.
+    ProbeFailed = 5,
+    /// Probes did not report within `half_open_max_wait_ms`: open again.
+    ProbeTimeout = 6,
+    /// `reset`, `force_open`, `disable` or `metrics_only`.
+    Manual = 7,
+}
+
+/// One state change, as events report it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Transition {
+    /// The state before.
+    pub from: State,
+    /// The state after.
+    pub to: State,
+    /// Why.
+    pub reason: Reason,
+    /// The breaker's generation after the change (see [`Permit`]).
+    pub generation: u32,
+}
+
+/// Proof of an admission, to be completed with its outcome
+/// ([`Breaker::complete`]). It carries the breaker's generation: completing
+/// it after the breaker changed state (or was reset, or released its
+/// probes) records nothing and counts the result as stale.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Permit {
+    pub(crate) generation: u32,
+    pub(crate) admitted_in: State,
+    pub(crate) start_ms: u64,
+}
+
+impl Permit {
+    /// The breaker's generation when the permit was handed out.
+    pub const fn generation(&self) -> u32 {
+        self.generation
+    }
+
+    /// The state the call was admitted in (`HalfOpen`: a probe).
+    pub const fn admitted_in(&self) -> State {
+        self.admitted_in
+    }
+
+    /// The clock reading at admission (to measure slow calls).
+    pub const fn start_ms(&self) -> u64 {
+        self.start_ms
+    }
+
+    /// A permit from its parts (as the C API carries it).
+    #[cfg_attr(not(feature = "policies"), allow(dead_code))]
+    pub(crate) const fn from_parts(generation: u32, admitted_in: State, start_ms: u64) -> Self {
+        Permit {
+            generation,
+            admitted_in,
+            start_ms,
+        }
+    }
 }
 
 impl State {
     /// The C-side code of this state (`FUSEBOX_STATE_*`).
     pub const fn code(self) -> u32 {
         self as u32
+    }
+
+    /// The state with C-side code `code`, if there is one.
+    pub const fn from_code(code: u32) -> Option<State> {
+        Some(match code {
+            0 => State::Closed,
+            1 => State::Open,
+            2 => State::HalfOpen,
+            3 => State::ForcedOpen,
+            4 => State::Disabled,
+            5 => State::MetricsOnly,
+            _ => return None,
+        })
     }
 }
 
@@ -48,8 +148,38 @@ pub struct Stats {
     pub rejected_count: u32,
     /// Calls admitted by `try_acquire`/`call`.
     pub admitted_count: u32,
-    /// Time of the last recorded failure, `None` after a reset or before any.
+    /// Time of the last recorded failure (or of a slow-call trip, which
+    /// starts the open window too), `None` after a reset or before any.
     pub last_failure_ms: Option<u64>,
+    /// The rest need feature `policies` (0 without it).
+    /// State changes, ever (wraps).
+    pub transitions: u32,
+    /// The generation permits are checked against (wraps).
+    pub generation: u32,
+    /// Slow calls recorded (wraps).
+    pub slow_count: u32,
+    /// Permits completed after their breaker moved on (wraps).
+    pub stale_count: u32,
+    /// Outcomes classified as ignored (wraps).
+    pub ignored_count: u32,
+    /// Successful probes in the current half-open period.
+    pub half_open_successes: u32,
+    /// The current open duration, with backoff and jitter applied.
+    pub open_duration_ms: u32,
+    /// Calls, failures and slow calls in the rate window, as of its last
+    /// record.
+    pub window_calls: u32,
+    /// See `window_calls`.
+    pub window_failures: u32,
+    /// See `window_calls`.
+    pub window_slow: u32,
+    /// Milliseconds spent closed (also disabled or metrics-only), open
+    /// (also forced open) and half-open, counted up to the last state change
+    /// from the first clock reading the breaker saw. Add the time since
+    /// `state_since_ms` for the current state.
+    pub time_in_state_ms: [u64; 3],
+    /// When the current state began (see `time_in_state_ms`).
+    pub state_since_ms: u64,
 }
 
 /// One circuit breaker, owned by its user (`&mut self`, no locking).
@@ -85,6 +215,69 @@ pub struct Breaker {
     /// less than the time already elapsed (a clock restarted at boot).
     elapsed_credit_ms: u32,
     has_failure_time: bool,
+    #[cfg(feature = "policies")]
+    ext: Ext,
+}
+
+/// A breaker's policy state (feature `policies`).
+#[cfg(feature = "policies")]
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Ext {
+    generation: u32,
+    transitions: u32,
+    half_open_successes: u32,
+    /// The open duration before jitter, grown by backoff on each reopen.
+    open_base_ms: u32,
+    /// The open duration in force.
+    open_ms: u32,
+    rng: u32,
+    slow_count: u32,
+    stale_count: u32,
+    ignored_count: u32,
+    /// Transitions not yet taken by `take_transition` (the registry takes
+    /// them after every operation, which makes at most two).
+    pending: [Option<Transition>; 4],
+    dropped_transitions: u32,
+    has_since: bool,
+    state_since_ms: SplitU64,
+    /// When the current round of half-open probes began.
+    probes_since_ms: SplitU64,
+    time_in_ms: [SplitU64; 3],
+    window: RateWindow,
+}
+
+#[cfg(feature = "policies")]
+impl Ext {
+    const fn new(config: &Config) -> Ext {
+        Ext {
+            generation: 0,
+            transitions: 0,
+            half_open_successes: 0,
+            open_base_ms: config.reset_timeout_ms,
+            open_ms: config.reset_timeout_ms,
+            rng: config.policy.rng_seed(),
+            slow_count: 0,
+            stale_count: 0,
+            ignored_count: 0,
+            pending: [None; 4],
+            dropped_transitions: 0,
+            has_since: false,
+            state_since_ms: SplitU64::new(0),
+            probes_since_ms: SplitU64::new(0),
+            time_in_ms: [SplitU64::new(0); 3],
+            window: RateWindow::EMPTY,
+        }
+    }
+}
+
+/// Which `time_in_state_ms` entry a state's time goes to.
+#[cfg(feature = "policies")]
+const fn time_slot(state: State) -> usize {
+    match state {
+        State::Closed | State::Disabled | State::MetricsOnly => 0,
+        State::Open | State::ForcedOpen => 1,
+        State::HalfOpen => 2,
+    }
 }
 
 /// A `u64` kept as two `u32` halves, so that a breaker is 4-byte aligned
@@ -130,6 +323,8 @@ impl Breaker {
         last_failure_ms: SplitU64::new(0),
         elapsed_credit_ms: 0,
         has_failure_time: false,
+        #[cfg(feature = "policies")]
+        ext: Ext::new(&Config::ZERO),
     };
 
     /// A closed breaker with `config`. O(1).
@@ -142,6 +337,8 @@ impl Breaker {
         }
         Ok(Self {
             config,
+            #[cfg(feature = "policies")]
+            ext: Ext::new(&config),
             ..Self::VACANT
         })
     }
@@ -151,11 +348,33 @@ impl Breaker {
         &self.config
     }
 
+    /// The open duration in force: `reset_timeout_ms`, grown by backoff and
+    /// moved by jitter when policies say so.
+    #[inline]
+    const fn open_duration_ms(&self) -> u32 {
+        #[cfg(feature = "policies")]
+        return self.ext.open_ms;
+        #[cfg(not(feature = "policies"))]
+        self.config.reset_timeout_ms
+    }
+
     /// Moves an open breaker whose timeout has run out to half-open (lazily:
     /// there is no timer). A reading earlier than the last failure means the
     /// clock went backwards: the open window is re-based on it, so the breaker
-    /// never stays open longer than `reset_timeout_ms` of forward time.
+    /// never stays open longer than its open duration of forward time. With
+    /// policies, it also handles half-open probes that overstayed
+    /// `half_open_max_wait_ms`.
     fn refresh(&mut self, now_ms: u64) {
+        #[cfg(feature = "policies")]
+        if !self.ext.has_since {
+            self.ext.has_since = true;
+            self.ext.state_since_ms = SplitU64::new(now_ms);
+        }
+        #[cfg(feature = "policies")]
+        if self.state == State::HalfOpen {
+            self.check_probe_wait(now_ms);
+            return;
+        }
         if self.state != State::Open {
             return;
         }
@@ -170,9 +389,124 @@ impl Breaker {
             self.elapsed_credit_ms = 0;
             0
         };
-        if elapsed >= u64::from(self.config.reset_timeout_ms) {
-            self.state = State::HalfOpen;
+        if elapsed >= u64::from(self.open_duration_ms()) {
             self.half_open_calls = 0;
+            #[cfg(feature = "policies")]
+            {
+                self.ext.half_open_successes = 0;
+                self.ext.probes_since_ms = SplitU64::new(now_ms);
+            }
+            self.transition(State::HalfOpen, Reason::Timeout, Some(now_ms));
+        }
+    }
+
+    /// Half-open probes that have not all reported after
+    /// `half_open_max_wait_ms` are released, or the breaker reopens.
+    #[cfg(feature = "policies")]
+    fn check_probe_wait(&mut self, now_ms: u64) {
+        let p = &self.config.policy;
+        if p.half_open_max_wait_ms == 0 || self.half_open_calls == 0 {
+            return;
+        }
+        let since = self.ext.probes_since_ms.get();
+        if now_ms < since {
+            // The clock went back: the wait restarts from this reading.
+            self.ext.probes_since_ms = SplitU64::new(now_ms);
+            return;
+        }
+        if now_ms - since < u64::from(p.half_open_max_wait_ms) {
+            return;
+        }
+        match p.half_open_wait_action {
+            WaitAction::ReleaseProbes => {
+                self.half_open_calls = 0;
+                self.ext.half_open_successes = 0;
+                self.ext.probes_since_ms = SplitU64::new(now_ms);
+                // Late results of the written-off probes are now stale.
+                self.ext.generation = self.ext.generation.wrapping_add(1);
+            }
+            WaitAction::Reopen => self.open(now_ms, Reason::ProbeTimeout),
+        }
+    }
+
+    /// Moves to `to`, recording the change (policies: generation, time in
+    /// state, the transition for events). `now_ms` is `None` only for
+    /// `reset`, which takes no clock reading.
+    #[inline]
+    fn transition(&mut self, to: State, reason: Reason, now_ms: Option<u64>) {
+        #[cfg(feature = "policies")]
+        {
+            let from = self.state;
+            let e = &mut self.ext;
+            if let Some(now) = now_ms {
+                let spent = now.saturating_sub(e.state_since_ms.get());
+                if let Some(t) = e.time_in_ms.get_mut(time_slot(from)) {
+                    *t = SplitU64::new(t.get().saturating_add(spent));
+                }
+                e.state_since_ms = SplitU64::new(now);
+                e.has_since = true;
+            }
+            e.generation = e.generation.wrapping_add(1);
+            e.transitions = e.transitions.wrapping_add(1);
+            let t = Transition {
+                from,
+                to,
+                reason,
+                generation: e.generation,
+            };
+            match e.pending.iter_mut().find(|p| p.is_none()) {
+                Some(free) => *free = Some(t),
+                None => e.dropped_transitions = e.dropped_transitions.wrapping_add(1),
+            }
+        }
+        #[cfg(not(feature = "policies"))]
+        let _ = (reason, now_ms);
+        self.state = to;
+    }
+
+    /// Opens (or reopens) at `now_ms`: the open window starts now. A reopen
+    /// from half-open backs the open duration off; any open draws jitter.
+    fn open(&mut self, now_ms: u64, reason: Reason) {
+        #[cfg(feature = "policies")]
+        {
+            let p = self.config.policy;
+            let base = if self.state == State::HalfOpen {
+                p.backed_off(self.ext.open_base_ms)
+            } else {
+                self.config.reset_timeout_ms
+            };
+            self.ext.open_base_ms = base;
+            self.ext.open_ms = p.jittered(base, &mut self.ext.rng);
+            self.ext.half_open_successes = 0;
+        }
+        self.last_failure_ms = SplitU64::new(now_ms);
+        self.elapsed_credit_ms = 0;
+        self.has_failure_time = true;
+        self.half_open_calls = 0;
+        self.transition(State::Open, reason, Some(now_ms));
+    }
+
+    /// Closes: failure count, probe count (and with policies the rate
+    /// window and the backoff) start again.
+    fn close(&mut self, now_ms: Option<u64>, reason: Reason) {
+        self.failure_count = 0;
+        self.half_open_calls = 0;
+        #[cfg(feature = "policies")]
+        {
+            self.ext.half_open_successes = 0;
+            self.ext.window = RateWindow::EMPTY;
+            self.ext.open_base_ms = self.config.reset_timeout_ms;
+            self.ext.open_ms = self.config.reset_timeout_ms;
+        }
+        if self.state == State::Closed {
+            // `reset` of a closed breaker: no state change, but late results
+            // from before it are stale.
+            #[cfg(feature = "policies")]
+            {
+                self.ext.generation = self.ext.generation.wrapping_add(1);
+            }
+        } else {
+            self.transition(State::Closed, reason, now_ms);
         }
     }
 
@@ -189,8 +523,8 @@ impl Breaker {
     pub fn allow_call(&mut self, now_ms: u64) -> bool {
         self.refresh(now_ms);
         match self.state {
-            State::Closed => true,
-            State::Open => false,
+            State::Closed | State::Disabled | State::MetricsOnly => true,
+            State::Open | State::ForcedOpen => false,
             State::HalfOpen => self.half_open_calls < self.config.half_open_max_calls,
         }
     }
@@ -204,8 +538,8 @@ impl Breaker {
     pub fn try_acquire(&mut self, now_ms: u64) -> Result<State, Error> {
         self.refresh(now_ms);
         let admitted = match self.state {
-            State::Closed => true,
-            State::Open => false,
+            State::Closed | State::Disabled | State::MetricsOnly => true,
+            State::Open | State::ForcedOpen => false,
             State::HalfOpen => {
                 let free = self.half_open_calls < self.config.half_open_max_calls;
                 if free {
@@ -225,76 +559,334 @@ impl Breaker {
 
     /// [`try_acquire`](Self::try_acquire) for a closed breaker, which needs
     /// no time: `None` (and nothing changed) when it is not closed.
+    /// With policies, it also declines breakers that measure slow calls,
+    /// whose callers must read the clock before the call.
     #[inline]
     pub(crate) fn try_acquire_if_closed(&mut self) -> Option<State> {
-        (self.state == State::Closed).then(|| {
+        let closed = self.state == State::Closed;
+        #[cfg(feature = "policies")]
+        let closed = closed && !self.measures_slow_calls();
+        closed.then(|| {
             self.admitted_count = self.admitted_count.wrapping_add(1);
             State::Closed
         })
     }
 
     /// [`record_success`](Self::record_success) for a closed breaker, which
-    /// needs no time: `false` (and nothing changed) when it is not closed.
+    /// needs no time: `false` (and nothing changed) when it is not closed,
+    /// or when the success would need a time (a rate window that counts by
+    /// time, or a rule a success can trip: none can, but the window is
+    /// written with the time).
     #[inline]
     pub(crate) fn record_success_if_closed(&mut self) -> bool {
         let closed = self.state == State::Closed;
+        #[cfg(feature = "policies")]
+        let closed = closed && self.is_plain_policy();
         if closed {
             self.success_count = self.success_count.wrapping_add(1);
         }
         closed
     }
 
+    /// Whether successes in closed need no bookkeeping beyond the count:
+    /// no rate window to feed, no consecutive count to clear.
+    #[cfg(feature = "policies")]
+    #[inline]
+    fn is_plain_policy(&self) -> bool {
+        let p = &self.config.policy;
+        p.trip_rule == TripRule::Cumulative && p.slow_call_ms == 0
+    }
+
     /// Records a success. Closed or open: counts it. Half-open: closes the
     /// breaker (failure count and probe count back to 0), whichever call the
-    /// success came from, as Snakepit does. O(1).
+    /// success came from, as Snakepit does; with policies, once
+    /// `half_open_success_threshold` probes have succeeded. O(1).
     pub fn record_success(&mut self, now_ms: u64) {
-        self.refresh(now_ms);
-        self.success_count = self.success_count.wrapping_add(1);
-        if self.state == State::HalfOpen {
-            self.state = State::Closed;
-            self.failure_count = 0;
-            self.half_open_calls = 0;
-        }
+        self.on_success(false, now_ms);
     }
 
     /// Records a failure, in any state: the failure count grows and the
     /// last-failure time becomes `now_ms`. Closed: opens at the threshold.
     /// Open: the open window restarts from now. Half-open: reopens. O(1).
     pub fn record_failure(&mut self, now_ms: u64) {
+        self.on_failure(false, now_ms);
+    }
+
+    fn on_success(&mut self, slow: bool, now_ms: u64) {
+        self.refresh(now_ms);
+        self.success_count = self.success_count.wrapping_add(1);
+        #[cfg(feature = "policies")]
+        {
+            if slow {
+                self.ext.slow_count = self.ext.slow_count.wrapping_add(1);
+            }
+            match self.state {
+                State::Closed | State::MetricsOnly => {
+                    if self.config.policy.trip_rule == TripRule::Consecutive {
+                        self.failure_count = 0;
+                    }
+                    self.feed_window(false, slow, now_ms);
+                }
+                State::HalfOpen if slow && self.config.policy.slow_call_ms != 0 => {
+                    self.open(now_ms, Reason::ProbeFailed);
+                }
+                State::HalfOpen => {
+                    self.ext.half_open_successes = self.ext.half_open_successes.saturating_add(1);
+                    if self.ext.half_open_successes >= self.config.policy.half_open_success_threshold
+                    {
+                        self.close(Some(now_ms), Reason::ProbeSucceeded);
+                    }
+                }
+                State::Open | State::ForcedOpen | State::Disabled => {}
+            }
+        }
+        #[cfg(not(feature = "policies"))]
+        {
+            let _ = slow;
+            if self.state == State::HalfOpen {
+                self.close(Some(now_ms), Reason::ProbeSucceeded);
+            }
+        }
+    }
+
+    fn on_failure(&mut self, slow: bool, now_ms: u64) {
         self.refresh(now_ms);
         self.failure_count = self.failure_count.saturating_add(1);
         self.last_failure_ms = SplitU64::new(now_ms);
         self.elapsed_credit_ms = 0;
         self.has_failure_time = true;
+        #[cfg(feature = "policies")]
+        if slow {
+            self.ext.slow_count = self.ext.slow_count.wrapping_add(1);
+        }
+        #[cfg(not(feature = "policies"))]
+        let _ = slow;
         match self.state {
+            #[cfg(feature = "policies")]
+            State::Closed => self.feed_window(true, slow, now_ms),
+            #[cfg(not(feature = "policies"))]
             State::Closed => {
                 if self.failure_count >= self.config.failure_threshold {
-                    self.state = State::Open;
+                    self.open(now_ms, Reason::FailureThreshold);
                 }
             }
-            State::Open => {}
-            State::HalfOpen => {
-                self.state = State::Open;
-                self.half_open_calls = 0;
+            #[cfg(feature = "policies")]
+            State::MetricsOnly => {
+                let _ = self.window_verdict(true, slow, now_ms);
+            }
+            State::HalfOpen => self.open(now_ms, Reason::ProbeFailed),
+            _ => {}
+        }
+    }
+
+    /// Records a closed (or metrics-only) call into the rate window and
+    /// opens a closed breaker when its rule says so.
+    #[cfg(feature = "policies")]
+    fn feed_window(&mut self, failed: bool, slow: bool, now_ms: u64) {
+        let verdict = self.window_verdict(failed, slow, now_ms);
+        if self.state != State::Closed {
+            return;
+        }
+        let p = &self.config.policy;
+        let by_count = matches!(p.trip_rule, TripRule::Cumulative | TripRule::Consecutive)
+            && self.failure_count >= self.config.failure_threshold;
+        if by_count {
+            self.open(now_ms, Reason::FailureThreshold);
+        } else if let Some(reason) = verdict {
+            self.open(now_ms, reason);
+        }
+    }
+
+    /// Records into the rate window; the reason it would trip, if any.
+    #[cfg(feature = "policies")]
+    fn window_verdict(&mut self, failed: bool, slow: bool, now_ms: u64) -> Option<Reason> {
+        let p = self.config.policy;
+        let windowed = p.trip_rule == TripRule::FailureRate || p.slow_call_ms != 0;
+        if !windowed {
+            return None;
+        }
+        self.ext.window.record(&p, failed, slow, now_ms);
+        let t = self.ext.window.totals(&p);
+        if t.calls < p.minimum_calls {
+            return None;
+        }
+        if p.trip_rule == TripRule::FailureRate
+            && rate_reached(t.failures, t.calls, p.failure_rate_percent)
+        {
+            Some(Reason::FailureRate)
+        } else if p.slow_call_ms != 0 && rate_reached(t.slow, t.calls, p.slow_call_rate_percent) {
+            Some(Reason::SlowCallRate)
+        } else {
+            None
+        }
+    }
+
+    /// Records an outcome that took `duration_ms` (slow when longer than
+    /// `slow_call_ms`, if slow calls are on): success and failure as
+    /// [`record_success`](Self::record_success) and
+    /// [`record_failure`](Self::record_failure), ignored counted only. O(1),
+    /// or O(buckets) with a time window.
+    #[cfg(feature = "policies")]
+    pub fn record(&mut self, outcome: Outcome, duration_ms: u64, now_ms: u64) {
+        let slow = self.is_slow(duration_ms);
+        self.record_outcome(outcome, slow, false, now_ms);
+    }
+
+    /// Whether slow calls are on (`slow_call_ms` != 0).
+    #[cfg(feature = "policies")]
+    #[inline]
+    pub(crate) fn measures_slow_calls(&self) -> bool {
+        self.config.policy.slow_call_ms != 0
+    }
+
+    #[cfg(feature = "policies")]
+    fn is_slow(&self, duration_ms: u64) -> bool {
+        let limit = self.config.policy.slow_call_ms;
+        limit != 0 && duration_ms > u64::from(limit)
+    }
+
+    #[cfg(feature = "policies")]
+    fn record_outcome(&mut self, outcome: Outcome, slow: bool, probe: bool, now_ms: u64) {
+        match outcome {
+            Outcome::Success => self.on_success(slow, now_ms),
+            Outcome::Failure => self.on_failure(slow, now_ms),
+            Outcome::Ignored => {
+                self.refresh(now_ms);
+                self.ext.ignored_count = self.ext.ignored_count.wrapping_add(1);
+                if probe && self.state == State::HalfOpen {
+                    self.half_open_calls = self.half_open_calls.saturating_sub(1);
+                }
             }
         }
     }
 
+    /// [`try_acquire`](Self::try_acquire), handing out a [`Permit`] to
+    /// complete with [`complete`](Self::complete). O(1).
+    ///
+    /// # Errors
+    /// [`Error::CircuitOpen`].
+    #[cfg(feature = "policies")]
+    pub fn try_acquire_permit(&mut self, now_ms: u64) -> Result<Permit, Error> {
+        let admitted_in = self.try_acquire(now_ms)?;
+        Ok(Permit::from_parts(self.ext.generation, admitted_in, now_ms))
+    }
+
+    /// Completes a permit with its outcome at `now_ms`; the call was slow
+    /// if it took longer than `slow_call_ms` since the permit was handed
+    /// out. A permit from an earlier generation records nothing. O(1).
+    ///
+    /// # Errors
+    /// [`Error::StalePermit`]: the breaker moved on since; the result was
+    /// counted in `stale_count` only.
+    #[cfg(feature = "policies")]
+    pub fn complete(&mut self, permit: &Permit, outcome: Outcome, now_ms: u64) -> Result<(), Error> {
+        self.refresh(now_ms);
+        if permit.generation != self.ext.generation {
+            self.ext.stale_count = self.ext.stale_count.wrapping_add(1);
+            return Err(Error::StalePermit);
+        }
+        let slow = self.is_slow(now_ms.saturating_sub(permit.start_ms));
+        let probe = permit.admitted_in == State::HalfOpen;
+        self.record_outcome(outcome, slow, probe, now_ms);
+        Ok(())
+    }
+
+    /// How long until a call may be admitted: `Some(0)` when one would be
+    /// now, the time left in an open breaker's window, the time left before
+    /// unreported probes are released; `None` when no time alone will do
+    /// it (forced open, or every probe slot taken with no wait limit). O(1).
+    #[cfg(feature = "policies")]
+    pub fn retry_after_ms(&mut self, now_ms: u64) -> Option<u64> {
+        self.refresh(now_ms);
+        match self.state {
+            State::Closed | State::Disabled | State::MetricsOnly => Some(0),
+            State::ForcedOpen => None,
+            State::Open => {
+                let elapsed = now_ms
+                    .saturating_sub(self.last_failure_ms.get())
+                    .saturating_add(u64::from(self.elapsed_credit_ms));
+                Some(u64::from(self.open_duration_ms()).saturating_sub(elapsed))
+            }
+            State::HalfOpen if self.half_open_calls < self.config.half_open_max_calls => Some(0),
+            State::HalfOpen => {
+                let wait = self.config.policy.half_open_max_wait_ms;
+                (wait != 0).then(|| {
+                    let waited = now_ms.saturating_sub(self.ext.probes_since_ms.get());
+                    u64::from(wait).saturating_sub(waited)
+                })
+            }
+        }
+    }
+
+    /// Holds the breaker open until [`reset`](Self::reset): every call is
+    /// rejected. O(1).
+    #[cfg(feature = "policies")]
+    pub fn force_open(&mut self, now_ms: u64) {
+        self.enter_manual(State::ForcedOpen, now_ms);
+    }
+
+    /// Switches the breaker off until [`reset`](Self::reset): every call is
+    /// allowed, successes and failures are counted. O(1).
+    #[cfg(feature = "policies")]
+    pub fn disable(&mut self, now_ms: u64) {
+        self.enter_manual(State::Disabled, now_ms);
+    }
+
+    /// Watches without acting until [`reset`](Self::reset): every call is
+    /// allowed and recorded as when closed (counters, rate window), but
+    /// nothing trips. O(1).
+    #[cfg(feature = "policies")]
+    pub fn metrics_only(&mut self, now_ms: u64) {
+        self.enter_manual(State::MetricsOnly, now_ms);
+    }
+
+    #[cfg(feature = "policies")]
+    fn enter_manual(&mut self, to: State, now_ms: u64) {
+        self.refresh(now_ms);
+        self.half_open_calls = 0;
+        self.ext.half_open_successes = 0;
+        if self.state == to {
+            return;
+        }
+        if to == State::MetricsOnly {
+            self.ext.window = RateWindow::EMPTY;
+        }
+        self.transition(to, Reason::Manual, Some(now_ms));
+    }
+
+    /// The oldest state change not yet taken, for owners of a `Breaker`
+    /// who want events (a [`Registry`](crate::Registry) takes them itself
+    /// and calls its listener). Up to 4 are kept; more are counted as
+    /// dropped. O(1).
+    #[cfg(feature = "policies")]
+    pub fn take_transition(&mut self) -> Option<Transition> {
+        let first = self.ext.pending.first_mut()?.take();
+        self.ext.pending.rotate_left(1);
+        first
+    }
+
+    /// Whether state changes wait in [`take_transition`](Self::take_transition).
+    #[cfg(feature = "policies")]
+    #[inline]
+    pub(crate) fn has_transitions(&self) -> bool {
+        matches!(self.ext.pending.first(), Some(Some(_)))
+    }
+
     /// Back to closed: failure count and probe count 0, last failure time
     /// cleared; the success count (and the admitted/rejected counters) are
-    /// kept, as Snakepit keeps `success_count`. O(1).
+    /// kept, as Snakepit keeps `success_count`. Also leaves the manual
+    /// states. Takes no clock reading. O(1).
     pub fn reset(&mut self) {
-        self.state = State::Closed;
-        self.failure_count = 0;
-        self.half_open_calls = 0;
+        self.close(None, Reason::Manual);
         self.has_failure_time = false;
         self.last_failure_ms = SplitU64::new(0);
         self.elapsed_credit_ms = 0;
     }
 
     /// The counters, without moving the state (Snakepit's `stats`). O(1).
-    pub const fn stats(&self) -> Stats {
-        Stats {
+    pub fn stats(&self) -> Stats {
+        #[allow(unused_mut)]
+        let mut s = Stats {
             state: self.state,
             failure_count: self.failure_count,
             success_count: self.success_count,
@@ -309,15 +901,64 @@ impl Breaker {
             } else {
                 None
             },
+            transitions: 0,
+            generation: 0,
+            slow_count: 0,
+            stale_count: 0,
+            ignored_count: 0,
+            half_open_successes: 0,
+            open_duration_ms: self.open_duration_ms(),
+            window_calls: 0,
+            window_failures: 0,
+            window_slow: 0,
+            time_in_state_ms: [0; 3],
+            state_since_ms: 0,
+        };
+        #[cfg(feature = "policies")]
+        {
+            let e = &self.ext;
+            s.transitions = e.transitions;
+            s.generation = e.generation;
+            s.slow_count = e.slow_count;
+            s.stale_count = e.stale_count;
+            s.ignored_count = e.ignored_count;
+            s.half_open_successes = e.half_open_successes;
+            let t = e.window.totals(&self.config.policy);
+            s.window_calls = t.calls;
+            s.window_failures = t.failures;
+            s.window_slow = t.slow;
+            s.time_in_state_ms = [
+                e.time_in_ms[0].get(),
+                e.time_in_ms[1].get(),
+                e.time_in_ms[2].get(),
+            ];
+            s.state_since_ms = e.state_since_ms.get();
+        }
+        s
+    }
+
+    /// Whether the snapshot format can carry this breaker: Snakepit's
+    /// states and policy only (format version 1).
+    pub(crate) fn check_snapshottable(&self) -> Result<(), Error> {
+        let plain_state = matches!(self.state, State::Closed | State::Open | State::HalfOpen);
+        #[cfg(feature = "policies")]
+        let plain_state = plain_state && self.config.policy == crate::Policy::SNAKEPIT;
+        if plain_state {
+            Ok(())
+        } else {
+            Err(Error::Unsupported)
         }
     }
 
     /// Writes this breaker's snapshot, taken at `now_ms`, to the start of
     /// `buf` (at least [`SNAPSHOT_LEN`](crate::SNAPSHOT_LEN) bytes); returns
     /// the length written. See [`crate::snapshot`] for the format. O(1).
+    /// The format carries Snakepit's state: a breaker with a non-default
+    /// [`Policy`](crate::Policy), or in a manual state, is refused (the
+    /// policy counters of `Stats` would start again on restore anyway).
     ///
     /// # Errors
-    /// [`Error::BufferTooSmall`].
+    /// [`Error::BufferTooSmall`], [`Error::Unsupported`].
     pub fn snapshot(&self, now_ms: u64, buf: &mut [u8]) -> Result<usize, Error> {
         crate::snapshot::snapshot(self, now_ms, buf)
     }
@@ -369,6 +1010,7 @@ impl Breaker {
                     && p.half_open_calls <= config.half_open_max_calls
                     && p.since_failure_ms.is_some()
             }
+            State::ForcedOpen | State::Disabled | State::MetricsOnly => false,
         };
         if !consistent {
             return Err(Error::BadSnapshot);
@@ -411,6 +1053,11 @@ impl Breaker {
         clock: &impl Clock,
         op: impl FnOnce() -> Result<T, E>,
     ) -> Result<T, CallError<E>> {
+        #[cfg(feature = "policies")]
+        if self.config.policy.slow_call_ms != 0 {
+            // Slow calls are measured: the clock is read around `op`.
+            return self.call_classified(clock, op, crate::policy::outcome_of);
+        }
         // A closed breaker needs no time to admit or to count a success:
         // the clock is read only when it is not closed, or to stamp a
         // failure. The outcome is the same as reading it always.
@@ -427,6 +1074,46 @@ impl Breaker {
             }
             Err(_) => self.record_failure(clock.now_ms()),
         }
+        result.map_err(CallError::Failed)
+    }
+
+    /// Runs `op` through the breaker like [`call`](Self::call), but
+    /// `classify` decides how its result counts: a success, a failure, or
+    /// ignored (neither; a probe's slot is given back). The result is handed
+    /// back as `op` returned it, whatever the class. The clock is read
+    /// before and after `op` (slow calls are measured). O(1).
+    ///
+    /// ```
+    /// use fusebox::{Breaker, CallError, Config, ManualClock, Outcome};
+    /// let mut b = Breaker::new(Config::default().with_failure_threshold(1)).unwrap();
+    /// let clock = ManualClock::new(0);
+    /// // "not found" is the caller's business, not the service failing.
+    /// let r: Result<u32, &str> = b.call_classified(&clock, || Err("not found"), |r| match r {
+    ///     Err(&"not found") => Outcome::Ignored,
+    ///     Err(_) => Outcome::Failure,
+    ///     Ok(_) => Outcome::Success,
+    /// }).map_err(|e| match e { CallError::Failed(e) => e, CallError::Rejected(_) => "rejected" });
+    /// assert_eq!(r, Err("not found"));
+    /// assert_eq!(b.stats().ignored_count, 1);
+    /// assert_eq!(b.stats().failure_count, 0);
+    /// ```
+    ///
+    /// # Errors
+    /// As [`call`](Self::call).
+    #[cfg(feature = "policies")]
+    pub fn call_classified<T, E>(
+        &mut self,
+        clock: &impl Clock,
+        op: impl FnOnce() -> Result<T, E>,
+        classify: impl FnOnce(&Result<T, E>) -> Outcome,
+    ) -> Result<T, CallError<E>> {
+        let permit = self
+            .try_acquire_permit(clock.now_ms())
+            .map_err(CallError::Rejected)?;
+        let result = op();
+        let outcome = classify(&result);
+        // `&mut self` is held across `op`: the permit cannot be stale.
+        let _ = self.complete(&permit, outcome, clock.now_ms());
         result.map_err(CallError::Failed)
     }
 }

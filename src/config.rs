@@ -2,6 +2,8 @@
 #![forbid(unsafe_code)]
 
 use crate::Error;
+#[cfg(feature = "policies")]
+use crate::Policy;
 
 /// How a breaker trips and recovers.
 ///
@@ -26,6 +28,10 @@ pub struct Config {
     pub reset_timeout_ms: u32,
     /// Probes admitted by `try_acquire`/`call` while half-open. At least 1.
     pub half_open_max_calls: u32,
+    /// Everything beyond Snakepit (feature `policies`); defaults to
+    /// [`Policy::SNAKEPIT`].
+    #[cfg(feature = "policies")]
+    pub policy: Policy,
 }
 
 impl Config {
@@ -34,6 +40,8 @@ impl Config {
         failure_threshold: 5,
         reset_timeout_ms: 30_000,
         half_open_max_calls: 1,
+        #[cfg(feature = "policies")]
+        policy: Policy::SNAKEPIT,
     };
 
     /// All zero: the (invalid) config of an empty registry slot.
@@ -41,6 +49,8 @@ impl Config {
         failure_threshold: 0,
         reset_timeout_ms: 0,
         half_open_max_calls: 0,
+        #[cfg(feature = "policies")]
+        policy: Policy::SNAKEPIT,
     };
 
     /// Snakepit's defaults, as a `const fn`.
@@ -69,9 +79,18 @@ impl Config {
         self
     }
 
+    /// Returns `self` with `policy` set.
+    #[cfg(feature = "policies")]
+    #[must_use]
+    pub const fn with_policy(mut self, policy: Policy) -> Self {
+        self.policy = policy;
+        self
+    }
+
     /// Checks every field: `failure_threshold`, `reset_timeout_ms` and
     /// `half_open_max_calls` must each be at least 1 (Snakepit types them as
-    /// positive integers). O(1).
+    /// positive integers), and each [`Policy`](crate::Policy) field must be
+    /// in its documented range. O(1).
     ///
     /// # Errors
     /// [`Error::InvalidConfig`] when a field is 0.
@@ -81,6 +100,13 @@ impl Config {
             || self.half_open_max_calls == 0
         {
             return Err(Error::InvalidConfig);
+        }
+        #[cfg(feature = "policies")]
+        if let Err(e) = self
+            .policy
+            .validate(self.reset_timeout_ms, self.half_open_max_calls)
+        {
+            return Err(e);
         }
         Ok(())
     }

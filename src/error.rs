@@ -35,6 +35,15 @@ pub enum Error {
     /// A snapshot was taken with a different configuration than the one
     /// given to restore it.
     ConfigMismatch,
+    /// This build cannot do it: a policy asked of a build without the
+    /// `policies` feature, or a snapshot of a breaker with a non-default
+    /// policy or in a manual state (the snapshot format carries Snakepit's
+    /// state only).
+    Unsupported,
+    /// A permit from an earlier generation of the breaker (it changed state,
+    /// was reset, or its probes were released since): the outcome was not
+    /// recorded, only counted as stale.
+    StalePermit,
 }
 
 impl Error {
@@ -52,6 +61,8 @@ impl Error {
             Error::BadSnapshot => "bad snapshot",
             Error::SnapshotVersion => "unsupported snapshot version",
             Error::ConfigMismatch => "config mismatch",
+            Error::Unsupported => "unsupported by this build or format",
+            Error::StalePermit => "stale permit",
         }
     }
 }

@@ -12,7 +12,13 @@ use core::cell::Cell;
 use core::ffi::{c_char, c_void};
 use critical_section::Mutex;
 
-use crate::{Config, Error, Id, Registry, Stats, Tick32State, NAME_MAX};
+use crate::{
+    Config, Error, Id, Policy, Registry, Stats, Tick32State, TripRule, WaitAction, WindowKind,
+    NAME_MAX,
+};
+
+mod policy;
+pub use policy::*;
 
 mod capacity {
     include!(concat!(env!("OUT_DIR"), "/capacity.rs"));
@@ -20,8 +26,14 @@ mod capacity {
 
 /// A status code: `FUSEBOX_OK` (0) or one of the `FUSEBOX_*` errors.
 pub type fusebox_status = u32;
-/// A breaker state: `FUSEBOX_STATE_CLOSED`, `_OPEN` or `_HALF_OPEN`.
+/// A breaker state: `FUSEBOX_STATE_CLOSED`, `_OPEN`, `_HALF_OPEN`, or a
+/// manual one (`_FORCED_OPEN`, `_DISABLED`, `_METRICS_ONLY`).
 pub type fusebox_state = u32;
+/// How a finished call counts: `FUSEBOX_OUTCOME_SUCCESS`, `_FAILURE` or
+/// `_IGNORED`.
+pub type fusebox_outcome = u32;
+/// Why a breaker changed state: one of the `FUSEBOX_REASON_*` codes.
+pub type fusebox_reason = u32;
 /// A breaker handle. 0 is never a valid id; the id of a destroyed breaker is
 /// refused with `FUSEBOX_NOT_FOUND`, never reaching a later breaker.
 pub type fusebox_id = u32;
@@ -58,6 +70,14 @@ pub const FUSEBOX_BAD_SNAPSHOT: fusebox_status = 11;
 pub const FUSEBOX_SNAPSHOT_VERSION: fusebox_status = 12;
 /// The config given to `fusebox_restore` differs from the snapshot's.
 pub const FUSEBOX_CONFIG_MISMATCH: fusebox_status = 13;
+/// This build cannot do it: a policy field or function in a build without
+/// the `policies` feature, or a snapshot of a breaker with a non-default
+/// policy or in a manual state.
+pub const FUSEBOX_UNSUPPORTED: fusebox_status = 14;
+/// `fusebox_complete` with a permit from an earlier generation: the breaker
+/// changed state (or was reset, or released its probes) since it was
+/// handed out. Nothing was recorded; `stale_count` grew.
+pub const FUSEBOX_STALE_PERMIT: fusebox_status = 15;
 
 /// Bytes of one breaker's snapshot (fixed at compile time, so firmware can
 /// reserve retained RAM or a flash page for it).
@@ -71,6 +91,56 @@ pub const FUSEBOX_STATE_CLOSED: fusebox_state = 0;
 pub const FUSEBOX_STATE_OPEN: fusebox_state = 1;
 /// Half-open: a limited number of probe calls allowed.
 pub const FUSEBOX_STATE_HALF_OPEN: fusebox_state = 2;
+/// Held open by `fusebox_force_open` until `fusebox_reset`.
+pub const FUSEBOX_STATE_FORCED_OPEN: fusebox_state = 3;
+/// Switched off by `fusebox_disable` until `fusebox_reset`: allows every call.
+pub const FUSEBOX_STATE_DISABLED: fusebox_state = 4;
+/// Watching only (`fusebox_metrics_only`) until `fusebox_reset`: allows
+/// every call and records it, never trips.
+pub const FUSEBOX_STATE_METRICS_ONLY: fusebox_state = 5;
+
+/// `trip_rule`: Snakepit's, `failure_threshold` failures since the last close.
+pub const FUSEBOX_TRIP_CUMULATIVE: u32 = 0;
+/// `trip_rule`: `failure_threshold` failures in a row.
+pub const FUSEBOX_TRIP_CONSECUTIVE: u32 = 1;
+/// `trip_rule`: the window's failure rate reaches `failure_rate_percent`.
+pub const FUSEBOX_TRIP_FAILURE_RATE: u32 = 2;
+/// `window_kind`: the last `window_size` calls (at most 64).
+pub const FUSEBOX_WINDOW_COUNT: u32 = 0;
+/// `window_kind`: `window_size` buckets (at most 8) of `bucket_ms`.
+pub const FUSEBOX_WINDOW_TIME: u32 = 1;
+/// `half_open_wait_action`: unreported probes are written off, new ones admitted.
+pub const FUSEBOX_WAIT_RELEASE_PROBES: u32 = 0;
+/// `half_open_wait_action`: the breaker reopens.
+pub const FUSEBOX_WAIT_REOPEN: u32 = 1;
+
+/// The call succeeded.
+pub const FUSEBOX_OUTCOME_SUCCESS: fusebox_outcome = 0;
+/// The call failed.
+pub const FUSEBOX_OUTCOME_FAILURE: fusebox_outcome = 1;
+/// Neither: counted in `ignored_count` only (a probe gives its slot back).
+pub const FUSEBOX_OUTCOME_IGNORED: fusebox_outcome = 2;
+
+/// Failures reached `failure_threshold`.
+pub const FUSEBOX_REASON_FAILURE_THRESHOLD: fusebox_reason = 0;
+/// The window's failure rate reached `failure_rate_percent`.
+pub const FUSEBOX_REASON_FAILURE_RATE: fusebox_reason = 1;
+/// The window's slow-call rate reached `slow_call_rate_percent`.
+pub const FUSEBOX_REASON_SLOW_CALL_RATE: fusebox_reason = 2;
+/// The open duration ran out (open to half-open).
+pub const FUSEBOX_REASON_TIMEOUT: fusebox_reason = 3;
+/// Enough probes succeeded (half-open to closed).
+pub const FUSEBOX_REASON_PROBE_SUCCEEDED: fusebox_reason = 4;
+/// A probe failed or was slow (half-open to open).
+pub const FUSEBOX_REASON_PROBE_FAILED: fusebox_reason = 5;
+/// Probes did not report within `half_open_max_wait_ms` (half-open to open).
+pub const FUSEBOX_REASON_PROBE_TIMEOUT: fusebox_reason = 6;
+/// `fusebox_reset`, `_force_open`, `_disable` or `_metrics_only`.
+pub const FUSEBOX_REASON_MANUAL: fusebox_reason = 7;
+
+/// `fusebox_retry_after_ms` when no amount of time alone will admit a call
+/// (forced open, or every probe slot taken with no wait limit).
+pub const FUSEBOX_RETRY_NEVER: u64 = u64::MAX;
 
 /// Longest breaker name in bytes, not counting the terminating NUL.
 pub const FUSEBOX_NAME_MAX: usize = 31;
@@ -87,6 +157,42 @@ pub struct fusebox_config {
     pub reset_timeout_ms: u32,
     /// Probes admitted while half-open (>= 1).
     pub half_open_max_calls: u32,
+    /* Policies beyond Snakepit. A build without the `policies` feature
+     * refuses any value other than fusebox_config_init's with
+     * FUSEBOX_UNSUPPORTED. */
+    /// `FUSEBOX_TRIP_*`. Default: `FUSEBOX_TRIP_CUMULATIVE`.
+    pub trip_rule: u32,
+    /// `FUSEBOX_WINDOW_*` (for the failure rate and the slow-call rate).
+    /// Default: `FUSEBOX_WINDOW_COUNT`.
+    pub window_kind: u32,
+    /// Calls (count window, 1..=64) or buckets (time window, 1..=8). Default: 64.
+    pub window_size: u32,
+    /// Width of a time-window bucket in ms (>= 1 with a time window). Default: 1000.
+    pub bucket_ms: u32,
+    /// Calls in the window before a rate is judged (>= 1). Default: 10.
+    pub minimum_calls: u32,
+    /// Failure rate that trips with `FUSEBOX_TRIP_FAILURE_RATE` (1..=100). Default: 50.
+    pub failure_rate_percent: u32,
+    /// Calls longer than this many ms are slow; 0: off. Default: 0.
+    pub slow_call_ms: u32,
+    /// Slow-call rate that trips, when slow calls are on (1..=100). Default: 100.
+    pub slow_call_rate_percent: u32,
+    /// Successful probes that close (1..=`half_open_max_calls`). Default: 1.
+    pub half_open_success_threshold: u32,
+    /// Ms after which unreported probes are handled by
+    /// `half_open_wait_action`; 0: wait for ever. Default: 0.
+    pub half_open_max_wait_ms: u32,
+    /// `FUSEBOX_WAIT_*`. Default: `FUSEBOX_WAIT_RELEASE_PROBES`.
+    pub half_open_wait_action: u32,
+    /// Each reopen from half-open multiplies the open duration by this
+    /// percentage (>= 100). Default: 100 (no backoff).
+    pub backoff_percent: u32,
+    /// Cap on the open duration (0: none; else >= `reset_timeout_ms`). Default: 0.
+    pub max_open_ms: u32,
+    /// Open durations move by up to this percentage either way (0..=100). Default: 0.
+    pub jitter_percent: u32,
+    /// Seed of the per-breaker jitter generator (0: a fixed constant). Default: 0.
+    pub jitter_seed: u32,
 }
 
 /// A breaker's counters, as `fusebox_stats_get` reads them.
@@ -115,6 +221,36 @@ pub struct fusebox_stats {
     pub has_last_failure: bool,
     /// Clock reading of the last recorded failure, when `has_last_failure`.
     pub last_failure_ms: u64,
+    /* The rest are 0 in a build without the `policies` feature (except
+     * open_duration_ms, which is then reset_timeout_ms). */
+    /// State changes, ever (wraps).
+    pub transitions: u32,
+    /// The generation permits are checked against (wraps).
+    pub generation: u32,
+    /// Slow calls recorded (wraps).
+    pub slow_count: u32,
+    /// Permits completed after the breaker moved on (wraps).
+    pub stale_count: u32,
+    /// Outcomes classified as ignored (wraps).
+    pub ignored_count: u32,
+    /// Successful probes in the current half-open period.
+    pub half_open_successes: u32,
+    /// The open duration in force (backoff and jitter applied).
+    pub open_duration_ms: u32,
+    /// Calls in the rate window, as of its last record.
+    pub window_calls: u32,
+    /// Failures in the rate window.
+    pub window_failures: u32,
+    /// Slow calls in the rate window.
+    pub window_slow: u32,
+    /// Ms spent closed (also disabled, metrics-only) up to the last change.
+    pub time_closed_ms: u64,
+    /// Ms spent open (also forced open) up to the last change.
+    pub time_open_ms: u64,
+    /// Ms spent half-open up to the last change.
+    pub time_half_open_ms: u64,
+    /// When the current state began (add now minus this for its time).
+    pub state_since_ms: u64,
 }
 
 /// A 64-bit millisecond clock supplied by the application.
@@ -227,6 +363,36 @@ fn try_acquire_by_id(id: Id) -> Result<crate::State, fusebox_status> {
     }
 }
 
+/// `try_acquire` for `fusebox_call`: `Some(start time)` when the breaker
+/// measures slow calls (the outcome must then go in through
+/// [`record_timed`]), `None` when it does not.
+#[inline]
+fn admit(id: Id) -> Result<Option<u64>, fusebox_status> {
+    if !has_clock() {
+        return Err(FUSEBOX_NO_CLOCK);
+    }
+    match REGISTRY.try_acquire_if_closed(id) {
+        Ok(Some(_)) => Ok(None),
+        Ok(None) => {
+            let now = now_ms()?;
+            let measure = REGISTRY.try_acquire_timed(id, now).map_err(status)?;
+            Ok(measure.then_some(now))
+        }
+        Err(e) => Err(status(e)),
+    }
+}
+
+/// Records `outcome` of a call that began at `start` (slow calls on).
+#[cfg(feature = "policies")]
+fn record_timed(id: Id, outcome: crate::Outcome, start: u64) -> Result<(), fusebox_status> {
+    with_time(|end| REGISTRY.record(id, outcome, end.saturating_sub(start), end))
+}
+
+#[cfg(not(feature = "policies"))]
+fn record_timed(_: Id, _: crate::Outcome, _: u64) -> Result<(), fusebox_status> {
+    Err(FUSEBOX_UNSUPPORTED)
+}
+
 /// `record_success`, reading the clock only when the breaker is not closed.
 /// Inlined on hosts, where it sits on `fusebox_call`'s hot path; left to
 /// the optimiser on firmware, where flash is the scarcer resource.
@@ -272,22 +438,65 @@ const fn status(e: Error) -> fusebox_status {
         Error::BadSnapshot => FUSEBOX_BAD_SNAPSHOT,
         Error::SnapshotVersion => FUSEBOX_SNAPSHOT_VERSION,
         Error::ConfigMismatch => FUSEBOX_CONFIG_MISMATCH,
+        Error::Unsupported => FUSEBOX_UNSUPPORTED,
+        Error::StalePermit => FUSEBOX_STALE_PERMIT,
     }
 }
 
-/// The config `cfg` points to, or Snakepit's defaults for NULL.
+/// The config `cfg` points to, or Snakepit's defaults for NULL. Policy
+/// codes out of range are `FUSEBOX_INVALID_CONFIG`; policy fields other
+/// than the defaults, in a build without `policies`, `FUSEBOX_UNSUPPORTED`.
 ///
 /// # Safety
 /// `cfg` is NULL or valid for a read.
-unsafe fn config_or_default(cfg: *const fusebox_config) -> Config {
+unsafe fn config_or_default(cfg: *const fusebox_config) -> Result<Config, fusebox_status> {
     // SAFETY: forwarded from the caller's contract.
-    match unsafe { cfg.as_ref() } {
-        Some(c) => Config::default()
-            .with_failure_threshold(c.failure_threshold)
-            .with_reset_timeout_ms(c.reset_timeout_ms)
-            .with_half_open_max_calls(c.half_open_max_calls),
-        None => Config::default(),
+    let Some(c) = (unsafe { cfg.as_ref() }) else {
+        return Ok(Config::default());
+    };
+    let base = Config::default()
+        .with_failure_threshold(c.failure_threshold)
+        .with_reset_timeout_ms(c.reset_timeout_ms)
+        .with_half_open_max_calls(c.half_open_max_calls);
+    let policy = policy_of(c)?;
+    #[cfg(feature = "policies")]
+    return Ok(base.with_policy(policy));
+    #[cfg(not(feature = "policies"))]
+    if policy == Policy::SNAKEPIT {
+        Ok(base)
+    } else {
+        Err(FUSEBOX_UNSUPPORTED)
     }
+}
+
+/// The policy fields of `c`, their codes checked.
+fn policy_of(c: &fusebox_config) -> Result<Policy, fusebox_status> {
+    let trip_rule = match c.trip_rule {
+        FUSEBOX_TRIP_CUMULATIVE => TripRule::Cumulative,
+        FUSEBOX_TRIP_CONSECUTIVE => TripRule::Consecutive,
+        FUSEBOX_TRIP_FAILURE_RATE => TripRule::FailureRate,
+        _ => return Err(FUSEBOX_INVALID_CONFIG),
+    };
+    let window_kind = match c.window_kind {
+        FUSEBOX_WINDOW_COUNT => WindowKind::Count,
+        FUSEBOX_WINDOW_TIME => WindowKind::Time,
+        _ => return Err(FUSEBOX_INVALID_CONFIG),
+    };
+    let wait_action = match c.half_open_wait_action {
+        FUSEBOX_WAIT_RELEASE_PROBES => WaitAction::ReleaseProbes,
+        FUSEBOX_WAIT_REOPEN => WaitAction::Reopen,
+        _ => return Err(FUSEBOX_INVALID_CONFIG),
+    };
+    Ok(Policy::SNAKEPIT
+        .with_trip_rule(trip_rule)
+        .with_window(window_kind, c.window_size, c.bucket_ms)
+        .with_minimum_calls(c.minimum_calls)
+        .with_failure_rate_percent(c.failure_rate_percent)
+        .with_slow_calls(c.slow_call_ms, c.slow_call_rate_percent)
+        .with_half_open_success_threshold(c.half_open_success_threshold)
+        .with_half_open_max_wait(c.half_open_max_wait_ms, wait_action)
+        .with_backoff(c.backoff_percent, c.max_open_ms)
+        .with_jitter(c.jitter_percent, c.jitter_seed))
 }
 
 /// Reads a NUL-terminated name, looking at no more than `NAME_MAX + 1` bytes.
@@ -353,19 +562,42 @@ fn to_status(r: Result<(), fusebox_status>) -> fusebox_status {
 /// `cfg` is NULL or points to a writable `fusebox_config`.
 #[no_mangle]
 pub unsafe extern "C" fn fusebox_config_init(cfg: *mut fusebox_config) {
-    let d = Config::default();
     // SAFETY: forwarded from the caller's contract.
-    let _ = unsafe {
-        write_out(
-            cfg,
-            fusebox_config {
-                failure_threshold: d.failure_threshold,
-                reset_timeout_ms: d.reset_timeout_ms,
-                half_open_max_calls: d.half_open_max_calls,
-            },
-        )
-    };
+    let _ = unsafe { write_out(cfg, DEFAULT_C_CONFIG) };
 }
+
+/// For Rust callers of the C API: what `fusebox_config_init` writes.
+impl Default for fusebox_config {
+    fn default() -> Self {
+        DEFAULT_C_CONFIG
+    }
+}
+
+/// What `fusebox_config_init` writes: Snakepit's defaults.
+const DEFAULT_C_CONFIG: fusebox_config = {
+    let d = Config::SNAKEPIT;
+    let p = Policy::SNAKEPIT;
+    fusebox_config {
+        failure_threshold: d.failure_threshold,
+        reset_timeout_ms: d.reset_timeout_ms,
+        half_open_max_calls: d.half_open_max_calls,
+        trip_rule: p.trip_rule as u32,
+        window_kind: p.window_kind as u32,
+        window_size: p.window_size,
+        bucket_ms: p.bucket_ms,
+        minimum_calls: p.minimum_calls,
+        failure_rate_percent: p.failure_rate_percent,
+        slow_call_ms: p.slow_call_ms,
+        slow_call_rate_percent: p.slow_call_rate_percent,
+        half_open_success_threshold: p.half_open_success_threshold,
+        half_open_max_wait_ms: p.half_open_max_wait_ms,
+        half_open_wait_action: p.half_open_wait_action as u32,
+        backoff_percent: p.backoff_percent,
+        max_open_ms: p.max_open_ms,
+        jitter_percent: p.jitter_percent,
+        jitter_seed: p.jitter_seed,
+    }
+};
 
 /// Sets the clock every breaker reads: `now_ms(userdata)` returns monotonic
 /// milliseconds. It is called outside fusebox's critical sections, from
@@ -445,7 +677,10 @@ pub unsafe extern "C" fn fusebox_create(
         Err(s) => return s,
     };
     // SAFETY: NULL or valid, by the caller's contract.
-    let config = unsafe { config_or_default(cfg) };
+    let config = match unsafe { config_or_default(cfg) } {
+        Ok(c) => c,
+        Err(s) => return s,
+    };
     // SAFETY: `out_id` checked non-NULL; writable by the caller's contract.
     unsafe {
         write_result(
@@ -579,11 +814,23 @@ pub unsafe extern "C" fn fusebox_call(
         return FUSEBOX_NULL_PARAMETER;
     }
     let id = Id::from_raw(id);
-    if let Err(s) = try_acquire_by_id(id) {
-        return s;
-    }
+    let start = match admit(id) {
+        Ok(start) => start,
+        Err(s) => return s,
+    };
     // SAFETY: the caller vouches for `op(userdata)`.
     let result = unsafe { op(userdata) };
+    if let Some(start) = start {
+        // Slow calls are on: the outcome goes in with its duration.
+        let outcome = if result == 0 {
+            crate::Outcome::Success
+        } else {
+            crate::Outcome::Failure
+        };
+        let _ = record_timed(id, outcome, start);
+        // SAFETY: checked non-NULL; writable by the caller's contract.
+        return unsafe { write_out(out_result, result) };
+    }
     // The op ran: its result stands even if the record cannot be made.
     let _ = if result == 0 {
         record_success_by_id(id)
@@ -614,6 +861,20 @@ fn to_c_stats(s: &Stats) -> fusebox_stats {
         admitted_count: s.admitted_count,
         has_last_failure: s.last_failure_ms.is_some(),
         last_failure_ms: s.last_failure_ms.unwrap_or(0),
+        transitions: s.transitions,
+        generation: s.generation,
+        slow_count: s.slow_count,
+        stale_count: s.stale_count,
+        ignored_count: s.ignored_count,
+        half_open_successes: s.half_open_successes,
+        open_duration_ms: s.open_duration_ms,
+        window_calls: s.window_calls,
+        window_failures: s.window_failures,
+        window_slow: s.window_slow,
+        time_closed_ms: s.time_in_state_ms[0],
+        time_open_ms: s.time_in_state_ms[1],
+        time_half_open_ms: s.time_in_state_ms[2],
+        state_since_ms: s.state_since_ms,
     }
 }
 
@@ -697,7 +958,10 @@ pub unsafe extern "C" fn fusebox_restore(
         Err(s) => return s,
     };
     // SAFETY: NULL or valid, by the caller's contract.
-    let config = unsafe { config_or_default(cfg) };
+    let config = match unsafe { config_or_default(cfg) } {
+        Ok(c) => c,
+        Err(s) => return s,
+    };
     // SAFETY: non-NULL and readable for `len` bytes by the caller's contract.
     let blob = unsafe { core::slice::from_raw_parts(buf, len) };
     // SAFETY: `out_id` checked non-NULL; writable by the caller's contract.
@@ -778,19 +1042,25 @@ pub extern "C" fn fusebox_status_str(status: fusebox_status) -> *const c_char {
         FUSEBOX_BAD_SNAPSHOT => c"bad snapshot",
         FUSEBOX_SNAPSHOT_VERSION => c"unsupported snapshot version",
         FUSEBOX_CONFIG_MISMATCH => c"config mismatch",
+        FUSEBOX_UNSUPPORTED => c"unsupported by this build or format",
+        FUSEBOX_STALE_PERMIT => c"stale permit",
         _ => c"unknown status",
     };
     s.as_ptr()
 }
 
 /// A static, NUL-terminated name of `state` ("closed", "open",
-/// "half_open"); "unknown state" for other codes. Never NULL.
+/// "half_open", "forced_open", "disabled", "metrics_only"); "unknown
+/// state" for other codes. Never NULL.
 #[no_mangle]
 pub extern "C" fn fusebox_state_str(state: fusebox_state) -> *const c_char {
     let s: &'static core::ffi::CStr = match state {
         FUSEBOX_STATE_CLOSED => c"closed",
         FUSEBOX_STATE_OPEN => c"open",
         FUSEBOX_STATE_HALF_OPEN => c"half_open",
+        FUSEBOX_STATE_FORCED_OPEN => c"forced_open",
+        FUSEBOX_STATE_DISABLED => c"disabled",
+        FUSEBOX_STATE_METRICS_ONLY => c"metrics_only",
         _ => c"unknown state",
     };
     s.as_ptr()

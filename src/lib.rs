@@ -38,7 +38,12 @@ mod clock;
 mod config;
 /// cbindgen:ignore
 mod error;
+/// cbindgen:ignore
+#[cfg(feature = "policies")]
+mod events;
 pub mod ffi;
+/// cbindgen:ignore
+mod policy;
 /// cbindgen:ignore
 mod port;
 /// cbindgen:ignore
@@ -48,9 +53,14 @@ mod slot;
 /// cbindgen:ignore
 pub mod snapshot;
 
-pub use breaker::{Breaker, State, Stats};
+pub use breaker::{Breaker, Permit, Reason, State, Stats, Transition};
 pub use clock::{Clock, ManualClock, Tick32, Tick32State};
 pub use config::Config;
+pub use policy::{
+    Outcome, Policy, TripRule, WaitAction, WindowKind, MAX_BUCKETS, MAX_WINDOW_CALLS,
+};
 pub use error::{CallError, Error};
+#[cfg(feature = "policies")]
+pub use events::{Event, Listener, EVENT_QUEUE_LEN};
 pub use registry::{Id, Registry, MAX_CAPACITY, NAME_MAX};
 pub use snapshot::{SNAPSHOT_LEN, SNAPSHOT_VERSION};

@@ -8,6 +8,8 @@ use critical_section::Mutex;
 use crate::slot::SlotCell;
 use crate::snapshot::{self, Writer, ALL_OVERHEAD, ENTRY_LEN};
 use crate::{Breaker, CallError, Clock, Config, Error, State, Stats};
+#[cfg(feature = "policies")]
+use crate::{events::EventQueue, Listener, Outcome, Permit};
 
 /// Longest breaker name, in bytes.
 pub const NAME_MAX: usize = 31;
@@ -140,6 +142,8 @@ impl<const N: usize> Index<N> {
 pub struct Registry<const N: usize> {
     index: Mutex<RefCell<Index<N>>>,
     slots: [SlotCell<Slot>; N],
+    #[cfg(feature = "policies")]
+    events: EventQueue,
 }
 
 impl<const N: usize> Registry<N> {
@@ -158,6 +162,8 @@ impl<const N: usize> Registry<N> {
                 names: [const { Name::new() }; N],
             })),
             slots: [const { SlotCell::new(Slot::EMPTY) }; N],
+            #[cfg(feature = "policies")]
+            events: EventQueue::new(),
         }
     }
 
@@ -180,9 +186,29 @@ impl<const N: usize> Registry<N> {
     }
 
     /// Runs `f` on breaker `id` with only its slot locked.
+    /// With policies, the state changes `f` made are queued while the slot
+    /// is still locked, and delivered to the listener after it is unlocked.
     #[inline]
     fn with_breaker<R>(&self, id: Id, f: impl FnOnce(&mut Breaker) -> R) -> Result<R, Error> {
         let slot = self.slots.get(id.index()).ok_or(Error::NotFound)?;
+        #[cfg(feature = "policies")]
+        {
+            let (r, changed) = slot.with(|s| {
+                s.get_mut(id).map(|b| {
+                    let r = f(b);
+                    let changed = b.has_transitions();
+                    if changed {
+                        self.events.push_all(id, || b.take_transition());
+                    }
+                    (r, changed)
+                })
+            })??;
+            if changed {
+                self.events.dispatch();
+            }
+            Ok(r)
+        }
+        #[cfg(not(feature = "policies"))]
         slot.with(|s| s.get_mut(id).map(f))?
     }
 
@@ -309,6 +335,16 @@ impl<const N: usize> Registry<N> {
         self.with_breaker(id, Breaker::try_acquire_if_closed)
     }
 
+    /// `try_acquire` at `now_ms`, saying whether the breaker measures slow
+    /// calls (so the caller must time the call and record its duration).
+    #[inline]
+    pub(crate) fn try_acquire_timed(&self, id: Id, now_ms: u64) -> Result<bool, Error> {
+        #[cfg(feature = "policies")]
+        return self.with_breaker(id, |b| b.try_acquire(now_ms).map(|_| b.measures_slow_calls()))?;
+        #[cfg(not(feature = "policies"))]
+        self.try_acquire(id, now_ms).map(|_| false)
+    }
+
     /// `record_success` when the breaker is closed, which needs no clock
     /// reading: `Ok(false)`, with nothing changed, when it is not closed.
     #[inline]
@@ -381,8 +417,24 @@ impl<const N: usize> Registry<N> {
             .map_err(CallError::Rejected)?
             .is_none()
         {
-            self.try_acquire(id, clock.now_ms())
-                .map_err(CallError::Rejected)?;
+            let start = clock.now_ms();
+            #[cfg(feature = "policies")]
+            {
+                // The closed fast path declines breakers that measure slow
+                // calls: this is where they are timed.
+                let measure = self
+                    .try_acquire_timed(id, start)
+                    .map_err(CallError::Rejected)?;
+                if measure {
+                    let result = op();
+                    let end = clock.now_ms();
+                    let outcome = crate::policy::outcome_of(&result);
+                    let _ = self.record(id, outcome, end.saturating_sub(start), end);
+                    return result.map_err(CallError::Failed);
+                }
+            }
+            #[cfg(not(feature = "policies"))]
+            self.try_acquire(id, start).map_err(CallError::Rejected)?;
         }
         let result = op();
         // A removal during `op` is not the caller's error: its result stands.
@@ -394,6 +446,124 @@ impl<const N: usize> Registry<N> {
             Err(_) => self.record_failure(id, clock.now_ms()),
         };
         result.map_err(CallError::Failed)
+    }
+}
+
+/// Policies (feature `policies`): permits, manual control, events.
+#[cfg(feature = "policies")]
+impl<const N: usize> Registry<N> {
+    /// [`Breaker::try_acquire_permit`] by id. O(1).
+    ///
+    /// # Errors
+    /// [`Error::CircuitOpen`], [`Error::NotFound`].
+    pub fn try_acquire_permit(&self, id: Id, now_ms: u64) -> Result<Permit, Error> {
+        self.with_breaker(id, |b| b.try_acquire_permit(now_ms))?
+    }
+
+    /// [`Breaker::complete`] by id. O(1).
+    ///
+    /// # Errors
+    /// [`Error::StalePermit`] (nothing recorded), [`Error::NotFound`].
+    pub fn complete(
+        &self,
+        id: Id,
+        permit: &Permit,
+        outcome: Outcome,
+        now_ms: u64,
+    ) -> Result<(), Error> {
+        self.with_breaker(id, |b| b.complete(permit, outcome, now_ms))?
+    }
+
+    /// [`Breaker::record`] by id. O(1), or O(buckets) with a time window.
+    ///
+    /// # Errors
+    /// [`Error::NotFound`].
+    pub fn record(&self, id: Id, outcome: Outcome, duration_ms: u64, now_ms: u64) -> Result<(), Error> {
+        self.with_breaker(id, |b| b.record(outcome, duration_ms, now_ms))
+    }
+
+    /// [`Breaker::retry_after_ms`] by id. O(1).
+    ///
+    /// # Errors
+    /// [`Error::NotFound`].
+    pub fn retry_after_ms(&self, id: Id, now_ms: u64) -> Result<Option<u64>, Error> {
+        self.with_breaker(id, |b| b.retry_after_ms(now_ms))
+    }
+
+    /// [`Breaker::force_open`] by id. O(1).
+    ///
+    /// # Errors
+    /// [`Error::NotFound`].
+    pub fn force_open(&self, id: Id, now_ms: u64) -> Result<(), Error> {
+        self.with_breaker(id, |b| b.force_open(now_ms))
+    }
+
+    /// [`Breaker::disable`] by id. O(1).
+    ///
+    /// # Errors
+    /// [`Error::NotFound`].
+    pub fn disable(&self, id: Id, now_ms: u64) -> Result<(), Error> {
+        self.with_breaker(id, |b| b.disable(now_ms))
+    }
+
+    /// [`Breaker::metrics_only`] by id. O(1).
+    ///
+    /// # Errors
+    /// [`Error::NotFound`].
+    pub fn metrics_only(&self, id: Id, now_ms: u64) -> Result<(), Error> {
+        self.with_breaker(id, |b| b.metrics_only(now_ms))
+    }
+
+    /// [`Breaker::call_classified`] by id: acquires a permit, runs `op`
+    /// outside every lock, and completes the permit with `classify`'s
+    /// verdict. A result that arrives after the breaker moved on (another
+    /// thread's probe closed it, it was reset...) is stale: not recorded.
+    ///
+    /// # Errors
+    /// As [`call`](Self::call).
+    pub fn call_classified<T, E>(
+        &self,
+        id: Id,
+        clock: &impl Clock,
+        op: impl FnOnce() -> Result<T, E>,
+        classify: impl FnOnce(&Result<T, E>) -> Outcome,
+    ) -> Result<T, CallError<E>> {
+        let permit = self
+            .try_acquire_permit(id, clock.now_ms())
+            .map_err(CallError::Rejected)?;
+        let result = op();
+        let outcome = classify(&result);
+        // Stale or removed: the op's result stands all the same.
+        let _ = self.complete(id, &permit, outcome, clock.now_ms());
+        result.map_err(CallError::Failed)
+    }
+
+    /// Sets (or with `None` removes) the listener that receives every
+    /// state change of every breaker, in order, outside every lock. O(1).
+    ///
+    /// ```
+    /// use core::sync::atomic::{AtomicUsize, Ordering};
+    /// use fusebox::{Config, Event, Listener, Registry, State};
+    /// static REGISTRY: Registry<2> = Registry::new();
+    /// static OPENED: AtomicUsize = AtomicUsize::new(0);
+    /// fn on_event(ev: &Event, _data: usize) {
+    ///     if ev.transition.to == State::Open {
+    ///         OPENED.fetch_add(1, Ordering::Relaxed);
+    ///     }
+    /// }
+    /// REGISTRY.set_listener(Some(Listener { func: on_event, data: 0 }));
+    /// let id = REGISTRY.create(b"db", Config::default().with_failure_threshold(1)).unwrap();
+    /// REGISTRY.record_failure(id, 5).unwrap();
+    /// assert_eq!(OPENED.load(Ordering::Relaxed), 1);
+    /// ```
+    pub fn set_listener(&self, listener: Option<Listener>) {
+        self.events.set_listener(listener);
+    }
+
+    /// Events dropped because the queue
+    /// ([`EVENT_QUEUE_LEN`](crate::EVENT_QUEUE_LEN)) was full (wraps). O(1).
+    pub fn events_dropped(&self) -> u32 {
+        self.events.dropped()
     }
 }
 
@@ -437,7 +607,9 @@ impl<const N: usize> Registry<N> {
     /// [`SNAPSHOT_ALL_MAX`](Self::SNAPSHOT_ALL_MAX)). O(N).
     ///
     /// # Errors
-    /// [`Error::BufferTooSmall`].
+    /// [`Error::BufferTooSmall`], [`Error::Unsupported`] (a breaker with a
+    /// non-default policy or in a manual state: see
+    /// [`Breaker::snapshot`]).
     pub fn snapshot_all(&self, now_ms: u64, buf: &mut [u8]) -> Result<usize, Error> {
         self.with_index(|index| {
             let count = N - index.free_slots();
@@ -446,7 +618,11 @@ impl<const N: usize> Registry<N> {
             snapshot::write_all_header(&mut w, count);
             for (name, slot) in index.names.iter().zip(&self.slots) {
                 if !name.is_empty() {
-                    slot.with(|s| snapshot::write_entry(&mut w, name, &s.breaker, now_ms))?;
+                    slot.with(|s| {
+                        s.breaker.check_snapshottable()?;
+                        snapshot::write_entry(&mut w, name, &s.breaker, now_ms);
+                        Ok::<(), Error>(())
+                    })??;
                 }
             }
             w.finish_with_crc()

@@ -184,6 +184,7 @@ pub(crate) fn write_breaker(w: &mut Writer<'_>, breaker: &Breaker, now_ms: u64) 
 
 /// `breaker`'s snapshot at `now_ms` into `buf`; returns [`SNAPSHOT_LEN`].
 pub(crate) fn snapshot(breaker: &Breaker, now_ms: u64, buf: &mut [u8]) -> Result<usize, Error> {
+    breaker.check_snapshottable()?;
     if buf.len() < SNAPSHOT_LEN {
         return Err(Error::BufferTooSmall);
     }

@@ -35,6 +35,7 @@ fn cfg(threshold: u32, timeout: u32, probes: u32) -> fusebox_config {
         failure_threshold: threshold,
         reset_timeout_ms: timeout,
         half_open_max_calls: probes,
+        ..Default::default()
     }
 }
 

@@ -76,6 +76,7 @@ fn c_config((a, b, c): (u32, u32, u32)) -> fusebox_config {
         failure_threshold: a,
         reset_timeout_ms: b,
         half_open_max_calls: c,
+        ..Default::default()
     }
 }
 
@@ -429,6 +430,7 @@ fuzz_target!(|ops: Vec<Op>| {
                                 failure_threshold: m.threshold,
                                 reset_timeout_ms: m.timeout as u32,
                                 half_open_max_calls: m.max_probes,
+                                ..Default::default()
                             };
                             let mut twin = 0;
                             let st = fusebox_restore(

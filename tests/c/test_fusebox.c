@@ -491,7 +491,12 @@ static void test_strings(void) {
     CHECK(strcmp(fusebox_state_str(FUSEBOX_STATE_CLOSED), "closed") == 0);
     CHECK(strcmp(fusebox_state_str(FUSEBOX_STATE_OPEN), "open") == 0);
     CHECK(strcmp(fusebox_state_str(FUSEBOX_STATE_HALF_OPEN), "half_open") == 0);
-    CHECK(strcmp(fusebox_state_str(3), "unknown state") == 0);
+    CHECK(strcmp(fusebox_state_str(FUSEBOX_STATE_FORCED_OPEN), "forced_open") == 0);
+    CHECK(strcmp(fusebox_state_str(FUSEBOX_STATE_DISABLED), "disabled") == 0);
+    CHECK(strcmp(fusebox_state_str(FUSEBOX_STATE_METRICS_ONLY), "metrics_only") == 0);
+    CHECK(strcmp(fusebox_state_str(6), "unknown state") == 0);
+    CHECK(strcmp(fusebox_status_str(FUSEBOX_UNSUPPORTED), "unsupported by this build or format") == 0);
+    CHECK(strcmp(fusebox_status_str(FUSEBOX_STALE_PERMIT), "stale permit") == 0);
 }
 
 int main(void) {

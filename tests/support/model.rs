@@ -57,8 +57,8 @@ impl BreakerModel {
     pub fn allow(&mut self, now: u64) -> bool {
         self.tick(now);
         match self.state {
-            State::Closed => true,
-            State::Open => false,
+            State::Closed | State::Disabled | State::MetricsOnly => true,
+            State::Open | State::ForcedOpen => false,
             State::HalfOpen => self.probes < self.max_probes,
         }
     }

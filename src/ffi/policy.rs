@@ -1,0 +1,347 @@
+//! The C API of the policies (feature `policies`): permits, outcomes with
+//! durations, classified calls, manual control, retry-after and the event
+//! listener. Built without the feature, every function here returns
+//! `FUSEBOX_UNSUPPORTED` and writes nothing.
+
+use core::ffi::c_void;
+
+use super::{
+    fusebox_id, fusebox_op_fn, fusebox_outcome, fusebox_reason, fusebox_state, fusebox_status,
+    FUSEBOX_NULL_PARAMETER,
+};
+#[cfg(feature = "policies")]
+use super::{
+    to_status, with_time, write_out, write_result, FUSEBOX_INVALID_CONFIG, FUSEBOX_OK, REGISTRY,
+};
+#[cfg(not(feature = "policies"))]
+use super::FUSEBOX_UNSUPPORTED;
+#[cfg(feature = "policies")]
+use crate::{Event, Id, Listener, Outcome, Permit, State};
+
+/// An admission handed out by `fusebox_acquire_permit`, to be given back to
+/// `fusebox_complete` with the call's outcome. Plain data: copy it freely.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct fusebox_permit {
+    /// The breaker.
+    pub id: fusebox_id,
+    /// The breaker's generation at admission.
+    pub generation: u32,
+    /// The state the call was admitted in (`FUSEBOX_STATE_HALF_OPEN`: a probe).
+    pub state: fusebox_state,
+    /// Clock reading at admission (slow calls are measured from it).
+    pub start_ms: u64,
+}
+
+/// A state change, as the listener receives it.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct fusebox_event {
+    /// The breaker.
+    pub id: fusebox_id,
+    /// Position among all state changes (from 1, wraps): increasing.
+    pub seq: u32,
+    /// The state before.
+    pub from: fusebox_state,
+    /// The state after.
+    pub to: fusebox_state,
+    /// Why (`FUSEBOX_REASON_*`).
+    pub reason: fusebox_reason,
+    /// The breaker's generation after the change.
+    pub generation: u32,
+}
+
+/// Maps an op's return value to an outcome, for `fusebox_call_classified`.
+pub type fusebox_classify_fn =
+    Option<unsafe extern "C" fn(result: i32, userdata: *mut c_void) -> fusebox_outcome>;
+/// Receives state changes (see `fusebox_set_listener`).
+pub type fusebox_listener_fn =
+    Option<unsafe extern "C" fn(event: *const fusebox_event, userdata: *mut c_void)>;
+
+#[cfg(feature = "policies")]
+fn outcome(code: fusebox_outcome) -> Option<Outcome> {
+    Some(match code {
+        super::FUSEBOX_OUTCOME_SUCCESS => Outcome::Success,
+        super::FUSEBOX_OUTCOME_FAILURE => Outcome::Failure,
+        super::FUSEBOX_OUTCOME_IGNORED => Outcome::Ignored,
+        _ => return None,
+    })
+}
+
+/// Records a call's `outcome` (`FUSEBOX_OUTCOME_*`) that took `duration_ms`
+/// (slow when longer than `slow_call_ms`, if slow calls are on), for
+/// callers that admit and time calls themselves. An unknown outcome code
+/// is `FUSEBOX_INVALID_CONFIG`.
+#[no_mangle]
+pub extern "C" fn fusebox_record(
+    id: fusebox_id,
+    outcome: fusebox_outcome,
+    duration_ms: u64,
+) -> fusebox_status {
+    #[cfg(feature = "policies")]
+    {
+        let Some(o) = self::outcome(outcome) else {
+            return FUSEBOX_INVALID_CONFIG;
+        };
+        to_status(with_time(|now| {
+            REGISTRY.record(Id::from_raw(id), o, duration_ms, now)
+        }))
+    }
+    #[cfg(not(feature = "policies"))]
+    {
+        let _ = (id, outcome, duration_ms);
+        FUSEBOX_UNSUPPORTED
+    }
+}
+
+/// Admits a call like `fusebox_try_acquire` and writes a permit for it to
+/// `*out_permit`, to complete with `fusebox_complete`.
+///
+/// # Safety
+/// `out_permit` is NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn fusebox_acquire_permit(
+    id: fusebox_id,
+    out_permit: *mut fusebox_permit,
+) -> fusebox_status {
+    if out_permit.is_null() {
+        return FUSEBOX_NULL_PARAMETER;
+    }
+    #[cfg(feature = "policies")]
+    {
+        let r = with_time(|now| REGISTRY.try_acquire_permit(Id::from_raw(id), now)).map(|p| {
+            fusebox_permit {
+                id,
+                generation: p.generation(),
+                state: p.admitted_in().code(),
+                start_ms: p.start_ms(),
+            }
+        });
+        // SAFETY: checked non-NULL; writable by the caller's contract.
+        unsafe { write_result(out_permit, r) }
+    }
+    #[cfg(not(feature = "policies"))]
+    {
+        let _ = id;
+        FUSEBOX_UNSUPPORTED
+    }
+}
+
+/// Completes `*permit` with its call's `outcome`. The call was slow if it
+/// took longer than `slow_call_ms` since the permit was handed out. A permit
+/// from an earlier generation (the breaker changed state, was reset, or
+/// released its probes since) records nothing: `FUSEBOX_STALE_PERMIT`.
+///
+/// # Safety
+/// `permit` is NULL or readable.
+#[no_mangle]
+pub unsafe extern "C" fn fusebox_complete(
+    permit: *const fusebox_permit,
+    outcome: fusebox_outcome,
+) -> fusebox_status {
+    // SAFETY: NULL or readable, by the caller's contract.
+    let Some(p) = (unsafe { permit.as_ref() }) else {
+        return FUSEBOX_NULL_PARAMETER;
+    };
+    #[cfg(feature = "policies")]
+    {
+        let (Some(o), Some(state)) = (self::outcome(outcome), State::from_code(p.state)) else {
+            return FUSEBOX_INVALID_CONFIG;
+        };
+        let permit = Permit::from_parts(p.generation, state, p.start_ms);
+        to_status(with_time(|now| {
+            REGISTRY.complete(Id::from_raw(p.id), &permit, o, now)
+        }))
+    }
+    #[cfg(not(feature = "policies"))]
+    {
+        let _ = (p, outcome);
+        FUSEBOX_UNSUPPORTED
+    }
+}
+
+/// Runs `op(userdata)` like `fusebox_call`, but `classify(result, userdata)`
+/// decides how the result counts (`FUSEBOX_OUTCOME_*`; an unknown code
+/// counts as a failure). The call goes through a permit: a result that
+/// arrives after the breaker moved on is not recorded. `*out_result`
+/// receives `op`'s value and the status is `FUSEBOX_OK` whenever `op` ran.
+///
+/// # Safety
+/// `out_result` is NULL or writable; `op` and `classify` are safe to call
+/// with `userdata`.
+#[no_mangle]
+pub unsafe extern "C" fn fusebox_call_classified(
+    id: fusebox_id,
+    op: fusebox_op_fn,
+    classify: fusebox_classify_fn,
+    userdata: *mut c_void,
+    out_result: *mut i32,
+) -> fusebox_status {
+    let (Some(op), Some(classify)) = (op, classify) else {
+        return FUSEBOX_NULL_PARAMETER;
+    };
+    if out_result.is_null() {
+        return FUSEBOX_NULL_PARAMETER;
+    }
+    #[cfg(feature = "policies")]
+    {
+        let id = Id::from_raw(id);
+        let permit = match with_time(|now| REGISTRY.try_acquire_permit(id, now)) {
+            Ok(p) => p,
+            Err(s) => return s,
+        };
+        // SAFETY: the caller vouches for `op(userdata)`.
+        let result = unsafe { op(userdata) };
+        // SAFETY: the caller vouches for `classify(result, userdata)`.
+        let o = self::outcome(unsafe { classify(result, userdata) }).unwrap_or(Outcome::Failure);
+        // Stale or destroyed: the op ran, its result stands.
+        let _ = with_time(|now| REGISTRY.complete(id, &permit, o, now));
+        // SAFETY: checked non-NULL; writable by the caller's contract.
+        unsafe { write_out(out_result, result) }
+    }
+    #[cfg(not(feature = "policies"))]
+    {
+        let _ = (id, op, classify, userdata);
+        FUSEBOX_UNSUPPORTED
+    }
+}
+
+/// Writes to `*out_ms` how long until a call may be admitted: 0 if one
+/// would be now, the time left in the open window, or the time left before
+/// unreported probes are released; `FUSEBOX_RETRY_NEVER` when no time alone
+/// will do (forced open, or every probe slot taken with no wait limit).
+///
+/// # Safety
+/// `out_ms` is NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn fusebox_retry_after_ms(id: fusebox_id, out_ms: *mut u64) -> fusebox_status {
+    if out_ms.is_null() {
+        return FUSEBOX_NULL_PARAMETER;
+    }
+    #[cfg(feature = "policies")]
+    {
+        let r = with_time(|now| REGISTRY.retry_after_ms(Id::from_raw(id), now))
+            .map(|ms| ms.unwrap_or(super::FUSEBOX_RETRY_NEVER));
+        // SAFETY: checked non-NULL; writable by the caller's contract.
+        unsafe { write_result(out_ms, r) }
+    }
+    #[cfg(not(feature = "policies"))]
+    {
+        let _ = id;
+        FUSEBOX_UNSUPPORTED
+    }
+}
+
+#[cfg(feature = "policies")]
+fn manual(id: fusebox_id, f: fn(Id, u64) -> Result<(), crate::Error>) -> fusebox_status {
+    to_status(with_time(|now| f(Id::from_raw(id), now)))
+}
+
+/// Holds the breaker open (`FUSEBOX_STATE_FORCED_OPEN`): every call is
+/// rejected until `fusebox_reset`.
+#[no_mangle]
+pub extern "C" fn fusebox_force_open(id: fusebox_id) -> fusebox_status {
+    #[cfg(feature = "policies")]
+    return manual(id, |id, now| REGISTRY.force_open(id, now));
+    #[cfg(not(feature = "policies"))]
+    {
+        let _ = id;
+        FUSEBOX_UNSUPPORTED
+    }
+}
+
+/// Switches the breaker off (`FUSEBOX_STATE_DISABLED`): every call is
+/// allowed, successes and failures are counted, until `fusebox_reset`.
+#[no_mangle]
+pub extern "C" fn fusebox_disable(id: fusebox_id) -> fusebox_status {
+    #[cfg(feature = "policies")]
+    return manual(id, |id, now| REGISTRY.disable(id, now));
+    #[cfg(not(feature = "policies"))]
+    {
+        let _ = id;
+        FUSEBOX_UNSUPPORTED
+    }
+}
+
+/// Watches only (`FUSEBOX_STATE_METRICS_ONLY`): every call is allowed and
+/// recorded as when closed (counters, rate window), nothing trips, until
+/// `fusebox_reset`.
+#[no_mangle]
+pub extern "C" fn fusebox_metrics_only(id: fusebox_id) -> fusebox_status {
+    #[cfg(feature = "policies")]
+    return manual(id, |id, now| REGISTRY.metrics_only(id, now));
+    #[cfg(not(feature = "policies"))]
+    {
+        let _ = id;
+        FUSEBOX_UNSUPPORTED
+    }
+}
+
+/// The application's listener, behind a critical section so that the
+/// function and its userdata are always read as the pair that was set.
+#[cfg(feature = "policies")]
+static C_LISTENER: critical_section::Mutex<core::cell::Cell<(fusebox_listener_fn, usize)>> =
+    critical_section::Mutex::new(core::cell::Cell::new((None, 0)));
+
+#[cfg(feature = "policies")]
+fn deliver(ev: &Event, _: usize) {
+    let (func, userdata) = critical_section::with(|cs| C_LISTENER.borrow(cs).get());
+    let Some(func) = func else { return };
+    let t = ev.transition;
+    let c = fusebox_event {
+        id: ev.id.to_raw(),
+        seq: ev.seq,
+        from: t.from.code(),
+        to: t.to.code(),
+        reason: t.reason as u32,
+        generation: t.generation,
+    };
+    // SAFETY: the application registered `func` with `userdata`.
+    unsafe { func(&c, userdata as *mut c_void) };
+}
+
+/// Sets the function that receives every state change of every breaker,
+/// with `userdata`; NULL removes it. It is called outside every critical
+/// section and lock, on whichever thread delivers the event, in the order
+/// the changes happened (increasing `seq`), also when threads race. It may
+/// call fusebox (a change it causes is delivered after it returns). Events
+/// that find the queue full (a listener slow while many breakers change)
+/// are dropped and counted: `fusebox_events_dropped`.
+#[no_mangle]
+pub extern "C" fn fusebox_set_listener(
+    listener: fusebox_listener_fn,
+    userdata: *mut c_void,
+) -> fusebox_status {
+    #[cfg(feature = "policies")]
+    {
+        critical_section::with(|cs| C_LISTENER.borrow(cs).set((listener, userdata as usize)));
+        REGISTRY.set_listener(listener.map(|_| Listener {
+            func: deliver,
+            data: 0,
+        }));
+        FUSEBOX_OK
+    }
+    #[cfg(not(feature = "policies"))]
+    {
+        let _ = (listener, userdata);
+        FUSEBOX_UNSUPPORTED
+    }
+}
+
+/// Writes to `*out_count` how many events were dropped on a full queue.
+///
+/// # Safety
+/// `out_count` is NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn fusebox_events_dropped(out_count: *mut u32) -> fusebox_status {
+    if out_count.is_null() {
+        return FUSEBOX_NULL_PARAMETER;
+    }
+    #[cfg(feature = "policies")]
+    {
+        // SAFETY: checked non-NULL; writable by the caller's contract.
+        unsafe { write_out(out_count, REGISTRY.events_dropped()) }
+    }
+    #[cfg(not(feature = "policies"))]
+    FUSEBOX_UNSUPPORTED
+}

@@ -1,0 +1,489 @@
+//! Policies beyond Snakepit (feature `policies`): how a breaker trips, how
+//! it probes, how long it stays open. Every default is Snakepit's
+//! behaviour, so a [`Policy::SNAKEPIT`] breaker answers exactly as one
+//! without policies.
+//!
+//! All of it is fixed memory: a rate window is a 64-bit ring of outcomes or
+//! at most [`MAX_BUCKETS`] time buckets, the jitter comes from a per-breaker
+//! xorshift generator, and nothing is allocated.
+#![forbid(unsafe_code)]
+// Without the feature the types stay (the C API names them) but nothing
+// runs them.
+#![cfg_attr(not(feature = "policies"), allow(dead_code))]
+
+use crate::Error;
+
+/// The most calls a count-based rate window holds (one bit each).
+pub const MAX_WINDOW_CALLS: u32 = 64;
+/// The most buckets a time-based rate window holds.
+pub const MAX_BUCKETS: u32 = 8;
+
+/// When failures open a closed breaker.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[repr(u8)]
+pub enum TripRule {
+    /// Snakepit's rule: `failure_threshold` failures since the last close
+    /// or reset, successes in between notwithstanding.
+    Cumulative = 0,
+    /// `failure_threshold` failures in a row: a success clears the count.
+    Consecutive = 1,
+    /// The failure rate over the rate window reaches
+    /// `failure_rate_percent`, once the window holds `minimum_calls` calls.
+    FailureRate = 2,
+}
+
+/// What the rate window (failure rate and slow-call rate) looks at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[repr(u8)]
+pub enum WindowKind {
+    /// The last `window_size` recorded calls (1..=[`MAX_WINDOW_CALLS`]).
+    Count = 0,
+    /// The calls recorded in the last `window_size` buckets
+    /// (1..=[`MAX_BUCKETS`]) of `bucket_ms` each.
+    Time = 1,
+}
+
+/// What happens when half-open probes have not all reported after
+/// `half_open_max_wait_ms`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[repr(u8)]
+pub enum WaitAction {
+    /// The unreported probes are written off and new probes admitted; their
+    /// late results are stale (see permits).
+    ReleaseProbes = 0,
+    /// The breaker reopens, as if a probe had failed.
+    Reopen = 1,
+}
+
+/// How a finished call counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[repr(u8)]
+pub enum Outcome {
+    /// A success.
+    Success = 0,
+    /// A failure.
+    Failure = 1,
+    /// Neither: counted only in `ignored_count`; a half-open probe that
+    /// ends ignored gives its probe slot back.
+    Ignored = 2,
+}
+
+/// The policy part of a [`Config`](crate::Config). Build it from
+/// [`Policy::SNAKEPIT`] (the default) with the `with_*` methods. A
+/// [`Config`](crate::Config) carries one only with the `policies` feature.
+///
+#[cfg_attr(feature = "policies", doc = "```")]
+#[cfg_attr(not(feature = "policies"), doc = "```ignore")]
+/// use fusebox::{Config, Policy, TripRule, WindowKind};
+/// let cfg = Config::default().with_policy(
+///     Policy::SNAKEPIT
+///         .with_trip_rule(TripRule::FailureRate)
+///         .with_window(WindowKind::Count, 20, 0)
+///         .with_minimum_calls(10)
+///         .with_failure_rate_percent(50),
+/// );
+/// assert!(cfg.validate().is_ok());
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub struct Policy {
+    /// When failures trip a closed breaker. Default: `Cumulative`.
+    pub trip_rule: TripRule,
+    /// What the rate window looks at. Default: `Count`.
+    pub window_kind: WindowKind,
+    /// Calls (count window, 1..=64) or buckets (time window, 1..=8).
+    /// Default: 64.
+    pub window_size: u32,
+    /// Width of a time-window bucket in ms (>= 1 with a time window; unused
+    /// with a count window). Default: 1000.
+    pub bucket_ms: u32,
+    /// Calls the window must hold before a rate is judged (>= 1).
+    /// Default: 10.
+    pub minimum_calls: u32,
+    /// Failure rate (1..=100 percent) that trips with `FailureRate`.
+    /// Default: 50.
+    pub failure_rate_percent: u32,
+    /// A call longer than this many ms is slow; 0 turns slow calls off.
+    /// Default: 0.
+    pub slow_call_ms: u32,
+    /// Slow-call rate (1..=100 percent) over the window that trips, under
+    /// any trip rule, when slow calls are on. Default: 100.
+    pub slow_call_rate_percent: u32,
+    /// Successful probes that close a half-open breaker (1..=
+    /// `half_open_max_calls`). Default: 1.
+    pub half_open_success_threshold: u32,
+    /// Ms after which unreported half-open probes are handled by
+    /// `half_open_wait_action`; 0 waits for ever (Snakepit). Default: 0.
+    pub half_open_max_wait_ms: u32,
+    /// What `half_open_max_wait_ms` does. Default: `ReleaseProbes`.
+    pub half_open_wait_action: WaitAction,
+    /// Each reopen from half-open multiplies the open duration by this
+    /// percentage (>= 100; 200 doubles it). A close resets it. Default: 100.
+    pub backoff_percent: u32,
+    /// Cap on the backed-off open duration, in ms; 0 means no cap. When
+    /// set, at least `reset_timeout_ms`. Default: 0.
+    pub max_open_ms: u32,
+    /// Each open duration is moved by up to this percentage either way
+    /// (0..=100), from a per-breaker generator. Default: 0.
+    pub jitter_percent: u32,
+    /// Seed of the jitter generator (0 picks a fixed constant). Default: 0.
+    pub jitter_seed: u32,
+}
+
+impl Policy {
+    /// Snakepit's behaviour: cumulative failures, no slow calls, one
+    /// successful probe closes, probes wait for ever, no backoff, no jitter.
+    pub const SNAKEPIT: Policy = Policy {
+        trip_rule: TripRule::Cumulative,
+        window_kind: WindowKind::Count,
+        window_size: MAX_WINDOW_CALLS,
+        bucket_ms: 1000,
+        minimum_calls: 10,
+        failure_rate_percent: 50,
+        slow_call_ms: 0,
+        slow_call_rate_percent: 100,
+        half_open_success_threshold: 1,
+        half_open_max_wait_ms: 0,
+        half_open_wait_action: WaitAction::ReleaseProbes,
+        backoff_percent: 100,
+        max_open_ms: 0,
+        jitter_percent: 0,
+        jitter_seed: 0,
+    };
+
+    /// Returns `self` with `trip_rule` set.
+    #[must_use]
+    pub const fn with_trip_rule(mut self, rule: TripRule) -> Self {
+        self.trip_rule = rule;
+        self
+    }
+
+    /// Returns `self` with the rate window set: `size` calls (count) or
+    /// `size` buckets of `bucket_ms` (time).
+    #[must_use]
+    pub const fn with_window(mut self, kind: WindowKind, size: u32, bucket_ms: u32) -> Self {
+        self.window_kind = kind;
+        self.window_size = size;
+        self.bucket_ms = bucket_ms;
+        self
+    }
+
+    /// Returns `self` with `minimum_calls` set.
+    #[must_use]
+    pub const fn with_minimum_calls(mut self, n: u32) -> Self {
+        self.minimum_calls = n;
+        self
+    }
+
+    /// Returns `self` with `failure_rate_percent` set.
+    #[must_use]
+    pub const fn with_failure_rate_percent(mut self, percent: u32) -> Self {
+        self.failure_rate_percent = percent;
+        self
+    }
+
+    /// Returns `self` with slow calls on: longer than `ms` is slow, and a
+    /// slow-call rate of `rate_percent` trips.
+    #[must_use]
+    pub const fn with_slow_calls(mut self, ms: u32, rate_percent: u32) -> Self {
+        self.slow_call_ms = ms;
+        self.slow_call_rate_percent = rate_percent;
+        self
+    }
+
+    /// Returns `self` with `half_open_success_threshold` set.
+    #[must_use]
+    pub const fn with_half_open_success_threshold(mut self, n: u32) -> Self {
+        self.half_open_success_threshold = n;
+        self
+    }
+
+    /// Returns `self` with the half-open wait limit set.
+    #[must_use]
+    pub const fn with_half_open_max_wait(mut self, ms: u32, action: WaitAction) -> Self {
+        self.half_open_max_wait_ms = ms;
+        self.half_open_wait_action = action;
+        self
+    }
+
+    /// Returns `self` with open-duration backoff set.
+    #[must_use]
+    pub const fn with_backoff(mut self, percent: u32, max_open_ms: u32) -> Self {
+        self.backoff_percent = percent;
+        self.max_open_ms = max_open_ms;
+        self
+    }
+
+    /// Returns `self` with jitter set.
+    #[must_use]
+    pub const fn with_jitter(mut self, percent: u32, seed: u32) -> Self {
+        self.jitter_percent = percent;
+        self.jitter_seed = seed;
+        self
+    }
+
+    /// Checks every field against its documented range, given the
+    /// breaker's `reset_timeout_ms` and `half_open_max_calls`. O(1).
+    pub(crate) const fn validate(
+        &self,
+        reset_timeout_ms: u32,
+        half_open_max_calls: u32,
+    ) -> Result<(), Error> {
+        let window_max = match self.window_kind {
+            WindowKind::Count => MAX_WINDOW_CALLS,
+            WindowKind::Time => MAX_BUCKETS,
+        };
+        let ok = self.window_size >= 1
+            && self.window_size <= window_max
+            && (self.bucket_ms >= 1 || matches!(self.window_kind, WindowKind::Count))
+            && self.minimum_calls >= 1
+            && self.failure_rate_percent >= 1
+            && self.failure_rate_percent <= 100
+            && self.slow_call_rate_percent >= 1
+            && self.slow_call_rate_percent <= 100
+            && self.half_open_success_threshold >= 1
+            && self.half_open_success_threshold <= half_open_max_calls
+            && self.backoff_percent >= 100
+            && (self.max_open_ms == 0 || self.max_open_ms >= reset_timeout_ms)
+            && self.jitter_percent <= 100;
+        if ok {
+            Ok(())
+        } else {
+            Err(Error::InvalidConfig)
+        }
+    }
+
+    /// The next open duration after `base_ms` on a reopen: multiplied by
+    /// `backoff_percent`, capped, never overflowing.
+    pub(crate) fn backed_off(&self, base_ms: u32) -> u32 {
+        let grown = u64::from(base_ms) * u64::from(self.backoff_percent) / 100;
+        let cap = if self.max_open_ms == 0 {
+            u32::MAX
+        } else {
+            self.max_open_ms
+        };
+        u32::try_from(grown).unwrap_or(u32::MAX).min(cap)
+    }
+
+    /// `base_ms` moved by up to `jitter_percent` either way, drawing from
+    /// `rng`; at least 1 ms.
+    pub(crate) fn jittered(&self, base_ms: u32, rng: &mut u32) -> u32 {
+        if self.jitter_percent == 0 {
+            return base_ms;
+        }
+        let span = u64::from(base_ms) * u64::from(self.jitter_percent) / 100;
+        let draw = u64::from(next_random(rng)) % (2 * span + 1);
+        let moved = (u64::from(base_ms) + draw).saturating_sub(span);
+        u32::try_from(moved).unwrap_or(u32::MAX).max(1)
+    }
+
+    /// The generator's first state for this policy (never 0).
+    pub(crate) const fn rng_seed(&self) -> u32 {
+        if self.jitter_seed == 0 {
+            0x9E37_79B9
+        } else {
+            self.jitter_seed
+        }
+    }
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Self::SNAKEPIT
+    }
+}
+
+/// The plain classification: `Ok` is a success, `Err` a failure.
+pub(crate) fn outcome_of<T, E>(r: &Result<T, E>) -> Outcome {
+    if r.is_ok() {
+        Outcome::Success
+    } else {
+        Outcome::Failure
+    }
+}
+
+/// xorshift32: small, deterministic, good enough to spread reopen times.
+fn next_random(state: &mut u32) -> u32 {
+    let mut x = *state;
+    x ^= x << 13;
+    x ^= x >> 17;
+    x ^= x << 5;
+    *state = x;
+    x
+}
+
+/// Totals over a rate window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) struct Totals {
+    pub calls: u32,
+    pub failures: u32,
+    pub slow: u32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Bucket {
+    calls: u32,
+    failures: u32,
+    slow: u32,
+}
+
+impl Bucket {
+    const EMPTY: Bucket = Bucket {
+        calls: 0,
+        failures: 0,
+        slow: 0,
+    };
+}
+
+/// The outcomes a rate rule judges: a ring of the last calls (one bit per
+/// failure and per slow call), or a ring of time buckets. O(1) to record
+/// into a count window, O(`MAX_BUCKETS`) into a time window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct RateWindow {
+    failed: u64,
+    slow: u64,
+    len: u8,
+    pos: u8,
+    /// Bucket number (time / `bucket_ms`) of the newest bucket.
+    epoch: [u32; 2],
+    buckets: [Bucket; MAX_BUCKETS as usize],
+}
+
+impl RateWindow {
+    pub(crate) const EMPTY: RateWindow = RateWindow {
+        failed: 0,
+        slow: 0,
+        len: 0,
+        pos: 0,
+        epoch: [0; 2],
+        buckets: [Bucket::EMPTY; MAX_BUCKETS as usize],
+    };
+
+    fn epoch(&self) -> u64 {
+        (u64::from(self.epoch[1]) << 32) | u64::from(self.epoch[0])
+    }
+
+    fn set_epoch(&mut self, e: u64) {
+        self.epoch = [e as u32, (e >> 32) as u32];
+    }
+
+    /// Records one call's outcome at `now_ms`.
+    pub(crate) fn record(&mut self, p: &Policy, failed: bool, slow: bool, now_ms: u64) {
+        match p.window_kind {
+            WindowKind::Count => {
+                let size = p.window_size.clamp(1, MAX_WINDOW_CALLS) as u8;
+                let bit = 1u64 << (self.pos % 64);
+                self.failed = if failed { self.failed | bit } else { self.failed & !bit };
+                self.slow = if slow { self.slow | bit } else { self.slow & !bit };
+                self.pos = (self.pos + 1) % size;
+                self.len = (self.len + 1).min(size);
+            }
+            WindowKind::Time => {
+                self.advance(p, now_ms);
+                let i = self.bucket_index(p, self.epoch());
+                if let Some(b) = self.buckets.get_mut(i) {
+                    b.calls = b.calls.saturating_add(1);
+                    b.failures = b.failures.saturating_add(u32::from(failed));
+                    b.slow = b.slow.saturating_add(u32::from(slow));
+                }
+            }
+        }
+    }
+
+    fn bucket_index(&self, p: &Policy, epoch: u64) -> usize {
+        (epoch % u64::from(p.window_size.clamp(1, MAX_BUCKETS))) as usize
+    }
+
+    /// Moves the newest bucket to `now_ms`'s, emptying the buckets that
+    /// fell out of the window. A clock that went back keeps counting into
+    /// the newest bucket.
+    fn advance(&mut self, p: &Policy, now_ms: u64) {
+        let e = now_ms / u64::from(p.bucket_ms.max(1));
+        let cur = self.epoch();
+        if e <= cur {
+            return;
+        }
+        let size = u64::from(p.window_size.clamp(1, MAX_BUCKETS));
+        for k in 1..=(e - cur).min(size) {
+            let i = self.bucket_index(p, cur.wrapping_add(k));
+            if let Some(b) = self.buckets.get_mut(i) {
+                *b = Bucket::EMPTY;
+            }
+        }
+        self.set_epoch(e);
+    }
+
+    /// The window's totals, as of its last record.
+    pub(crate) fn totals(&self, p: &Policy) -> Totals {
+        match p.window_kind {
+            WindowKind::Count => Totals {
+                calls: u32::from(self.len),
+                failures: self.failed.count_ones(),
+                slow: self.slow.count_ones(),
+            },
+            WindowKind::Time => self.buckets.iter().fold(Totals::default(), |t, b| Totals {
+                calls: t.calls.saturating_add(b.calls),
+                failures: t.failures.saturating_add(b.failures),
+                slow: t.slow.saturating_add(b.slow),
+            }),
+        }
+    }
+}
+
+/// Whether `part` is at least `percent` of `whole` (no overflow).
+pub(crate) fn rate_reached(part: u32, whole: u32, percent: u32) -> bool {
+    whole > 0 && u64::from(part) * 100 >= u64::from(percent) * u64::from(whole)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn count_window_forgets_the_oldest_call() {
+        let p = Policy::SNAKEPIT.with_window(WindowKind::Count, 3, 0);
+        let mut w = RateWindow::EMPTY;
+        w.record(&p, true, false, 0);
+        w.record(&p, false, true, 0);
+        w.record(&p, false, false, 0);
+        assert_eq!(w.totals(&p), Totals { calls: 3, failures: 1, slow: 1 });
+        w.record(&p, false, false, 0);
+        assert_eq!(w.totals(&p), Totals { calls: 3, failures: 0, slow: 1 });
+    }
+
+    #[test]
+    fn time_window_empties_expired_buckets_and_survives_clock_jumps() {
+        let p = Policy::SNAKEPIT.with_window(WindowKind::Time, 2, 100);
+        let mut w = RateWindow::EMPTY;
+        w.record(&p, true, false, 50);
+        w.record(&p, false, false, 150);
+        assert_eq!(w.totals(&p).calls, 2);
+        w.record(&p, false, false, 250); // bucket 0 (t=50) falls out
+        assert_eq!(w.totals(&p), Totals { calls: 2, failures: 0, slow: 0 });
+        w.record(&p, true, false, 10); // backwards: counted in the newest
+        assert_eq!(w.totals(&p).failures, 1);
+        w.record(&p, false, false, u64::MAX);
+        assert_eq!(w.totals(&p).calls, 1);
+    }
+
+    #[test]
+    fn backoff_and_jitter_stay_in_range() {
+        let p = Policy::SNAKEPIT.with_backoff(250, 10_000).with_jitter(20, 7);
+        assert_eq!(p.backed_off(1_000), 2_500);
+        assert_eq!(p.backed_off(5_000), 10_000);
+        assert_eq!(Policy::SNAKEPIT.with_backoff(1000, 0).backed_off(u32::MAX), u32::MAX);
+        let mut rng = p.rng_seed();
+        let draws: [u32; 64] = core::array::from_fn(|_| p.jittered(1_000, &mut rng));
+        assert!(draws.iter().all(|d| (800..=1_200).contains(d)));
+        assert!(draws.iter().any(|&d| d != draws[0]));
+        assert!(p.jittered(1, &mut rng) >= 1);
+    }
+
+    #[test]
+    fn rate_is_exact_at_the_threshold() {
+        assert!(rate_reached(1, 2, 50));
+        assert!(!rate_reached(4, 9, 50));
+        assert!(!rate_reached(0, 0, 1));
+        assert!(rate_reached(u32::MAX, u32::MAX, 100));
+    }
+}
