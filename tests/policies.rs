@@ -1,0 +1,667 @@
+//! One test per policy rule beyond Snakepit (README "Policies"), all on a
+//! ManualClock or explicit times: deterministic and instant.
+#![cfg(feature = "policies")]
+
+use fusebox::{
+    Clock,
+    Breaker, CallError, Config, Error, ManualClock, Outcome, Policy, Reason, Registry, State,
+    Transition, TripRule, WaitAction, WindowKind,
+};
+
+fn with(policy: Policy) -> Config {
+    Config::default()
+        .with_failure_threshold(3)
+        .with_reset_timeout_ms(1_000)
+        .with_half_open_max_calls(2)
+        .with_policy(policy)
+}
+
+fn breaker(policy: Policy) -> Breaker {
+    Breaker::new(with(policy)).unwrap()
+}
+
+/// Every transition taken so far, as (from, to, reason).
+fn transitions(b: &mut Breaker) -> Vec<(State, State, Reason)> {
+    core::iter::from_fn(|| b.take_transition())
+        .map(|t| (t.from, t.to, t.reason))
+        .collect()
+}
+
+/// A breaker opened at `t` by three failures, its transitions drained.
+fn open_at(policy: Policy, t: u64) -> Breaker {
+    let mut b = breaker(policy);
+    for _ in 0..3 {
+        b.record_failure(t);
+    }
+    assert_eq!(b.state(t), State::Open);
+    transitions(&mut b);
+    b
+}
+
+#[test]
+fn snakepit_policy_is_the_default() {
+    assert_eq!(Config::default().policy, Policy::SNAKEPIT);
+    assert_eq!(Policy::default(), Policy::SNAKEPIT);
+}
+
+#[test]
+fn every_out_of_range_policy_field_is_invalid_config() {
+    let p = Policy::SNAKEPIT;
+    let bad = [
+        p.with_window(WindowKind::Count, 0, 0),
+        p.with_window(WindowKind::Count, 65, 0),
+        p.with_window(WindowKind::Time, 9, 100),
+        p.with_window(WindowKind::Time, 4, 0),
+        p.with_minimum_calls(0),
+        p.with_failure_rate_percent(0),
+        p.with_failure_rate_percent(101),
+        p.with_slow_calls(10, 0),
+        p.with_slow_calls(10, 101),
+        p.with_half_open_success_threshold(0),
+        p.with_half_open_success_threshold(3), // > half_open_max_calls (2)
+        p.with_backoff(99, 0),
+        p.with_backoff(200, 999), // cap below reset_timeout_ms
+        p.with_jitter(101, 0),
+    ];
+    for policy in bad {
+        assert_eq!(
+            Breaker::new(with(policy)).err(),
+            Some(Error::InvalidConfig),
+            "{policy:?}"
+        );
+    }
+    let good = [
+        p.with_window(WindowKind::Count, 64, 0),
+        p.with_window(WindowKind::Time, 8, 1),
+        p.with_backoff(100, 1_000),
+        p.with_jitter(100, 0),
+        p.with_half_open_success_threshold(2),
+    ];
+    for policy in good {
+        assert!(Breaker::new(with(policy)).is_ok(), "{policy:?}");
+    }
+}
+
+#[test]
+fn cumulative_rule_keeps_counting_across_successes() {
+    let mut b = breaker(Policy::SNAKEPIT);
+    b.record_failure(0);
+    b.record_success(1);
+    b.record_failure(2);
+    b.record_success(3);
+    b.record_failure(4);
+    assert_eq!(b.state(4), State::Open);
+    assert_eq!(
+        transitions(&mut b),
+        [(State::Closed, State::Open, Reason::FailureThreshold)]
+    );
+}
+
+#[test]
+fn consecutive_rule_is_cleared_by_a_success() {
+    let mut b = breaker(Policy::SNAKEPIT.with_trip_rule(TripRule::Consecutive));
+    b.record_failure(0);
+    b.record_failure(1);
+    b.record_success(2);
+    assert_eq!(b.stats().failure_count, 0);
+    b.record_failure(3);
+    b.record_failure(4);
+    assert_eq!(b.state(4), State::Closed);
+    b.record_failure(5);
+    assert_eq!(b.state(5), State::Open);
+}
+
+#[test]
+fn failure_rate_waits_for_minimum_calls_then_trips_at_the_threshold() {
+    let p = Policy::SNAKEPIT
+        .with_trip_rule(TripRule::FailureRate)
+        .with_window(WindowKind::Count, 10, 0)
+        .with_minimum_calls(4)
+        .with_failure_rate_percent(50);
+    let mut b = breaker(p);
+    // 3 failures out of 3: 100%, but fewer than minimum_calls.
+    for t in 0..3 {
+        b.record_failure(t);
+    }
+    assert_eq!(b.state(3), State::Closed);
+    // failure_threshold (3) does not apply under the rate rule. The rate is
+    // judged after every recorded call, as Resilience4j does: the success
+    // that fills the window to minimum_calls finds 3 of 4 = 75% >= 50%.
+    b.record_success(3);
+    assert_eq!(b.state(3), State::Open);
+    assert_eq!(
+        transitions(&mut b),
+        [(State::Closed, State::Open, Reason::FailureRate)]
+    );
+}
+
+#[test]
+fn failure_rate_below_the_threshold_does_not_trip_and_old_calls_drop_out() {
+    let p = Policy::SNAKEPIT
+        .with_trip_rule(TripRule::FailureRate)
+        .with_window(WindowKind::Count, 4, 0)
+        .with_minimum_calls(4)
+        .with_failure_rate_percent(75);
+    let mut b = breaker(p);
+    for (t, fail) in [(0, true), (1, true), (2, false), (3, false)] {
+        if fail {
+            b.record_failure(t)
+        } else {
+            b.record_success(t)
+        }
+    }
+    assert_eq!(b.state(3), State::Closed);
+    assert_eq!(
+        (b.stats().window_calls, b.stats().window_failures),
+        (4, 2)
+    );
+    b.record_failure(4); // F S S F: 2 of 4 (the first F fell out)
+    b.record_failure(5); // S S F F: 2 of 4
+    assert_eq!(b.state(5), State::Closed);
+    assert_eq!(b.stats().window_failures, 2);
+    b.record_failure(6); // S F F F: 3 of 4 = 75%
+    assert_eq!(b.state(6), State::Open);
+}
+
+#[test]
+fn time_window_forgets_failures_older_than_the_window() {
+    let p = Policy::SNAKEPIT
+        .with_trip_rule(TripRule::FailureRate)
+        .with_window(WindowKind::Time, 2, 100)
+        .with_minimum_calls(2)
+        .with_failure_rate_percent(100);
+    let mut b = breaker(p);
+    b.record_failure(0);
+    // 250 ms later the bucket of t=0 has left the 2 x 100 ms window.
+    b.record_failure(250);
+    assert_eq!(b.state(250), State::Closed);
+    assert_eq!(b.stats().window_calls, 1);
+    b.record_failure(260);
+    assert_eq!(b.state(260), State::Open);
+}
+
+#[test]
+fn slow_calls_are_counted_and_their_rate_trips() {
+    let p = Policy::SNAKEPIT
+        .with_slow_calls(100, 50)
+        .with_window(WindowKind::Count, 4, 0)
+        .with_minimum_calls(4);
+    let mut b = breaker(p);
+    b.record(Outcome::Success, 100, 0); // exactly the limit: not slow
+    b.record(Outcome::Success, 101, 1);
+    b.record(Outcome::Success, 5, 2);
+    assert_eq!(b.stats().slow_count, 1);
+    assert_eq!(b.state(2), State::Closed);
+    b.record(Outcome::Success, 500, 3); // 2 slow of 4 = 50%
+    assert_eq!(b.state(3), State::Open);
+    assert_eq!(
+        transitions(&mut b),
+        [(State::Closed, State::Open, Reason::SlowCallRate)]
+    );
+    assert_eq!(b.stats().failure_count, 0);
+    assert_eq!(b.stats().last_failure_ms, Some(3), "the open window starts");
+}
+
+#[test]
+fn call_measures_slow_calls_with_the_breakers_clock() {
+    let p = Policy::SNAKEPIT
+        .with_slow_calls(100, 100)
+        .with_window(WindowKind::Count, 2, 0)
+        .with_minimum_calls(2);
+    let mut b = breaker(p);
+    let clock = ManualClock::new(0);
+    let slow = || -> Result<(), ()> {
+        clock.advance(150);
+        Ok(())
+    };
+    assert_eq!(b.call(&clock, slow), Ok(()));
+    assert_eq!(b.stats().slow_count, 1);
+    assert_eq!(b.call(&clock, slow), Ok(()));
+    assert_eq!(b.state(clock.now_ms()), State::Open);
+    assert!(matches!(
+        b.call(&clock, slow),
+        Err(CallError::Rejected(Error::CircuitOpen))
+    ));
+}
+
+#[test]
+fn registry_call_measures_slow_calls_too() {
+    let reg: Registry<2> = Registry::new();
+    let p = Policy::SNAKEPIT
+        .with_slow_calls(10, 100)
+        .with_window(WindowKind::Count, 1, 0)
+        .with_minimum_calls(1);
+    let id = reg.create(b"s", with(p)).unwrap();
+    let clock = ManualClock::new(0);
+    assert_eq!(reg.call(id, &clock, || Ok::<_, ()>(clock.advance(5))), Ok(()));
+    assert_eq!(reg.state(id, clock.now_ms()), Ok(State::Closed));
+    assert_eq!(reg.call(id, &clock, || Ok::<_, ()>(clock.advance(11))), Ok(()));
+    assert_eq!(reg.stats(id).unwrap().slow_count, 1);
+    assert_eq!(reg.state(id, clock.now_ms()), Ok(State::Open));
+}
+
+#[test]
+fn a_slow_probe_reopens() {
+    let mut b = open_at(Policy::SNAKEPIT.with_slow_calls(100, 100), 0);
+    assert_eq!(b.try_acquire(1_000), Ok(State::HalfOpen));
+    b.record(Outcome::Success, 101, 1_101);
+    assert_eq!(b.state(1_101), State::Open);
+    assert_eq!(
+        transitions(&mut b),
+        [
+            (State::Open, State::HalfOpen, Reason::Timeout),
+            (State::HalfOpen, State::Open, Reason::ProbeFailed)
+        ]
+    );
+}
+
+#[test]
+fn half_open_needs_its_success_threshold_to_close() {
+    let mut b = open_at(Policy::SNAKEPIT.with_half_open_success_threshold(2), 0);
+    assert_eq!(b.try_acquire(1_000), Ok(State::HalfOpen));
+    assert_eq!(b.try_acquire(1_000), Ok(State::HalfOpen));
+    b.record_success(1_001);
+    assert_eq!(b.state(1_001), State::HalfOpen);
+    assert_eq!(b.stats().half_open_successes, 1);
+    b.record_success(1_002);
+    assert_eq!(b.state(1_002), State::Closed);
+    assert_eq!(b.stats().half_open_successes, 0);
+}
+
+#[test]
+fn a_failure_before_the_success_threshold_reopens() {
+    let mut b = open_at(Policy::SNAKEPIT.with_half_open_success_threshold(2), 0);
+    b.try_acquire(1_000).unwrap();
+    b.record_success(1_001);
+    b.record_failure(1_002);
+    assert_eq!(b.state(1_002), State::Open);
+    // The next half-open round starts from zero successes.
+    b.try_acquire(2_002).unwrap();
+    b.record_success(2_003);
+    assert_eq!(b.state(2_003), State::HalfOpen);
+}
+
+#[test]
+fn lost_probes_are_released_after_the_max_wait() {
+    let p = Policy::SNAKEPIT.with_half_open_max_wait(500, WaitAction::ReleaseProbes);
+    let mut b = open_at(p, 0);
+    let lost = b.try_acquire_permit(1_000).unwrap();
+    b.try_acquire(1_000).unwrap();
+    assert_eq!(b.try_acquire(1_499), Err(Error::CircuitOpen));
+    assert_eq!(b.retry_after_ms(1_499), Some(1));
+    // At 500 ms the probes are written off and new ones admitted.
+    assert_eq!(b.try_acquire(1_500), Ok(State::HalfOpen));
+    assert_eq!(b.stats().half_open_calls, 1);
+    // The lost probe's late success must not close the breaker.
+    assert_eq!(
+        b.complete(&lost, Outcome::Success, 1_600),
+        Err(Error::StalePermit)
+    );
+    assert_eq!(b.state(1_600), State::HalfOpen);
+    assert_eq!(b.stats().stale_count, 1);
+}
+
+#[test]
+fn lost_probes_can_reopen_instead() {
+    let p = Policy::SNAKEPIT.with_half_open_max_wait(500, WaitAction::Reopen);
+    let mut b = open_at(p, 0);
+    b.try_acquire(1_000).unwrap();
+    assert_eq!(b.state(1_499), State::HalfOpen);
+    assert_eq!(b.state(1_500), State::Open);
+    let t = transitions(&mut b);
+    assert_eq!(t.last(), Some(&(State::HalfOpen, State::Open, Reason::ProbeTimeout)));
+    // The wait only applies while probes are out: none are now.
+    assert_eq!(b.state(2_500), State::HalfOpen);
+    assert_eq!(b.state(100_000), State::HalfOpen);
+}
+
+#[test]
+fn without_max_wait_a_lost_probe_holds_its_slot_as_in_snakepit() {
+    let mut b = open_at(Policy::SNAKEPIT, 0);
+    b.try_acquire(1_000).unwrap();
+    b.try_acquire(1_000).unwrap();
+    assert_eq!(b.try_acquire(u64::MAX), Err(Error::CircuitOpen));
+    assert_eq!(b.retry_after_ms(u64::MAX), None);
+}
+
+#[test]
+fn backoff_grows_the_open_duration_on_each_reopen_up_to_the_cap() {
+    let mut b = open_at(Policy::SNAKEPIT.with_backoff(200, 3_000), 0);
+    let mut t = 0;
+    for want in [1_000, 2_000, 3_000, 3_000] {
+        assert_eq!(b.stats().open_duration_ms, want);
+        assert_eq!(b.retry_after_ms(t), Some(u64::from(want)));
+        assert_eq!(b.state(t + u64::from(want) - 1), State::Open);
+        t += u64::from(want);
+        assert_eq!(b.try_acquire(t), Ok(State::HalfOpen));
+        b.record_failure(t);
+    }
+    // A close resets it.
+    t += 3_000;
+    b.try_acquire(t).unwrap();
+    b.record_success(t);
+    for _ in 0..3 {
+        b.record_failure(t);
+    }
+    assert_eq!(b.stats().open_duration_ms, 1_000);
+}
+
+#[test]
+fn backoff_never_overflows() {
+    let cfg = Config::default()
+        .with_failure_threshold(1)
+        .with_reset_timeout_ms(u32::MAX / 2)
+        .with_policy(Policy::SNAKEPIT.with_backoff(1_000, 0));
+    let mut b = Breaker::new(cfg).unwrap();
+    let mut t = 0u64;
+    b.record_failure(t);
+    for _ in 0..5 {
+        t = t.saturating_add(u64::from(b.stats().open_duration_ms));
+        assert_eq!(b.state(t), State::HalfOpen);
+        b.record_failure(t);
+    }
+    assert_eq!(b.stats().open_duration_ms, u32::MAX);
+}
+
+#[test]
+fn jitter_moves_open_durations_within_bounds_reproducibly() {
+    let draws = |seed: u32| -> Vec<u32> {
+        let mut b = open_at(Policy::SNAKEPIT.with_jitter(20, seed), 0);
+        let mut out = vec![b.stats().open_duration_ms];
+        let mut t = 0;
+        for _ in 0..20 {
+            t += 10_000;
+            b.try_acquire(t).unwrap();
+            b.record_failure(t);
+            out.push(b.stats().open_duration_ms);
+        }
+        out
+    };
+    let a = draws(1);
+    assert!(a.iter().all(|d| (800..=1_200).contains(d)), "{a:?}");
+    assert!(a.iter().any(|&d| d != a[0]), "jitter varies: {a:?}");
+    assert_eq!(a, draws(1), "same seed, same durations");
+    assert_ne!(a, draws(2));
+}
+
+#[test]
+fn retry_after_reports_the_time_left() {
+    let mut b = open_at(Policy::SNAKEPIT, 100);
+    assert_eq!(b.retry_after_ms(100), Some(1_000));
+    assert_eq!(b.retry_after_ms(700), Some(400));
+    assert_eq!(b.retry_after_ms(50), Some(1_000), "clock went back: re-based");
+    assert_eq!(b.retry_after_ms(1_049), Some(1));
+    assert_eq!(b.retry_after_ms(1_050), Some(0));
+    assert_eq!(b.state(1_050), State::HalfOpen);
+    let mut c = breaker(Policy::SNAKEPIT);
+    assert_eq!(c.retry_after_ms(0), Some(0));
+}
+
+#[test]
+fn force_open_rejects_everything_until_reset() {
+    let mut b = breaker(Policy::SNAKEPIT);
+    b.force_open(10);
+    assert_eq!(b.state(10), State::ForcedOpen);
+    assert_eq!(b.try_acquire(u64::MAX), Err(Error::CircuitOpen));
+    assert_eq!(b.retry_after_ms(u64::MAX), None);
+    b.record_success(20);
+    assert_eq!(b.state(u64::MAX), State::ForcedOpen);
+    b.reset();
+    assert_eq!(b.state(30), State::Closed);
+    assert_eq!(
+        transitions(&mut b),
+        [
+            (State::Closed, State::ForcedOpen, Reason::Manual),
+            (State::ForcedOpen, State::Closed, Reason::Manual)
+        ]
+    );
+}
+
+#[test]
+fn disabled_allows_everything_and_still_counts() {
+    let mut b = breaker(Policy::SNAKEPIT);
+    b.disable(0);
+    for t in 0..10 {
+        assert_eq!(b.try_acquire(t), Ok(State::Disabled));
+        b.record_failure(t);
+    }
+    b.record_success(10);
+    let s = b.stats();
+    assert_eq!((s.state, s.failure_count, s.success_count), (State::Disabled, 10, 1));
+    assert_eq!(s.window_calls, 0, "disabled feeds no window");
+}
+
+#[test]
+fn metrics_only_records_like_closed_but_never_trips() {
+    let p = Policy::SNAKEPIT
+        .with_trip_rule(TripRule::FailureRate)
+        .with_window(WindowKind::Count, 4, 0)
+        .with_minimum_calls(1);
+    let mut b = breaker(p);
+    b.metrics_only(0);
+    for t in 0..10 {
+        assert!(b.try_acquire(t).is_ok());
+        b.record_failure(t);
+    }
+    let s = b.stats();
+    assert_eq!(s.state, State::MetricsOnly);
+    assert_eq!((s.window_calls, s.window_failures), (4, 4));
+    b.reset();
+    assert_eq!(b.stats().window_calls, 0);
+    b.record_failure(11);
+    assert_eq!(b.state(11), State::Open, "the rule applies again");
+}
+
+#[test]
+fn manual_states_are_left_only_by_reset_or_another_manual_state() {
+    let mut b = open_at(Policy::SNAKEPIT, 0);
+    b.disable(5);
+    b.metrics_only(6);
+    b.force_open(7);
+    b.force_open(8); // already there: no transition
+    assert_eq!(
+        transitions(&mut b),
+        [
+            (State::Open, State::Disabled, Reason::Manual),
+            (State::Disabled, State::MetricsOnly, Reason::Manual),
+            (State::MetricsOnly, State::ForcedOpen, Reason::Manual),
+        ]
+    );
+}
+
+#[test]
+fn a_permit_from_an_earlier_state_is_stale() {
+    let mut b = breaker(Policy::SNAKEPIT.with_trip_rule(TripRule::Consecutive));
+    let early = b.try_acquire_permit(0).unwrap();
+    for t in 0..3 {
+        b.record_failure(t);
+    }
+    assert_eq!(b.state(3), State::Open);
+    // A success that began while closed arrives after the trip.
+    assert_eq!(b.complete(&early, Outcome::Success, 4), Err(Error::StalePermit));
+    let s = b.stats();
+    assert_eq!((s.stale_count, s.success_count, s.failure_count), (1, 0, 3));
+    // A permit of the current generation counts.
+    b.state(1_003);
+    let probe = b.try_acquire_permit(1_003).unwrap();
+    assert_eq!(probe.admitted_in(), State::HalfOpen);
+    assert_eq!(b.complete(&probe, Outcome::Success, 1_004), Ok(()));
+    assert_eq!(b.state(1_004), State::Closed);
+}
+
+#[test]
+fn reset_makes_earlier_permits_stale() {
+    let mut b = breaker(Policy::SNAKEPIT);
+    let p = b.try_acquire_permit(0).unwrap();
+    b.reset();
+    assert_eq!(b.complete(&p, Outcome::Failure, 1), Err(Error::StalePermit));
+    assert_eq!(b.stats().failure_count, 0);
+}
+
+#[test]
+fn an_ignored_probe_gives_its_slot_back() {
+    let mut b = open_at(Policy::SNAKEPIT, 0);
+    let p1 = b.try_acquire_permit(1_000).unwrap();
+    let _p2 = b.try_acquire_permit(1_000).unwrap();
+    assert_eq!(b.try_acquire(1_000), Err(Error::CircuitOpen));
+    b.complete(&p1, Outcome::Ignored, 1_001).unwrap();
+    let s = b.stats();
+    assert_eq!((s.ignored_count, s.half_open_calls), (1, 1));
+    assert_eq!(b.state(1_001), State::HalfOpen);
+    assert_eq!(b.try_acquire(1_001), Ok(State::HalfOpen));
+}
+
+#[test]
+fn call_classified_counts_by_the_classifier() {
+    let mut b = breaker(Policy::SNAKEPIT);
+    let clock = ManualClock::new(0);
+    let classify = |r: &Result<u32, u32>| match r {
+        Ok(_) => Outcome::Success,
+        Err(404) => Outcome::Ignored,
+        Err(_) => Outcome::Failure,
+    };
+    for _ in 0..5 {
+        assert_eq!(
+            b.call_classified(&clock, || Err(404), classify),
+            Err(CallError::Failed(404))
+        );
+    }
+    assert_eq!(b.state(0), State::Closed);
+    assert_eq!(b.stats().ignored_count, 5);
+    // A success the classifier calls a failure counts as one.
+    let strict = |_: &Result<u32, u32>| Outcome::Failure;
+    for _ in 0..3 {
+        assert_eq!(b.call_classified(&clock, || Ok(1), strict), Ok(1));
+    }
+    assert_eq!(b.state(0), State::Open);
+}
+
+#[test]
+fn time_in_state_adds_up() {
+    let mut b = breaker(Policy::SNAKEPIT);
+    b.state(1_000); // first reading: closed since 1000
+    for _ in 0..3 {
+        b.record_failure(1_500);
+    }
+    b.state(2_500); // half-open after 1000 ms open
+    b.try_acquire(2_600).unwrap();
+    b.record_success(2_700);
+    let s = b.stats();
+    assert_eq!(s.time_in_state_ms, [500, 1_000, 200]);
+    assert_eq!(s.state_since_ms, 2_700);
+    assert_eq!(s.transitions, 3);
+}
+
+#[test]
+fn snapshots_refuse_what_the_format_cannot_carry() {
+    let mut buf = [0u8; fusebox::SNAPSHOT_LEN];
+    let p = breaker(Policy::SNAKEPIT.with_trip_rule(TripRule::Consecutive));
+    assert_eq!(p.snapshot(0, &mut buf), Err(Error::Unsupported));
+    let mut m = breaker(Policy::SNAKEPIT);
+    m.force_open(0);
+    assert_eq!(m.snapshot(0, &mut buf), Err(Error::Unsupported));
+    let reg: Registry<2> = Registry::new();
+    reg.create(b"plain", Config::default()).unwrap();
+    let id = reg.create(b"odd", with(Policy::SNAKEPIT.with_backoff(200, 0))).unwrap();
+    let mut all = [0u8; Registry::<2>::SNAPSHOT_ALL_MAX];
+    assert_eq!(reg.snapshot_all(0, &mut all), Err(Error::Unsupported));
+    reg.remove(id).unwrap();
+    assert!(reg.snapshot_all(0, &mut all).is_ok());
+}
+
+#[test]
+fn clock_jumps_never_wedge_a_policy_breaker() {
+    let p = Policy::SNAKEPIT
+        .with_trip_rule(TripRule::FailureRate)
+        .with_window(WindowKind::Time, 8, 1)
+        .with_minimum_calls(1)
+        .with_slow_calls(1, 100)
+        .with_half_open_max_wait(10, WaitAction::ReleaseProbes)
+        .with_backoff(1_000, 0)
+        .with_jitter(100, 3);
+    let mut b = breaker(p);
+    for &t in &[u64::MAX, 0, u64::MAX / 2, 5, u64::MAX, 1, 2, u64::MAX - 1] {
+        b.record(Outcome::Failure, u64::MAX, t);
+        let _ = b.try_acquire_permit(t);
+        b.record(Outcome::Success, 0, t);
+        let _ = b.retry_after_ms(t);
+        let _ = b.stats();
+    }
+    // Whatever happened, forward time brings it back to closed.
+    let mut t = 10u64;
+    for _ in 0..64 {
+        t = t.saturating_add(u64::from(u32::MAX));
+        if b.try_acquire(t).is_ok() {
+            b.record(Outcome::Success, 0, t);
+        }
+        if b.state(t) == State::Closed {
+            return;
+        }
+    }
+    panic!("stuck in {:?}", b.stats());
+}
+
+#[test]
+fn registry_listener_gets_every_change_in_order() {
+    use std::sync::Mutex;
+    static SEEN: Mutex<Vec<(u32, State, State, Reason)>> = Mutex::new(Vec::new());
+    static REG: Registry<4> = Registry::new();
+    fn on_event(ev: &fusebox::Event, data: usize) {
+        assert_eq!(data, 7);
+        let t: Transition = ev.transition;
+        SEEN.lock().unwrap().push((ev.seq, t.from, t.to, t.reason));
+    }
+    REG.set_listener(Some(fusebox::Listener {
+        func: on_event,
+        data: 7,
+    }));
+    let id = REG.create(b"db", with(Policy::SNAKEPIT)).unwrap();
+    for _ in 0..3 {
+        REG.record_failure(id, 0).unwrap();
+    }
+    REG.try_acquire(id, 1_000).unwrap();
+    REG.record_success(id, 1_001).unwrap();
+    REG.force_open(id, 1_002).unwrap();
+    REG.reset(id).unwrap();
+    REG.set_listener(None);
+    REG.disable(id, 1_003).unwrap(); // nobody listening: not delivered
+    let seen = SEEN.lock().unwrap().clone();
+    assert_eq!(
+        seen,
+        [
+            (1, State::Closed, State::Open, Reason::FailureThreshold),
+            (2, State::Open, State::HalfOpen, Reason::Timeout),
+            (3, State::HalfOpen, State::Closed, Reason::ProbeSucceeded),
+            (4, State::Closed, State::ForcedOpen, Reason::Manual),
+            (5, State::ForcedOpen, State::Closed, Reason::Manual),
+        ]
+    );
+    assert_eq!(REG.events_dropped(), 0);
+}
+
+#[test]
+fn a_listener_may_call_back_into_the_registry() {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static REG: Registry<2> = Registry::new();
+    static CALLS: AtomicU32 = AtomicU32::new(0);
+    fn on_event(ev: &fusebox::Event, _: usize) {
+        CALLS.fetch_add(1, Ordering::SeqCst);
+        // Reads the breaker (its lock is free) and causes another change,
+        // delivered after this call returns.
+        let s = REG.stats(ev.id).unwrap();
+        assert_eq!(s.state, ev.transition.to);
+        if ev.transition.to == State::Open {
+            REG.force_open(ev.id, 0).unwrap();
+        }
+    }
+    REG.set_listener(Some(fusebox::Listener {
+        func: on_event,
+        data: 0,
+    }));
+    let id = REG
+        .create(b"x", Config::default().with_failure_threshold(1))
+        .unwrap();
+    REG.record_failure(id, 0).unwrap();
+    assert_eq!(CALLS.load(Ordering::SeqCst), 2);
+    assert_eq!(REG.state(id, 0), Ok(State::ForcedOpen));
+}
