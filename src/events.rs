@@ -21,6 +21,9 @@ use crate::{Id, Transition};
 /// Only a listener that is slow while many breakers change state fills it.
 pub const EVENT_QUEUE_LEN: usize = 32;
 
+/// Events taken from the queue per critical section when delivering.
+const BATCH: usize = 8;
+
 /// A breaker's state change, as a registry's listener receives it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Event {
@@ -52,6 +55,8 @@ struct Queue {
     dispatching: bool,
     dropped: u32,
     seq: u32,
+    /// Sequence number of the last event delivered.
+    delivered: u32,
     listener: Option<Listener>,
 }
 
@@ -67,6 +72,7 @@ impl EventQueue {
             dispatching: false,
             dropped: 0,
             seq: 0,
+            delivered: 0,
             listener: None,
         })))
     }
@@ -87,9 +93,15 @@ impl EventQueue {
     }
 
     /// Queues `id`'s pending transitions, taken from `next` one by one.
-    /// Called with the breaker still locked.
-    pub(crate) fn push_all(&self, id: Id, mut next: impl FnMut() -> Option<Transition>) {
-        let _ = self.with(|q| {
+    /// Called with the breaker still locked. Returns the sequence number of
+    /// the last one queued (`None` if none was: all dropped).
+    pub(crate) fn push_all(
+        &self,
+        id: Id,
+        mut next: impl FnMut() -> Option<Transition>,
+    ) -> Option<u32> {
+        self.with(|q| {
+            let mut last = None;
             while let Some(transition) = next() {
                 q.seq = q.seq.wrapping_add(1);
                 let ev = Event {
@@ -99,40 +111,109 @@ impl EventQueue {
                 };
                 if q.events.push_back(ev).is_err() {
                     q.dropped = q.dropped.wrapping_add(1);
+                } else {
+                    last = Some(q.seq);
                 }
             }
-        });
+            last
+        })
+        .flatten()
+    }
+
+    /// Delivers the events queued up to `mine` (from [`push_all`]), with
+    /// everything queued before them. If another thread is delivering, it
+    /// will deliver ours too; with `std` this thread waits (yielding,
+    /// outside every lock) until it has, so that an operation returns after
+    /// its own events were delivered and producers cannot outrun a slow
+    /// listener into a full queue. Without `std` (firmware: one core, where
+    /// the dispatcher may be the code this interrupt preempted) it does not
+    /// wait.
+    ///
+    /// [`push_all`]: Self::push_all
+    pub(crate) fn deliver(&self, mine: Option<u32>) {
+        loop {
+            if self.dispatch() {
+                return;
+            }
+            #[cfg(feature = "std")]
+            {
+                let Some(seq) = mine else { return };
+                if dispatcher::is_here() {
+                    // Called from our own listener: the events are queued
+                    // and this very thread delivers them once it returns.
+                    return;
+                }
+                let reached = self
+                    .with(|q| q.delivered.wrapping_sub(seq) < u32::MAX / 2)
+                    .unwrap_or(true);
+                if reached {
+                    return;
+                }
+                dispatcher::yield_now();
+            }
+            #[cfg(not(feature = "std"))]
+            {
+                let _ = mine;
+                return;
+            }
+        }
     }
 
     /// Delivers queued events unless another thread is already doing so
     /// (it will deliver ours too: it only stops once it finds the queue
     /// empty, and that check and the flag's release are one step).
-    pub(crate) fn dispatch(&self) {
+    /// Returns whether this thread was the dispatcher.
+    fn dispatch(&self) -> bool {
         let claimed = self.with(|q| !core::mem::replace(&mut q.dispatching, true));
         if claimed != Some(true) {
-            return;
+            return false;
         }
         // Should a Rust listener panic and unwind, the flag is released so
         // that later events are still delivered.
         let guard = Release(self);
+        #[cfg(feature = "std")]
+        dispatcher::set_here(true);
+        let mut delivered = None;
         loop {
-            let next = self.with(|q| match q.events.pop_front() {
-                Some(ev) => Some((ev, q.listener)),
-                None => {
+            // Events leave the queue in batches: one critical section per
+            // batch, so that producers on other threads, which need the
+            // same critical section to queue, do not outpace delivery.
+            let mut batch = heapless::Vec::<Event, BATCH>::new();
+            let listener = self.with(|q| {
+                if let Some(seq) = delivered {
+                    q.delivered = seq;
+                }
+                while !batch.is_full() {
+                    match q.events.pop_front() {
+                        Some(ev) => {
+                            let _ = batch.push(ev);
+                        }
+                        None => break,
+                    }
+                }
+                if batch.is_empty() {
                     q.dispatching = false;
-                    None
                 }
+                q.listener
             });
-            match next {
-                Some(Some((ev, Some(l)))) => (l.func)(&ev, l.data),
-                Some(Some((_, None))) => {}
-                Some(None) => {
-                    // Released together with the empty check.
-                    core::mem::forget(guard);
-                    return;
-                }
-                None => return,
+            let Some(listener) = listener else {
+                // The queue could not be borrowed (not reachable: no user
+                // code runs while it is); the guard releases the flag.
+                return true;
+            };
+            if batch.is_empty() {
+                // Released together with the empty check.
+                core::mem::forget(guard);
+                #[cfg(feature = "std")]
+                dispatcher::set_here(false);
+                return true;
             }
+            if let Some(l) = listener {
+                for ev in &batch {
+                    (l.func)(ev, l.data);
+                }
+            }
+            delivered = batch.last().map(|ev| ev.seq);
         }
     }
 }
@@ -142,5 +223,31 @@ struct Release<'a>(&'a EventQueue);
 impl Drop for Release<'_> {
     fn drop(&mut self) {
         let _ = self.0.with(|q| q.dispatching = false);
+        #[cfg(feature = "std")]
+        dispatcher::set_here(false);
+    }
+}
+
+/// Whether this thread is delivering events (then it must not wait for
+/// itself).
+#[cfg(feature = "std")]
+mod dispatcher {
+    extern crate std;
+    use core::cell::Cell;
+
+    std::thread_local! {
+        static HERE: Cell<bool> = const { Cell::new(false) };
+    }
+
+    pub(super) fn is_here() -> bool {
+        HERE.with(Cell::get)
+    }
+
+    pub(super) fn set_here(v: bool) {
+        HERE.with(|h| h.set(v));
+    }
+
+    pub(super) fn yield_now() {
+        std::thread::yield_now();
     }
 }

@@ -197,14 +197,16 @@ impl<const N: usize> Registry<N> {
                 s.get_mut(id).map(|b| {
                     let r = f(b);
                     let changed = b.has_transitions();
-                    if changed {
-                        self.events.push_all(id, || b.take_transition());
-                    }
-                    (r, changed)
+                    let last = if changed {
+                        self.events.push_all(id, || b.take_transition())
+                    } else {
+                        None
+                    };
+                    (r, changed.then_some(last))
                 })
             })??;
-            if changed {
-                self.events.dispatch();
+            if let Some(last) = changed {
+                self.events.deliver(last);
             }
             Ok(r)
         }

@@ -1,0 +1,202 @@
+//! Policies under threads: events stay in order, probe limits hold with a
+//! success threshold and a wait limit, permits account for every result.
+#![cfg(feature = "policies")]
+
+use fusebox::{
+    Config, Error, Event, Listener, Outcome, Policy, Registry, State, WaitAction,
+};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::{Barrier, Mutex};
+
+const THREADS: usize = if cfg!(miri) { 2 } else { 4 };
+const ROUNDS: u64 = if cfg!(miri) { 20 } else { 2_000 };
+
+#[test]
+fn events_arrive_in_the_order_the_changes_happened() {
+    static REG: Registry<8> = Registry::new();
+    static SEEN: Mutex<Vec<Event>> = Mutex::new(Vec::new());
+    fn on_event(ev: &Event, _: usize) {
+        SEEN.lock().unwrap().push(*ev);
+    }
+    REG.set_listener(Some(Listener {
+        func: on_event,
+        data: 0,
+    }));
+    let cfg = Config::default()
+        .with_failure_threshold(2)
+        .with_reset_timeout_ms(3)
+        .with_half_open_max_calls(1);
+    let shared = REG.create(b"shared", cfg).unwrap();
+    let own: Vec<_> = (0..THREADS)
+        .map(|t| REG.create(format!("own{t}").as_bytes(), cfg).unwrap())
+        .collect();
+    let clock = AtomicU64::new(0);
+    std::thread::scope(|s| {
+        for (t, &mine) in own.iter().enumerate() {
+            let clock = &clock;
+            s.spawn(move || {
+                for i in 0..ROUNDS {
+                    let now = clock.fetch_add(1, Ordering::Relaxed);
+                    for id in [shared, mine] {
+                        if REG.try_acquire(id, now).is_ok() {
+                            if (i + t as u64) % 3 == 0 {
+                                REG.record_success(id, now).unwrap();
+                            } else {
+                                REG.record_failure(id, now).unwrap();
+                            }
+                        }
+                    }
+                    if i % 97 == 0 {
+                        REG.force_open(mine, now).unwrap();
+                        REG.reset(mine).unwrap();
+                    }
+                }
+            });
+        }
+    });
+    REG.set_listener(None);
+    let seen = SEEN.lock().unwrap().clone();
+    let dropped = REG.events_dropped();
+    let total: u32 = own
+        .iter()
+        .chain([&shared])
+        .map(|&id| REG.stats(id).unwrap().transitions)
+        .sum();
+    assert!(total > 100, "too few changes to test anything: {total}");
+    assert_eq!(seen.len() as u32 + dropped, total, "every change delivered or counted");
+    // Delivery order is queue order: strictly increasing sequence numbers.
+    assert!(seen.windows(2).all(|w| w[0].seq < w[1].seq), "out of order");
+    // With `std`, an operation waits until its own events are delivered,
+    // so producers cannot outrun the listener into a full queue. Without
+    // it (no thread identity to tell the dispatcher apart), a full queue
+    // drops and counts, as checked above.
+    if cfg!(feature = "std") {
+        assert_eq!(dropped, 0);
+    }
+    for id in own.iter().chain([&shared]) {
+        let generations: Vec<_> = seen
+            .iter()
+            .filter(|e| e.id == *id)
+            .map(|e| e.transition.generation)
+            .collect();
+        assert!(generations.windows(2).all(|w| w[0] < w[1]), "{id:?}");
+    }
+    // Per breaker, each change starts where the previous one ended (holds
+    // for whatever was delivered when nothing was dropped: always with std).
+    if dropped == 0 {
+        for id in own.iter().chain([&shared]) {
+            let chain: Vec<_> = seen.iter().filter(|e| e.id == *id).collect();
+            assert_eq!(chain.first().map(|e| e.transition.from), Some(State::Closed));
+            for w in chain.windows(2) {
+                assert_eq!(w[0].transition.to, w[1].transition.from, "{id:?}");
+                assert!(w[0].transition.generation < w[1].transition.generation);
+            }
+        }
+    }
+}
+
+#[test]
+fn probe_limit_holds_per_round_with_a_success_threshold_and_a_wait_limit() {
+    static REG: Registry<2> = Registry::new();
+    let max = 3;
+    let policy = Policy::SNAKEPIT
+        .with_half_open_success_threshold(2)
+        .with_half_open_max_wait(50, WaitAction::ReleaseProbes);
+    let id = REG
+        .create(
+            b"race",
+            Config::default()
+                .with_failure_threshold(1)
+                .with_reset_timeout_ms(10)
+                .with_half_open_max_calls(max)
+                .with_policy(policy),
+        )
+        .unwrap();
+    let barrier = Barrier::new(THREADS);
+    REG.record_failure(id, 0).unwrap();
+    let mut t = 10;
+    for round in 0..ROUNDS / 4 {
+        // Each round: a fresh set of probe slots (the first after the open
+        // timeout, the next ones after the wait limit released them).
+        let admitted = AtomicU32::new(0);
+        std::thread::scope(|s| {
+            for _ in 0..THREADS {
+                s.spawn(|| {
+                    barrier.wait();
+                    for _ in 0..8 {
+                        match REG.try_acquire(id, t) {
+                            Ok(state) => {
+                                assert_eq!(state, State::HalfOpen);
+                                admitted.fetch_add(1, Ordering::Relaxed);
+                            }
+                            Err(e) => assert_eq!(e, Error::CircuitOpen),
+                        }
+                    }
+                });
+            }
+        });
+        assert_eq!(admitted.load(Ordering::Relaxed), max, "round {round}");
+        // One probe reports (below the threshold of 2), the rest are lost.
+        REG.record_success(id, t).unwrap();
+        assert_eq!(REG.state(id, t), Ok(State::HalfOpen));
+        t += 50;
+    }
+}
+
+#[test]
+fn every_permit_result_is_recorded_or_counted_stale() {
+    static REG: Registry<2> = Registry::new();
+    let cfg = Config::default()
+        .with_failure_threshold(3)
+        .with_reset_timeout_ms(2)
+        .with_half_open_max_calls(2);
+    let id = REG.create(b"p", cfg).unwrap();
+    let clock = AtomicU64::new(0);
+    let completed = AtomicU32::new(0);
+    let stale = AtomicU32::new(0);
+    let barrier = Barrier::new(THREADS);
+    // Recorded successes, failures, ignored (indexed by Outcome).
+    let counts: [AtomicU32; 3] = Default::default();
+    std::thread::scope(|s| {
+        for t in 0..THREADS as u64 {
+            let (clock, completed, stale, counts) = (&clock, &completed, &stale, &counts);
+            let barrier = &barrier;
+            s.spawn(move || {
+                barrier.wait();
+                for i in 0..ROUNDS {
+                    let now = clock.fetch_add(1, Ordering::Relaxed);
+                    let Ok(permit) = REG.try_acquire_permit(id, now) else {
+                        continue;
+                    };
+                    let outcome = match (i + t) % 4 {
+                        0 | 1 => Outcome::Failure,
+                        2 => Outcome::Success,
+                        _ => Outcome::Ignored,
+                    };
+                    // Let other threads move the breaker on meanwhile.
+                    std::thread::yield_now();
+                    let later = clock.fetch_add(1, Ordering::Relaxed);
+                    match REG.complete(id, &permit, outcome, later) {
+                        Ok(()) => counts[outcome as usize].fetch_add(1, Ordering::Relaxed),
+                        Err(Error::StalePermit) => stale.fetch_add(1, Ordering::Relaxed),
+                        Err(e) => panic!("{e:?}"),
+                    };
+                    completed.fetch_add(1, Ordering::Relaxed);
+                }
+            });
+        }
+    });
+    let s = REG.stats(id).unwrap();
+    assert!(s.stale_count > 0, "no permit went stale: the test exercised nothing");
+    let n = |i: usize| counts[i].load(Ordering::Relaxed);
+    assert_eq!(s.stale_count, stale.load(Ordering::Relaxed));
+    assert_eq!(s.success_count, n(Outcome::Success as usize));
+    assert_eq!(s.ignored_count, n(Outcome::Ignored as usize));
+    assert!(n(Outcome::Failure as usize) > 0);
+    assert_eq!(s.admitted_count, completed.load(Ordering::Relaxed));
+    assert_eq!(
+        n(0) + n(1) + n(2) + s.stale_count,
+        s.admitted_count,
+        "every admitted call's result recorded or counted stale"
+    );
+}
