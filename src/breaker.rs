@@ -2,9 +2,9 @@
 //! its own. Every method is O(1) and never panics.
 #![forbid(unsafe_code)]
 
-use crate::{CallError, Clock, Config, Error};
 #[cfg(feature = "policies")]
 use crate::policy::{rate_reached, Outcome, RateWindow, TripRule, WaitAction};
+use crate::{CallError, Clock, Config, Error};
 
 /// The states of a breaker: Snakepit's three, and three manual ones that
 /// only the manual-control methods (feature `policies`) enter.
@@ -632,7 +632,8 @@ impl Breaker {
                 }
                 State::HalfOpen => {
                     self.ext.half_open_successes = self.ext.half_open_successes.saturating_add(1);
-                    if self.ext.half_open_successes >= self.config.policy.half_open_success_threshold
+                    if self.ext.half_open_successes
+                        >= self.config.policy.half_open_success_threshold
                     {
                         self.close(Some(now_ms), Reason::ProbeSucceeded);
                     }
@@ -665,10 +666,8 @@ impl Breaker {
             #[cfg(feature = "policies")]
             State::Closed => self.feed_window(true, slow, now_ms),
             #[cfg(not(feature = "policies"))]
-            State::Closed => {
-                if self.failure_count >= self.config.failure_threshold {
-                    self.open(now_ms, Reason::FailureThreshold);
-                }
+            State::Closed if self.failure_count >= self.config.failure_threshold => {
+                self.open(now_ms, Reason::FailureThreshold);
             }
             #[cfg(feature = "policies")]
             State::MetricsOnly => {
@@ -779,7 +778,12 @@ impl Breaker {
     /// [`Error::StalePermit`]: the breaker moved on since; the result was
     /// counted in `stale_count` only.
     #[cfg(feature = "policies")]
-    pub fn complete(&mut self, permit: &Permit, outcome: Outcome, now_ms: u64) -> Result<(), Error> {
+    pub fn complete(
+        &mut self,
+        permit: &Permit,
+        outcome: Outcome,
+        now_ms: u64,
+    ) -> Result<(), Error> {
         self.refresh(now_ms);
         if permit.generation != self.ext.generation {
             self.ext.stale_count = self.ext.stale_count.wrapping_add(1);
@@ -1087,13 +1091,14 @@ impl Breaker {
     /// use fusebox::{Breaker, CallError, Config, ManualClock, Outcome};
     /// let mut b = Breaker::new(Config::default().with_failure_threshold(1)).unwrap();
     /// let clock = ManualClock::new(0);
-    /// // "not found" is the caller's business, not the service failing.
-    /// let r: Result<u32, &str> = b.call_classified(&clock, || Err("not found"), |r| match r {
-    ///     Err(&"not found") => Outcome::Ignored,
+    /// // A 404 is the caller's business, not the service failing.
+    /// let classify = |r: &Result<u32, u16>| match r {
+    ///     Err(404) => Outcome::Ignored,
     ///     Err(_) => Outcome::Failure,
     ///     Ok(_) => Outcome::Success,
-    /// }).map_err(|e| match e { CallError::Failed(e) => e, CallError::Rejected(_) => "rejected" });
-    /// assert_eq!(r, Err("not found"));
+    /// };
+    /// let r = b.call_classified(&clock, || Err(404), classify);
+    /// assert_eq!(r, Err(CallError::Failed(404)));
     /// assert_eq!(b.stats().ignored_count, 1);
     /// assert_eq!(b.stats().failure_count, 0);
     /// ```

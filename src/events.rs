@@ -131,31 +131,26 @@ impl EventQueue {
     ///
     /// [`push_all`]: Self::push_all
     pub(crate) fn deliver(&self, mine: Option<u32>) {
-        loop {
-            if self.dispatch() {
+        #[cfg(feature = "std")]
+        while !self.dispatch() {
+            let Some(seq) = mine else { return };
+            if dispatcher::is_here() {
+                // Called from our own listener: the events are queued and
+                // this very thread delivers them once it returns.
                 return;
             }
-            #[cfg(feature = "std")]
-            {
-                let Some(seq) = mine else { return };
-                if dispatcher::is_here() {
-                    // Called from our own listener: the events are queued
-                    // and this very thread delivers them once it returns.
-                    return;
-                }
-                let reached = self
-                    .with(|q| q.delivered.wrapping_sub(seq) < u32::MAX / 2)
-                    .unwrap_or(true);
-                if reached {
-                    return;
-                }
-                dispatcher::yield_now();
-            }
-            #[cfg(not(feature = "std"))]
-            {
-                let _ = mine;
+            let reached = self
+                .with(|q| q.delivered.wrapping_sub(seq) < u32::MAX / 2)
+                .unwrap_or(true);
+            if reached {
                 return;
             }
+            dispatcher::yield_now();
+        }
+        #[cfg(not(feature = "std"))]
+        {
+            let _ = mine;
+            self.dispatch();
         }
     }
 

@@ -56,11 +56,11 @@ pub mod snapshot;
 pub use breaker::{Breaker, Permit, Reason, State, Stats, Transition};
 pub use clock::{Clock, ManualClock, Tick32, Tick32State};
 pub use config::Config;
-pub use policy::{
-    Outcome, Policy, TripRule, WaitAction, WindowKind, MAX_BUCKETS, MAX_WINDOW_CALLS,
-};
 pub use error::{CallError, Error};
 #[cfg(feature = "policies")]
 pub use events::{Event, Listener, EVENT_QUEUE_LEN};
+pub use policy::{
+    Outcome, Policy, TripRule, WaitAction, WindowKind, MAX_BUCKETS, MAX_WINDOW_CALLS,
+};
 pub use registry::{Id, Registry, MAX_CAPACITY, NAME_MAX};
 pub use snapshot::{SNAPSHOT_LEN, SNAPSHOT_VERSION};

@@ -272,7 +272,11 @@ impl Policy {
             return base_ms;
         }
         let span = u64::from(base_ms) * u64::from(self.jitter_percent) / 100;
-        let draw = u64::from(next_random(rng)) % (2 * span + 1);
+        // span < 2^63: the divisor is never 0. Checked all the same, so that
+        // no division panic is even linked.
+        let draw = u64::from(next_random(rng))
+            .checked_rem(2 * span + 1)
+            .unwrap_or(0);
         let moved = (u64::from(base_ms) + draw).saturating_sub(span);
         u32::try_from(moved).unwrap_or(u32::MAX).max(1)
     }
@@ -373,9 +377,17 @@ impl RateWindow {
             WindowKind::Count => {
                 let size = p.window_size.clamp(1, MAX_WINDOW_CALLS) as u8;
                 let bit = 1u64 << (self.pos % 64);
-                self.failed = if failed { self.failed | bit } else { self.failed & !bit };
-                self.slow = if slow { self.slow | bit } else { self.slow & !bit };
-                self.pos = (self.pos + 1) % size;
+                self.failed = if failed {
+                    self.failed | bit
+                } else {
+                    self.failed & !bit
+                };
+                self.slow = if slow {
+                    self.slow | bit
+                } else {
+                    self.slow & !bit
+                };
+                self.pos = (self.pos + 1).checked_rem(size).unwrap_or(0);
                 self.len = (self.len + 1).min(size);
             }
             WindowKind::Time => {
@@ -391,14 +403,16 @@ impl RateWindow {
     }
 
     fn bucket_index(&self, p: &Policy, epoch: u64) -> usize {
-        (epoch % u64::from(p.window_size.clamp(1, MAX_BUCKETS))) as usize
+        epoch
+            .checked_rem(u64::from(p.window_size.clamp(1, MAX_BUCKETS)))
+            .unwrap_or(0) as usize
     }
 
     /// Moves the newest bucket to `now_ms`'s, emptying the buckets that
     /// fell out of the window. A clock that went back keeps counting into
     /// the newest bucket.
     fn advance(&mut self, p: &Policy, now_ms: u64) {
-        let e = now_ms / u64::from(p.bucket_ms.max(1));
+        let e = now_ms.checked_div(u64::from(p.bucket_ms)).unwrap_or(0);
         let cur = self.epoch();
         if e <= cur {
             return;
@@ -446,9 +460,23 @@ mod tests {
         w.record(&p, true, false, 0);
         w.record(&p, false, true, 0);
         w.record(&p, false, false, 0);
-        assert_eq!(w.totals(&p), Totals { calls: 3, failures: 1, slow: 1 });
+        assert_eq!(
+            w.totals(&p),
+            Totals {
+                calls: 3,
+                failures: 1,
+                slow: 1
+            }
+        );
         w.record(&p, false, false, 0);
-        assert_eq!(w.totals(&p), Totals { calls: 3, failures: 0, slow: 1 });
+        assert_eq!(
+            w.totals(&p),
+            Totals {
+                calls: 3,
+                failures: 0,
+                slow: 1
+            }
+        );
     }
 
     #[test]
@@ -459,7 +487,14 @@ mod tests {
         w.record(&p, false, false, 150);
         assert_eq!(w.totals(&p).calls, 2);
         w.record(&p, false, false, 250); // bucket 0 (t=50) falls out
-        assert_eq!(w.totals(&p), Totals { calls: 2, failures: 0, slow: 0 });
+        assert_eq!(
+            w.totals(&p),
+            Totals {
+                calls: 2,
+                failures: 0,
+                slow: 0
+            }
+        );
         w.record(&p, true, false, 10); // backwards: counted in the newest
         assert_eq!(w.totals(&p).failures, 1);
         w.record(&p, false, false, u64::MAX);
@@ -468,10 +503,15 @@ mod tests {
 
     #[test]
     fn backoff_and_jitter_stay_in_range() {
-        let p = Policy::SNAKEPIT.with_backoff(250, 10_000).with_jitter(20, 7);
+        let p = Policy::SNAKEPIT
+            .with_backoff(250, 10_000)
+            .with_jitter(20, 7);
         assert_eq!(p.backed_off(1_000), 2_500);
         assert_eq!(p.backed_off(5_000), 10_000);
-        assert_eq!(Policy::SNAKEPIT.with_backoff(1000, 0).backed_off(u32::MAX), u32::MAX);
+        assert_eq!(
+            Policy::SNAKEPIT.with_backoff(1000, 0).backed_off(u32::MAX),
+            u32::MAX
+        );
         let mut rng = p.rng_seed();
         let draws: [u32; 64] = core::array::from_fn(|_| p.jittered(1_000, &mut rng));
         assert!(draws.iter().all(|d| (800..=1_200).contains(d)));

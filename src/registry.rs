@@ -7,9 +7,9 @@ use critical_section::Mutex;
 
 use crate::slot::SlotCell;
 use crate::snapshot::{self, Writer, ALL_OVERHEAD, ENTRY_LEN};
-use crate::{Breaker, CallError, Clock, Config, Error, State, Stats};
 #[cfg(feature = "policies")]
 use crate::{events::EventQueue, Listener, Outcome, Permit};
+use crate::{Breaker, CallError, Clock, Config, Error, State, Stats};
 
 /// Longest breaker name, in bytes.
 pub const NAME_MAX: usize = 31;
@@ -342,7 +342,9 @@ impl<const N: usize> Registry<N> {
     #[inline]
     pub(crate) fn try_acquire_timed(&self, id: Id, now_ms: u64) -> Result<bool, Error> {
         #[cfg(feature = "policies")]
-        return self.with_breaker(id, |b| b.try_acquire(now_ms).map(|_| b.measures_slow_calls()))?;
+        return self.with_breaker(id, |b| {
+            b.try_acquire(now_ms).map(|_| b.measures_slow_calls())
+        })?;
         #[cfg(not(feature = "policies"))]
         self.try_acquire(id, now_ms).map(|_| false)
     }
@@ -480,7 +482,13 @@ impl<const N: usize> Registry<N> {
     ///
     /// # Errors
     /// [`Error::NotFound`].
-    pub fn record(&self, id: Id, outcome: Outcome, duration_ms: u64, now_ms: u64) -> Result<(), Error> {
+    pub fn record(
+        &self,
+        id: Id,
+        outcome: Outcome,
+        duration_ms: u64,
+        now_ms: u64,
+    ) -> Result<(), Error> {
         self.with_breaker(id, |b| b.record(outcome, duration_ms, now_ms))
     }
 

@@ -3,9 +3,8 @@
 #![cfg(feature = "policies")]
 
 use fusebox::{
-    Clock,
-    Breaker, CallError, Config, Error, ManualClock, Outcome, Policy, Reason, Registry, State,
-    Transition, TripRule, WaitAction, WindowKind,
+    Breaker, CallError, Clock, Config, Error, ManualClock, Outcome, Policy, Reason, Registry,
+    State, Transition, TripRule, WaitAction, WindowKind,
 };
 
 fn with(policy: Policy) -> Config {
@@ -151,10 +150,7 @@ fn failure_rate_below_the_threshold_does_not_trip_and_old_calls_drop_out() {
         }
     }
     assert_eq!(b.state(3), State::Closed);
-    assert_eq!(
-        (b.stats().window_calls, b.stats().window_failures),
-        (4, 2)
-    );
+    assert_eq!((b.stats().window_calls, b.stats().window_failures), (4, 2));
     b.record_failure(4); // F S S F: 2 of 4 (the first F fell out)
     b.record_failure(5); // S S F F: 2 of 4
     assert_eq!(b.state(5), State::Closed);
@@ -233,9 +229,21 @@ fn registry_call_measures_slow_calls_too() {
         .with_minimum_calls(1);
     let id = reg.create(b"s", with(p)).unwrap();
     let clock = ManualClock::new(0);
-    assert_eq!(reg.call(id, &clock, || Ok::<_, ()>(clock.advance(5))), Ok(()));
+    assert_eq!(
+        reg.call(id, &clock, || {
+            clock.advance(5);
+            Ok::<_, ()>(())
+        }),
+        Ok(())
+    );
     assert_eq!(reg.state(id, clock.now_ms()), Ok(State::Closed));
-    assert_eq!(reg.call(id, &clock, || Ok::<_, ()>(clock.advance(11))), Ok(()));
+    assert_eq!(
+        reg.call(id, &clock, || {
+            clock.advance(11);
+            Ok::<_, ()>(())
+        }),
+        Ok(())
+    );
     assert_eq!(reg.stats(id).unwrap().slow_count, 1);
     assert_eq!(reg.state(id, clock.now_ms()), Ok(State::Open));
 }
@@ -309,7 +317,10 @@ fn lost_probes_can_reopen_instead() {
     assert_eq!(b.state(1_499), State::HalfOpen);
     assert_eq!(b.state(1_500), State::Open);
     let t = transitions(&mut b);
-    assert_eq!(t.last(), Some(&(State::HalfOpen, State::Open, Reason::ProbeTimeout)));
+    assert_eq!(
+        t.last(),
+        Some(&(State::HalfOpen, State::Open, Reason::ProbeTimeout))
+    );
     // The wait only applies while probes are out: none are now.
     assert_eq!(b.state(2_500), State::HalfOpen);
     assert_eq!(b.state(100_000), State::HalfOpen);
@@ -389,7 +400,11 @@ fn retry_after_reports_the_time_left() {
     let mut b = open_at(Policy::SNAKEPIT, 100);
     assert_eq!(b.retry_after_ms(100), Some(1_000));
     assert_eq!(b.retry_after_ms(700), Some(400));
-    assert_eq!(b.retry_after_ms(50), Some(1_000), "clock went back: re-based");
+    assert_eq!(
+        b.retry_after_ms(50),
+        Some(1_000),
+        "clock went back: re-based"
+    );
     assert_eq!(b.retry_after_ms(1_049), Some(1));
     assert_eq!(b.retry_after_ms(1_050), Some(0));
     assert_eq!(b.state(1_050), State::HalfOpen);
@@ -427,7 +442,10 @@ fn disabled_allows_everything_and_still_counts() {
     }
     b.record_success(10);
     let s = b.stats();
-    assert_eq!((s.state, s.failure_count, s.success_count), (State::Disabled, 10, 1));
+    assert_eq!(
+        (s.state, s.failure_count, s.success_count),
+        (State::Disabled, 10, 1)
+    );
     assert_eq!(s.window_calls, 0, "disabled feeds no window");
 }
 
@@ -478,7 +496,10 @@ fn a_permit_from_an_earlier_state_is_stale() {
     }
     assert_eq!(b.state(3), State::Open);
     // A success that began while closed arrives after the trip.
-    assert_eq!(b.complete(&early, Outcome::Success, 4), Err(Error::StalePermit));
+    assert_eq!(
+        b.complete(&early, Outcome::Success, 4),
+        Err(Error::StalePermit)
+    );
     let s = b.stats();
     assert_eq!((s.stale_count, s.success_count, s.failure_count), (1, 0, 3));
     // A permit of the current generation counts.
@@ -562,7 +583,9 @@ fn snapshots_refuse_what_the_format_cannot_carry() {
     assert_eq!(m.snapshot(0, &mut buf), Err(Error::Unsupported));
     let reg: Registry<2> = Registry::new();
     reg.create(b"plain", Config::default()).unwrap();
-    let id = reg.create(b"odd", with(Policy::SNAKEPIT.with_backoff(200, 0))).unwrap();
+    let id = reg
+        .create(b"odd", with(Policy::SNAKEPIT.with_backoff(200, 0)))
+        .unwrap();
     let mut all = [0u8; Registry::<2>::SNAPSHOT_ALL_MAX];
     assert_eq!(reg.snapshot_all(0, &mut all), Err(Error::Unsupported));
     reg.remove(id).unwrap();

@@ -2,9 +2,7 @@
 //! success threshold and a wait limit, permits account for every result.
 #![cfg(feature = "policies")]
 
-use fusebox::{
-    Config, Error, Event, Listener, Outcome, Policy, Registry, State, WaitAction,
-};
+use fusebox::{Config, Error, Event, Listener, Outcome, Policy, Registry, State, WaitAction};
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::{Barrier, Mutex};
 
@@ -39,7 +37,7 @@ fn events_arrive_in_the_order_the_changes_happened() {
                     let now = clock.fetch_add(1, Ordering::Relaxed);
                     for id in [shared, mine] {
                         if REG.try_acquire(id, now).is_ok() {
-                            if (i + t as u64) % 3 == 0 {
+                            if (i + t as u64).is_multiple_of(3) {
                                 REG.record_success(id, now).unwrap();
                             } else {
                                 REG.record_failure(id, now).unwrap();
@@ -63,7 +61,11 @@ fn events_arrive_in_the_order_the_changes_happened() {
         .map(|&id| REG.stats(id).unwrap().transitions)
         .sum();
     assert!(total > 100, "too few changes to test anything: {total}");
-    assert_eq!(seen.len() as u32 + dropped, total, "every change delivered or counted");
+    assert_eq!(
+        seen.len() as u32 + dropped,
+        total,
+        "every change delivered or counted"
+    );
     // Delivery order is queue order: strictly increasing sequence numbers.
     assert!(seen.windows(2).all(|w| w[0].seq < w[1].seq), "out of order");
     // With `std`, an operation waits until its own events are delivered,
@@ -86,7 +88,10 @@ fn events_arrive_in_the_order_the_changes_happened() {
     if dropped == 0 {
         for id in own.iter().chain([&shared]) {
             let chain: Vec<_> = seen.iter().filter(|e| e.id == *id).collect();
-            assert_eq!(chain.first().map(|e| e.transition.from), Some(State::Closed));
+            assert_eq!(
+                chain.first().map(|e| e.transition.from),
+                Some(State::Closed)
+            );
             for w in chain.windows(2) {
                 assert_eq!(w[0].transition.to, w[1].transition.from, "{id:?}");
                 assert!(w[0].transition.generation < w[1].transition.generation);
@@ -187,7 +192,10 @@ fn every_permit_result_is_recorded_or_counted_stale() {
         }
     });
     let s = REG.stats(id).unwrap();
-    assert!(s.stale_count > 0, "no permit went stale: the test exercised nothing");
+    assert!(
+        s.stale_count > 0,
+        "no permit went stale: the test exercised nothing"
+    );
     let n = |i: usize| counts[i].load(Ordering::Relaxed);
     assert_eq!(s.stale_count, stale.load(Ordering::Relaxed));
     assert_eq!(s.success_count, n(Outcome::Success as usize));

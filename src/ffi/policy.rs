@@ -5,6 +5,8 @@
 
 use core::ffi::c_void;
 
+#[cfg(not(feature = "policies"))]
+use super::FUSEBOX_UNSUPPORTED;
 use super::{
     fusebox_id, fusebox_op_fn, fusebox_outcome, fusebox_reason, fusebox_state, fusebox_status,
     FUSEBOX_NULL_PARAMETER,
@@ -13,8 +15,6 @@ use super::{
 use super::{
     to_status, with_time, write_out, write_result, FUSEBOX_INVALID_CONFIG, FUSEBOX_OK, REGISTRY,
 };
-#[cfg(not(feature = "policies"))]
-use super::FUSEBOX_UNSUPPORTED;
 #[cfg(feature = "policies")]
 use crate::{Event, Id, Listener, Outcome, Permit, State};
 
@@ -214,7 +214,10 @@ pub unsafe extern "C" fn fusebox_call_classified(
 /// # Safety
 /// `out_ms` is NULL or writable.
 #[no_mangle]
-pub unsafe extern "C" fn fusebox_retry_after_ms(id: fusebox_id, out_ms: *mut u64) -> fusebox_status {
+pub unsafe extern "C" fn fusebox_retry_after_ms(
+    id: fusebox_id,
+    out_ms: *mut u64,
+) -> fusebox_status {
     if out_ms.is_null() {
         return FUSEBOX_NULL_PARAMETER;
     }

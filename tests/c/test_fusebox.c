@@ -499,6 +499,307 @@ static void test_strings(void) {
     CHECK(strcmp(fusebox_status_str(FUSEBOX_STALE_PERMIT), "stale permit") == 0);
 }
 
+/* ---- Policies (feature `policies`). The Makefile says which library it
+ * links: FUSEBOX_EXPECT_POLICIES 1 (host, firmware-policies) or 0 (the
+ * Snakepit-only firmware core), and the tests check that build's answers. */
+#ifndef FUSEBOX_EXPECT_POLICIES
+#define FUSEBOX_EXPECT_POLICIES 1
+#endif
+
+#if FUSEBOX_EXPECT_POLICIES
+#define MAX_EVENTS 64
+static fusebox_event events[MAX_EVENTS];
+static int n_events;
+static void on_event(const fusebox_event *ev, void *userdata) {
+    CHECK(userdata == (void *)&n_events);
+    if (n_events < MAX_EVENTS) {
+        events[n_events++] = *ev;
+    }
+}
+
+static int32_t op_slow(void *userdata) {
+    now64 += *(uint64_t *)userdata;
+    return 0;
+}
+
+static fusebox_outcome classify_404(int32_t result, void *userdata) {
+    (void)userdata;
+    if (result == 0) {
+        return FUSEBOX_OUTCOME_SUCCESS;
+    }
+    return result == 404 ? FUSEBOX_OUTCOME_IGNORED : FUSEBOX_OUTCOME_FAILURE;
+}
+
+static int32_t op_404(void *userdata) {
+    (void)userdata;
+    return 404;
+}
+
+static void test_policy_config(void) {
+    fusebox_config c;
+    fusebox_id id;
+    fusebox_config_init(&c);
+    CHECK(c.trip_rule == FUSEBOX_TRIP_CUMULATIVE && c.window_kind == FUSEBOX_WINDOW_COUNT);
+    CHECK(c.window_size == 64 && c.minimum_calls == 10 && c.failure_rate_percent == 50);
+    CHECK(c.slow_call_ms == 0 && c.slow_call_rate_percent == 100);
+    CHECK(c.half_open_success_threshold == 1 && c.half_open_max_wait_ms == 0);
+    CHECK(c.backoff_percent == 100 && c.max_open_ms == 0 && c.jitter_percent == 0);
+    c = config(1, 10, 1);
+    c.trip_rule = 3;
+    CHECK_STATUS(fusebox_create("p", &c, &id), FUSEBOX_INVALID_CONFIG);
+    c = config(1, 10, 1);
+    c.window_kind = 2;
+    CHECK_STATUS(fusebox_create("p", &c, &id), FUSEBOX_INVALID_CONFIG);
+    c = config(1, 10, 1);
+    c.half_open_wait_action = 9;
+    CHECK_STATUS(fusebox_create("p", &c, &id), FUSEBOX_INVALID_CONFIG);
+    c = config(1, 10, 1);
+    c.window_size = 65;
+    CHECK_STATUS(fusebox_create("p", &c, &id), FUSEBOX_INVALID_CONFIG);
+    c = config(1, 10, 1);
+    c.half_open_success_threshold = 2; /* > half_open_max_calls */
+    CHECK_STATUS(fusebox_create("p", &c, &id), FUSEBOX_INVALID_CONFIG);
+    c = config(1, 10, 1);
+    c.backoff_percent = 50;
+    CHECK_STATUS(fusebox_create("p", &c, &id), FUSEBOX_INVALID_CONFIG);
+    c = config(1, 10, 1);
+    c.max_open_ms = 5; /* below reset_timeout_ms */
+    CHECK_STATUS(fusebox_create("p", &c, &id), FUSEBOX_INVALID_CONFIG);
+    c = config(1, 10, 1);
+    c.jitter_percent = 101;
+    CHECK_STATUS(fusebox_create("p", &c, &id), FUSEBOX_INVALID_CONFIG);
+}
+
+static void test_policy_rules(void) {
+    fusebox_config c = config(2, 100, 1);
+    fusebox_id id;
+    fusebox_stats s;
+    int i;
+    now64 = 1000;
+    /* Consecutive: a success clears the count. */
+    c.trip_rule = FUSEBOX_TRIP_CONSECUTIVE;
+    CHECK_STATUS(fusebox_create("consecutive", &c, &id), FUSEBOX_OK);
+    CHECK_STATUS(fusebox_record_failure(id), FUSEBOX_OK);
+    CHECK_STATUS(fusebox_record_success(id), FUSEBOX_OK);
+    CHECK_STATUS(fusebox_record_failure(id), FUSEBOX_OK);
+    CHECK(state_of(id) == FUSEBOX_STATE_CLOSED);
+    CHECK_STATUS(fusebox_record_failure(id), FUSEBOX_OK);
+    CHECK(state_of(id) == FUSEBOX_STATE_OPEN);
+    CHECK_STATUS(fusebox_destroy(id), FUSEBOX_OK);
+
+    /* Failure rate over the last 4 calls, judged from 4 calls, at 50%. */
+    c = config(1, 100, 1);
+    c.trip_rule = FUSEBOX_TRIP_FAILURE_RATE;
+    c.window_size = 4;
+    c.minimum_calls = 4;
+    c.failure_rate_percent = 50;
+    CHECK_STATUS(fusebox_create("rate", &c, &id), FUSEBOX_OK);
+    CHECK_STATUS(fusebox_record_failure(id), FUSEBOX_OK);
+    for (i = 0; i < 2; i++) {
+        CHECK_STATUS(fusebox_record_success(id), FUSEBOX_OK);
+    }
+    CHECK(state_of(id) == FUSEBOX_STATE_CLOSED);
+    CHECK_STATUS(fusebox_stats_get(id, &s), FUSEBOX_OK);
+    CHECK(s.window_calls == 3 && s.window_failures == 1);
+    CHECK_STATUS(fusebox_record_failure(id), FUSEBOX_OK); /* 2 of 4 */
+    CHECK(state_of(id) == FUSEBOX_STATE_OPEN);
+    CHECK_STATUS(fusebox_destroy(id), FUSEBOX_OK);
+
+    /* Slow calls: through fusebox_record's duration and fusebox_call. */
+    c = config(5, 100, 1);
+    c.slow_call_ms = 50;
+    c.slow_call_rate_percent = 100;
+    c.window_size = 2;
+    c.minimum_calls = 2;
+    CHECK_STATUS(fusebox_create("slow", &c, &id), FUSEBOX_OK);
+    CHECK_STATUS(fusebox_record(id, FUSEBOX_OUTCOME_SUCCESS, 51), FUSEBOX_OK);
+    CHECK_STATUS(fusebox_record(id, 7, 0), FUSEBOX_INVALID_CONFIG);
+    {
+        uint64_t took = 60;
+        int32_t result = -1;
+        CHECK_STATUS(fusebox_call(id, op_slow, &took, &result), FUSEBOX_OK);
+        CHECK(result == 0 && now64 == 1060);
+    }
+    CHECK_STATUS(fusebox_stats_get(id, &s), FUSEBOX_OK);
+    CHECK(s.slow_count == 2 && s.window_slow == 2);
+    CHECK(state_of(id) == FUSEBOX_STATE_OPEN);
+    CHECK_STATUS(fusebox_destroy(id), FUSEBOX_OK);
+
+    /* Two successful probes close; backoff doubles the open duration. */
+    c = config(1, 100, 2);
+    c.half_open_success_threshold = 2;
+    c.backoff_percent = 200;
+    c.max_open_ms = 300;
+    CHECK_STATUS(fusebox_create("probes", &c, &id), FUSEBOX_OK);
+    CHECK_STATUS(fusebox_record_failure(id), FUSEBOX_OK);
+    now64 += 100;
+    CHECK_STATUS(fusebox_try_acquire(id), FUSEBOX_OK);
+    CHECK_STATUS(fusebox_record_failure(id), FUSEBOX_OK);
+    CHECK_STATUS(fusebox_stats_get(id, &s), FUSEBOX_OK);
+    CHECK(s.open_duration_ms == 200);
+    {
+        uint64_t wait = 0;
+        CHECK_STATUS(fusebox_retry_after_ms(id, &wait), FUSEBOX_OK);
+        CHECK(wait == 200);
+        CHECK_STATUS(fusebox_retry_after_ms(id, NULL), FUSEBOX_NULL_PARAMETER);
+    }
+    now64 += 200;
+    CHECK_STATUS(fusebox_try_acquire(id), FUSEBOX_OK);
+    CHECK_STATUS(fusebox_record_success(id), FUSEBOX_OK);
+    CHECK(state_of(id) == FUSEBOX_STATE_HALF_OPEN);
+    CHECK_STATUS(fusebox_record_success(id), FUSEBOX_OK);
+    CHECK(state_of(id) == FUSEBOX_STATE_CLOSED);
+    CHECK_STATUS(fusebox_stats_get(id, &s), FUSEBOX_OK);
+    CHECK(s.open_duration_ms == 100 && s.transitions == 5);
+    CHECK(s.time_open_ms == 300 && s.time_half_open_ms == 0);
+    CHECK_STATUS(fusebox_destroy(id), FUSEBOX_OK);
+}
+
+static void test_permits_and_classified_calls(void) {
+    fusebox_config c = config(1, 100, 1);
+    fusebox_id id;
+    fusebox_permit p, early, forged;
+    fusebox_stats s;
+    int32_t result = -1;
+    now64 = 5000;
+    CHECK_STATUS(fusebox_create("permits", &c, &id), FUSEBOX_OK);
+    CHECK_STATUS(fusebox_acquire_permit(id, NULL), FUSEBOX_NULL_PARAMETER);
+    CHECK_STATUS(fusebox_acquire_permit(id, &early), FUSEBOX_OK);
+    CHECK(early.id == id && early.state == FUSEBOX_STATE_CLOSED && early.start_ms == 5000);
+    CHECK_STATUS(fusebox_acquire_permit(id, &p), FUSEBOX_OK);
+    CHECK_STATUS(fusebox_complete(&p, FUSEBOX_OUTCOME_FAILURE), FUSEBOX_OK);
+    CHECK(state_of(id) == FUSEBOX_STATE_OPEN);
+    /* The first call's late success must not touch the open breaker. */
+    CHECK_STATUS(fusebox_complete(&early, FUSEBOX_OUTCOME_SUCCESS), FUSEBOX_STALE_PERMIT);
+    CHECK_STATUS(fusebox_complete(NULL, FUSEBOX_OUTCOME_SUCCESS), FUSEBOX_NULL_PARAMETER);
+    CHECK_STATUS(fusebox_complete(&early, 3), FUSEBOX_INVALID_CONFIG);
+    forged = early;
+    forged.id = 0;
+    CHECK_STATUS(fusebox_complete(&forged, FUSEBOX_OUTCOME_SUCCESS), FUSEBOX_NOT_FOUND);
+    CHECK_STATUS(fusebox_acquire_permit(id, &p), FUSEBOX_CIRCUIT_OPEN);
+    CHECK_STATUS(fusebox_stats_get(id, &s), FUSEBOX_OK);
+    CHECK(s.stale_count == 1 && s.success_count == 0);
+    CHECK_STATUS(fusebox_reset(id), FUSEBOX_OK);
+
+    /* A classifier: 404 is ignored, neither success nor failure. */
+    CHECK_STATUS(fusebox_call_classified(id, op_404, classify_404, NULL, &result), FUSEBOX_OK);
+    CHECK(result == 404 && state_of(id) == FUSEBOX_STATE_CLOSED);
+    CHECK_STATUS(fusebox_call_classified(id, NULL, classify_404, NULL, &result),
+                 FUSEBOX_NULL_PARAMETER);
+    CHECK_STATUS(fusebox_call_classified(id, op_404, NULL, NULL, &result), FUSEBOX_NULL_PARAMETER);
+    CHECK_STATUS(fusebox_call_classified(id, op_404, classify_404, NULL, NULL),
+                 FUSEBOX_NULL_PARAMETER);
+    CHECK_STATUS(fusebox_stats_get(id, &s), FUSEBOX_OK);
+    CHECK(s.ignored_count == 1 && s.failure_count == 0);
+    CHECK_STATUS(fusebox_destroy(id), FUSEBOX_OK);
+    CHECK_STATUS(fusebox_complete(&early, FUSEBOX_OUTCOME_SUCCESS), FUSEBOX_NOT_FOUND);
+    CHECK_STATUS(fusebox_acquire_permit(id, &p), FUSEBOX_NOT_FOUND);
+    CHECK_STATUS(fusebox_call_classified(id, op_404, classify_404, NULL, &result),
+                 FUSEBOX_NOT_FOUND);
+}
+
+static void test_manual_control_and_events(void) {
+    fusebox_config c = config(1, 100, 1);
+    fusebox_id id;
+    uint64_t wait = 0;
+    uint32_t dropped = 9;
+    uint8_t buf[FUSEBOX_SNAPSHOT_MAX];
+    size_t len = 0;
+    now64 = 9000;
+    n_events = 0;
+    CHECK_STATUS(fusebox_set_listener(on_event, &n_events), FUSEBOX_OK);
+    CHECK_STATUS(fusebox_create("manual", &c, &id), FUSEBOX_OK);
+    CHECK_STATUS(fusebox_force_open(id), FUSEBOX_OK);
+    CHECK(state_of(id) == FUSEBOX_STATE_FORCED_OPEN);
+    CHECK_STATUS(fusebox_try_acquire(id), FUSEBOX_CIRCUIT_OPEN);
+    CHECK_STATUS(fusebox_retry_after_ms(id, &wait), FUSEBOX_OK);
+    CHECK(wait == FUSEBOX_RETRY_NEVER);
+    CHECK_STATUS(fusebox_snapshot(id, buf, sizeof buf, &len), FUSEBOX_UNSUPPORTED);
+    CHECK_STATUS(fusebox_disable(id), FUSEBOX_OK);
+    CHECK_STATUS(fusebox_record_failure(id), FUSEBOX_OK);
+    CHECK_STATUS(fusebox_try_acquire(id), FUSEBOX_OK);
+    CHECK(state_of(id) == FUSEBOX_STATE_DISABLED);
+    CHECK_STATUS(fusebox_metrics_only(id), FUSEBOX_OK);
+    CHECK_STATUS(fusebox_record_failure(id), FUSEBOX_OK);
+    CHECK(state_of(id) == FUSEBOX_STATE_METRICS_ONLY);
+    CHECK_STATUS(fusebox_reset(id), FUSEBOX_OK);
+    CHECK_STATUS(fusebox_record_failure(id), FUSEBOX_OK);
+    now64 += 100;
+    CHECK(state_of(id) == FUSEBOX_STATE_HALF_OPEN);
+    CHECK_STATUS(fusebox_set_listener(NULL, NULL), FUSEBOX_OK);
+    CHECK_STATUS(fusebox_force_open(id), FUSEBOX_OK); /* not delivered */
+    CHECK(n_events == 6);
+    if (n_events == 6) {
+        static const uint32_t want[6][3] = {
+            {FUSEBOX_STATE_CLOSED, FUSEBOX_STATE_FORCED_OPEN, FUSEBOX_REASON_MANUAL},
+            {FUSEBOX_STATE_FORCED_OPEN, FUSEBOX_STATE_DISABLED, FUSEBOX_REASON_MANUAL},
+            {FUSEBOX_STATE_DISABLED, FUSEBOX_STATE_METRICS_ONLY, FUSEBOX_REASON_MANUAL},
+            {FUSEBOX_STATE_METRICS_ONLY, FUSEBOX_STATE_CLOSED, FUSEBOX_REASON_MANUAL},
+            {FUSEBOX_STATE_CLOSED, FUSEBOX_STATE_OPEN, FUSEBOX_REASON_FAILURE_THRESHOLD},
+            {FUSEBOX_STATE_OPEN, FUSEBOX_STATE_HALF_OPEN, FUSEBOX_REASON_TIMEOUT},
+        };
+        int i;
+        for (i = 0; i < 6; i++) {
+            CHECK(events[i].id == id);
+            CHECK(events[i].from == want[i][0] && events[i].to == want[i][1]);
+            CHECK(events[i].reason == want[i][2]);
+            CHECK(i == 0 || events[i].seq == events[i - 1].seq + 1);
+        }
+    }
+    CHECK_STATUS(fusebox_events_dropped(&dropped), FUSEBOX_OK);
+    CHECK(dropped == 0);
+    CHECK_STATUS(fusebox_events_dropped(NULL), FUSEBOX_NULL_PARAMETER);
+    CHECK_STATUS(fusebox_destroy(id), FUSEBOX_OK);
+    CHECK_STATUS(fusebox_force_open(id), FUSEBOX_NOT_FOUND);
+    CHECK_STATUS(fusebox_disable(id), FUSEBOX_NOT_FOUND);
+    CHECK_STATUS(fusebox_metrics_only(id), FUSEBOX_NOT_FOUND);
+    CHECK_STATUS(fusebox_retry_after_ms(id, &wait), FUSEBOX_NOT_FOUND);
+    CHECK_STATUS(fusebox_record(id, FUSEBOX_OUTCOME_SUCCESS, 0), FUSEBOX_NOT_FOUND);
+}
+
+static void test_policies(void) {
+    CHECK_STATUS(fusebox_set_clock(clock64, &now64), FUSEBOX_OK);
+    test_policy_config();
+    test_policy_rules();
+    test_permits_and_classified_calls();
+    test_manual_control_and_events();
+}
+#else
+/* A build without policies refuses every policy, by status. */
+static void test_policies(void) {
+    fusebox_config c = config(1, 10, 1);
+    fusebox_id id;
+    fusebox_permit p;
+    uint64_t wait = 7;
+    uint32_t dropped = 7;
+    int32_t result = 7;
+    fusebox_stats s;
+    CHECK_STATUS(fusebox_set_clock(clock64, &now64), FUSEBOX_OK);
+    c.trip_rule = FUSEBOX_TRIP_CONSECUTIVE;
+    CHECK_STATUS(fusebox_create("np", &c, &id), FUSEBOX_UNSUPPORTED);
+    c = config(1, 10, 1);
+    c.trip_rule = 3; /* not a code at all */
+    CHECK_STATUS(fusebox_create("np", &c, &id), FUSEBOX_INVALID_CONFIG);
+    c = config(1, 10, 1);
+    CHECK_STATUS(fusebox_create("np", &c, &id), FUSEBOX_OK);
+    CHECK_STATUS(fusebox_acquire_permit(id, &p), FUSEBOX_UNSUPPORTED);
+    CHECK_STATUS(fusebox_complete(&p, FUSEBOX_OUTCOME_SUCCESS), FUSEBOX_UNSUPPORTED);
+    CHECK_STATUS(fusebox_record(id, FUSEBOX_OUTCOME_SUCCESS, 0), FUSEBOX_UNSUPPORTED);
+    CHECK_STATUS(fusebox_call_classified(id, op_ok, (fusebox_classify_fn)0, NULL, &result),
+                 FUSEBOX_NULL_PARAMETER);
+    CHECK_STATUS(fusebox_retry_after_ms(id, &wait), FUSEBOX_UNSUPPORTED);
+    CHECK_STATUS(fusebox_force_open(id), FUSEBOX_UNSUPPORTED);
+    CHECK_STATUS(fusebox_disable(id), FUSEBOX_UNSUPPORTED);
+    CHECK_STATUS(fusebox_metrics_only(id), FUSEBOX_UNSUPPORTED);
+    CHECK_STATUS(fusebox_set_listener(NULL, NULL), FUSEBOX_UNSUPPORTED);
+    CHECK_STATUS(fusebox_events_dropped(&dropped), FUSEBOX_UNSUPPORTED);
+    CHECK(wait == 7 && dropped == 7 && result == 7);
+    CHECK_STATUS(fusebox_stats_get(id, &s), FUSEBOX_OK);
+    CHECK(s.transitions == 0 && s.open_duration_ms == 10);
+    CHECK_STATUS(fusebox_destroy(id), FUSEBOX_OK);
+}
+#endif
+
 int main(void) {
 #ifdef FUSEBOX_TEST_FIRMWARE
     printf("fusebox C tests on the emulated Cortex-M (no_std, port-c)\n");
@@ -518,6 +819,7 @@ int main(void) {
     test_clock_backwards();
     test_snapshot_restore();
     test_strings();
+    test_policies();
 #ifdef FUSEBOX_TEST_FIRMWARE
     test_port_critical_sections_balanced();
 #endif
