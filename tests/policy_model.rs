@@ -1,0 +1,234 @@
+//! Model-based property test of the policies: random policies and random
+//! operation sequences (permits, outcomes with durations, manual control,
+//! clock jumps) run against a `Breaker` and against the plain reference
+//! model in tests/support/policy_model.rs; every answer, every stats field
+//! and every state change must agree.
+#![cfg(feature = "policies")]
+mod support;
+
+use fusebox::{Breaker, Config, Outcome, Permit, Policy, State, TripRule, WaitAction, WindowKind};
+use proptest::prelude::*;
+use support::policy_model::{ModelPermit, PolicyCfg, PolicyModel};
+
+#[derive(Debug, Clone)]
+enum Op {
+    Acquire,
+    Permit,
+    Complete(usize, Outcome),
+    Record(Outcome, u64),
+    Success,
+    Failure,
+    Reset,
+    Manual(State),
+    State,
+    RetryAfter,
+    Forward(u64),
+    Back(u64),
+    Jump,
+}
+
+fn outcome() -> impl Strategy<Value = Outcome> {
+    prop_oneof![
+        3 => Just(Outcome::Success),
+        3 => Just(Outcome::Failure),
+        1 => Just(Outcome::Ignored)
+    ]
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    prop_oneof![
+        4 => Just(Op::Acquire),
+        3 => Just(Op::Permit),
+        4 => (any::<usize>(), outcome()).prop_map(|(i, o)| Op::Complete(i, o)),
+        3 => (outcome(), 0u64..40).prop_map(|(o, d)| Op::Record(o, d)),
+        3 => Just(Op::Success),
+        4 => Just(Op::Failure),
+        1 => Just(Op::Reset),
+        1 => prop_oneof![Just(State::ForcedOpen), Just(State::Disabled), Just(State::MetricsOnly)]
+            .prop_map(Op::Manual),
+        2 => Just(Op::State),
+        1 => Just(Op::RetryAfter),
+        5 => (0u64..60).prop_map(Op::Forward),
+        1 => (0u64..60).prop_map(Op::Back),
+        1 => Just(Op::Jump),
+    ]
+}
+
+fn cfg() -> impl Strategy<Value = PolicyCfg> {
+    (
+        (1u32..4, 1u32..40, 1u32..4),
+        prop_oneof![
+            Just(TripRule::Cumulative),
+            Just(TripRule::Consecutive),
+            Just(TripRule::FailureRate)
+        ],
+        prop_oneof![Just(WindowKind::Count), Just(WindowKind::Time)],
+        (1u32..9, 1u32..30, 1u32..6, 1u32..=100),
+        (prop_oneof![Just(0u32), 1u32..20], 1u32..=100),
+        (
+            1u32..4,
+            prop_oneof![Just(0u32), 1u32..50],
+            prop_oneof![Just(WaitAction::ReleaseProbes), Just(WaitAction::Reopen)],
+        ),
+        (
+            prop_oneof![Just(100u32), 100u32..400],
+            prop_oneof![Just(0u32), 1u32..500],
+        ),
+    )
+        .prop_map(
+            |(
+                (threshold, timeout, max_probes),
+                rule,
+                window,
+                (size, bucket_ms, minimum_calls, rate),
+                (slow_ms, slow_rate),
+                (st, max_wait, wait_action),
+                (backoff, cap),
+            )| PolicyCfg {
+                threshold,
+                timeout,
+                max_probes,
+                rule,
+                window,
+                window_size: size,
+                bucket_ms,
+                minimum_calls,
+                rate,
+                slow_ms,
+                slow_rate,
+                success_threshold: st.min(max_probes),
+                max_wait,
+                wait_action,
+                backoff,
+                cap: if cap == 0 { 0 } else { cap.max(timeout) },
+            },
+        )
+}
+
+fn config(c: &PolicyCfg) -> Config {
+    Config::default()
+        .with_failure_threshold(c.threshold)
+        .with_reset_timeout_ms(c.timeout)
+        .with_half_open_max_calls(c.max_probes)
+        .with_policy(
+            Policy::SNAKEPIT
+                .with_trip_rule(c.rule)
+                .with_window(c.window, c.window_size, c.bucket_ms)
+                .with_minimum_calls(c.minimum_calls)
+                .with_failure_rate_percent(c.rate)
+                .with_slow_calls(c.slow_ms, c.slow_rate)
+                .with_half_open_success_threshold(c.success_threshold)
+                .with_half_open_max_wait(c.max_wait, c.wait_action)
+                .with_backoff(c.backoff, c.cap),
+        )
+}
+
+fn check(b: &Breaker, m: &PolicyModel) {
+    let s = b.stats();
+    assert_eq!(s.state, m.state, "state");
+    assert_eq!(s.failure_count, m.failures, "failure_count");
+    assert_eq!(s.success_count, m.successes, "success_count");
+    assert_eq!(s.half_open_calls, m.probes, "half_open_calls");
+    assert_eq!(
+        s.half_open_successes, m.probe_successes,
+        "half_open_successes"
+    );
+    assert_eq!(s.last_failure_ms, m.anchor, "last_failure_ms");
+    assert_eq!(s.admitted_count, m.admitted, "admitted");
+    assert_eq!(s.rejected_count, m.rejected, "rejected");
+    assert_eq!(s.transitions, m.transitions, "transitions");
+    assert_eq!(s.generation, m.generation, "generation");
+    assert_eq!(s.slow_count, m.slow, "slow");
+    assert_eq!(s.stale_count, m.stale, "stale");
+    assert_eq!(s.ignored_count, m.ignored, "ignored");
+    assert_eq!(s.open_duration_ms, m.open_ms, "open_duration_ms");
+    let windowed = m.c.rule == TripRule::FailureRate || m.c.slow_ms != 0;
+    if windowed {
+        assert_eq!(
+            (s.window_calls, s.window_failures, s.window_slow),
+            m.totals(),
+            "window"
+        );
+    }
+}
+
+fn run(c: PolicyCfg, ops: Vec<Op>) {
+    let mut b = Breaker::new(config(&c)).expect("generated configs are valid");
+    let mut m = PolicyModel::new(c);
+    let mut permits: Vec<(Permit, ModelPermit)> = Vec::new();
+    let mut now: u64 = 1_000;
+    for op in ops {
+        match op {
+            Op::Acquire => assert_eq!(b.try_acquire(now), m.acquire(now)),
+            Op::Permit => match (b.try_acquire_permit(now), m.acquire_permit(now)) {
+                (Ok(p), Ok(mp)) => {
+                    assert_eq!(p.generation(), mp.generation);
+                    permits.push((p, mp));
+                }
+                (got, want) => assert_eq!(got.map(|_| ()), want.map(|_| ())),
+            },
+            Op::Complete(i, o) => {
+                if !permits.is_empty() {
+                    let (p, mp) = permits.swap_remove(i % permits.len());
+                    assert_eq!(b.complete(&p, o, now), m.complete(&mp, o, now));
+                }
+            }
+            Op::Record(o, d) => {
+                b.record(o, d, now);
+                m.record(o, d, now);
+            }
+            Op::Success => {
+                b.record_success(now);
+                m.success(false, now);
+            }
+            Op::Failure => {
+                b.record_failure(now);
+                m.failure(false, now);
+            }
+            Op::Reset => {
+                b.reset();
+                m.reset();
+            }
+            Op::Manual(to) => {
+                match to {
+                    State::ForcedOpen => b.force_open(now),
+                    State::Disabled => b.disable(now),
+                    _ => b.metrics_only(now),
+                }
+                m.manual(to, now);
+            }
+            Op::State => assert_eq!(b.state(now), m.state(now)),
+            Op::RetryAfter => assert_eq!(b.retry_after_ms(now), m.retry_after(now)),
+            Op::Forward(d) => now = now.saturating_add(d),
+            Op::Back(d) => now = now.saturating_sub(d),
+            Op::Jump => {
+                now = if now > u64::MAX / 2 {
+                    1_000
+                } else {
+                    now + (1 << 63)
+                }
+            }
+        }
+        check(&b, &m);
+        let got: Vec<_> = core::iter::from_fn(|| b.take_transition())
+            .map(|t| (t.from, t.to, t.reason))
+            .collect();
+        assert_eq!(got, core::mem::take(&mut m.log), "transitions");
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig {
+        cases: if cfg!(miri) { 4 } else { 1024 },
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    })]
+
+    #[test]
+    fn breaker_agrees_with_the_policy_model(
+        c in cfg(),
+        ops in proptest::collection::vec(op(), 1..if cfg!(miri) { 60 } else { 250 }),
+    ) {
+        run(c, ops);
+    }
+}

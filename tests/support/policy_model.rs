@@ -1,0 +1,368 @@
+//! The reference model of one breaker with policies, written plainly from
+//! README "Policies" (lists and loops where the crate uses bit rings and
+//! buckets). Jitter is left out: its draws have their own test.
+#![allow(dead_code)]
+
+use fusebox::{Error, Outcome, Reason, State, TripRule, WaitAction, WindowKind};
+
+#[derive(Debug, Clone, Copy)]
+pub struct PolicyCfg {
+    pub threshold: u32,
+    pub timeout: u32,
+    pub max_probes: u32,
+    pub rule: TripRule,
+    pub window: WindowKind,
+    pub window_size: u32,
+    pub bucket_ms: u32,
+    pub minimum_calls: u32,
+    pub rate: u32,
+    pub slow_ms: u32,
+    pub slow_rate: u32,
+    pub success_threshold: u32,
+    pub max_wait: u32,
+    pub wait_action: WaitAction,
+    pub backoff: u32,
+    pub cap: u32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ModelPermit {
+    pub generation: u32,
+    pub probe: bool,
+    pub start: u64,
+}
+
+#[derive(Debug, Clone)]
+pub struct PolicyModel {
+    pub c: PolicyCfg,
+    pub state: State,
+    pub failures: u32,
+    pub successes: u32,
+    pub probes: u32,
+    pub probe_successes: u32,
+    pub anchor: Option<u64>,
+    pub probes_since: u64,
+    pub open_base: u32,
+    pub open_ms: u32,
+    pub generation: u32,
+    pub transitions: u32,
+    pub admitted: u32,
+    pub rejected: u32,
+    pub slow: u32,
+    pub stale: u32,
+    pub ignored: u32,
+    /// Count window: the last calls, oldest first. Time window: every call
+    /// with the bucket it went into.
+    pub calls: Vec<(u64, bool, bool)>,
+    pub newest_bucket: u64,
+    pub log: Vec<(State, State, Reason)>,
+}
+
+impl PolicyModel {
+    pub fn new(c: PolicyCfg) -> Self {
+        PolicyModel {
+            c,
+            state: State::Closed,
+            failures: 0,
+            successes: 0,
+            probes: 0,
+            probe_successes: 0,
+            anchor: None,
+            probes_since: 0,
+            open_base: c.timeout,
+            open_ms: c.timeout,
+            generation: 0,
+            transitions: 0,
+            admitted: 0,
+            rejected: 0,
+            slow: 0,
+            stale: 0,
+            ignored: 0,
+            calls: Vec::new(),
+            newest_bucket: 0,
+            log: Vec::new(),
+        }
+    }
+
+    fn slow_on(&self) -> bool {
+        self.c.slow_ms != 0
+    }
+
+    fn go(&mut self, to: State, reason: Reason) {
+        self.log.push((self.state, to, reason));
+        self.state = to;
+        self.generation = self.generation.wrapping_add(1);
+        self.transitions = self.transitions.wrapping_add(1);
+    }
+
+    pub fn tick(&mut self, now: u64) {
+        match self.state {
+            State::Open => {
+                let anchor = self.anchor.expect("open has an anchor");
+                if now < anchor {
+                    self.anchor = Some(now);
+                } else if now - anchor >= u64::from(self.open_ms) {
+                    self.probes = 0;
+                    self.probe_successes = 0;
+                    self.probes_since = now;
+                    self.go(State::HalfOpen, Reason::Timeout);
+                }
+            }
+            State::HalfOpen if self.c.max_wait != 0 && self.probes > 0 => {
+                if now < self.probes_since {
+                    self.probes_since = now;
+                } else if now - self.probes_since >= u64::from(self.c.max_wait) {
+                    match self.c.wait_action {
+                        WaitAction::ReleaseProbes => {
+                            self.probes = 0;
+                            self.probe_successes = 0;
+                            self.probes_since = now;
+                            self.generation = self.generation.wrapping_add(1);
+                        }
+                        WaitAction::Reopen => self.open(now, Reason::ProbeTimeout),
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn open(&mut self, now: u64, reason: Reason) {
+        self.open_base = if self.state == State::HalfOpen {
+            let grown = u64::from(self.open_base) * u64::from(self.c.backoff) / 100;
+            let cap = if self.c.cap == 0 {
+                u32::MAX
+            } else {
+                self.c.cap
+            };
+            grown.min(u64::from(cap)) as u32
+        } else {
+            self.c.timeout
+        };
+        self.open_ms = self.open_base;
+        self.anchor = Some(now);
+        self.probes = 0;
+        self.probe_successes = 0;
+        self.go(State::Open, reason);
+    }
+
+    fn close(&mut self, reason: Reason) {
+        self.failures = 0;
+        self.probes = 0;
+        self.probe_successes = 0;
+        self.calls.clear();
+        self.newest_bucket = 0;
+        self.open_base = self.c.timeout;
+        self.open_ms = self.c.timeout;
+        if self.state == State::Closed {
+            self.generation = self.generation.wrapping_add(1);
+        } else {
+            self.go(State::Closed, reason);
+        }
+    }
+
+    /// (calls, failures, slow) in the window.
+    pub fn totals(&self) -> (u32, u32, u32) {
+        let live: Vec<_> = match self.c.window {
+            WindowKind::Count => self.calls.clone(),
+            WindowKind::Time => self
+                .calls
+                .iter()
+                .copied()
+                .filter(|(b, _, _)| self.newest_bucket - b < u64::from(self.c.window_size))
+                .collect(),
+        };
+        (
+            live.len() as u32,
+            live.iter().filter(|c| c.1).count() as u32,
+            live.iter().filter(|c| c.2).count() as u32,
+        )
+    }
+
+    fn push(&mut self, failed: bool, slow: bool, now: u64) {
+        match self.c.window {
+            WindowKind::Count => {
+                self.calls.push((0, failed, slow));
+                if self.calls.len() > self.c.window_size as usize {
+                    self.calls.remove(0);
+                }
+            }
+            WindowKind::Time => {
+                self.newest_bucket = self.newest_bucket.max(now / u64::from(self.c.bucket_ms));
+                self.calls.push((self.newest_bucket, failed, slow));
+            }
+        }
+    }
+
+    /// Records into the window; the reason the rates would trip, if any.
+    fn verdict(&mut self, failed: bool, slow: bool, now: u64) -> Option<Reason> {
+        if self.c.rule != TripRule::FailureRate && !self.slow_on() {
+            return None;
+        }
+        self.push(failed, slow, now);
+        let (calls, fails, slows) = self.totals();
+        if calls < self.c.minimum_calls {
+            None
+        } else if self.c.rule == TripRule::FailureRate
+            && u64::from(fails) * 100 >= u64::from(self.c.rate) * u64::from(calls)
+        {
+            Some(Reason::FailureRate)
+        } else if self.slow_on()
+            && u64::from(slows) * 100 >= u64::from(self.c.slow_rate) * u64::from(calls)
+        {
+            Some(Reason::SlowCallRate)
+        } else {
+            None
+        }
+    }
+
+    fn judge(&mut self, failed: bool, slow: bool, now: u64) {
+        let verdict = self.verdict(failed, slow, now);
+        if self.state != State::Closed {
+            return;
+        }
+        if self.c.rule != TripRule::FailureRate && self.failures >= self.c.threshold {
+            self.open(now, Reason::FailureThreshold);
+        } else if let Some(r) = verdict {
+            self.open(now, r);
+        }
+    }
+
+    pub fn success(&mut self, slow: bool, now: u64) {
+        self.tick(now);
+        self.successes = self.successes.wrapping_add(1);
+        if slow {
+            self.slow = self.slow.wrapping_add(1);
+        }
+        match self.state {
+            State::Closed | State::MetricsOnly => {
+                if self.c.rule == TripRule::Consecutive {
+                    self.failures = 0;
+                }
+                self.judge(false, slow, now);
+            }
+            State::HalfOpen if slow => self.open(now, Reason::ProbeFailed),
+            State::HalfOpen => {
+                self.probe_successes += 1;
+                if self.probe_successes >= self.c.success_threshold {
+                    self.close(Reason::ProbeSucceeded);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    pub fn failure(&mut self, slow: bool, now: u64) {
+        self.tick(now);
+        self.failures = self.failures.saturating_add(1);
+        self.anchor = Some(now);
+        if slow {
+            self.slow = self.slow.wrapping_add(1);
+        }
+        match self.state {
+            State::Closed | State::MetricsOnly => self.judge(true, slow, now),
+            State::HalfOpen => self.open(now, Reason::ProbeFailed),
+            _ => {}
+        }
+    }
+
+    fn outcome(&mut self, o: Outcome, slow: bool, probe: bool, now: u64) {
+        match o {
+            Outcome::Success => self.success(slow, now),
+            Outcome::Failure => self.failure(slow, now),
+            Outcome::Ignored => {
+                self.tick(now);
+                self.ignored = self.ignored.wrapping_add(1);
+                if probe && self.state == State::HalfOpen {
+                    self.probes = self.probes.saturating_sub(1);
+                }
+            }
+        }
+    }
+
+    pub fn record(&mut self, o: Outcome, duration: u64, now: u64) {
+        let slow = self.slow_on() && duration > u64::from(self.c.slow_ms);
+        self.outcome(o, slow, false, now);
+    }
+
+    pub fn acquire(&mut self, now: u64) -> Result<State, Error> {
+        self.tick(now);
+        let ok = match self.state {
+            State::Closed | State::Disabled | State::MetricsOnly => true,
+            State::Open | State::ForcedOpen => false,
+            State::HalfOpen => {
+                let free = self.probes < self.c.max_probes;
+                if free {
+                    self.probes += 1;
+                }
+                free
+            }
+        };
+        if ok {
+            self.admitted = self.admitted.wrapping_add(1);
+            Ok(self.state)
+        } else {
+            self.rejected = self.rejected.wrapping_add(1);
+            Err(Error::CircuitOpen)
+        }
+    }
+
+    pub fn acquire_permit(&mut self, now: u64) -> Result<ModelPermit, Error> {
+        let s = self.acquire(now)?;
+        Ok(ModelPermit {
+            generation: self.generation,
+            probe: s == State::HalfOpen,
+            start: now,
+        })
+    }
+
+    pub fn complete(&mut self, p: &ModelPermit, o: Outcome, now: u64) -> Result<(), Error> {
+        self.tick(now);
+        if p.generation != self.generation {
+            self.stale = self.stale.wrapping_add(1);
+            return Err(Error::StalePermit);
+        }
+        let slow = self.slow_on() && now.saturating_sub(p.start) > u64::from(self.c.slow_ms);
+        self.outcome(o, slow, p.probe, now);
+        Ok(())
+    }
+
+    pub fn reset(&mut self) {
+        self.close(Reason::Manual);
+        self.anchor = None;
+    }
+
+    pub fn manual(&mut self, to: State, now: u64) {
+        self.tick(now);
+        self.probes = 0;
+        self.probe_successes = 0;
+        if self.state == to {
+            return;
+        }
+        if to == State::MetricsOnly {
+            self.calls.clear();
+            self.newest_bucket = 0;
+        }
+        self.go(to, Reason::Manual);
+    }
+
+    pub fn retry_after(&mut self, now: u64) -> Option<u64> {
+        self.tick(now);
+        match self.state {
+            State::Closed | State::Disabled | State::MetricsOnly => Some(0),
+            State::ForcedOpen => None,
+            State::Open => Some(
+                u64::from(self.open_ms).saturating_sub(now.saturating_sub(self.anchor.unwrap())),
+            ),
+            State::HalfOpen if self.probes < self.c.max_probes => Some(0),
+            State::HalfOpen => (self.c.max_wait != 0).then(|| {
+                u64::from(self.c.max_wait).saturating_sub(now.saturating_sub(self.probes_since))
+            }),
+        }
+    }
+
+    pub fn state(&mut self, now: u64) -> State {
+        self.tick(now);
+        self.state
+    }
+}
