@@ -188,7 +188,9 @@ impl<const N: usize> Registry<N> {
     /// Runs `f` on breaker `id` with only its slot locked.
     /// With policies, the state changes `f` made are queued while the slot
     /// is still locked, and delivered to the listener after it is unlocked.
-    #[inline]
+    /// Inlined on hosts, where it is every operation's hot path.
+    #[cfg_attr(feature = "slot-locks", inline(always))]
+    #[cfg_attr(not(feature = "slot-locks"), inline)]
     fn with_breaker<R>(&self, id: Id, f: impl FnOnce(&mut Breaker) -> R) -> Result<R, Error> {
         let slot = self.slots.get(id.index()).ok_or(Error::NotFound)?;
         #[cfg(feature = "policies")]
@@ -196,22 +198,34 @@ impl<const N: usize> Registry<N> {
             let (r, changed) = slot.with(|s| {
                 s.get_mut(id).map(|b| {
                     let r = f(b);
-                    let changed = b.has_transitions();
-                    let last = if changed {
-                        self.events.push_all(id, || b.take_transition())
-                    } else {
-                        None
-                    };
-                    (r, changed.then_some(last))
+                    let changed = b.has_transitions().then(|| self.queue_transitions(id, b));
+                    (r, changed)
                 })
             })??;
             if let Some(last) = changed {
-                self.events.deliver(last);
+                self.deliver_events(last);
             }
             Ok(r)
         }
         #[cfg(not(feature = "policies"))]
         slot.with(|s| s.get_mut(id).map(f))?
+    }
+
+    /// Queues `b`'s state changes (its slot still locked). Out of line:
+    /// state changes are rare, and the operations that make none stay small.
+    #[cfg(feature = "policies")]
+    #[cold]
+    #[inline(never)]
+    fn queue_transitions(&self, id: Id, b: &mut Breaker) -> Option<u32> {
+        self.events.push_all(id, || b.take_transition())
+    }
+
+    /// Delivers queued events (no lock held). Out of line, as above.
+    #[cfg(feature = "policies")]
+    #[cold]
+    #[inline(never)]
+    fn deliver_events(&self, last: Option<u32>) {
+        self.events.deliver(last);
     }
 
     /// Puts `breaker` named `name` into a free slot. Called inside the
