@@ -61,7 +61,7 @@ impl Error {
             Error::BadSnapshot => "bad snapshot",
             Error::SnapshotVersion => "unsupported snapshot version",
             Error::ConfigMismatch => "config mismatch",
-            Error::Unsupported => "unsupported by this build or format",
+            Error::Unsupported => "unsupported",
             Error::StalePermit => "stale permit",
         }
     }

@@ -12,10 +12,9 @@ use core::cell::Cell;
 use core::ffi::{c_char, c_void};
 use critical_section::Mutex;
 
-use crate::{
-    Config, Error, Id, Policy, Registry, Stats, Tick32State, TripRule, WaitAction, WindowKind,
-    NAME_MAX,
-};
+use crate::{Config, Error, Id, Policy, Registry, Stats, Tick32State, NAME_MAX};
+#[cfg(feature = "policies")]
+use crate::{TripRule, WaitAction, WindowKind};
 
 mod policy;
 pub use policy::*;
@@ -353,6 +352,12 @@ fn has_clock() -> bool {
 /// (a closed breaker admits whatever the time).
 #[inline]
 fn try_acquire_by_id(id: Id) -> Result<crate::State, fusebox_status> {
+    if !cfg!(feature = "slot-locks") {
+        // Firmware: one path, read the clock always. The fast path would
+        // save a tick read but cost a second copy of the slot access in
+        // flash, the scarcer resource there.
+        return with_time(|now| REGISTRY.try_acquire(id, now));
+    }
     if !has_clock() {
         return Err(FUSEBOX_NO_CLOCK);
     }
@@ -366,6 +371,7 @@ fn try_acquire_by_id(id: Id) -> Result<crate::State, fusebox_status> {
 /// `try_acquire` for `fusebox_call`: `Some(start time)` when the breaker
 /// measures slow calls (the outcome must then go in through
 /// [`record_timed`]), `None` when it does not.
+#[cfg(feature = "policies")]
 #[inline]
 fn admit(id: Id) -> Result<Option<u64>, fusebox_status> {
     if !has_clock() {
@@ -380,6 +386,14 @@ fn admit(id: Id) -> Result<Option<u64>, fusebox_status> {
         }
         Err(e) => Err(status(e)),
     }
+}
+
+/// Without policies nothing measures slow calls: `fusebox_call` shares
+/// `fusebox_try_acquire`'s path (one copy of it in firmware flash).
+#[cfg(not(feature = "policies"))]
+#[inline]
+fn admit(id: Id) -> Result<Option<u64>, fusebox_status> {
+    try_acquire_by_id(id).map(|_| None)
 }
 
 /// Records `outcome` of a call that began at `start` (slow calls on).
@@ -399,6 +413,10 @@ fn record_timed(_: Id, _: crate::Outcome, _: u64) -> Result<(), fusebox_status> 
 #[cfg_attr(feature = "slot-locks", inline(always))]
 #[cfg_attr(not(feature = "slot-locks"), inline)]
 fn record_success_by_id(id: Id) -> Result<(), fusebox_status> {
+    if !cfg!(feature = "slot-locks") {
+        // Firmware: one path (see `try_acquire_by_id`).
+        return with_time(|now| REGISTRY.record_success(id, now));
+    }
     if !has_clock() {
         return Err(FUSEBOX_NO_CLOCK);
     }
@@ -444,8 +462,9 @@ const fn status(e: Error) -> fusebox_status {
 }
 
 /// The config `cfg` points to, or Snakepit's defaults for NULL. Policy
-/// codes out of range are `FUSEBOX_INVALID_CONFIG`; policy fields other
-/// than the defaults, in a build without `policies`, `FUSEBOX_UNSUPPORTED`.
+/// codes out of range are `FUSEBOX_INVALID_CONFIG`; in a build without
+/// `policies`, any policy field other than the defaults is
+/// `FUSEBOX_UNSUPPORTED`.
 ///
 /// # Safety
 /// `cfg` is NULL or valid for a read.
@@ -458,18 +477,42 @@ unsafe fn config_or_default(cfg: *const fusebox_config) -> Result<Config, fusebo
         .with_failure_threshold(c.failure_threshold)
         .with_reset_timeout_ms(c.reset_timeout_ms)
         .with_half_open_max_calls(c.half_open_max_calls);
-    let policy = policy_of(c)?;
     #[cfg(feature = "policies")]
-    return Ok(base.with_policy(policy));
+    return Ok(base.with_policy(policy_of(c)?));
+    // Without policies: the policy fields must be exactly what
+    // `fusebox_config_init` wrote.
     #[cfg(not(feature = "policies"))]
-    if policy == Policy::SNAKEPIT {
+    if is_default_policy(c) {
         Ok(base)
     } else {
         Err(FUSEBOX_UNSUPPORTED)
     }
 }
 
+/// Whether `c`'s policy fields are `fusebox_config_init`'s. Field by field
+/// against immediates: the smallest code for the firmware core.
+#[cfg(not(feature = "policies"))]
+fn is_default_policy(c: &fusebox_config) -> bool {
+    let d = DEFAULT_C_CONFIG;
+    c.trip_rule == d.trip_rule
+        && c.window_kind == d.window_kind
+        && c.window_size == d.window_size
+        && c.bucket_ms == d.bucket_ms
+        && c.minimum_calls == d.minimum_calls
+        && c.failure_rate_percent == d.failure_rate_percent
+        && c.slow_call_ms == d.slow_call_ms
+        && c.slow_call_rate_percent == d.slow_call_rate_percent
+        && c.half_open_success_threshold == d.half_open_success_threshold
+        && c.half_open_max_wait_ms == d.half_open_max_wait_ms
+        && c.half_open_wait_action == d.half_open_wait_action
+        && c.backoff_percent == d.backoff_percent
+        && c.max_open_ms == d.max_open_ms
+        && c.jitter_percent == d.jitter_percent
+        && c.jitter_seed == d.jitter_seed
+}
+
 /// The policy fields of `c`, their codes checked.
+#[cfg(feature = "policies")]
 fn policy_of(c: &fusebox_config) -> Result<Policy, fusebox_status> {
     let trip_rule = match c.trip_rule {
         FUSEBOX_TRIP_CUMULATIVE => TripRule::Cumulative,
@@ -1042,7 +1085,7 @@ pub extern "C" fn fusebox_status_str(status: fusebox_status) -> *const c_char {
         FUSEBOX_BAD_SNAPSHOT => c"bad snapshot",
         FUSEBOX_SNAPSHOT_VERSION => c"unsupported snapshot version",
         FUSEBOX_CONFIG_MISMATCH => c"config mismatch",
-        FUSEBOX_UNSUPPORTED => c"unsupported by this build or format",
+        FUSEBOX_UNSUPPORTED => c"unsupported",
         FUSEBOX_STALE_PERMIT => c"stale permit",
         _ => c"unknown status",
     };

@@ -353,14 +353,12 @@ impl<const N: usize> Registry<N> {
 
     /// `try_acquire` at `now_ms`, saying whether the breaker measures slow
     /// calls (so the caller must time the call and record its duration).
+    #[cfg(feature = "policies")]
     #[inline]
     pub(crate) fn try_acquire_timed(&self, id: Id, now_ms: u64) -> Result<bool, Error> {
-        #[cfg(feature = "policies")]
-        return self.with_breaker(id, |b| {
+        self.with_breaker(id, |b| {
             b.try_acquire(now_ms).map(|_| b.measures_slow_calls())
-        })?;
-        #[cfg(not(feature = "policies"))]
-        self.try_acquire(id, now_ms).map(|_| false)
+        })?
     }
 
     /// `record_success` when the breaker is closed, which needs no clock

@@ -78,6 +78,7 @@ fn c_breaker(name: &std::ffi::CStr, threshold: u32) -> fusebox_id {
         failure_threshold: threshold,
         reset_timeout_ms: 30_000,
         half_open_max_calls: 1,
+        ..Default::default()
     };
     let mut id = 0;
     assert_eq!(
