@@ -198,10 +198,15 @@ pub struct Stats {
 /// b.record_success(30_002);
 /// assert_eq!(b.state(30_002), State::Closed);
 /// ```
+// repr(C): the fields every operation touches come first, next to the
+// slot's lock and id check; the policy state, touched on state changes and
+// by rate windows only, comes last (a breaker with policies spans several
+// cache lines).
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[repr(C)]
 pub struct Breaker {
-    config: Config,
     state: State,
+    has_failure_time: bool,
     failure_count: u32,
     success_count: u32,
     half_open_calls: u32,
@@ -214,7 +219,7 @@ pub struct Breaker {
     /// expressed on this clock: set by a restore onto a clock that reads
     /// less than the time already elapsed (a clock restarted at boot).
     elapsed_credit_ms: u32,
-    has_failure_time: bool,
+    config: Config,
     #[cfg(feature = "policies")]
     ext: Ext,
 }
@@ -222,7 +227,14 @@ pub struct Breaker {
 /// A breaker's policy state (feature `policies`).
 #[cfg(feature = "policies")]
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[repr(C)]
 struct Ext {
+    /// Transitions not yet taken by `take_transition` (the registry takes
+    /// them after every operation, which makes at most two). First: checked
+    /// after every registry operation.
+    pending: [Option<Transition>; 4],
+    /// Checked on every timed operation.
+    has_since: bool,
     generation: u32,
     transitions: u32,
     half_open_successes: u32,
@@ -234,11 +246,7 @@ struct Ext {
     slow_count: u32,
     stale_count: u32,
     ignored_count: u32,
-    /// Transitions not yet taken by `take_transition` (the registry takes
-    /// them after every operation, which makes at most two).
-    pending: [Option<Transition>; 4],
     dropped_transitions: u32,
-    has_since: bool,
     state_since_ms: SplitU64,
     /// When the current round of half-open probes began.
     probes_since_ms: SplitU64,
@@ -364,20 +372,26 @@ impl Breaker {
     /// never stays open longer than its open duration of forward time. With
     /// policies, it also handles half-open probes that overstayed
     /// `half_open_max_wait_ms`.
+    #[inline]
     fn refresh(&mut self, now_ms: u64) {
         #[cfg(feature = "policies")]
         if !self.ext.has_since {
-            self.ext.has_since = true;
-            self.ext.state_since_ms = SplitU64::new(now_ms);
+            self.start_time_accounting(now_ms);
         }
         #[cfg(feature = "policies")]
         if self.state == State::HalfOpen {
             self.check_probe_wait(now_ms);
             return;
         }
-        if self.state != State::Open {
-            return;
+        if self.state == State::Open {
+            self.refresh_open(now_ms);
         }
+    }
+
+    /// `refresh` of an open breaker. Out of line (with policies), so that
+    /// the operations of a closed breaker stay small enough to inline.
+    #[cfg_attr(feature = "policies", inline(never))]
+    fn refresh_open(&mut self, now_ms: u64) {
         let elapsed = if !self.has_failure_time {
             // Open without a failure time cannot come from this state
             // machine; treat the window as over rather than wedge.
@@ -400,9 +414,18 @@ impl Breaker {
         }
     }
 
+    /// The first clock reading: time in state counts from here.
+    #[cfg(feature = "policies")]
+    #[cold]
+    fn start_time_accounting(&mut self, now_ms: u64) {
+        self.ext.has_since = true;
+        self.ext.state_since_ms = SplitU64::new(now_ms);
+    }
+
     /// Half-open probes that have not all reported after
     /// `half_open_max_wait_ms` are released, or the breaker reopens.
     #[cfg(feature = "policies")]
+    #[inline(never)]
     fn check_probe_wait(&mut self, now_ms: u64) {
         let p = &self.config.policy;
         if p.half_open_max_wait_ms == 0 || self.half_open_calls == 0 {
@@ -432,7 +455,7 @@ impl Breaker {
     /// Moves to `to`, recording the change (policies: generation, time in
     /// state, the transition for events). `now_ms` is `None` only for
     /// `reset`, which takes no clock reading.
-    #[inline]
+    #[inline(never)]
     fn transition(&mut self, to: State, reason: Reason, now_ms: Option<u64>) {
         #[cfg(feature = "policies")]
         {
@@ -466,6 +489,7 @@ impl Breaker {
 
     /// Opens (or reopens) at `now_ms`: the open window starts now. A reopen
     /// from half-open backs the open duration off; any open draws jitter.
+    #[inline(never)]
     fn open(&mut self, now_ms: u64, reason: Reason) {
         #[cfg(feature = "policies")]
         {
@@ -488,6 +512,7 @@ impl Breaker {
 
     /// Closes: failure count, probe count (and with policies the rate
     /// window and the backoff) start again.
+    #[inline(never)]
     fn close(&mut self, now_ms: Option<u64>, reason: Reason) {
         self.failure_count = 0;
         self.half_open_calls = 0;
@@ -535,6 +560,7 @@ impl Breaker {
     ///
     /// # Errors
     /// [`Error::CircuitOpen`] when open, or half-open with every slot taken.
+    #[inline]
     pub fn try_acquire(&mut self, now_ms: u64) -> Result<State, Error> {
         self.refresh(now_ms);
         let admitted = match self.state {
@@ -601,6 +627,7 @@ impl Breaker {
     /// breaker (failure count and probe count back to 0), whichever call the
     /// success came from, as Snakepit does; with policies, once
     /// `half_open_success_threshold` probes have succeeded. O(1).
+    #[inline]
     pub fn record_success(&mut self, now_ms: u64) {
         self.on_success(false, now_ms);
     }
@@ -612,10 +639,28 @@ impl Breaker {
         self.on_failure(false, now_ms);
     }
 
+    #[inline]
     fn on_success(&mut self, slow: bool, now_ms: u64) {
         self.refresh(now_ms);
         self.success_count = self.success_count.wrapping_add(1);
         #[cfg(feature = "policies")]
+        if self.state != State::Closed || slow || !self.is_plain_policy() {
+            // Anything beyond counting: out of line.
+            self.on_success_policies(slow, now_ms);
+        }
+        #[cfg(not(feature = "policies"))]
+        {
+            let _ = slow;
+            if self.state == State::HalfOpen {
+                self.close(Some(now_ms), Reason::ProbeSucceeded);
+            }
+        }
+    }
+
+    /// The rest of `on_success` with policies, the count already taken.
+    #[cfg(feature = "policies")]
+    #[inline(never)]
+    fn on_success_policies(&mut self, slow: bool, now_ms: u64) {
         {
             if slow {
                 self.ext.slow_count = self.ext.slow_count.wrapping_add(1);
@@ -625,7 +670,10 @@ impl Breaker {
                     if self.config.policy.trip_rule == TripRule::Consecutive {
                         self.failure_count = 0;
                     }
-                    self.feed_window(false, slow, now_ms);
+                    // A success trips nothing unless a rate window judges it.
+                    if self.has_window() {
+                        self.feed_window(false, slow, now_ms);
+                    }
                 }
                 State::HalfOpen if slow && self.config.policy.slow_call_ms != 0 => {
                     self.open(now_ms, Reason::ProbeFailed);
@@ -639,13 +687,6 @@ impl Breaker {
                     }
                 }
                 State::Open | State::ForcedOpen | State::Disabled => {}
-            }
-        }
-        #[cfg(not(feature = "policies"))]
-        {
-            let _ = slow;
-            if self.state == State::HalfOpen {
-                self.close(Some(now_ms), Reason::ProbeSucceeded);
             }
         }
     }
@@ -699,13 +740,12 @@ impl Breaker {
     /// Records into the rate window; the reason it would trip, if any.
     #[cfg(feature = "policies")]
     fn window_verdict(&mut self, failed: bool, slow: bool, now_ms: u64) -> Option<Reason> {
-        let p = self.config.policy;
-        let windowed = p.trip_rule == TripRule::FailureRate || p.slow_call_ms != 0;
-        if !windowed {
+        if !self.has_window() {
             return None;
         }
-        self.ext.window.record(&p, failed, slow, now_ms);
-        let t = self.ext.window.totals(&p);
+        let p = &self.config.policy;
+        self.ext.window.record(p, failed, slow, now_ms);
+        let t = self.ext.window.totals(p);
         if t.calls < p.minimum_calls {
             return None;
         }
@@ -718,6 +758,14 @@ impl Breaker {
         } else {
             None
         }
+    }
+
+    /// Whether a rate window is kept: a failure-rate rule, or slow calls.
+    #[cfg(feature = "policies")]
+    #[inline]
+    fn has_window(&self) -> bool {
+        let p = &self.config.policy;
+        p.trip_rule == TripRule::FailureRate || p.slow_call_ms != 0
     }
 
     /// Records an outcome that took `duration_ms` (slow when longer than
@@ -927,10 +975,12 @@ impl Breaker {
             s.stale_count = e.stale_count;
             s.ignored_count = e.ignored_count;
             s.half_open_successes = e.half_open_successes;
-            let t = e.window.totals(&self.config.policy);
-            s.window_calls = t.calls;
-            s.window_failures = t.failures;
-            s.window_slow = t.slow;
+            if self.has_window() {
+                let t = e.window.totals(&self.config.policy);
+                s.window_calls = t.calls;
+                s.window_failures = t.failures;
+                s.window_slow = t.slow;
+            }
             s.time_in_state_ms = [
                 e.time_in_ms[0].get(),
                 e.time_in_ms[1].get(),

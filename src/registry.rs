@@ -64,6 +64,7 @@ impl Id {
 /// current (or, when empty, next) occupant. All-zero when empty, so that a
 /// registry is zero-initialised (`.bss`, no flash image).
 #[derive(Debug)]
+#[repr(C)] // the id check's fields first, next to the slot lock
 struct Slot {
     /// Stored 0-based; ids carry it plus one, so that no id is 0.
     generation: u32,
@@ -195,11 +196,14 @@ impl<const N: usize> Registry<N> {
         let slot = self.slots.get(id.index()).ok_or(Error::NotFound)?;
         #[cfg(feature = "policies")]
         {
-            let (r, changed) = slot.with(|s| {
+            let mut changed = None;
+            let r = slot.with(|s| {
                 s.get_mut(id).map(|b| {
                     let r = f(b);
-                    let changed = b.has_transitions().then(|| self.queue_transitions(id, b));
-                    (r, changed)
+                    if b.has_transitions() {
+                        changed = Some(self.queue_transitions(id, b));
+                    }
+                    r
                 })
             })??;
             if let Some(last) = changed {
@@ -208,6 +212,15 @@ impl<const N: usize> Registry<N> {
             Ok(r)
         }
         #[cfg(not(feature = "policies"))]
+        slot.with(|s| s.get_mut(id).map(f))?
+    }
+
+    /// [`with_breaker`](Self::with_breaker) for operations that cannot
+    /// change the state (the closed fast paths, reads): no event handling.
+    #[cfg_attr(feature = "slot-locks", inline(always))]
+    #[cfg_attr(not(feature = "slot-locks"), inline)]
+    fn with_breaker_quiet<R>(&self, id: Id, f: impl FnOnce(&mut Breaker) -> R) -> Result<R, Error> {
+        let slot = self.slots.get(id.index()).ok_or(Error::NotFound)?;
         slot.with(|s| s.get_mut(id).map(f))?
     }
 
@@ -348,7 +361,7 @@ impl<const N: usize> Registry<N> {
     /// reading: `Ok(None)`, with nothing changed, when it is not closed.
     #[inline]
     pub(crate) fn try_acquire_if_closed(&self, id: Id) -> Result<Option<State>, Error> {
-        self.with_breaker(id, Breaker::try_acquire_if_closed)
+        self.with_breaker_quiet(id, Breaker::try_acquire_if_closed)
     }
 
     /// `try_acquire` at `now_ms`, saying whether the breaker measures slow
@@ -365,7 +378,7 @@ impl<const N: usize> Registry<N> {
     /// reading: `Ok(false)`, with nothing changed, when it is not closed.
     #[inline]
     pub(crate) fn record_success_if_closed(&self, id: Id) -> Result<bool, Error> {
-        self.with_breaker(id, Breaker::record_success_if_closed)
+        self.with_breaker_quiet(id, Breaker::record_success_if_closed)
     }
 
     /// [`Breaker::record_success`] by id. O(1).
@@ -397,7 +410,7 @@ impl<const N: usize> Registry<N> {
     /// # Errors
     /// [`Error::NotFound`] for an unknown or stale id.
     pub fn stats(&self, id: Id) -> Result<Stats, Error> {
-        self.with_breaker(id, |b| b.stats())
+        self.with_breaker_quiet(id, |b| b.stats())
     }
 
     /// The configuration of a breaker by id. O(1).
@@ -405,7 +418,7 @@ impl<const N: usize> Registry<N> {
     /// # Errors
     /// [`Error::NotFound`] for an unknown or stale id.
     pub fn config(&self, id: Id) -> Result<Config, Error> {
-        self.with_breaker(id, |b| *b.config())
+        self.with_breaker_quiet(id, |b| *b.config())
     }
 
     /// Runs `op` through the breaker `id`, outside any critical section:

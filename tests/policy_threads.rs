@@ -60,7 +60,10 @@ fn events_arrive_in_the_order_the_changes_happened() {
         .chain([&shared])
         .map(|&id| REG.stats(id).unwrap().transitions)
         .sum();
-    assert!(total > 100, "too few changes to test anything: {total}");
+    assert!(
+        u64::from(total) > ROUNDS / 2,
+        "too few changes to test anything: {total}"
+    );
     assert_eq!(
         seen.len() as u32 + dropped,
         total,
