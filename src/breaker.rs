@@ -372,7 +372,7 @@ impl Breaker {
     /// never stays open longer than its open duration of forward time. With
     /// policies, it also handles half-open probes that overstayed
     /// `half_open_max_wait_ms`.
-    #[inline]
+    #[cfg_attr(feature = "policies", inline)]
     fn refresh(&mut self, now_ms: u64) {
         #[cfg(feature = "policies")]
         if !self.ext.has_since {
@@ -455,7 +455,7 @@ impl Breaker {
     /// Moves to `to`, recording the change (policies: generation, time in
     /// state, the transition for events). `now_ms` is `None` only for
     /// `reset`, which takes no clock reading.
-    #[inline(never)]
+    #[cfg_attr(feature = "policies", inline(never))]
     fn transition(&mut self, to: State, reason: Reason, now_ms: Option<u64>) {
         #[cfg(feature = "policies")]
         {
@@ -489,7 +489,7 @@ impl Breaker {
 
     /// Opens (or reopens) at `now_ms`: the open window starts now. A reopen
     /// from half-open backs the open duration off; any open draws jitter.
-    #[inline(never)]
+    #[cfg_attr(feature = "policies", inline(never))]
     fn open(&mut self, now_ms: u64, reason: Reason) {
         #[cfg(feature = "policies")]
         {
@@ -512,7 +512,7 @@ impl Breaker {
 
     /// Closes: failure count, probe count (and with policies the rate
     /// window and the backoff) start again.
-    #[inline(never)]
+    #[cfg_attr(feature = "policies", inline(never))]
     fn close(&mut self, now_ms: Option<u64>, reason: Reason) {
         self.failure_count = 0;
         self.half_open_calls = 0;
@@ -560,7 +560,7 @@ impl Breaker {
     ///
     /// # Errors
     /// [`Error::CircuitOpen`] when open, or half-open with every slot taken.
-    #[inline]
+    #[cfg_attr(feature = "policies", inline)]
     pub fn try_acquire(&mut self, now_ms: u64) -> Result<State, Error> {
         self.refresh(now_ms);
         let admitted = match self.state {
@@ -627,7 +627,7 @@ impl Breaker {
     /// breaker (failure count and probe count back to 0), whichever call the
     /// success came from, as Snakepit does; with policies, once
     /// `half_open_success_threshold` probes have succeeded. O(1).
-    #[inline]
+    #[cfg_attr(feature = "policies", inline)]
     pub fn record_success(&mut self, now_ms: u64) {
         self.on_success(false, now_ms);
     }
@@ -639,7 +639,7 @@ impl Breaker {
         self.on_failure(false, now_ms);
     }
 
-    #[inline]
+    #[cfg_attr(feature = "policies", inline)]
     fn on_success(&mut self, slow: bool, now_ms: u64) {
         self.refresh(now_ms);
         self.success_count = self.success_count.wrapping_add(1);
