@@ -77,6 +77,17 @@ pub struct Permit {
     pub(crate) start_ms: u64,
 }
 
+impl Transition {
+    /// All zero: an empty entry of a breaker's pending list.
+    #[cfg(feature = "policies")]
+    const ZERO: Transition = Transition {
+        from: State::Closed,
+        to: State::Closed,
+        reason: Reason::FailureThreshold,
+        generation: 0,
+    };
+}
+
 impl Permit {
     /// The breaker's generation when the permit was handed out.
     pub const fn generation(&self) -> u32 {
@@ -229,12 +240,14 @@ pub struct Breaker {
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[repr(C)]
 struct Ext {
-    /// Transitions not yet taken by `take_transition` (the registry takes
-    /// them after every operation, which makes at most two). First: checked
-    /// after every registry operation.
-    pending: [Option<Transition>; 4],
+    /// How many of `pending` hold a change: checked after every registry
+    /// operation, hence first.
+    pending_len: u8,
     /// Checked on every timed operation.
     has_since: bool,
+    /// Transitions not yet taken by `take_transition` (the registry takes
+    /// them after every operation, which makes at most two).
+    pending: [Transition; 4],
     generation: u32,
     transitions: u32,
     half_open_successes: u32,
@@ -258,24 +271,33 @@ struct Ext {
 impl Ext {
     const fn new(config: &Config) -> Ext {
         Ext {
-            generation: 0,
-            transitions: 0,
-            half_open_successes: 0,
             open_base_ms: config.reset_timeout_ms,
             open_ms: config.reset_timeout_ms,
             rng: config.policy.rng_seed(),
-            slow_count: 0,
-            stale_count: 0,
-            ignored_count: 0,
-            pending: [None; 4],
-            dropped_transitions: 0,
-            has_since: false,
-            state_since_ms: SplitU64::new(0),
-            probes_since_ms: SplitU64::new(0),
-            time_in_ms: [SplitU64::new(0); 3],
-            window: RateWindow::EMPTY,
+            ..Ext::ZERO
         }
     }
+
+    /// All zero: the state of an empty registry slot (`.bss`).
+    const ZERO: Ext = Ext {
+        generation: 0,
+        transitions: 0,
+        half_open_successes: 0,
+        open_base_ms: 0,
+        open_ms: 0,
+        rng: 0,
+        slow_count: 0,
+        stale_count: 0,
+        ignored_count: 0,
+        pending: [Transition::ZERO; 4],
+        pending_len: 0,
+        dropped_transitions: 0,
+        has_since: false,
+        state_since_ms: SplitU64::new(0),
+        probes_since_ms: SplitU64::new(0),
+        time_in_ms: [SplitU64::new(0); 3],
+        window: RateWindow::EMPTY,
+    };
 }
 
 /// Which `time_in_state_ms` entry a state's time goes to.
@@ -332,7 +354,7 @@ impl Breaker {
         elapsed_credit_ms: 0,
         has_failure_time: false,
         #[cfg(feature = "policies")]
-        ext: Ext::new(&Config::ZERO),
+        ext: Ext::ZERO,
     };
 
     /// A closed breaker with `config`. O(1).
@@ -477,8 +499,11 @@ impl Breaker {
                 reason,
                 generation: e.generation,
             };
-            match e.pending.iter_mut().find(|p| p.is_none()) {
-                Some(free) => *free = Some(t),
+            match e.pending.get_mut(usize::from(e.pending_len)) {
+                Some(free) => {
+                    *free = t;
+                    e.pending_len += 1;
+                }
                 None => e.dropped_transitions = e.dropped_transitions.wrapping_add(1),
             }
         }
@@ -912,8 +937,12 @@ impl Breaker {
     /// dropped. O(1).
     #[cfg(feature = "policies")]
     pub fn take_transition(&mut self) -> Option<Transition> {
-        let first = self.ext.pending.first_mut()?.take();
+        if self.ext.pending_len == 0 {
+            return None;
+        }
+        let first = self.ext.pending.first().copied();
         self.ext.pending.rotate_left(1);
+        self.ext.pending_len -= 1;
         first
     }
 
@@ -921,7 +950,7 @@ impl Breaker {
     #[cfg(feature = "policies")]
     #[inline]
     pub(crate) fn has_transitions(&self) -> bool {
-        matches!(self.ext.pending.first(), Some(Some(_)))
+        self.ext.pending_len != 0
     }
 
     /// Back to closed: failure count and probe count 0, last failure time

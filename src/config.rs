@@ -50,7 +50,7 @@ impl Config {
         reset_timeout_ms: 0,
         half_open_max_calls: 0,
         #[cfg(feature = "policies")]
-        policy: Policy::SNAKEPIT,
+        policy: Policy::ZERO,
     };
 
     /// Snakepit's defaults, as a `const fn`.

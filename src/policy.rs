@@ -151,6 +151,26 @@ impl Policy {
         jitter_seed: 0,
     };
 
+    /// All zero (and invalid): the policy of an empty registry slot, so that
+    /// an empty registry stays zero-initialised (`.bss`, no flash image).
+    pub(crate) const ZERO: Policy = Policy {
+        trip_rule: TripRule::Cumulative,
+        window_kind: WindowKind::Count,
+        window_size: 0,
+        bucket_ms: 0,
+        minimum_calls: 0,
+        failure_rate_percent: 0,
+        slow_call_ms: 0,
+        slow_call_rate_percent: 0,
+        half_open_success_threshold: 0,
+        half_open_max_wait_ms: 0,
+        half_open_wait_action: WaitAction::ReleaseProbes,
+        backoff_percent: 0,
+        max_open_ms: 0,
+        jitter_percent: 0,
+        jitter_seed: 0,
+    };
+
     /// Returns `self` with `trip_rule` set.
     #[must_use]
     pub const fn with_trip_rule(mut self, rule: TripRule) -> Self {

@@ -1,7 +1,9 @@
 /*
  * size_probe.c: links every function of fusebox's C API into a firmware
  * image, so that the size report measures the whole API after
- * --gc-sections. With -DPROBE_SNAPSHOT the snapshot functions are kept too.
+ * --gc-sections. With -DPROBE_SNAPSHOT the snapshot functions are kept too;
+ * with -DPROBE_POLICIES (against the library built with policies) the
+ * policy functions.
  * Built, never run.
  */
 #include "fusebox.h"
@@ -23,6 +25,13 @@ any_fn volatile fusebox_size_probe[] = {
     (any_fn)fusebox_snapshot,       (any_fn)fusebox_restore,
     (any_fn)fusebox_snapshot_all,   (any_fn)fusebox_restore_all,
     (any_fn)fusebox_snapshot_all_max,
+#endif
+#ifdef PROBE_POLICIES
+    (any_fn)fusebox_record,         (any_fn)fusebox_acquire_permit,
+    (any_fn)fusebox_complete,       (any_fn)fusebox_call_classified,
+    (any_fn)fusebox_retry_after_ms, (any_fn)fusebox_force_open,
+    (any_fn)fusebox_disable,        (any_fn)fusebox_metrics_only,
+    (any_fn)fusebox_set_listener,   (any_fn)fusebox_events_dropped,
 #endif
 };
 

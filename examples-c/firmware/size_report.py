@@ -11,6 +11,9 @@ taken from the Rust archive only when it comes first on the link line.
 RAM: the registry's size from the firmware ELF's symbol table; one slot
 exactly, as the difference with an ELF built with one slot more.
 
+With --policies-map/--policies-elf it also reports, without a budget, the
+flash of the whole C API and the registry RAM of a build with policies.
+
 Budgets: fusebox's own flash for the core C API (the snapshot functions are
 reported on top; --gc-sections drops them from firmware that does not call
 them), and the RAM of one breaker's state (a slot less its 32-byte name and
@@ -82,6 +85,8 @@ def main():
     ap.add_argument("--capacity", type=int, default=16)
     ap.add_argument("--budget-flash", type=int, default=4096)
     ap.add_argument("--budget-breaker", type=int, default=64)
+    ap.add_argument("--policies-map", help="probe linking the whole C API, built with policies")
+    ap.add_argument("--policies-elf", help="the firmware built with policies")
     args = ap.parse_args()
 
     flash = lambda d: d[".text"] + d[".rodata"] + d[".data"]
@@ -102,6 +107,13 @@ def main():
     print(f"     one slot: {slot} bytes = 32-byte name + 4-byte generation"
           f" + {breaker} bytes of breaker state, occupancy flag and slot lock")
 
+    if args.policies_map and args.policies_elf:
+        pol, _ = flash_of(args.policies_map)
+        pol_registry = registry_bytes(args.nm, args.policies_elf)
+        print(f"with policies (reported, no budget): whole C API flash {flash(pol)} bytes;"
+              f" registry at capacity {args.capacity}: {pol_registry} bytes"
+              f" (slots and the 32-entry event queue)")
+
     ok = True
     for what, value, budget in (("core C API flash", flash(core), args.budget_flash),
                                 ("breaker state", breaker, args.budget_breaker)):
@@ -112,10 +124,15 @@ def main():
 
 
 def registry_bytes(nm_tool, elf):
+    """The registry's size. It must be in .bss (all-zero when empty): in
+    .data it would also cost its size in flash, as an initial image."""
     nm = subprocess.run([nm_tool, "-S", "-C", elf], capture_output=True, text=True, check=True)
     for line in nm.stdout.splitlines():
         parts = line.split(None, 3)
         if len(parts) == 4 and parts[3].endswith("ffi::REGISTRY"):
+            if parts[2] not in ("b", "B"):
+                sys.exit(f"FAIL: {elf}: the registry is in section type {parts[2]!r}, not .bss:"
+                         " an empty registry is no longer all-zero")
             return int(parts[1], 16)
     sys.exit(f"{elf}: REGISTRY symbol not found")
 
