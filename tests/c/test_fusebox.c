@@ -676,6 +676,9 @@ static void test_permits_and_classified_calls(void) {
     forged = early;
     forged.id = 0;
     CHECK_STATUS(fusebox_complete(&forged, FUSEBOX_OUTCOME_SUCCESS), FUSEBOX_NOT_FOUND);
+    forged = early;
+    forged.state = 9; /* no such state */
+    CHECK_STATUS(fusebox_complete(&forged, FUSEBOX_OUTCOME_SUCCESS), FUSEBOX_INVALID_CONFIG);
     CHECK_STATUS(fusebox_acquire_permit(id, &p), FUSEBOX_CIRCUIT_OPEN);
     CHECK_STATUS(fusebox_stats_get(id, &s), FUSEBOX_OK);
     CHECK(s.stale_count == 1 && s.success_count == 0);

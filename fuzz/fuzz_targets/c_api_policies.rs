@@ -1,0 +1,476 @@
+//! Fuzzes the policy part of the C API: a breaker created from arbitrary
+//! policy fields (any u32, biased toward valid and small values), then a
+//! sequence of C calls (permits completed late or forged, outcomes with
+//! durations, slow `fusebox_call`s, classified calls, manual control,
+//! retry-after, clock jumps). Creation must answer what README's ranges
+//! say; then every answer, every stats field and every event the listener
+//! receives is checked against the policy reference model
+//! (tests/support/policy_model.rs). Jitter is fuzzed for crashes only: the
+//! model leaves it out.
+#![no_main]
+
+#[path = "../../tests/support/policy_model.rs"]
+mod policy_model;
+
+use arbitrary::Arbitrary;
+use core::ffi::{c_char, c_void};
+use core::ptr::null_mut;
+use fusebox::ffi::*;
+use fusebox::{Error, Outcome, Reason, State, TripRule, WaitAction, WindowKind};
+use libfuzzer_sys::fuzz_target;
+use policy_model::{ModelPermit, PolicyCfg, PolicyModel};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
+
+static NOW: AtomicU64 = AtomicU64::new(0);
+static EVENTS: Mutex<Vec<(u32, u32, u32)>> = Mutex::new(Vec::new());
+
+unsafe extern "C" fn clock(_: *mut c_void) -> u64 {
+    NOW.load(Ordering::Relaxed)
+}
+
+unsafe extern "C" fn listener(ev: *const fusebox_event, _: *mut c_void) {
+    let ev = unsafe { &*ev };
+    EVENTS.lock().unwrap().push((ev.from, ev.to, ev.reason));
+}
+
+/// The op of `fusebox_call`: takes `d` ms (advances the clock), then
+/// returns `code`. Userdata packs both.
+unsafe extern "C" fn c_op(userdata: *mut c_void) -> i32 {
+    let packed = userdata as usize as u64;
+    NOW.fetch_add(packed >> 8, Ordering::Relaxed);
+    (packed & 0xff) as i32
+}
+
+/// 0 success, 1 failure, 2 ignored, anything else: an unknown code.
+unsafe extern "C" fn classify(result: i32, _: *mut c_void) -> fusebox_outcome {
+    result as u32
+}
+
+#[derive(Arbitrary, Debug)]
+struct Fields {
+    base: (u8, u8, u8),
+    small: [u8; 15],
+    any: Option<[u32; 15]>,
+}
+
+impl Fields {
+    fn config(&self) -> fusebox_config {
+        let (t, r, p) = self.base;
+        let mut c = fusebox_config {
+            failure_threshold: u32::from(t % 5),
+            reset_timeout_ms: u32::from(r % 60),
+            half_open_max_calls: u32::from(p % 4),
+            ..Default::default()
+        };
+        let s = self.small.map(u32::from);
+        let f = self.any.unwrap_or([
+            s[0] % 4,                                  // trip_rule (3: no such code)
+            s[1] % 3,                                  // window_kind (2: no such code)
+            s[2] % 12,                                 // window_size
+            s[3] % 40,                                 // bucket_ms
+            s[4] % 8,                                  // minimum_calls
+            s[5] % 110,                                // failure_rate_percent
+            if s[6] < 128 { 0 } else { s[6] % 30 },    // slow_call_ms
+            s[7] % 110,                                // slow_call_rate_percent
+            s[8] % 4,                                  // half_open_success_threshold
+            if s[9] < 128 { 0 } else { s[9] % 60 },    // half_open_max_wait_ms
+            s[10] % 3,                                 // half_open_wait_action
+            if s[11] < 128 { 100 } else { s[11] * 2 }, // backoff_percent
+            if s[12] < 128 { 0 } else { s[12] },       // max_open_ms
+            if s[13] < 200 { 0 } else { s[13] % 120 }, // jitter_percent
+            s[14],                                     // jitter_seed
+        ]);
+        c.trip_rule = f[0];
+        c.window_kind = f[1];
+        c.window_size = f[2];
+        c.bucket_ms = f[3];
+        c.minimum_calls = f[4];
+        c.failure_rate_percent = f[5];
+        c.slow_call_ms = f[6];
+        c.slow_call_rate_percent = f[7];
+        c.half_open_success_threshold = f[8];
+        c.half_open_max_wait_ms = f[9];
+        c.half_open_wait_action = f[10];
+        c.backoff_percent = f[11];
+        c.max_open_ms = f[12];
+        c.jitter_percent = f[13];
+        c.jitter_seed = f[14];
+        c
+    }
+}
+
+/// README's ranges, written out: the model of `fusebox_create`'s answer.
+fn model_cfg(c: &fusebox_config) -> Option<PolicyCfg> {
+    let rule = match c.trip_rule {
+        0 => TripRule::Cumulative,
+        1 => TripRule::Consecutive,
+        2 => TripRule::FailureRate,
+        _ => return None,
+    };
+    let (window, max) = match c.window_kind {
+        0 => (WindowKind::Count, 64),
+        1 => (WindowKind::Time, 8),
+        _ => return None,
+    };
+    let wait_action = match c.half_open_wait_action {
+        0 => WaitAction::ReleaseProbes,
+        1 => WaitAction::Reopen,
+        _ => return None,
+    };
+    let pct = |v: u32| (1..=100).contains(&v);
+    let ok = c.failure_threshold >= 1
+        && c.reset_timeout_ms >= 1
+        && c.half_open_max_calls >= 1
+        && (1..=max).contains(&c.window_size)
+        && (window == WindowKind::Count || c.bucket_ms >= 1)
+        && c.minimum_calls >= 1
+        && pct(c.failure_rate_percent)
+        && pct(c.slow_call_rate_percent)
+        && (1..=c.half_open_max_calls).contains(&c.half_open_success_threshold)
+        && c.backoff_percent >= 100
+        && (c.max_open_ms == 0 || c.max_open_ms >= c.reset_timeout_ms)
+        && c.jitter_percent <= 100;
+    ok.then_some(PolicyCfg {
+        threshold: c.failure_threshold,
+        timeout: c.reset_timeout_ms,
+        max_probes: c.half_open_max_calls,
+        rule,
+        window,
+        window_size: c.window_size,
+        bucket_ms: c.bucket_ms,
+        minimum_calls: c.minimum_calls,
+        rate: c.failure_rate_percent,
+        slow_ms: c.slow_call_ms,
+        slow_rate: c.slow_call_rate_percent,
+        success_threshold: c.half_open_success_threshold,
+        max_wait: c.half_open_max_wait_ms,
+        wait_action,
+        backoff: c.backoff_percent,
+        cap: c.max_open_ms,
+    })
+}
+
+#[derive(Arbitrary, Debug)]
+enum Op {
+    Acquire,
+    Permit,
+    Complete(u8, u8),
+    CompleteForged(u8),
+    Record(u8, u8),
+    Success,
+    Failure,
+    Call(bool, u8),
+    Classified(u8, u8),
+    Reset,
+    ForceOpen,
+    Disable,
+    MetricsOnly,
+    State,
+    RetryAfter,
+    Forward(u8),
+    Back(u8),
+    Jump,
+}
+
+fn outcome(code: u8) -> (u32, Option<Outcome>) {
+    match code % 4 {
+        0 => (FUSEBOX_OUTCOME_SUCCESS, Some(Outcome::Success)),
+        1 => (FUSEBOX_OUTCOME_FAILURE, Some(Outcome::Failure)),
+        2 => (FUSEBOX_OUTCOME_IGNORED, Some(Outcome::Ignored)),
+        _ => (7, None),
+    }
+}
+
+fn status_of(r: Result<(), Error>) -> fusebox_status {
+    match r {
+        Ok(()) => FUSEBOX_OK,
+        Err(Error::CircuitOpen) => FUSEBOX_CIRCUIT_OPEN,
+        Err(Error::StalePermit) => FUSEBOX_STALE_PERMIT,
+        Err(e) => panic!("the model answered {e:?}"),
+    }
+}
+
+fn reason_code(r: Reason) -> u32 {
+    r as u32
+}
+
+unsafe fn check(id: fusebox_id, m: &mut PolicyModel) {
+    let mut s = core::mem::MaybeUninit::<fusebox_stats>::uninit();
+    assert_eq!(unsafe { fusebox_stats_get(id, s.as_mut_ptr()) }, FUSEBOX_OK);
+    let s = unsafe { s.assume_init() };
+    assert_eq!(s.state, m.state.code(), "state");
+    assert_eq!(s.failure_count, m.failures, "failure_count");
+    assert_eq!(s.success_count, m.successes, "success_count");
+    assert_eq!(s.half_open_calls, m.probes, "half_open_calls");
+    assert_eq!(
+        s.half_open_successes, m.probe_successes,
+        "half_open_successes"
+    );
+    assert_eq!(
+        s.has_last_failure.then_some(s.last_failure_ms),
+        m.anchor,
+        "last_failure"
+    );
+    assert_eq!(s.admitted_count, m.admitted, "admitted");
+    assert_eq!(s.rejected_count, m.rejected, "rejected");
+    assert_eq!(s.transitions, m.transitions, "transitions");
+    assert_eq!(s.generation, m.generation, "generation");
+    assert_eq!(s.slow_count, m.slow, "slow");
+    assert_eq!(s.stale_count, m.stale, "stale");
+    assert_eq!(s.ignored_count, m.ignored, "ignored");
+    assert_eq!(s.open_duration_ms, m.open_ms, "open_duration_ms");
+    if m.c.rule == TripRule::FailureRate || m.c.slow_ms != 0 {
+        assert_eq!(
+            (s.window_calls, s.window_failures, s.window_slow),
+            m.totals(),
+            "window"
+        );
+    }
+    let events: Vec<_> = core::mem::take(&mut *EVENTS.lock().unwrap());
+    let want: Vec<_> = m
+        .log
+        .drain(..)
+        .map(|(f, t, r)| (f.code(), t.code(), reason_code(r)))
+        .collect();
+    assert_eq!(events, want, "events");
+}
+
+fuzz_target!(|input: (Fields, Vec<Op>)| {
+    let (fields, ops) = input;
+    NOW.store(1_000, Ordering::Relaxed);
+    EVENTS.lock().unwrap().clear();
+    assert_eq!(fusebox_set_clock(Some(clock), null_mut()), FUSEBOX_OK);
+    assert_eq!(fusebox_set_listener(Some(listener), null_mut()), FUSEBOX_OK);
+    let c = fields.config();
+    let name = b"p\0";
+    let mut id = 0;
+    let got = unsafe { fusebox_create(name.as_ptr() as *const c_char, &c, &mut id) };
+    let expected = model_cfg(&c);
+    assert_eq!(got == FUSEBOX_OK, expected.is_some(), "create {c:?}: {got}");
+    let Some(cfg) = expected else {
+        assert_eq!(got, FUSEBOX_INVALID_CONFIG);
+        return;
+    };
+    // Jitter moves open durations in ways the model leaves out: such
+    // breakers are run for crashes and invariants only.
+    let mut model = (c.jitter_percent == 0).then(|| PolicyModel::new(cfg));
+    let mut permits: Vec<(fusebox_permit, Option<ModelPermit>)> = Vec::new();
+
+    for op in ops.iter().take(200) {
+        let now = NOW.load(Ordering::Relaxed);
+        unsafe {
+            match *op {
+                Op::Acquire => {
+                    let got = fusebox_try_acquire(id);
+                    if let Some(m) = model.as_mut() {
+                        assert_eq!(got, status_of(m.acquire(now).map(|_| ())));
+                    }
+                }
+                Op::Permit => {
+                    let mut p = core::mem::MaybeUninit::<fusebox_permit>::uninit();
+                    let got = fusebox_acquire_permit(id, p.as_mut_ptr());
+                    let want = model.as_mut().map(|m| m.acquire_permit(now));
+                    if let Some(w) = &want {
+                        assert_eq!(got, status_of(w.map(|_| ())));
+                    }
+                    if got == FUSEBOX_OK {
+                        let p = p.assume_init();
+                        if let Some(Ok(mp)) = want {
+                            assert_eq!(p.generation, mp.generation);
+                            permits.push((p, Some(mp)));
+                        } else {
+                            permits.push((p, None));
+                        }
+                    }
+                }
+                Op::Complete(i, o) => {
+                    if permits.is_empty() {
+                        continue;
+                    }
+                    let (p, mp) = permits.swap_remove(usize::from(i) % permits.len());
+                    let (code, o) = outcome(o);
+                    let got = fusebox_complete(&p, code);
+                    match (o, model.as_mut(), mp) {
+                        (None, _, _) => assert_eq!(got, FUSEBOX_INVALID_CONFIG),
+                        (Some(o), Some(m), Some(mp)) => {
+                            assert_eq!(got, status_of(m.complete(&mp, o, now)))
+                        }
+                        _ => assert!(got == FUSEBOX_OK || got == FUSEBOX_STALE_PERMIT),
+                    }
+                }
+                Op::CompleteForged(which) => {
+                    let mut p = fusebox_permit {
+                        id,
+                        generation: 0,
+                        state: 0,
+                        start_ms: now,
+                    };
+                    let want = match which % 3 {
+                        0 => {
+                            p.id = id ^ (1 << 12); // other generation of the slot
+                            FUSEBOX_NOT_FOUND
+                        }
+                        1 => {
+                            p.state = 6 + u32::from(which);
+                            FUSEBOX_INVALID_CONFIG
+                        }
+                        _ => {
+                            // A generation the breaker is far from (a
+                            // complete moves it on by at most two).
+                            p.generation = model
+                                .as_ref()
+                                .map_or(u32::MAX, |m| m.generation.wrapping_add(1000));
+                            FUSEBOX_STALE_PERMIT
+                        }
+                    };
+                    let got = fusebox_complete(&p, FUSEBOX_OUTCOME_FAILURE);
+                    if want == FUSEBOX_STALE_PERMIT {
+                        if let Some(m) = model.as_mut() {
+                            m.tick(now);
+                            m.stale = m.stale.wrapping_add(1);
+                        }
+                    }
+                    assert_eq!(got, want);
+                }
+                Op::Record(o, d) => {
+                    let (code, o) = outcome(o);
+                    let got = fusebox_record(id, code, u64::from(d));
+                    match (o, model.as_mut()) {
+                        (None, _) => assert_eq!(got, FUSEBOX_INVALID_CONFIG),
+                        (Some(o), m) => {
+                            assert_eq!(got, FUSEBOX_OK);
+                            if let Some(m) = m {
+                                m.record(o, u64::from(d), now);
+                            }
+                        }
+                    }
+                }
+                Op::Success => {
+                    assert_eq!(fusebox_record_success(id), FUSEBOX_OK);
+                    if let Some(m) = model.as_mut() {
+                        m.success(false, now);
+                    }
+                }
+                Op::Failure => {
+                    assert_eq!(fusebox_record_failure(id), FUSEBOX_OK);
+                    if let Some(m) = model.as_mut() {
+                        m.failure(false, now);
+                    }
+                }
+                Op::Call(fail, d) => {
+                    let packed = (u64::from(d) << 8) | u64::from(fail);
+                    let mut result = -1;
+                    let got =
+                        fusebox_call(id, Some(c_op), packed as usize as *mut c_void, &mut result);
+                    if let Some(m) = model.as_mut() {
+                        let admitted = m.acquire(now);
+                        assert_eq!(got, status_of(admitted.map(|_| ())));
+                        if admitted.is_ok() {
+                            let end = NOW.load(Ordering::Relaxed);
+                            if m.c.slow_ms != 0 {
+                                let o = if fail {
+                                    Outcome::Failure
+                                } else {
+                                    Outcome::Success
+                                };
+                                m.record(o, end.saturating_sub(now), end);
+                            } else if fail {
+                                m.failure(false, end);
+                            } else {
+                                m.success(false, end);
+                            }
+                        }
+                    }
+                    if got == FUSEBOX_OK {
+                        assert_eq!(result, i32::from(fail));
+                    }
+                }
+                Op::Classified(code, d) => {
+                    let code = code % 4;
+                    let packed = (u64::from(d) << 8) | u64::from(code);
+                    let mut result = -1;
+                    let got = fusebox_call_classified(
+                        id,
+                        Some(c_op),
+                        Some(classify),
+                        packed as usize as *mut c_void,
+                        &mut result,
+                    );
+                    if let Some(m) = model.as_mut() {
+                        match m.acquire_permit(now) {
+                            Ok(mp) => {
+                                assert_eq!(got, FUSEBOX_OK);
+                                let end = NOW.load(Ordering::Relaxed);
+                                // An unknown class counts as a failure.
+                                let o = outcome(code).1.unwrap_or(Outcome::Failure);
+                                let _ = m.complete(&mp, o, end);
+                            }
+                            Err(e) => assert_eq!(got, status_of(Err(e))),
+                        }
+                    }
+                }
+                Op::Reset => {
+                    assert_eq!(fusebox_reset(id), FUSEBOX_OK);
+                    if let Some(m) = model.as_mut() {
+                        m.reset();
+                    }
+                }
+                Op::ForceOpen | Op::Disable | Op::MetricsOnly => {
+                    let (got, to) = match op {
+                        Op::ForceOpen => (fusebox_force_open(id), State::ForcedOpen),
+                        Op::Disable => (fusebox_disable(id), State::Disabled),
+                        _ => (fusebox_metrics_only(id), State::MetricsOnly),
+                    };
+                    assert_eq!(got, FUSEBOX_OK);
+                    if let Some(m) = model.as_mut() {
+                        m.manual(to, now);
+                    }
+                }
+                Op::State => {
+                    let mut st = 99;
+                    assert_eq!(fusebox_get_state(id, &mut st), FUSEBOX_OK);
+                    if let Some(m) = model.as_mut() {
+                        assert_eq!(st, m.state(now).code());
+                    }
+                }
+                Op::RetryAfter => {
+                    let mut ms = 7;
+                    assert_eq!(fusebox_retry_after_ms(id, &mut ms), FUSEBOX_OK);
+                    if let Some(m) = model.as_mut() {
+                        assert_eq!(ms, m.retry_after(now).unwrap_or(FUSEBOX_RETRY_NEVER));
+                    }
+                }
+                Op::Forward(d) => {
+                    NOW.fetch_add(u64::from(d), Ordering::Relaxed);
+                }
+                Op::Back(d) => NOW.store(now.saturating_sub(u64::from(d)), Ordering::Relaxed),
+                Op::Jump => NOW.store(
+                    if now > u64::MAX / 2 {
+                        1_000
+                    } else {
+                        now + (1 << 63)
+                    },
+                    Ordering::Relaxed,
+                ),
+            }
+            match model.as_mut() {
+                Some(m) => check(id, m),
+                None => {
+                    // Invariants that hold whatever the jitter drew.
+                    let mut s = core::mem::MaybeUninit::<fusebox_stats>::uninit();
+                    assert_eq!(fusebox_stats_get(id, s.as_mut_ptr()), FUSEBOX_OK);
+                    let s = s.assume_init();
+                    assert!(s.half_open_calls <= s.half_open_max_calls);
+                    assert!(s.open_duration_ms >= 1);
+                    EVENTS.lock().unwrap().clear();
+                }
+            }
+        }
+    }
+    assert_eq!(fusebox_destroy(id), FUSEBOX_OK);
+    assert_eq!(fusebox_set_listener(None, null_mut()), FUSEBOX_OK);
+    let mut dropped = 1;
+    assert_eq!(unsafe { fusebox_events_dropped(&mut dropped) }, FUSEBOX_OK);
+    assert_eq!(dropped, 0);
+});
