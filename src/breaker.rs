@@ -162,8 +162,9 @@ pub struct Stats {
     /// Time of the last recorded failure (or of a slow-call trip, which
     /// starts the open window too), `None` after a reset or before any.
     pub last_failure_ms: Option<u64>,
-    /// The rest need feature `policies` (0 without it).
-    /// State changes, ever (wraps).
+    /// State changes, ever (wraps). This field and the ones after it are
+    /// kept with the `policies` feature; without it they are 0 (and
+    /// `open_duration_ms` is `reset_timeout_ms`).
     pub transitions: u32,
     /// The generation permits are checked against (wraps).
     pub generation: u32,

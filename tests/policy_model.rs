@@ -8,7 +8,7 @@ mod support;
 
 use fusebox::{Breaker, Config, Outcome, Permit, Policy, State, TripRule, WaitAction, WindowKind};
 use proptest::prelude::*;
-use support::policy_model::{ModelPermit, PolicyCfg, PolicyModel};
+use support::policy_model::{ModelPermit, Observed, PolicyCfg, PolicyModel};
 
 #[derive(Debug, Clone)]
 enum Op {
@@ -125,31 +125,26 @@ fn config(c: &PolicyCfg) -> Config {
 
 fn check(b: &Breaker, m: &PolicyModel) {
     let s = b.stats();
-    assert_eq!(s.state, m.state, "state");
-    assert_eq!(s.failure_count, m.failures, "failure_count");
-    assert_eq!(s.success_count, m.successes, "success_count");
-    assert_eq!(s.half_open_calls, m.probes, "half_open_calls");
-    assert_eq!(
-        s.half_open_successes, m.probe_successes,
-        "half_open_successes"
-    );
-    assert_eq!(s.last_failure_ms, m.anchor, "last_failure_ms");
-    assert_eq!(s.admitted_count, m.admitted, "admitted");
-    assert_eq!(s.rejected_count, m.rejected, "rejected");
-    assert_eq!(s.transitions, m.transitions, "transitions");
-    assert_eq!(s.generation, m.generation, "generation");
-    assert_eq!(s.slow_count, m.slow, "slow");
-    assert_eq!(s.stale_count, m.stale, "stale");
-    assert_eq!(s.ignored_count, m.ignored, "ignored");
-    assert_eq!(s.open_duration_ms, m.open_ms, "open_duration_ms");
-    let windowed = m.c.rule == TripRule::FailureRate || m.c.slow_ms != 0;
-    if windowed {
-        assert_eq!(
-            (s.window_calls, s.window_failures, s.window_slow),
-            m.totals(),
-            "window"
-        );
-    }
+    let got = Observed {
+        state: s.state.code(),
+        failures: s.failure_count,
+        successes: s.success_count,
+        probes: s.half_open_calls,
+        probe_successes: s.half_open_successes,
+        last_failure: s.last_failure_ms,
+        admitted: s.admitted_count,
+        rejected: s.rejected_count,
+        transitions: s.transitions,
+        generation: s.generation,
+        slow: s.slow_count,
+        stale: s.stale_count,
+        ignored: s.ignored_count,
+        open_ms: s.open_duration_ms,
+        window: m
+            .windowed()
+            .then_some((s.window_calls, s.window_failures, s.window_slow)),
+    };
+    assert_eq!(got, m.observed());
 }
 
 fn run(c: PolicyCfg, ops: Vec<Op>) {

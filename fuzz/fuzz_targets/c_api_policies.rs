@@ -18,7 +18,7 @@ use core::ptr::null_mut;
 use fusebox::ffi::*;
 use fusebox::{Error, Outcome, Reason, State, TripRule, WaitAction, WindowKind};
 use libfuzzer_sys::fuzz_target;
-use policy_model::{ModelPermit, PolicyCfg, PolicyModel};
+use policy_model::{ModelPermit, Observed, PolicyCfg, PolicyModel};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
@@ -199,34 +199,26 @@ unsafe fn check(id: fusebox_id, m: &mut PolicyModel) {
     let mut s = core::mem::MaybeUninit::<fusebox_stats>::uninit();
     assert_eq!(unsafe { fusebox_stats_get(id, s.as_mut_ptr()) }, FUSEBOX_OK);
     let s = unsafe { s.assume_init() };
-    assert_eq!(s.state, m.state.code(), "state");
-    assert_eq!(s.failure_count, m.failures, "failure_count");
-    assert_eq!(s.success_count, m.successes, "success_count");
-    assert_eq!(s.half_open_calls, m.probes, "half_open_calls");
-    assert_eq!(
-        s.half_open_successes, m.probe_successes,
-        "half_open_successes"
-    );
-    assert_eq!(
-        s.has_last_failure.then_some(s.last_failure_ms),
-        m.anchor,
-        "last_failure"
-    );
-    assert_eq!(s.admitted_count, m.admitted, "admitted");
-    assert_eq!(s.rejected_count, m.rejected, "rejected");
-    assert_eq!(s.transitions, m.transitions, "transitions");
-    assert_eq!(s.generation, m.generation, "generation");
-    assert_eq!(s.slow_count, m.slow, "slow");
-    assert_eq!(s.stale_count, m.stale, "stale");
-    assert_eq!(s.ignored_count, m.ignored, "ignored");
-    assert_eq!(s.open_duration_ms, m.open_ms, "open_duration_ms");
-    if m.c.rule == TripRule::FailureRate || m.c.slow_ms != 0 {
-        assert_eq!(
-            (s.window_calls, s.window_failures, s.window_slow),
-            m.totals(),
-            "window"
-        );
-    }
+    let got = Observed {
+        state: s.state,
+        failures: s.failure_count,
+        successes: s.success_count,
+        probes: s.half_open_calls,
+        probe_successes: s.half_open_successes,
+        last_failure: s.has_last_failure.then_some(s.last_failure_ms),
+        admitted: s.admitted_count,
+        rejected: s.rejected_count,
+        transitions: s.transitions,
+        generation: s.generation,
+        slow: s.slow_count,
+        stale: s.stale_count,
+        ignored: s.ignored_count,
+        open_ms: s.open_duration_ms,
+        window: m
+            .windowed()
+            .then_some((s.window_calls, s.window_failures, s.window_slow)),
+    };
+    assert_eq!(got, m.observed());
     let events: Vec<_> = core::mem::take(&mut *EVENTS.lock().unwrap());
     let want: Vec<_> = m
         .log

@@ -25,6 +25,29 @@ pub struct PolicyCfg {
     pub cap: u32,
 }
 
+/// What a breaker's stats must show: built from the model by
+/// [`PolicyModel::observed`], and from `Stats` (Rust) or `fusebox_stats`
+/// (C) by the tests, then compared whole.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Observed {
+    pub state: u32,
+    pub failures: u32,
+    pub successes: u32,
+    pub probes: u32,
+    pub probe_successes: u32,
+    pub last_failure: Option<u64>,
+    pub admitted: u32,
+    pub rejected: u32,
+    pub transitions: u32,
+    pub generation: u32,
+    pub slow: u32,
+    pub stale: u32,
+    pub ignored: u32,
+    pub open_ms: u32,
+    /// (calls, failures, slow) when the policy keeps a rate window.
+    pub window: Option<(u32, u32, u32)>,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ModelPermit {
     pub generation: u32,
@@ -86,6 +109,32 @@ impl PolicyModel {
 
     fn slow_on(&self) -> bool {
         self.c.slow_ms != 0
+    }
+
+    /// Whether the policy keeps a rate window (its totals are then shown).
+    pub fn windowed(&self) -> bool {
+        self.c.rule == TripRule::FailureRate || self.slow_on()
+    }
+
+    /// The stats the breaker must show.
+    pub fn observed(&self) -> Observed {
+        Observed {
+            state: self.state.code(),
+            failures: self.failures,
+            successes: self.successes,
+            probes: self.probes,
+            probe_successes: self.probe_successes,
+            last_failure: self.anchor,
+            admitted: self.admitted,
+            rejected: self.rejected,
+            transitions: self.transitions,
+            generation: self.generation,
+            slow: self.slow,
+            stale: self.stale,
+            ignored: self.ignored,
+            open_ms: self.open_ms,
+            window: self.windowed().then(|| self.totals()),
+        }
     }
 
     fn go(&mut self, to: State, reason: Reason) {
