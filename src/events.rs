@@ -11,9 +11,7 @@
 //! the ones other threads queued meanwhile, until the queue is empty.
 #![forbid(unsafe_code)]
 
-use core::cell::RefCell;
-use critical_section::Mutex;
-
+use crate::slot::SlotCell;
 use crate::{Id, Transition};
 
 /// Events a registry holds before they are delivered; more are dropped and
@@ -60,28 +58,29 @@ struct Queue {
     listener: Option<Listener>,
 }
 
-/// The queue and the dispatcher flag, behind the critical section
-/// (bookkeeping only: a push, a pop, a flag).
+/// The queue and the dispatcher flag, behind a lock of their own
+/// (bookkeeping only: a push, a pop, a flag): the slot-lock kind, a spin
+/// lock with `slot-locks`, a critical section without. Not the registry's
+/// critical section on hosts: changes are queued with their breaker's slot
+/// locked, while create, lookup and remove lock slots inside the critical
+/// section; queueing under it would take the two in the opposite order.
 #[derive(Debug)]
-pub(crate) struct EventQueue(Mutex<RefCell<Queue>>);
+pub(crate) struct EventQueue(SlotCell<Queue>);
 
 impl EventQueue {
     pub(crate) const fn new() -> Self {
-        EventQueue(Mutex::new(RefCell::new(Queue {
+        EventQueue(SlotCell::new(Queue {
             events: heapless::Deque::new(),
             dispatching: false,
             dropped: 0,
             seq: 0,
             delivered: 0,
             listener: None,
-        })))
+        }))
     }
 
     fn with<R>(&self, f: impl FnOnce(&mut Queue) -> R) -> Option<R> {
-        critical_section::with(|cs| {
-            let mut q = self.0.borrow(cs).try_borrow_mut().ok()?;
-            Some(f(&mut q))
-        })
+        self.0.with(f).ok()
     }
 
     pub(crate) fn set_listener(&self, listener: Option<Listener>) {

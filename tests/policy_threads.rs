@@ -211,3 +211,56 @@ fn every_permit_result_is_recorded_or_counted_stale() {
         "every admitted call's result recorded or counted stale"
     );
 }
+
+/// State changes (queued while their breaker's slot is locked) racing with
+/// create, lookup and remove (which lock slots inside the critical
+/// section) must not deadlock: the event queue has a lock of its own. A
+/// watchdog turns a hang into a failure.
+#[test]
+fn state_changes_and_structural_operations_do_not_deadlock() {
+    static REG: Registry<4> = Registry::new();
+    fn on_event(_: &Event, _: usize) {}
+    REG.set_listener(Some(Listener {
+        func: on_event,
+        data: 0,
+    }));
+    let cfg = Config::default()
+        .with_failure_threshold(1)
+        .with_reset_timeout_ms(1)
+        .with_half_open_max_calls(1);
+    let (done_tx, done_rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let flappers_left = AtomicU32::new(THREADS as u32 - 1);
+        std::thread::scope(|s| {
+            let left = &flappers_left;
+            // Churn: create, lookup (of a flapping breaker) and remove lock
+            // slots inside the critical section.
+            s.spawn(move || {
+                while left.load(Ordering::Relaxed) > 0 {
+                    if let Ok(id) = REG.create(b"churn", cfg) {
+                        let _ = REG.lookup(b"flap0");
+                        REG.remove(id).unwrap();
+                    }
+                }
+            });
+            for t in 0..THREADS - 1 {
+                s.spawn(move || {
+                    let id = REG.create(format!("flap{t}").as_bytes(), cfg).unwrap();
+                    for i in 0..ROUNDS * 5 {
+                        // Open, then half-open: two state changes a round.
+                        let _ = REG.record_failure(id, i * 2);
+                        let _ = REG.state(id, i * 2 + 1);
+                    }
+                    REG.remove(id).unwrap();
+                    left.fetch_sub(1, Ordering::Relaxed);
+                });
+            }
+        });
+        let _ = done_tx.send(());
+    });
+    let limit = std::time::Duration::from_secs(if cfg!(miri) { 3_600 } else { 60 });
+    assert!(
+        done_rx.recv_timeout(limit).is_ok(),
+        "deadlock: state changes and structural operations never finished"
+    );
+}

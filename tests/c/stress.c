@@ -10,7 +10,10 @@
  *  - no stale id ever acts on a new breaker: the churn thread checks that a
  *    fresh breaker is untouched before publishing its id, while the other
  *    threads keep hammering the ids it destroyed;
- *  - every status is one the call may return.
+ *  - every status is one the call may return;
+ *  - the state-change listener runs on one thread at a time, sees the
+ *    changes in increasing order, misses none (shared breaker: as many
+ *    events as transitions) and drops none.
  * Prints "N passed, N failed"; exits non-zero on failure.
  */
 #define _POSIX_C_SOURCE 200809L
@@ -49,6 +52,19 @@ static fusebox_id shared;                 /* mixed ops, never destroyed */
 static _Atomic uint32_t shared_attempts;  /* try_acquire + call on it */
 static _Atomic fusebox_id churned;        /* published by the churn thread */
 static atomic_bool churn_stop;
+
+static _Atomic uint32_t last_seq;
+static atomic_int in_listener;
+static _Atomic uint32_t shared_events;
+
+static void listener(const fusebox_event *ev, void *userdata) {
+    EXPECT(userdata == &last_seq);
+    EXPECT(atomic_fetch_add(&in_listener, 1) == 0); /* one at a time */
+    EXPECT(ev->seq == atomic_load(&last_seq) + 1);  /* in order, none missing */
+    atomic_store(&last_seq, ev->seq);
+    if (ev->id == shared) atomic_fetch_add(&shared_events, 1);
+    atomic_fetch_sub(&in_listener, 1);
+}
 
 static int32_t op(void *userdata) {
     return (int32_t)(uintptr_t)userdata; /* 0 success, 1 failure */
@@ -235,6 +251,7 @@ int main(void) {
     fusebox_id first;
 
     EXPECT(fusebox_set_clock(clock_fn, NULL) == FUSEBOX_OK);
+    EXPECT(fusebox_set_listener(listener, &last_seq) == FUSEBOX_OK);
     run_phases();
 
     fusebox_config_init(&cfg);
@@ -254,6 +271,14 @@ int main(void) {
     EXPECT(fusebox_stats_get(shared, &s) == FUSEBOX_OK);
     EXPECT(s.admitted_count + s.rejected_count == atomic_load(&shared_attempts));
     EXPECT(s.half_open_calls <= s.half_open_max_calls);
+    EXPECT(s.transitions > 0);
+    EXPECT(atomic_load(&shared_events) == s.transitions);
+    {
+        uint32_t dropped = 1;
+        EXPECT(fusebox_events_dropped(&dropped) == FUSEBOX_OK);
+        EXPECT(dropped == 0);
+    }
+    EXPECT(fusebox_set_listener(NULL, NULL) == FUSEBOX_OK);
     EXPECT(fusebox_destroy(shared) == FUSEBOX_OK);
     EXPECT(fusebox_destroy(atomic_load(&churned)) == FUSEBOX_OK);
 
