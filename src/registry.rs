@@ -123,6 +123,10 @@ impl<const N: usize> Index<N> {
 /// by id lock only their breaker's slot: through a critical section by
 /// default, through a per-slot spin lock with the `slot-locks` feature (on
 /// with `std`), so that threads using different breakers never contend.
+/// With policies, an operation that changes a breaker's state also queues
+/// the change for the listener under the event queue's own short lock
+/// (never the critical section, which create, lookup and remove hold while
+/// they lock slots), and delivers it after every lock is released.
 /// The library does not pick a `critical-section` implementation: the
 /// application does (e.g. `critical-section/std` on hosts).
 ///
