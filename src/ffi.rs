@@ -196,7 +196,7 @@ pub struct fusebox_config {
 
 /// A breaker's counters, as `fusebox_stats_get` reads them.
 #[repr(C)]
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct fusebox_stats {
     /// The stored state (reading stats does not move open to half-open).
     pub state: fusebox_state,
