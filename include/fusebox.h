@@ -91,6 +91,10 @@ void fusebox_port_panic(void);
 
 /**
  * How a breaker trips and recovers. Initialise with `fusebox_config_init`.
+ * The fields after `half_open_max_calls` are the policies beyond Snakepit;
+ * a library built without the `policies` feature answers
+ * `FUSEBOX_UNSUPPORTED` to any value there other than
+ * `fusebox_config_init`'s.
  */
 typedef struct fusebox_config {
   /**
@@ -203,7 +207,9 @@ typedef uint32_t fusebox_state;
 typedef int32_t (*fusebox_op_fn)(void *userdata);
 
 /**
- * A breaker's counters, as `fusebox_stats_get` reads them.
+ * A breaker's counters, as `fusebox_stats_get` reads them. The fields
+ * from `transitions` on are kept by the policies; a library built without
+ * them leaves them 0 (and `open_duration_ms` equal to `reset_timeout_ms`).
  */
 typedef struct fusebox_stats {
   /**

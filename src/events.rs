@@ -19,7 +19,7 @@ use crate::{Id, Transition};
 /// Only a listener that is slow while many breakers change state fills it.
 pub const EVENT_QUEUE_LEN: usize = 32;
 
-/// Events taken from the queue per critical section when delivering.
+/// Events taken from the queue per lock when delivering.
 const BATCH: usize = 8;
 
 /// A breaker's state change, as a registry's listener receives it.
@@ -169,9 +169,9 @@ impl EventQueue {
         dispatcher::set_here(true);
         let mut delivered = None;
         loop {
-            // Events leave the queue in batches: one critical section per
-            // batch, so that producers on other threads, which need the
-            // same critical section to queue, do not outpace delivery.
+            // Events leave the queue in batches: one lock per batch, so
+            // that producers on other threads, which need the same lock to
+            // queue, do not outpace delivery.
             let mut batch = heapless::Vec::<Event, BATCH>::new();
             let listener = self.with(|q| {
                 if let Some(seq) = delivered {

@@ -147,6 +147,10 @@ pub const FUSEBOX_NAME_MAX: usize = 31;
 const _: () = assert!(FUSEBOX_NAME_MAX == NAME_MAX);
 
 /// How a breaker trips and recovers. Initialise with `fusebox_config_init`.
+/// The fields after `half_open_max_calls` are the policies beyond Snakepit;
+/// a library built without the `policies` feature answers
+/// `FUSEBOX_UNSUPPORTED` to any value there other than
+/// `fusebox_config_init`'s.
 #[repr(C)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct fusebox_config {
@@ -156,9 +160,6 @@ pub struct fusebox_config {
     pub reset_timeout_ms: u32,
     /// Probes admitted while half-open (>= 1).
     pub half_open_max_calls: u32,
-    /* Policies beyond Snakepit. A build without the `policies` feature
-     * refuses any value other than fusebox_config_init's with
-     * FUSEBOX_UNSUPPORTED. */
     /// `FUSEBOX_TRIP_*`. Default: `FUSEBOX_TRIP_CUMULATIVE`.
     pub trip_rule: u32,
     /// `FUSEBOX_WINDOW_*` (for the failure rate and the slow-call rate).
@@ -194,7 +195,9 @@ pub struct fusebox_config {
     pub jitter_seed: u32,
 }
 
-/// A breaker's counters, as `fusebox_stats_get` reads them.
+/// A breaker's counters, as `fusebox_stats_get` reads them. The fields
+/// from `transitions` on are kept by the policies; a library built without
+/// them leaves them 0 (and `open_duration_ms` equal to `reset_timeout_ms`).
 #[repr(C)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct fusebox_stats {
@@ -220,8 +223,6 @@ pub struct fusebox_stats {
     pub has_last_failure: bool,
     /// Clock reading of the last recorded failure, when `has_last_failure`.
     pub last_failure_ms: u64,
-    /* The rest are 0 in a build without the `policies` feature (except
-     * open_duration_ms, which is then reset_timeout_ms). */
     /// State changes, ever (wraps).
     pub transitions: u32,
     /// The generation permits are checked against (wraps).
