@@ -626,9 +626,8 @@ impl Breaker {
 
     /// [`record_success`](Self::record_success) for a closed breaker, which
     /// needs no time: `false` (and nothing changed) when it is not closed,
-    /// or when the success would need a time (a rate window that counts by
-    /// time, or a rule a success can trip: none can, but the window is
-    /// written with the time).
+    /// or when the policy has more to do with a success than count it (a
+    /// rate window to feed, a consecutive failure count to clear).
     #[inline]
     pub(crate) fn record_success_if_closed(&mut self) -> bool {
         let closed = self.state == State::Closed;

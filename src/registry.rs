@@ -197,9 +197,9 @@ impl<const N: usize> Registry<N> {
     #[cfg_attr(feature = "slot-locks", inline(always))]
     #[cfg_attr(not(feature = "slot-locks"), inline)]
     fn with_breaker<R>(&self, id: Id, f: impl FnOnce(&mut Breaker) -> R) -> Result<R, Error> {
-        let slot = self.slots.get(id.index()).ok_or(Error::NotFound)?;
         #[cfg(feature = "policies")]
         {
+            let slot = self.slots.get(id.index()).ok_or(Error::NotFound)?;
             let mut changed = None;
             let r = slot.with(|s| {
                 s.get_mut(id).map(|b| {
@@ -216,7 +216,7 @@ impl<const N: usize> Registry<N> {
             Ok(r)
         }
         #[cfg(not(feature = "policies"))]
-        slot.with(|s| s.get_mut(id).map(f))?
+        self.with_breaker_quiet(id, f)
     }
 
     /// [`with_breaker`](Self::with_breaker) for operations that cannot
