@@ -639,6 +639,48 @@ impl Breaker {
         closed
     }
 
+    /// What the registry's fast path may do for this breaker without its
+    /// lock: exactly what the locked operations would do by counting only.
+    #[cfg(all(feature = "std", target_has_atomic = "64"))]
+    pub(crate) fn fast_mode(&self) -> crate::fast::Mode {
+        #[cfg(feature = "policies")]
+        let (timed, admit, succeed) = (
+            self.ext.has_since,
+            !self.measures_slow_calls(),
+            self.is_plain_policy(),
+        );
+        #[cfg(not(feature = "policies"))]
+        let (timed, admit, succeed) = (true, true, true);
+        let closed = self.state == State::Closed;
+        let window = match self.state {
+            // `refresh` rebases a window on a clock that went back (a
+            // reading before `from`) and ends it at `until`: both locked.
+            State::Open if timed && self.has_failure_time => {
+                let open = u64::from(self.open_duration_ms());
+                let credit = u64::from(self.elapsed_credit_ms);
+                let from = self.last_failure_ms.get();
+                (credit < open).then(|| (from, from.saturating_add(open - credit)))
+            }
+            #[cfg(feature = "policies")]
+            State::ForcedOpen if timed => Some((0, u64::MAX)),
+            _ => None,
+        };
+        crate::fast::Mode {
+            admit: closed && admit,
+            succeed: closed && succeed,
+            timed,
+            window,
+        }
+    }
+
+    /// Adds counts the registry's fast path made outside the breaker.
+    #[cfg(all(feature = "std", target_has_atomic = "64"))]
+    pub(crate) fn add_counts(&mut self, admitted: u32, succeeded: u32, rejected: u32) {
+        self.admitted_count = self.admitted_count.wrapping_add(admitted);
+        self.success_count = self.success_count.wrapping_add(succeeded);
+        self.rejected_count = self.rejected_count.wrapping_add(rejected);
+    }
+
     /// Whether successes in closed need no bookkeeping beyond the count:
     /// no rate window to feed, no consecutive count to clear.
     #[cfg(feature = "policies")]

@@ -369,12 +369,19 @@ fn try_acquire_by_id(id: Id) -> Result<crate::State, fusebox_status> {
     }
 }
 
-/// `try_acquire` for `fusebox_call`: `Some(start time)` when the breaker
-/// measures slow calls (the outcome must then go in through
-/// [`record_timed`]), `None` when it does not.
+/// What `fusebox_call` holds across a timed call: a permit with policies;
+/// nothing can be timed without them.
+#[cfg(feature = "policies")]
+type Timed = crate::Permit;
+#[cfg(not(feature = "policies"))]
+type Timed = core::convert::Infallible;
+
+/// `try_acquire` for `fusebox_call`: `Some(permit)` when the breaker
+/// measures slow calls (the outcome then completes the permit through
+/// [`record_timed`], as `Breaker::call` does), `None` when it does not.
 #[cfg(feature = "policies")]
 #[inline]
-fn admit(id: Id) -> Result<Option<u64>, fusebox_status> {
+fn admit(id: Id) -> Result<Option<Timed>, fusebox_status> {
     if !has_clock() {
         return Err(FUSEBOX_NO_CLOCK);
     }
@@ -382,8 +389,7 @@ fn admit(id: Id) -> Result<Option<u64>, fusebox_status> {
         Ok(Some(_)) => Ok(None),
         Ok(None) => {
             let now = now_ms()?;
-            let measure = REGISTRY.try_acquire_timed(id, now).map_err(status)?;
-            Ok(measure.then_some(now))
+            REGISTRY.try_acquire_timed(id, now).map_err(status)
         }
         Err(e) => Err(status(e)),
     }
@@ -393,19 +399,19 @@ fn admit(id: Id) -> Result<Option<u64>, fusebox_status> {
 /// `fusebox_try_acquire`'s path (one copy of it in firmware flash).
 #[cfg(not(feature = "policies"))]
 #[inline]
-fn admit(id: Id) -> Result<Option<u64>, fusebox_status> {
+fn admit(id: Id) -> Result<Option<Timed>, fusebox_status> {
     try_acquire_by_id(id).map(|_| None)
 }
 
-/// Records `outcome` of a call that began at `start` (slow calls on).
+/// Completes the permit of a timed call with its `outcome`.
 #[cfg(feature = "policies")]
-fn record_timed(id: Id, outcome: crate::Outcome, start: u64) -> Result<(), fusebox_status> {
-    with_time(|end| REGISTRY.record(id, outcome, end.saturating_sub(start), end))
+fn record_timed(id: Id, outcome: crate::Outcome, permit: Timed) -> Result<(), fusebox_status> {
+    with_time(|end| REGISTRY.complete(id, &permit, outcome, end))
 }
 
 #[cfg(not(feature = "policies"))]
-fn record_timed(_: Id, _: crate::Outcome, _: u64) -> Result<(), fusebox_status> {
-    Err(FUSEBOX_UNSUPPORTED)
+fn record_timed(_: Id, _: crate::Outcome, never: Timed) -> Result<(), fusebox_status> {
+    match never {}
 }
 
 /// `record_success`, reading the clock only when the breaker is not closed.
@@ -858,20 +864,20 @@ pub unsafe extern "C" fn fusebox_call(
         return FUSEBOX_NULL_PARAMETER;
     }
     let id = Id::from_raw(id);
-    let start = match admit(id) {
-        Ok(start) => start,
+    let timed = match admit(id) {
+        Ok(timed) => timed,
         Err(s) => return s,
     };
     // SAFETY: the caller vouches for `op(userdata)`.
     let result = unsafe { op(userdata) };
-    if let Some(start) = start {
+    if let Some(permit) = timed {
         // Slow calls are on: the outcome goes in with its duration.
         let outcome = if result == 0 {
             crate::Outcome::Success
         } else {
             crate::Outcome::Failure
         };
-        let _ = record_timed(id, outcome, start);
+        let _ = record_timed(id, outcome, permit);
         // SAFETY: checked non-NULL; writable by the caller's contract.
         return unsafe { write_out(out_result, result) };
     }

@@ -41,6 +41,8 @@ mod error;
 /// cbindgen:ignore
 #[cfg(feature = "policies")]
 mod events;
+/// cbindgen:ignore
+mod fast;
 pub mod ffi;
 /// cbindgen:ignore
 mod policy;

@@ -5,6 +5,7 @@
 use core::cell::RefCell;
 use critical_section::Mutex;
 
+use crate::fast::FastPath;
 use crate::slot::SlotCell;
 use crate::snapshot::{self, Writer, ALL_OVERHEAD, ENTRY_LEN};
 #[cfg(feature = "policies")]
@@ -51,11 +52,11 @@ impl Id {
         Id(raw)
     }
 
-    const fn index(self) -> usize {
+    pub(crate) const fn index(self) -> usize {
         (self.0 & Self::INDEX_MASK) as usize
     }
 
-    const fn generation(self) -> u32 {
+    pub(crate) const fn generation(self) -> u32 {
         self.0 >> Self::INDEX_BITS
     }
 }
@@ -147,6 +148,8 @@ impl<const N: usize> Index<N> {
 pub struct Registry<const N: usize> {
     index: Mutex<RefCell<Index<N>>>,
     slots: [SlotCell<Slot>; N],
+    /// With `std`: the operations that only count, without the slot lock.
+    fast: FastPath<N>,
     #[cfg(feature = "policies")]
     events: EventQueue,
 }
@@ -167,6 +170,7 @@ impl<const N: usize> Registry<N> {
                 names: [const { Name::new() }; N],
             })),
             slots: [const { SlotCell::new(Slot::EMPTY) }; N],
+            fast: FastPath::new(),
             #[cfg(feature = "policies")]
             events: EventQueue::new(),
         }
@@ -204,6 +208,7 @@ impl<const N: usize> Registry<N> {
             let r = slot.with(|s| {
                 s.get_mut(id).map(|b| {
                     let r = f(b);
+                    self.fast.publish(id, b);
                     if b.has_transitions() {
                         changed = Some(self.queue_transitions(id, b));
                     }
@@ -216,11 +221,16 @@ impl<const N: usize> Registry<N> {
             Ok(r)
         }
         #[cfg(not(feature = "policies"))]
-        self.with_breaker_quiet(id, f)
+        self.with_breaker_quiet(id, |b| {
+            let r = f(b);
+            self.fast.publish(id, b);
+            r
+        })
     }
 
     /// [`with_breaker`](Self::with_breaker) for operations that cannot
-    /// change the state (the closed fast paths, reads): no event handling.
+    /// change the state (the closed fast paths, reads): no event handling,
+    /// no new mode for the fast path.
     #[cfg_attr(feature = "slot-locks", inline(always))]
     #[cfg_attr(not(feature = "slot-locks"), inline)]
     fn with_breaker_quiet<R>(&self, id: Id, f: impl FnOnce(&mut Breaker) -> R) -> Result<R, Error> {
@@ -261,13 +271,15 @@ impl<const N: usize> Registry<N> {
             .get(i)
             .zip(index.names.get_mut(i))
             .ok_or(Error::RegistryFull)?;
-        let generation = slot.with(|s| {
+        let id = slot.with(|s| {
             s.breaker = breaker;
             s.occupied = true;
-            s.id_generation()
+            let id = Id::new(i, s.id_generation());
+            self.fast.publish(id, &s.breaker);
+            id
         })?;
         *entry = name;
-        Ok(Id::new(i, generation))
+        Ok(id)
     }
 
     /// Adds a closed breaker named `name`. O(N).
@@ -309,6 +321,7 @@ impl<const N: usize> Registry<N> {
                 .ok_or(Error::NotFound)?;
             slot.with(|s| {
                 s.get_mut(id)?;
+                self.fast.clear(id);
                 *s = Slot {
                     // Wraps after 2^20 - 1 occupants of this slot.
                     generation: if s.id_generation() >= Id::GENERATION_MAX {
@@ -358,6 +371,9 @@ impl<const N: usize> Registry<N> {
     /// [`Error::CircuitOpen`] when rejected, [`Error::NotFound`] for an
     /// unknown or stale id.
     pub fn try_acquire(&self, id: Id, now_ms: u64) -> Result<State, Error> {
+        if let Some(r) = self.fast.try_acquire(id, Some(now_ms)) {
+            return r;
+        }
         self.with_breaker(id, |b| b.try_acquire(now_ms))?
     }
 
@@ -365,16 +381,28 @@ impl<const N: usize> Registry<N> {
     /// reading: `Ok(None)`, with nothing changed, when it is not closed.
     #[inline]
     pub(crate) fn try_acquire_if_closed(&self, id: Id) -> Result<Option<State>, Error> {
+        if let Some(r) = self.fast.try_acquire(id, None) {
+            return r.map(Some);
+        }
         self.with_breaker_quiet(id, Breaker::try_acquire_if_closed)
     }
 
-    /// `try_acquire` at `now_ms`, saying whether the breaker measures slow
-    /// calls (so the caller must time the call and record its duration).
+    /// `try_acquire` at `now_ms` for a call: a breaker that measures slow
+    /// calls hands out a permit (the caller completes it with the outcome,
+    /// which times the call), as [`Breaker::call`] does; `None` otherwise.
     #[cfg(feature = "policies")]
     #[inline]
-    pub(crate) fn try_acquire_timed(&self, id: Id, now_ms: u64) -> Result<bool, Error> {
+    pub(crate) fn try_acquire_timed(&self, id: Id, now_ms: u64) -> Result<Option<Permit>, Error> {
+        // The fast path admits only breakers that do not measure slow calls.
+        if let Some(r) = self.fast.try_acquire(id, Some(now_ms)) {
+            return r.map(|_| None);
+        }
         self.with_breaker(id, |b| {
-            b.try_acquire(now_ms).map(|_| b.measures_slow_calls())
+            if b.measures_slow_calls() {
+                b.try_acquire_permit(now_ms).map(Some)
+            } else {
+                b.try_acquire(now_ms).map(|_| None)
+            }
         })?
     }
 
@@ -382,6 +410,9 @@ impl<const N: usize> Registry<N> {
     /// reading: `Ok(false)`, with nothing changed, when it is not closed.
     #[inline]
     pub(crate) fn record_success_if_closed(&self, id: Id) -> Result<bool, Error> {
+        if self.fast.record_success(id, false) {
+            return Ok(true);
+        }
         self.with_breaker_quiet(id, Breaker::record_success_if_closed)
     }
 
@@ -390,6 +421,9 @@ impl<const N: usize> Registry<N> {
     /// # Errors
     /// [`Error::NotFound`] for an unknown or stale id.
     pub fn record_success(&self, id: Id, now_ms: u64) -> Result<(), Error> {
+        if self.fast.record_success(id, true) {
+            return Ok(());
+        }
         self.with_breaker(id, |b| b.record_success(now_ms))
     }
 
@@ -414,7 +448,7 @@ impl<const N: usize> Registry<N> {
     /// # Errors
     /// [`Error::NotFound`] for an unknown or stale id.
     pub fn stats(&self, id: Id) -> Result<Stats, Error> {
-        self.with_breaker_quiet(id, |b| b.stats())
+        self.with_breaker_quiet(id, |b| self.fast.with_counts(id, b, Breaker::stats))
     }
 
     /// The configuration of a breaker by id. O(1).
@@ -454,15 +488,15 @@ impl<const N: usize> Registry<N> {
             #[cfg(feature = "policies")]
             {
                 // The closed fast path declines breakers that measure slow
-                // calls: this is where they are timed.
-                let measure = self
+                // calls: this is where they are timed, through a permit, as
+                // `Breaker::call` times them.
+                let permit = self
                     .try_acquire_timed(id, start)
                     .map_err(CallError::Rejected)?;
-                if measure {
+                if let Some(permit) = permit {
                     let result = op();
-                    let end = clock.now_ms();
                     let outcome = crate::policy::outcome_of(&result);
-                    let _ = self.record(id, outcome, end.saturating_sub(start), end);
+                    let _ = self.complete(id, &permit, outcome, clock.now_ms());
                     return result.map_err(CallError::Failed);
                 }
             }
@@ -618,7 +652,10 @@ impl<const N: usize> Registry<N> {
     /// # Errors
     /// [`Error::NotFound`], [`Error::BufferTooSmall`].
     pub fn snapshot(&self, id: Id, now_ms: u64, buf: &mut [u8]) -> Result<usize, Error> {
-        self.with_breaker(id, |b| snapshot::snapshot(b, now_ms, buf))?
+        self.with_breaker(id, |b| {
+            self.fast
+                .with_counts(id, b, |b| snapshot::snapshot(b, now_ms, buf))
+        })?
     }
 
     /// Creates breaker `name` from a snapshot, on a clock now reading
@@ -655,11 +692,14 @@ impl<const N: usize> Registry<N> {
             let count = u16::try_from(count).map_err(|_| Error::BufferTooSmall)?;
             let mut w = Writer::new(buf);
             snapshot::write_all_header(&mut w, count);
-            for (name, slot) in index.names.iter().zip(&self.slots) {
+            for (i, (name, slot)) in index.names.iter().zip(&self.slots).enumerate() {
                 if !name.is_empty() {
                     slot.with(|s| {
                         s.breaker.check_snapshottable()?;
-                        snapshot::write_entry(&mut w, name, &s.breaker, now_ms);
+                        let id = Id::new(i, s.id_generation());
+                        self.fast.with_counts(id, &s.breaker, |b| {
+                            snapshot::write_entry(&mut w, name, b, now_ms)
+                        });
                         Ok::<(), Error>(())
                     })??;
                 }

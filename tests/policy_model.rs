@@ -2,11 +2,16 @@
 //! operation sequences (permits, outcomes with durations, manual control,
 //! clock jumps) run against a `Breaker` and against the plain reference
 //! model in tests/support/policy_model.rs; every answer, every stats field
-//! and every state change must agree.
+//! and every state change must agree. A breaker in a `Registry` takes the
+//! same operations as a twin: with `std` that is the registry's lock-free
+//! fast path, which must answer and count exactly as the breaker does.
 #![cfg(feature = "policies")]
 mod support;
 
-use fusebox::{Breaker, Config, Outcome, Permit, Policy, State, TripRule, WaitAction, WindowKind};
+use fusebox::{
+    Breaker, CallError, Config, ManualClock, Outcome, Permit, Policy, Registry, State, TripRule,
+    WaitAction, WindowKind,
+};
 use proptest::prelude::*;
 use support::policy_model::{ModelPermit, Observed, PolicyCfg, PolicyModel};
 
@@ -16,6 +21,8 @@ enum Op {
     Permit,
     Complete(usize, Outcome),
     Record(Outcome, u64),
+    /// `call` with an op that succeeds or fails and takes this long.
+    Call(bool, u64),
     Success,
     Failure,
     Reset,
@@ -41,6 +48,7 @@ fn op() -> impl Strategy<Value = Op> {
         3 => Just(Op::Permit),
         4 => (any::<usize>(), outcome()).prop_map(|(i, o)| Op::Complete(i, o)),
         3 => (outcome(), 0u64..40).prop_map(|(o, d)| Op::Record(o, d)),
+        4 => (any::<bool>(), 0u64..40).prop_map(|(ok, d)| Op::Call(ok, d)),
         3 => Just(Op::Success),
         4 => Just(Op::Failure),
         1 => Just(Op::Reset),
@@ -149,40 +157,98 @@ fn check(b: &Breaker, m: &PolicyModel) {
 
 fn run(c: PolicyCfg, ops: Vec<Op>) {
     let mut b = Breaker::new(config(&c)).expect("generated configs are valid");
+    let reg: Registry<1> = Registry::new();
+    let id = reg.create(b"twin", config(&c)).expect("room for one");
     let mut m = PolicyModel::new(c);
     let mut permits: Vec<(Permit, ModelPermit)> = Vec::new();
     let mut now: u64 = 1_000;
     for op in ops {
         match op {
-            Op::Acquire => assert_eq!(b.try_acquire(now), m.acquire(now)),
+            Op::Acquire => {
+                let got = b.try_acquire(now);
+                assert_eq!(got, m.acquire(now));
+                assert_eq!(reg.try_acquire(id, now), got, "registry");
+            }
             Op::Permit => match (b.try_acquire_permit(now), m.acquire_permit(now)) {
                 (Ok(p), Ok(mp)) => {
                     assert_eq!(p.generation(), mp.generation);
+                    assert_eq!(reg.try_acquire_permit(id, now), Ok(p), "registry");
                     permits.push((p, mp));
                 }
-                (got, want) => assert_eq!(got.map(|_| ()), want.map(|_| ())),
+                (got, want) => {
+                    assert_eq!(got.map(|_| ()), want.map(|_| ()));
+                    assert_eq!(reg.try_acquire_permit(id, now), got, "registry");
+                }
             },
             Op::Complete(i, o) => {
                 if !permits.is_empty() {
                     let (p, mp) = permits.swap_remove(i % permits.len());
-                    assert_eq!(b.complete(&p, o, now), m.complete(&mp, o, now));
+                    let got = b.complete(&p, o, now);
+                    assert_eq!(got, m.complete(&mp, o, now));
+                    assert_eq!(reg.complete(id, &p, o, now), got, "registry");
                 }
             }
             Op::Record(o, d) => {
                 b.record(o, d, now);
                 m.record(o, d, now);
+                assert_eq!(reg.record(id, o, d, now), Ok(()));
+            }
+            Op::Call(ok, d) => {
+                let run = |clock: &ManualClock| {
+                    clock.advance(d);
+                    if ok {
+                        Ok(7)
+                    } else {
+                        Err(9)
+                    }
+                };
+                let clock = ManualClock::new(now);
+                let got = b.call(&clock, || run(&clock));
+                let twin = ManualClock::new(now);
+                assert_eq!(reg.call(id, &twin, || run(&twin)), got, "registry");
+                // The model: a call is an admission, then the outcome at
+                // the end; a breaker that measures slow calls takes a
+                // permit (its duration is the op's).
+                let outcome = if ok {
+                    Outcome::Success
+                } else {
+                    Outcome::Failure
+                };
+                let want = if c.slow_ms != 0 {
+                    m.acquire_permit(now).map(|p| {
+                        let _ = m.complete(&p, outcome, now.saturating_add(d));
+                    })
+                } else {
+                    m.acquire(now).map(|_| {
+                        if ok {
+                            m.success(false, now.saturating_add(d));
+                        } else {
+                            m.failure(false, now.saturating_add(d));
+                        }
+                    })
+                };
+                match want {
+                    Ok(()) => {
+                        assert_eq!(got, if ok { Ok(7) } else { Err(CallError::Failed(9)) });
+                        now = now.saturating_add(d);
+                    }
+                    Err(e) => assert_eq!(got, Err(CallError::Rejected(e))),
+                }
             }
             Op::Success => {
                 b.record_success(now);
                 m.success(false, now);
+                assert_eq!(reg.record_success(id, now), Ok(()));
             }
             Op::Failure => {
                 b.record_failure(now);
                 m.failure(false, now);
+                assert_eq!(reg.record_failure(id, now), Ok(()));
             }
             Op::Reset => {
                 b.reset();
                 m.reset();
+                assert_eq!(reg.reset(id), Ok(()));
             }
             Op::Manual(to) => {
                 match to {
@@ -191,9 +257,23 @@ fn run(c: PolicyCfg, ops: Vec<Op>) {
                     _ => b.metrics_only(now),
                 }
                 m.manual(to, now);
+                let r = match to {
+                    State::ForcedOpen => reg.force_open(id, now),
+                    State::Disabled => reg.disable(id, now),
+                    _ => reg.metrics_only(id, now),
+                };
+                assert_eq!(r, Ok(()));
             }
-            Op::State => assert_eq!(b.state(now), m.state(now)),
-            Op::RetryAfter => assert_eq!(b.retry_after_ms(now), m.retry_after(now)),
+            Op::State => {
+                let got = b.state(now);
+                assert_eq!(got, m.state(now));
+                assert_eq!(reg.state(id, now), Ok(got), "registry");
+            }
+            Op::RetryAfter => {
+                let got = b.retry_after_ms(now);
+                assert_eq!(got, m.retry_after(now));
+                assert_eq!(reg.retry_after_ms(id, now), Ok(got), "registry");
+            }
             Op::Forward(d) => now = now.saturating_add(d),
             Op::Back(d) => now = now.saturating_sub(d),
             Op::Jump => {
@@ -205,6 +285,7 @@ fn run(c: PolicyCfg, ops: Vec<Op>) {
             }
         }
         check(&b, &m);
+        assert_eq!(reg.stats(id), Ok(b.stats()), "registry stats");
         let got: Vec<_> = core::iter::from_fn(|| b.take_transition())
             .map(|t| (t.from, t.to, t.reason))
             .collect();

@@ -1,0 +1,388 @@
+//! The registry's lock-free fast path on hosts (feature `std`, on targets
+//! with 64-bit atomics).
+//!
+//! Most operations on a healthy breaker only count: a closed breaker admits
+//! a call (`admitted_count += 1`) or takes a success (`success_count += 1`),
+//! an open one rejects a call before its window ends (`rejected_count += 1`).
+//! Taking the slot's lock for that costs one atomic read-modify-write
+//! (about 2 ns here), and on a breaker shared between threads every such
+//! write moves the slot's cache line from core to core.
+//!
+//! The fast path needs neither:
+//! - each slot publishes a *mode word*: which of those operations may skip
+//!   the lock, for which id generation, and (open) the window of clock
+//!   readings that reject. It is written only with the slot locked, after
+//!   every operation that may change the breaker; readers only load it.
+//! - the counts go to *lanes*: each thread claims one of the `LANES` (8) lanes
+//!   once, and is the only writer of its lane, so a count is a plain load
+//!   and store of a line no other thread writes. Stats and snapshots add
+//!   the lanes of the slot's current occupant to the breaker's own counts.
+//!
+//! Anything else (a failure, a probe, a timeout, a state change, a thread
+//! beyond the [`LANES`]th) takes the slot's lock as before. The answers are
+//! the same as the locked path's: the fast path is taken only where the
+//! locked path would do nothing but count. One difference is visible, and
+//! only between threads: a count made on one thread reaches another
+//! thread's stats once the counting operation has returned, not at the
+//! instant the operation was decided.
+//!
+//! A signal handler that interrupts a thread in the middle of a counted
+//! operation and calls fusebox on the same thread may lose that one count
+//! (the lane's load and store are not one instruction); with the lock it
+//! would have deadlocked.
+#![forbid(unsafe_code)]
+
+/// What the fast path may do for one breaker, decided with its slot locked.
+#[cfg(all(feature = "std", target_has_atomic = "64"))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) struct Mode {
+    /// Closed: an admission only counts.
+    pub admit: bool,
+    /// Closed: a success only counts.
+    pub succeed: bool,
+    /// The breaker has started its time accounting, so an operation that
+    /// comes with a clock reading does nothing with it in closed.
+    pub timed: bool,
+    /// Rejects every reading in `from..until` (open, or forced open).
+    pub window: Option<(u64, u64)>,
+}
+
+#[cfg(all(feature = "std", target_has_atomic = "64"))]
+mod imp {
+    use super::Mode;
+    use crate::registry::Id;
+    use crate::{Breaker, Error, State};
+    use core::sync::atomic::{fence, AtomicU32, AtomicU64, Ordering};
+
+    /// Threads that count without a lock at the same time; later threads
+    /// take the slot lock until a lane is free again.
+    pub(crate) const LANES: usize = 8;
+
+    const ADMIT: u64 = 1;
+    const SUCCEED: u64 = 2;
+    const TIMED: u64 = 4;
+    const REJECT: u64 = 8;
+    const GEN_SHIFT: u32 = 4;
+    /// Mode bits and the 20-bit id generation; the high half is an epoch,
+    /// moved at every publication, so that a reader can tell a window it
+    /// read whole from one that changed under it.
+    const CORE: u64 = 0xFFFF_FFFF;
+    const EPOCH: u64 = 1 << 32;
+
+    /// One slot's mode word and open window.
+    #[derive(Debug)]
+    struct Word {
+        word: AtomicU64,
+        from: AtomicU64,
+        until: AtomicU64,
+    }
+
+    /// One thread's counts for one slot: the occupant they belong to, and
+    /// what that thread counted for it.
+    #[derive(Debug)]
+    struct Counts {
+        generation: AtomicU32,
+        admitted: AtomicU32,
+        succeeded: AtomicU32,
+        rejected: AtomicU32,
+    }
+
+    impl Counts {
+        const ZERO: Counts = Counts {
+            generation: AtomicU32::new(0),
+            admitted: AtomicU32::new(0),
+            succeeded: AtomicU32::new(0),
+            rejected: AtomicU32::new(0),
+        };
+
+        /// The first count of this thread for occupant `generation`: the
+        /// lane's counts so far belong to an earlier occupant of the slot.
+        /// Zeroed before the generation is published, so that a reader who
+        /// sees the new generation sees the zeroes.
+        #[cold]
+        fn start(&self, generation: u32) {
+            self.admitted.store(0, Ordering::Relaxed);
+            self.succeeded.store(0, Ordering::Relaxed);
+            self.rejected.store(0, Ordering::Relaxed);
+            self.generation.store(generation, Ordering::Release);
+        }
+    }
+
+    /// One thread's counts for every slot, alone on its cache lines.
+    #[derive(Debug)]
+    #[repr(align(64))]
+    struct Lane<const N: usize>([Counts; N]);
+
+    /// The fast path of a registry of `N` slots.
+    #[derive(Debug)]
+    pub(crate) struct FastPath<const N: usize> {
+        words: [Word; N],
+        lanes: [Lane<N>; LANES],
+    }
+
+    /// Adds one; only the lane's own thread writes it.
+    #[inline(always)]
+    fn bump(n: &AtomicU32) {
+        n.store(n.load(Ordering::Relaxed).wrapping_add(1), Ordering::Relaxed);
+    }
+
+    impl<const N: usize> FastPath<N> {
+        pub(crate) const fn new() -> Self {
+            FastPath {
+                words: [const {
+                    Word {
+                        word: AtomicU64::new(0),
+                        from: AtomicU64::new(0),
+                        until: AtomicU64::new(0),
+                    }
+                }; N],
+                lanes: [const { Lane([const { Counts::ZERO }; N]) }; LANES],
+            }
+        }
+
+        /// Publishes `b`'s mode for id `id`. Call with the slot locked.
+        pub(crate) fn publish(&self, id: Id, b: &Breaker) {
+            self.publish_mode(id, b.fast_mode());
+        }
+
+        /// Nothing goes fast on this slot (its breaker was removed). Call
+        /// with the slot locked.
+        pub(crate) fn clear(&self, id: Id) {
+            self.publish_mode(id, Mode::default());
+        }
+
+        fn publish_mode(&self, id: Id, m: Mode) {
+            let Some(w) = self.words.get(id.index()) else {
+                return;
+            };
+            let mut core = u64::from(id.generation()) << GEN_SHIFT;
+            for (on, bit) in [
+                (m.admit, ADMIT),
+                (m.succeed, SUCCEED),
+                (m.timed, TIMED),
+                (m.window.is_some(), REJECT),
+            ] {
+                if on {
+                    core |= bit;
+                }
+            }
+            // Only the slot's lock holder writes: these loads see the
+            // latest values.
+            let cur = w.word.load(Ordering::Relaxed);
+            let epoch = cur & !CORE;
+            match m.window {
+                Some((from, until)) => {
+                    if cur & CORE == core
+                        && w.from.load(Ordering::Relaxed) == from
+                        && w.until.load(Ordering::Relaxed) == until
+                    {
+                        return;
+                    }
+                    // A seqlock: readers that load the window while it
+                    // changes see the epoch move, and take the lock.
+                    w.word.store(epoch.wrapping_add(EPOCH), Ordering::Relaxed);
+                    fence(Ordering::Release);
+                    w.from.store(from, Ordering::Relaxed);
+                    w.until.store(until, Ordering::Relaxed);
+                    w.word
+                        .store(epoch.wrapping_add(2 * EPOCH) | core, Ordering::Release);
+                }
+                None => {
+                    if cur & CORE != core {
+                        w.word
+                            .store(epoch.wrapping_add(EPOCH) | core, Ordering::Release);
+                    }
+                }
+            }
+        }
+
+        /// The calling thread's counts for `id`'s slot, if the thread has a
+        /// lane, started for `id`'s occupant.
+        #[inline(always)]
+        fn counts(&self, id: Id) -> Option<&Counts> {
+            let c = self.lanes.get(lane::mine()?)?.0.get(id.index())?;
+            if c.generation.load(Ordering::Relaxed) != id.generation() {
+                c.start(id.generation());
+            }
+            Some(c)
+        }
+
+        /// Whether `id`'s mode word has every bit of `bits`; the word.
+        #[inline(always)]
+        fn word(&self, id: Id, bits: u64) -> Option<(&Word, u64)> {
+            let w = self.words.get(id.index())?;
+            let cur = w.word.load(Ordering::Acquire);
+            let want = (u64::from(id.generation()) << GEN_SHIFT) | bits;
+            let mask = (u64::from(u32::MAX >> 12) << GEN_SHIFT) | bits;
+            (cur & mask == want).then_some((w, cur))
+        }
+
+        /// `try_acquire` without the lock, if it only counts: `Some(Ok)`
+        /// from a closed breaker, `Some(Err(CircuitOpen))` from an open one
+        /// whose window holds `now_ms`, `None` to take the lock. With
+        /// `now_ms` `None` (the caller has not read the clock), only the
+        /// closed answer.
+        #[inline(always)]
+        pub(crate) fn try_acquire(
+            &self,
+            id: Id,
+            now_ms: Option<u64>,
+        ) -> Option<Result<State, Error>> {
+            let timed = if now_ms.is_some() { TIMED } else { 0 };
+            if self.word(id, ADMIT | timed).is_some() {
+                bump(&self.counts(id)?.admitted);
+                return Some(Ok(State::Closed));
+            }
+            let now = now_ms?;
+            let (w, seen) = self.word(id, REJECT)?;
+            let from = w.from.load(Ordering::Relaxed);
+            let until = w.until.load(Ordering::Relaxed);
+            fence(Ordering::Acquire);
+            if w.word.load(Ordering::Relaxed) != seen || now < from || now >= until {
+                return None;
+            }
+            bump(&self.counts(id)?.rejected);
+            Some(Err(Error::CircuitOpen))
+        }
+
+        /// `record_success` without the lock, if it only counts (closed).
+        /// `timed`: the caller passes a clock reading.
+        #[inline(always)]
+        pub(crate) fn record_success(&self, id: Id, timed: bool) -> bool {
+            let timed = if timed { TIMED } else { 0 };
+            if self.word(id, SUCCEED | timed).is_none() {
+                return false;
+            }
+            match self.counts(id) {
+                Some(c) => {
+                    bump(&c.succeeded);
+                    true
+                }
+                None => false,
+            }
+        }
+
+        /// `b` (the breaker of `id`, its slot locked) with the lanes'
+        /// counts added, handed to `f`.
+        pub(crate) fn with_counts<R>(
+            &self,
+            id: Id,
+            b: &Breaker,
+            f: impl FnOnce(&Breaker) -> R,
+        ) -> R {
+            let mut whole = b.clone();
+            for lane in &self.lanes {
+                let Some(c) = lane.0.get(id.index()) else {
+                    continue;
+                };
+                if c.generation.load(Ordering::Acquire) == id.generation() {
+                    whole.add_counts(
+                        c.admitted.load(Ordering::Relaxed),
+                        c.succeeded.load(Ordering::Relaxed),
+                        c.rejected.load(Ordering::Relaxed),
+                    );
+                }
+            }
+            f(&whole)
+        }
+    }
+
+    /// Which lane this thread owns.
+    mod lane {
+        extern crate std;
+        use super::LANES;
+        use core::sync::atomic::{AtomicU32, Ordering};
+
+        /// Bit `i` set: lane `i` has an owner.
+        static CLAIMED: AtomicU32 = AtomicU32::new(0);
+
+        /// A thread's lane, given back when the thread ends. The release
+        /// and the next claim order the old owner's counts before the new
+        /// owner's.
+        struct Claim(Option<usize>);
+
+        impl Claim {
+            fn take() -> Claim {
+                let mut cur = CLAIMED.load(Ordering::Relaxed);
+                loop {
+                    let free = (!cur).trailing_zeros() as usize;
+                    if free >= LANES {
+                        return Claim(None);
+                    }
+                    match CLAIMED.compare_exchange_weak(
+                        cur,
+                        cur | 1 << free,
+                        Ordering::Acquire,
+                        Ordering::Relaxed,
+                    ) {
+                        Ok(_) => return Claim(Some(free)),
+                        Err(now) => cur = now,
+                    }
+                }
+            }
+        }
+
+        impl Drop for Claim {
+            fn drop(&mut self) {
+                if let Some(i) = self.0 {
+                    CLAIMED.fetch_and(!(1 << i), Ordering::Release);
+                }
+            }
+        }
+
+        std::thread_local! {
+            static MINE: Claim = Claim::take();
+        }
+
+        /// This thread's lane: claimed at its first use, `None` when every
+        /// lane is taken (or the thread is ending).
+        #[inline(always)]
+        pub(super) fn mine() -> Option<usize> {
+            MINE.try_with(|c| c.0).ok().flatten()
+        }
+    }
+}
+
+#[cfg(not(all(feature = "std", target_has_atomic = "64")))]
+mod imp {
+    use crate::registry::Id;
+    use crate::{Breaker, Error, State};
+
+    /// No fast path: every operation takes its slot's lock.
+    #[derive(Debug)]
+    pub(crate) struct FastPath<const N: usize>;
+
+    impl<const N: usize> FastPath<N> {
+        pub(crate) const fn new() -> Self {
+            FastPath
+        }
+
+        #[inline(always)]
+        pub(crate) fn publish(&self, _: Id, _: &Breaker) {}
+
+        #[inline(always)]
+        pub(crate) fn clear(&self, _: Id) {}
+
+        #[inline(always)]
+        pub(crate) fn try_acquire(&self, _: Id, _: Option<u64>) -> Option<Result<State, Error>> {
+            None
+        }
+
+        #[inline(always)]
+        pub(crate) fn record_success(&self, _: Id, _: bool) -> bool {
+            false
+        }
+
+        #[inline(always)]
+        pub(crate) fn with_counts<R>(
+            &self,
+            _: Id,
+            b: &Breaker,
+            f: impl FnOnce(&Breaker) -> R,
+        ) -> R {
+            f(b)
+        }
+    }
+}
+
+pub(crate) use imp::FastPath;
