@@ -1,10 +1,18 @@
 //! Reads `FUSEBOX_CAPACITY` (slots of the C API's global registry, default
-//! 16) at build time and hands it to the crate as a constant.
+//! 16) at build time and hands it to the crate as a constant, and turns on
+//! the registry's fast path (`cfg(fusebox_fast)`) where it can work.
 use std::{env, fs, path::PathBuf};
 
 fn main() {
     println!("cargo:rerun-if-env-changed=FUSEBOX_CAPACITY");
     println!("cargo:rerun-if-changed=build.rs");
+    // The registry's lock-free fast path (src/fast.rs) needs threads'
+    // identities (std) and 64-bit atomics.
+    println!("cargo:rustc-check-cfg=cfg(fusebox_fast)");
+    let atomics = env::var("CARGO_CFG_TARGET_HAS_ATOMIC").unwrap_or_default();
+    if env::var_os("CARGO_FEATURE_STD").is_some() && atomics.split(',').any(|w| w == "64") {
+        println!("cargo:rustc-cfg=fusebox_fast");
+    }
     let raw = env::var("FUSEBOX_CAPACITY").unwrap_or_else(|_| "16".into());
     let capacity: usize = match raw.trim().parse() {
         Ok(n) if (1..=4096).contains(&n) => n,

@@ -641,7 +641,7 @@ impl Breaker {
 
     /// What the registry's fast path may do for this breaker without its
     /// lock: exactly what the locked operations would do by counting only.
-    #[cfg(all(feature = "std", target_has_atomic = "64"))]
+    #[cfg(fusebox_fast)]
     pub(crate) fn fast_mode(&self) -> crate::fast::Mode {
         #[cfg(feature = "policies")]
         let (timed, admit, succeed) = (
@@ -674,7 +674,7 @@ impl Breaker {
     }
 
     /// Adds counts the registry's fast path made outside the breaker.
-    #[cfg(all(feature = "std", target_has_atomic = "64"))]
+    #[cfg(fusebox_fast)]
     pub(crate) fn add_counts(&mut self, admitted: u32, succeeded: u32, rejected: u32) {
         self.admitted_count = self.admitted_count.wrapping_add(admitted);
         self.success_count = self.success_count.wrapping_add(succeeded);

@@ -33,7 +33,7 @@
 #![forbid(unsafe_code)]
 
 /// What the fast path may do for one breaker, decided with its slot locked.
-#[cfg(all(feature = "std", target_has_atomic = "64"))]
+#[cfg(fusebox_fast)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub(crate) struct Mode {
     /// Closed: an admission only counts.
@@ -47,7 +47,7 @@ pub(crate) struct Mode {
     pub window: Option<(u64, u64)>,
 }
 
-#[cfg(all(feature = "std", target_has_atomic = "64"))]
+#[cfg(fusebox_fast)]
 mod imp {
     use super::Mode;
     use crate::registry::Id;
@@ -88,12 +88,14 @@ mod imp {
     }
 
     impl Counts {
-        const ZERO: Counts = Counts {
-            generation: AtomicU32::new(0),
-            admitted: AtomicU32::new(0),
-            succeeded: AtomicU32::new(0),
-            rejected: AtomicU32::new(0),
-        };
+        const fn new() -> Counts {
+            Counts {
+                generation: AtomicU32::new(0),
+                admitted: AtomicU32::new(0),
+                succeeded: AtomicU32::new(0),
+                rejected: AtomicU32::new(0),
+            }
+        }
 
         /// The first count of this thread for occupant `generation`: the
         /// lane's counts so far belong to an earlier occupant of the slot.
@@ -136,7 +138,7 @@ mod imp {
                         until: AtomicU64::new(0),
                     }
                 }; N],
-                lanes: [const { Lane([const { Counts::ZERO }; N]) }; LANES],
+                lanes: [const { Lane([const { Counts::new() }; N]) }; LANES],
             }
         }
 
@@ -291,59 +293,86 @@ mod imp {
     mod lane {
         extern crate std;
         use super::LANES;
+        use core::cell::Cell;
         use core::sync::atomic::{AtomicU32, Ordering};
 
         /// Bit `i` set: lane `i` has an owner.
         static CLAIMED: AtomicU32 = AtomicU32::new(0);
+        /// No lane yet: claim one at the next operation.
+        const UNCLAIMED: u8 = u8::MAX;
+        /// The thread is ending and gave its lane back: take the locks.
+        const GONE: u8 = u8::MAX - 1;
 
         /// A thread's lane, given back when the thread ends. The release
         /// and the next claim order the old owner's counts before the new
         /// owner's.
-        struct Claim(Option<usize>);
-
-        impl Claim {
-            fn take() -> Claim {
-                let mut cur = CLAIMED.load(Ordering::Relaxed);
-                loop {
-                    let free = (!cur).trailing_zeros() as usize;
-                    if free >= LANES {
-                        return Claim(None);
-                    }
-                    match CLAIMED.compare_exchange_weak(
-                        cur,
-                        cur | 1 << free,
-                        Ordering::Acquire,
-                        Ordering::Relaxed,
-                    ) {
-                        Ok(_) => return Claim(Some(free)),
-                        Err(now) => cur = now,
-                    }
-                }
-            }
-        }
+        struct Claim(Cell<Option<u8>>);
 
         impl Drop for Claim {
             fn drop(&mut self) {
-                if let Some(i) = self.0 {
+                if let Some(i) = self.0.get() {
+                    // Destructors of other thread locals may still call
+                    // fusebox: they must not write the lane given back.
+                    let _ = MINE.try_with(|m| m.set(GONE));
                     CLAIMED.fetch_and(!(1 << i), Ordering::Release);
                 }
             }
         }
 
         std::thread_local! {
-            static MINE: Claim = Claim::take();
+            /// The lane index, or `UNCLAIMED` / `GONE`. No destructor, so
+            /// reading it is one thread-local load.
+            static MINE: Cell<u8> = const { Cell::new(UNCLAIMED) };
+            /// Gives the lane back at thread exit.
+            static CLAIM: Claim = const { Claim(Cell::new(None)) };
         }
 
-        /// This thread's lane: claimed at its first use, `None` when every
-        /// lane is taken (or the thread is ending).
+        /// This thread's lane: claimed at its first use, `None` while every
+        /// lane is taken (tried again at the next operation) and once the
+        /// thread is ending.
         #[inline(always)]
         pub(super) fn mine() -> Option<usize> {
-            MINE.try_with(|c| c.0).ok().flatten()
+            match MINE.try_with(Cell::get).unwrap_or(GONE) {
+                i if usize::from(i) < LANES => Some(usize::from(i)),
+                UNCLAIMED => claim(),
+                _ => None,
+            }
+        }
+
+        #[cold]
+        #[inline(never)]
+        fn claim() -> Option<usize> {
+            let mut cur = CLAIMED.load(Ordering::Relaxed);
+            let i = loop {
+                let free = (!cur).trailing_zeros();
+                if free as usize >= LANES {
+                    return None;
+                }
+                match CLAIMED.compare_exchange_weak(
+                    cur,
+                    cur | 1 << free,
+                    Ordering::Acquire,
+                    Ordering::Relaxed,
+                ) {
+                    // Below LANES (8): fits.
+                    Ok(_) => break free as u8,
+                    Err(now) => cur = now,
+                }
+            };
+            // Registers the release; if this thread's locals are already
+            // being destroyed, give the lane straight back.
+            if CLAIM.try_with(|c| c.0.set(Some(i))).is_err() {
+                CLAIMED.fetch_and(!(1 << i), Ordering::Release);
+                let _ = MINE.try_with(|m| m.set(GONE));
+                return None;
+            }
+            let _ = MINE.try_with(|m| m.set(i));
+            Some(usize::from(i))
         }
     }
 }
 
-#[cfg(not(all(feature = "std", target_has_atomic = "64")))]
+#[cfg(not(fusebox_fast))]
 mod imp {
     use crate::registry::Id;
     use crate::{Breaker, Error, State};

@@ -370,10 +370,18 @@ impl<const N: usize> Registry<N> {
     /// # Errors
     /// [`Error::CircuitOpen`] when rejected, [`Error::NotFound`] for an
     /// unknown or stale id.
+    #[cfg_attr(fusebox_fast, inline)]
     pub fn try_acquire(&self, id: Id, now_ms: u64) -> Result<State, Error> {
-        if let Some(r) = self.fast.try_acquire(id, Some(now_ms)) {
-            return r;
+        match self.fast.try_acquire(id, Some(now_ms)) {
+            Some(r) => r,
+            None => self.try_acquire_locked(id, now_ms),
         }
+    }
+
+    /// `try_acquire` with the slot locked. Out of line on hosts, so that
+    /// the fast path inlines into callers without the slow path's weight.
+    #[cfg_attr(fusebox_fast, inline(never))]
+    fn try_acquire_locked(&self, id: Id, now_ms: u64) -> Result<State, Error> {
         self.with_breaker(id, |b| b.try_acquire(now_ms))?
     }
 
@@ -381,9 +389,15 @@ impl<const N: usize> Registry<N> {
     /// reading: `Ok(None)`, with nothing changed, when it is not closed.
     #[inline]
     pub(crate) fn try_acquire_if_closed(&self, id: Id) -> Result<Option<State>, Error> {
-        if let Some(r) = self.fast.try_acquire(id, None) {
-            return r.map(Some);
+        match self.fast.try_acquire(id, None) {
+            Some(r) => r.map(Some),
+            None => self.try_acquire_if_closed_locked(id),
         }
+    }
+
+    #[cfg_attr(fusebox_fast, inline(never))]
+    #[cfg_attr(not(fusebox_fast), inline)]
+    fn try_acquire_if_closed_locked(&self, id: Id) -> Result<Option<State>, Error> {
         self.with_breaker_quiet(id, Breaker::try_acquire_if_closed)
     }
 
@@ -413,6 +427,12 @@ impl<const N: usize> Registry<N> {
         if self.fast.record_success(id, false) {
             return Ok(true);
         }
+        self.record_success_if_closed_locked(id)
+    }
+
+    #[cfg_attr(fusebox_fast, inline(never))]
+    #[cfg_attr(not(fusebox_fast), inline)]
+    fn record_success_if_closed_locked(&self, id: Id) -> Result<bool, Error> {
         self.with_breaker_quiet(id, Breaker::record_success_if_closed)
     }
 
@@ -420,10 +440,16 @@ impl<const N: usize> Registry<N> {
     ///
     /// # Errors
     /// [`Error::NotFound`] for an unknown or stale id.
+    #[cfg_attr(fusebox_fast, inline)]
     pub fn record_success(&self, id: Id, now_ms: u64) -> Result<(), Error> {
         if self.fast.record_success(id, true) {
             return Ok(());
         }
+        self.record_success_locked(id, now_ms)
+    }
+
+    #[cfg_attr(fusebox_fast, inline(never))]
+    fn record_success_locked(&self, id: Id, now_ms: u64) -> Result<(), Error> {
         self.with_breaker(id, |b| b.record_success(now_ms))
     }
 
@@ -479,40 +505,70 @@ impl<const N: usize> Registry<N> {
         // A closed breaker needs no time to admit or to count a success:
         // the clock is read only when the breaker is not closed, or to
         // stamp a failure. The outcome is the same as reading it always.
+        #[cfg(feature = "policies")]
+        let mut permit = None;
         if self
             .try_acquire_if_closed(id)
             .map_err(CallError::Rejected)?
             .is_none()
         {
-            let start = clock.now_ms();
+            // The closed fast path declines breakers that measure slow
+            // calls: this is where they are timed, through a permit, as
+            // `Breaker::call` times them.
             #[cfg(feature = "policies")]
             {
-                // The closed fast path declines breakers that measure slow
-                // calls: this is where they are timed, through a permit, as
-                // `Breaker::call` times them.
-                let permit = self
-                    .try_acquire_timed(id, start)
-                    .map_err(CallError::Rejected)?;
-                if let Some(permit) = permit {
-                    let result = op();
-                    let outcome = crate::policy::outcome_of(&result);
-                    let _ = self.complete(id, &permit, outcome, clock.now_ms());
-                    return result.map_err(CallError::Failed);
-                }
+                permit = self.admit_timed(id, clock).map_err(CallError::Rejected)?;
             }
             #[cfg(not(feature = "policies"))]
-            self.try_acquire(id, start).map_err(CallError::Rejected)?;
+            self.admit_timed(id, clock).map_err(CallError::Rejected)?;
         }
         let result = op();
+        #[cfg(feature = "policies")]
+        if let Some(permit) = permit {
+            self.complete_timed(id, &permit, crate::policy::outcome_of(&result), clock);
+            return result.map_err(CallError::Failed);
+        }
         // A removal during `op` is not the caller's error: its result stands.
-        let _ = match &result {
-            Ok(_) => match self.record_success_if_closed(id) {
-                Ok(false) => self.record_success(id, clock.now_ms()),
-                other => other.map(|_| ()),
-            },
-            Err(_) => self.record_failure(id, clock.now_ms()),
-        };
+        let counted = result.is_ok() && !matches!(self.record_success_if_closed(id), Ok(false));
+        if !counted {
+            self.record_call_outcome(id, result.is_ok(), clock);
+        }
         result.map_err(CallError::Failed)
+    }
+
+    // `call`'s steps beyond a closed breaker's: out of line on hosts, so
+    // that the closed path inlines small.
+
+    /// Admits a call at the clock's time: a permit when the breaker
+    /// measures slow calls.
+    #[cfg(feature = "policies")]
+    #[cfg_attr(fusebox_fast, inline(never))]
+    fn admit_timed(&self, id: Id, clock: &impl Clock) -> Result<Option<Permit>, Error> {
+        self.try_acquire_timed(id, clock.now_ms())
+    }
+
+    #[cfg(not(feature = "policies"))]
+    #[cfg_attr(fusebox_fast, inline(never))]
+    fn admit_timed(&self, id: Id, clock: &impl Clock) -> Result<State, Error> {
+        self.try_acquire(id, clock.now_ms())
+    }
+
+    /// Completes a timed call's permit (stale or removed: not recorded).
+    #[cfg(feature = "policies")]
+    #[cfg_attr(fusebox_fast, inline(never))]
+    fn complete_timed(&self, id: Id, permit: &Permit, outcome: Outcome, clock: &impl Clock) {
+        let _ = self.complete(id, permit, outcome, clock.now_ms());
+    }
+
+    /// Records a call's outcome at the clock's time.
+    #[cfg_attr(fusebox_fast, inline(never))]
+    fn record_call_outcome(&self, id: Id, ok: bool, clock: &impl Clock) {
+        let now = clock.now_ms();
+        let _ = if ok {
+            self.record_success(id, now)
+        } else {
+            self.record_failure(id, now)
+        };
     }
 }
 

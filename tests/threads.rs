@@ -101,3 +101,74 @@ fn mixed_operations_keep_the_counts_consistent() {
         "the breaker never opened: the test exercised nothing"
     );
 }
+
+/// With `std`, counts go to per-thread lanes (8) outside the slot lock;
+/// later threads take the lock. Either way, and across lanes handed from
+/// ended threads to new ones, and across a slot's reuse by a new breaker,
+/// every count lands exactly once, on the right breaker.
+#[test]
+fn counts_stay_exact_beyond_the_lanes_across_thread_ends_and_slot_reuse() {
+    static REG: Registry<2> = Registry::new();
+    const MANY: usize = 12; // more threads than lanes
+    const K: u32 = if cfg!(miri) { 5 } else { 2_000 };
+    let closed_cfg = Config::default().with_failure_threshold(1_000);
+    let open_cfg = Config::default()
+        .with_failure_threshold(1)
+        .with_reset_timeout_ms(1_000_000);
+    let closed = REG.create(b"closed", closed_cfg).unwrap();
+    let open = REG.create(b"open", open_cfg).unwrap();
+    REG.record_failure(open, 10).unwrap();
+    let hammer = |closed, open| {
+        for _ in 0..K {
+            assert_eq!(REG.try_acquire(closed, 20), Ok(State::Closed));
+            REG.record_success(closed, 20).unwrap();
+            assert_eq!(REG.try_acquire(open, 20), Err(Error::CircuitOpen));
+        }
+    };
+    let check = |closed, open, times: u32| {
+        let c = REG.stats(closed).unwrap();
+        assert_eq!(
+            (c.admitted_count, c.success_count, c.rejected_count),
+            (K * times, K * times, 0)
+        );
+        let o = REG.stats(open).unwrap();
+        assert_eq!((o.admitted_count, o.rejected_count), (0, K * times));
+    };
+
+    // All at once: 8 threads count in lanes, the rest through the lock.
+    let barrier = Barrier::new(MANY);
+    std::thread::scope(|s| {
+        for _ in 0..MANY {
+            s.spawn(|| {
+                barrier.wait();
+                hammer(closed, open);
+            });
+        }
+    });
+    check(closed, open, MANY as u32);
+
+    // One after another: each new thread takes a lane an ended one gave
+    // back, with the counts it holds for these breakers.
+    for _ in 0..MANY {
+        std::thread::scope(|s| {
+            s.spawn(|| hammer(closed, open));
+        });
+    }
+    check(closed, open, 2 * MANY as u32);
+
+    // The slots' next occupants start from zero, though the lanes still
+    // hold their predecessors' counts.
+    REG.remove(closed).unwrap();
+    REG.remove(open).unwrap();
+    let closed2 = REG.create(b"closed", closed_cfg).unwrap();
+    let open2 = REG.create(b"open", open_cfg).unwrap();
+    assert_eq!(REG.stats(closed2).unwrap().admitted_count, 0);
+    REG.record_failure(open2, 10).unwrap();
+    std::thread::scope(|s| {
+        for _ in 0..MANY {
+            s.spawn(|| hammer(closed2, open2));
+        }
+    });
+    check(closed2, open2, MANY as u32);
+    assert_eq!(REG.stats(closed), Err(Error::NotFound));
+}
