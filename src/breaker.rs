@@ -219,6 +219,15 @@ pub struct Stats {
 pub struct Breaker {
     state: State,
     has_failure_time: bool,
+    /// Time accounting has started (the breaker has seen a clock
+    /// reading): a closed breaker then has nothing to refresh.
+    #[cfg(feature = "policies")]
+    has_since: bool,
+    /// From the config: successes in closed only count (no rate window,
+    /// no consecutive count to clear, no slow calls). Here, next to the
+    /// state, for the closed fast path.
+    #[cfg(feature = "policies")]
+    plain: bool,
     failure_count: u32,
     success_count: u32,
     half_open_calls: u32,
@@ -244,8 +253,6 @@ struct Ext {
     /// How many of `pending` hold a change: checked after every registry
     /// operation, hence first.
     pending_len: u8,
-    /// Checked on every timed operation.
-    has_since: bool,
     /// Transitions not yet taken by `take_transition` (the registry takes
     /// them after every operation, which makes at most two).
     pending: [Transition; 4],
@@ -293,7 +300,6 @@ impl Ext {
         pending: [Transition::ZERO; 4],
         pending_len: 0,
         dropped_transitions: 0,
-        has_since: false,
         state_since_ms: SplitU64::new(0),
         probes_since_ms: SplitU64::new(0),
         time_in_ms: [SplitU64::new(0); 3],
@@ -355,6 +361,10 @@ impl Breaker {
         elapsed_credit_ms: 0,
         has_failure_time: false,
         #[cfg(feature = "policies")]
+        has_since: false,
+        #[cfg(feature = "policies")]
+        plain: false,
+        #[cfg(feature = "policies")]
         ext: Ext::ZERO,
     };
 
@@ -368,6 +378,9 @@ impl Breaker {
         }
         Ok(Self {
             config,
+            #[cfg(feature = "policies")]
+            plain: matches!(config.policy.trip_rule, TripRule::Cumulative)
+                && config.policy.slow_call_ms == 0,
             #[cfg(feature = "policies")]
             ext: Ext::new(&config),
             ..Self::VACANT
@@ -398,7 +411,7 @@ impl Breaker {
     #[cfg_attr(feature = "policies", inline)]
     fn refresh(&mut self, now_ms: u64) {
         #[cfg(feature = "policies")]
-        if !self.ext.has_since {
+        if !self.has_since {
             self.start_time_accounting(now_ms);
         }
         #[cfg(feature = "policies")]
@@ -441,7 +454,7 @@ impl Breaker {
     #[cfg(feature = "policies")]
     #[cold]
     fn start_time_accounting(&mut self, now_ms: u64) {
-        self.ext.has_since = true;
+        self.has_since = true;
         self.ext.state_since_ms = SplitU64::new(now_ms);
     }
 
@@ -490,7 +503,7 @@ impl Breaker {
                     *t = SplitU64::new(t.get().saturating_add(spent));
                 }
                 e.state_since_ms = SplitU64::new(now);
-                e.has_since = true;
+                self.has_since = true;
             }
             e.generation = e.generation.wrapping_add(1);
             e.transitions = e.transitions.wrapping_add(1);
@@ -586,8 +599,38 @@ impl Breaker {
     ///
     /// # Errors
     /// [`Error::CircuitOpen`] when open, or half-open with every slot taken.
-    #[cfg_attr(feature = "policies", inline)]
+    #[inline]
     pub fn try_acquire(&mut self, now_ms: u64) -> Result<State, Error> {
+        // With policies the full path is out of line; the two common
+        // answers that only count are decided here.
+        #[cfg(feature = "policies")]
+        if self.is_closed_and_timed() {
+            self.admitted_count = self.admitted_count.wrapping_add(1);
+            return Ok(State::Closed);
+        } else if self.open_window_holds(now_ms) {
+            self.rejected_count = self.rejected_count.wrapping_add(1);
+            return Err(Error::CircuitOpen);
+        }
+        self.try_acquire_refreshed(now_ms)
+    }
+
+    /// Whether an open breaker still rejects at `now_ms` with nothing to
+    /// refresh: the reading is inside its window (`refresh_open`'s
+    /// no-change case).
+    #[cfg(feature = "policies")]
+    #[inline(always)]
+    fn open_window_holds(&self, now_ms: u64) -> bool {
+        let last = self.last_failure_ms.get();
+        self.state == State::Open
+            && self.has_since
+            && self.has_failure_time
+            && now_ms >= last
+            && (now_ms - last).saturating_add(u64::from(self.elapsed_credit_ms))
+                < u64::from(self.ext.open_ms)
+    }
+
+    #[cfg_attr(feature = "policies", inline(never))]
+    fn try_acquire_refreshed(&mut self, now_ms: u64) -> Result<State, Error> {
         self.refresh(now_ms);
         let admitted = match self.state {
             State::Closed | State::Disabled | State::MetricsOnly => true,
@@ -617,7 +660,7 @@ impl Breaker {
     pub(crate) fn try_acquire_if_closed(&mut self) -> Option<State> {
         let closed = self.state == State::Closed;
         #[cfg(feature = "policies")]
-        let closed = closed && !self.measures_slow_calls();
+        let closed = closed && (self.plain || !self.measures_slow_calls());
         closed.then(|| {
             self.admitted_count = self.admitted_count.wrapping_add(1);
             State::Closed
@@ -645,7 +688,7 @@ impl Breaker {
     pub(crate) fn fast_mode(&self) -> crate::fast::Mode {
         #[cfg(feature = "policies")]
         let (timed, admit, succeed) = (
-            self.ext.has_since,
+            self.has_since,
             !self.measures_slow_calls(),
             self.is_plain_policy(),
         );
@@ -686,16 +729,30 @@ impl Breaker {
     #[cfg(feature = "policies")]
     #[inline]
     fn is_plain_policy(&self) -> bool {
-        let p = &self.config.policy;
-        p.trip_rule == TripRule::Cumulative && p.slow_call_ms == 0
+        self.plain
+    }
+
+    /// Closed, with nothing for a clock reading to refresh: an admission
+    /// or (with a plain policy) a success only counts.
+    #[inline(always)]
+    fn is_closed_and_timed(&self) -> bool {
+        #[cfg(feature = "policies")]
+        return self.state == State::Closed && self.has_since;
+        #[cfg(not(feature = "policies"))]
+        return self.state == State::Closed;
     }
 
     /// Records a success. Closed or open: counts it. Half-open: closes the
     /// breaker (failure count and probe count back to 0), whichever call the
     /// success came from, as Snakepit does; with policies, once
     /// `half_open_success_threshold` probes have succeeded. O(1).
-    #[cfg_attr(feature = "policies", inline)]
+    #[inline]
     pub fn record_success(&mut self, now_ms: u64) {
+        #[cfg(feature = "policies")]
+        if self.is_closed_and_timed() && self.plain {
+            self.success_count = self.success_count.wrapping_add(1);
+            return;
+        }
         self.on_success(false, now_ms);
     }
 
@@ -706,7 +763,7 @@ impl Breaker {
         self.on_failure(false, now_ms);
     }
 
-    #[cfg_attr(feature = "policies", inline)]
+    #[cfg_attr(feature = "policies", inline(never))]
     fn on_success(&mut self, slow: bool, now_ms: u64) {
         self.refresh(now_ms);
         self.success_count = self.success_count.wrapping_add(1);
@@ -1173,13 +1230,41 @@ impl Breaker {
     /// # Errors
     /// [`CallError::Rejected`]`(`[`Error::CircuitOpen`]`)` without running
     /// `op`, or [`CallError::Failed`] with the op's own error.
+    #[inline]
     pub fn call<T, E>(
         &mut self,
         clock: &impl Clock,
         op: impl FnOnce() -> Result<T, E>,
     ) -> Result<T, CallError<E>> {
+        // A closed breaker whose successes only count needs no time, and
+        // `&mut self` keeps it closed while `op` runs: admit, run, count.
+        // The clock is read only to stamp a failure.
         #[cfg(feature = "policies")]
-        if self.config.policy.slow_call_ms != 0 {
+        let plain = self.plain;
+        #[cfg(not(feature = "policies"))]
+        let plain = true;
+        if self.state == State::Closed && plain {
+            self.admitted_count = self.admitted_count.wrapping_add(1);
+            let result = op();
+            match &result {
+                Ok(_) => self.success_count = self.success_count.wrapping_add(1),
+                Err(_) => self.record_failure(clock.now_ms()),
+            }
+            return result.map_err(CallError::Failed);
+        }
+        self.call_unless_plain_closed(clock, op)
+    }
+
+    /// [`call`](Self::call) of a breaker that is not closed, or whose
+    /// policy does more with a call than count it.
+    #[cfg_attr(feature = "policies", inline(never))]
+    fn call_unless_plain_closed<T, E>(
+        &mut self,
+        clock: &impl Clock,
+        op: impl FnOnce() -> Result<T, E>,
+    ) -> Result<T, CallError<E>> {
+        #[cfg(feature = "policies")]
+        if self.measures_slow_calls() {
             // Slow calls are measured: the clock is read around `op`.
             return self.call_classified(clock, op, crate::policy::outcome_of);
         }

@@ -496,6 +496,7 @@ impl<const N: usize> Registry<N> {
     /// [`CallError::Rejected`] with [`Error::CircuitOpen`] or
     /// [`Error::NotFound`] (the op did not run), or [`CallError::Failed`]
     /// with the op's own error.
+    #[cfg_attr(fusebox_fast, inline)]
     pub fn call<T, E>(
         &self,
         id: Id,

@@ -2,7 +2,10 @@
 //!
 //! Three groups: `call` (closed state, an op that succeeds), `acquire_record`
 //! (permission + record success, the manual API) and `reject` (open state).
-//! Each has a hand-written minimal breaker as the lower bound. Run
+//! Each has a hand-written minimal breaker as the lower bound. Every
+//! measured closure returns a `bool` (admitted, or succeeded), so that what
+//! is measured is each breaker's work, not the harness's `black_box` of
+//! result types of different shapes and sizes. Run
 //! `bench/run.sh` to get the table of medians and ratios to the bound.
 use criterion::{black_box, criterion_group, criterion_main, Criterion};
 use failsafe::{backoff, failure_policy, CircuitBreaker as _};
@@ -98,30 +101,32 @@ fn bench_call(c: &mut Criterion) {
         successes: 0,
     };
     g.bench_function("lower bound", |b| {
-        b.iter(|| black_box(&mut minimal).call(ok_op))
+        b.iter(|| black_box(&mut minimal).call(ok_op).is_ok())
     });
     let mut owned = Breaker::new(Config::default()).unwrap();
     g.bench_function("fusebox Breaker (owned)", |b| {
-        b.iter(|| black_box(&mut owned).call(&clock, ok_op))
+        b.iter(|| black_box(&mut owned).call(&clock, ok_op).is_ok())
     });
     let id = REGISTRY.create(b"call", Config::default()).unwrap();
     g.bench_function("fusebox Registry by id", |b| {
-        b.iter(|| REGISTRY.call(black_box(id), &clock, ok_op))
+        b.iter(|| REGISTRY.call(black_box(id), &clock, ok_op).is_ok())
     });
     fusebox_set_clock(Some(counter_clock), std::ptr::null_mut());
     let cid = c_breaker(c"call", 5);
     let mut out = 0;
     g.bench_function("fusebox C API", |b| {
         b.iter(|| unsafe {
-            fusebox_call(black_box(cid), Some(c_op), std::ptr::null_mut(), &mut out)
+            fusebox_call(black_box(cid), Some(c_op), std::ptr::null_mut(), &mut out) == FUSEBOX_OK
         })
     });
     let fs = consecutive();
-    g.bench_function("failsafe (consecutive)", |b| b.iter(|| fs.call(ok_op)));
+    g.bench_function("failsafe (consecutive)", |b| {
+        b.iter(|| fs.call(ok_op).is_ok())
+    });
     let fs = failsafe_default();
-    g.bench_function("failsafe (default)", |b| b.iter(|| fs.call(ok_op)));
+    g.bench_function("failsafe (default)", |b| b.iter(|| fs.call(ok_op).is_ok()));
     let rc = recloser::Recloser::default();
-    g.bench_function("recloser", |b| b.iter(|| rc.call(ok_op)));
+    g.bench_function("recloser", |b| b.iter(|| rc.call(ok_op).is_ok()));
     g.finish();
 }
 
@@ -136,7 +141,7 @@ fn bench_acquire_record(c: &mut Criterion) {
             let m = black_box(&mut minimal);
             let r = m.try_acquire();
             m.record_success();
-            r
+            r.is_ok()
         })
     });
     let mut owned = Breaker::new(Config::default()).unwrap();
@@ -145,7 +150,7 @@ fn bench_acquire_record(c: &mut Criterion) {
             let o = black_box(&mut owned);
             let r = o.try_acquire(black_box(1_000));
             o.record_success(1_000);
-            r
+            r.is_ok()
         })
     });
     let id = REGISTRY.create(b"acquire", Config::default()).unwrap();
@@ -153,7 +158,7 @@ fn bench_acquire_record(c: &mut Criterion) {
         b.iter(|| {
             let r = REGISTRY.try_acquire(black_box(id), 1_000);
             let _ = REGISTRY.record_success(id, 1_000);
-            r
+            r.is_ok()
         })
     });
     fusebox_set_clock(Some(counter_clock), std::ptr::null_mut());
@@ -162,7 +167,7 @@ fn bench_acquire_record(c: &mut Criterion) {
         b.iter(|| {
             let r = fusebox_try_acquire(black_box(cid));
             fusebox_record_success(cid);
-            r
+            r == FUSEBOX_OK
         })
     });
     let fs = failsafe::Config::new()
@@ -196,28 +201,30 @@ fn bench_reject(c: &mut Criterion) {
         successes: 0,
     };
     g.bench_function("lower bound", |b| {
-        b.iter(|| black_box(&mut minimal).try_acquire())
+        b.iter(|| black_box(&mut minimal).try_acquire().is_ok())
     });
     let cfg = Config::default().with_failure_threshold(1);
     let mut owned = Breaker::new(cfg).unwrap();
     owned.record_failure(1_000);
     g.bench_function("fusebox Breaker (owned)", |b| {
-        b.iter(|| black_box(&mut owned).try_acquire(black_box(1_000)))
+        b.iter(|| black_box(&mut owned).try_acquire(black_box(1_000)).is_ok())
     });
     let id = REGISTRY.create(b"reject", cfg).unwrap();
     REGISTRY.record_failure(id, 1_000).unwrap();
     g.bench_function("fusebox Registry by id", |b| {
-        b.iter(|| REGISTRY.try_acquire(black_box(id), 1_000))
+        b.iter(|| REGISTRY.try_acquire(black_box(id), 1_000).is_ok())
     });
     fusebox_set_clock(Some(counter_clock), std::ptr::null_mut());
     let cid = c_breaker(c"reject", 1);
     fusebox_record_failure(cid);
     g.bench_function("fusebox C API", |b| {
-        b.iter(|| fusebox_try_acquire(black_box(cid)))
+        b.iter(|| fusebox_try_acquire(black_box(cid)) == FUSEBOX_OK)
     });
     let fs = consecutive();
     while fs.call(|| Err::<(), ()>(())).is_ok() || fs.is_call_permitted() {}
-    g.bench_function("failsafe (consecutive)", |b| b.iter(|| fs.call(ok_op)));
+    g.bench_function("failsafe (consecutive)", |b| {
+        b.iter(|| fs.call(ok_op).is_ok())
+    });
     let rc = recloser::Recloser::custom()
         .closed_len(2)
         .error_rate(0.5)
@@ -225,7 +232,7 @@ fn bench_reject(c: &mut Criterion) {
     for _ in 0..4 {
         let _ = rc.call(|| Err::<(), ()>(()));
     }
-    g.bench_function("recloser", |b| b.iter(|| rc.call(ok_op)));
+    g.bench_function("recloser", |b| b.iter(|| rc.call(ok_op).is_ok()));
     g.finish();
 }
 
