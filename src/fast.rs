@@ -199,14 +199,29 @@ mod imp {
         }
 
         /// The calling thread's counts for `id`'s slot, if the thread has a
-        /// lane, started for `id`'s occupant.
+        /// lane and has started it for `id`'s occupant ([`adopt`]). Calls
+        /// nothing, so that the fast path needs no stack frame.
+        ///
+        /// [`adopt`]: Self::adopt
         #[inline(always)]
         fn counts(&self, id: Id) -> Option<&Counts> {
             let c = self.lanes.get(lane::mine()?)?.0.get(id.index())?;
-            if c.generation.load(Ordering::Relaxed) != id.generation() {
-                c.start(id.generation());
+            (c.generation.load(Ordering::Relaxed) == id.generation()).then_some(c)
+        }
+
+        /// Gives the calling thread a lane if it has none and one is free,
+        /// and starts its counts for `id`'s occupant: the next operations
+        /// of this thread on `id` may go fast. Called on the locked path,
+        /// once `id` is known to be live.
+        pub(crate) fn adopt(&self, id: Id) {
+            let Some(lane) = lane::mine().or_else(lane::claim) else {
+                return;
+            };
+            if let Some(c) = self.lanes.get(lane).and_then(|l| l.0.get(id.index())) {
+                if c.generation.load(Ordering::Relaxed) != id.generation() {
+                    c.start(id.generation());
+                }
             }
-            Some(c)
         }
 
         /// Whether `id`'s mode word has every bit of `bits`; the word.
@@ -327,21 +342,22 @@ mod imp {
             static CLAIM: Claim = const { Claim(Cell::new(None)) };
         }
 
-        /// This thread's lane: claimed at its first use, `None` while every
-        /// lane is taken (tried again at the next operation) and once the
-        /// thread is ending.
+        /// This thread's lane, if it has one.
         #[inline(always)]
         pub(super) fn mine() -> Option<usize> {
-            match MINE.try_with(Cell::get).unwrap_or(GONE) {
-                i if usize::from(i) < LANES => Some(usize::from(i)),
-                UNCLAIMED => claim(),
-                _ => None,
-            }
+            let i = usize::from(MINE.try_with(Cell::get).unwrap_or(GONE));
+            (i < LANES).then_some(i)
         }
 
+        /// Claims a lane for a thread that has none (at its first locked
+        /// operation): `None` when every lane is taken (tried again at its
+        /// next locked operation) or the thread is ending.
         #[cold]
         #[inline(never)]
-        fn claim() -> Option<usize> {
+        pub(super) fn claim() -> Option<usize> {
+            if MINE.try_with(Cell::get).unwrap_or(GONE) != UNCLAIMED {
+                return None;
+            }
             let mut cur = CLAIMED.load(Ordering::Relaxed);
             let i = loop {
                 let free = (!cur).trailing_zeros();
@@ -391,6 +407,9 @@ mod imp {
 
         #[inline(always)]
         pub(crate) fn clear(&self, _: Id) {}
+
+        #[inline(always)]
+        pub(crate) fn adopt(&self, _: Id) {}
 
         #[inline(always)]
         pub(crate) fn try_acquire(&self, _: Id, _: Option<u64>) -> Option<Result<State, Error>> {

@@ -364,9 +364,16 @@ fn try_acquire_by_id(id: Id) -> Result<crate::State, fusebox_status> {
     }
     match REGISTRY.try_acquire_if_closed(id) {
         Ok(Some(state)) => Ok(state),
-        Ok(None) => with_time(|now| REGISTRY.try_acquire(id, now)),
+        Ok(None) => try_acquire_now(id),
         Err(e) => Err(status(e)),
     }
+}
+
+/// `try_acquire` at the clock's time: out of line, so that the closed
+/// path of the function it is called from needs no stack frame.
+#[cfg_attr(feature = "slot-locks", inline(never))]
+fn try_acquire_now(id: Id) -> Result<crate::State, fusebox_status> {
+    with_time(|now| REGISTRY.try_acquire(id, now))
 }
 
 /// What `fusebox_call` holds across a timed call: a permit with policies;
@@ -387,12 +394,17 @@ fn admit(id: Id) -> Result<Option<Timed>, fusebox_status> {
     }
     match REGISTRY.try_acquire_if_closed(id) {
         Ok(Some(_)) => Ok(None),
-        Ok(None) => {
-            let now = now_ms()?;
-            REGISTRY.try_acquire_timed(id, now).map_err(status)
-        }
+        Ok(None) => admit_now(id),
         Err(e) => Err(status(e)),
     }
+}
+
+/// `admit` at the clock's time (out of line, as `try_acquire_now`).
+#[cfg(feature = "policies")]
+#[inline(never)]
+fn admit_now(id: Id) -> Result<Option<Timed>, fusebox_status> {
+    let now = now_ms()?;
+    REGISTRY.try_acquire_timed(id, now).map_err(status)
 }
 
 /// Without policies nothing measures slow calls: `fusebox_call` shares
@@ -429,9 +441,23 @@ fn record_success_by_id(id: Id) -> Result<(), fusebox_status> {
     }
     match REGISTRY.record_success_if_closed(id) {
         Ok(true) => Ok(()),
-        Ok(false) => with_time(|now| REGISTRY.record_success(id, now)),
+        Ok(false) => record_success_now(id),
         Err(e) => Err(status(e)),
     }
+}
+
+/// `record_success` at the clock's time (out of line, as
+/// `try_acquire_now`).
+#[cfg_attr(feature = "slot-locks", inline(never))]
+fn record_success_now(id: Id) -> Result<(), fusebox_status> {
+    with_time(|now| REGISTRY.record_success(id, now))
+}
+
+/// `record_failure` at the clock's time (out of line on hosts: it is off
+/// `fusebox_call`'s closed path).
+#[cfg_attr(feature = "slot-locks", inline(never))]
+fn record_failure_now(id: Id) -> Result<(), fusebox_status> {
+    with_time(|now| REGISTRY.record_failure(id, now))
 }
 
 #[cfg(feature = "std")]
@@ -824,21 +850,40 @@ pub unsafe extern "C" fn fusebox_allow_call(
 /// Report the outcome with `fusebox_record_success`/`_failure`.
 #[no_mangle]
 pub extern "C" fn fusebox_try_acquire(id: fusebox_id) -> fusebox_status {
+    // Hosts: a closed breaker's admission, counted without a lock, in a
+    // function that needs no stack frame; the rest is a tail call.
+    #[cfg(fusebox_fast)]
+    if REGISTRY.fast_try_acquire(Id::from_raw(id), None).is_some() {
+        return FUSEBOX_OK;
+    }
+    try_acquire_status(id)
+}
+
+#[cfg_attr(fusebox_fast, inline(never))]
+fn try_acquire_status(id: fusebox_id) -> fusebox_status {
     to_status(try_acquire_by_id(Id::from_raw(id)).map(|_| ()))
 }
 
 /// Records a success: in half-open it closes the breaker.
 #[no_mangle]
 pub extern "C" fn fusebox_record_success(id: fusebox_id) -> fusebox_status {
+    // Hosts: as `fusebox_try_acquire`.
+    #[cfg(fusebox_fast)]
+    if REGISTRY.fast_record_success(Id::from_raw(id)) {
+        return FUSEBOX_OK;
+    }
+    record_success_status(id)
+}
+
+#[cfg_attr(fusebox_fast, inline(never))]
+fn record_success_status(id: fusebox_id) -> fusebox_status {
     to_status(record_success_by_id(Id::from_raw(id)))
 }
 
 /// Records a failure: it may open (or reopen) the breaker.
 #[no_mangle]
 pub extern "C" fn fusebox_record_failure(id: fusebox_id) -> fusebox_status {
-    to_status(with_time(|now| {
-        REGISTRY.record_failure(Id::from_raw(id), now)
-    }))
+    to_status(record_failure_now(Id::from_raw(id)))
 }
 
 /// Runs `op(userdata)` through the breaker. Rejected: returns
@@ -852,6 +897,48 @@ pub extern "C" fn fusebox_record_failure(id: fusebox_id) -> fusebox_status {
 /// `out_result` is NULL or writable; `op` is safe to call with `userdata`.
 #[no_mangle]
 pub unsafe extern "C" fn fusebox_call(
+    id: fusebox_id,
+    op: fusebox_op_fn,
+    userdata: *mut c_void,
+    out_result: *mut i32,
+) -> fusebox_status {
+    // Hosts: a closed breaker runs `op` between two counts made without a
+    // lock; anything else (NULLs included) takes the full path.
+    #[cfg(fusebox_fast)]
+    if let (Some(f), false) = (op, out_result.is_null()) {
+        let rid = Id::from_raw(id);
+        if REGISTRY.fast_try_acquire(rid, None).is_some() {
+            // SAFETY: the caller vouches for `op(userdata)`.
+            let result = unsafe { f(userdata) };
+            if result != 0 || !REGISTRY.fast_record_success(rid) {
+                record_call_outcome(rid, result);
+            }
+            // SAFETY: checked non-NULL; writable by the caller's contract.
+            return unsafe { write_out(out_result, result) };
+        }
+    }
+    // SAFETY: the caller's contract, passed on.
+    unsafe { call_status(id, op, userdata, out_result) }
+}
+
+/// `fusebox_call`'s record of an admitted op's result, off the fast path.
+#[cfg(fusebox_fast)]
+#[inline(never)]
+fn record_call_outcome(id: Id, result: i32) {
+    // The op ran: its result stands even if the record cannot be made.
+    let _ = if result == 0 {
+        record_success_by_id(id)
+    } else {
+        record_failure_now(id)
+    };
+}
+
+/// `fusebox_call` in full.
+///
+/// # Safety
+/// As `fusebox_call`.
+#[cfg_attr(fusebox_fast, inline(never))]
+unsafe fn call_status(
     id: fusebox_id,
     op: fusebox_op_fn,
     userdata: *mut c_void,
@@ -885,7 +972,7 @@ pub unsafe extern "C" fn fusebox_call(
     let _ = if result == 0 {
         record_success_by_id(id)
     } else {
-        with_time(|now| REGISTRY.record_failure(id, now))
+        record_failure_now(id)
     };
     // SAFETY: checked non-NULL; writable by the caller's contract.
     unsafe { write_out(out_result, result) }

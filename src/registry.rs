@@ -207,6 +207,7 @@ impl<const N: usize> Registry<N> {
             let mut changed = None;
             let r = slot.with(|s| {
                 s.get_mut(id).map(|b| {
+                    self.fast.adopt(id);
                     let r = f(b);
                     self.fast.publish(id, b);
                     if b.has_transitions() {
@@ -235,7 +236,12 @@ impl<const N: usize> Registry<N> {
     #[cfg_attr(not(feature = "slot-locks"), inline)]
     fn with_breaker_quiet<R>(&self, id: Id, f: impl FnOnce(&mut Breaker) -> R) -> Result<R, Error> {
         let slot = self.slots.get(id.index()).ok_or(Error::NotFound)?;
-        slot.with(|s| s.get_mut(id).map(f))?
+        slot.with(|s| {
+            s.get_mut(id).map(|b| {
+                self.fast.adopt(id);
+                f(b)
+            })
+        })?
     }
 
     /// Queues `b`'s state changes (its slot still locked). Out of line:
@@ -383,6 +389,28 @@ impl<const N: usize> Registry<N> {
     #[cfg_attr(fusebox_fast, inline(never))]
     fn try_acquire_locked(&self, id: Id, now_ms: u64) -> Result<State, Error> {
         self.with_breaker(id, |b| b.try_acquire(now_ms))?
+    }
+
+    /// The fast path's `try_acquire` alone (hosts): `None` when it cannot
+    /// answer without the lock. With `now_ms` `None`, only a closed
+    /// breaker's admission. For the C API, whose exported functions try it
+    /// before anything else.
+    #[cfg(fusebox_fast)]
+    #[inline(always)]
+    pub(crate) fn fast_try_acquire(
+        &self,
+        id: Id,
+        now_ms: Option<u64>,
+    ) -> Option<Result<State, Error>> {
+        self.fast.try_acquire(id, now_ms)
+    }
+
+    /// The fast path's `record_success` of a closed breaker alone (hosts):
+    /// `false` when it cannot take it without the lock.
+    #[cfg(fusebox_fast)]
+    #[inline(always)]
+    pub(crate) fn fast_record_success(&self, id: Id) -> bool {
+        self.fast.record_success(id, false)
     }
 
     /// `try_acquire` when the breaker is closed, which needs no clock
