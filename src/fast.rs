@@ -279,6 +279,19 @@ mod imp {
             }
         }
 
+        /// Whether `id`'s breaker, by its published mode, is not closed
+        /// (or measures slow calls): `try_acquire_if_closed` would decline.
+        /// `false` also when the word is not `id`'s (the lock decides).
+        pub(crate) fn declines_admission(&self, id: Id) -> bool {
+            self.word(id, 0).is_some_and(|(_, w)| w & ADMIT == 0)
+        }
+
+        /// As [`declines_admission`](Self::declines_admission), for
+        /// `record_success_if_closed`.
+        pub(crate) fn declines_success(&self, id: Id) -> bool {
+            self.word(id, 0).is_some_and(|(_, w)| w & SUCCEED == 0)
+        }
+
         /// `b` (the breaker of `id`, its slot locked) with the lanes'
         /// counts added, handed to `f`.
         pub(crate) fn with_counts<R>(
@@ -410,6 +423,16 @@ mod imp {
 
         #[inline(always)]
         pub(crate) fn adopt(&self, _: Id) {}
+
+        #[inline(always)]
+        pub(crate) fn declines_admission(&self, _: Id) -> bool {
+            false
+        }
+
+        #[inline(always)]
+        pub(crate) fn declines_success(&self, _: Id) -> bool {
+            false
+        }
 
         #[inline(always)]
         pub(crate) fn try_acquire(&self, _: Id, _: Option<u64>) -> Option<Result<State, Error>> {

@@ -853,10 +853,24 @@ pub extern "C" fn fusebox_try_acquire(id: fusebox_id) -> fusebox_status {
     // Hosts: a closed breaker's admission, counted without a lock, in a
     // function that needs no stack frame; the rest is a tail call.
     #[cfg(fusebox_fast)]
-    if REGISTRY.fast_try_acquire(Id::from_raw(id), None).is_some() {
-        return FUSEBOX_OK;
+    {
+        let rid = Id::from_raw(id);
+        if REGISTRY.fast_try_acquire(rid, None).is_some() {
+            return FUSEBOX_OK;
+        }
+        if REGISTRY.fast_declines_admission(rid) {
+            // Not closed: straight to the clock (an open window rejects
+            // there without a lock).
+            return try_acquire_now_status(rid);
+        }
     }
     try_acquire_status(id)
+}
+
+#[cfg(fusebox_fast)]
+#[inline(never)]
+fn try_acquire_now_status(id: Id) -> fusebox_status {
+    to_status(with_time(|now| REGISTRY.try_acquire(id, now)).map(|_| ()))
 }
 
 #[cfg_attr(fusebox_fast, inline(never))]

@@ -413,6 +413,14 @@ impl<const N: usize> Registry<N> {
         self.fast.record_success(id, false)
     }
 
+    /// Whether the published mode says `id`'s breaker is not closed (or
+    /// measures slow calls): the caller must read the clock to acquire.
+    #[cfg(fusebox_fast)]
+    #[inline(always)]
+    pub(crate) fn fast_declines_admission(&self, id: Id) -> bool {
+        self.fast.declines_admission(id)
+    }
+
     /// `try_acquire` when the breaker is closed, which needs no clock
     /// reading: `Ok(None)`, with nothing changed, when it is not closed.
     #[inline]
@@ -426,6 +434,10 @@ impl<const N: usize> Registry<N> {
     #[cfg_attr(fusebox_fast, inline(never))]
     #[cfg_attr(not(fusebox_fast), inline)]
     fn try_acquire_if_closed_locked(&self, id: Id) -> Result<Option<State>, Error> {
+        // Open, by the published mode: no need to lock to say so.
+        if self.fast.declines_admission(id) {
+            return Ok(None);
+        }
         self.with_breaker_quiet(id, Breaker::try_acquire_if_closed)
     }
 
@@ -461,6 +473,9 @@ impl<const N: usize> Registry<N> {
     #[cfg_attr(fusebox_fast, inline(never))]
     #[cfg_attr(not(fusebox_fast), inline)]
     fn record_success_if_closed_locked(&self, id: Id) -> Result<bool, Error> {
+        if self.fast.declines_success(id) {
+            return Ok(false);
+        }
         self.with_breaker_quiet(id, Breaker::record_success_if_closed)
     }
 
@@ -531,6 +546,27 @@ impl<const N: usize> Registry<N> {
         clock: &impl Clock,
         op: impl FnOnce() -> Result<T, E>,
     ) -> Result<T, CallError<E>> {
+        // Hosts: a closed breaker runs `op` between two counts made without
+        // a lock.
+        #[cfg(fusebox_fast)]
+        if self.fast.try_acquire(id, None).is_some() {
+            let result = op();
+            if !(result.is_ok() && self.fast.record_success(id, false)) {
+                self.finish_call(id, result.is_ok(), clock);
+            }
+            return result.map_err(CallError::Failed);
+        }
+        self.call_locked(id, clock, op)
+    }
+
+    /// [`call`](Self::call) through the slot lock.
+    #[cfg_attr(fusebox_fast, inline(never))]
+    fn call_locked<T, E>(
+        &self,
+        id: Id,
+        clock: &impl Clock,
+        op: impl FnOnce() -> Result<T, E>,
+    ) -> Result<T, CallError<E>> {
         // A closed breaker needs no time to admit or to count a success:
         // the clock is read only when the breaker is not closed, or to
         // stamp a failure. The outcome is the same as reading it always.
@@ -557,12 +593,19 @@ impl<const N: usize> Registry<N> {
             self.complete_timed(id, &permit, crate::policy::outcome_of(&result), clock);
             return result.map_err(CallError::Failed);
         }
-        // A removal during `op` is not the caller's error: its result stands.
-        let counted = result.is_ok() && !matches!(self.record_success_if_closed(id), Ok(false));
-        if !counted {
-            self.record_call_outcome(id, result.is_ok(), clock);
-        }
+        self.finish_call(id, result.is_ok(), clock);
         result.map_err(CallError::Failed)
+    }
+
+    /// Records the outcome of an op `call` admitted untimed: a closed
+    /// breaker's success without the clock, anything else at its time. A
+    /// removal during the op is not the caller's error: its result stands.
+    #[cfg_attr(fusebox_fast, inline(never))]
+    fn finish_call(&self, id: Id, ok: bool, clock: &impl Clock) {
+        let counted = ok && !matches!(self.record_success_if_closed(id), Ok(false));
+        if !counted {
+            self.record_call_outcome(id, ok, clock);
+        }
     }
 
     // `call`'s steps beyond a closed breaker's: out of line on hosts, so
