@@ -734,12 +734,10 @@ impl Breaker {
 
     /// Closed, with nothing for a clock reading to refresh: an admission
     /// or (with a plain policy) a success only counts.
+    #[cfg(feature = "policies")]
     #[inline(always)]
     fn is_closed_and_timed(&self) -> bool {
-        #[cfg(feature = "policies")]
-        return self.state == State::Closed && self.has_since;
-        #[cfg(not(feature = "policies"))]
-        return self.state == State::Closed;
+        self.state == State::Closed && self.has_since
     }
 
     /// Records a success. Closed or open: counts it. Half-open: closes the

@@ -51,7 +51,7 @@ pub(crate) struct Mode {
 mod imp {
     use super::Mode;
     use crate::registry::Id;
-    use crate::{Breaker, Error, State};
+    use crate::{Breaker, Error, State, Stats};
     use core::sync::atomic::{fence, AtomicU32, AtomicU64, Ordering};
 
     /// Threads that count without a lock at the same time; later threads
@@ -75,6 +75,9 @@ mod imp {
         word: AtomicU64,
         from: AtomicU64,
         until: AtomicU64,
+        /// Bit `i`: lane `i` holds counts for the current occupant, so
+        /// stats add only those lanes. Written with the slot locked.
+        lanes: AtomicU32,
     }
 
     /// One thread's counts for one slot: the occupant they belong to, and
@@ -136,6 +139,7 @@ mod imp {
                         word: AtomicU64::new(0),
                         from: AtomicU64::new(0),
                         until: AtomicU64::new(0),
+                        lanes: AtomicU32::new(0),
                     }
                 }; N],
                 lanes: [const { Lane([const { Counts::new() }; N]) }; LANES],
@@ -151,6 +155,9 @@ mod imp {
         /// with the slot locked.
         pub(crate) fn clear(&self, id: Id) {
             self.publish_mode(id, Mode::default());
+            if let Some(w) = self.words.get(id.index()) {
+                w.lanes.store(0, Ordering::Relaxed);
+            }
         }
 
         fn publish_mode(&self, id: Id, m: Mode) {
@@ -217,10 +224,16 @@ mod imp {
             let Some(lane) = lane::mine().or_else(lane::claim) else {
                 return;
             };
-            if let Some(c) = self.lanes.get(lane).and_then(|l| l.0.get(id.index())) {
-                if c.generation.load(Ordering::Relaxed) != id.generation() {
-                    c.start(id.generation());
-                }
+            let c = self.lanes.get(lane).and_then(|l| l.0.get(id.index()));
+            let (Some(c), Some(w)) = (c, self.words.get(id.index())) else {
+                return;
+            };
+            if c.generation.load(Ordering::Relaxed) != id.generation() {
+                c.start(id.generation());
+            }
+            let used = w.lanes.load(Ordering::Relaxed);
+            if used & 1 << lane == 0 {
+                w.lanes.store(used | 1 << lane, Ordering::Relaxed);
             }
         }
 
@@ -301,19 +314,43 @@ mod imp {
             f: impl FnOnce(&Breaker) -> R,
         ) -> R {
             let mut whole = b.clone();
-            for lane in &self.lanes {
-                let Some(c) = lane.0.get(id.index()) else {
+            let (admitted, succeeded, rejected) = self.lane_counts(id);
+            whole.add_counts(admitted, succeeded, rejected);
+            f(&whole)
+        }
+
+        /// `b`'s stats (the breaker of `id`, its slot locked) with the
+        /// lanes' counts added.
+        pub(crate) fn stats(&self, id: Id, b: &Breaker) -> Stats {
+            let mut s = b.stats();
+            let (admitted, succeeded, rejected) = self.lane_counts(id);
+            s.admitted_count = s.admitted_count.wrapping_add(admitted);
+            s.success_count = s.success_count.wrapping_add(succeeded);
+            s.rejected_count = s.rejected_count.wrapping_add(rejected);
+            s
+        }
+
+        /// The counts the lanes hold for `id`'s occupant: admitted,
+        /// succeeded, rejected.
+        fn lane_counts(&self, id: Id) -> (u32, u32, u32) {
+            let mut sum = (0u32, 0u32, 0u32);
+            let mut used = self
+                .words
+                .get(id.index())
+                .map_or(0, |w| w.lanes.load(Ordering::Relaxed));
+            while used != 0 {
+                let lane = used.trailing_zeros() as usize;
+                used &= used - 1;
+                let Some(c) = self.lanes.get(lane).and_then(|l| l.0.get(id.index())) else {
                     continue;
                 };
                 if c.generation.load(Ordering::Acquire) == id.generation() {
-                    whole.add_counts(
-                        c.admitted.load(Ordering::Relaxed),
-                        c.succeeded.load(Ordering::Relaxed),
-                        c.rejected.load(Ordering::Relaxed),
-                    );
+                    sum.0 = sum.0.wrapping_add(c.admitted.load(Ordering::Relaxed));
+                    sum.1 = sum.1.wrapping_add(c.succeeded.load(Ordering::Relaxed));
+                    sum.2 = sum.2.wrapping_add(c.rejected.load(Ordering::Relaxed));
                 }
             }
-            f(&whole)
+            sum
         }
     }
 
@@ -404,7 +441,7 @@ mod imp {
 #[cfg(not(fusebox_fast))]
 mod imp {
     use crate::registry::Id;
-    use crate::{Breaker, Error, State};
+    use crate::{Breaker, Error, State, Stats};
 
     /// No fast path: every operation takes its slot's lock.
     #[derive(Debug)]
@@ -452,6 +489,11 @@ mod imp {
             f: impl FnOnce(&Breaker) -> R,
         ) -> R {
             f(b)
+        }
+
+        #[inline(always)]
+        pub(crate) fn stats(&self, _: Id, b: &Breaker) -> Stats {
+            b.stats()
         }
     }
 }

@@ -517,7 +517,7 @@ impl<const N: usize> Registry<N> {
     /// # Errors
     /// [`Error::NotFound`] for an unknown or stale id.
     pub fn stats(&self, id: Id) -> Result<Stats, Error> {
-        self.with_breaker_quiet(id, |b| self.fast.with_counts(id, b, Breaker::stats))
+        self.with_breaker_quiet(id, |b| self.fast.stats(id, b))
     }
 
     /// The configuration of a breaker by id. O(1).
