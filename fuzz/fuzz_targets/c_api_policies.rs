@@ -356,21 +356,32 @@ fuzz_target!(|input: (Fields, Vec<Op>)| {
                     let got =
                         fusebox_call(id, Some(c_op), packed as usize as *mut c_void, &mut result);
                     if let Some(m) = model.as_mut() {
-                        let admitted = m.acquire(now);
-                        assert_eq!(got, status_of(admitted.map(|_| ())));
-                        if admitted.is_ok() {
-                            let end = NOW.load(Ordering::Relaxed);
-                            if m.c.slow_ms != 0 {
-                                let o = if fail {
-                                    Outcome::Failure
+                        let o = if fail {
+                            Outcome::Failure
+                        } else {
+                            Outcome::Success
+                        };
+                        if m.c.slow_ms != 0 {
+                            // A breaker that measures slow calls times the
+                            // op through a permit, as `Breaker::call` does.
+                            match m.acquire_permit(now) {
+                                Ok(mp) => {
+                                    assert_eq!(got, FUSEBOX_OK);
+                                    let end = NOW.load(Ordering::Relaxed);
+                                    let _ = m.complete(&mp, o, end);
+                                }
+                                Err(e) => assert_eq!(got, status_of(Err(e))),
+                            }
+                        } else {
+                            let admitted = m.acquire(now);
+                            assert_eq!(got, status_of(admitted.map(|_| ())));
+                            if admitted.is_ok() {
+                                let end = NOW.load(Ordering::Relaxed);
+                                if fail {
+                                    m.failure(false, end);
                                 } else {
-                                    Outcome::Success
-                                };
-                                m.record(o, end.saturating_sub(now), end);
-                            } else if fail {
-                                m.failure(false, end);
-                            } else {
-                                m.success(false, end);
+                                    m.success(false, end);
+                                }
                             }
                         }
                     }
