@@ -258,13 +258,17 @@ mod imp {
             id: Id,
             now_ms: Option<u64>,
         ) -> Option<Result<State, Error>> {
+            // One load of the word answers both questions.
+            let (w, seen) = self.word(id, 0)?;
             let timed = if now_ms.is_some() { TIMED } else { 0 };
-            if self.word(id, ADMIT | timed).is_some() {
+            if seen & (ADMIT | timed) == ADMIT | timed {
                 bump(&self.counts(id)?.admitted);
                 return Some(Ok(State::Closed));
             }
             let now = now_ms?;
-            let (w, seen) = self.word(id, REJECT)?;
+            if seen & REJECT == 0 {
+                return None;
+            }
             let from = w.from.load(Ordering::Relaxed);
             let until = w.until.load(Ordering::Relaxed);
             fence(Ordering::Acquire);
