@@ -113,6 +113,28 @@ mod imp {
         }
     }
 
+    /// A call admitted by [`FastPath::admit_call`].
+    pub(crate) struct Admitted<'a> {
+        word: &'a Word,
+        counts: &'a Counts,
+        id: Id,
+    }
+
+    impl Admitted<'_> {
+        /// Takes the op's success without the lock, if the breaker is (still)
+        /// closed with a plain policy: `false` to take it with the lock.
+        #[inline(always)]
+        pub(crate) fn succeed(self) -> bool {
+            let want = (u64::from(self.id.generation()) << GEN_SHIFT) | SUCCEED;
+            let mask = (u64::from(u32::MAX >> 12) << GEN_SHIFT) | SUCCEED;
+            let ok = self.word.word.load(Ordering::Acquire) & mask == want;
+            if ok {
+                bump(&self.counts.succeeded);
+            }
+            ok
+        }
+    }
+
     /// One thread's counts for every slot, alone on its cache lines.
     #[derive(Debug)]
     #[repr(align(64))]
@@ -277,6 +299,21 @@ mod imp {
             }
             bump(&self.counts(id)?.rejected);
             Some(Err(Error::CircuitOpen))
+        }
+
+        /// `call`'s admission without the lock, if it only counts: the
+        /// admission is counted, and the returned handle takes the op's
+        /// success with the same lane.
+        #[inline(always)]
+        pub(crate) fn admit_call(&self, id: Id) -> Option<Admitted<'_>> {
+            let (w, _) = self.word(id, ADMIT)?;
+            let c = self.counts(id)?;
+            bump(&c.admitted);
+            Some(Admitted {
+                word: w,
+                counts: c,
+                id,
+            })
         }
 
         /// `record_success` without the lock, if it only counts (closed).
@@ -502,4 +539,6 @@ mod imp {
     }
 }
 
+#[cfg(fusebox_fast)]
+pub(crate) use imp::Admitted;
 pub(crate) use imp::FastPath;

@@ -921,10 +921,10 @@ pub unsafe extern "C" fn fusebox_call(
     #[cfg(fusebox_fast)]
     if let (Some(f), false) = (op, out_result.is_null()) {
         let rid = Id::from_raw(id);
-        if REGISTRY.fast_try_acquire(rid, None).is_some() {
+        if let Some(admitted) = REGISTRY.fast_admit_call(rid) {
             // SAFETY: the caller vouches for `op(userdata)`.
             let result = unsafe { f(userdata) };
-            if result != 0 || !REGISTRY.fast_record_success(rid) {
+            if result != 0 || !admitted.succeed() {
                 record_call_outcome(rid, result);
             }
             // SAFETY: checked non-NULL; writable by the caller's contract.

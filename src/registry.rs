@@ -405,6 +405,14 @@ impl<const N: usize> Registry<N> {
         self.fast.try_acquire(id, now_ms)
     }
 
+    /// The fast path's admission of a call (hosts): see
+    /// [`FastPath::admit_call`].
+    #[cfg(fusebox_fast)]
+    #[inline(always)]
+    pub(crate) fn fast_admit_call(&self, id: Id) -> Option<crate::fast::Admitted<'_>> {
+        self.fast.admit_call(id)
+    }
+
     /// The fast path's `record_success` of a closed breaker alone (hosts):
     /// `false` when it cannot take it without the lock.
     #[cfg(fusebox_fast)]
@@ -549,9 +557,9 @@ impl<const N: usize> Registry<N> {
         // Hosts: a closed breaker runs `op` between two counts made without
         // a lock.
         #[cfg(fusebox_fast)]
-        if self.fast.try_acquire(id, None).is_some() {
+        if let Some(admitted) = self.fast.admit_call(id) {
             let result = op();
-            if !(result.is_ok() && self.fast.record_success(id, false)) {
+            if !(result.is_ok() && admitted.succeed()) {
                 self.finish_call(id, result.is_ok(), clock);
             }
             return result.map_err(CallError::Failed);
