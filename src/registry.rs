@@ -124,6 +124,10 @@ impl<const N: usize> Index<N> {
 /// by id lock only their breaker's slot: through a critical section by
 /// default, through a per-slot spin lock with the `slot-locks` feature (on
 /// with `std`), so that threads using different breakers never contend.
+/// With `std`, on targets with 64-bit atomics, operations that only count
+/// (a closed breaker's admissions and successes, rejections inside an open
+/// window) take no lock at all: each thread counts in a lane of its own,
+/// and stats add the lanes (README, "Performance").
 /// With policies, an operation that changes a breaker's state also queues
 /// the change for the listener under the event queue's own short lock
 /// (never the critical section, which create, lookup and remove hold while
