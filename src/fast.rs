@@ -18,8 +18,8 @@
 //!   and store of a line no other thread writes. Stats and snapshots add
 //!   the lanes of the slot's current occupant to the breaker's own counts.
 //!
-//! Anything else (a failure, a probe, a timeout, a state change, a thread
-//! beyond the [`LANES`]th) takes the slot's lock as before. The answers are
+//! Anything else (a failure, a probe, a timeout, a state change, a ninth
+//! thread while eight hold lanes) takes the slot's lock as before. The answers are
 //! the same as the locked path's: the fast path is taken only where the
 //! locked path would do nothing but count. One difference is visible, and
 //! only between threads: a count made on one thread reaches another
@@ -125,9 +125,7 @@ mod imp {
         /// closed with a plain policy: `false` to take it with the lock.
         #[inline(always)]
         pub(crate) fn succeed(self) -> bool {
-            let want = (u64::from(self.id.generation()) << GEN_SHIFT) | SUCCEED;
-            let mask = (u64::from(u32::MAX >> 12) << GEN_SHIFT) | SUCCEED;
-            let ok = self.word.word.load(Ordering::Acquire) & mask == want;
+            let ok = has_bits(self.word.word.load(Ordering::Acquire), self.id, SUCCEED);
             if ok {
                 bump(&self.counts.succeeded);
             }
@@ -145,6 +143,13 @@ mod imp {
     pub(crate) struct FastPath<const N: usize> {
         words: [Word; N],
         lanes: [Lane<N>; LANES],
+    }
+
+    /// Whether mode word `word` is `id`'s and has every bit of `bits`.
+    #[inline(always)]
+    fn has_bits(word: u64, id: Id, bits: u64) -> bool {
+        let mask = (u64::from(u32::MAX >> 12) << GEN_SHIFT) | bits;
+        word & mask == (u64::from(id.generation()) << GEN_SHIFT) | bits
     }
 
     /// Adds one; only the lane's own thread writes it.
@@ -264,9 +269,7 @@ mod imp {
         fn word(&self, id: Id, bits: u64) -> Option<(&Word, u64)> {
             let w = self.words.get(id.index())?;
             let cur = w.word.load(Ordering::Acquire);
-            let want = (u64::from(id.generation()) << GEN_SHIFT) | bits;
-            let mask = (u64::from(u32::MAX >> 12) << GEN_SHIFT) | bits;
-            (cur & mask == want).then_some((w, cur))
+            has_bits(cur, id, bits).then_some((w, cur))
         }
 
         /// `try_acquire` without the lock, if it only counts: `Some(Ok)`
