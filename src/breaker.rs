@@ -615,18 +615,32 @@ impl Breaker {
     }
 
     /// Whether an open breaker still rejects at `now_ms` with nothing to
-    /// refresh: the reading is inside its window (`refresh_open`'s
-    /// no-change case).
+    /// refresh.
     #[cfg(feature = "policies")]
     #[inline(always)]
     fn open_window_holds(&self, now_ms: u64) -> bool {
-        let last = self.last_failure_ms.get();
-        self.state == State::Open
-            && self.has_since
-            && self.has_failure_time
-            && now_ms >= last
-            && (now_ms - last).saturating_add(u64::from(self.elapsed_credit_ms))
-                < u64::from(self.ext.open_ms)
+        self.open_window()
+            .is_some_and(|(from, until)| (from..until).contains(&now_ms))
+    }
+
+    /// An open breaker's readings that reject with nothing to refresh,
+    /// `from..until` (`refresh_open`'s no-change case): from the last
+    /// failure (a reading before it is a clock that went back, which
+    /// `refresh_open` re-bases on) to the end of the open duration.
+    #[cfg(any(feature = "policies", fusebox_fast))]
+    #[inline(always)]
+    fn open_window(&self) -> Option<(u64, u64)> {
+        #[cfg(feature = "policies")]
+        let timed = self.has_since;
+        #[cfg(not(feature = "policies"))]
+        let timed = true;
+        if self.state != State::Open || !timed || !self.has_failure_time {
+            return None;
+        }
+        let open = u64::from(self.open_duration_ms());
+        let credit = u64::from(self.elapsed_credit_ms);
+        let from = self.last_failure_ms.get();
+        (credit < open).then(|| (from, from.saturating_add(open - credit)))
     }
 
     #[cfg_attr(feature = "policies", inline(never))]
@@ -696,17 +710,9 @@ impl Breaker {
         let (timed, admit, succeed) = (true, true, true);
         let closed = self.state == State::Closed;
         let window = match self.state {
-            // `refresh` rebases a window on a clock that went back (a
-            // reading before `from`) and ends it at `until`: both locked.
-            State::Open if timed && self.has_failure_time => {
-                let open = u64::from(self.open_duration_ms());
-                let credit = u64::from(self.elapsed_credit_ms);
-                let from = self.last_failure_ms.get();
-                (credit < open).then(|| (from, from.saturating_add(open - credit)))
-            }
             #[cfg(feature = "policies")]
             State::ForcedOpen if timed => Some((0, u64::MAX)),
-            _ => None,
+            _ => self.open_window(),
         };
         crate::fast::Mode {
             admit: closed && admit,
