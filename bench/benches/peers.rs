@@ -16,18 +16,46 @@ use std::ffi::c_void;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-/// The least a breaker can do: one state check, one counter. Like every
-/// breaker here it is reached through `black_box`, so that the compiler
-/// cannot hoist its state out of the measured loop.
+/// The least a breaker can do: one state check, one counter (its rejection
+/// counts nothing). Like every breaker here it is reached through
+/// `black_box`, so that the compiler cannot hoist its state out of the
+/// measured loop.
 struct Minimal {
     open: bool,
     successes: u32,
+    rejections: u32,
+    opened_ms: u64,
+    open_ms: u64,
+}
+
+impl Minimal {
+    fn new(open: bool) -> Self {
+        Minimal {
+            open,
+            successes: 0,
+            rejections: 0,
+            opened_ms: 1_000,
+            open_ms: 30_000,
+        }
+    }
 }
 
 impl Minimal {
     #[inline]
     fn try_acquire(&mut self) -> Result<(), ()> {
         if self.open {
+            Err(())
+        } else {
+            Ok(())
+        }
+    }
+    /// A rejection that does the work a Snakepit breaker's must: the open
+    /// window checked against the time, the rejection counted (the core
+    /// contract's `rejected_count`).
+    #[inline]
+    fn try_acquire_counted(&mut self, now_ms: u64) -> Result<(), ()> {
+        if self.open && now_ms.wrapping_sub(self.opened_ms) < self.open_ms {
+            self.rejections = self.rejections.wrapping_add(1);
             Err(())
         } else {
             Ok(())
@@ -96,10 +124,7 @@ fn bench_call(c: &mut Criterion) {
     let clock_ms = Cell::new(1_000u64);
     let clock = || clock_ms.get();
 
-    let mut minimal = Minimal {
-        open: false,
-        successes: 0,
-    };
+    let mut minimal = Minimal::new(false);
     g.bench_function("lower bound", |b| {
         b.iter(|| black_box(&mut minimal).call(ok_op).is_ok())
     });
@@ -132,10 +157,7 @@ fn bench_call(c: &mut Criterion) {
 
 fn bench_acquire_record(c: &mut Criterion) {
     let mut g = c.benchmark_group("acquire_record");
-    let mut minimal = Minimal {
-        open: false,
-        successes: 0,
-    };
+    let mut minimal = Minimal::new(false);
     g.bench_function("lower bound", |b| {
         b.iter(|| {
             let m = black_box(&mut minimal);
@@ -196,12 +218,16 @@ fn bench_acquire_record(c: &mut Criterion) {
 
 fn bench_reject(c: &mut Criterion) {
     let mut g = c.benchmark_group("reject");
-    let mut minimal = Minimal {
-        open: true,
-        successes: 0,
-    };
+    let mut minimal = Minimal::new(true);
     g.bench_function("lower bound", |b| {
         b.iter(|| black_box(&mut minimal).try_acquire().is_ok())
+    });
+    g.bench_function("minimal, time + count", |b| {
+        b.iter(|| {
+            black_box(&mut minimal)
+                .try_acquire_counted(black_box(1_000))
+                .is_ok()
+        })
     });
     let cfg = Config::default().with_failure_threshold(1);
     let mut owned = Breaker::new(cfg).unwrap();
