@@ -673,7 +673,10 @@ fusebox_status fusebox_record_failure(fusebox_id id);
  * Admitted: `op` runs outside every critical section, its return value is
  * recorded (0 success, anything else failure) and written to `*out_result`,
  * and the status is `FUSEBOX_OK`. If the breaker is destroyed while `op`
- * runs, the outcome is dropped and the status is still `FUSEBOX_OK`.
+ * runs, the outcome is dropped and the status is still `FUSEBOX_OK`. A
+ * breaker that measures slow calls times `op` through a permit, like
+ * `fusebox_call_classified`: a result that arrives after the breaker moved
+ * on only counts in `stale_count`.
  *
  * # Safety
  * `out_result` is NULL or writable; `op` is safe to call with `userdata`.

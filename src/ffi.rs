@@ -905,7 +905,10 @@ pub extern "C" fn fusebox_record_failure(id: fusebox_id) -> fusebox_status {
 /// Admitted: `op` runs outside every critical section, its return value is
 /// recorded (0 success, anything else failure) and written to `*out_result`,
 /// and the status is `FUSEBOX_OK`. If the breaker is destroyed while `op`
-/// runs, the outcome is dropped and the status is still `FUSEBOX_OK`.
+/// runs, the outcome is dropped and the status is still `FUSEBOX_OK`. A
+/// breaker that measures slow calls times `op` through a permit, like
+/// `fusebox_call_classified`: a result that arrives after the breaker moved
+/// on only counts in `stale_count`.
 ///
 /// # Safety
 /// `out_result` is NULL or writable; `op` is safe to call with `userdata`.
@@ -935,9 +938,9 @@ pub unsafe extern "C" fn fusebox_call(
     unsafe { call_status(id, op, userdata, out_result) }
 }
 
-/// `fusebox_call`'s record of an admitted op's result, off the fast path.
-#[cfg(fusebox_fast)]
-#[inline(never)]
+/// `fusebox_call`'s record of an untimed op's result (out of line on
+/// hosts: off the fast path).
+#[cfg_attr(fusebox_fast, inline(never))]
 fn record_call_outcome(id: Id, result: i32) {
     // The op ran: its result stands even if the record cannot be made.
     let _ = if result == 0 {
@@ -982,12 +985,7 @@ unsafe fn call_status(
         // SAFETY: checked non-NULL; writable by the caller's contract.
         return unsafe { write_out(out_result, result) };
     }
-    // The op ran: its result stands even if the record cannot be made.
-    let _ = if result == 0 {
-        record_success_by_id(id)
-    } else {
-        record_failure_now(id)
-    };
+    record_call_outcome(id, result);
     // SAFETY: checked non-NULL; writable by the caller's contract.
     unsafe { write_out(out_result, result) }
 }
