@@ -369,9 +369,9 @@ fn try_acquire_by_id(id: Id) -> Result<crate::State, fusebox_status> {
     }
 }
 
-/// `try_acquire` at the clock's time: out of line, so that the closed
-/// path of the function it is called from needs no stack frame.
-#[cfg_attr(feature = "slot-locks", inline(never))]
+/// `try_acquire` at the clock's time (its callers on hosts are out of the
+/// closed fast path already).
+#[inline]
 fn try_acquire_now(id: Id) -> Result<crate::State, fusebox_status> {
     with_time(|now| REGISTRY.try_acquire(id, now))
 }
@@ -870,7 +870,7 @@ pub extern "C" fn fusebox_try_acquire(id: fusebox_id) -> fusebox_status {
 #[cfg(fusebox_fast)]
 #[inline(never)]
 fn try_acquire_now_status(id: Id) -> fusebox_status {
-    to_status(with_time(|now| REGISTRY.try_acquire(id, now)).map(|_| ()))
+    to_status(try_acquire_now(id).map(|_| ()))
 }
 
 #[cfg_attr(fusebox_fast, inline(never))]
