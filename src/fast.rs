@@ -50,7 +50,7 @@ pub(crate) struct Mode {
 #[cfg(fusebox_fast)]
 mod imp {
     use super::Mode;
-    use crate::registry::Id;
+    use crate::id::Id;
     use crate::{Breaker, Error, State, Stats};
     use core::sync::atomic::{fence, AtomicU32, AtomicU64, Ordering};
 
@@ -484,7 +484,7 @@ mod imp {
 
 #[cfg(not(fusebox_fast))]
 mod imp {
-    use crate::registry::Id;
+    use crate::id::Id;
     use crate::{Breaker, Error, State, Stats};
 
     /// No fast path: every operation takes its slot's lock.

@@ -45,6 +45,8 @@ mod events;
 mod fast;
 pub mod ffi;
 /// cbindgen:ignore
+mod id;
+/// cbindgen:ignore
 mod policy;
 /// cbindgen:ignore
 mod port;
@@ -61,8 +63,9 @@ pub use config::Config;
 pub use error::{CallError, Error};
 #[cfg(feature = "policies")]
 pub use events::{Event, Listener, EVENT_QUEUE_LEN};
+pub use id::Id;
 pub use policy::{
     Outcome, Policy, TripRule, WaitAction, WindowKind, MAX_BUCKETS, MAX_WINDOW_CALLS,
 };
-pub use registry::{Id, Registry, MAX_CAPACITY, NAME_MAX};
+pub use registry::{Registry, MAX_CAPACITY, NAME_MAX};
 pub use snapshot::{SNAPSHOT_LEN, SNAPSHOT_VERSION};
