@@ -48,6 +48,22 @@ pub(crate) struct Mode {
 }
 
 #[cfg(fusebox_fast)]
+impl Mode {
+    /// What the fast path may do for `b`: exactly what the locked
+    /// operations would do by counting only, as the breaker's own rule
+    /// ([`Breaker::only_counts`](crate::Breaker)) and open window say.
+    fn of(b: &crate::Breaker) -> Mode {
+        use crate::breaker::Quick;
+        Mode {
+            admit: b.only_counts(Quick::Admit, false),
+            succeed: b.only_counts(Quick::Succeed, false),
+            timed: b.is_timed(),
+            window: b.rejecting_window(),
+        }
+    }
+}
+
+#[cfg(fusebox_fast)]
 mod imp {
     use super::Mode;
     use crate::id::Id;
@@ -175,7 +191,7 @@ mod imp {
 
         /// Publishes `b`'s mode for id `id`. Call with the slot locked.
         pub(crate) fn publish(&self, id: Id, b: &Breaker) {
-            self.publish_mode(id, b.fast_mode());
+            self.publish_mode(id, Mode::of(b));
         }
 
         /// Nothing goes fast on this slot (its breaker was removed). Call

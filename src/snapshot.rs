@@ -312,3 +312,33 @@ pub(crate) fn write_entry(w: &mut Writer<'_>, name: &[u8], breaker: &Breaker, no
     let _ = snapshot(breaker, now_ms, &mut blob);
     w.put(&blob);
 }
+
+/// Snapshots of an owned breaker.
+impl Breaker {
+    /// Writes this breaker's snapshot, taken at `now_ms`, to the start of
+    /// `buf` (at least [`SNAPSHOT_LEN`](crate::SNAPSHOT_LEN) bytes); returns
+    /// the length written. See [`crate::snapshot`] for the format. O(1).
+    /// The format carries Snakepit's state: a breaker with a non-default
+    /// [`Policy`](crate::Policy), or in a manual state, is refused (the
+    /// policy counters of `Stats` would start again on restore anyway).
+    ///
+    /// # Errors
+    /// [`Error::BufferTooSmall`], [`Error::Unsupported`].
+    pub fn snapshot(&self, now_ms: u64, buf: &mut [u8]) -> Result<usize, Error> {
+        snapshot(self, now_ms, buf)
+    }
+
+    /// A breaker restored from a snapshot, on a clock now reading `now_ms`:
+    /// an open breaker stays open for exactly the time it had left, even if
+    /// this clock restarted from 0. Half-open probes that were in flight
+    /// when the snapshot was taken are released (their callers are gone),
+    /// so a restored half-open breaker admits new probes. `config` must be
+    /// the one the snapshot was taken with. O(1).
+    ///
+    /// # Errors
+    /// [`Error::BadSnapshot`], [`Error::SnapshotVersion`],
+    /// [`Error::ConfigMismatch`], [`Error::InvalidConfig`].
+    pub fn restore(config: Config, blob: &[u8], now_ms: u64) -> Result<Self, Error> {
+        restore(config, blob, now_ms)
+    }
+}

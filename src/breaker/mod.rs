@@ -1,0 +1,664 @@
+//! The circuit breaker state machine: plain data, no locking, no clock of
+//! its own. Every method is O(1) and never panics.
+//!
+//! This file is Snakepit's state machine. What policies add to it (rate
+//! windows, backoff, half-open control, manual states, permits, events)
+//! comes through one seam, [`Hooks`], implemented once per build: by the
+//! zero-sized type of `snakepit.rs` without the `policies` feature (every
+//! hook an inline no-op or Snakepit's own rule), by the policy state of
+//! `policies.rs` with it. The choice is made once, by the `path` below; no
+//! function of this file looks at the feature.
+#![forbid(unsafe_code)]
+
+#[cfg_attr(feature = "policies", path = "policies.rs")]
+#[cfg_attr(not(feature = "policies"), path = "snakepit.rs")]
+mod hooks;
+mod types;
+
+pub use types::{Permit, Reason, State, Stats, Transition};
+
+use crate::{CallError, Clock, Config, Error};
+use hooks::{Ext, Flags};
+
+/// One circuit breaker, owned by its user (`&mut self`, no locking).
+///
+/// Time comes in as `now_ms`, read by the caller from its [`Clock`].
+///
+/// ```
+/// use fusebox::{Breaker, Config, State};
+/// let mut b = Breaker::new(Config::default().with_failure_threshold(2)).unwrap();
+/// b.record_failure(0);
+/// b.record_failure(1);
+/// assert_eq!(b.state(2), State::Open);
+/// assert!(b.try_acquire(2).is_err());
+/// assert_eq!(b.state(30_001), State::HalfOpen);
+/// assert_eq!(b.try_acquire(30_001), Ok(State::HalfOpen));
+/// b.record_success(30_002);
+/// assert_eq!(b.state(30_002), State::Closed);
+/// ```
+// repr(C): the fields every operation touches come first, next to the
+// slot's lock and id check; the policy state, touched on state changes and
+// by rate windows only, comes last (a breaker with policies spans several
+// cache lines).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[repr(C)]
+pub struct Breaker {
+    state: State,
+    has_failure_time: bool,
+    /// What the policy says about a closed breaker's operations (see
+    /// [`Breaker::only_counts`]): here, next to the state, for the closed
+    /// fast path. Zero-sized without policies.
+    flags: Flags,
+    failure_count: u32,
+    success_count: u32,
+    half_open_calls: u32,
+    rejected_count: u32,
+    admitted_count: u32,
+    /// Meaningful only when `has_failure_time` (an `Option<u64>` would cost
+    /// 8 more bytes per breaker).
+    last_failure_ms: SplitU64,
+    /// Open-window time that passed before `last_failure_ms` could be
+    /// expressed on this clock: set by a restore onto a clock that reads
+    /// less than the time already elapsed (a clock restarted at boot).
+    elapsed_credit_ms: u32,
+    config: Config,
+    /// The policy state; zero-sized without policies.
+    ext: Ext,
+}
+
+/// What policies add to Snakepit's state machine, called at the points
+/// where they differ. Implemented once per build (see the module docs);
+/// the state machine calls `Ext::hook(self, ..)`.
+trait Hooks {
+    /// Whether the common answers (a closed breaker that only counts, an
+    /// open one inside its window) are worth deciding inline before the
+    /// full path: true when the full path is heavy and out of line.
+    const INLINE_ANSWERS: bool;
+
+    /// A clock reading reached the breaker, before the open breaker's
+    /// timeout is checked. `true` when the reading was fully handled (a
+    /// half-open probe round the policy judged).
+    fn on_reading(b: &mut Breaker, now_ms: u64) -> bool;
+
+    /// The open duration in force.
+    fn open_ms(b: &Breaker) -> u32;
+
+    /// The breaker is about to open (from `b.state`) at `now_ms`.
+    fn on_open(b: &mut Breaker, now_ms: u64);
+
+    /// The breaker closes, or is reset while closed (`b.state` is still
+    /// the state before).
+    fn on_close(b: &mut Breaker);
+
+    /// The breaker moves from `b.state` to `to`.
+    fn on_transition(b: &mut Breaker, to: State, reason: Reason, now_ms: Option<u64>);
+
+    /// A success was counted in a state other than half-open: whether the
+    /// breaker must open (a slow-call rate).
+    fn judge_success(b: &mut Breaker, slow: bool, now_ms: u64) -> Verdict;
+
+    /// A half-open probe succeeded: close, stay, or reopen (a slow probe).
+    fn judge_probe_success(b: &mut Breaker, slow: bool) -> Verdict;
+
+    /// A failure was counted (not in half-open, which always reopens):
+    /// whether a closed breaker must open.
+    fn judge_failure(b: &mut Breaker, slow: bool, now_ms: u64) -> Verdict;
+
+    /// Whether calls are timed (slow calls are on).
+    fn measures_slow_calls(b: &Breaker) -> bool;
+
+    /// `call` of a breaker that times its calls.
+    fn call_measured<T, E>(
+        b: &mut Breaker,
+        clock: &impl Clock,
+        op: impl FnOnce() -> Result<T, E>,
+    ) -> Result<T, CallError<E>>;
+
+    /// Fills the policy fields of `s`.
+    fn fill_stats(b: &Breaker, s: &mut Stats);
+
+    /// Whether the snapshot format carries this breaker's policy.
+    fn snapshottable(b: &Breaker) -> bool;
+}
+
+/// A judgement of an outcome: what the state machine does next.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Verdict {
+    Stay,
+    Open(Reason),
+    Close,
+}
+
+/// An operation a closed breaker may answer by counting alone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Quick {
+    /// `try_acquire`.
+    Admit,
+    /// `record_success`.
+    Succeed,
+    /// `call`: an admission and, if the op succeeds, a success.
+    Call,
+}
+
+/// A `u64` kept as two `u32` halves, so that a breaker is 4-byte aligned
+/// and packs into smaller registry slots on 32-bit microcontrollers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct SplitU64([u32; 2]);
+
+impl SplitU64 {
+    const fn new(v: u64) -> Self {
+        SplitU64([v as u32, (v >> 32) as u32])
+    }
+
+    const fn get(self) -> u64 {
+        (self.0[1] as u64) << 32 | self.0[0] as u64
+    }
+}
+
+/// A breaker's state as a snapshot carries it (see [`crate::snapshot`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Parts {
+    pub state: State,
+    pub failure_count: u32,
+    pub success_count: u32,
+    pub half_open_calls: u32,
+    pub rejected_count: u32,
+    pub admitted_count: u32,
+    /// Milliseconds since the last failure, if there was one.
+    pub since_failure_ms: Option<u64>,
+}
+
+impl Breaker {
+    /// An all-zero breaker for empty registry slots (never used as a
+    /// breaker: its config is invalid), so that an empty registry is
+    /// zero-initialised and lives in `.bss`.
+    pub(crate) const VACANT: Breaker = Breaker {
+        config: Config::ZERO,
+        state: State::Closed,
+        failure_count: 0,
+        success_count: 0,
+        half_open_calls: 0,
+        rejected_count: 0,
+        admitted_count: 0,
+        last_failure_ms: SplitU64::new(0),
+        elapsed_credit_ms: 0,
+        has_failure_time: false,
+        flags: Flags::ZERO,
+        ext: Ext::ZERO,
+    };
+
+    /// A closed breaker with `config`. O(1).
+    ///
+    /// # Errors
+    /// [`Error::InvalidConfig`] when `config.validate()` fails.
+    pub const fn new(config: Config) -> Result<Self, Error> {
+        if let Err(e) = config.validate() {
+            return Err(e);
+        }
+        Ok(Self {
+            config,
+            flags: Flags::new(&config),
+            ext: Ext::new(&config),
+            ..Self::VACANT
+        })
+    }
+
+    /// The breaker's configuration.
+    pub const fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// The one rule of the closed fast answers: whether `op` on this
+    /// breaker does nothing but count. `reading`: the caller brings a clock
+    /// reading, which a breaker that has not seen one yet must take (its
+    /// time accounting starts there). The owned fast answers, the
+    /// registry's clock-free paths and the fast path's published mode all
+    /// ask this function.
+    #[inline(always)]
+    pub(crate) fn only_counts(&self, op: Quick, reading: bool) -> bool {
+        self.state == State::Closed && self.flags.only_counts(op, reading)
+    }
+
+    /// Whether the breaker has seen a clock reading (its time accounting
+    /// has started): an operation that brings one has nothing to refresh
+    /// in closed. Always true without policies.
+    #[inline(always)]
+    pub(crate) fn is_timed(&self) -> bool {
+        self.flags.timed()
+    }
+
+    /// The clock readings at which this breaker rejects with nothing to
+    /// refresh, `from..until`: open, from the last failure (a reading
+    /// before it is a clock that went back, which `refresh_open` re-bases
+    /// on) to the end of the open duration; forced open, every reading.
+    #[inline(always)]
+    pub(crate) fn rejecting_window(&self) -> Option<(u64, u64)> {
+        if !self.is_timed() {
+            return None;
+        }
+        match self.state {
+            State::ForcedOpen => Some((0, u64::MAX)),
+            State::Open if self.has_failure_time => {
+                let open = u64::from(self.open_duration_ms());
+                let credit = u64::from(self.elapsed_credit_ms);
+                let from = self.last_failure_ms.get();
+                (credit < open).then(|| (from, from.saturating_add(open - credit)))
+            }
+            _ => None,
+        }
+    }
+
+    /// The open duration in force: `reset_timeout_ms`, grown by backoff and
+    /// moved by jitter when policies say so.
+    #[inline]
+    fn open_duration_ms(&self) -> u32 {
+        Ext::open_ms(self)
+    }
+
+    /// Moves an open breaker whose timeout has run out to half-open (lazily:
+    /// there is no timer). A reading earlier than the last failure means the
+    /// clock went backwards: the open window is re-based on it, so the breaker
+    /// never stays open longer than its open duration of forward time.
+    #[inline]
+    fn refresh(&mut self, now_ms: u64) {
+        if Ext::on_reading(self, now_ms) {
+            return;
+        }
+        if self.state == State::Open {
+            self.refresh_open(now_ms);
+        }
+    }
+
+    /// `refresh` of an open breaker.
+    fn refresh_open(&mut self, now_ms: u64) {
+        let elapsed = if !self.has_failure_time {
+            // Open without a failure time cannot come from this state
+            // machine; treat the window as over rather than wedge.
+            u64::MAX
+        } else if now_ms >= self.last_failure_ms.get() {
+            (now_ms - self.last_failure_ms.get()).saturating_add(u64::from(self.elapsed_credit_ms))
+        } else {
+            self.last_failure_ms = SplitU64::new(now_ms);
+            self.elapsed_credit_ms = 0;
+            0
+        };
+        if elapsed >= u64::from(self.open_duration_ms()) {
+            self.half_open_calls = 0;
+            self.transition(State::HalfOpen, Reason::Timeout, Some(now_ms));
+        }
+    }
+
+    /// Moves to `to`. `now_ms` is `None` only for `reset`, which takes no
+    /// clock reading.
+    fn transition(&mut self, to: State, reason: Reason, now_ms: Option<u64>) {
+        Ext::on_transition(self, to, reason, now_ms);
+        self.state = to;
+    }
+
+    /// Opens (or reopens) at `now_ms`: the open window starts now.
+    fn open(&mut self, now_ms: u64, reason: Reason) {
+        Ext::on_open(self, now_ms);
+        self.last_failure_ms = SplitU64::new(now_ms);
+        self.elapsed_credit_ms = 0;
+        self.has_failure_time = true;
+        self.half_open_calls = 0;
+        self.transition(State::Open, reason, Some(now_ms));
+    }
+
+    /// Closes: failure count and probe count start again.
+    fn close(&mut self, now_ms: Option<u64>, reason: Reason) {
+        self.failure_count = 0;
+        self.half_open_calls = 0;
+        Ext::on_close(self);
+        if self.state != State::Closed {
+            self.transition(State::Closed, reason, now_ms);
+        }
+    }
+
+    /// Acts on a verdict reached at `now_ms`.
+    fn apply(&mut self, verdict: Verdict, now_ms: u64) {
+        match verdict {
+            Verdict::Stay => {}
+            Verdict::Open(reason) => self.open(now_ms, reason),
+            Verdict::Close => self.close(Some(now_ms), Reason::ProbeSucceeded),
+        }
+    }
+
+    /// The current state, after moving an expired open breaker to half-open
+    /// (Snakepit's `state`). O(1).
+    pub fn state(&mut self, now_ms: u64) -> State {
+        self.refresh(now_ms);
+        self.state
+    }
+
+    /// Whether a call would be admitted now. A pure check: it reserves no
+    /// half-open probe slot (Snakepit's `allow_call?`), though it does move
+    /// an expired open breaker to half-open. O(1).
+    pub fn allow_call(&mut self, now_ms: u64) -> bool {
+        self.refresh(now_ms);
+        match self.state {
+            State::Closed | State::Disabled | State::MetricsOnly => true,
+            State::Open | State::ForcedOpen => false,
+            State::HalfOpen => self.half_open_calls < self.config.half_open_max_calls,
+        }
+    }
+
+    /// Admits a call, or rejects it. In half-open, an admission takes one of
+    /// the `half_open_max_calls` probe slots. On success it returns the state
+    /// the call was admitted in (`Closed` or `HalfOpen`: a probe). O(1).
+    ///
+    /// # Errors
+    /// [`Error::CircuitOpen`] when open, or half-open with every slot taken.
+    #[inline]
+    pub fn try_acquire(&mut self, now_ms: u64) -> Result<State, Error> {
+        if Ext::INLINE_ANSWERS {
+            if self.only_counts(Quick::Admit, true) {
+                self.admitted_count = self.admitted_count.wrapping_add(1);
+                return Ok(State::Closed);
+            }
+            if self
+                .rejecting_window()
+                .is_some_and(|(from, until)| (from..until).contains(&now_ms))
+            {
+                self.rejected_count = self.rejected_count.wrapping_add(1);
+                return Err(Error::CircuitOpen);
+            }
+        }
+        self.try_acquire_refreshed(now_ms)
+    }
+
+    fn try_acquire_refreshed(&mut self, now_ms: u64) -> Result<State, Error> {
+        self.refresh(now_ms);
+        let admitted = match self.state {
+            State::Closed | State::Disabled | State::MetricsOnly => true,
+            State::Open | State::ForcedOpen => false,
+            State::HalfOpen => {
+                let free = self.half_open_calls < self.config.half_open_max_calls;
+                if free {
+                    self.half_open_calls += 1;
+                }
+                free
+            }
+        };
+        if admitted {
+            self.admitted_count = self.admitted_count.wrapping_add(1);
+            Ok(self.state)
+        } else {
+            self.rejected_count = self.rejected_count.wrapping_add(1);
+            Err(Error::CircuitOpen)
+        }
+    }
+
+    /// [`try_acquire`](Self::try_acquire) for a closed breaker, which needs
+    /// no time: `None` (and nothing changed) when it does more than count
+    /// (see [`only_counts`](Self::only_counts)).
+    #[inline]
+    pub(crate) fn try_acquire_if_closed(&mut self) -> Option<State> {
+        self.only_counts(Quick::Admit, false).then(|| {
+            self.admitted_count = self.admitted_count.wrapping_add(1);
+            State::Closed
+        })
+    }
+
+    /// [`record_success`](Self::record_success) for a closed breaker, which
+    /// needs no time: `false` (and nothing changed) when it does more than
+    /// count.
+    #[inline]
+    pub(crate) fn record_success_if_closed(&mut self) -> bool {
+        let counts = self.only_counts(Quick::Succeed, false);
+        if counts {
+            self.success_count = self.success_count.wrapping_add(1);
+        }
+        counts
+    }
+
+    /// Adds counts made outside the breaker (the registry's fast path).
+    #[cfg(fusebox_fast)]
+    pub(crate) fn add_counts(&mut self, admitted: u32, succeeded: u32, rejected: u32) {
+        self.admitted_count = self.admitted_count.wrapping_add(admitted);
+        self.success_count = self.success_count.wrapping_add(succeeded);
+        self.rejected_count = self.rejected_count.wrapping_add(rejected);
+    }
+
+    /// Records a success. Closed or open: counts it. Half-open: closes the
+    /// breaker (failure count and probe count back to 0), whichever call the
+    /// success came from, as Snakepit does; with policies, once
+    /// `half_open_success_threshold` probes have succeeded. O(1).
+    #[inline]
+    pub fn record_success(&mut self, now_ms: u64) {
+        if Ext::INLINE_ANSWERS && self.only_counts(Quick::Succeed, true) {
+            self.success_count = self.success_count.wrapping_add(1);
+            return;
+        }
+        self.on_success(false, now_ms);
+    }
+
+    /// Records a failure, in any state: the failure count grows and the
+    /// last-failure time becomes `now_ms`. Closed: opens at the threshold.
+    /// Open: the open window restarts from now. Half-open: reopens. O(1).
+    pub fn record_failure(&mut self, now_ms: u64) {
+        self.on_failure(false, now_ms);
+    }
+
+    /// A success (`slow`: it took longer than `slow_call_ms`).
+    fn on_success(&mut self, slow: bool, now_ms: u64) {
+        self.refresh(now_ms);
+        self.success_count = self.success_count.wrapping_add(1);
+        let verdict = if self.state == State::HalfOpen {
+            Ext::judge_probe_success(self, slow)
+        } else {
+            Ext::judge_success(self, slow, now_ms)
+        };
+        self.apply(verdict, now_ms);
+    }
+
+    /// A failure (`slow`: it also took longer than `slow_call_ms`).
+    fn on_failure(&mut self, slow: bool, now_ms: u64) {
+        self.refresh(now_ms);
+        self.failure_count = self.failure_count.saturating_add(1);
+        self.last_failure_ms = SplitU64::new(now_ms);
+        self.elapsed_credit_ms = 0;
+        self.has_failure_time = true;
+        let verdict = Ext::judge_failure(self, slow, now_ms);
+        if self.state == State::HalfOpen {
+            self.open(now_ms, Reason::ProbeFailed);
+        } else if self.state == State::Closed {
+            self.apply(verdict, now_ms);
+        }
+    }
+
+    /// Whether slow calls are on (`slow_call_ms` != 0): callers must read
+    /// the clock before a call to time it.
+    #[inline]
+    pub(crate) fn measures_slow_calls(&self) -> bool {
+        Ext::measures_slow_calls(self)
+    }
+
+    /// Back to closed: failure count and probe count 0, last failure time
+    /// cleared; the success count (and the admitted/rejected counters) are
+    /// kept, as Snakepit keeps `success_count`. Also leaves the manual
+    /// states. Takes no clock reading. O(1).
+    pub fn reset(&mut self) {
+        self.close(None, Reason::Manual);
+        self.has_failure_time = false;
+        self.last_failure_ms = SplitU64::new(0);
+        self.elapsed_credit_ms = 0;
+    }
+
+    /// The counters, without moving the state (Snakepit's `stats`). O(1).
+    pub fn stats(&self) -> Stats {
+        let mut s = Stats {
+            state: self.state,
+            failure_count: self.failure_count,
+            success_count: self.success_count,
+            failure_threshold: self.config.failure_threshold,
+            half_open_calls: self.half_open_calls,
+            half_open_max_calls: self.config.half_open_max_calls,
+            reset_timeout_ms: self.config.reset_timeout_ms,
+            rejected_count: self.rejected_count,
+            admitted_count: self.admitted_count,
+            last_failure_ms: if self.has_failure_time {
+                Some(self.last_failure_ms.get())
+            } else {
+                None
+            },
+            transitions: 0,
+            generation: 0,
+            slow_count: 0,
+            stale_count: 0,
+            ignored_count: 0,
+            half_open_successes: 0,
+            open_duration_ms: self.open_duration_ms(),
+            window_calls: 0,
+            window_failures: 0,
+            window_slow: 0,
+            time_in_state_ms: [0; 3],
+            state_since_ms: 0,
+        };
+        Ext::fill_stats(self, &mut s);
+        s
+    }
+
+    /// Whether the snapshot format can carry this breaker: Snakepit's
+    /// states and policy only (format version 1).
+    pub(crate) fn check_snapshottable(&self) -> Result<(), Error> {
+        let plain_state = matches!(self.state, State::Closed | State::Open | State::HalfOpen);
+        if plain_state && Ext::snapshottable(self) {
+            Ok(())
+        } else {
+            Err(Error::Unsupported)
+        }
+    }
+
+    /// The state a snapshot carries, with the failure time as an age at
+    /// `now_ms` (clock-independent). O(1).
+    pub(crate) fn to_parts(&self, now_ms: u64) -> Parts {
+        Parts {
+            state: self.state,
+            failure_count: self.failure_count,
+            success_count: self.success_count,
+            half_open_calls: self.half_open_calls,
+            rejected_count: self.rejected_count,
+            admitted_count: self.admitted_count,
+            since_failure_ms: self.has_failure_time.then(|| {
+                now_ms
+                    .saturating_sub(self.last_failure_ms.get())
+                    .saturating_add(u64::from(self.elapsed_credit_ms))
+            }),
+        }
+    }
+
+    /// Rebuilds a breaker from snapshot parts on a clock reading `now_ms`,
+    /// refusing parts this state machine could not have produced; probes
+    /// in flight at snapshot time are released. O(1).
+    pub(crate) fn from_parts(config: Config, p: &Parts, now_ms: u64) -> Result<Self, Error> {
+        let mut b = Self::new(config)?;
+        let consistent = match p.state {
+            State::Closed => p.failure_count < config.failure_threshold && p.half_open_calls == 0,
+            State::Open => {
+                p.failure_count >= 1 && p.half_open_calls == 0 && p.since_failure_ms.is_some()
+            }
+            State::HalfOpen => {
+                p.failure_count >= 1
+                    && p.half_open_calls <= config.half_open_max_calls
+                    && p.since_failure_ms.is_some()
+            }
+            State::ForcedOpen | State::Disabled | State::MetricsOnly => false,
+        };
+        if !consistent {
+            return Err(Error::BadSnapshot);
+        }
+        b.state = p.state;
+        b.failure_count = p.failure_count;
+        b.success_count = p.success_count;
+        // Probes admitted before the snapshot belong to a program that is
+        // gone (the reboot): they will never report, and would hold their
+        // half-open slots for good. They are released.
+        b.half_open_calls = 0;
+        b.rejected_count = p.rejected_count;
+        b.admitted_count = p.admitted_count;
+        if let Some(since) = p.since_failure_ms {
+            b.has_failure_time = true;
+            if let Some(t) = now_ms.checked_sub(since) {
+                b.last_failure_ms = SplitU64::new(t);
+            } else {
+                // The new clock has not yet run as long as the window has:
+                // anchor at 0 and carry the rest (only up to the timeout
+                // matters, which fits in u32).
+                b.last_failure_ms = SplitU64::new(0);
+                b.elapsed_credit_ms = u32::try_from(since - now_ms).unwrap_or(u32::MAX);
+            }
+        }
+        Ok(b)
+    }
+
+    /// Runs `op` through the breaker: when rejected, `op` does not run;
+    /// otherwise its `Ok`/`Err` is recorded as a success/failure and handed
+    /// back. `clock` is read when the time matters: to check an open
+    /// breaker's timeout before `op`, and after `op` to stamp a failure or
+    /// to check the timeout again.
+    ///
+    /// # Errors
+    /// [`CallError::Rejected`]`(`[`Error::CircuitOpen`]`)` without running
+    /// `op`, or [`CallError::Failed`] with the op's own error.
+    #[inline]
+    pub fn call<T, E>(
+        &mut self,
+        clock: &impl Clock,
+        op: impl FnOnce() -> Result<T, E>,
+    ) -> Result<T, CallError<E>> {
+        // A closed breaker whose calls only count needs no time, and
+        // `&mut self` keeps it closed while `op` runs: admit, run, count.
+        // The clock is read only to stamp a failure.
+        if self.only_counts(Quick::Call, false) {
+            self.admitted_count = self.admitted_count.wrapping_add(1);
+            let result = op();
+            match &result {
+                Ok(_) => self.success_count = self.success_count.wrapping_add(1),
+                Err(_) => self.record_failure(clock.now_ms()),
+            }
+            return result.map_err(CallError::Failed);
+        }
+        self.call_unless_counts_only(clock, op)
+    }
+
+    /// [`call`](Self::call) of a breaker that is not closed, or whose
+    /// policy does more with a call than count it.
+    #[inline(never)]
+    fn call_unless_counts_only<T, E>(
+        &mut self,
+        clock: &impl Clock,
+        op: impl FnOnce() -> Result<T, E>,
+    ) -> Result<T, CallError<E>> {
+        if self.measures_slow_calls() {
+            // Slow calls are measured: the clock is read around `op`.
+            return Ext::call_measured(self, clock, op);
+        }
+        self.call_untimed(clock, op)
+    }
+
+    /// `call` of a breaker that does not time its calls. A closed breaker
+    /// needs no time to admit or to count a success: the clock is read only
+    /// when it is not closed, or to stamp a failure. The outcome is the
+    /// same as reading it always.
+    fn call_untimed<T, E>(
+        &mut self,
+        clock: &impl Clock,
+        op: impl FnOnce() -> Result<T, E>,
+    ) -> Result<T, CallError<E>> {
+        if self.try_acquire_if_closed().is_none() {
+            self.try_acquire(clock.now_ms())
+                .map_err(CallError::Rejected)?;
+        }
+        let result = op();
+        match &result {
+            Ok(_) => {
+                if !self.record_success_if_closed() {
+                    self.record_success(clock.now_ms());
+                }
+            }
+            Err(_) => self.record_failure(clock.now_ms()),
+        }
+        result.map_err(CallError::Failed)
+    }
+}

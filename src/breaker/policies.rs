@@ -1,0 +1,594 @@
+//! The hooks of a build with the `policies` feature: the policy state a
+//! breaker carries beyond Snakepit's (rate window, backoff, jitter,
+//! half-open control, time in state, permits' generation, pending
+//! transitions), what it does at each hook of the state machine, and the
+//! methods only policies have (permits, manual states, classified calls).
+//! The heavy hooks are out of line, so that a closed breaker's operations
+//! stay small enough to inline.
+#![forbid(unsafe_code)]
+
+use super::{Breaker, Hooks, Permit, Quick, Reason, SplitU64, State, Stats, Transition, Verdict};
+use crate::policy::{outcome_of, rate_reached, Outcome, RateWindow, TripRule, WaitAction};
+use crate::{CallError, Clock, Config, Error, Policy};
+
+/// A breaker's policy state (feature `policies`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[repr(C)]
+pub(super) struct Ext {
+    /// How many of `pending` hold a change: checked after every registry
+    /// operation, hence first.
+    pending_len: u8,
+    /// Transitions not yet taken by `take_transition` (the registry takes
+    /// them after every operation, which makes at most two).
+    pending: [Transition; 4],
+    generation: u32,
+    transitions: u32,
+    half_open_successes: u32,
+    /// The open duration before jitter, grown by backoff on each reopen.
+    open_base_ms: u32,
+    /// The open duration in force.
+    open_ms: u32,
+    rng: u32,
+    slow_count: u32,
+    stale_count: u32,
+    ignored_count: u32,
+    dropped_transitions: u32,
+    state_since_ms: SplitU64,
+    /// When the current round of half-open probes began.
+    probes_since_ms: SplitU64,
+    time_in_ms: [SplitU64; 3],
+    window: RateWindow,
+}
+
+impl Ext {
+    pub(super) const fn new(config: &Config) -> Ext {
+        Ext {
+            open_base_ms: config.reset_timeout_ms,
+            open_ms: config.reset_timeout_ms,
+            rng: config.policy.rng_seed(),
+            ..Ext::ZERO
+        }
+    }
+
+    /// All zero: the state of an empty registry slot (`.bss`).
+    pub(super) const ZERO: Ext = Ext {
+        generation: 0,
+        transitions: 0,
+        half_open_successes: 0,
+        open_base_ms: 0,
+        open_ms: 0,
+        rng: 0,
+        slow_count: 0,
+        stale_count: 0,
+        ignored_count: 0,
+        pending: [Transition::ZERO; 4],
+        pending_len: 0,
+        dropped_transitions: 0,
+        state_since_ms: SplitU64::new(0),
+        probes_since_ms: SplitU64::new(0),
+        time_in_ms: [SplitU64::new(0); 3],
+        window: RateWindow::EMPTY,
+    };
+}
+
+/// What the policy says about a closed breaker's operations, next to the
+/// state (one byte of bits).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Flags(u8);
+
+impl Flags {
+    /// Time accounting has started (the breaker has seen a clock
+    /// reading): an operation that brings one has nothing to refresh.
+    const TIMED: u8 = 1;
+    /// Successes in closed only count: no rate window to feed, no
+    /// consecutive count to clear, no slow calls.
+    const PLAIN: u8 = 2;
+    /// Calls are not timed (no slow calls): an admission in closed only
+    /// counts, with no reading taken for the call's start.
+    const UNTIMED: u8 = 4;
+
+    pub(super) const ZERO: Flags = Flags(0);
+
+    pub(super) const fn new(config: &Config) -> Flags {
+        let p = &config.policy;
+        let untimed = p.slow_call_ms == 0;
+        let plain = untimed && matches!(p.trip_rule, TripRule::Cumulative);
+        Flags(if plain { Flags::PLAIN } else { 0 } | if untimed { Flags::UNTIMED } else { 0 })
+    }
+
+    /// See [`Breaker::only_counts`], which has already checked that the
+    /// breaker is closed.
+    #[inline(always)]
+    pub(super) const fn only_counts(self, op: Quick, reading: bool) -> bool {
+        let need = match op {
+            Quick::Admit => Flags::UNTIMED,
+            Quick::Succeed | Quick::Call => Flags::PLAIN,
+        } | if reading { Flags::TIMED } else { 0 };
+        self.0 & need == need
+    }
+
+    #[inline(always)]
+    pub(super) const fn timed(self) -> bool {
+        self.0 & Flags::TIMED != 0
+    }
+}
+
+/// Which `time_in_state_ms` entry a state's time goes to.
+const fn time_slot(state: State) -> usize {
+    match state {
+        State::Closed | State::Disabled | State::MetricsOnly => 0,
+        State::Open | State::ForcedOpen => 1,
+        State::HalfOpen => 2,
+    }
+}
+
+impl Transition {
+    /// All zero: an empty entry of a breaker's pending list.
+    const ZERO: Transition = Transition {
+        from: State::Closed,
+        to: State::Closed,
+        reason: Reason::FailureThreshold,
+        generation: 0,
+    };
+}
+
+impl Permit {
+    /// A permit from its parts (as the C API carries it).
+    pub(crate) const fn from_parts(generation: u32, admitted_in: State, start_ms: u64) -> Self {
+        Permit {
+            generation,
+            admitted_in,
+            start_ms,
+        }
+    }
+}
+
+impl Hooks for Ext {
+    // The full paths carry the policies and are out of line: the common
+    // answers are decided inline first.
+    const INLINE_ANSWERS: bool = true;
+
+    /// The first reading starts time accounting; a half-open breaker's
+    /// probe round is judged against `half_open_max_wait_ms`.
+    #[inline(always)]
+    fn on_reading(b: &mut Breaker, now_ms: u64) -> bool {
+        if !b.flags.timed() {
+            b.start_time_accounting(now_ms);
+        }
+        if b.state == State::HalfOpen {
+            b.check_probe_wait(now_ms);
+            return true;
+        }
+        false
+    }
+
+    #[inline(always)]
+    fn open_ms(b: &Breaker) -> u32 {
+        b.ext.open_ms
+    }
+
+    /// A reopen from half-open backs the open duration off; any open draws
+    /// jitter.
+    #[inline(never)]
+    fn on_open(b: &mut Breaker, _: u64) {
+        let p = b.config.policy;
+        let base = if b.state == State::HalfOpen {
+            p.backed_off(b.ext.open_base_ms)
+        } else {
+            b.config.reset_timeout_ms
+        };
+        b.ext.open_base_ms = base;
+        b.ext.open_ms = p.jittered(base, &mut b.ext.rng);
+        b.ext.half_open_successes = 0;
+    }
+
+    /// The rate window and the backoff start again. A reset of a closed
+    /// breaker is no state change, but late results from before it are
+    /// stale.
+    #[inline(never)]
+    fn on_close(b: &mut Breaker) {
+        let e = &mut b.ext;
+        e.half_open_successes = 0;
+        e.window = RateWindow::EMPTY;
+        e.open_base_ms = b.config.reset_timeout_ms;
+        e.open_ms = b.config.reset_timeout_ms;
+        if b.state == State::Closed {
+            e.generation = e.generation.wrapping_add(1);
+        }
+    }
+
+    /// Time in state, the generation, and the transition for events;
+    /// entering half-open starts a probe round.
+    #[inline(never)]
+    fn on_transition(b: &mut Breaker, to: State, reason: Reason, now_ms: Option<u64>) {
+        let from = b.state;
+        let e = &mut b.ext;
+        if let Some(now) = now_ms {
+            if to == State::HalfOpen {
+                e.half_open_successes = 0;
+                e.probes_since_ms = SplitU64::new(now);
+            }
+            let spent = now.saturating_sub(e.state_since_ms.get());
+            if let Some(t) = e.time_in_ms.get_mut(time_slot(from)) {
+                *t = SplitU64::new(t.get().saturating_add(spent));
+            }
+            e.state_since_ms = SplitU64::new(now);
+            b.flags.0 |= Flags::TIMED;
+        }
+        e.generation = e.generation.wrapping_add(1);
+        e.transitions = e.transitions.wrapping_add(1);
+        let t = Transition {
+            from,
+            to,
+            reason,
+            generation: e.generation,
+        };
+        match e.pending.get_mut(usize::from(e.pending_len)) {
+            Some(free) => {
+                *free = t;
+                e.pending_len += 1;
+            }
+            None => e.dropped_transitions = e.dropped_transitions.wrapping_add(1),
+        }
+    }
+
+    #[inline(never)]
+    fn judge_success(b: &mut Breaker, slow: bool, now_ms: u64) -> Verdict {
+        b.count_slow(slow);
+        if !matches!(b.state, State::Closed | State::MetricsOnly) {
+            return Verdict::Stay;
+        }
+        if b.config.policy.trip_rule == TripRule::Consecutive {
+            b.failure_count = 0;
+        }
+        // A success trips nothing unless a rate window judges it.
+        if !b.has_window() {
+            return Verdict::Stay;
+        }
+        b.closed_verdict(false, slow, now_ms)
+    }
+
+    /// A slow probe counts as a failed one; otherwise the breaker closes
+    /// once `half_open_success_threshold` probes have succeeded.
+    #[inline(never)]
+    fn judge_probe_success(b: &mut Breaker, slow: bool) -> Verdict {
+        b.count_slow(slow);
+        if slow && b.config.policy.slow_call_ms != 0 {
+            return Verdict::Open(Reason::ProbeFailed);
+        }
+        b.ext.half_open_successes = b.ext.half_open_successes.saturating_add(1);
+        if b.ext.half_open_successes >= b.config.policy.half_open_success_threshold {
+            Verdict::Close
+        } else {
+            Verdict::Stay
+        }
+    }
+
+    #[inline(never)]
+    fn judge_failure(b: &mut Breaker, slow: bool, now_ms: u64) -> Verdict {
+        b.count_slow(slow);
+        match b.state {
+            State::Closed | State::MetricsOnly => b.closed_verdict(true, slow, now_ms),
+            _ => Verdict::Stay,
+        }
+    }
+
+    #[inline(always)]
+    fn measures_slow_calls(b: &Breaker) -> bool {
+        b.config.policy.slow_call_ms != 0
+    }
+
+    #[inline(always)]
+    fn call_measured<T, E>(
+        b: &mut Breaker,
+        clock: &impl Clock,
+        op: impl FnOnce() -> Result<T, E>,
+    ) -> Result<T, CallError<E>> {
+        b.call_classified(clock, op, outcome_of)
+    }
+
+    fn fill_stats(b: &Breaker, s: &mut Stats) {
+        let e = &b.ext;
+        s.transitions = e.transitions;
+        s.generation = e.generation;
+        s.slow_count = e.slow_count;
+        s.stale_count = e.stale_count;
+        s.ignored_count = e.ignored_count;
+        s.half_open_successes = e.half_open_successes;
+        if b.has_window() {
+            let t = e.window.totals(&b.config.policy);
+            s.window_calls = t.calls;
+            s.window_failures = t.failures;
+            s.window_slow = t.slow;
+        }
+        s.time_in_state_ms = [
+            e.time_in_ms[0].get(),
+            e.time_in_ms[1].get(),
+            e.time_in_ms[2].get(),
+        ];
+        s.state_since_ms = e.state_since_ms.get();
+    }
+
+    /// The snapshot format (version 1) carries Snakepit's policy only.
+    fn snapshottable(b: &Breaker) -> bool {
+        b.config.policy == Policy::SNAKEPIT
+    }
+}
+
+/// Policies' bookkeeping.
+impl Breaker {
+    fn count_slow(&mut self, slow: bool) {
+        if slow {
+            self.ext.slow_count = self.ext.slow_count.wrapping_add(1);
+        }
+    }
+
+    /// Records a closed (or metrics-only) call into the rate window; the
+    /// reason a closed breaker must open, if any (only a closed one acts
+    /// on it).
+    fn closed_verdict(&mut self, failed: bool, slow: bool, now_ms: u64) -> Verdict {
+        let verdict = self.window_verdict(failed, slow, now_ms);
+        let p = &self.config.policy;
+        let by_count = matches!(p.trip_rule, TripRule::Cumulative | TripRule::Consecutive)
+            && self.failure_count >= self.config.failure_threshold;
+        if self.state != State::Closed {
+            Verdict::Stay
+        } else if by_count {
+            Verdict::Open(Reason::FailureThreshold)
+        } else if let Some(reason) = verdict {
+            Verdict::Open(reason)
+        } else {
+            Verdict::Stay
+        }
+    }
+
+    fn is_slow(&self, duration_ms: u64) -> bool {
+        let limit = self.config.policy.slow_call_ms;
+        limit != 0 && duration_ms > u64::from(limit)
+    }
+
+    fn record_outcome(&mut self, outcome: Outcome, slow: bool, probe: bool, now_ms: u64) {
+        match outcome {
+            Outcome::Success => self.on_success(slow, now_ms),
+            Outcome::Failure => self.on_failure(slow, now_ms),
+            Outcome::Ignored => {
+                self.refresh(now_ms);
+                self.ext.ignored_count = self.ext.ignored_count.wrapping_add(1);
+                if probe && self.state == State::HalfOpen {
+                    self.half_open_calls = self.half_open_calls.saturating_sub(1);
+                }
+            }
+        }
+    }
+
+    /// Records into the rate window; the reason it would trip, if any.
+    fn window_verdict(&mut self, failed: bool, slow: bool, now_ms: u64) -> Option<Reason> {
+        if !self.has_window() {
+            return None;
+        }
+        let p = &self.config.policy;
+        self.ext.window.record(p, failed, slow, now_ms);
+        let t = self.ext.window.totals(p);
+        if t.calls < p.minimum_calls {
+            return None;
+        }
+        if p.trip_rule == TripRule::FailureRate
+            && rate_reached(t.failures, t.calls, p.failure_rate_percent)
+        {
+            Some(Reason::FailureRate)
+        } else if p.slow_call_ms != 0 && rate_reached(t.slow, t.calls, p.slow_call_rate_percent) {
+            Some(Reason::SlowCallRate)
+        } else {
+            None
+        }
+    }
+
+    /// Whether a rate window is kept: a failure-rate rule, or slow calls.
+    #[inline]
+    fn has_window(&self) -> bool {
+        let p = &self.config.policy;
+        p.trip_rule == TripRule::FailureRate || p.slow_call_ms != 0
+    }
+
+    /// Half-open probes that have not all reported after
+    /// `half_open_max_wait_ms` are released, or the breaker reopens.
+    #[inline(never)]
+    fn check_probe_wait(&mut self, now_ms: u64) {
+        let p = &self.config.policy;
+        if p.half_open_max_wait_ms == 0 || self.half_open_calls == 0 {
+            return;
+        }
+        let since = self.ext.probes_since_ms.get();
+        if now_ms < since {
+            // The clock went back: the wait restarts from this reading.
+            self.ext.probes_since_ms = SplitU64::new(now_ms);
+            return;
+        }
+        if now_ms - since < u64::from(p.half_open_max_wait_ms) {
+            return;
+        }
+        match p.half_open_wait_action {
+            WaitAction::ReleaseProbes => {
+                self.half_open_calls = 0;
+                self.ext.half_open_successes = 0;
+                self.ext.probes_since_ms = SplitU64::new(now_ms);
+                // Late results of the written-off probes are now stale.
+                self.ext.generation = self.ext.generation.wrapping_add(1);
+            }
+            WaitAction::Reopen => self.open(now_ms, Reason::ProbeTimeout),
+        }
+    }
+
+    /// The first clock reading: time in state counts from here.
+    #[cold]
+    fn start_time_accounting(&mut self, now_ms: u64) {
+        self.flags.0 |= Flags::TIMED;
+        self.ext.state_since_ms = SplitU64::new(now_ms);
+    }
+}
+
+/// What only policies offer: outcomes with durations, permits, retry-after,
+/// manual states, transitions for events, classified calls.
+impl Breaker {
+    /// Records an outcome that took `duration_ms` (slow when longer than
+    /// `slow_call_ms`, if slow calls are on): success and failure as
+    /// [`record_success`](Self::record_success) and
+    /// [`record_failure`](Self::record_failure), ignored counted only. O(1),
+    /// or O(buckets) with a time window.
+    pub fn record(&mut self, outcome: Outcome, duration_ms: u64, now_ms: u64) {
+        let slow = self.is_slow(duration_ms);
+        self.record_outcome(outcome, slow, false, now_ms);
+    }
+
+    /// [`try_acquire`](Self::try_acquire), handing out a [`Permit`] to
+    /// complete with [`complete`](Self::complete). O(1).
+    ///
+    /// # Errors
+    /// [`Error::CircuitOpen`].
+    pub fn try_acquire_permit(&mut self, now_ms: u64) -> Result<Permit, Error> {
+        let admitted_in = self.try_acquire(now_ms)?;
+        Ok(Permit::from_parts(self.ext.generation, admitted_in, now_ms))
+    }
+
+    /// Completes a permit with its outcome at `now_ms`; the call was slow
+    /// if it took longer than `slow_call_ms` since the permit was handed
+    /// out. A permit from an earlier generation records nothing. O(1).
+    ///
+    /// # Errors
+    /// [`Error::StalePermit`]: the breaker moved on since; the result was
+    /// counted in `stale_count` only.
+    pub fn complete(
+        &mut self,
+        permit: &Permit,
+        outcome: Outcome,
+        now_ms: u64,
+    ) -> Result<(), Error> {
+        self.refresh(now_ms);
+        if permit.generation != self.ext.generation {
+            self.ext.stale_count = self.ext.stale_count.wrapping_add(1);
+            return Err(Error::StalePermit);
+        }
+        let slow = self.is_slow(now_ms.saturating_sub(permit.start_ms));
+        let probe = permit.admitted_in == State::HalfOpen;
+        self.record_outcome(outcome, slow, probe, now_ms);
+        Ok(())
+    }
+
+    /// How long until a call may be admitted: `Some(0)` when one would be
+    /// now, the time left in an open breaker's window, the time left before
+    /// unreported probes are released; `None` when no time alone will do
+    /// it (forced open, or every probe slot taken with no wait limit). O(1).
+    pub fn retry_after_ms(&mut self, now_ms: u64) -> Option<u64> {
+        self.refresh(now_ms);
+        match self.state {
+            State::Closed | State::Disabled | State::MetricsOnly => Some(0),
+            State::ForcedOpen => None,
+            State::Open => {
+                let elapsed = now_ms
+                    .saturating_sub(self.last_failure_ms.get())
+                    .saturating_add(u64::from(self.elapsed_credit_ms));
+                Some(u64::from(self.open_duration_ms()).saturating_sub(elapsed))
+            }
+            State::HalfOpen if self.half_open_calls < self.config.half_open_max_calls => Some(0),
+            State::HalfOpen => {
+                let wait = self.config.policy.half_open_max_wait_ms;
+                (wait != 0).then(|| {
+                    let waited = now_ms.saturating_sub(self.ext.probes_since_ms.get());
+                    u64::from(wait).saturating_sub(waited)
+                })
+            }
+        }
+    }
+
+    /// Holds the breaker open until [`reset`](Self::reset): every call is
+    /// rejected. O(1).
+    pub fn force_open(&mut self, now_ms: u64) {
+        self.enter_manual(State::ForcedOpen, now_ms);
+    }
+
+    /// Switches the breaker off until [`reset`](Self::reset): every call is
+    /// allowed, successes and failures are counted. O(1).
+    pub fn disable(&mut self, now_ms: u64) {
+        self.enter_manual(State::Disabled, now_ms);
+    }
+
+    /// Watches without acting until [`reset`](Self::reset): every call is
+    /// allowed and recorded as when closed (counters, rate window), but
+    /// nothing trips. O(1).
+    pub fn metrics_only(&mut self, now_ms: u64) {
+        self.enter_manual(State::MetricsOnly, now_ms);
+    }
+
+    fn enter_manual(&mut self, to: State, now_ms: u64) {
+        self.refresh(now_ms);
+        self.half_open_calls = 0;
+        self.ext.half_open_successes = 0;
+        if self.state == to {
+            return;
+        }
+        if to == State::MetricsOnly {
+            self.ext.window = RateWindow::EMPTY;
+        }
+        self.transition(to, Reason::Manual, Some(now_ms));
+    }
+
+    /// The oldest state change not yet taken, for owners of a `Breaker`
+    /// who want events (a [`Registry`](crate::Registry) takes them itself
+    /// and calls its listener). Up to 4 are kept; more are counted as
+    /// dropped. O(1).
+    pub fn take_transition(&mut self) -> Option<Transition> {
+        if self.ext.pending_len == 0 {
+            return None;
+        }
+        let first = self.ext.pending.first().copied();
+        self.ext.pending.rotate_left(1);
+        self.ext.pending_len -= 1;
+        first
+    }
+
+    /// Whether state changes wait in [`take_transition`](Self::take_transition).
+    #[inline]
+    pub(crate) fn has_transitions(&self) -> bool {
+        self.ext.pending_len != 0
+    }
+
+    /// Runs `op` through the breaker like [`call`](Self::call), but
+    /// `classify` decides how its result counts: a success, a failure, or
+    /// ignored (neither; a probe's slot is given back). The result is handed
+    /// back as `op` returned it, whatever the class. The clock is read
+    /// before and after `op` (slow calls are measured). O(1).
+    ///
+    /// ```
+    /// use fusebox::{Breaker, CallError, Config, ManualClock, Outcome};
+    /// let mut b = Breaker::new(Config::default().with_failure_threshold(1)).unwrap();
+    /// let clock = ManualClock::new(0);
+    /// // A 404 is the caller's business, not the service failing.
+    /// let classify = |r: &Result<u32, u16>| match r {
+    ///     Err(404) => Outcome::Ignored,
+    ///     Err(_) => Outcome::Failure,
+    ///     Ok(_) => Outcome::Success,
+    /// };
+    /// let r = b.call_classified(&clock, || Err(404), classify);
+    /// assert_eq!(r, Err(CallError::Failed(404)));
+    /// assert_eq!(b.stats().ignored_count, 1);
+    /// assert_eq!(b.stats().failure_count, 0);
+    /// ```
+    ///
+    /// # Errors
+    /// As [`call`](Self::call).
+    pub fn call_classified<T, E>(
+        &mut self,
+        clock: &impl Clock,
+        op: impl FnOnce() -> Result<T, E>,
+        classify: impl FnOnce(&Result<T, E>) -> Outcome,
+    ) -> Result<T, CallError<E>> {
+        let permit = self
+            .try_acquire_permit(clock.now_ms())
+            .map_err(CallError::Rejected)?;
+        let result = op();
+        let outcome = classify(&result);
+        // `&mut self` is held across `op`: the permit cannot be stale.
+        let _ = self.complete(&permit, outcome, clock.now_ms());
+        result.map_err(CallError::Failed)
+    }
+}

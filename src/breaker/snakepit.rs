@@ -1,0 +1,116 @@
+//! The hooks of a build without the `policies` feature: Snakepit's breaker
+//! and nothing else. Every hook is an inline constant or Snakepit's own
+//! rule, so the state machine compiles to what a Snakepit-only breaker
+//! would be, with no policy state (`Ext` and `Flags` are zero-sized).
+#![forbid(unsafe_code)]
+
+use super::{Breaker, Hooks, Quick, Reason, State, Stats, Verdict};
+use crate::{CallError, Clock, Config};
+
+/// No policy state.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct Ext;
+
+/// No policy flags: a closed breaker's operations always only count.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Flags;
+
+impl Ext {
+    pub(super) const ZERO: Ext = Ext;
+
+    pub(super) const fn new(_: &Config) -> Ext {
+        Ext
+    }
+}
+
+impl Flags {
+    pub(super) const ZERO: Flags = Flags;
+
+    pub(super) const fn new(_: &Config) -> Flags {
+        Flags
+    }
+
+    /// Snakepit's closed breaker counts its admissions and successes and
+    /// does nothing else with them, whatever the time.
+    #[inline(always)]
+    pub(super) const fn only_counts(self, _: Quick, _: bool) -> bool {
+        true
+    }
+
+    /// Nothing to start at the first clock reading.
+    #[inline(always)]
+    pub(super) const fn timed(self) -> bool {
+        true
+    }
+}
+
+impl Hooks for Ext {
+    // The full paths are small and inline: deciding the common answers
+    // first would only duplicate them.
+    const INLINE_ANSWERS: bool = false;
+
+    #[inline(always)]
+    fn on_reading(_: &mut Breaker, _: u64) -> bool {
+        false
+    }
+
+    #[inline(always)]
+    fn open_ms(b: &Breaker) -> u32 {
+        b.config.reset_timeout_ms
+    }
+
+    #[inline(always)]
+    fn on_open(_: &mut Breaker, _: u64) {}
+
+    #[inline(always)]
+    fn on_close(_: &mut Breaker) {}
+
+    #[inline(always)]
+    fn on_transition(_: &mut Breaker, _: State, _: Reason, _: Option<u64>) {}
+
+    /// Snakepit: a success outside half-open only counts.
+    #[inline(always)]
+    fn judge_success(_: &mut Breaker, _: bool, _: u64) -> Verdict {
+        Verdict::Stay
+    }
+
+    /// Snakepit: one successful probe closes.
+    #[inline(always)]
+    fn judge_probe_success(_: &mut Breaker, _: bool) -> Verdict {
+        Verdict::Close
+    }
+
+    /// Snakepit: a closed breaker opens when its failures reach the
+    /// threshold.
+    #[inline(always)]
+    fn judge_failure(b: &mut Breaker, _: bool, _: u64) -> Verdict {
+        if b.failure_count >= b.config.failure_threshold {
+            Verdict::Open(Reason::FailureThreshold)
+        } else {
+            Verdict::Stay
+        }
+    }
+
+    #[inline(always)]
+    fn measures_slow_calls(_: &Breaker) -> bool {
+        false
+    }
+
+    /// Never called (nothing measures slow calls): the untimed call.
+    #[inline(always)]
+    fn call_measured<T, E>(
+        b: &mut Breaker,
+        clock: &impl Clock,
+        op: impl FnOnce() -> Result<T, E>,
+    ) -> Result<T, CallError<E>> {
+        b.call_untimed(clock, op)
+    }
+
+    #[inline(always)]
+    fn fill_stats(_: &Breaker, _: &mut Stats) {}
+
+    #[inline(always)]
+    fn snapshottable(_: &Breaker) -> bool {
+        true
+    }
+}
