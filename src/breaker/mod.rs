@@ -259,7 +259,6 @@ impl Breaker {
     /// there is no timer). A reading earlier than the last failure means the
     /// clock went backwards: the open window is re-based on it, so the breaker
     /// never stays open longer than its open duration of forward time.
-    #[inline]
     fn refresh(&mut self, now_ms: u64) {
         if Ext::on_reading(self, now_ms) {
             return;
