@@ -47,6 +47,8 @@ pub mod ffi;
 /// cbindgen:ignore
 mod id;
 /// cbindgen:ignore
+mod name;
+/// cbindgen:ignore
 mod policy;
 /// cbindgen:ignore
 mod port;
@@ -64,8 +66,9 @@ pub use error::{CallError, Error};
 #[cfg(feature = "policies")]
 pub use events::{Event, Listener, EVENT_QUEUE_LEN};
 pub use id::Id;
+pub use name::NAME_MAX;
 pub use policy::{
     Outcome, Policy, TripRule, WaitAction, WindowKind, MAX_BUCKETS, MAX_WINDOW_CALLS,
 };
-pub use registry::{Registry, MAX_CAPACITY, NAME_MAX};
+pub use registry::{Registry, MAX_CAPACITY};
 pub use snapshot::{SNAPSHOT_LEN, SNAPSHOT_VERSION};

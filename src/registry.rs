@@ -7,21 +7,16 @@ use critical_section::Mutex;
 
 use crate::fast::FastPath;
 use crate::id::Id;
+use crate::name::{to_name, Name};
 use crate::slot::SlotCell;
 use crate::snapshot::{self, Writer, ALL_OVERHEAD, ENTRY_LEN};
 #[cfg(feature = "policies")]
 use crate::{events::EventQueue, Listener, Outcome, Permit};
 use crate::{Breaker, CallError, Clock, Config, Error, State, Stats};
 
-/// Longest breaker name, in bytes.
-pub const NAME_MAX: usize = 31;
-
 /// Most slots a registry can have: ids keep the slot index in their low
 /// [`INDEX_BITS`](Id::INDEX_BITS) bits.
 pub const MAX_CAPACITY: usize = 1 << Id::INDEX_BITS;
-
-/// A breaker name: 1..=[`NAME_MAX`] arbitrary bytes (not necessarily UTF-8).
-pub(crate) type Name = heapless::Vec<u8, NAME_MAX, u8>;
 
 /// One slot: its breaker when `occupied`, and the generation of its
 /// current (or, when empty, next) occupant. All-zero when empty, so that a
@@ -258,7 +253,7 @@ impl<const N: usize> Registry<N> {
     /// Adds a closed breaker named `name`. O(N).
     ///
     /// # Errors
-    /// [`Error::InvalidName`] (empty or over [`NAME_MAX`] bytes),
+    /// [`Error::InvalidName`] (empty or over [`NAME_MAX`](crate::NAME_MAX) bytes),
     /// [`Error::InvalidConfig`], [`Error::NameTaken`], [`Error::RegistryFull`].
     /// On error the registry is unchanged.
     pub fn create(&self, name: &[u8], config: Config) -> Result<Id, Error> {
@@ -862,11 +857,4 @@ impl<const N: usize> Default for Registry<N> {
     fn default() -> Self {
         Self::new()
     }
-}
-
-fn to_name(bytes: &[u8]) -> Result<Name, Error> {
-    if bytes.is_empty() {
-        return Err(Error::InvalidName);
-    }
-    Name::from_slice(bytes).map_err(|_| Error::InvalidName)
 }

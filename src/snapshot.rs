@@ -28,7 +28,8 @@
 #![forbid(unsafe_code)]
 
 use crate::breaker::Parts;
-use crate::{Breaker, Config, Error, State, NAME_MAX};
+use crate::name::NAME_MAX;
+use crate::{Breaker, Config, Error, State};
 
 /// Size of one breaker's snapshot, in bytes.
 pub const SNAPSHOT_LEN: usize = 56;
