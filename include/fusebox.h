@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: MIT OR Apache-2.0 */
+
 /*
  * fusebox: a circuit breaker for C programs and firmware.
  *

@@ -353,7 +353,7 @@ fn has_clock() -> bool {
 /// (a closed breaker admits whatever the time).
 #[inline]
 fn try_acquire_by_id(id: Id) -> Result<crate::State, fusebox_status> {
-    if !cfg!(feature = "slot-locks") {
+    if !cfg!(feature = "std") {
         // Firmware: one path, read the clock always. The fast path would
         // save a tick read but cost a second copy of the slot access in
         // flash, the scarcer resource there.
@@ -429,10 +429,10 @@ fn record_timed(_: Id, _: crate::Outcome, never: Timed) -> Result<(), fusebox_st
 /// `record_success`, reading the clock only when the breaker is not closed.
 /// Inlined on hosts, where it sits on `fusebox_call`'s hot path; left to
 /// the optimiser on firmware, where flash is the scarcer resource.
-#[cfg_attr(feature = "slot-locks", inline(always))]
-#[cfg_attr(not(feature = "slot-locks"), inline)]
+#[cfg_attr(feature = "std", inline(always))]
+#[cfg_attr(not(feature = "std"), inline)]
 fn record_success_by_id(id: Id) -> Result<(), fusebox_status> {
-    if !cfg!(feature = "slot-locks") {
+    if !cfg!(feature = "std") {
         // Firmware: one path (see `try_acquire_by_id`).
         return with_time(|now| REGISTRY.record_success(id, now));
     }
@@ -448,14 +448,14 @@ fn record_success_by_id(id: Id) -> Result<(), fusebox_status> {
 
 /// `record_success` at the clock's time (out of line, as
 /// `try_acquire_now`).
-#[cfg_attr(feature = "slot-locks", inline(never))]
+#[cfg_attr(feature = "std", inline(never))]
 fn record_success_now(id: Id) -> Result<(), fusebox_status> {
     with_time(|now| REGISTRY.record_success(id, now))
 }
 
 /// `record_failure` at the clock's time (out of line on hosts: it is off
 /// `fusebox_call`'s closed path).
-#[cfg_attr(feature = "slot-locks", inline(never))]
+#[cfg_attr(feature = "std", inline(never))]
 fn record_failure_now(id: Id) -> Result<(), fusebox_status> {
     with_time(|now| REGISTRY.record_failure(id, now))
 }

@@ -160,8 +160,8 @@ impl<const N: usize> Registry<N> {
     /// With policies, the state changes `f` made are queued while the slot
     /// is still locked, and delivered to the listener after it is unlocked.
     /// Inlined on hosts, where it is every operation's hot path.
-    #[cfg_attr(feature = "slot-locks", inline(always))]
-    #[cfg_attr(not(feature = "slot-locks"), inline)]
+    #[cfg_attr(feature = "std", inline(always))]
+    #[cfg_attr(not(feature = "std"), inline)]
     fn with_breaker<R>(&self, id: Id, f: impl FnOnce(&mut Breaker) -> R) -> Result<R, Error> {
         #[cfg(feature = "policies")]
         {
@@ -194,8 +194,8 @@ impl<const N: usize> Registry<N> {
     /// [`with_breaker`](Self::with_breaker) for operations that cannot
     /// change the state (the closed fast paths, reads): no event handling,
     /// no new mode for the fast path.
-    #[cfg_attr(feature = "slot-locks", inline(always))]
-    #[cfg_attr(not(feature = "slot-locks"), inline)]
+    #[cfg_attr(feature = "std", inline(always))]
+    #[cfg_attr(not(feature = "std"), inline)]
     fn with_breaker_quiet<R>(&self, id: Id, f: impl FnOnce(&mut Breaker) -> R) -> Result<R, Error> {
         let slot = self.slots.get(id.index()).ok_or(Error::NotFound)?;
         slot.with(|s| {

@@ -1,19 +1,15 @@
 //! The lock around one registry slot.
 //!
-//! Without `slot-locks` (firmware, and every target without compare-and-swap)
-//! a slot is reached through a critical section. With `slot-locks` (on by
-//! default with `std`) each slot has its own spin lock and sits on its own
-//! cache line: operations on different breakers never contend, and no
-//! operation by id takes a process-wide lock.
+//! Without `std` (firmware, and every target without compare-and-swap) a
+//! slot is reached through a critical section. With `std` each slot has its
+//! own spin lock and sits on its own cache line: operations on different
+//! breakers never contend, and no operation by id takes a process-wide lock.
 #![forbid(unsafe_code)]
 
-#[cfg(feature = "slot-locks")]
+#[cfg(feature = "std")]
 mod imp {
     use crate::Error;
 
-    #[cfg(feature = "std")]
-    type Relax = spin::relax::Yield;
-    #[cfg(not(feature = "std"))]
     type Relax = spin::relax::Yield;
 
     /// A value behind its own spin lock, alone on a cache line.
@@ -35,7 +31,7 @@ mod imp {
     }
 }
 
-#[cfg(not(feature = "slot-locks"))]
+#[cfg(not(feature = "std"))]
 mod imp {
     use crate::Error;
     use core::cell::RefCell;
