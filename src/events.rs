@@ -60,7 +60,7 @@ struct Queue {
 
 /// The queue and the dispatcher flag, behind a lock of their own
 /// (bookkeeping only: a push, a pop, a flag): the slot-lock kind, a spin
-/// lock with `slot-locks`, a critical section without. Not the registry's
+/// lock with `std`, a critical section without. Not the registry's
 /// critical section on hosts: changes are queued with their breaker's slot
 /// locked, while create, lookup and remove lock slots inside the critical
 /// section; queueing under it would take the two in the opposite order.

@@ -79,7 +79,7 @@ impl<const N: usize> Index<N> {
 /// take one short critical section that covers only the registry's own
 /// bookkeeping: never the user's operation, never a clock read. Operations
 /// by id lock only their breaker's slot: through a critical section by
-/// default, through a per-slot spin lock with the `slot-locks` feature (on
+/// default, through a per-slot spin lock with the `std` feature (on
 /// with `std`), so that threads using different breakers never contend.
 /// With `std`, on targets with 64-bit atomics, operations that only count
 /// (a closed breaker's admissions and successes, rejections inside an open
