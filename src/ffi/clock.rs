@@ -11,7 +11,7 @@
 //! With `std` a default clock (`CLOCK_MONOTONIC`) stands in until one is
 //! set. Without it there is no clock until the application sets one, and
 //! calls that need time answer `FUSEBOX_NO_CLOCK`: [`clock`] says so up
-//! front. A clock once set is never unset (a NULL function is refused), so
+//! front, without reading the clock. A clock once set is never unset (a NULL function is refused), so
 //! a [`CClock`] that [`clock`] handed out can always be read.
 
 use core::cell::Cell;
@@ -112,8 +112,8 @@ fn default_now_ms() -> Result<u64, fusebox_status> {
     Err(FUSEBOX_NO_CLOCK)
 }
 
-/// The C API's clock, as the registry reads it (lazily: only when the time
-/// matters). Get one from [`clock`].
+/// The C API's clock, as the registry reads it (only when it needs the
+/// time). Get one from [`clock`], which checks that it can be read.
 #[derive(Debug)]
 pub(super) struct CClock(());
 
@@ -126,15 +126,22 @@ impl Clock for CClock {
     }
 }
 
-/// The clock, or `FUSEBOX_NO_CLOCK` when none can be read (no clock set
-/// and no `std` default), without reading it. With `std`: always there.
+/// The clock, or `FUSEBOX_NO_CLOCK` when none can be read (no clock set and
+/// no `std` default), without reading it. With `std` it is always there.
 #[inline]
 pub(super) fn clock() -> Result<CClock, fusebox_status> {
-    if cfg!(feature = "std") || !read().1.is_null() {
+    if cfg!(feature = "std") || is_set() {
         Ok(CClock(()))
     } else {
         Err(FUSEBOX_NO_CLOCK)
     }
+}
+
+/// Whether the application has set a clock. One load, no sequence lock:
+/// only the function's presence is asked, and a clock once set stays set.
+#[inline]
+fn is_set() -> bool {
+    !FUNC.load(Ordering::Acquire).is_null()
 }
 
 /// Runs `f` at the current clock reading (the calls that always need the

@@ -5,10 +5,11 @@
 //! The time comes either as a reading (`now_ms`) or as a [`Clock`] that is
 //! read only when the time matters (the `*_with` methods and `call`): a
 //! closed breaker admits a call and counts a success whatever the time, so
-//! on hosts a healthy breaker's call reads no clock at all. Without
-//! `slot-locks` (firmware) the `*_with` methods read the clock first,
-//! always: one pass through the slot instead of two, which is less flash,
-//! and a tick read is cheap there. The answers are the same either way.
+//! a healthy breaker's call reads no clock at all. One exception, for
+//! flash: firmware without policies (neither `slot-locks` nor `policies`)
+//! reads the clock first, always ([`READS_CLOCK_FIRST`]): one pass through
+//! the slot instead of two, and there (no time accounting without
+//! policies) the answers are the same either way.
 //!
 //! On hosts each method is a lock-free fast path (see [`crate::fast`]),
 //! inlined into its caller, and an out-of-line rest.
@@ -21,9 +22,10 @@ use crate::fast::Admitted;
 use crate::Permit;
 use crate::{Breaker, CallError, Clock, Error, Id, State};
 
-/// Whether the `*_with` methods read the clock only when the time matters
-/// (hosts), or first, always (firmware: less flash).
-const LAZY_CLOCK: bool = cfg!(feature = "slot-locks");
+/// Whether the `*_with` methods and `call` read the clock first, always
+/// (firmware without policies, to save flash), instead of only when the
+/// time matters.
+const READS_CLOCK_FIRST: bool = !cfg!(any(feature = "slot-locks", feature = "policies"));
 
 impl<const N: usize> Registry<N> {
     /// [`Breaker::try_acquire`] by id. O(1).
@@ -47,14 +49,14 @@ impl<const N: usize> Registry<N> {
     }
 
     /// [`try_acquire`](Self::try_acquire) at `clock`'s time, read only when
-    /// the breaker is not closed (on firmware, without `slot-locks`: read
-    /// first, always). O(1).
+    /// the breaker is not closed (firmware without policies reads it first:
+    /// the answers are the same). O(1).
     ///
     /// # Errors
     /// As [`try_acquire`](Self::try_acquire).
     #[cfg_attr(fusebox_fast, inline(always))]
     pub fn try_acquire_with(&self, id: Id, clock: &impl Clock) -> Result<State, Error> {
-        if !LAZY_CLOCK {
+        if READS_CLOCK_FIRST {
             return self.try_acquire(id, clock.now_ms());
         }
         match self.fast.try_acquire(id, None) {
@@ -101,14 +103,14 @@ impl<const N: usize> Registry<N> {
     }
 
     /// [`record_success`](Self::record_success) at `clock`'s time, read
-    /// only when the breaker is not closed (on firmware: read first,
-    /// always). O(1).
+    /// only when the breaker is not closed (firmware without policies reads
+    /// it first: the answers are the same). O(1).
     ///
     /// # Errors
     /// As [`record_success`](Self::record_success).
     #[cfg_attr(fusebox_fast, inline(always))]
     pub fn record_success_with(&self, id: Id, clock: &impl Clock) -> Result<(), Error> {
-        if !LAZY_CLOCK {
+        if READS_CLOCK_FIRST {
             return self.record_success(id, clock.now_ms());
         }
         if self.fast.record_success(id, false) {
@@ -150,10 +152,10 @@ impl<const N: usize> Registry<N> {
     /// Runs `op` through the breaker `id`, outside any critical section:
     /// acquire (one critical section), `op`, record (another). The clock is
     /// read, outside them, when the time matters (an open breaker's timeout,
-    /// a failure's time), as in [`Breaker::call`]; on firmware (without
-    /// `slot-locks`), also to admit. If the breaker is removed while `op`
-    /// runs, the outcome is not recorded and `op`'s result is still
-    /// returned.
+    /// a failure's time), as in [`Breaker::call`] (firmware without
+    /// policies reads it to admit, too: the answers are the same). If the
+    /// breaker is removed while `op` runs, the outcome is not recorded and
+    /// `op`'s result is still returned.
     ///
     /// # Errors
     /// [`CallError::Rejected`] with [`Error::CircuitOpen`] or
@@ -221,7 +223,7 @@ impl<const N: usize> Registry<N> {
     #[cfg(feature = "policies")]
     #[inline]
     fn admit_with(&self, id: Id, clock: &impl Clock) -> Result<Option<Permit>, Error> {
-        if LAZY_CLOCK && self.admit_if_closed(id)?.is_some() {
+        if self.admit_if_closed(id)?.is_some() {
             return Ok(None);
         }
         self.admit_timed(id, clock.now_ms())
