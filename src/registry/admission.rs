@@ -190,7 +190,10 @@ impl<const N: usize> Registry<N> {
         clock: &impl Clock,
         op: impl FnOnce() -> Result<T, E>,
     ) -> Result<T, CallError<E>> {
+        #[cfg(feature = "policies")]
         let timed = self.admit_with(id, clock).map_err(CallError::Rejected)?;
+        #[cfg(not(feature = "policies"))]
+        self.admit_with(id, clock).map_err(CallError::Rejected)?;
         let result = op();
         #[cfg(feature = "policies")]
         if let Some(permit) = timed {
@@ -199,8 +202,6 @@ impl<const N: usize> Registry<N> {
             let _ = self.complete(id, &permit, outcome, clock.now_ms());
             return result.map_err(CallError::Failed);
         }
-        #[cfg(not(feature = "policies"))]
-        let () = timed;
         self.finish_call(id, result.is_ok(), clock);
         result.map_err(CallError::Failed)
     }
