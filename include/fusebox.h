@@ -182,16 +182,6 @@ typedef struct fusebox_config {
 typedef uint32_t fusebox_status;
 
 /**
- * A 64-bit millisecond clock supplied by the application.
- */
-typedef uint64_t (*fusebox_clock_fn)(void *userdata);
-
-/**
- * A wrapping 32-bit millisecond tick (e.g. `HAL_GetTick`).
- */
-typedef uint32_t (*fusebox_clock32_fn)(void *userdata);
-
-/**
  * A breaker handle. 0 is never a valid id; the id of a destroyed breaker is
  * refused with `FUSEBOX_NOT_FOUND`, never reaching a later breaker.
  */
@@ -315,6 +305,16 @@ typedef struct fusebox_stats {
    */
   uint64_t state_since_ms;
 } fusebox_stats;
+
+/**
+ * A 64-bit millisecond clock supplied by the application.
+ */
+typedef uint64_t (*fusebox_clock_fn)(void *userdata);
+
+/**
+ * A wrapping 32-bit millisecond tick (e.g. `HAL_GetTick`).
+ */
+typedef uint32_t (*fusebox_clock32_fn)(void *userdata);
 
 /**
  * How a finished call counts: `FUSEBOX_OUTCOME_SUCCESS`, `_FAILURE` or
@@ -577,34 +577,6 @@ extern "C" {
 void fusebox_config_init(struct fusebox_config *cfg);
 
 /**
- * Sets the clock every breaker reads: `now_ms(userdata)` returns monotonic
- * milliseconds. It is called outside fusebox's critical sections, from
- * whichever thread calls fusebox, and must not fail.
- * Without the `std` feature there is no default clock and calls that need
- * time return `FUSEBOX_NO_CLOCK` until one is set.
- *
- * Returns `FUSEBOX_NULL_PARAMETER` when `now_ms` is NULL (the clock is kept).
- */
-fusebox_status fusebox_set_clock(fusebox_clock_fn now_ms, void *userdata);
-
-/**
- * Sets a wrapping 32-bit millisecond tick (e.g. `HAL_GetTick`) as the
- * clock. fusebox extends it to 64 bits, across wraps, as long as it is read
- * at least once every 2^31 ms (24.8 days). The first reading is taken as is.
- *
- * Returns `FUSEBOX_NULL_PARAMETER` when `now_ms` is NULL (the clock is kept).
- */
-fusebox_status fusebox_set_clock32(fusebox_clock32_fn now_ms, void *userdata);
-
-/**
- * Reads the clock fusebox uses into `*out_ms`.
- *
- * # Safety
- * `out_ms` is NULL or points to a writable `uint64_t`.
- */
-fusebox_status fusebox_now_ms(uint64_t *out_ms);
-
-/**
  * Creates a closed breaker named `name` (1 to `FUSEBOX_NAME_MAX` bytes,
  * NUL-terminated, any bytes) with `cfg`, or Snakepit's defaults when `cfg`
  * is NULL, and writes its id to `*out_id`.
@@ -701,62 +673,6 @@ fusebox_status fusebox_reset(fusebox_id id);
 fusebox_status fusebox_stats_get(fusebox_id id, struct fusebox_stats *out_stats);
 
 /**
- * Writes breaker `id`'s snapshot (state, counters, and the age of its
- * last failure, read from the clock now) to `buf` (`len` >=
- * `FUSEBOX_SNAPSHOT_MAX`) and its length to `*out_len`.
- *
- * # Safety
- * `buf` is NULL or writable for `len` bytes; `out_len` is NULL or writable.
- */
-fusebox_status fusebox_snapshot(fusebox_id id, uint8_t *buf, size_t len, size_t *out_len);
-
-/**
- * Creates breaker `name` from a snapshot taken by `fusebox_snapshot`
- * (possibly in an earlier run of the program, on a clock that has since
- * restarted): an open breaker stays open for the time it had left. `cfg`
- * (NULL: defaults) must equal the config the snapshot was taken with.
- *
- * Errors: those of `fusebox_create`, and `FUSEBOX_BAD_SNAPSHOT`,
- * `FUSEBOX_SNAPSHOT_VERSION`, `FUSEBOX_CONFIG_MISMATCH`, `FUSEBOX_NO_CLOCK`;
- * the registry is unchanged by an error.
- *
- * # Safety
- * As `fusebox_create`; `buf` is NULL or readable for `len` bytes.
- */
-fusebox_status fusebox_restore(const char *name,
-                               const struct fusebox_config *cfg,
-                               const uint8_t *buf,
-                               size_t len,
-                               fusebox_id *out_id);
-
-/**
- * Worst-case size of `fusebox_snapshot_all`'s blob for this build's
- * capacity: 12 + 88 bytes per slot.
- */
-size_t fusebox_snapshot_all_max(void);
-
-/**
- * Writes every breaker (name, config, state) to `buf` and the length to
- * `*out_len`, in one consistent pass.
- *
- * # Safety
- * `buf` is NULL or writable for `len` bytes; `out_len` is NULL or writable.
- */
-fusebox_status fusebox_snapshot_all(uint8_t *buf, size_t len, size_t *out_len);
-
-/**
- * Restores every breaker of a `fusebox_snapshot_all` blob and writes how
- * many to `*out_count`. All or nothing: `FUSEBOX_NAME_TAKEN` if a name is
- * already in use, `FUSEBOX_REGISTRY_FULL` if they do not all fit,
- * `FUSEBOX_BAD_SNAPSHOT`/`_VERSION` for a bad blob; the registry is
- * unchanged by an error.
- *
- * # Safety
- * `buf` is NULL or readable for `len` bytes; `out_count` is NULL or writable.
- */
-fusebox_status fusebox_restore_all(const uint8_t *buf, size_t len, size_t *out_count);
-
-/**
  * A static, NUL-terminated description of `status`; never NULL
  * ("unknown status" for codes fusebox does not define).
  */
@@ -774,6 +690,34 @@ const char *fusebox_state_str(fusebox_state state);
  * default 16).
  */
 size_t fusebox_capacity(void);
+
+/**
+ * Sets the clock every breaker reads: `now_ms(userdata)` returns monotonic
+ * milliseconds. It is called outside fusebox's critical sections, from
+ * whichever thread calls fusebox, and must not fail.
+ * Without the `std` feature there is no default clock and calls that need
+ * time return `FUSEBOX_NO_CLOCK` until one is set.
+ *
+ * Returns `FUSEBOX_NULL_PARAMETER` when `now_ms` is NULL (the clock is kept).
+ */
+fusebox_status fusebox_set_clock(fusebox_clock_fn now_ms, void *userdata);
+
+/**
+ * Sets a wrapping 32-bit millisecond tick (e.g. `HAL_GetTick`) as the
+ * clock. fusebox extends it to 64 bits, across wraps, as long as it is read
+ * at least once every 2^31 ms (24.8 days). The first reading is taken as is.
+ *
+ * Returns `FUSEBOX_NULL_PARAMETER` when `now_ms` is NULL (the clock is kept).
+ */
+fusebox_status fusebox_set_clock32(fusebox_clock32_fn now_ms, void *userdata);
+
+/**
+ * Reads the clock fusebox uses into `*out_ms`.
+ *
+ * # Safety
+ * `out_ms` is NULL or points to a writable `uint64_t`.
+ */
+fusebox_status fusebox_now_ms(uint64_t *out_ms);
 
 /**
  * Records a call's `outcome` (`FUSEBOX_OUTCOME_*`) that took `duration_ms`
@@ -868,6 +812,62 @@ fusebox_status fusebox_set_listener(fusebox_listener_fn listener, void *userdata
  * `out_count` is NULL or writable.
  */
 fusebox_status fusebox_events_dropped(uint32_t *out_count);
+
+/**
+ * Writes breaker `id`'s snapshot (state, counters, and the age of its
+ * last failure, read from the clock now) to `buf` (`len` >=
+ * `FUSEBOX_SNAPSHOT_MAX`) and its length to `*out_len`.
+ *
+ * # Safety
+ * `buf` is NULL or writable for `len` bytes; `out_len` is NULL or writable.
+ */
+fusebox_status fusebox_snapshot(fusebox_id id, uint8_t *buf, size_t len, size_t *out_len);
+
+/**
+ * Creates breaker `name` from a snapshot taken by `fusebox_snapshot`
+ * (possibly in an earlier run of the program, on a clock that has since
+ * restarted): an open breaker stays open for the time it had left. `cfg`
+ * (NULL: defaults) must equal the config the snapshot was taken with.
+ *
+ * Errors: those of `fusebox_create`, and `FUSEBOX_BAD_SNAPSHOT`,
+ * `FUSEBOX_SNAPSHOT_VERSION`, `FUSEBOX_CONFIG_MISMATCH`, `FUSEBOX_NO_CLOCK`;
+ * the registry is unchanged by an error.
+ *
+ * # Safety
+ * As `fusebox_create`; `buf` is NULL or readable for `len` bytes.
+ */
+fusebox_status fusebox_restore(const char *name,
+                               const struct fusebox_config *cfg,
+                               const uint8_t *buf,
+                               size_t len,
+                               fusebox_id *out_id);
+
+/**
+ * Worst-case size of `fusebox_snapshot_all`'s blob for this build's
+ * capacity: 12 + 88 bytes per slot.
+ */
+size_t fusebox_snapshot_all_max(void);
+
+/**
+ * Writes every breaker (name, config, state) to `buf` and the length to
+ * `*out_len`, in one consistent pass.
+ *
+ * # Safety
+ * `buf` is NULL or writable for `len` bytes; `out_len` is NULL or writable.
+ */
+fusebox_status fusebox_snapshot_all(uint8_t *buf, size_t len, size_t *out_len);
+
+/**
+ * Restores every breaker of a `fusebox_snapshot_all` blob and writes how
+ * many to `*out_count`. All or nothing: `FUSEBOX_NAME_TAKEN` if a name is
+ * already in use, `FUSEBOX_REGISTRY_FULL` if they do not all fit,
+ * `FUSEBOX_BAD_SNAPSHOT`/`_VERSION` for a bad blob; the registry is
+ * unchanged by an error.
+ *
+ * # Safety
+ * `buf` is NULL or readable for `len` bytes; `out_count` is NULL or writable.
+ */
+fusebox_status fusebox_restore_all(const uint8_t *buf, size_t len, size_t *out_count);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -122,18 +122,6 @@ enum Op {
     SnapshotAllRoundTrip,
 }
 
-fn status_of(e: Error) -> fusebox_status {
-    match e {
-        Error::CircuitOpen => FUSEBOX_CIRCUIT_OPEN,
-        Error::InvalidConfig => FUSEBOX_INVALID_CONFIG,
-        Error::InvalidName => FUSEBOX_INVALID_NAME,
-        Error::NameTaken => FUSEBOX_NAME_TAKEN,
-        Error::RegistryFull => FUSEBOX_REGISTRY_FULL,
-        Error::NotFound => FUSEBOX_NOT_FOUND,
-        _ => FUSEBOX_BUSY,
-    }
-}
-
 fn expect<T>(r: Result<T, Error>) -> fusebox_status {
     r.map_or_else(status_of, |_| FUSEBOX_OK)
 }

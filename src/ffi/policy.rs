@@ -5,16 +5,19 @@
 
 use core::ffi::c_void;
 
+#[cfg(feature = "policies")]
+use super::clock::with_time;
+#[cfg(feature = "policies")]
+use super::convert::or_ok;
 #[cfg(not(feature = "policies"))]
-use super::FUSEBOX_UNSUPPORTED;
-use super::{
+use super::types::FUSEBOX_UNSUPPORTED;
+use super::types::{
     fusebox_id, fusebox_op_fn, fusebox_outcome, fusebox_reason, fusebox_state, fusebox_status,
-    FUSEBOX_NULL_PARAMETER,
 };
 #[cfg(feature = "policies")]
-use super::{
-    to_status, with_time, write_out, write_result, FUSEBOX_INVALID_CONFIG, FUSEBOX_OK, REGISTRY,
-};
+use super::types::{FUSEBOX_INVALID_CONFIG, FUSEBOX_OK};
+#[cfg(feature = "policies")]
+use super::REGISTRY;
 #[cfg(feature = "policies")]
 use crate::{Event, Id, Listener, Outcome, Permit, State};
 
@@ -83,7 +86,7 @@ pub extern "C" fn fusebox_record(
         let Some(o) = self::outcome(outcome) else {
             return FUSEBOX_INVALID_CONFIG;
         };
-        to_status(with_time(|now| {
+        or_ok(with_time(|now| {
             REGISTRY.record(Id::from_raw(id), o, duration_ms, now)
         }))
     }
@@ -104,9 +107,7 @@ pub unsafe extern "C" fn fusebox_acquire_permit(
     id: fusebox_id,
     out_permit: *mut fusebox_permit,
 ) -> fusebox_status {
-    if out_permit.is_null() {
-        return FUSEBOX_NULL_PARAMETER;
-    }
+    non_null!(out_permit);
     #[cfg(feature = "policies")]
     {
         let r = with_time(|now| REGISTRY.try_acquire_permit(Id::from_raw(id), now)).map(|p| {
@@ -117,8 +118,7 @@ pub unsafe extern "C" fn fusebox_acquire_permit(
                 start_ms: p.start_ms(),
             }
         });
-        // SAFETY: checked non-NULL; writable by the caller's contract.
-        unsafe { write_result(out_permit, r) }
+        out_result!(out_permit, r)
     }
     #[cfg(not(feature = "policies"))]
     {
@@ -139,17 +139,16 @@ pub unsafe extern "C" fn fusebox_complete(
     permit: *const fusebox_permit,
     outcome: fusebox_outcome,
 ) -> fusebox_status {
-    // SAFETY: NULL or readable, by the caller's contract.
-    let Some(p) = (unsafe { permit.as_ref() }) else {
-        return FUSEBOX_NULL_PARAMETER;
-    };
+    non_null!(permit);
+    // SAFETY: non-NULL, and readable by the caller's contract.
+    let p = unsafe { &*permit };
     #[cfg(feature = "policies")]
     {
         let (Some(o), Some(state)) = (self::outcome(outcome), State::from_code(p.state)) else {
             return FUSEBOX_INVALID_CONFIG;
         };
         let permit = Permit::from_parts(p.generation, state, p.start_ms);
-        to_status(with_time(|now| {
+        or_ok(with_time(|now| {
             REGISTRY.complete(Id::from_raw(p.id), &permit, o, now)
         }))
     }
@@ -177,27 +176,20 @@ pub unsafe extern "C" fn fusebox_call_classified(
     userdata: *mut c_void,
     out_result: *mut i32,
 ) -> fusebox_status {
-    let (Some(op), Some(classify)) = (op, classify) else {
-        return FUSEBOX_NULL_PARAMETER;
-    };
-    if out_result.is_null() {
-        return FUSEBOX_NULL_PARAMETER;
-    }
+    let op = try_fn!(op);
+    let classify = try_fn!(classify);
+    non_null!(out_result);
     #[cfg(feature = "policies")]
     {
         let id = Id::from_raw(id);
-        let permit = match with_time(|now| REGISTRY.try_acquire_permit(id, now)) {
-            Ok(p) => p,
-            Err(s) => return s,
-        };
+        let permit = try_status!(with_time(|now| REGISTRY.try_acquire_permit(id, now)));
         // SAFETY: the caller vouches for `op(userdata)`.
         let result = unsafe { op(userdata) };
         // SAFETY: the caller vouches for `classify(result, userdata)`.
         let o = self::outcome(unsafe { classify(result, userdata) }).unwrap_or(Outcome::Failure);
         // Stale or destroyed: the op ran, its result stands.
         let _ = with_time(|now| REGISTRY.complete(id, &permit, o, now));
-        // SAFETY: checked non-NULL; writable by the caller's contract.
-        unsafe { write_out(out_result, result) }
+        out!(out_result, result)
     }
     #[cfg(not(feature = "policies"))]
     {
@@ -218,15 +210,12 @@ pub unsafe extern "C" fn fusebox_retry_after_ms(
     id: fusebox_id,
     out_ms: *mut u64,
 ) -> fusebox_status {
-    if out_ms.is_null() {
-        return FUSEBOX_NULL_PARAMETER;
-    }
+    non_null!(out_ms);
     #[cfg(feature = "policies")]
     {
         let r = with_time(|now| REGISTRY.retry_after_ms(Id::from_raw(id), now))
             .map(|ms| ms.unwrap_or(super::FUSEBOX_RETRY_NEVER));
-        // SAFETY: checked non-NULL; writable by the caller's contract.
-        unsafe { write_result(out_ms, r) }
+        out_result!(out_ms, r)
     }
     #[cfg(not(feature = "policies"))]
     {
@@ -237,7 +226,7 @@ pub unsafe extern "C" fn fusebox_retry_after_ms(
 
 #[cfg(feature = "policies")]
 fn manual(id: fusebox_id, f: fn(Id, u64) -> Result<(), crate::Error>) -> fusebox_status {
-    to_status(with_time(|now| f(Id::from_raw(id), now)))
+    or_ok(with_time(|now| f(Id::from_raw(id), now)))
 }
 
 /// Holds the breaker open (`FUSEBOX_STATE_FORCED_OPEN`): every call is
@@ -337,13 +326,10 @@ pub extern "C" fn fusebox_set_listener(
 /// `out_count` is NULL or writable.
 #[no_mangle]
 pub unsafe extern "C" fn fusebox_events_dropped(out_count: *mut u32) -> fusebox_status {
-    if out_count.is_null() {
-        return FUSEBOX_NULL_PARAMETER;
-    }
+    non_null!(out_count);
     #[cfg(feature = "policies")]
     {
-        // SAFETY: checked non-NULL; writable by the caller's contract.
-        unsafe { write_out(out_count, REGISTRY.events_dropped()) }
+        out!(out_count, REGISTRY.events_dropped())
     }
     #[cfg(not(feature = "policies"))]
     FUSEBOX_UNSUPPORTED

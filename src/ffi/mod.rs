@@ -1,0 +1,272 @@
+//! The C API: `extern "C"` functions over one global registry.
+//!
+//! Conventions (those of rustls-ffi and hyper's C API): every name has the
+//! `fusebox_` prefix; every function returns a [`fusebox_status`]; outputs go
+//! through out-parameters, written only when the status is `FUSEBOX_OK`; a
+//! NULL pointer is `FUSEBOX_NULL_PARAMETER`; codes from C are plain
+//! `uint32_t`, never Rust enums. No exported function can panic.
+//!
+//! Each exported function is thin: it checks its pointers, converts its
+//! arguments, calls [`Registry`], and converts the answer back. The
+//! admission and call logic lives once, in the registry; the C clock is a
+//! [`Clock`](crate::Clock) the registry reads only when the time matters.
+//! Files by job: `types.rs` (what cbindgen reads: codes, structs,
+//! callbacks), `clock.rs` (the clock's publication and reading),
+//! `convert.rs` (status, config, stats), `macros.rs` (the pointer
+//! plumbing), `snapshot.rs` and `policy.rs` (those functions), and this
+//! file, the core functions.
+#![allow(non_camel_case_types)]
+#![allow(unsafe_code)]
+
+use core::ffi::{c_char, c_void};
+
+use crate::{Id, Registry};
+
+#[macro_use]
+mod macros;
+mod clock;
+mod convert;
+mod policy;
+mod snapshot;
+mod types;
+
+use clock::{clock, with_time};
+use convert::{call_result, config_or_default, to_c_stats, to_status, DEFAULT_C_CONFIG};
+
+pub use clock::{fusebox_now_ms, fusebox_set_clock, fusebox_set_clock32};
+pub use convert::status_of;
+pub use policy::*;
+pub use snapshot::*;
+pub use types::*;
+
+mod capacity {
+    include!(concat!(env!("OUT_DIR"), "/capacity.rs"));
+}
+
+static REGISTRY: Registry<{ capacity::CAPACITY }> = Registry::new();
+
+/// Fills `cfg` with Snakepit's defaults: 5 failures, 30000 ms, 1 probe.
+/// Does nothing when `cfg` is NULL.
+///
+/// # Safety
+/// `cfg` is NULL or points to a writable `fusebox_config`.
+#[no_mangle]
+pub unsafe extern "C" fn fusebox_config_init(cfg: *mut fusebox_config) {
+    if !cfg.is_null() {
+        // SAFETY: non-NULL; writable by the caller's contract.
+        unsafe { cfg.write(DEFAULT_C_CONFIG) };
+    }
+}
+
+/// Creates a closed breaker named `name` (1 to `FUSEBOX_NAME_MAX` bytes,
+/// NUL-terminated, any bytes) with `cfg`, or Snakepit's defaults when `cfg`
+/// is NULL, and writes its id to `*out_id`.
+///
+/// Errors: `FUSEBOX_NULL_PARAMETER`, `FUSEBOX_INVALID_NAME`,
+/// `FUSEBOX_INVALID_CONFIG`, `FUSEBOX_NAME_TAKEN`, `FUSEBOX_REGISTRY_FULL`;
+/// the registry is unchanged by an error.
+///
+/// # Safety
+/// `name` is NULL or readable up to its NUL or `FUSEBOX_NAME_MAX + 1` bytes;
+/// `cfg` is NULL or valid; `out_id` is NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn fusebox_create(
+    name: *const c_char,
+    cfg: *const fusebox_config,
+    out_id: *mut fusebox_id,
+) -> fusebox_status {
+    non_null!(name, out_id);
+    let name = try_name!(name);
+    // SAFETY: NULL or valid, by the caller's contract.
+    let config = try_status!(unsafe { config_or_default(cfg) });
+    let id = REGISTRY.create(name, config).map_err(status_of);
+    out_result!(out_id, id.map(Id::to_raw))
+}
+
+/// Finds the breaker named `name` and writes its id to `*out_id`.
+///
+/// # Safety
+/// As `fusebox_create`.
+#[no_mangle]
+pub unsafe extern "C" fn fusebox_lookup(
+    name: *const c_char,
+    out_id: *mut fusebox_id,
+) -> fusebox_status {
+    non_null!(name, out_id);
+    let name = try_name!(name);
+    let id = REGISTRY.lookup(name).map_err(status_of);
+    out_result!(out_id, id.map(Id::to_raw))
+}
+
+/// Destroys a breaker: its slot is free and its id (every copy) is stale.
+#[no_mangle]
+pub extern "C" fn fusebox_destroy(id: fusebox_id) -> fusebox_status {
+    to_status(REGISTRY.remove(Id::from_raw(id)))
+}
+
+/// Writes the current state to `*out_state`, first moving an open breaker
+/// whose timeout has run out to half-open.
+///
+/// # Safety
+/// `out_state` is NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn fusebox_get_state(
+    id: fusebox_id,
+    out_state: *mut fusebox_state,
+) -> fusebox_status {
+    non_null!(out_state);
+    let state = with_time(|now| REGISTRY.state(Id::from_raw(id), now));
+    out_result!(out_state, state.map(|s| s.code()))
+}
+
+/// Writes whether a call would be admitted now to `*out_allowed`. A pure
+/// check: it reserves no half-open probe.
+///
+/// # Safety
+/// `out_allowed` is NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn fusebox_allow_call(
+    id: fusebox_id,
+    out_allowed: *mut bool,
+) -> fusebox_status {
+    non_null!(out_allowed);
+    out_result!(
+        out_allowed,
+        with_time(|now| REGISTRY.allow_call(Id::from_raw(id), now))
+    )
+}
+
+// The three hot functions (`fusebox_try_acquire`, `fusebox_record_success`,
+// `fusebox_call`): on hosts, the registry's closed fast path inlines into
+// them, with no stack frame, and the rest is a call out of line.
+
+/// Admits a call (`FUSEBOX_OK`) or rejects it (`FUSEBOX_CIRCUIT_OPEN`). In
+/// half-open each admission takes one of the `half_open_max_calls` probes.
+/// Report the outcome with `fusebox_record_success`/`_failure`.
+#[no_mangle]
+pub extern "C" fn fusebox_try_acquire(id: fusebox_id) -> fusebox_status {
+    let clock = try_status!(clock());
+    to_status(
+        REGISTRY
+            .try_acquire_with(Id::from_raw(id), &clock)
+            .map(|_| ()),
+    )
+}
+
+/// Records a success: in half-open it closes the breaker.
+#[no_mangle]
+pub extern "C" fn fusebox_record_success(id: fusebox_id) -> fusebox_status {
+    let clock = try_status!(clock());
+    to_status(REGISTRY.record_success_with(Id::from_raw(id), &clock))
+}
+
+/// Records a failure: it may open (or reopen) the breaker.
+#[no_mangle]
+pub extern "C" fn fusebox_record_failure(id: fusebox_id) -> fusebox_status {
+    let clock = try_status!(clock());
+    to_status(REGISTRY.record_failure_with(Id::from_raw(id), &clock))
+}
+
+/// Runs `op(userdata)` through the breaker. Rejected: returns
+/// `FUSEBOX_CIRCUIT_OPEN` (or `FUSEBOX_NOT_FOUND`) and `op` does not run.
+/// Admitted: `op` runs outside every critical section, its return value is
+/// recorded (0 success, anything else failure) and written to `*out_result`,
+/// and the status is `FUSEBOX_OK`. If the breaker is destroyed while `op`
+/// runs, the outcome is dropped and the status is still `FUSEBOX_OK`. A
+/// breaker that measures slow calls times `op` through a permit, like
+/// `fusebox_call_classified`: a result that arrives after the breaker moved
+/// on only counts in `stale_count`.
+///
+/// # Safety
+/// `out_result` is NULL or writable; `op` is safe to call with `userdata`.
+#[no_mangle]
+pub unsafe extern "C" fn fusebox_call(
+    id: fusebox_id,
+    op: fusebox_op_fn,
+    userdata: *mut c_void,
+    out_result: *mut i32,
+) -> fusebox_status {
+    let op = try_fn!(op);
+    non_null!(out_result);
+    let clock = try_status!(clock());
+    let r = REGISTRY.call(Id::from_raw(id), &clock, || {
+        // SAFETY: the caller vouches for `op(userdata)`.
+        match unsafe { op(userdata) } {
+            0 => Ok(()),
+            failed => Err(failed),
+        }
+    });
+    out_result!(out_result, call_result(r))
+}
+
+/// Resets a breaker: closed, failure and probe counts 0, last failure time
+/// cleared; the success count is kept.
+#[no_mangle]
+pub extern "C" fn fusebox_reset(id: fusebox_id) -> fusebox_status {
+    to_status(REGISTRY.reset(Id::from_raw(id)))
+}
+
+/// Writes a breaker's counters to `*out_stats`. Needs no clock and does not
+/// move the state.
+///
+/// # Safety
+/// `out_stats` is NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn fusebox_stats_get(
+    id: fusebox_id,
+    out_stats: *mut fusebox_stats,
+) -> fusebox_status {
+    non_null!(out_stats);
+    let stats = REGISTRY.stats(Id::from_raw(id)).map_err(status_of);
+    out_result!(out_stats, stats.map(|s| to_c_stats(&s)))
+}
+
+/// A static, NUL-terminated description of `status`; never NULL
+/// ("unknown status" for codes fusebox does not define).
+#[no_mangle]
+pub extern "C" fn fusebox_status_str(status: fusebox_status) -> *const c_char {
+    let s: &'static core::ffi::CStr = match status {
+        FUSEBOX_OK => c"ok",
+        FUSEBOX_CIRCUIT_OPEN => c"circuit open",
+        FUSEBOX_NULL_PARAMETER => c"null parameter",
+        FUSEBOX_INVALID_CONFIG => c"invalid config",
+        FUSEBOX_INVALID_NAME => c"invalid name",
+        FUSEBOX_NAME_TAKEN => c"name taken",
+        FUSEBOX_REGISTRY_FULL => c"registry full",
+        FUSEBOX_NOT_FOUND => c"not found",
+        FUSEBOX_NO_CLOCK => c"no clock set",
+        FUSEBOX_BUSY => c"registry busy",
+        FUSEBOX_BUFFER_TOO_SMALL => c"buffer too small",
+        FUSEBOX_BAD_SNAPSHOT => c"bad snapshot",
+        FUSEBOX_SNAPSHOT_VERSION => c"unsupported snapshot version",
+        FUSEBOX_CONFIG_MISMATCH => c"config mismatch",
+        FUSEBOX_UNSUPPORTED => c"unsupported",
+        FUSEBOX_STALE_PERMIT => c"stale permit",
+        _ => c"unknown status",
+    };
+    s.as_ptr()
+}
+
+/// A static, NUL-terminated name of `state` ("closed", "open",
+/// "half_open", "forced_open", "disabled", "metrics_only"); "unknown
+/// state" for other codes. Never NULL.
+#[no_mangle]
+pub extern "C" fn fusebox_state_str(state: fusebox_state) -> *const c_char {
+    let s: &'static core::ffi::CStr = match state {
+        FUSEBOX_STATE_CLOSED => c"closed",
+        FUSEBOX_STATE_OPEN => c"open",
+        FUSEBOX_STATE_HALF_OPEN => c"half_open",
+        FUSEBOX_STATE_FORCED_OPEN => c"forced_open",
+        FUSEBOX_STATE_DISABLED => c"disabled",
+        FUSEBOX_STATE_METRICS_ONLY => c"metrics_only",
+        _ => c"unknown state",
+    };
+    s.as_ptr()
+}
+
+/// Slots in the global registry, fixed at build time (`FUSEBOX_CAPACITY`,
+/// default 16).
+#[no_mangle]
+pub extern "C" fn fusebox_capacity() -> usize {
+    capacity::CAPACITY
+}

@@ -1,0 +1,103 @@
+//! The C API's snapshots: one breaker (`fusebox_snapshot`,
+//! `fusebox_restore`) or the whole registry (`fusebox_snapshot_all`,
+//! `fusebox_restore_all`), as byte blobs the application stores where it
+//! likes (see the [`snapshot`](crate::snapshot) module for the format).
+
+use core::ffi::c_char;
+
+use super::clock::with_time;
+use super::convert::config_or_default;
+use super::types::{fusebox_config, fusebox_id, fusebox_status};
+use super::{capacity, REGISTRY};
+use crate::{Id, Registry};
+
+/// Writes breaker `id`'s snapshot (state, counters, and the age of its
+/// last failure, read from the clock now) to `buf` (`len` >=
+/// `FUSEBOX_SNAPSHOT_MAX`) and its length to `*out_len`.
+///
+/// # Safety
+/// `buf` is NULL or writable for `len` bytes; `out_len` is NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn fusebox_snapshot(
+    id: fusebox_id,
+    buf: *mut u8,
+    len: usize,
+    out_len: *mut usize,
+) -> fusebox_status {
+    non_null!(buf, out_len);
+    let buf = try_slice_mut!(buf, len);
+    out_result!(
+        out_len,
+        with_time(|now| REGISTRY.snapshot(Id::from_raw(id), now, buf))
+    )
+}
+
+/// Creates breaker `name` from a snapshot taken by `fusebox_snapshot`
+/// (possibly in an earlier run of the program, on a clock that has since
+/// restarted): an open breaker stays open for the time it had left. `cfg`
+/// (NULL: defaults) must equal the config the snapshot was taken with.
+///
+/// Errors: those of `fusebox_create`, and `FUSEBOX_BAD_SNAPSHOT`,
+/// `FUSEBOX_SNAPSHOT_VERSION`, `FUSEBOX_CONFIG_MISMATCH`, `FUSEBOX_NO_CLOCK`;
+/// the registry is unchanged by an error.
+///
+/// # Safety
+/// As `fusebox_create`; `buf` is NULL or readable for `len` bytes.
+#[no_mangle]
+pub unsafe extern "C" fn fusebox_restore(
+    name: *const c_char,
+    cfg: *const fusebox_config,
+    buf: *const u8,
+    len: usize,
+    out_id: *mut fusebox_id,
+) -> fusebox_status {
+    non_null!(name, buf, out_id);
+    let name = try_name!(name);
+    // SAFETY: NULL or valid, by the caller's contract.
+    let config = try_status!(unsafe { config_or_default(cfg) });
+    let blob = try_slice!(buf, len);
+    let id = with_time(|now| REGISTRY.restore(name, config, blob, now));
+    out_result!(out_id, id.map(Id::to_raw))
+}
+
+/// Worst-case size of `fusebox_snapshot_all`'s blob for this build's
+/// capacity: 12 + 88 bytes per slot.
+#[no_mangle]
+pub extern "C" fn fusebox_snapshot_all_max() -> usize {
+    Registry::<{ capacity::CAPACITY }>::SNAPSHOT_ALL_MAX
+}
+
+/// Writes every breaker (name, config, state) to `buf` and the length to
+/// `*out_len`, in one consistent pass.
+///
+/// # Safety
+/// `buf` is NULL or writable for `len` bytes; `out_len` is NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn fusebox_snapshot_all(
+    buf: *mut u8,
+    len: usize,
+    out_len: *mut usize,
+) -> fusebox_status {
+    non_null!(buf, out_len);
+    let buf = try_slice_mut!(buf, len);
+    out_result!(out_len, with_time(|now| REGISTRY.snapshot_all(now, buf)))
+}
+
+/// Restores every breaker of a `fusebox_snapshot_all` blob and writes how
+/// many to `*out_count`. All or nothing: `FUSEBOX_NAME_TAKEN` if a name is
+/// already in use, `FUSEBOX_REGISTRY_FULL` if they do not all fit,
+/// `FUSEBOX_BAD_SNAPSHOT`/`_VERSION` for a bad blob; the registry is
+/// unchanged by an error.
+///
+/// # Safety
+/// `buf` is NULL or readable for `len` bytes; `out_count` is NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn fusebox_restore_all(
+    buf: *const u8,
+    len: usize,
+    out_count: *mut usize,
+) -> fusebox_status {
+    non_null!(buf, out_count);
+    let blob = try_slice!(buf, len);
+    out_result!(out_count, with_time(|now| REGISTRY.restore_all(blob, now)))
+}

@@ -1,0 +1,257 @@
+//! Admission and outcomes by id: `try_acquire`, `record_success`,
+//! `record_failure` and `call`, the one path that the Rust API and the C API
+//! share.
+//!
+//! The time comes either as a reading (`now_ms`) or as a [`Clock`] that is
+//! read only when the time matters (the `*_with` methods and `call`): a
+//! closed breaker admits a call and counts a success whatever the time, so
+//! a healthy breaker's call reads no clock at all. One exception, for
+//! flash: firmware without policies (neither `std` nor `policies`)
+//! reads the clock first, always ([`READS_CLOCK_FIRST`]): one pass through
+//! the slot instead of two, and there (no time accounting without
+//! policies) the answers are the same either way.
+//!
+//! On hosts each method is a lock-free fast path (see [`crate::fast`]),
+//! inlined into its caller, and an out-of-line rest.
+#![forbid(unsafe_code)]
+
+use super::Registry;
+#[cfg(fusebox_fast)]
+use crate::fast::Admitted;
+#[cfg(feature = "policies")]
+use crate::Permit;
+use crate::{Breaker, CallError, Clock, Error, Id, State};
+
+/// Whether the `*_with` methods and `call` read the clock first, always
+/// (firmware without policies, to save flash), instead of only when the
+/// time matters.
+const READS_CLOCK_FIRST: bool = !cfg!(any(feature = "std", feature = "policies"));
+
+impl<const N: usize> Registry<N> {
+    /// [`Breaker::try_acquire`] by id. O(1).
+    ///
+    /// # Errors
+    /// [`Error::CircuitOpen`] when rejected, [`Error::NotFound`] for an
+    /// unknown or stale id.
+    #[cfg_attr(fusebox_fast, inline)]
+    pub fn try_acquire(&self, id: Id, now_ms: u64) -> Result<State, Error> {
+        match self.fast.try_acquire(id, Some(now_ms)) {
+            Some(r) => r,
+            None => self.try_acquire_locked(id, now_ms),
+        }
+    }
+
+    /// `try_acquire` with the slot locked. Out of line on hosts, so that
+    /// the fast path inlines into callers without the slow path's weight.
+    #[cfg_attr(fusebox_fast, inline(never))]
+    fn try_acquire_locked(&self, id: Id, now_ms: u64) -> Result<State, Error> {
+        self.with_breaker(id, |b| b.try_acquire(now_ms))?
+    }
+
+    /// [`try_acquire`](Self::try_acquire) at `clock`'s time, read only when
+    /// the breaker is not closed (firmware without policies reads it first:
+    /// the answers are the same). O(1).
+    ///
+    /// # Errors
+    /// As [`try_acquire`](Self::try_acquire).
+    #[cfg_attr(fusebox_fast, inline(always))]
+    pub fn try_acquire_with(&self, id: Id, clock: &impl Clock) -> Result<State, Error> {
+        if READS_CLOCK_FIRST {
+            return self.try_acquire(id, clock.now_ms());
+        }
+        match self.fast.try_acquire(id, None) {
+            Some(r) => r,
+            None => self.try_acquire_unless_closed(id, clock),
+        }
+    }
+
+    /// `try_acquire_with` past the closed fast path.
+    #[cfg_attr(fusebox_fast, inline(never))]
+    fn try_acquire_unless_closed(&self, id: Id, clock: &impl Clock) -> Result<State, Error> {
+        match self.admit_if_closed(id)? {
+            Some(state) => Ok(state),
+            None => self.try_acquire(id, clock.now_ms()),
+        }
+    }
+
+    /// A closed breaker's admission, which needs no clock: `Ok(None)`, with
+    /// nothing changed, when the breaker is not closed (or measures slow
+    /// calls). An open breaker is told by its published mode, unlocked.
+    #[inline]
+    fn admit_if_closed(&self, id: Id) -> Result<Option<State>, Error> {
+        if self.fast.declines_admission(id) {
+            return Ok(None);
+        }
+        self.with_breaker_quiet(id, Breaker::try_acquire_if_closed)
+    }
+
+    /// [`Breaker::record_success`] by id. O(1).
+    ///
+    /// # Errors
+    /// [`Error::NotFound`] for an unknown or stale id.
+    #[cfg_attr(fusebox_fast, inline)]
+    pub fn record_success(&self, id: Id, now_ms: u64) -> Result<(), Error> {
+        if self.fast.record_success(id, true) {
+            return Ok(());
+        }
+        self.record_success_locked(id, now_ms)
+    }
+
+    #[cfg_attr(fusebox_fast, inline(never))]
+    fn record_success_locked(&self, id: Id, now_ms: u64) -> Result<(), Error> {
+        self.with_breaker(id, |b| b.record_success(now_ms))
+    }
+
+    /// [`record_success`](Self::record_success) at `clock`'s time, read
+    /// only when the breaker is not closed (firmware without policies reads
+    /// it first: the answers are the same). O(1).
+    ///
+    /// # Errors
+    /// As [`record_success`](Self::record_success).
+    #[cfg_attr(fusebox_fast, inline(always))]
+    pub fn record_success_with(&self, id: Id, clock: &impl Clock) -> Result<(), Error> {
+        if READS_CLOCK_FIRST {
+            return self.record_success(id, clock.now_ms());
+        }
+        if self.fast.record_success(id, false) {
+            return Ok(());
+        }
+        self.record_success_unless_closed(id, clock)
+    }
+
+    /// `record_success_with` past the closed fast path: a closed breaker
+    /// counts the success without the clock, any other at its time.
+    #[cfg_attr(fusebox_fast, inline(never))]
+    fn record_success_unless_closed(&self, id: Id, clock: &impl Clock) -> Result<(), Error> {
+        if !self.fast.declines_success(id)
+            && self.with_breaker_quiet(id, Breaker::record_success_if_closed)?
+        {
+            return Ok(());
+        }
+        self.record_success(id, clock.now_ms())
+    }
+
+    /// [`Breaker::record_failure`] by id. O(1).
+    ///
+    /// # Errors
+    /// [`Error::NotFound`] for an unknown or stale id.
+    pub fn record_failure(&self, id: Id, now_ms: u64) -> Result<(), Error> {
+        self.with_breaker(id, |b| b.record_failure(now_ms))
+    }
+
+    /// [`record_failure`](Self::record_failure) at `clock`'s time (a
+    /// failure is stamped: the clock is always read). O(1).
+    ///
+    /// # Errors
+    /// As [`record_failure`](Self::record_failure).
+    #[cfg_attr(fusebox_fast, inline(never))]
+    pub fn record_failure_with(&self, id: Id, clock: &impl Clock) -> Result<(), Error> {
+        self.record_failure(id, clock.now_ms())
+    }
+
+    /// Runs `op` through the breaker `id`, outside any critical section:
+    /// acquire (one critical section), `op`, record (another). The clock is
+    /// read, outside them, when the time matters (an open breaker's timeout,
+    /// a failure's time), as in [`Breaker::call`] (firmware without
+    /// policies reads it to admit, too: the answers are the same). If the
+    /// breaker is removed while `op` runs, the outcome is not recorded and
+    /// `op`'s result is still returned.
+    ///
+    /// # Errors
+    /// [`CallError::Rejected`] with [`Error::CircuitOpen`] or
+    /// [`Error::NotFound`] (the op did not run), or [`CallError::Failed`]
+    /// with the op's own error.
+    #[cfg_attr(fusebox_fast, inline)]
+    pub fn call<T, E>(
+        &self,
+        id: Id,
+        clock: &impl Clock,
+        op: impl FnOnce() -> Result<T, E>,
+    ) -> Result<T, CallError<E>> {
+        // Hosts: a closed breaker runs `op` between two counts made without
+        // a lock.
+        #[cfg(fusebox_fast)]
+        if let Some(admitted) = self.fast.admit_call(id) {
+            let admitted: Admitted<'_> = admitted;
+            let result = op();
+            if !(result.is_ok() && admitted.succeed()) {
+                self.finish_call(id, result.is_ok(), clock);
+            }
+            return result.map_err(CallError::Failed);
+        }
+        self.call_locked(id, clock, op)
+    }
+
+    /// [`call`](Self::call) through the slot lock.
+    #[cfg_attr(fusebox_fast, inline(never))]
+    fn call_locked<T, E>(
+        &self,
+        id: Id,
+        clock: &impl Clock,
+        op: impl FnOnce() -> Result<T, E>,
+    ) -> Result<T, CallError<E>> {
+        #[cfg(feature = "policies")]
+        let timed = self.admit_with(id, clock).map_err(CallError::Rejected)?;
+        #[cfg(not(feature = "policies"))]
+        self.admit_with(id, clock).map_err(CallError::Rejected)?;
+        let result = op();
+        #[cfg(feature = "policies")]
+        if let Some(permit) = timed {
+            // Stale or removed: the op's result stands all the same.
+            let outcome = crate::policy::outcome_of(&result);
+            let _ = self.complete(id, &permit, outcome, clock.now_ms());
+            return result.map_err(CallError::Failed);
+        }
+        self.finish_call(id, result.is_ok(), clock);
+        result.map_err(CallError::Failed)
+    }
+
+    /// Records the outcome of an op `call` admitted untimed. A removal
+    /// during the op is not the caller's error: its result stands.
+    #[cfg_attr(fusebox_fast, inline(never))]
+    fn finish_call(&self, id: Id, ok: bool, clock: &impl Clock) {
+        let _ = if ok {
+            self.record_success_with(id, clock)
+        } else {
+            self.record_failure_with(id, clock)
+        };
+    }
+
+    /// `call`'s admission at `clock`'s time: a permit when the breaker
+    /// measures slow calls (the closed fast path declines those), so that
+    /// its outcome, completing the permit, times the call, as
+    /// [`Breaker::call`] does.
+    #[cfg(feature = "policies")]
+    #[inline]
+    fn admit_with(&self, id: Id, clock: &impl Clock) -> Result<Option<Permit>, Error> {
+        if self.admit_if_closed(id)?.is_some() {
+            return Ok(None);
+        }
+        self.admit_timed(id, clock.now_ms())
+    }
+
+    /// Without policies nothing measures slow calls: `call` admits as
+    /// [`try_acquire_with`](Self::try_acquire_with) does.
+    #[cfg(not(feature = "policies"))]
+    #[inline]
+    fn admit_with(&self, id: Id, clock: &impl Clock) -> Result<(), Error> {
+        self.try_acquire_with(id, clock).map(|_| ())
+    }
+
+    /// `admit_with` at `now_ms`. Out of line on hosts: off the closed path.
+    #[cfg(feature = "policies")]
+    #[cfg_attr(fusebox_fast, inline(never))]
+    fn admit_timed(&self, id: Id, now_ms: u64) -> Result<Option<Permit>, Error> {
+        // The fast path admits only breakers that do not measure slow calls.
+        if let Some(r) = self.fast.try_acquire(id, Some(now_ms)) {
+            return r.map(|_| None);
+        }
+        self.with_breaker(id, |b| {
+            if b.measures_slow_calls() {
+                b.try_acquire_permit(now_ms).map(Some)
+            } else {
+                b.try_acquire(now_ms).map(|_| None)
+            }
+        })?
+    }
+}

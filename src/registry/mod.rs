@@ -1,0 +1,374 @@
+//! A fixed-capacity registry of named breakers behind `critical-section`,
+//! usable as a `static`.
+//!
+//! One job per file: this one holds the slots, the name index and the
+//! structural operations (create, lookup, remove) with the simple reads by
+//! id; `admission.rs` the admission and outcome paths (`try_acquire`,
+//! `record_*`, `call`), `policy.rs` the policy operations and
+//! `snapshot.rs` the snapshots of one breaker or of the whole registry.
+#![forbid(unsafe_code)]
+
+use core::cell::RefCell;
+use critical_section::Mutex;
+
+#[cfg(feature = "policies")]
+use crate::events::EventQueue;
+use crate::fast::FastPath;
+use crate::id::Id;
+use crate::name::{to_name, Name};
+use crate::slot::SlotCell;
+use crate::{Breaker, Config, Error, State, Stats};
+
+mod admission;
+#[cfg(feature = "policies")]
+mod policy;
+mod snapshot;
+
+/// Most slots a registry can have: ids keep the slot index in their low
+/// [`INDEX_BITS`](Id::INDEX_BITS) bits.
+pub const MAX_CAPACITY: usize = 1 << Id::INDEX_BITS;
+
+/// One slot: its breaker when `occupied`, and the generation of its
+/// current (or, when empty, next) occupant. All-zero when empty, so that a
+/// registry is zero-initialised (`.bss`, no flash image).
+#[derive(Debug)]
+#[repr(C)] // the id check's fields first, next to the slot lock
+struct Slot {
+    /// Stored 0-based; ids carry it plus one, so that no id is 0.
+    generation: u32,
+    occupied: bool,
+    breaker: Breaker,
+}
+
+impl Slot {
+    const EMPTY: Slot = Slot {
+        generation: 0,
+        occupied: false,
+        breaker: Breaker::VACANT,
+    };
+
+    /// The generation ids of the current occupant carry (never 0).
+    fn id_generation(&self) -> u32 {
+        self.generation + 1
+    }
+
+    fn get_mut(&mut self, id: Id) -> Result<&mut Breaker, Error> {
+        if self.occupied && self.id_generation() == id.generation() {
+            Ok(&mut self.breaker)
+        } else {
+            Err(Error::NotFound)
+        }
+    }
+}
+
+/// The names of the occupied slots: what create, lookup and remove need,
+/// behind the critical section. Operations by id never touch it.
+/// An empty name marks a free slot (a breaker's name is never empty).
+#[derive(Debug)]
+struct Index<const N: usize> {
+    names: [Name; N],
+}
+
+impl<const N: usize> Index<N> {
+    /// The slot of the breaker named `name` (never empty).
+    fn find(&self, name: &[u8]) -> Option<usize> {
+        self.names
+            .iter()
+            .position(|n| !n.is_empty() && n.as_slice() == name)
+    }
+
+    fn free_slots(&self) -> usize {
+        self.names.iter().filter(|n| n.is_empty()).count()
+    }
+}
+
+/// Up to `N` named breakers (`1 <= N <=` [`MAX_CAPACITY`]), shareable between
+/// threads and interrupt handlers as a `static`.
+///
+/// Structural methods (create, lookup, remove, whole-registry snapshots)
+/// take one short critical section that covers only the registry's own
+/// bookkeeping: never the user's operation, never a clock read. Operations
+/// by id lock only their breaker's slot: through a critical section by
+/// default, through a per-slot spin lock with the `std` feature, so that threads using different breakers never contend.
+/// With `std`, on targets with 64-bit atomics, operations that only count
+/// (a closed breaker's admissions and successes, rejections inside an open
+/// window) take no lock at all: each thread counts in a lane of its own,
+/// and stats add the lanes (README, "Performance"). That costs 32 bytes
+/// per slot plus 16 per slot for each of 8 lanes (2.5 KiB for 16 slots).
+/// With policies, an operation that changes a breaker's state also queues
+/// the change for the listener under the event queue's own short lock
+/// (never the critical section, which create, lookup and remove hold while
+/// they lock slots), and delivers it after every lock is released.
+/// The library does not pick a `critical-section` implementation: the
+/// application does (e.g. `critical-section/std` on hosts).
+///
+/// Costs: operations by [`Id`] are O(1); `create` and `lookup` are O(N)
+/// name comparisons.
+///
+/// ```
+/// use fusebox::{Config, Error, Registry, State};
+/// static REGISTRY: Registry<4> = Registry::new();
+/// let id = REGISTRY.create(b"db", Config::default().with_failure_threshold(1)).unwrap();
+/// assert_eq!(REGISTRY.lookup(b"db"), Ok(id));
+/// REGISTRY.record_failure(id, 0).unwrap();
+/// assert_eq!(REGISTRY.try_acquire(id, 1), Err(Error::CircuitOpen));
+/// REGISTRY.remove(id).unwrap();
+/// assert_eq!(REGISTRY.state(id, 2), Err(Error::NotFound));
+/// ```
+#[derive(Debug)]
+pub struct Registry<const N: usize> {
+    index: Mutex<RefCell<Index<N>>>,
+    slots: [SlotCell<Slot>; N],
+    /// With `std`: the operations that only count, without the slot lock.
+    fast: FastPath<N>,
+    #[cfg(feature = "policies")]
+    events: EventQueue,
+}
+
+impl<const N: usize> Registry<N> {
+    const CAPACITY_OK: () = assert!(
+        N >= 1 && N <= MAX_CAPACITY,
+        "Registry capacity must be in 1..=4096"
+    );
+
+    /// An empty registry; `const`, so it can initialise a `static`.
+    /// A capacity outside `1..=MAX_CAPACITY` is a compile-time error.
+    pub const fn new() -> Self {
+        #[allow(clippy::let_unit_value)]
+        let () = Self::CAPACITY_OK;
+        Self {
+            index: Mutex::new(RefCell::new(Index {
+                names: [const { Name::new() }; N],
+            })),
+            slots: [const { SlotCell::new(Slot::EMPTY) }; N],
+            fast: FastPath::new(),
+            #[cfg(feature = "policies")]
+            events: EventQueue::new(),
+        }
+    }
+
+    /// The number of slots, `N`.
+    pub const fn capacity(&self) -> usize {
+        N
+    }
+
+    /// Runs `f` on the index inside one critical section: the structural
+    /// operations (create, lookup, remove, snapshots of the whole registry).
+    fn with_index<R>(&self, f: impl FnOnce(&mut Index<N>) -> Result<R, Error>) -> Result<R, Error> {
+        critical_section::with(|cs| {
+            let mut index = self
+                .index
+                .borrow(cs)
+                .try_borrow_mut()
+                .map_err(|_| Error::Busy)?;
+            f(&mut index)
+        })
+    }
+
+    /// Runs `f` on breaker `id` with only its slot locked.
+    /// With policies, the state changes `f` made are queued while the slot
+    /// is still locked, and delivered to the listener after it is unlocked.
+    /// Inlined on hosts, where it is every operation's hot path.
+    #[cfg_attr(feature = "std", inline(always))]
+    #[cfg_attr(not(feature = "std"), inline)]
+    fn with_breaker<R>(&self, id: Id, f: impl FnOnce(&mut Breaker) -> R) -> Result<R, Error> {
+        #[cfg(feature = "policies")]
+        {
+            let slot = self.slots.get(id.index()).ok_or(Error::NotFound)?;
+            let mut changed = None;
+            let r = slot.with(|s| {
+                s.get_mut(id).map(|b| {
+                    self.fast.adopt(id);
+                    let r = f(b);
+                    self.fast.publish(id, b);
+                    if b.has_transitions() {
+                        changed = Some(self.queue_transitions(id, b));
+                    }
+                    r
+                })
+            })??;
+            if let Some(last) = changed {
+                self.deliver_events(last);
+            }
+            Ok(r)
+        }
+        #[cfg(not(feature = "policies"))]
+        self.with_breaker_quiet(id, |b| {
+            let r = f(b);
+            self.fast.publish(id, b);
+            r
+        })
+    }
+
+    /// [`with_breaker`](Self::with_breaker) for operations that cannot
+    /// change the state (the closed fast paths, reads): no event handling,
+    /// no new mode for the fast path.
+    #[cfg_attr(feature = "std", inline(always))]
+    #[cfg_attr(not(feature = "std"), inline)]
+    fn with_breaker_quiet<R>(&self, id: Id, f: impl FnOnce(&mut Breaker) -> R) -> Result<R, Error> {
+        let slot = self.slots.get(id.index()).ok_or(Error::NotFound)?;
+        slot.with(|s| {
+            s.get_mut(id).map(|b| {
+                self.fast.adopt(id);
+                f(b)
+            })
+        })?
+    }
+
+    /// Queues `b`'s state changes (its slot still locked). Out of line:
+    /// state changes are rare, and the operations that make none stay small.
+    #[cfg(feature = "policies")]
+    #[cold]
+    #[inline(never)]
+    fn queue_transitions(&self, id: Id, b: &mut Breaker) -> Option<u32> {
+        self.events.push_all(id, || b.take_transition())
+    }
+
+    /// Delivers queued events (no lock held). Out of line, as above.
+    #[cfg(feature = "policies")]
+    #[cold]
+    #[inline(never)]
+    fn deliver_events(&self, last: Option<u32>) {
+        self.events.deliver(last);
+    }
+
+    /// Puts `breaker` named `name` into a free slot. Called inside the
+    /// index's critical section; on error nothing has changed.
+    fn insert(&self, index: &mut Index<N>, name: Name, breaker: Breaker) -> Result<Id, Error> {
+        if index.find(&name).is_some() {
+            return Err(Error::NameTaken);
+        }
+        let i = index
+            .names
+            .iter()
+            .position(|n| n.is_empty())
+            .ok_or(Error::RegistryFull)?;
+        let (slot, entry) = self
+            .slots
+            .get(i)
+            .zip(index.names.get_mut(i))
+            .ok_or(Error::RegistryFull)?;
+        let id = slot.with(|s| {
+            s.breaker = breaker;
+            s.occupied = true;
+            let id = Id::new(i, s.id_generation());
+            self.fast.publish(id, &s.breaker);
+            id
+        })?;
+        *entry = name;
+        Ok(id)
+    }
+
+    /// Adds a closed breaker named `name`. O(N).
+    ///
+    /// # Errors
+    /// [`Error::InvalidName`] (empty or over [`NAME_MAX`](crate::NAME_MAX) bytes),
+    /// [`Error::InvalidConfig`], [`Error::NameTaken`], [`Error::RegistryFull`].
+    /// On error the registry is unchanged.
+    pub fn create(&self, name: &[u8], config: Config) -> Result<Id, Error> {
+        let name = to_name(name)?;
+        let breaker = Breaker::new(config)?;
+        self.with_index(|index| self.insert(index, name, breaker))
+    }
+
+    /// The id of the breaker named `name`. O(N).
+    ///
+    /// # Errors
+    /// [`Error::InvalidName`] for a name no breaker could have,
+    /// [`Error::NotFound`] when none has it.
+    pub fn lookup(&self, name: &[u8]) -> Result<Id, Error> {
+        let name = to_name(name)?;
+        self.with_index(|index| {
+            let i = index.find(&name).ok_or(Error::NotFound)?;
+            let slot = self.slots.get(i).ok_or(Error::NotFound)?;
+            Ok(Id::new(i, slot.with(|s| s.id_generation())?))
+        })
+    }
+
+    /// Removes a breaker; its id (and copies of it) become stale. O(1).
+    ///
+    /// # Errors
+    /// [`Error::NotFound`] for an unknown or stale id.
+    pub fn remove(&self, id: Id) -> Result<(), Error> {
+        self.with_index(|index| {
+            let (slot, entry) = self
+                .slots
+                .get(id.index())
+                .zip(index.names.get_mut(id.index()))
+                .ok_or(Error::NotFound)?;
+            slot.with(|s| {
+                s.get_mut(id)?;
+                self.fast.clear(id);
+                *s = Slot {
+                    // Wraps after 2^20 - 1 occupants of this slot.
+                    generation: if s.id_generation() >= Id::GENERATION_MAX {
+                        0
+                    } else {
+                        s.id_generation()
+                    },
+                    ..Slot::EMPTY
+                };
+                Ok(())
+            })??;
+            *entry = Name::new();
+            Ok(())
+        })
+    }
+
+    /// Number of breakers in the registry. O(N).
+    pub fn len(&self) -> usize {
+        self.with_index(|index| Ok(N - index.free_slots()))
+            .unwrap_or(0)
+    }
+
+    /// Whether the registry holds no breaker. O(N).
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// [`Breaker::state`] by id. O(1).
+    ///
+    /// # Errors
+    /// [`Error::NotFound`] for an unknown or stale id.
+    pub fn state(&self, id: Id, now_ms: u64) -> Result<State, Error> {
+        self.with_breaker(id, |b| b.state(now_ms))
+    }
+
+    /// [`Breaker::allow_call`] by id: a pure check. O(1).
+    ///
+    /// # Errors
+    /// [`Error::NotFound`] for an unknown or stale id.
+    pub fn allow_call(&self, id: Id, now_ms: u64) -> Result<bool, Error> {
+        self.with_breaker(id, |b| b.allow_call(now_ms))
+    }
+
+    /// [`Breaker::reset`] by id. O(1).
+    ///
+    /// # Errors
+    /// [`Error::NotFound`] for an unknown or stale id.
+    pub fn reset(&self, id: Id) -> Result<(), Error> {
+        self.with_breaker(id, Breaker::reset)
+    }
+
+    /// [`Breaker::stats`] by id. O(1).
+    ///
+    /// # Errors
+    /// [`Error::NotFound`] for an unknown or stale id.
+    pub fn stats(&self, id: Id) -> Result<Stats, Error> {
+        self.with_breaker_quiet(id, |b| self.fast.stats(id, b))
+    }
+
+    /// The configuration of a breaker by id. O(1).
+    ///
+    /// # Errors
+    /// [`Error::NotFound`] for an unknown or stale id.
+    pub fn config(&self, id: Id) -> Result<Config, Error> {
+        self.with_breaker_quiet(id, |b| *b.config())
+    }
+}
+
+impl<const N: usize> Default for Registry<N> {
+    fn default() -> Self {
+        Self::new()
+    }
+}

@@ -1,0 +1,131 @@
+//! The registry's policy operations (feature `policies`): permits, outcomes
+//! with durations, classified calls, retry-after, manual control and the
+//! event listener. Each is the [`Breaker`] method of the same name, by id,
+//! with only the breaker's slot locked.
+#![forbid(unsafe_code)]
+
+use super::Registry;
+use crate::{CallError, Clock, Error, Id, Listener, Outcome, Permit};
+
+/// Policies: permits, manual control, events.
+impl<const N: usize> Registry<N> {
+    /// [`Breaker::try_acquire_permit`](crate::Breaker::try_acquire_permit) by id. O(1).
+    ///
+    /// # Errors
+    /// [`Error::CircuitOpen`], [`Error::NotFound`].
+    pub fn try_acquire_permit(&self, id: Id, now_ms: u64) -> Result<Permit, Error> {
+        self.with_breaker(id, |b| b.try_acquire_permit(now_ms))?
+    }
+
+    /// [`Breaker::complete`](crate::Breaker::complete) by id. O(1).
+    ///
+    /// # Errors
+    /// [`Error::StalePermit`] (nothing recorded), [`Error::NotFound`].
+    pub fn complete(
+        &self,
+        id: Id,
+        permit: &Permit,
+        outcome: Outcome,
+        now_ms: u64,
+    ) -> Result<(), Error> {
+        self.with_breaker(id, |b| b.complete(permit, outcome, now_ms))?
+    }
+
+    /// [`Breaker::record`](crate::Breaker::record) by id. O(1), or O(buckets) with a time window.
+    ///
+    /// # Errors
+    /// [`Error::NotFound`].
+    pub fn record(
+        &self,
+        id: Id,
+        outcome: Outcome,
+        duration_ms: u64,
+        now_ms: u64,
+    ) -> Result<(), Error> {
+        self.with_breaker(id, |b| b.record(outcome, duration_ms, now_ms))
+    }
+
+    /// [`Breaker::retry_after_ms`](crate::Breaker::retry_after_ms) by id. O(1).
+    ///
+    /// # Errors
+    /// [`Error::NotFound`].
+    pub fn retry_after_ms(&self, id: Id, now_ms: u64) -> Result<Option<u64>, Error> {
+        self.with_breaker(id, |b| b.retry_after_ms(now_ms))
+    }
+
+    /// [`Breaker::force_open`](crate::Breaker::force_open) by id. O(1).
+    ///
+    /// # Errors
+    /// [`Error::NotFound`].
+    pub fn force_open(&self, id: Id, now_ms: u64) -> Result<(), Error> {
+        self.with_breaker(id, |b| b.force_open(now_ms))
+    }
+
+    /// [`Breaker::disable`](crate::Breaker::disable) by id. O(1).
+    ///
+    /// # Errors
+    /// [`Error::NotFound`].
+    pub fn disable(&self, id: Id, now_ms: u64) -> Result<(), Error> {
+        self.with_breaker(id, |b| b.disable(now_ms))
+    }
+
+    /// [`Breaker::metrics_only`](crate::Breaker::metrics_only) by id. O(1).
+    ///
+    /// # Errors
+    /// [`Error::NotFound`].
+    pub fn metrics_only(&self, id: Id, now_ms: u64) -> Result<(), Error> {
+        self.with_breaker(id, |b| b.metrics_only(now_ms))
+    }
+
+    /// [`Breaker::call_classified`](crate::Breaker::call_classified) by id: acquires a permit, runs `op`
+    /// outside every lock, and completes the permit with `classify`'s
+    /// verdict. A result that arrives after the breaker moved on (another
+    /// thread's probe closed it, it was reset...) is stale: not recorded.
+    ///
+    /// # Errors
+    /// As [`call`](Self::call).
+    pub fn call_classified<T, E>(
+        &self,
+        id: Id,
+        clock: &impl Clock,
+        op: impl FnOnce() -> Result<T, E>,
+        classify: impl FnOnce(&Result<T, E>) -> Outcome,
+    ) -> Result<T, CallError<E>> {
+        let permit = self
+            .try_acquire_permit(id, clock.now_ms())
+            .map_err(CallError::Rejected)?;
+        let result = op();
+        let outcome = classify(&result);
+        // Stale or removed: the op's result stands all the same.
+        let _ = self.complete(id, &permit, outcome, clock.now_ms());
+        result.map_err(CallError::Failed)
+    }
+
+    /// Sets (or with `None` removes) the listener that receives every
+    /// state change of every breaker, in order, outside every lock. O(1).
+    ///
+    /// ```
+    /// use core::sync::atomic::{AtomicUsize, Ordering};
+    /// use fusebox::{Config, Event, Listener, Registry, State};
+    /// static REGISTRY: Registry<2> = Registry::new();
+    /// static OPENED: AtomicUsize = AtomicUsize::new(0);
+    /// fn on_event(ev: &Event, _data: usize) {
+    ///     if ev.transition.to == State::Open {
+    ///         OPENED.fetch_add(1, Ordering::Relaxed);
+    ///     }
+    /// }
+    /// REGISTRY.set_listener(Some(Listener { func: on_event, data: 0 }));
+    /// let id = REGISTRY.create(b"db", Config::default().with_failure_threshold(1)).unwrap();
+    /// REGISTRY.record_failure(id, 5).unwrap();
+    /// assert_eq!(OPENED.load(Ordering::Relaxed), 1);
+    /// ```
+    pub fn set_listener(&self, listener: Option<Listener>) {
+        self.events.set_listener(listener);
+    }
+
+    /// Events dropped because the queue
+    /// ([`EVENT_QUEUE_LEN`](crate::EVENT_QUEUE_LEN)) was full (wraps). O(1).
+    pub fn events_dropped(&self) -> u32 {
+        self.events.dropped()
+    }
+}
