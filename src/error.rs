@@ -5,41 +5,44 @@ use core::fmt;
 
 /// Why an operation was refused. Never a panic: every refusal is one of these.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+// The discriminants are the C API's status codes (`FUSEBOX_*`), so that
+// converting an error to its status is a cast, not a table.
 #[non_exhaustive]
+#[repr(u8)]
 pub enum Error {
     /// The breaker rejected the call (open, or half-open with every probe
     /// slot taken).
-    CircuitOpen,
+    CircuitOpen = 1,
     /// A [`Config`](crate::Config) field is out of range (see
     /// [`Config::validate`](crate::Config::validate)).
-    InvalidConfig,
+    InvalidConfig = 3,
     /// A breaker name is empty or longer than [`NAME_MAX`](crate::NAME_MAX) bytes.
-    InvalidName,
+    InvalidName = 4,
     /// A breaker with this name already exists in the registry.
-    NameTaken,
+    NameTaken = 5,
     /// Every slot of the registry is in use.
-    RegistryFull,
+    RegistryFull = 6,
     /// No breaker has this id (never created, removed, or forged), or no
     /// breaker has this name.
-    NotFound,
+    NotFound = 7,
     /// The registry was entered again from inside its own bookkeeping. The
     /// crate's API never does this; it is reported instead of panicking.
-    Busy,
+    Busy = 9,
     /// A snapshot does not fit in the buffer given.
-    BufferTooSmall,
+    BufferTooSmall = 10,
     /// A snapshot blob is truncated, has the wrong magic, a bad CRC, or
     /// counters no breaker could have.
-    BadSnapshot,
+    BadSnapshot = 11,
     /// A snapshot blob has a format version this build does not read.
-    SnapshotVersion,
+    SnapshotVersion = 12,
     /// A snapshot was taken with a different configuration than the one
     /// given to restore it.
-    ConfigMismatch,
+    ConfigMismatch = 13,
     /// This build cannot do it: a policy asked of a build without the
     /// `policies` feature, or a snapshot of a breaker with a non-default
     /// policy or in a manual state (the snapshot format carries Snakepit's
     /// state only).
-    Unsupported,
+    Unsupported = 14,
     /// A permit from an earlier generation of the breaker (it changed state,
     /// was reset, or its probes were released since): the outcome was not
     /// recorded, only counted as stale.
