@@ -558,6 +558,4 @@ mod imp {
     }
 }
 
-#[cfg(fusebox_fast)]
-pub(crate) use imp::Admitted;
 pub(crate) use imp::FastPath;

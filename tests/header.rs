@@ -22,7 +22,7 @@ fn header_matches_cbindgen_output() {
     let committed = std::fs::read(&path).unwrap_or_default();
     assert!(
         committed == generated,
-        "include/fusebox.h is out of date with src/ffi.rs.\n\
+        "include/fusebox.h is out of date with src/ffi/.\n\
          Regenerate it with:  FUSEBOX_BLESS=1 cargo test --test header\n\
          and commit the result."
     );

@@ -16,8 +16,6 @@
 #![forbid(unsafe_code)]
 
 use super::Registry;
-#[cfg(fusebox_fast)]
-use crate::fast::Admitted;
 #[cfg(feature = "policies")]
 use crate::Permit;
 use crate::{Breaker, CallError, Clock, Error, Id, State};
@@ -172,7 +170,6 @@ impl<const N: usize> Registry<N> {
         // a lock.
         #[cfg(fusebox_fast)]
         if let Some(admitted) = self.fast.admit_call(id) {
-            let admitted: Admitted<'_> = admitted;
             let result = op();
             if !(result.is_ok() && admitted.succeed()) {
                 self.finish_call(id, result.is_ok(), clock);
