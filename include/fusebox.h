@@ -183,9 +183,11 @@ typedef uint32_t fusebox_status;
 
 /**
  * A breaker handle. 0 is never a valid id; the id of a destroyed breaker is
- * refused with `FUSEBOX_NOT_FOUND`, never reaching a later breaker.
+ * refused with `FUSEBOX_NOT_FOUND`, never reaching a later breaker: ids
+ * carry a 52-bit generation of their slot, so an id could come back only
+ * after 2^52 - 1 creations in one slot (142 years at a million a second).
  */
-typedef uint32_t fusebox_id;
+typedef uint64_t fusebox_id;
 
 /**
  * A breaker state: `FUSEBOX_STATE_CLOSED`, `_OPEN`, `_HALF_OPEN`, or a

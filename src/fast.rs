@@ -78,17 +78,19 @@ mod imp {
     const SUCCEED: u64 = 2;
     const TIMED: u64 = 4;
     const REJECT: u64 = 8;
+    /// The mode word: the mode bits, then the occupant's 52-bit id
+    /// generation (a whole one: a word never answers for another occupant).
     const GEN_SHIFT: u32 = 4;
-    /// Mode bits and the 20-bit id generation; the high half is an epoch,
-    /// moved at every publication, so that a reader can tell a window it
-    /// read whole from one that changed under it.
-    const CORE: u64 = 0xFFFF_FFFF;
-    const EPOCH: u64 = 1 << 32;
+    const BITS: u64 = (1 << GEN_SHIFT) - 1;
 
     /// One slot's mode word and open window.
     #[derive(Debug)]
     struct Word {
         word: AtomicU64,
+        /// The window's sequence lock: odd while `from` and `until`
+        /// change, so that a reader can tell a window it read whole from
+        /// one that changed under it.
+        seq: AtomicU32,
         from: AtomicU64,
         until: AtomicU64,
         /// Bit `i`: lane `i` holds counts for the current occupant, so
@@ -100,7 +102,7 @@ mod imp {
     /// what that thread counted for it.
     #[derive(Debug)]
     struct Counts {
-        generation: AtomicU32,
+        generation: AtomicU64,
         admitted: AtomicU32,
         succeeded: AtomicU32,
         rejected: AtomicU32,
@@ -109,7 +111,7 @@ mod imp {
     impl Counts {
         const fn new() -> Counts {
             Counts {
-                generation: AtomicU32::new(0),
+                generation: AtomicU64::new(0),
                 admitted: AtomicU32::new(0),
                 succeeded: AtomicU32::new(0),
                 rejected: AtomicU32::new(0),
@@ -121,7 +123,7 @@ mod imp {
         /// Zeroed before the generation is published, so that a reader who
         /// sees the new generation sees the zeroes.
         #[cold]
-        fn start(&self, generation: u32) {
+        fn start(&self, generation: u64) {
             self.admitted.store(0, Ordering::Relaxed);
             self.succeeded.store(0, Ordering::Relaxed);
             self.rejected.store(0, Ordering::Relaxed);
@@ -164,8 +166,7 @@ mod imp {
     /// Whether mode word `word` is `id`'s and has every bit of `bits`.
     #[inline(always)]
     fn has_bits(word: u64, id: Id, bits: u64) -> bool {
-        let mask = (u64::from(u32::MAX >> 12) << GEN_SHIFT) | bits;
-        word & mask == (u64::from(id.generation()) << GEN_SHIFT) | bits
+        word & (!BITS | bits) == (id.generation() << GEN_SHIFT) | bits
     }
 
     /// Adds one; only the lane's own thread writes it.
@@ -180,6 +181,7 @@ mod imp {
                 words: [const {
                     Word {
                         word: AtomicU64::new(0),
+                        seq: AtomicU32::new(0),
                         from: AtomicU64::new(0),
                         until: AtomicU64::new(0),
                         lanes: AtomicU32::new(0),
@@ -207,7 +209,7 @@ mod imp {
             let Some(w) = self.words.get(id.index()) else {
                 return;
             };
-            let mut core = u64::from(id.generation()) << GEN_SHIFT;
+            let mut core = id.generation() << GEN_SHIFT;
             for (on, bit) in [
                 (m.admit, ADMIT),
                 (m.succeed, SUCCEED),
@@ -221,30 +223,23 @@ mod imp {
             // Only the slot's lock holder writes: these loads see the
             // latest values.
             let cur = w.word.load(Ordering::Relaxed);
-            let epoch = cur & !CORE;
-            match m.window {
-                Some((from, until)) => {
-                    if cur & CORE == core
-                        && w.from.load(Ordering::Relaxed) == from
-                        && w.until.load(Ordering::Relaxed) == until
-                    {
-                        return;
-                    }
+            if let Some((from, until)) = m.window {
+                if cur != core
+                    || w.from.load(Ordering::Relaxed) != from
+                    || w.until.load(Ordering::Relaxed) != until
+                {
                     // A seqlock: readers that load the window while it
-                    // changes see the epoch move, and take the lock.
-                    w.word.store(epoch.wrapping_add(EPOCH), Ordering::Relaxed);
+                    // changes see the sequence move, and take the lock.
+                    let seq = w.seq.load(Ordering::Relaxed);
+                    w.seq.store(seq.wrapping_add(1), Ordering::Relaxed);
                     fence(Ordering::Release);
                     w.from.store(from, Ordering::Relaxed);
                     w.until.store(until, Ordering::Relaxed);
-                    w.word
-                        .store(epoch.wrapping_add(2 * EPOCH) | core, Ordering::Release);
+                    w.seq.store(seq.wrapping_add(2), Ordering::Release);
                 }
-                None => {
-                    if cur & CORE != core {
-                        w.word
-                            .store(epoch.wrapping_add(EPOCH) | core, Ordering::Release);
-                    }
-                }
+            }
+            if cur != core {
+                w.word.store(core, Ordering::Release);
             }
         }
 
@@ -310,10 +305,14 @@ mod imp {
             if seen & REJECT == 0 {
                 return None;
             }
+            let seq = w.seq.load(Ordering::Acquire);
             let from = w.from.load(Ordering::Relaxed);
             let until = w.until.load(Ordering::Relaxed);
             fence(Ordering::Acquire);
-            if w.word.load(Ordering::Relaxed) != seen || now < from || now >= until {
+            let whole = seq & 1 == 0
+                && w.seq.load(Ordering::Relaxed) == seq
+                && w.word.load(Ordering::Relaxed) == seen;
+            if !whole || now < from || now >= until {
                 return None;
             }
             bump(&self.counts(id)?.rejected);

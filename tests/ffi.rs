@@ -140,7 +140,13 @@ fn invalid_config_and_stale_ids() {
         assert_ne!(old, new);
         assert_eq!(fusebox_record_failure(old), FUSEBOX_NOT_FOUND);
         assert_eq!(fusebox_try_acquire(old), FUSEBOX_NOT_FOUND);
-        for forged in [0, u32::MAX, new ^ 1, new.wrapping_add(1 << 12)] {
+        for forged in [
+            0,
+            u64::MAX,
+            new ^ 1,
+            new.wrapping_add(1 << 12),
+            new ^ (1 << 40),
+        ] {
             assert_eq!(fusebox_reset(forged), FUSEBOX_NOT_FOUND);
         }
         let mut s = core::mem::zeroed::<fusebox_stats>();

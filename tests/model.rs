@@ -73,9 +73,9 @@ fn run(ops: Vec<Op>) {
     for op in ops {
         // A handle: one of the ids ever handed out (live or stale), or a
         // forged id when none has been.
-        let pick = |h: usize, model: &RegistryModel| -> u32 {
+        let pick = |h: usize, model: &RegistryModel| -> u64 {
             match model.tracked.len() {
-                0 => h as u32,
+                0 => h as u64,
                 n => model.tracked[h % n].id,
             }
         };

@@ -144,7 +144,12 @@ fn forged_ids_are_not_found() {
         4095,
         a.to_raw() + 1,
         a.to_raw() ^ 0x8000_0000,
-        u32::MAX,
+        // Generations that differ from the live one only above 20 or 32
+        // bits: a truncated generation check would take them.
+        a.to_raw() + (1 << 32),
+        a.to_raw() + (1 << 52),
+        u64::from(u32::MAX),
+        u64::MAX,
     ] {
         assert_eq!(
             r.state(Id::from_raw(raw), 0),

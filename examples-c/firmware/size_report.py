@@ -17,7 +17,7 @@ flash of the whole C API and the registry RAM of a build with policies.
 Budgets: fusebox's own flash for the core C API (the snapshot functions are
 reported on top; --gc-sections drops them from firmware that does not call
 them), and the RAM of one breaker's state (a slot less its 32-byte name and
-4-byte generation). Exits 1 when a budget is exceeded.
+8-byte id). Exits 1 when a budget is exceeded.
 """
 import argparse
 import re
@@ -101,10 +101,10 @@ def main():
 
     registry = registry_bytes(args.nm, args.elf)
     slot = registry_bytes(args.nm, args.elf_plus_one) - registry
-    breaker = slot - 32 - 4  # less the name (31 bytes + length) and generation
+    breaker = slot - 32 - 8  # less the name (31 bytes + length) and the 8-byte id
     print(f"RAM: registry at capacity {args.capacity}: {registry} bytes"
           f" = {args.capacity} slots of {slot} bytes + {registry - args.capacity * slot} of bookkeeping")
-    print(f"     one slot: {slot} bytes = 32-byte name + 4-byte generation"
+    print(f"     one slot: {slot} bytes = 32-byte name + 8-byte id"
           f" + {breaker} bytes of breaker state, occupancy flag and slot lock")
 
     if args.policies_map and args.policies_elf:

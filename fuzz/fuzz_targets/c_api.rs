@@ -30,7 +30,7 @@ unsafe extern "C" fn c_op(userdata: *mut c_void) -> i32 {
 #[derive(Arbitrary, Debug)]
 enum Target {
     Tracked(u8),
-    Raw(u32),
+    Raw(u64),
 }
 
 /// A name from a small pool most of the time (so that names collide and
@@ -145,12 +145,12 @@ fn c_name(bytes: &[u8], unterminated: bool) -> (Vec<u8>, Vec<u8>) {
     (buf, seen)
 }
 
-fn resolve(t: &Target, model: &RegistryModel) -> u32 {
+fn resolve(t: &Target, model: &RegistryModel) -> u64 {
     match *t {
         Target::Tracked(i) if !model.tracked.is_empty() => {
             model.tracked[i as usize % model.tracked.len()].id
         }
-        Target::Tracked(i) => u32::from(i),
+        Target::Tracked(i) => u64::from(i),
         Target::Raw(r) => r,
     }
 }

@@ -15,8 +15,10 @@ pub type fusebox_outcome = u32;
 /// Why a breaker changed state: one of the `FUSEBOX_REASON_*` codes.
 pub type fusebox_reason = u32;
 /// A breaker handle. 0 is never a valid id; the id of a destroyed breaker is
-/// refused with `FUSEBOX_NOT_FOUND`, never reaching a later breaker.
-pub type fusebox_id = u32;
+/// refused with `FUSEBOX_NOT_FOUND`, never reaching a later breaker: ids
+/// carry a 52-bit generation of their slot, so an id could come back only
+/// after 2^52 - 1 creations in one slot (142 years at a million a second).
+pub type fusebox_id = u64;
 
 /// Success.
 pub const FUSEBOX_OK: fusebox_status = 0;

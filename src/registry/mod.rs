@@ -28,32 +28,59 @@ mod snapshot;
 /// [`INDEX_BITS`](Id::INDEX_BITS) bits.
 pub const MAX_CAPACITY: usize = 1 << Id::INDEX_BITS;
 
-/// One slot: its breaker when `occupied`, and the generation of its
-/// current (or, when empty, next) occupant. All-zero when empty, so that a
-/// registry is zero-initialised (`.bss`, no flash image).
+/// One slot: its breaker when `occupied`, and the id of its current
+/// occupant (when empty, of the last one: the next takes the next
+/// generation). All-zero when empty, so that a registry is
+/// zero-initialised (`.bss`, no flash image).
 #[derive(Debug)]
 #[repr(C)] // the id check's fields first, next to the slot lock
 struct Slot {
-    /// Stored 0-based; ids carry it plus one, so that no id is 0.
-    generation: u32,
+    /// The raw id as two halves (low, high), so that a slot stays 4-byte
+    /// aligned on 32-bit targets; 0 before the first occupant.
+    id: [u32; 2],
     occupied: bool,
     breaker: Breaker,
 }
 
 impl Slot {
     const EMPTY: Slot = Slot {
-        generation: 0,
+        id: [0; 2],
         occupied: false,
         breaker: Breaker::VACANT,
     };
 
-    /// The generation ids of the current occupant carry (never 0).
-    fn id_generation(&self) -> u32 {
-        self.generation + 1
+    /// The id of the current (or last) occupant.
+    fn id(&self) -> Id {
+        Id::from_raw(u64::from(self.id[1]) << 32 | u64::from(self.id[0]))
     }
 
+    /// The generation of the current occupant's ids (never 0).
+    fn id_generation(&self) -> u64 {
+        self.id().generation()
+    }
+
+    /// Puts `breaker` in this empty slot, at `index`, under the next
+    /// generation (back to 1 after 2^52 - 1 occupants of this slot): its id.
+    fn occupy(&mut self, index: usize, breaker: Breaker) -> Id {
+        let id = Id::new(index, self.id_generation() % Id::GENERATION_MAX + 1);
+        let raw = id.to_raw();
+        self.id = [raw as u32, (raw >> 32) as u32];
+        self.occupied = true;
+        self.breaker = breaker;
+        id
+    }
+
+    /// Empties the slot; its last id stays, for the next generation.
+    fn vacate(&mut self) {
+        self.occupied = false;
+        self.breaker = Breaker::VACANT;
+    }
+
+    /// The breaker, if `id` is its occupant's: one comparison of the whole
+    /// id (index and generation).
     fn get_mut(&mut self, id: Id) -> Result<&mut Breaker, Error> {
-        if self.occupied && self.id_generation() == id.generation() {
+        let raw = id.to_raw();
+        if self.occupied && self.id == [raw as u32, (raw >> 32) as u32] {
             Ok(&mut self.breaker)
         } else {
             Err(Error::NotFound)
@@ -249,9 +276,7 @@ impl<const N: usize> Registry<N> {
             .zip(index.names.get_mut(i))
             .ok_or(Error::RegistryFull)?;
         let id = slot.with(|s| {
-            s.breaker = breaker;
-            s.occupied = true;
-            let id = Id::new(i, s.id_generation());
+            let id = s.occupy(i, breaker);
             self.fast.publish(id, &s.breaker);
             id
         })?;
@@ -281,7 +306,7 @@ impl<const N: usize> Registry<N> {
         self.with_index(|index| {
             let i = index.find(&name).ok_or(Error::NotFound)?;
             let slot = self.slots.get(i).ok_or(Error::NotFound)?;
-            Ok(Id::new(i, slot.with(|s| s.id_generation())?))
+            slot.with(|s| s.id())
         })
     }
 
@@ -299,15 +324,7 @@ impl<const N: usize> Registry<N> {
             slot.with(|s| {
                 s.get_mut(id)?;
                 self.fast.clear(id);
-                *s = Slot {
-                    // Wraps after 2^20 - 1 occupants of this slot.
-                    generation: if s.id_generation() >= Id::GENERATION_MAX {
-                        0
-                    } else {
-                        s.id_generation()
-                    },
-                    ..Slot::EMPTY
-                };
+                s.vacate();
                 Ok(())
             })??;
             *entry = Name::new();
@@ -370,5 +387,75 @@ impl<const N: usize> Registry<N> {
 impl<const N: usize> Default for Registry<N> {
     fn default() -> Self {
         Self::new()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ManualClock;
+
+    /// Test-only: the slot at `index` (empty) hands out generation
+    /// `generation` next, as if it had been reused that many times.
+    fn age_slot<const N: usize>(r: &Registry<N>, index: usize, generation: u64) {
+        let last = Id::new(index, generation - 1).to_raw();
+        r.slots[index]
+            .with(|s| {
+                assert!(!s.occupied);
+                s.id = [last as u32, (last >> 32) as u32];
+            })
+            .unwrap();
+    }
+
+    #[test]
+    fn ids_stay_unique_past_20_and_32_bits_of_generation() {
+        let r: Registry<1> = Registry::new();
+        let mut stale = Vec::new();
+        for start in [(1 << 20) - 2, (1 << 32) - 2, Id::GENERATION_MAX - 2] {
+            age_slot(&r, 0, start);
+            for _ in 0..4 {
+                let id = r.create(b"x", Config::default()).unwrap();
+                assert!(!stale.contains(&id), "id {:#x} came back", id.to_raw());
+                r.record_failure(id, 0).unwrap();
+                r.remove(id).unwrap();
+                stale.push(id);
+            }
+        }
+        // After the last generation, the slot starts again from 1: the only
+        // reuse, after 2^52 - 1 occupants.
+        let wrapped = r.create(b"x", Config::default()).unwrap();
+        assert_eq!(wrapped.generation(), 2);
+        for id in stale.iter().filter(|id| id.generation() != 2) {
+            assert_eq!(r.state(*id, 0), Err(Error::NotFound));
+            assert_eq!(r.record_failure(*id, 0), Err(Error::NotFound));
+        }
+        assert_eq!(r.stats(wrapped).unwrap().failure_count, 0);
+    }
+
+    /// A thread's counts for a removed breaker (kept in its lane on hosts)
+    /// never reach a later breaker in the same slot, however many
+    /// generations later it comes.
+    #[test]
+    fn a_removed_breakers_counts_never_reach_the_next_occupant() {
+        let r: Registry<1> = Registry::new();
+        let clock = ManualClock::new(0);
+        for jump in [1u64 << 20, 1 << 32] {
+            let old = r.create(b"x", Config::default()).unwrap();
+            // The first operation claims a lane; the rest count in it.
+            for _ in 0..1000 {
+                r.try_acquire_with(old, &clock).unwrap();
+            }
+            assert_eq!(r.stats(old).unwrap().admitted_count, 1000);
+            r.remove(old).unwrap();
+            age_slot(&r, 0, old.generation() + jump);
+            let new = r.create(b"x", Config::default()).unwrap();
+            assert_eq!(new.generation(), old.generation() + jump);
+            for _ in 0..5 {
+                r.try_acquire_with(new, &clock).unwrap();
+            }
+            assert_eq!(r.try_acquire_with(old, &clock), Err(Error::NotFound));
+            assert_eq!(r.stats(new).unwrap().admitted_count, 5);
+            r.remove(new).unwrap();
+        }
     }
 }

@@ -60,11 +60,11 @@ impl<const N: usize> Registry<N> {
             let count = u16::try_from(count).map_err(|_| Error::BufferTooSmall)?;
             let mut w = Writer::new(buf);
             snapshot::write_all_header(&mut w, count);
-            for (i, (name, slot)) in index.names.iter().zip(&self.slots).enumerate() {
+            for (name, slot) in index.names.iter().zip(&self.slots) {
                 if !name.is_empty() {
                     slot.with(|s| {
                         s.breaker.check_snapshottable()?;
-                        let id = Id::new(i, s.id_generation());
+                        let id = s.id();
                         self.fast.with_counts(id, &s.breaker, |b| {
                             snapshot::write_entry(&mut w, name, b, now_ms)
                         });

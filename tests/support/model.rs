@@ -109,7 +109,7 @@ impl BreakerModel {
 /// A breaker id ever handed out, and its model while the breaker lives.
 #[derive(Debug)]
 pub struct Tracked {
-    pub id: u32,
+    pub id: u64,
     pub name: Vec<u8>,
     pub model: Option<BreakerModel>,
 }
@@ -160,7 +160,7 @@ impl RegistryModel {
     }
 
     /// Records a successful create. Ids must never be handed out twice.
-    pub fn created(&mut self, id: u32, name: &[u8], threshold: u32, timeout: u32, probes: u32) {
+    pub fn created(&mut self, id: u64, name: &[u8], threshold: u32, timeout: u32, probes: u32) {
         assert!(id != 0, "id 0 handed out");
         assert!(
             self.tracked.iter().all(|t| t.id != id),
@@ -173,7 +173,7 @@ impl RegistryModel {
         });
     }
 
-    pub fn expect_lookup(&self, name: &[u8]) -> Result<u32, Error> {
+    pub fn expect_lookup(&self, name: &[u8]) -> Result<u64, Error> {
         if !valid_name(name) {
             return Err(Error::InvalidName);
         }
@@ -184,7 +184,7 @@ impl RegistryModel {
     }
 
     /// Removes `id` from the model and returns what removing it must answer.
-    pub fn remove(&mut self, id: u32) -> Result<(), Error> {
+    pub fn remove(&mut self, id: u64) -> Result<(), Error> {
         match self
             .tracked
             .iter_mut()
@@ -199,7 +199,7 @@ impl RegistryModel {
     }
 
     /// The live breaker `id`, or `NotFound` for a stale or forged id.
-    pub fn breaker(&mut self, id: u32) -> Result<&mut BreakerModel, Error> {
+    pub fn breaker(&mut self, id: u64) -> Result<&mut BreakerModel, Error> {
         self.tracked
             .iter_mut()
             .find(|t| t.id == id)
