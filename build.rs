@@ -6,11 +6,13 @@ use std::{env, fs, path::PathBuf};
 fn main() {
     println!("cargo:rerun-if-env-changed=FUSEBOX_CAPACITY");
     println!("cargo:rerun-if-changed=build.rs");
-    // The registry's lock-free fast path (src/fast.rs) needs threads'
-    // identities (std) and 64-bit atomics.
+    // The registry's lock-free fast path (src/fast/) needs threads'
+    // identities (std), 64-bit atomics, and POSIX thread-specific keys to
+    // give a thread's lane back when it ends (unix).
     println!("cargo:rustc-check-cfg=cfg(fusebox_fast)");
     let atomics = env::var("CARGO_CFG_TARGET_HAS_ATOMIC").unwrap_or_default();
-    if env::var_os("CARGO_FEATURE_STD").is_some() && atomics.split(',').any(|w| w == "64") {
+    let unix = env::var_os("CARGO_CFG_UNIX").is_some();
+    if env::var_os("CARGO_FEATURE_STD").is_some() && unix && atomics.split(',').any(|w| w == "64") {
         println!("cargo:rustc-cfg=fusebox_fast");
     }
     let raw = env::var("FUSEBOX_CAPACITY").unwrap_or_else(|_| "16".into());

@@ -30,7 +30,10 @@
 //! operation and calls fusebox on the same thread may lose that one count
 //! (the lane's load and store are not one instruction); with the lock it
 //! would have deadlocked.
-#![forbid(unsafe_code)]
+#![deny(unsafe_code)]
+
+#[cfg(fusebox_fast)]
+mod lane;
 
 /// What the fast path may do for one breaker, decided with its slot locked.
 #[cfg(fusebox_fast)]
@@ -70,9 +73,7 @@ mod imp {
     use crate::{Breaker, Error, State, Stats};
     use core::sync::atomic::{fence, AtomicU32, AtomicU64, Ordering};
 
-    /// Threads that count without a lock at the same time; later threads
-    /// take the slot lock until a lane is free again.
-    pub(crate) const LANES: usize = 8;
+    use super::lane::{self, LANES};
 
     const ADMIT: u64 = 1;
     const SUCCEED: u64 = 2;
@@ -410,89 +411,6 @@ mod imp {
                 }
             }
             sum
-        }
-    }
-
-    /// Which lane this thread owns.
-    mod lane {
-        extern crate std;
-        use super::LANES;
-        use core::cell::Cell;
-        use core::sync::atomic::{AtomicU32, Ordering};
-
-        /// Bit `i` set: lane `i` has an owner.
-        static CLAIMED: AtomicU32 = AtomicU32::new(0);
-        /// No lane yet: claim one at the next operation.
-        const UNCLAIMED: u8 = u8::MAX;
-        /// The thread is ending and gave its lane back: take the locks.
-        const GONE: u8 = u8::MAX - 1;
-
-        /// A thread's lane, given back when the thread ends. The release
-        /// and the next claim order the old owner's counts before the new
-        /// owner's.
-        struct Claim(Cell<Option<u8>>);
-
-        impl Drop for Claim {
-            fn drop(&mut self) {
-                if let Some(i) = self.0.get() {
-                    // Destructors of other thread locals may still call
-                    // fusebox: they must not write the lane given back.
-                    let _ = MINE.try_with(|m| m.set(GONE));
-                    CLAIMED.fetch_and(!(1 << i), Ordering::Release);
-                }
-            }
-        }
-
-        std::thread_local! {
-            /// The lane index, or `UNCLAIMED` / `GONE`. No destructor, so
-            /// reading it is one thread-local load.
-            static MINE: Cell<u8> = const { Cell::new(UNCLAIMED) };
-            /// Gives the lane back at thread exit.
-            static CLAIM: Claim = const { Claim(Cell::new(None)) };
-        }
-
-        /// This thread's lane, if it has one.
-        #[inline(always)]
-        pub(super) fn mine() -> Option<usize> {
-            let i = usize::from(MINE.try_with(Cell::get).unwrap_or(GONE));
-            (i < LANES).then_some(i)
-        }
-
-        /// Claims a lane for a thread that has none (at its first locked
-        /// operation): `None` when every lane is taken (tried again at its
-        /// next locked operation) or the thread is ending.
-        #[cold]
-        #[inline(never)]
-        pub(super) fn claim() -> Option<usize> {
-            if MINE.try_with(Cell::get).unwrap_or(GONE) != UNCLAIMED {
-                return None;
-            }
-            let mut cur = CLAIMED.load(Ordering::Relaxed);
-            let i = loop {
-                let free = (!cur).trailing_zeros();
-                if free as usize >= LANES {
-                    return None;
-                }
-                match CLAIMED.compare_exchange_weak(
-                    cur,
-                    cur | 1 << free,
-                    Ordering::Acquire,
-                    Ordering::Relaxed,
-                ) {
-                    // Below LANES (8): fits.
-                    Ok(_) => break free as u8,
-                    Err(now) => cur = now,
-                }
-            };
-            // Registers the release; if this thread's locals are already
-            // being destroyed, give the lane straight back.
-            if CLAIM.try_with(|c| c.0.set(Some(i))).is_err() {
-                CLAIMED.fetch_and(!(1 << i), Ordering::Release);
-                let _ = MINE.try_with(|m| m.set(GONE));
-                return None;
-            }
-            let _ = MINE.try_with(|m| m.set(i));
-            Some(usize::from(i))
         }
     }
 }
