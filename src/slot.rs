@@ -2,31 +2,47 @@
 //!
 //! Without `std` (firmware, and every target without compare-and-swap) a
 //! slot is reached through a critical section. With `std` each slot has its
-//! own spin lock and sits on its own cache line: operations on different
+//! own lock and sits on its own cache line: operations on different
 //! breakers never contend, and no operation by id takes a process-wide lock.
+//!
+//! The host lock never spins without bound. A waiter spins a bounded
+//! number of times (std's mutex: 100 loads), then sleeps in the kernel (a
+//! futex on Linux) until the holder releases the lock. A spin lock whose
+//! waiter yields instead livelocks under real-time priorities: with two
+//! `SCHED_FIFO` threads on one CPU, `sched_yield` returns at once to the
+//! higher-priority waiter and the holder never runs again.
 #![forbid(unsafe_code)]
 
 #[cfg(feature = "std")]
 mod imp {
+    extern crate std;
+
     use crate::Error;
+    use std::sync::{Mutex, PoisonError};
 
-    type Relax = spin::relax::Yield;
-
-    /// A value behind its own spin lock, alone on a cache line.
+    /// A value behind its own lock, alone on a cache line. The lock is
+    /// std's mutex: taking and releasing it uncontended is one atomic
+    /// read-modify-write each, as with a spin lock; a contended waiter
+    /// spins briefly, then sleeps in the kernel, so the holder runs
+    /// whatever the priorities.
     #[repr(align(64))]
-    pub(crate) struct SlotCell<T>(spin::mutex::SpinMutex<T, Relax>);
+    pub(crate) struct SlotCell<T>(Mutex<T>);
 
     impl<T> SlotCell<T> {
         pub(crate) const fn new(value: T) -> Self {
-            SlotCell(spin::mutex::SpinMutex::new(value))
+            SlotCell(Mutex::new(value))
         }
 
         /// Runs `f` with the slot locked. The closure is fusebox's own
-        /// bookkeeping, never user code. Always inlined: it is every
-        /// operation's hot path on hosts.
+        /// bookkeeping, never user code, and does not panic; should it
+        /// ever (an unwinding build), the data stays usable as the
+        /// closure left it, as with the spin lock this replaced, instead
+        /// of poisoning the slot for good. Always inlined: it is the
+        /// locked operations' path on hosts.
         #[inline(always)]
         pub(crate) fn with<R>(&self, f: impl FnOnce(&mut T) -> R) -> Result<R, Error> {
-            Ok(f(&mut self.0.lock()))
+            let mut guard = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+            Ok(f(&mut guard))
         }
     }
 }
