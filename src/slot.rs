@@ -14,7 +14,7 @@
 //!
 //! One implementation is chosen per build:
 //! - Linux and Android with `std`: `lock`, a lock of fusebox's own over a
-//!   futex, as cheap uncontended as a spin lock;
+//!   futex, released with a plain store as a spin lock is;
 //! - other `std` hosts: std's mutex (a bounded spin, then the platform's
 //!   blocking lock);
 //! - without `std`: a critical section.

@@ -4,10 +4,12 @@
 //!
 //! The lock word is `UNLOCKED`, `LOCKED`, or `SLEEPERS` (locked, and a
 //! waiter may be asleep). Uncontended, taking the lock is one
-//! compare-and-swap and releasing it a load and a plain store, as cheap as
-//! the spin lock this replaced; std's mutex releases with a swap, a
-//! read-modify-write that made uncontended locked operations 6 to 11 %
-//! slower here.
+//! compare-and-swap and releasing it a load and a plain store, like the
+//! spin lock this replaced. std's mutex releases with a swap, a
+//! read-modify-write: with it, uncontended locked C API calls took 6 to
+//! 11 % more CPU time than with the spin lock, with this lock 4 to 9 %
+//! (`fusebox_stats_get`, `fusebox_record_failure`, `fusebox_reset`,
+//! measured 2026-12 on a 2-core AMD EPYC VM).
 //!
 //! A waiter spins [`SPINS`] times, then marks the word `SLEEPERS` and
 //! sleeps on it in the kernel (a private futex), so that the holder runs
