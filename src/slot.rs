@@ -2,31 +2,77 @@
 //!
 //! Without `std` (firmware, and every target without compare-and-swap) a
 //! slot is reached through a critical section. With `std` each slot has its
-//! own spin lock and sits on its own cache line: operations on different
+//! own lock and sits on its own cache line: operations on different
 //! breakers never contend, and no operation by id takes a process-wide lock.
-#![forbid(unsafe_code)]
+//!
+//! The host lock never spins without bound: a waiter spins a bounded
+//! number of times, then sleeps in the kernel until the holder releases
+//! the lock. A spin lock whose waiter yields instead livelocks under
+//! real-time priorities: with two `SCHED_FIFO` threads on one CPU,
+//! `sched_yield` returns at once to the higher-priority waiter and the
+//! holder never runs again.
+//!
+//! One implementation is chosen per build:
+//! - Linux and Android with `std`: `lock`, a lock of fusebox's own over a
+//!   futex, released with a plain store as a spin lock is;
+//! - other `std` hosts: std's mutex (a bounded spin, then the platform's
+//!   blocking lock);
+//! - without `std`: a critical section.
+//!
+//! Unsafe code is denied at the crate root; `lock` (the value behind the
+//! lock and two system calls) is the one module here that allows it.
 
-#[cfg(feature = "std")]
+#[cfg(all(feature = "std", any(target_os = "linux", target_os = "android")))]
+mod lock;
+
+#[cfg(all(feature = "std", any(target_os = "linux", target_os = "android")))]
 mod imp {
+    use super::lock::Lock;
     use crate::Error;
 
-    type Relax = spin::relax::Yield;
-
-    /// A value behind its own spin lock, alone on a cache line.
+    /// A value behind its own futex lock, alone on a cache line.
     #[repr(align(64))]
-    pub(crate) struct SlotCell<T>(spin::mutex::SpinMutex<T, Relax>);
+    pub(crate) struct SlotCell<T>(Lock<T>);
 
     impl<T> SlotCell<T> {
         pub(crate) const fn new(value: T) -> Self {
-            SlotCell(spin::mutex::SpinMutex::new(value))
+            SlotCell(Lock::new(value))
         }
 
         /// Runs `f` with the slot locked. The closure is fusebox's own
-        /// bookkeeping, never user code. Always inlined: it is every
-        /// operation's hot path on hosts.
+        /// bookkeeping, never user code. Always inlined: it is the locked
+        /// operations' path on hosts.
         #[inline(always)]
         pub(crate) fn with<R>(&self, f: impl FnOnce(&mut T) -> R) -> Result<R, Error> {
-            Ok(f(&mut self.0.lock()))
+            Ok(self.0.with(f))
+        }
+    }
+}
+
+#[cfg(all(feature = "std", not(any(target_os = "linux", target_os = "android"))))]
+mod imp {
+    extern crate std;
+
+    use crate::Error;
+    use std::sync::{Mutex, PoisonError};
+
+    /// A value behind std's mutex, alone on a cache line.
+    #[repr(align(64))]
+    pub(crate) struct SlotCell<T>(Mutex<T>);
+
+    impl<T> SlotCell<T> {
+        pub(crate) const fn new(value: T) -> Self {
+            SlotCell(Mutex::new(value))
+        }
+
+        /// Runs `f` with the slot locked. The closure is fusebox's own
+        /// bookkeeping, never user code, and does not panic; should it
+        /// ever (an unwinding build), the value stays usable as the closure
+        /// left it instead of poisoning the slot for good.
+        #[inline(always)]
+        pub(crate) fn with<R>(&self, f: impl FnOnce(&mut T) -> R) -> Result<R, Error> {
+            let mut guard = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+            Ok(f(&mut guard))
         }
     }
 }
