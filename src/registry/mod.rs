@@ -116,7 +116,9 @@ impl<const N: usize> Index<N> {
 /// take one short critical section that covers only the registry's own
 /// bookkeeping: never the user's operation, never a clock read. Operations
 /// by id lock only their breaker's slot: through a critical section by
-/// default, through a per-slot spin lock with the `std` feature, so that threads using different breakers never contend.
+/// default, through a per-slot lock with the `std` feature (a bounded
+/// spin, then a wait in the kernel), so that threads using different
+/// breakers never contend.
 /// With `std`, on targets with 64-bit atomics, operations that only count
 /// (a closed breaker's admissions and successes, rejections inside an open
 /// window) take no lock at all: each thread counts in a lane of its own,
