@@ -694,11 +694,25 @@ size_t fusebox_capacity(void);
 /**
  * Sets the clock every breaker reads: `now_ms(userdata)` returns monotonic
  * milliseconds. It is called outside fusebox's critical sections, from
- * whichever thread calls fusebox, and must not fail.
+ * whichever thread calls fusebox, and must not fail. It should not call
+ * fusebox functions that change a breaker's state (they may wait for the
+ * listener, which may be waiting in a setter for this clock call).
  * Without the `std` feature there is no default clock and calls that need
  * time return `FUSEBOX_NO_CLOCK` until one is set.
  *
- * Returns `FUSEBOX_NULL_PARAMETER` when `now_ms` is NULL (the clock is kept).
+ * **Retiring the old clock.** When this returns `FUSEBOX_OK`, the clock it
+ * replaced (set by `fusebox_set_clock` or `fusebox_set_clock32`) will never
+ * be called again: its userdata may be freed at once. With `std` it waits
+ * for the reads of the old clock already in progress on other threads
+ * (each as long as one call of that clock); reads never wait for it.
+ *
+ * Returns `FUSEBOX_NULL_PARAMETER` when `now_ms` is NULL, and
+ * `FUSEBOX_BUSY` when it would have to wait for itself: with `std`, called
+ * on a thread that is inside a clock call (from the clock, or from
+ * something the clock calls); without `std` (firmware), called while any
+ * clock read is in progress, which on one core means from the clock or
+ * from an interrupt that preempted a clock read (retry later, e.g. from
+ * the main loop). In both cases the clock is kept.
  */
 fusebox_status fusebox_set_clock(fusebox_clock_fn now_ms, void *userdata);
 
@@ -707,7 +721,9 @@ fusebox_status fusebox_set_clock(fusebox_clock_fn now_ms, void *userdata);
  * clock. fusebox extends it to 64 bits, across wraps, as long as it is read
  * at least once every 2^31 ms (24.8 days). The first reading is taken as is.
  *
- * Returns `FUSEBOX_NULL_PARAMETER` when `now_ms` is NULL (the clock is kept).
+ * Retires the old clock and returns as `fusebox_set_clock` does:
+ * `FUSEBOX_NULL_PARAMETER` when `now_ms` is NULL, `FUSEBOX_BUSY` when it
+ * would wait for itself (the clock is kept in both cases).
  */
 fusebox_status fusebox_set_clock32(fusebox_clock32_fn now_ms, void *userdata);
 
@@ -797,11 +813,41 @@ fusebox_status fusebox_metrics_only(fusebox_id id);
 /**
  * Sets the function that receives every state change of every breaker,
  * with `userdata`; NULL removes it. It is called outside every critical
- * section and lock, on whichever thread delivers the event, in the order
- * the changes happened (increasing `seq`), also when threads race. It may
- * call fusebox (a change it causes is delivered after it returns). Events
- * that find the queue full (a listener slow while many breakers change)
- * are dropped and counted: `fusebox_events_dropped`.
+ * section and lock, on whichever thread delivers the event, one event at
+ * a time, in the order the changes happened (increasing `seq`), also when
+ * threads race. It may call fusebox (a change it causes is delivered by
+ * the same thread after it returns). Events that find the queue full (a
+ * listener slow while many breakers change) are dropped and counted:
+ * `fusebox_events_dropped`.
+ *
+ * **Retiring the old listener.** When this returns `FUSEBOX_OK`, the
+ * listener it replaced will never be called again: its userdata may be
+ * freed at once. It waits for the one call of the old listener in
+ * progress on another thread, if any (as long as that call lasts), and
+ * for nothing else.
+ *
+ * **Who waits for what.** The functions that can change a breaker's
+ * state (`fusebox_try_acquire`, `fusebox_allow_call`, `fusebox_call`,
+ * `fusebox_record_success`, `fusebox_record_failure`, `fusebox_get_state`,
+ * `fusebox_reset`, `fusebox_snapshot`, and the policy functions:
+ * `fusebox_acquire_permit`,
+ * `fusebox_complete`, `fusebox_call_classified`, `fusebox_record`,
+ * `fusebox_force_open`, `fusebox_disable`, `fusebox_metrics_only`)
+ * deliver events. A call that changed no state never waits for the
+ * listener. A call that changed some returns after the listener received
+ * its events: it calls the listener itself for them and for the events
+ * other threads queued before them, never for those queued after, and if
+ * another thread is calling the listener it first waits for it to finish
+ * the events queued before its own. Without `std` (firmware) nothing
+ * waits: events of an interrupt that finds a delivery in progress are
+ * delivered by the code it preempted, when it resumes.
+ *
+ * Returns `FUSEBOX_BUSY`, and the listener is kept, when the call in
+ * progress cannot finish first: with `std`, when called from inside the
+ * listener (or from a clock or op it causes to run, on its thread);
+ * without `std` (firmware), whenever a listener call is in progress
+ * (from the listener, or from an interrupt that preempted it; retry
+ * later, e.g. from the main loop).
  */
 fusebox_status fusebox_set_listener(fusebox_listener_fn listener, void *userdata);
 

@@ -19,7 +19,8 @@ fn events_arrive_in_the_order_the_changes_happened() {
     REG.set_listener(Some(Listener {
         func: on_event,
         data: 0,
-    }));
+    }))
+    .unwrap();
     let cfg = Config::default()
         .with_failure_threshold(2)
         .with_reset_timeout_ms(3)
@@ -52,7 +53,7 @@ fn events_arrive_in_the_order_the_changes_happened() {
             });
         }
     });
-    REG.set_listener(None);
+    REG.set_listener(None).unwrap();
     let seen = SEEN.lock().unwrap().clone();
     let dropped = REG.events_dropped();
     let total: u32 = own
@@ -223,7 +224,8 @@ fn state_changes_and_structural_operations_do_not_deadlock() {
     REG.set_listener(Some(Listener {
         func: on_event,
         data: 0,
-    }));
+    }))
+    .unwrap();
     let cfg = Config::default()
         .with_failure_threshold(1)
         .with_reset_timeout_ms(1)
