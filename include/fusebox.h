@@ -609,6 +609,8 @@ fusebox_status fusebox_destroy(fusebox_id id);
 /**
  * Writes the current state to `*out_state`, first moving an open breaker
  * whose timeout has run out to half-open.
+ * A state change is delivered to the listener before this returns (see
+ * `fusebox_set_listener`: who waits for what).
  *
  * # Safety
  * `out_state` is NULL or writable.
@@ -618,6 +620,8 @@ fusebox_status fusebox_get_state(fusebox_id id, fusebox_state *out_state);
 /**
  * Writes whether a call would be admitted now to `*out_allowed`. A pure
  * check: it reserves no half-open probe.
+ * A state change is delivered to the listener before this returns (see
+ * `fusebox_set_listener`: who waits for what).
  *
  * # Safety
  * `out_allowed` is NULL or writable.
@@ -628,16 +632,22 @@ fusebox_status fusebox_allow_call(fusebox_id id, bool *out_allowed);
  * Admits a call (`FUSEBOX_OK`) or rejects it (`FUSEBOX_CIRCUIT_OPEN`). In
  * half-open each admission takes one of the `half_open_max_calls` probes.
  * Report the outcome with `fusebox_record_success`/`_failure`.
+ * A state change is delivered to the listener before this returns (see
+ * `fusebox_set_listener`: who waits for what).
  */
 fusebox_status fusebox_try_acquire(fusebox_id id);
 
 /**
  * Records a success: in half-open it closes the breaker.
+ * A state change is delivered to the listener before this returns (see
+ * `fusebox_set_listener`: who waits for what).
  */
 fusebox_status fusebox_record_success(fusebox_id id);
 
 /**
  * Records a failure: it may open (or reopen) the breaker.
+ * A state change is delivered to the listener before this returns (see
+ * `fusebox_set_listener`: who waits for what).
  */
 fusebox_status fusebox_record_failure(fusebox_id id);
 
@@ -651,6 +661,8 @@ fusebox_status fusebox_record_failure(fusebox_id id);
  * breaker that measures slow calls times `op` through a permit, like
  * `fusebox_call_classified`: a result that arrives after the breaker moved
  * on only counts in `stale_count`.
+ * A state change is delivered to the listener before this returns (see
+ * `fusebox_set_listener`: who waits for what).
  *
  * # Safety
  * `out_result` is NULL or writable; `op` is safe to call with `userdata`.
@@ -660,6 +672,8 @@ fusebox_status fusebox_call(fusebox_id id, fusebox_op_fn op, void *userdata, int
 /**
  * Resets a breaker: closed, failure and probe counts 0, last failure time
  * cleared; the success count is kept.
+ * A state change is delivered to the listener before this returns (see
+ * `fusebox_set_listener`: who waits for what).
  */
 fusebox_status fusebox_reset(fusebox_id id);
 
@@ -740,12 +754,16 @@ fusebox_status fusebox_now_ms(uint64_t *out_ms);
  * (slow when longer than `slow_call_ms`, if slow calls are on), for
  * callers that admit and time calls themselves. An unknown outcome code
  * is `FUSEBOX_INVALID_CONFIG`.
+ * A state change is delivered to the listener before this returns (see
+ * `fusebox_set_listener`: who waits for what).
  */
 fusebox_status fusebox_record(fusebox_id id, fusebox_outcome outcome, uint64_t duration_ms);
 
 /**
  * Admits a call like `fusebox_try_acquire` and writes a permit for it to
  * `*out_permit`, to complete with `fusebox_complete`.
+ * A state change is delivered to the listener before this returns (see
+ * `fusebox_set_listener`: who waits for what).
  *
  * # Safety
  * `out_permit` is NULL or writable.
@@ -757,6 +775,8 @@ fusebox_status fusebox_acquire_permit(fusebox_id id, struct fusebox_permit *out_
  * took longer than `slow_call_ms` since the permit was handed out. A permit
  * from an earlier generation (the breaker changed state, was reset, or
  * released its probes since) records nothing: `FUSEBOX_STALE_PERMIT`.
+ * A state change is delivered to the listener before this returns (see
+ * `fusebox_set_listener`: who waits for what).
  *
  * # Safety
  * `permit` is NULL or readable.
@@ -769,6 +789,8 @@ fusebox_status fusebox_complete(const struct fusebox_permit *permit, fusebox_out
  * counts as a failure). The call goes through a permit: a result that
  * arrives after the breaker moved on is not recorded. `*out_result`
  * receives `op`'s value and the status is `FUSEBOX_OK` whenever `op` ran.
+ * A state change is delivered to the listener before this returns (see
+ * `fusebox_set_listener`: who waits for what).
  *
  * # Safety
  * `out_result` is NULL or writable; `op` and `classify` are safe to call
@@ -785,6 +807,8 @@ fusebox_status fusebox_call_classified(fusebox_id id,
  * would be now, the time left in the open window, or the time left before
  * unreported probes are released; `FUSEBOX_RETRY_NEVER` when no time alone
  * will do (forced open, or every probe slot taken with no wait limit).
+ * A state change is delivered to the listener before this returns (see
+ * `fusebox_set_listener`: who waits for what).
  *
  * # Safety
  * `out_ms` is NULL or writable.
@@ -794,12 +818,16 @@ fusebox_status fusebox_retry_after_ms(fusebox_id id, uint64_t *out_ms);
 /**
  * Holds the breaker open (`FUSEBOX_STATE_FORCED_OPEN`): every call is
  * rejected until `fusebox_reset`.
+ * A state change is delivered to the listener before this returns (see
+ * `fusebox_set_listener`: who waits for what).
  */
 fusebox_status fusebox_force_open(fusebox_id id);
 
 /**
  * Switches the breaker off (`FUSEBOX_STATE_DISABLED`): every call is
  * allowed, successes and failures are counted, until `fusebox_reset`.
+ * A state change is delivered to the listener before this returns (see
+ * `fusebox_set_listener`: who waits for what).
  */
 fusebox_status fusebox_disable(fusebox_id id);
 
@@ -807,6 +835,8 @@ fusebox_status fusebox_disable(fusebox_id id);
  * Watches only (`FUSEBOX_STATE_METRICS_ONLY`): every call is allowed and
  * recorded as when closed (counters, rate window), nothing trips, until
  * `fusebox_reset`.
+ * A state change is delivered to the listener before this returns (see
+ * `fusebox_set_listener`: who waits for what).
  */
 fusebox_status fusebox_metrics_only(fusebox_id id);
 

@@ -77,6 +77,8 @@ fn outcome(code: fusebox_outcome) -> Option<Outcome> {
 /// (slow when longer than `slow_call_ms`, if slow calls are on), for
 /// callers that admit and time calls themselves. An unknown outcome code
 /// is `FUSEBOX_INVALID_CONFIG`.
+/// A state change is delivered to the listener before this returns (see
+/// `fusebox_set_listener`: who waits for what).
 #[no_mangle]
 pub extern "C" fn fusebox_record(
     id: fusebox_id,
@@ -101,6 +103,8 @@ pub extern "C" fn fusebox_record(
 
 /// Admits a call like `fusebox_try_acquire` and writes a permit for it to
 /// `*out_permit`, to complete with `fusebox_complete`.
+/// A state change is delivered to the listener before this returns (see
+/// `fusebox_set_listener`: who waits for what).
 ///
 /// # Safety
 /// `out_permit` is NULL or writable.
@@ -133,6 +137,8 @@ pub unsafe extern "C" fn fusebox_acquire_permit(
 /// took longer than `slow_call_ms` since the permit was handed out. A permit
 /// from an earlier generation (the breaker changed state, was reset, or
 /// released its probes since) records nothing: `FUSEBOX_STALE_PERMIT`.
+/// A state change is delivered to the listener before this returns (see
+/// `fusebox_set_listener`: who waits for what).
 ///
 /// # Safety
 /// `permit` is NULL or readable.
@@ -166,6 +172,8 @@ pub unsafe extern "C" fn fusebox_complete(
 /// counts as a failure). The call goes through a permit: a result that
 /// arrives after the breaker moved on is not recorded. `*out_result`
 /// receives `op`'s value and the status is `FUSEBOX_OK` whenever `op` ran.
+/// A state change is delivered to the listener before this returns (see
+/// `fusebox_set_listener`: who waits for what).
 ///
 /// # Safety
 /// `out_result` is NULL or writable; `op` and `classify` are safe to call
@@ -204,6 +212,8 @@ pub unsafe extern "C" fn fusebox_call_classified(
 /// would be now, the time left in the open window, or the time left before
 /// unreported probes are released; `FUSEBOX_RETRY_NEVER` when no time alone
 /// will do (forced open, or every probe slot taken with no wait limit).
+/// A state change is delivered to the listener before this returns (see
+/// `fusebox_set_listener`: who waits for what).
 ///
 /// # Safety
 /// `out_ms` is NULL or writable.
@@ -233,6 +243,8 @@ fn manual(id: fusebox_id, f: fn(Id, u64) -> Result<(), crate::Error>) -> fusebox
 
 /// Holds the breaker open (`FUSEBOX_STATE_FORCED_OPEN`): every call is
 /// rejected until `fusebox_reset`.
+/// A state change is delivered to the listener before this returns (see
+/// `fusebox_set_listener`: who waits for what).
 #[no_mangle]
 pub extern "C" fn fusebox_force_open(id: fusebox_id) -> fusebox_status {
     #[cfg(feature = "policies")]
@@ -246,6 +258,8 @@ pub extern "C" fn fusebox_force_open(id: fusebox_id) -> fusebox_status {
 
 /// Switches the breaker off (`FUSEBOX_STATE_DISABLED`): every call is
 /// allowed, successes and failures are counted, until `fusebox_reset`.
+/// A state change is delivered to the listener before this returns (see
+/// `fusebox_set_listener`: who waits for what).
 #[no_mangle]
 pub extern "C" fn fusebox_disable(id: fusebox_id) -> fusebox_status {
     #[cfg(feature = "policies")]
@@ -260,6 +274,8 @@ pub extern "C" fn fusebox_disable(id: fusebox_id) -> fusebox_status {
 /// Watches only (`FUSEBOX_STATE_METRICS_ONLY`): every call is allowed and
 /// recorded as when closed (counters, rate window), nothing trips, until
 /// `fusebox_reset`.
+/// A state change is delivered to the listener before this returns (see
+/// `fusebox_set_listener`: who waits for what).
 #[no_mangle]
 pub extern "C" fn fusebox_metrics_only(id: fusebox_id) -> fusebox_status {
     #[cfg(feature = "policies")]
