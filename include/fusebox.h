@@ -611,6 +611,8 @@ fusebox_status fusebox_destroy(fusebox_id id);
 /**
  * Writes the current state to `*out_state`, first moving an open breaker
  * whose timeout has run out to half-open.
+ * A state change is delivered to the listener before this returns (see
+ * `fusebox_set_listener`: who waits for what).
  *
  * # Safety
  * `out_state` is NULL or writable.
@@ -620,6 +622,8 @@ fusebox_status fusebox_get_state(fusebox_id id, fusebox_state *out_state);
 /**
  * Writes whether a call would be admitted now to `*out_allowed`. A pure
  * check: it reserves no half-open probe.
+ * A state change is delivered to the listener before this returns (see
+ * `fusebox_set_listener`: who waits for what).
  *
  * # Safety
  * `out_allowed` is NULL or writable.
@@ -630,16 +634,22 @@ fusebox_status fusebox_allow_call(fusebox_id id, bool *out_allowed);
  * Admits a call (`FUSEBOX_OK`) or rejects it (`FUSEBOX_CIRCUIT_OPEN`). In
  * half-open each admission takes one of the `half_open_max_calls` probes.
  * Report the outcome with `fusebox_record_success`/`_failure`.
+ * A state change is delivered to the listener before this returns (see
+ * `fusebox_set_listener`: who waits for what).
  */
 fusebox_status fusebox_try_acquire(fusebox_id id);
 
 /**
  * Records a success: in half-open it closes the breaker.
+ * A state change is delivered to the listener before this returns (see
+ * `fusebox_set_listener`: who waits for what).
  */
 fusebox_status fusebox_record_success(fusebox_id id);
 
 /**
  * Records a failure: it may open (or reopen) the breaker.
+ * A state change is delivered to the listener before this returns (see
+ * `fusebox_set_listener`: who waits for what).
  */
 fusebox_status fusebox_record_failure(fusebox_id id);
 
@@ -653,6 +663,8 @@ fusebox_status fusebox_record_failure(fusebox_id id);
  * breaker that measures slow calls times `op` through a permit, like
  * `fusebox_call_classified`: a result that arrives after the breaker moved
  * on only counts in `stale_count`.
+ * A state change is delivered to the listener before this returns (see
+ * `fusebox_set_listener`: who waits for what).
  *
  * # Safety
  * `out_result` is NULL or writable; `op` is safe to call with `userdata`.
@@ -662,6 +674,8 @@ fusebox_status fusebox_call(fusebox_id id, fusebox_op_fn op, void *userdata, int
 /**
  * Resets a breaker: closed, failure and probe counts 0, last failure time
  * cleared; the success count is kept.
+ * A state change is delivered to the listener before this returns (see
+ * `fusebox_set_listener`: who waits for what).
  */
 fusebox_status fusebox_reset(fusebox_id id);
 
@@ -696,11 +710,25 @@ size_t fusebox_capacity(void);
 /**
  * Sets the clock every breaker reads: `now_ms(userdata)` returns monotonic
  * milliseconds. It is called outside fusebox's critical sections, from
- * whichever thread calls fusebox, and must not fail.
+ * whichever thread calls fusebox, and must not fail. It should not call
+ * fusebox functions that change a breaker's state (they may wait for the
+ * listener, which may be waiting in a setter for this clock call).
  * Without the `std` feature there is no default clock and calls that need
  * time return `FUSEBOX_NO_CLOCK` until one is set.
  *
- * Returns `FUSEBOX_NULL_PARAMETER` when `now_ms` is NULL (the clock is kept).
+ * **Retiring the old clock.** When this returns `FUSEBOX_OK`, the clock it
+ * replaced (set by `fusebox_set_clock` or `fusebox_set_clock32`) will never
+ * be called again: its userdata may be freed at once. With `std` it waits
+ * for the reads of the old clock already in progress on other threads
+ * (each as long as one call of that clock); reads never wait for it.
+ *
+ * Returns `FUSEBOX_NULL_PARAMETER` when `now_ms` is NULL, and
+ * `FUSEBOX_BUSY` when it would have to wait for itself: with `std`, called
+ * on a thread that is inside a clock call (from the clock, or from
+ * something the clock calls); without `std` (firmware), called while any
+ * clock read is in progress, which on one core means from the clock or
+ * from an interrupt that preempted a clock read (retry later, e.g. from
+ * the main loop). In both cases the clock is kept.
  */
 fusebox_status fusebox_set_clock(fusebox_clock_fn now_ms, void *userdata);
 
@@ -709,7 +737,9 @@ fusebox_status fusebox_set_clock(fusebox_clock_fn now_ms, void *userdata);
  * clock. fusebox extends it to 64 bits, across wraps, as long as it is read
  * at least once every 2^31 ms (24.8 days). The first reading is taken as is.
  *
- * Returns `FUSEBOX_NULL_PARAMETER` when `now_ms` is NULL (the clock is kept).
+ * Retires the old clock and returns as `fusebox_set_clock` does:
+ * `FUSEBOX_NULL_PARAMETER` when `now_ms` is NULL, `FUSEBOX_BUSY` when it
+ * would wait for itself (the clock is kept in both cases).
  */
 fusebox_status fusebox_set_clock32(fusebox_clock32_fn now_ms, void *userdata);
 
@@ -726,12 +756,16 @@ fusebox_status fusebox_now_ms(uint64_t *out_ms);
  * (slow when longer than `slow_call_ms`, if slow calls are on), for
  * callers that admit and time calls themselves. An unknown outcome code
  * is `FUSEBOX_INVALID_CONFIG`.
+ * A state change is delivered to the listener before this returns (see
+ * `fusebox_set_listener`: who waits for what).
  */
 fusebox_status fusebox_record(fusebox_id id, fusebox_outcome outcome, uint64_t duration_ms);
 
 /**
  * Admits a call like `fusebox_try_acquire` and writes a permit for it to
  * `*out_permit`, to complete with `fusebox_complete`.
+ * A state change is delivered to the listener before this returns (see
+ * `fusebox_set_listener`: who waits for what).
  *
  * # Safety
  * `out_permit` is NULL or writable.
@@ -743,6 +777,8 @@ fusebox_status fusebox_acquire_permit(fusebox_id id, struct fusebox_permit *out_
  * took longer than `slow_call_ms` since the permit was handed out. A permit
  * from an earlier generation (the breaker changed state, was reset, or
  * released its probes since) records nothing: `FUSEBOX_STALE_PERMIT`.
+ * A state change is delivered to the listener before this returns (see
+ * `fusebox_set_listener`: who waits for what).
  *
  * # Safety
  * `permit` is NULL or readable.
@@ -755,6 +791,8 @@ fusebox_status fusebox_complete(const struct fusebox_permit *permit, fusebox_out
  * counts as a failure). The call goes through a permit: a result that
  * arrives after the breaker moved on is not recorded. `*out_result`
  * receives `op`'s value and the status is `FUSEBOX_OK` whenever `op` ran.
+ * A state change is delivered to the listener before this returns (see
+ * `fusebox_set_listener`: who waits for what).
  *
  * # Safety
  * `out_result` is NULL or writable; `op` and `classify` are safe to call
@@ -771,6 +809,8 @@ fusebox_status fusebox_call_classified(fusebox_id id,
  * would be now, the time left in the open window, or the time left before
  * unreported probes are released; `FUSEBOX_RETRY_NEVER` when no time alone
  * will do (forced open, or every probe slot taken with no wait limit).
+ * A state change is delivered to the listener before this returns (see
+ * `fusebox_set_listener`: who waits for what).
  *
  * # Safety
  * `out_ms` is NULL or writable.
@@ -780,12 +820,16 @@ fusebox_status fusebox_retry_after_ms(fusebox_id id, uint64_t *out_ms);
 /**
  * Holds the breaker open (`FUSEBOX_STATE_FORCED_OPEN`): every call is
  * rejected until `fusebox_reset`.
+ * A state change is delivered to the listener before this returns (see
+ * `fusebox_set_listener`: who waits for what).
  */
 fusebox_status fusebox_force_open(fusebox_id id);
 
 /**
  * Switches the breaker off (`FUSEBOX_STATE_DISABLED`): every call is
  * allowed, successes and failures are counted, until `fusebox_reset`.
+ * A state change is delivered to the listener before this returns (see
+ * `fusebox_set_listener`: who waits for what).
  */
 fusebox_status fusebox_disable(fusebox_id id);
 
@@ -793,17 +837,49 @@ fusebox_status fusebox_disable(fusebox_id id);
  * Watches only (`FUSEBOX_STATE_METRICS_ONLY`): every call is allowed and
  * recorded as when closed (counters, rate window), nothing trips, until
  * `fusebox_reset`.
+ * A state change is delivered to the listener before this returns (see
+ * `fusebox_set_listener`: who waits for what).
  */
 fusebox_status fusebox_metrics_only(fusebox_id id);
 
 /**
  * Sets the function that receives every state change of every breaker,
  * with `userdata`; NULL removes it. It is called outside every critical
- * section and lock, on whichever thread delivers the event, in the order
- * the changes happened (increasing `seq`), also when threads race. It may
- * call fusebox (a change it causes is delivered after it returns). Events
- * that find the queue full (a listener slow while many breakers change)
- * are dropped and counted: `fusebox_events_dropped`.
+ * section and lock, on whichever thread delivers the event, one event at
+ * a time, in the order the changes happened (increasing `seq`), also when
+ * threads race. It may call fusebox (a change it causes is delivered by
+ * the same thread after it returns). Events that find the queue full (a
+ * listener slow while many breakers change) are dropped and counted:
+ * `fusebox_events_dropped`.
+ *
+ * **Retiring the old listener.** When this returns `FUSEBOX_OK`, the
+ * listener it replaced will never be called again: its userdata may be
+ * freed at once. It waits for the one call of the old listener in
+ * progress on another thread, if any (as long as that call lasts), and
+ * for nothing else.
+ *
+ * **Who waits for what.** The functions that can change a breaker's
+ * state (`fusebox_try_acquire`, `fusebox_allow_call`, `fusebox_call`,
+ * `fusebox_record_success`, `fusebox_record_failure`, `fusebox_get_state`,
+ * `fusebox_reset`, `fusebox_snapshot`, and the policy functions:
+ * `fusebox_acquire_permit`,
+ * `fusebox_complete`, `fusebox_call_classified`, `fusebox_record`,
+ * `fusebox_force_open`, `fusebox_disable`, `fusebox_metrics_only`)
+ * deliver events. A call that changed no state never waits for the
+ * listener. A call that changed some returns after the listener received
+ * its events: it calls the listener itself for them and for the events
+ * other threads queued before them, never for those queued after, and if
+ * another thread is calling the listener it first waits for it to finish
+ * the events queued before its own. Without `std` (firmware) nothing
+ * waits: events of an interrupt that finds a delivery in progress are
+ * delivered by the code it preempted, when it resumes.
+ *
+ * Returns `FUSEBOX_BUSY`, and the listener is kept, when the call in
+ * progress cannot finish first: with `std`, when called from inside the
+ * listener (or from a clock or op it causes to run, on its thread);
+ * without `std` (firmware), whenever a listener call is in progress
+ * (from the listener, or from an interrupt that preempted it; retry
+ * later, e.g. from the main loop).
  */
 fusebox_status fusebox_set_listener(fusebox_listener_fn listener, void *userdata);
 

@@ -6,21 +6,42 @@
 //! a critical section, yet two threads that change breakers one after the
 //! other must not deliver their events the other way round. Each change is
 //! queued while its breaker is still locked (so the queue order is the
-//! order of the changes); afterwards, whichever thread finds no dispatcher
-//! at work becomes it and delivers everything queued, its own events and
-//! the ones other threads queued meanwhile, until the queue is empty.
+//! order of the changes, and each event's sequence number its place).
+//!
+//! **Who delivers, who waits.** A call that queued no event returns at
+//! once: it never delivers and never waits for a listener. A call whose
+//! last event is `mine` returns once every event up to `mine` was
+//! delivered. If no dispatcher is at work it becomes it and delivers the
+//! events queued up to `mine`, the ones other threads queued before its
+//! own included, and no further: what other threads queue after it is
+//! theirs to deliver. If another thread is delivering, it waits (spinning
+//! briefly, then yielding, then sleeping) until that thread stops, then
+//! takes over. So a call waits at most for the listener calls of the
+//! events queued before its own, and delivers at most those and its own.
+//!
+//! A caller that cannot wait for the dispatcher hands its events to it
+//! instead (the dispatcher then also delivers them): with `std`, a call
+//! made from inside the listener, on the dispatcher's own thread; without
+//! `std` (firmware, one core), any call that finds a dispatcher at work,
+//! which is the code its interrupt preempted.
+//!
+//! **Retiring a listener.** The listener is read under the queue's lock
+//! for each event, and the call in progress is marked with the listener's
+//! generation. `set_sink` swaps the listener, then waits until no call of
+//! an older one is in progress (at most one: there is one dispatcher), so
+//! that when it returns the old listener is never called again. Called
+//! from inside the listener (or, without `std`, while a listener call is
+//! in progress: on one core, the one it interrupted) it would wait for
+//! itself: it returns [`Error::Busy`] and changes nothing.
 #![forbid(unsafe_code)]
 
 use crate::slot::SlotCell;
-use crate::{Id, Transition};
+use crate::{Error, Id, Transition};
 
 /// Events a registry holds before they are delivered; more are dropped and
 /// counted ([`Registry::events_dropped`](crate::Registry::events_dropped)).
 /// Only a listener that is slow while many breakers change state fills it.
 pub const EVENT_QUEUE_LEN: usize = 32;
-
-/// Events taken from the queue per lock when delivering.
-const BATCH: usize = 8;
 
 /// A breaker's state change, as a registry's listener receives it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -38,7 +59,7 @@ pub struct Event {
 /// that no closure (and no allocation) is needed. It runs outside every
 /// critical section and lock, on whichever thread delivers the event; it
 /// may call the registry (a change it causes is delivered after it
-/// returns).
+/// returns, by the same thread).
 #[derive(Debug, Clone, Copy)]
 pub struct Listener {
     /// Called once per event, in order.
@@ -47,15 +68,62 @@ pub struct Listener {
     pub data: usize,
 }
 
+/// What receives the events: a Rust [`Listener`], or a foreign function
+/// with a word of data (the C API's listener): `call(event, func, data)`.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Sink {
+    /// A Rust listener.
+    Rust(Listener),
+    /// A foreign function, called through `call`.
+    Foreign {
+        /// Calls `func` with the event and `data`.
+        call: fn(&Event, unsafe extern "C" fn(), usize),
+        /// The foreign function, type-erased.
+        func: unsafe extern "C" fn(),
+        /// Handed to `func`.
+        data: usize,
+    },
+}
+
+impl Sink {
+    fn call(self, ev: &Event) {
+        match self {
+            Sink::Rust(l) => (l.func)(ev, l.data),
+            Sink::Foreign { call, func, data } => call(ev, func, data),
+        }
+    }
+}
+
 #[derive(Debug)]
 struct Queue {
     events: heapless::Deque<Event, EVENT_QUEUE_LEN>,
     dispatching: bool,
+    /// The last event the dispatcher at work delivers.
+    bound: u32,
     dropped: u32,
     seq: u32,
     /// Sequence number of the last event delivered.
     delivered: u32,
-    listener: Option<Listener>,
+    sink: Option<Sink>,
+    /// Bumped by every `set_sink`.
+    sink_gen: u32,
+    /// The generation of the sink whose call is in progress, if one is.
+    calling: Option<u32>,
+}
+
+/// `a` is `b` or comes before it (sequence numbers wrap).
+fn not_after(a: u32, b: u32) -> bool {
+    b.wrapping_sub(a) < u32::MAX / 2
+}
+
+/// What a call that queued events does next.
+enum Step {
+    /// Its events were delivered, or handed to the dispatcher.
+    Done,
+    /// It is the dispatcher now.
+    Dispatch,
+    /// Another thread is delivering.
+    Wait,
 }
 
 /// The queue and the dispatcher flag, behind a lock of their own
@@ -72,10 +140,13 @@ impl EventQueue {
         EventQueue(SlotCell::new(Queue {
             events: heapless::Deque::new(),
             dispatching: false,
+            bound: 0,
             dropped: 0,
             seq: 0,
             delivered: 0,
-            listener: None,
+            sink: None,
+            sink_gen: 0,
+            calling: None,
         }))
     }
 
@@ -83,8 +154,36 @@ impl EventQueue {
         self.0.with(f).ok()
     }
 
-    pub(crate) fn set_listener(&self, listener: Option<Listener>) {
-        let _ = self.with(|q| q.listener = listener);
+    /// Sets (or removes) what receives the events. When it returns `Ok`,
+    /// the sink it replaced is not being called and never will be again:
+    /// it waits for the one listener call in progress, if any.
+    ///
+    /// # Errors
+    /// [`Error::Busy`] (nothing changed) when that call cannot finish
+    /// first: with `std`, called from inside the listener on the
+    /// dispatcher's thread; without `std`, called while a listener call is
+    /// in progress.
+    pub(crate) fn set_sink(&self, sink: Option<Sink>) -> Result<(), Error> {
+        let gen = self
+            .with(|q| {
+                if q.calling.is_some() && !waiting::can_wait() {
+                    return Err(Error::Busy);
+                }
+                q.sink = sink;
+                q.sink_gen = q.sink_gen.wrapping_add(1);
+                Ok(q.sink_gen)
+            })
+            .unwrap_or(Err(Error::Busy))?;
+        let mut round = 0;
+        // A call of an older sink: the dispatcher read it before the swap.
+        while self
+            .with(|q| matches!(q.calling, Some(g) if !not_after(gen, g)))
+            .unwrap_or(false)
+        {
+            waiting::pause(round);
+            round = round.saturating_add(1);
+        }
+        Ok(())
     }
 
     pub(crate) fn dropped(&self) -> u32 {
@@ -119,95 +218,90 @@ impl EventQueue {
         .flatten()
     }
 
-    /// Delivers the events queued up to `mine` (from [`push_all`]), with
-    /// everything queued before them. If another thread is delivering, it
-    /// will deliver ours too; with `std` this thread waits (yielding,
-    /// outside every lock) until it has, so that an operation returns after
-    /// its own events were delivered and producers cannot outrun a slow
-    /// listener into a full queue. Without `std` (firmware: one core, where
-    /// the dispatcher may be the code this interrupt preempted) it does not
-    /// wait.
+    /// Delivers the events queued up to `mine` (from [`push_all`]), or
+    /// waits until they are delivered, or hands them to the dispatcher (see
+    /// the module's documentation). `None` (nothing queued): returns at
+    /// once.
     ///
     /// [`push_all`]: Self::push_all
     pub(crate) fn deliver(&self, mine: Option<u32>) {
-        #[cfg(feature = "std")]
-        while !self.dispatch() {
-            let Some(seq) = mine else { return };
-            if dispatcher::is_here() {
-                // Called from our own listener: the events are queued and
-                // this very thread delivers them once it returns.
-                return;
+        let Some(mine) = mine else { return };
+        let mut round = 0;
+        loop {
+            let step = self
+                .with(|q| {
+                    if not_after(mine, q.delivered) {
+                        Step::Done
+                    } else if !q.dispatching {
+                        q.dispatching = true;
+                        q.bound = mine;
+                        Step::Dispatch
+                    } else if waiting::can_wait() {
+                        Step::Wait
+                    } else {
+                        if !not_after(mine, q.bound) {
+                            q.bound = mine;
+                        }
+                        Step::Done
+                    }
+                })
+                .unwrap_or(Step::Done);
+            match step {
+                Step::Done => return,
+                Step::Dispatch => return self.dispatch(),
+                Step::Wait => waiting::pause(round),
             }
-            let reached = self
-                .with(|q| q.delivered.wrapping_sub(seq) < u32::MAX / 2)
-                .unwrap_or(true);
-            if reached {
-                return;
-            }
-            dispatcher::yield_now();
-        }
-        #[cfg(not(feature = "std"))]
-        {
-            let _ = mine;
-            self.dispatch();
+            round = round.saturating_add(1);
         }
     }
 
-    /// Delivers queued events unless another thread is already doing so
-    /// (it will deliver ours too: it only stops once it finds the queue
-    /// empty, and that check and the flag's release are one step).
-    /// Returns whether this thread was the dispatcher.
-    fn dispatch(&self) -> bool {
-        let claimed = self.with(|q| !core::mem::replace(&mut q.dispatching, true));
-        if claimed != Some(true) {
-            return false;
-        }
+    /// Delivers the queued events up to the bound, one listener call at a
+    /// time, then releases the dispatcher flag (in the same lock as the
+    /// check that the next event is past the bound). Called by the thread
+    /// that set the flag.
+    fn dispatch(&self) {
         // Should a Rust listener panic and unwind, the flag is released so
         // that later events are still delivered.
         let guard = Release(self);
-        #[cfg(feature = "std")]
-        dispatcher::set_here(true);
-        let mut delivered = None;
+        waiting::set_here(true);
+        let mut done = None;
         loop {
-            // Events leave the queue in batches: one lock per batch, so
-            // that producers on other threads, which need the same lock to
-            // queue, do not outpace delivery.
-            let mut batch = heapless::Vec::<Event, BATCH>::new();
-            let listener = self.with(|q| {
-                if let Some(seq) = delivered {
+            let next = self.with(|q| {
+                if let Some(seq) = done {
                     q.delivered = seq;
+                    q.calling = None;
                 }
-                while !batch.is_full() {
-                    match q.events.pop_front() {
-                        Some(ev) => {
-                            let _ = batch.push(ev);
+                while let Some(ev) = q.events.front().copied() {
+                    if !not_after(ev.seq, q.bound) {
+                        break;
+                    }
+                    let _ = q.events.pop_front();
+                    match q.sink {
+                        Some(sink) => {
+                            q.calling = Some(q.sink_gen);
+                            return Some((ev, sink));
                         }
-                        None => break,
+                        None => q.delivered = ev.seq,
                     }
                 }
-                if batch.is_empty() {
-                    q.dispatching = false;
-                }
-                q.listener
+                q.dispatching = false;
+                None
             });
-            let Some(listener) = listener else {
+            match next {
+                Some(Some((ev, sink))) => {
+                    sink.call(&ev);
+                    done = Some(ev.seq);
+                }
+                Some(None) => {
+                    // Released together with the bound check.
+                    core::mem::forget(guard);
+                    waiting::set_here(false);
+                    return;
+                }
                 // The queue could not be borrowed (not reachable: no user
                 // code runs while it is); the guard releases the flag.
-                return true;
-            };
-            if batch.is_empty() {
-                // Released together with the empty check.
-                core::mem::forget(guard);
-                #[cfg(feature = "std")]
-                dispatcher::set_here(false);
-                return true;
+                None => return,
             }
-            if let Some(l) = listener {
-                for ev in &batch {
-                    (l.func)(ev, l.data);
-                }
-            }
-            delivered = batch.last().map(|ev| ev.seq);
         }
     }
 }
@@ -216,32 +310,59 @@ struct Release<'a>(&'a EventQueue);
 
 impl Drop for Release<'_> {
     fn drop(&mut self) {
-        let _ = self.0.with(|q| q.dispatching = false);
-        #[cfg(feature = "std")]
-        dispatcher::set_here(false);
+        let _ = self.0.with(|q| {
+            q.dispatching = false;
+            q.calling = None;
+        });
+        waiting::set_here(false);
     }
 }
 
-/// Whether this thread is delivering events (then it must not wait for
-/// itself).
+/// Whether this thread may wait for the dispatcher, and how it waits.
 #[cfg(feature = "std")]
-mod dispatcher {
+mod waiting {
     extern crate std;
     use core::cell::Cell;
 
     std::thread_local! {
+        /// This thread is delivering events (then it must not wait for
+        /// itself).
         static HERE: Cell<bool> = const { Cell::new(false) };
     }
 
-    pub(super) fn is_here() -> bool {
-        HERE.with(Cell::get)
+    /// Whether the dispatcher at work (if any) is another thread.
+    pub(super) fn can_wait() -> bool {
+        !HERE.try_with(Cell::get).unwrap_or(false)
     }
 
     pub(super) fn set_here(v: bool) {
-        HERE.with(|h| h.set(v));
+        let _ = HERE.try_with(|h| h.set(v));
     }
 
-    pub(super) fn yield_now() {
-        std::thread::yield_now();
+    /// One round of waiting: spins briefly, then yields, then sleeps (so
+    /// that a waiter of higher real-time priority lets the dispatcher run).
+    pub(super) fn pause(round: u32) {
+        if round < 64 {
+            core::hint::spin_loop();
+        } else if round < 128 {
+            std::thread::yield_now();
+        } else {
+            std::thread::sleep(std::time::Duration::from_micros(50));
+        }
+    }
+}
+
+/// Without `std` (one core): a dispatcher at work is the code this call
+/// preempted, or the listener it is called from; never wait for it.
+#[cfg(not(feature = "std"))]
+mod waiting {
+    pub(super) fn can_wait() -> bool {
+        false
+    }
+
+    pub(super) fn set_here(_: bool) {}
+
+    pub(super) fn pause(_: u32) {
+        core::hint::spin_loop();
     }
 }

@@ -637,7 +637,8 @@ fn registry_listener_gets_every_change_in_order() {
     REG.set_listener(Some(fusebox::Listener {
         func: on_event,
         data: 7,
-    }));
+    }))
+    .unwrap();
     let id = REG.create(b"db", with(Policy::SNAKEPIT)).unwrap();
     for _ in 0..3 {
         REG.record_failure(id, 0).unwrap();
@@ -646,7 +647,7 @@ fn registry_listener_gets_every_change_in_order() {
     REG.record_success(id, 1_001).unwrap();
     REG.force_open(id, 1_002).unwrap();
     REG.reset(id).unwrap();
-    REG.set_listener(None);
+    REG.set_listener(None).unwrap();
     REG.disable(id, 1_003).unwrap(); // nobody listening: not delivered
     let seen = SEEN.lock().unwrap().clone();
     assert_eq!(
@@ -680,7 +681,8 @@ fn a_listener_may_call_back_into_the_registry() {
     REG.set_listener(Some(fusebox::Listener {
         func: on_event,
         data: 0,
-    }));
+    }))
+    .unwrap();
     let id = REG
         .create(b"x", Config::default().with_failure_threshold(1))
         .unwrap();

@@ -19,7 +19,8 @@ fn events_arrive_in_the_order_the_changes_happened() {
     REG.set_listener(Some(Listener {
         func: on_event,
         data: 0,
-    }));
+    }))
+    .unwrap();
     let cfg = Config::default()
         .with_failure_threshold(2)
         .with_reset_timeout_ms(3)
@@ -52,7 +53,7 @@ fn events_arrive_in_the_order_the_changes_happened() {
             });
         }
     });
-    REG.set_listener(None);
+    REG.set_listener(None).unwrap();
     let seen = SEEN.lock().unwrap().clone();
     let dropped = REG.events_dropped();
     let total: u32 = own
@@ -223,7 +224,8 @@ fn state_changes_and_structural_operations_do_not_deadlock() {
     REG.set_listener(Some(Listener {
         func: on_event,
         data: 0,
-    }));
+    }))
+    .unwrap();
     let cfg = Config::default()
         .with_failure_threshold(1)
         .with_reset_timeout_ms(1)
@@ -263,4 +265,231 @@ fn state_changes_and_structural_operations_do_not_deadlock() {
         done_rx.recv_timeout(limit).is_ok(),
         "deadlock: state changes and structural operations never finished"
     );
+}
+
+/// Retirement: once `set_listener` returned, the listener it replaced is
+/// never called again. Workers change state all the time; a swapper
+/// installs listeners with fresh data (a token) and, when `set_listener`
+/// returns, retires the old token. Every listener call checks that its
+/// token is not retired (as a C program would poison or free the old
+/// userdata at that point). With `std` only: without it a setter never
+/// waits and answers `Busy` while a listener call is in progress, which
+/// under this test's endless traffic from other threads is nearly always.
+#[cfg(feature = "std")]
+#[test]
+fn set_listener_returns_only_once_the_old_listener_is_never_called_again() {
+    static REG: Registry<8> = Registry::new();
+    const TOKENS: usize = if cfg!(miri) { 20 } else { 2_000 };
+    static RETIRED: [std::sync::atomic::AtomicBool; TOKENS] =
+        [const { std::sync::atomic::AtomicBool::new(false) }; TOKENS];
+    static AFTER_RETIREMENT: AtomicU32 = AtomicU32::new(0);
+    static CALLS: AtomicU32 = AtomicU32::new(0);
+    fn on_event(_: &Event, token: usize) {
+        CALLS.fetch_add(1, Ordering::Relaxed);
+        if RETIRED[token].load(Ordering::SeqCst) {
+            AFTER_RETIREMENT.fetch_add(1, Ordering::Relaxed);
+        }
+        // Some work, so that calls are in progress during swaps.
+        for _ in 0..if cfg!(miri) { 10 } else { 1_000 } {
+            std::hint::spin_loop();
+        }
+    }
+    let cfg = Config::default().with_failure_threshold(1);
+    let ids: Vec<_> = (0..THREADS)
+        .map(|t| REG.create(format!("ret{t}").as_bytes(), cfg).unwrap())
+        .collect();
+    REG.set_listener(Some(Listener {
+        func: on_event,
+        data: 0,
+    }))
+    .unwrap();
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    std::thread::scope(|s| {
+        for &id in &ids {
+            let stop = &stop;
+            s.spawn(move || {
+                while !stop.load(Ordering::Relaxed) {
+                    REG.force_open(id, 0).unwrap();
+                    REG.reset(id).unwrap();
+                }
+            });
+        }
+        for token in 1..TOKENS {
+            // Swap while the listener is busy: after a few calls.
+            let calls = CALLS.load(Ordering::Relaxed);
+            while CALLS.load(Ordering::Relaxed) < calls + 3 {
+                std::thread::yield_now();
+            }
+            REG.set_listener(Some(Listener {
+                func: on_event,
+                data: token,
+            }))
+            .unwrap();
+            RETIRED[token - 1].store(true, Ordering::SeqCst);
+        }
+        stop.store(true, Ordering::Relaxed);
+    });
+    REG.set_listener(None).unwrap();
+    assert!(CALLS.load(Ordering::Relaxed) > 0);
+    assert_eq!(
+        AFTER_RETIREMENT.load(Ordering::Relaxed),
+        0,
+        "listener calls with a retired token (of {} calls)",
+        CALLS.load(Ordering::Relaxed)
+    );
+}
+
+/// `set_listener` called from inside the listener would wait for itself:
+/// it answers `Busy` and keeps the listener.
+#[test]
+fn set_listener_from_inside_the_listener_is_busy() {
+    static REG: Registry<2> = Registry::new();
+    static ANSWERS: Mutex<Vec<Result<(), Error>>> = Mutex::new(Vec::new());
+    fn other(_: &Event, _: usize) {}
+    fn on_event(_: &Event, _: usize) {
+        let r = REG.set_listener(Some(Listener {
+            func: other,
+            data: 0,
+        }));
+        ANSWERS.lock().unwrap().push(r);
+    }
+    REG.set_listener(Some(Listener {
+        func: on_event,
+        data: 0,
+    }))
+    .unwrap();
+    let id = REG
+        .create(b"busy", Config::default().with_failure_threshold(1))
+        .unwrap();
+    REG.force_open(id, 0).unwrap();
+    REG.reset(id).unwrap();
+    // Both events reached `on_event`: the first call did not replace it.
+    assert_eq!(
+        *ANSWERS.lock().unwrap(),
+        [Err(Error::Busy), Err(Error::Busy)]
+    );
+    REG.set_listener(None).unwrap();
+}
+
+#[cfg(feature = "std")]
+std::thread_local! {
+    /// Events the listener received on this thread.
+    static DELIVERED_HERE: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
+}
+
+/// Bounded delivery: a call delivers at most the events queued before its
+/// own (at most the queue's length, `EVENT_QUEUE_LEN`, are queued at any
+/// time) and its own, never what other threads queue after it. Threads
+/// change state in a loop with a listener slow enough that the queue is
+/// never empty; each counts the events the listener received on its own
+/// thread during each of its calls. With `std` only: without it nothing
+/// waits, and a call that finds a delivery in progress hands its events to
+/// it (on firmware, the code its interrupt preempted).
+#[cfg(feature = "std")]
+#[test]
+fn a_call_delivers_at_most_the_events_queued_before_its_own() {
+    static REG: Registry<16> = Registry::new();
+    fn on_event(_: &Event, _: usize) {
+        DELIVERED_HERE.with(|d| d.set(d.get() + 1));
+        for _ in 0..if cfg!(miri) { 10 } else { 2_000 } {
+            std::hint::spin_loop();
+        }
+    }
+    REG.set_listener(Some(Listener {
+        func: on_event,
+        data: 0,
+    }))
+    .unwrap();
+    let threads = if cfg!(miri) { 3 } else { 8 };
+    let rounds = if cfg!(miri) { 20 } else { 1_000 };
+    let ids: Vec<_> = (0..threads)
+        .map(|t| {
+            REG.create(format!("b{t}").as_bytes(), Config::default())
+                .unwrap()
+        })
+        .collect();
+    let most = std::thread::scope(|s| {
+        let handles: Vec<_> = ids
+            .iter()
+            .map(|&id| {
+                s.spawn(move || {
+                    let mut most = 0;
+                    for _ in 0..rounds {
+                        // Measured per call (each makes one change).
+                        let before = DELIVERED_HERE.with(|d| d.get());
+                        REG.force_open(id, 0).unwrap();
+                        most = most.max(DELIVERED_HERE.with(|d| d.get()) - before);
+                        let before = DELIVERED_HERE.with(|d| d.get());
+                        REG.reset(id).unwrap();
+                        most = most.max(DELIVERED_HERE.with(|d| d.get()) - before);
+                    }
+                    most
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap())
+            .max()
+            .unwrap()
+    });
+    REG.set_listener(None).unwrap();
+    assert!(
+        most <= fusebox::EVENT_QUEUE_LEN as u32,
+        "one call delivered {most} events (queue length {})",
+        fusebox::EVENT_QUEUE_LEN
+    );
+}
+
+/// A call that changes no state never waits for the listener: while the
+/// listener is blocked (on a flag this test controls) delivering another
+/// thread's event, calls on another breaker that change nothing return.
+#[test]
+fn a_call_without_events_does_not_wait_for_a_blocked_listener() {
+    use std::sync::atomic::AtomicBool;
+    static REG: Registry<4> = Registry::new();
+    static ENTERED: AtomicBool = AtomicBool::new(false);
+    static RELEASE: AtomicBool = AtomicBool::new(false);
+    fn on_event(_: &Event, _: usize) {
+        ENTERED.store(true, Ordering::SeqCst);
+        while !RELEASE.load(Ordering::SeqCst) {
+            std::thread::yield_now();
+        }
+    }
+    REG.set_listener(Some(Listener {
+        func: on_event,
+        data: 0,
+    }))
+    .unwrap();
+    let slow = REG.create(b"slow", Config::default()).unwrap();
+    let quiet = REG.create(b"quiet", Config::default()).unwrap();
+    std::thread::scope(|s| {
+        let blocked = s.spawn(move || REG.force_open(slow, 0));
+        while !ENTERED.load(Ordering::SeqCst) {
+            std::thread::yield_now();
+        }
+        let (tx, rx) = std::sync::mpsc::channel();
+        s.spawn(move || {
+            for now in 0..100 {
+                REG.try_acquire(quiet, now).unwrap();
+                REG.record_success(quiet, now).unwrap();
+                REG.record_failure(quiet, now).unwrap();
+                assert_eq!(REG.state(quiet, now), Ok(State::Closed));
+                REG.reset(quiet).unwrap();
+            }
+            let _ = tx.send(());
+        });
+        // Generous: the calls take microseconds; waiting for the listener
+        // would take forever.
+        let limit = std::time::Duration::from_secs(if cfg!(miri) { 3_600 } else { 30 });
+        let returned = rx.recv_timeout(limit).is_ok();
+        let still_blocked = !RELEASE.load(Ordering::SeqCst);
+        RELEASE.store(true, Ordering::SeqCst);
+        blocked.join().unwrap().unwrap();
+        assert!(
+            returned && still_blocked,
+            "calls without events waited for the listener"
+        );
+    });
+    REG.set_listener(None).unwrap();
 }

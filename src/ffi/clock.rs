@@ -2,101 +2,324 @@
 //! `fusebox_set_clock32`), its reading (`fusebox_now_ms`), and [`CClock`],
 //! the [`Clock`] the C API hands to the registry.
 //!
-//! The clock (which kind, its function and its userdata) is published
-//! through a sequence lock, so that reading it (on every call that needs
-//! time) takes no lock at all. Writers (`fusebox_set_clock*`, rare) are
-//! serialised by a critical section; a reader retries while a write is in
-//! flight. Atomic loads and stores only: thumbv6m has them too.
+//! **Publication.** The clock (which kind, its function, its userdata) is
+//! double-buffered: two slots and an atomic `ACTIVE` naming the one in use.
+//! A setter writes the slot not in use and then switches `ACTIVE` to it, so
+//! a reader never sees a half-written clock and never waits for a writer.
+//!
+//! **Retirement.** Each slot counts the reads in flight with it. A reader
+//! announces itself on the slot `ACTIVE` names and checks that it is still
+//! the one (if a setter switched in between, it steps back and takes the
+//! new one: it never waits). After switching, the setter waits until the
+//! old slot has no read in flight: when it returns, the old function will
+//! never be called again and its userdata may be freed. It waits only for
+//! reads that had already started, each bounded by the callback's own
+//! duration (spinning briefly, then yielding and sleeping, so a waiting
+//! setter of higher real-time priority lets the reader's thread run).
+//! A setter called while its own thread is inside the clock (from the
+//! clock callback, directly or through fusebox) would wait for itself: it
+//! returns `FUSEBOX_BUSY` and changes nothing.
+//!
+//! Without `std` (firmware) the count is kept inside critical sections and
+//! a setter never waits: on one core a read in flight is the code the
+//! setter's interrupt preempted (or the clock callback calling it), which
+//! cannot finish before the setter returns. The setter returns
+//! `FUSEBOX_BUSY` and changes nothing when a read is in flight; otherwise
+//! the guarantee holds at once.
 //!
 //! With `std` a default clock (`CLOCK_MONOTONIC`) stands in until one is
 //! set. Without it there is no clock until the application sets one, and
 //! calls that need time answer `FUSEBOX_NO_CLOCK`: [`clock`] says so up
-//! front, without reading the clock. A clock once set is never unset (a NULL function is refused), so
-//! a [`CClock`] that [`clock`] handed out can always be read.
+//! front, without reading the clock. A clock once set is never unset (a
+//! NULL function is refused), so a [`CClock`] that [`clock`] handed out can
+//! always be read.
 
 use core::cell::Cell;
 use core::ffi::c_void;
-use core::sync::atomic::{fence, AtomicPtr, AtomicU32, Ordering};
+use core::sync::atomic::{AtomicPtr, AtomicU32, Ordering};
 use critical_section::Mutex;
 
 use super::convert::status_of;
 use super::types::{
-    fusebox_clock32_fn, fusebox_clock_fn, fusebox_status, FUSEBOX_NO_CLOCK, FUSEBOX_OK,
+    fusebox_clock32_fn, fusebox_clock_fn, fusebox_status, FUSEBOX_BUSY, FUSEBOX_NO_CLOCK,
+    FUSEBOX_OK,
 };
 use crate::{Clock, Error, Tick32State};
 
-const UNSET: u32 = 0;
-const MS64: u32 = 1;
-const TICK32: u32 = 2;
+const MS64: u32 = 0;
+const TICK32: u32 = 1;
 
-static SEQ: AtomicU32 = AtomicU32::new(0);
-static KIND: AtomicU32 = AtomicU32::new(UNSET);
-static FUNC: AtomicPtr<()> = AtomicPtr::new(core::ptr::null_mut());
-static USERDATA: AtomicPtr<c_void> = AtomicPtr::new(core::ptr::null_mut());
-
-/// The 32-bit tick's extension to 64 bits.
-static TICK32_STATE: Mutex<Cell<Tick32State>> = Mutex::new(Cell::new(Tick32State::new()));
-
-/// Publishes a clock. Must run inside a critical section (one writer).
-fn publish(kind: u32, func: *mut (), userdata: *mut c_void) {
-    let seq = SEQ.load(Ordering::Relaxed);
-    SEQ.store(seq.wrapping_add(1), Ordering::Relaxed);
-    fence(Ordering::Release);
-    KIND.store(kind, Ordering::Relaxed);
-    FUNC.store(func, Ordering::Relaxed);
-    USERDATA.store(userdata, Ordering::Relaxed);
-    SEQ.store(seq.wrapping_add(2), Ordering::Release);
+/// One published clock. Its kind, function and userdata are written only
+/// while it is not the active slot and no read is in flight with it.
+struct Slot {
+    kind: AtomicU32,
+    func: AtomicPtr<()>,
+    userdata: AtomicPtr<c_void>,
+    /// Reads in flight with this slot (with `std`: also, for an instant,
+    /// readers that find it was switched away and step back).
+    readers: AtomicU32,
+    /// The 32-bit tick's extension to 64 bits, for a `TICK32` clock.
+    tick32: Mutex<Cell<Tick32State>>,
 }
 
-/// A consistent (kind, function, userdata) triple.
-#[inline]
-fn read() -> (u32, *mut (), *mut c_void) {
-    loop {
-        let before = SEQ.load(Ordering::Acquire);
-        if before & 1 == 0 {
-            let triple = (
-                KIND.load(Ordering::Relaxed),
-                FUNC.load(Ordering::Relaxed),
-                USERDATA.load(Ordering::Relaxed),
-            );
-            fence(Ordering::Acquire);
-            if SEQ.load(Ordering::Relaxed) == before {
-                return triple;
-            }
+impl Slot {
+    const fn new() -> Self {
+        Slot {
+            kind: AtomicU32::new(MS64),
+            func: AtomicPtr::new(core::ptr::null_mut()),
+            userdata: AtomicPtr::new(core::ptr::null_mut()),
+            readers: AtomicU32::new(0),
+            tick32: Mutex::new(Cell::new(Tick32State::new())),
         }
-        core::hint::spin_loop();
+    }
+
+    /// Writes a clock into this (inactive, unread) slot.
+    fn write(&self, kind: u32, func: *mut (), userdata: *mut c_void) {
+        self.kind.store(kind, Ordering::Relaxed);
+        self.func.store(func, Ordering::Relaxed);
+        self.userdata.store(userdata, Ordering::Relaxed);
+        critical_section::with(|cs| self.tick32.borrow(cs).set(Tick32State::new()));
+    }
+}
+
+static SLOTS: [Slot; 2] = [Slot::new(), Slot::new()];
+
+/// The slot in use: NULL before any clock is set, else one of `SLOTS`.
+static ACTIVE: AtomicPtr<Slot> = AtomicPtr::new(core::ptr::null_mut());
+
+/// The slot `ACTIVE` held (non-NULL).
+#[inline(always)]
+fn slot(active: *mut Slot) -> &'static Slot {
+    // SAFETY: ACTIVE only ever holds NULL (checked by every caller) or the
+    // address of an element of the static `SLOTS`.
+    unsafe { &*active }
+}
+
+/// The slot that is not `active` (any slot when `active` is NULL).
+fn other(active: *mut Slot) -> &'static Slot {
+    if core::ptr::eq(active, &SLOTS[0]) {
+        &SLOTS[1]
+    } else {
+        &SLOTS[0]
+    }
+}
+
+/// A read in progress with one slot: what it found there.
+struct Read {
+    slot: &'static Slot,
+    kind: u32,
+    func: *mut (),
+    userdata: *mut c_void,
+}
+
+impl Read {
+    /// Copies the slot's clock (the slot is announced: it cannot change).
+    #[inline]
+    fn of(slot: &'static Slot) -> Self {
+        Read {
+            slot,
+            kind: slot.kind.load(Ordering::Relaxed),
+            func: slot.func.load(Ordering::Relaxed),
+            userdata: slot.userdata.load(Ordering::Relaxed),
+        }
+    }
+}
+
+#[cfg(feature = "std")]
+mod imp {
+    //! Hosts: announcements with atomic counters; the setter waits.
+    extern crate std;
+    use super::{other, slot, Read, Slot, ACTIVE};
+    use core::cell::Cell;
+    use core::sync::atomic::{AtomicBool, Ordering};
+
+    std::thread_local! {
+        /// Clock reads in progress on this thread (a setter called inside
+        /// one would wait for itself).
+        static IN_CLOCK: Cell<u32> = const { Cell::new(0) };
+    }
+
+    /// Starts a read: announces it on the active slot. Never waits: if a
+    /// setter switched slots between the two loads, it steps back and
+    /// takes the new one. `None` while no clock is set.
+    #[inline]
+    pub(super) fn enter() -> Option<Read> {
+        loop {
+            let active = ACTIVE.load(Ordering::Acquire);
+            if active.is_null() {
+                return None;
+            }
+            let s = slot(active);
+            s.readers.fetch_add(1, Ordering::SeqCst);
+            // SeqCst with the setter's load of `readers` and store of
+            // ACTIVE: either the setter sees this announcement, or this
+            // load sees the switch (and synchronises with the slot's
+            // contents written before it).
+            if ACTIVE.load(Ordering::SeqCst) == active {
+                let _ = IN_CLOCK.try_with(|c| c.set(c.get().wrapping_add(1)));
+                return Some(Read::of(s));
+            }
+            s.readers.fetch_sub(1, Ordering::Release);
+        }
+    }
+
+    /// Ends a read; `finish` (the 32-bit extension) runs before.
+    #[inline]
+    pub(super) fn leave<T>(read: &Read, finish: impl FnOnce(&Slot) -> T) -> T {
+        let r = finish(read.slot);
+        read.slot.readers.fetch_sub(1, Ordering::Release);
+        let _ = IN_CLOCK.try_with(|c| c.set(c.get().wrapping_sub(1)));
+        r
+    }
+
+    /// Serialises setters (never held by a reader).
+    static WRITING: AtomicBool = AtomicBool::new(false);
+
+    /// Publishes a clock and retires the old one. `false` (nothing changed)
+    /// when called inside a clock read on this thread.
+    pub(super) fn publish(kind: u32, func: *mut (), userdata: *mut core::ffi::c_void) -> bool {
+        // Before taking the writer's turn: a setter holding it may be
+        // waiting for this very thread's read.
+        if IN_CLOCK.try_with(Cell::get).unwrap_or(0) != 0 {
+            return false;
+        }
+        wait_until(|| {
+            WRITING
+                .compare_exchange_weak(false, true, Ordering::Acquire, Ordering::Relaxed)
+                .is_ok()
+        });
+        let old = ACTIVE.load(Ordering::Relaxed);
+        let s = other(old);
+        // Only readers stepping back can be announced here: the setter
+        // before this one retired this slot.
+        wait_until(|| s.readers.load(Ordering::SeqCst) == 0);
+        s.write(kind, func, userdata);
+        ACTIVE.store(core::ptr::from_ref(s).cast_mut(), Ordering::SeqCst);
+        if !old.is_null() {
+            // Retirement: the reads that found the old clock finish.
+            let o = slot(old);
+            wait_until(|| o.readers.load(Ordering::Acquire) == 0);
+        }
+        WRITING.store(false, Ordering::Release);
+        true
+    }
+
+    /// Waits for `done`: spins briefly, then yields, then sleeps (so that
+    /// a waiter of higher real-time priority lets the others run).
+    fn wait_until(mut done: impl FnMut() -> bool) {
+        let mut round = 0u32;
+        while !done() {
+            if round < 64 {
+                core::hint::spin_loop();
+            } else if round < 128 {
+                std::thread::yield_now();
+            } else {
+                std::thread::sleep(std::time::Duration::from_micros(50));
+            }
+            round = round.saturating_add(1);
+        }
+    }
+}
+
+#[cfg(not(feature = "std"))]
+mod imp {
+    //! Firmware: announcements inside critical sections; the setter never
+    //! waits.
+    use super::{other, slot, Read, Slot, ACTIVE};
+    use core::sync::atomic::Ordering;
+
+    /// Starts a read: announces it on the active slot. `None` while no
+    /// clock is set.
+    #[inline]
+    pub(super) fn enter() -> Option<Read> {
+        critical_section::with(|_| {
+            let active = ACTIVE.load(Ordering::Relaxed);
+            if active.is_null() {
+                return None;
+            }
+            let s = slot(active);
+            let n = s.readers.load(Ordering::Relaxed);
+            s.readers.store(n.wrapping_add(1), Ordering::Relaxed);
+            Some(Read::of(s))
+        })
+    }
+
+    /// Ends a read; `finish` (the 32-bit extension) runs in the same
+    /// critical section.
+    #[inline]
+    pub(super) fn leave<T>(read: &Read, finish: impl FnOnce(&Slot) -> T) -> T {
+        critical_section::with(|_| {
+            let n = read.slot.readers.load(Ordering::Relaxed);
+            read.slot
+                .readers
+                .store(n.wrapping_sub(1), Ordering::Relaxed);
+            finish(read.slot)
+        })
+    }
+
+    /// Publishes a clock, unless a read is in flight (then nothing changes
+    /// and it returns `false`): on one core, the read this call interrupted
+    /// or is inside, which cannot finish first.
+    pub(super) fn publish(kind: u32, func: *mut (), userdata: *mut core::ffi::c_void) -> bool {
+        critical_section::with(|_| {
+            let old = ACTIVE.load(Ordering::Relaxed);
+            if !old.is_null() && slot(old).readers.load(Ordering::Relaxed) != 0 {
+                return false;
+            }
+            let s = other(old);
+            s.write(kind, func, userdata);
+            ACTIVE.store(core::ptr::from_ref(s).cast_mut(), Ordering::Release);
+            true
+        })
     }
 }
 
 /// Reads the application's clock. The callback runs outside any critical
-/// section; only the 32-bit extension bookkeeping runs inside one.
+/// section; only the announcement and the 32-bit extension bookkeeping run
+/// inside one (without `std`).
+#[cfg_attr(feature = "std", inline)]
+#[cfg_attr(not(feature = "std"), inline(never))]
 pub(super) fn now_ms() -> Result<u64, fusebox_status> {
-    let (kind, func, userdata) = read();
-    if func.is_null() {
+    let Some(read) = imp::enter() else {
         return default_now_ms();
+    };
+    if read.kind == TICK32 {
+        return Ok(now_tick32(&read));
     }
-    if kind == TICK32 {
-        // SAFETY: published from a non-NULL `fusebox_clock32_fn` of this
-        // exact type by `fusebox_set_clock32`.
-        let f: unsafe extern "C" fn(*mut c_void) -> u32 = unsafe { core::mem::transmute(func) };
-        // SAFETY: the application registered `f` with `userdata`.
-        let raw = unsafe { f(userdata) };
-        return Ok(critical_section::with(|cs| {
-            let cell = TICK32_STATE.borrow(cs);
+    // SAFETY: published from a non-NULL `fusebox_clock_fn` of this exact
+    // type by `fusebox_set_clock` (the only other kind).
+    let f: unsafe extern "C" fn(*mut c_void) -> u64 = unsafe { core::mem::transmute(read.func) };
+    // SAFETY: the application registered `f` with `userdata`, and the
+    // announced read keeps it from being retired until `leave`.
+    let now = unsafe { f(read.userdata) };
+    imp::leave(&read, |_| ());
+    Ok(now)
+}
+
+/// [`now_ms`] with a 32-bit tick. Out of line: the 64-bit clock's path
+/// stays short.
+#[inline(never)]
+fn now_tick32(read: &Read) -> u64 {
+    // SAFETY: published from a non-NULL `fusebox_clock32_fn` of this exact
+    // type by `fusebox_set_clock32`.
+    let f: unsafe extern "C" fn(*mut c_void) -> u32 = unsafe { core::mem::transmute(read.func) };
+    // SAFETY: the application registered `f` with `userdata`, and the
+    // announced read keeps it from being retired until `leave`.
+    let raw = unsafe { f(read.userdata) };
+    imp::leave(read, |s| {
+        critical_section::with(|cs| {
+            let cell = s.tick32.borrow(cs);
             let mut st = cell.get();
             let now = st.extend(raw);
             cell.set(st);
             now
-        }));
-    }
-    // SAFETY: published from a non-NULL `fusebox_clock_fn` of this exact
-    // type by `fusebox_set_clock` (the only other kind).
-    let f: unsafe extern "C" fn(*mut c_void) -> u64 = unsafe { core::mem::transmute(func) };
-    // SAFETY: the application registered `f` with `userdata`.
-    Ok(unsafe { f(userdata) })
+        })
+    })
 }
 
 #[cfg(feature = "std")]
+#[cold]
+#[inline(never)]
 fn default_now_ms() -> Result<u64, fusebox_status> {
     extern crate std;
     use std::sync::OnceLock;
@@ -137,11 +360,11 @@ pub(super) fn clock() -> Result<CClock, fusebox_status> {
     }
 }
 
-/// Whether the application has set a clock. One load, no sequence lock:
-/// only the function's presence is asked, and a clock once set stays set.
+/// Whether the application has set a clock. One load: a clock once set
+/// stays set.
 #[inline]
 fn is_set() -> bool {
-    !FUNC.load(Ordering::Acquire).is_null()
+    !ACTIVE.load(Ordering::Acquire).is_null()
 }
 
 /// Runs `f` at the current clock reading (the calls that always need the
@@ -151,39 +374,58 @@ pub(super) fn with_time<T>(f: impl FnOnce(u64) -> Result<T, Error>) -> Result<T,
     f(now).map_err(status_of)
 }
 
+fn set(kind: u32, func: *mut (), userdata: *mut c_void) -> fusebox_status {
+    if imp::publish(kind, func, userdata) {
+        FUSEBOX_OK
+    } else {
+        FUSEBOX_BUSY
+    }
+}
+
 /// Sets the clock every breaker reads: `now_ms(userdata)` returns monotonic
 /// milliseconds. It is called outside fusebox's critical sections, from
-/// whichever thread calls fusebox, and must not fail.
+/// whichever thread calls fusebox, and must not fail. It should not call
+/// fusebox functions that change a breaker's state (they may wait for the
+/// listener, which may be waiting in a setter for this clock call).
 /// Without the `std` feature there is no default clock and calls that need
 /// time return `FUSEBOX_NO_CLOCK` until one is set.
 ///
-/// Returns `FUSEBOX_NULL_PARAMETER` when `now_ms` is NULL (the clock is kept).
+/// **Retiring the old clock.** When this returns `FUSEBOX_OK`, the clock it
+/// replaced (set by `fusebox_set_clock` or `fusebox_set_clock32`) will never
+/// be called again: its userdata may be freed at once. With `std` it waits
+/// for the reads of the old clock already in progress on other threads
+/// (each as long as one call of that clock); reads never wait for it.
+///
+/// Returns `FUSEBOX_NULL_PARAMETER` when `now_ms` is NULL, and
+/// `FUSEBOX_BUSY` when it would have to wait for itself: with `std`, called
+/// on a thread that is inside a clock call (from the clock, or from
+/// something the clock calls); without `std` (firmware), called while any
+/// clock read is in progress, which on one core means from the clock or
+/// from an interrupt that preempted a clock read (retry later, e.g. from
+/// the main loop). In both cases the clock is kept.
 #[no_mangle]
 pub extern "C" fn fusebox_set_clock(
     now_ms: fusebox_clock_fn,
     userdata: *mut c_void,
 ) -> fusebox_status {
     let f = try_fn!(now_ms);
-    critical_section::with(|_| publish(MS64, f as *mut (), userdata));
-    FUSEBOX_OK
+    set(MS64, f as *mut (), userdata)
 }
 
 /// Sets a wrapping 32-bit millisecond tick (e.g. `HAL_GetTick`) as the
 /// clock. fusebox extends it to 64 bits, across wraps, as long as it is read
 /// at least once every 2^31 ms (24.8 days). The first reading is taken as is.
 ///
-/// Returns `FUSEBOX_NULL_PARAMETER` when `now_ms` is NULL (the clock is kept).
+/// Retires the old clock and returns as `fusebox_set_clock` does:
+/// `FUSEBOX_NULL_PARAMETER` when `now_ms` is NULL, `FUSEBOX_BUSY` when it
+/// would wait for itself (the clock is kept in both cases).
 #[no_mangle]
 pub extern "C" fn fusebox_set_clock32(
     now_ms: fusebox_clock32_fn,
     userdata: *mut c_void,
 ) -> fusebox_status {
     let f = try_fn!(now_ms);
-    critical_section::with(|cs| {
-        TICK32_STATE.borrow(cs).set(Tick32State::new());
-        publish(TICK32, f as *mut (), userdata);
-    });
-    FUSEBOX_OK
+    set(TICK32, f as *mut (), userdata)
 }
 
 /// Reads the clock fusebox uses into `*out_ms`.

@@ -106,6 +106,8 @@ pub extern "C" fn fusebox_destroy(id: fusebox_id) -> fusebox_status {
 
 /// Writes the current state to `*out_state`, first moving an open breaker
 /// whose timeout has run out to half-open.
+/// A state change is delivered to the listener before this returns (see
+/// `fusebox_set_listener`: who waits for what).
 ///
 /// # Safety
 /// `out_state` is NULL or writable.
@@ -121,6 +123,8 @@ pub unsafe extern "C" fn fusebox_get_state(
 
 /// Writes whether a call would be admitted now to `*out_allowed`. A pure
 /// check: it reserves no half-open probe.
+/// A state change is delivered to the listener before this returns (see
+/// `fusebox_set_listener`: who waits for what).
 ///
 /// # Safety
 /// `out_allowed` is NULL or writable.
@@ -143,6 +147,8 @@ pub unsafe extern "C" fn fusebox_allow_call(
 /// Admits a call (`FUSEBOX_OK`) or rejects it (`FUSEBOX_CIRCUIT_OPEN`). In
 /// half-open each admission takes one of the `half_open_max_calls` probes.
 /// Report the outcome with `fusebox_record_success`/`_failure`.
+/// A state change is delivered to the listener before this returns (see
+/// `fusebox_set_listener`: who waits for what).
 #[no_mangle]
 pub extern "C" fn fusebox_try_acquire(id: fusebox_id) -> fusebox_status {
     let clock = try_status!(clock());
@@ -154,6 +160,8 @@ pub extern "C" fn fusebox_try_acquire(id: fusebox_id) -> fusebox_status {
 }
 
 /// Records a success: in half-open it closes the breaker.
+/// A state change is delivered to the listener before this returns (see
+/// `fusebox_set_listener`: who waits for what).
 #[no_mangle]
 pub extern "C" fn fusebox_record_success(id: fusebox_id) -> fusebox_status {
     let clock = try_status!(clock());
@@ -161,6 +169,8 @@ pub extern "C" fn fusebox_record_success(id: fusebox_id) -> fusebox_status {
 }
 
 /// Records a failure: it may open (or reopen) the breaker.
+/// A state change is delivered to the listener before this returns (see
+/// `fusebox_set_listener`: who waits for what).
 #[no_mangle]
 pub extern "C" fn fusebox_record_failure(id: fusebox_id) -> fusebox_status {
     let clock = try_status!(clock());
@@ -176,6 +186,8 @@ pub extern "C" fn fusebox_record_failure(id: fusebox_id) -> fusebox_status {
 /// breaker that measures slow calls times `op` through a permit, like
 /// `fusebox_call_classified`: a result that arrives after the breaker moved
 /// on only counts in `stale_count`.
+/// A state change is delivered to the listener before this returns (see
+/// `fusebox_set_listener`: who waits for what).
 ///
 /// # Safety
 /// `out_result` is NULL or writable; `op` is safe to call with `userdata`.
@@ -201,6 +213,8 @@ pub unsafe extern "C" fn fusebox_call(
 
 /// Resets a breaker: closed, failure and probe counts 0, last failure time
 /// cleared; the success count is kept.
+/// A state change is delivered to the listener before this returns (see
+/// `fusebox_set_listener`: who waits for what).
 #[no_mangle]
 pub extern "C" fn fusebox_reset(id: fusebox_id) -> fusebox_status {
     to_status(REGISTRY.reset(Id::from_raw(id)))

@@ -19,7 +19,9 @@ use super::types::{FUSEBOX_INVALID_CONFIG, FUSEBOX_OK};
 #[cfg(feature = "policies")]
 use super::REGISTRY;
 #[cfg(feature = "policies")]
-use crate::{Event, Id, Listener, Outcome, Permit, State};
+use crate::events::Sink;
+#[cfg(feature = "policies")]
+use crate::{Event, Id, Outcome, Permit, State};
 
 /// An admission handed out by `fusebox_acquire_permit`, to be given back to
 /// `fusebox_complete` with the call's outcome. Plain data: copy it freely.
@@ -75,6 +77,8 @@ fn outcome(code: fusebox_outcome) -> Option<Outcome> {
 /// (slow when longer than `slow_call_ms`, if slow calls are on), for
 /// callers that admit and time calls themselves. An unknown outcome code
 /// is `FUSEBOX_INVALID_CONFIG`.
+/// A state change is delivered to the listener before this returns (see
+/// `fusebox_set_listener`: who waits for what).
 #[no_mangle]
 pub extern "C" fn fusebox_record(
     id: fusebox_id,
@@ -99,6 +103,8 @@ pub extern "C" fn fusebox_record(
 
 /// Admits a call like `fusebox_try_acquire` and writes a permit for it to
 /// `*out_permit`, to complete with `fusebox_complete`.
+/// A state change is delivered to the listener before this returns (see
+/// `fusebox_set_listener`: who waits for what).
 ///
 /// # Safety
 /// `out_permit` is NULL or writable.
@@ -131,6 +137,8 @@ pub unsafe extern "C" fn fusebox_acquire_permit(
 /// took longer than `slow_call_ms` since the permit was handed out. A permit
 /// from an earlier generation (the breaker changed state, was reset, or
 /// released its probes since) records nothing: `FUSEBOX_STALE_PERMIT`.
+/// A state change is delivered to the listener before this returns (see
+/// `fusebox_set_listener`: who waits for what).
 ///
 /// # Safety
 /// `permit` is NULL or readable.
@@ -164,6 +172,8 @@ pub unsafe extern "C" fn fusebox_complete(
 /// counts as a failure). The call goes through a permit: a result that
 /// arrives after the breaker moved on is not recorded. `*out_result`
 /// receives `op`'s value and the status is `FUSEBOX_OK` whenever `op` ran.
+/// A state change is delivered to the listener before this returns (see
+/// `fusebox_set_listener`: who waits for what).
 ///
 /// # Safety
 /// `out_result` is NULL or writable; `op` and `classify` are safe to call
@@ -202,6 +212,8 @@ pub unsafe extern "C" fn fusebox_call_classified(
 /// would be now, the time left in the open window, or the time left before
 /// unreported probes are released; `FUSEBOX_RETRY_NEVER` when no time alone
 /// will do (forced open, or every probe slot taken with no wait limit).
+/// A state change is delivered to the listener before this returns (see
+/// `fusebox_set_listener`: who waits for what).
 ///
 /// # Safety
 /// `out_ms` is NULL or writable.
@@ -231,6 +243,8 @@ fn manual(id: fusebox_id, f: fn(Id, u64) -> Result<(), crate::Error>) -> fusebox
 
 /// Holds the breaker open (`FUSEBOX_STATE_FORCED_OPEN`): every call is
 /// rejected until `fusebox_reset`.
+/// A state change is delivered to the listener before this returns (see
+/// `fusebox_set_listener`: who waits for what).
 #[no_mangle]
 pub extern "C" fn fusebox_force_open(id: fusebox_id) -> fusebox_status {
     #[cfg(feature = "policies")]
@@ -244,6 +258,8 @@ pub extern "C" fn fusebox_force_open(id: fusebox_id) -> fusebox_status {
 
 /// Switches the breaker off (`FUSEBOX_STATE_DISABLED`): every call is
 /// allowed, successes and failures are counted, until `fusebox_reset`.
+/// A state change is delivered to the listener before this returns (see
+/// `fusebox_set_listener`: who waits for what).
 #[no_mangle]
 pub extern "C" fn fusebox_disable(id: fusebox_id) -> fusebox_status {
     #[cfg(feature = "policies")]
@@ -258,6 +274,8 @@ pub extern "C" fn fusebox_disable(id: fusebox_id) -> fusebox_status {
 /// Watches only (`FUSEBOX_STATE_METRICS_ONLY`): every call is allowed and
 /// recorded as when closed (counters, rate window), nothing trips, until
 /// `fusebox_reset`.
+/// A state change is delivered to the listener before this returns (see
+/// `fusebox_set_listener`: who waits for what).
 #[no_mangle]
 pub extern "C" fn fusebox_metrics_only(id: fusebox_id) -> fusebox_status {
     #[cfg(feature = "policies")]
@@ -269,16 +287,14 @@ pub extern "C" fn fusebox_metrics_only(id: fusebox_id) -> fusebox_status {
     }
 }
 
-/// The application's listener, behind a critical section so that the
-/// function and its userdata are always read as the pair that was set.
+/// Calls the application's listener `func` (type-erased by
+/// `fusebox_set_listener`) with `ev` and `userdata`.
 #[cfg(feature = "policies")]
-static C_LISTENER: critical_section::Mutex<core::cell::Cell<(fusebox_listener_fn, usize)>> =
-    critical_section::Mutex::new(core::cell::Cell::new((None, 0)));
-
-#[cfg(feature = "policies")]
-fn deliver(ev: &Event, _: usize) {
-    let (func, userdata) = critical_section::with(|cs| C_LISTENER.borrow(cs).get());
-    let Some(func) = func else { return };
+fn deliver(ev: &Event, func: unsafe extern "C" fn(), userdata: usize) {
+    // SAFETY: `fusebox_set_listener` erased a non-NULL
+    // `fusebox_listener_fn` of exactly this type.
+    let func: unsafe extern "C" fn(*const fusebox_event, *mut c_void) =
+        unsafe { core::mem::transmute(func) };
     let t = ev.transition;
     let c = fusebox_event {
         id: ev.id.to_raw(),
@@ -288,17 +304,49 @@ fn deliver(ev: &Event, _: usize) {
         reason: t.reason as u32,
         generation: t.generation,
     };
-    // SAFETY: the application registered `func` with `userdata`.
+    // SAFETY: the application registered `func` with `userdata`, and the
+    // queue marks this call in progress, so `fusebox_set_listener` does not
+    // return (and the application does not free `userdata`) before it ends.
     unsafe { func(&c, userdata as *mut c_void) };
 }
 
 /// Sets the function that receives every state change of every breaker,
 /// with `userdata`; NULL removes it. It is called outside every critical
-/// section and lock, on whichever thread delivers the event, in the order
-/// the changes happened (increasing `seq`), also when threads race. It may
-/// call fusebox (a change it causes is delivered after it returns). Events
-/// that find the queue full (a listener slow while many breakers change)
-/// are dropped and counted: `fusebox_events_dropped`.
+/// section and lock, on whichever thread delivers the event, one event at
+/// a time, in the order the changes happened (increasing `seq`), also when
+/// threads race. It may call fusebox (a change it causes is delivered by
+/// the same thread after it returns). Events that find the queue full (a
+/// listener slow while many breakers change) are dropped and counted:
+/// `fusebox_events_dropped`.
+///
+/// **Retiring the old listener.** When this returns `FUSEBOX_OK`, the
+/// listener it replaced will never be called again: its userdata may be
+/// freed at once. It waits for the one call of the old listener in
+/// progress on another thread, if any (as long as that call lasts), and
+/// for nothing else.
+///
+/// **Who waits for what.** The functions that can change a breaker's
+/// state (`fusebox_try_acquire`, `fusebox_allow_call`, `fusebox_call`,
+/// `fusebox_record_success`, `fusebox_record_failure`, `fusebox_get_state`,
+/// `fusebox_reset`, `fusebox_snapshot`, and the policy functions:
+/// `fusebox_acquire_permit`,
+/// `fusebox_complete`, `fusebox_call_classified`, `fusebox_record`,
+/// `fusebox_force_open`, `fusebox_disable`, `fusebox_metrics_only`)
+/// deliver events. A call that changed no state never waits for the
+/// listener. A call that changed some returns after the listener received
+/// its events: it calls the listener itself for them and for the events
+/// other threads queued before them, never for those queued after, and if
+/// another thread is calling the listener it first waits for it to finish
+/// the events queued before its own. Without `std` (firmware) nothing
+/// waits: events of an interrupt that finds a delivery in progress are
+/// delivered by the code it preempted, when it resumes.
+///
+/// Returns `FUSEBOX_BUSY`, and the listener is kept, when the call in
+/// progress cannot finish first: with `std`, when called from inside the
+/// listener (or from a clock or op it causes to run, on its thread);
+/// without `std` (firmware), whenever a listener call is in progress
+/// (from the listener, or from an interrupt that preempted it; retry
+/// later, e.g. from the main loop).
 #[no_mangle]
 pub extern "C" fn fusebox_set_listener(
     listener: fusebox_listener_fn,
@@ -306,12 +354,22 @@ pub extern "C" fn fusebox_set_listener(
 ) -> fusebox_status {
     #[cfg(feature = "policies")]
     {
-        critical_section::with(|cs| C_LISTENER.borrow(cs).set((listener, userdata as usize)));
-        REGISTRY.set_listener(listener.map(|_| Listener {
-            func: deliver,
-            data: 0,
-        }));
-        FUSEBOX_OK
+        let sink = listener.map(|f| Sink::Foreign {
+            call: deliver,
+            // SAFETY: a function pointer to a function pointer of the same
+            // size; `deliver` turns it back into this exact type.
+            func: unsafe {
+                core::mem::transmute::<
+                    unsafe extern "C" fn(*const fusebox_event, *mut c_void),
+                    unsafe extern "C" fn(),
+                >(f)
+            },
+            data: userdata as usize,
+        });
+        match REGISTRY.set_sink(sink) {
+            Ok(()) => FUSEBOX_OK,
+            Err(e) => super::status_of(e),
+        }
     }
     #[cfg(not(feature = "policies"))]
     {

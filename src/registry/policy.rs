@@ -5,6 +5,7 @@
 #![forbid(unsafe_code)]
 
 use super::Registry;
+use crate::events::Sink;
 use crate::{CallError, Clock, Error, Id, Listener, Outcome, Permit};
 
 /// Policies: permits, manual control, events.
@@ -102,7 +103,30 @@ impl<const N: usize> Registry<N> {
     }
 
     /// Sets (or with `None` removes) the listener that receives every
-    /// state change of every breaker, in order, outside every lock. O(1).
+    /// state change of every breaker, in order, one at a time, outside
+    /// every lock.
+    ///
+    /// **Retirement.** When it returns `Ok`, the listener it replaced is
+    /// not being called and never will be again: its data may be dropped.
+    /// It waits for the one call of the old listener in progress, if any
+    /// (as long as that call lasts), and for nothing else.
+    ///
+    /// **Who waits for what.** An operation that changes no breaker's
+    /// state never waits for the listener. One that does returns after its
+    /// events were delivered: it delivers them itself, with the events
+    /// other threads queued before them (never those queued after), and
+    /// if another thread is delivering it waits for it to finish those
+    /// first. A change the listener itself causes is delivered by the same
+    /// thread after the listener returns. Without `std` (firmware, one
+    /// core) nothing waits: an interrupt's events that find a delivery in
+    /// progress are delivered by the code it preempted.
+    ///
+    /// # Errors
+    /// [`Error::Busy`], and nothing changes, when the old listener's call
+    /// in progress cannot finish first: with `std`, when called from
+    /// inside the listener (or from something it calls, on its thread);
+    /// without `std`, whenever a listener call is in progress (on one core:
+    /// the listener itself, or the code an interrupt preempted).
     ///
     /// ```
     /// use core::sync::atomic::{AtomicUsize, Ordering};
@@ -114,13 +138,19 @@ impl<const N: usize> Registry<N> {
     ///         OPENED.fetch_add(1, Ordering::Relaxed);
     ///     }
     /// }
-    /// REGISTRY.set_listener(Some(Listener { func: on_event, data: 0 }));
+    /// REGISTRY.set_listener(Some(Listener { func: on_event, data: 0 })).unwrap();
     /// let id = REGISTRY.create(b"db", Config::default().with_failure_threshold(1)).unwrap();
     /// REGISTRY.record_failure(id, 5).unwrap();
     /// assert_eq!(OPENED.load(Ordering::Relaxed), 1);
     /// ```
-    pub fn set_listener(&self, listener: Option<Listener>) {
-        self.events.set_listener(listener);
+    pub fn set_listener(&self, listener: Option<Listener>) -> Result<(), Error> {
+        self.events.set_sink(listener.map(Sink::Rust))
+    }
+
+    /// [`set_listener`](Self::set_listener) with any [`Sink`] (the C API's
+    /// listener).
+    pub(crate) fn set_sink(&self, sink: Option<Sink>) -> Result<(), Error> {
+        self.events.set_sink(sink)
     }
 
     /// Events dropped because the queue

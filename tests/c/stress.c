@@ -13,13 +13,19 @@
  *  - every status is one the call may return;
  *  - the state-change listener runs on one thread at a time, sees the
  *    changes in increasing order, misses none (shared breaker: as many
- *    events as transitions) and drops none.
+ *    events as transitions) and drops none;
+ *  - retirement: while threads read the clock and change states, another
+ *    swaps clocks and listeners, each with freshly allocated userdata, and
+ *    poisons (under ASan: frees) the old userdata as soon as the setter
+ *    returns; no clock or listener call ever sees poisoned userdata.
  * Prints "N passed, N failed"; exits non-zero on failure.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "fusebox.h"
@@ -244,6 +250,145 @@ static void run_phases(void) {
     pthread_barrier_destroy(&phase_end);
 }
 
+/* ---- Retirement: no callback call after its setter returned. */
+#define RETIRE_WORKERS 4
+#define RETIRE_SWAPS 1000
+#define LIVE 0x5afe5afeu
+#define DEAD 0xdeaddeadu
+
+struct cb_data {
+    _Atomic uint32_t magic;
+    struct cb_data *next; /* kept for the end, unless freed at once */
+};
+
+static _Atomic uint32_t clock_calls, listener_calls;
+static _Atomic uint32_t clock_after_retirement, listener_after_retirement;
+static atomic_bool retire_stop;
+static struct cb_data *graveyard;
+
+/* Uses its userdata at the start and at the end of a call that takes a
+ * little while: a call that starts after its setter returned, or is still
+ * running then, sees it poisoned. */
+static bool uses_retired(struct cb_data *d) {
+    bool retired = atomic_load(&d->magic) != LIVE;
+    for (volatile int i = 0; i < 200; i++) {
+    }
+    return retired || atomic_load(&d->magic) != LIVE;
+}
+
+static uint64_t retiring_clock(void *userdata) {
+    if (uses_retired(userdata)) atomic_fetch_add(&clock_after_retirement, 1);
+    atomic_fetch_add(&clock_calls, 1);
+    return atomic_load(&now_ms);
+}
+
+static uint32_t retiring_clock32(void *userdata) {
+    return (uint32_t)retiring_clock(userdata);
+}
+
+static void retiring_listener(const fusebox_event *ev, void *userdata) {
+    (void)ev;
+    if (uses_retired(userdata)) atomic_fetch_add(&listener_after_retirement, 1);
+    atomic_fetch_add(&listener_calls, 1);
+}
+
+static struct cb_data *fresh(void) {
+    struct cb_data *d = malloc(sizeof *d);
+    if (!d) abort();
+    atomic_store(&d->magic, LIVE);
+    d->next = NULL;
+    return d;
+}
+
+/* Poisons, then frees under ASan (a late call is a use-after-free it
+ * reports); otherwise keeps the block so that it is not reused. */
+static void retire(struct cb_data *d) {
+    atomic_store(&d->magic, DEAD);
+#if defined(__SANITIZE_ADDRESS__)
+    free(d);
+#else
+    d->next = graveyard;
+    graveyard = d;
+#endif
+}
+
+static void *retire_worker(void *arg) {
+    fusebox_id own = (fusebox_id)(uintptr_t)arg, open_id;
+    char name[32];
+    fusebox_config cfg;
+    fusebox_config_init(&cfg);
+    cfg.failure_threshold = 1;
+    cfg.reset_timeout_ms = 1000000;
+    snprintf(name, sizeof name, "retire-open-%u", (unsigned)own);
+    EXPECT(fusebox_create(name, &cfg, &open_id) == FUSEBOX_OK);
+    EXPECT(fusebox_record_failure(open_id) == FUSEBOX_OK);
+    int bad = 0;
+    while (!atomic_load(&retire_stop)) {
+        uint64_t t;
+        bad += fusebox_now_ms(&t) != FUSEBOX_OK;
+        bad += fusebox_try_acquire(open_id) != FUSEBOX_CIRCUIT_OPEN; /* reads the clock */
+        bad += fusebox_force_open(own) != FUSEBOX_OK;                /* events */
+        bad += fusebox_reset(own) != FUSEBOX_OK;
+    }
+    EXPECT(bad == 0);
+    EXPECT(fusebox_destroy(open_id) == FUSEBOX_OK);
+    return NULL;
+}
+
+static void wait_for_calls(_Atomic uint32_t *calls) {
+    uint32_t before = atomic_load(calls);
+    while (atomic_load(calls) < before + 3) sched_yield();
+}
+
+static void run_retirement(void) {
+    pthread_t th[RETIRE_WORKERS];
+    fusebox_id own[RETIRE_WORKERS];
+    struct cb_data *clock_data = fresh(), *listener_data = fresh();
+    EXPECT(fusebox_set_clock(retiring_clock, clock_data) == FUSEBOX_OK);
+    EXPECT(fusebox_set_listener(retiring_listener, listener_data) == FUSEBOX_OK);
+    for (int t = 0; t < RETIRE_WORKERS; t++) {
+        char name[32];
+        snprintf(name, sizeof name, "retire-%d", t);
+        EXPECT(fusebox_create(name, NULL, &own[t]) == FUSEBOX_OK);
+        pthread_create(&th[t], NULL, retire_worker, (void *)(uintptr_t)own[t]);
+    }
+    for (int i = 0; i < RETIRE_SWAPS; i++) {
+        struct cb_data *d = fresh();
+        if (i % 2 == 0) {
+            EXPECT(fusebox_set_clock(retiring_clock, d) == FUSEBOX_OK);
+        } else {
+            EXPECT(fusebox_set_clock32(retiring_clock32, d) == FUSEBOX_OK);
+        }
+        retire(clock_data);
+        clock_data = d;
+        d = fresh();
+        wait_for_calls(&listener_calls); /* swap while events flow */
+        EXPECT(fusebox_set_listener(retiring_listener, d) == FUSEBOX_OK);
+        retire(listener_data);
+        listener_data = d;
+    }
+    atomic_store(&retire_stop, true);
+    for (int t = 0; t < RETIRE_WORKERS; t++) {
+        pthread_join(th[t], NULL);
+        EXPECT(fusebox_destroy(own[t]) == FUSEBOX_OK);
+    }
+    EXPECT(fusebox_set_clock(clock_fn, NULL) == FUSEBOX_OK);
+    retire(clock_data);
+    EXPECT(fusebox_set_listener(NULL, NULL) == FUSEBOX_OK);
+    retire(listener_data);
+    EXPECT(atomic_load(&clock_after_retirement) == 0);
+    EXPECT(atomic_load(&listener_after_retirement) == 0);
+    if (atomic_load(&clock_after_retirement) || atomic_load(&listener_after_retirement))
+        fprintf(stderr, "calls after retirement: clock %u of %u, listener %u of %u\n",
+                atomic_load(&clock_after_retirement), atomic_load(&clock_calls),
+                atomic_load(&listener_after_retirement), atomic_load(&listener_calls));
+    while (graveyard) {
+        struct cb_data *next = graveyard->next;
+        free(graveyard);
+        graveyard = next;
+    }
+}
+
 int main(void) {
     pthread_t th[THREADS], churn;
     fusebox_config cfg;
@@ -281,6 +426,7 @@ int main(void) {
     EXPECT(fusebox_set_listener(NULL, NULL) == FUSEBOX_OK);
     EXPECT(fusebox_destroy(shared) == FUSEBOX_OK);
     EXPECT(fusebox_destroy(atomic_load(&churned)) == FUSEBOX_OK);
+    run_retirement();
 
     printf("%d passed, %d failed\n", atomic_load(&checks) - atomic_load(&failures),
            atomic_load(&failures));

@@ -479,6 +479,36 @@ static void test_snapshot_restore(void) {
     }
 }
 
+/* A setter called from inside the clock would wait for itself (the read
+ * in progress is its own caller's): it returns FUSEBOX_BUSY and keeps the
+ * clock. Host and firmware alike (on firmware, any read in progress). */
+static fusebox_status inner_set, inner_set32;
+static uint64_t clock_that_sets_clocks(void *userdata) {
+    inner_set = fusebox_set_clock(clock64, &now64);
+    inner_set32 = fusebox_set_clock32(clock32, NULL);
+    return *(uint64_t *)userdata;
+}
+
+static void test_setting_the_clock_from_inside_the_clock_is_busy(void) {
+    uint64_t t = 0;
+    now64 = 4242;
+    CHECK_STATUS(fusebox_set_clock(clock_that_sets_clocks, &now64), FUSEBOX_OK);
+    inner_set = inner_set32 = 99;
+    CHECK_STATUS(fusebox_now_ms(&t), FUSEBOX_OK);
+    CHECK(t == 4242);
+    CHECK_STATUS(inner_set, FUSEBOX_BUSY);
+    CHECK_STATUS(inner_set32, FUSEBOX_BUSY);
+    /* Kept: the next read still goes through it. */
+    inner_set = 99;
+    CHECK_STATUS(fusebox_now_ms(&t), FUSEBOX_OK);
+    CHECK_STATUS(inner_set, FUSEBOX_BUSY);
+    /* Outside any clock call, setting works. */
+    CHECK_STATUS(fusebox_set_clock(clock64, &now64), FUSEBOX_OK);
+    inner_set = 99;
+    CHECK_STATUS(fusebox_now_ms(&t), FUSEBOX_OK);
+    CHECK(inner_set == 99);
+}
+
 static void test_strings(void) {
     fusebox_status s;
     for (s = FUSEBOX_OK; s <= FUSEBOX_CONFIG_MISMATCH; s++) {
@@ -760,12 +790,47 @@ static void test_manual_control_and_events(void) {
     CHECK_STATUS(fusebox_record(id, FUSEBOX_OUTCOME_SUCCESS, 0), FUSEBOX_NOT_FOUND);
 }
 
+/* fusebox_set_listener from inside the listener would wait for itself:
+ * FUSEBOX_BUSY, the listener kept. Setting the clock from the listener is
+ * fine (no clock read is in progress there). */
+static fusebox_status inner_listener_set, inner_clock_set;
+static int other_calls;
+static void other_listener(const fusebox_event *ev, void *userdata) {
+    (void)ev;
+    (*(int *)userdata)++;
+}
+static void listener_that_sets_listeners(const fusebox_event *ev, void *userdata) {
+    (void)ev;
+    (*(int *)userdata)++;
+    inner_listener_set = fusebox_set_listener(other_listener, &other_calls);
+    inner_clock_set = fusebox_set_clock(clock64, &now64);
+}
+
+static void test_setting_the_listener_from_inside_the_listener_is_busy(void) {
+    fusebox_config c = config(1, 100, 1);
+    fusebox_id id;
+    int calls = 0;
+    other_calls = 0;
+    inner_listener_set = inner_clock_set = 99;
+    CHECK_STATUS(fusebox_set_listener(listener_that_sets_listeners, &calls), FUSEBOX_OK);
+    CHECK_STATUS(fusebox_create("inside", &c, &id), FUSEBOX_OK);
+    CHECK_STATUS(fusebox_force_open(id), FUSEBOX_OK);
+    CHECK(calls == 1);
+    CHECK_STATUS(inner_listener_set, FUSEBOX_BUSY);
+    CHECK_STATUS(inner_clock_set, FUSEBOX_OK);
+    CHECK_STATUS(fusebox_reset(id), FUSEBOX_OK);
+    CHECK(calls == 2 && other_calls == 0); /* kept */
+    CHECK_STATUS(fusebox_set_listener(NULL, NULL), FUSEBOX_OK);
+    CHECK_STATUS(fusebox_destroy(id), FUSEBOX_OK);
+}
+
 static void test_policies(void) {
     CHECK_STATUS(fusebox_set_clock(clock64, &now64), FUSEBOX_OK);
     test_policy_config();
     test_policy_rules();
     test_permits_and_classified_calls();
     test_manual_control_and_events();
+    test_setting_the_listener_from_inside_the_listener_is_busy();
 }
 #else
 /* A build without policies refuses every policy, by status. */
@@ -822,6 +887,7 @@ int main(void) {
     test_clock_backwards();
     test_snapshot_restore();
     test_strings();
+    test_setting_the_clock_from_inside_the_clock_is_busy();
     test_policies();
 #ifdef FUSEBOX_TEST_FIRMWARE
     test_port_critical_sections_balanced();
