@@ -6,7 +6,29 @@
  * Every function returns a fusebox_status (FUSEBOX_OK = 0) and writes its
  * outputs through out-parameters only on FUSEBOX_OK. NULL pointers give
  * FUSEBOX_NULL_PARAMETER; unknown or stale ids give FUSEBOX_NOT_FOUND.
- * Names are NUL-terminated, 1 to FUSEBOX_NAME_MAX bytes.
+ * Buffers are written only on FUSEBOX_OK too. Names are NUL-terminated,
+ * 1 to FUSEBOX_NAME_MAX bytes.
+ *
+ * Calling contexts (docs/calling-contexts.md has the table per function):
+ * - Threads: every function, from any thread. Locks cover bookkeeping
+ *   only; a waiter spins briefly, then sleeps in the kernel.
+ * - Interrupt handlers (firmware): every function. Critical sections mask
+ *   interrupts around bookkeeping only, never around a callback.
+ * - Signal handlers (hosts): not async-signal-safe. A handler that
+ *   interrupts a fusebox call and calls fusebox on the same breaker
+ *   deadlocks. Only fusebox_config_init, fusebox_status_str,
+ *   fusebox_state_str, fusebox_capacity and fusebox_snapshot_all_max are
+ *   always safe there.
+ * - Inside an op (fusebox_call): any function, on any breaker.
+ * - Inside a clock: no function that reads the clock or changes a state
+ *   (recursion, or a deadlock with a listener waiting in fusebox_set_clock);
+ *   fusebox_set_clock / _clock32 there return FUSEBOX_BUSY.
+ * - Inside a listener: any function; its events are delivered after the
+ *   listener returns. fusebox_set_listener there returns FUSEBOX_BUSY.
+ * FUSEBOX_BUSY comes only from the setters (called from inside the
+ * callback they replace; on firmware, while a call of it is in progress)
+ * and from create/lookup/destroy/restore/snapshot_all re-entered on one
+ * thread (a signal handler).
  *
  * Firmware built with the port-c feature supplies the port functions
  * declared below.
@@ -438,8 +460,10 @@ typedef void (*fusebox_listener_fn)(const struct fusebox_event *event, void *use
 #define FUSEBOX_NO_CLOCK 8
 
 /**
- * The registry was re-entered from inside its own bookkeeping; the API
- * cannot produce this, it is reported instead of crashing.
+ * Not now, and waiting would never end: a setter called from inside the
+ * callback it would replace (on firmware, while a call of it is in
+ * progress), or create / lookup / destroy / restore / snapshot_all
+ * re-entered on one thread (from a signal handler). Nothing changed.
  */
 #define FUSEBOX_BUSY 9
 

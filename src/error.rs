@@ -25,8 +25,11 @@ pub enum Error {
     /// No breaker has this id (never created, removed, or forged), or no
     /// breaker has this name.
     NotFound = 7,
-    /// The registry was entered again from inside its own bookkeeping. The
-    /// crate's API never does this; it is reported instead of panicking.
+    /// Not now, and waiting would never end: the registry was entered
+    /// again from inside its own bookkeeping (on one thread, from a signal
+    /// handler), or [`set_listener`](crate::Registry::set_listener) was
+    /// called from inside the listener it would replace (without `std`:
+    /// while a call of it is in progress). Nothing changed.
     Busy = 9,
     /// A snapshot does not fit in the buffer given.
     BufferTooSmall = 10,

@@ -38,8 +38,10 @@ pub const FUSEBOX_REGISTRY_FULL: fusebox_status = 6;
 pub const FUSEBOX_NOT_FOUND: fusebox_status = 7;
 /// No clock is set (builds without `std`): call `fusebox_set_clock` first.
 pub const FUSEBOX_NO_CLOCK: fusebox_status = 8;
-/// The registry was re-entered from inside its own bookkeeping; the API
-/// cannot produce this, it is reported instead of crashing.
+/// Not now, and waiting would never end: a setter called from inside the
+/// callback it would replace (on firmware, while a call of it is in
+/// progress), or create / lookup / destroy / restore / snapshot_all
+/// re-entered on one thread (from a signal handler). Nothing changed.
 pub const FUSEBOX_BUSY: fusebox_status = 9;
 
 /// A snapshot does not fit in the buffer given (`FUSEBOX_SNAPSHOT_MAX`,
