@@ -154,10 +154,13 @@ fn verified(blob: &[u8], len: usize) -> Result<&[u8], Error> {
     Ok(body)
 }
 
-/// Writes `breaker`'s snapshot, taken at `now_ms`, into `w` (no CRC).
-pub(crate) fn write_breaker(w: &mut Writer<'_>, breaker: &Breaker, now_ms: u64) {
+/// `breaker`'s snapshot, taken at `now_ms`, with its CRC left 0. Written
+/// into an array of its own, so that every field's place is a constant.
+fn encode(breaker: &Breaker, now_ms: u64) -> [u8; SNAPSHOT_LEN] {
     let c = breaker.config();
     let p = breaker.to_parts(now_ms);
+    let mut blob = [0u8; SNAPSHOT_LEN];
+    let mut w = Writer::new(&mut blob);
     w.put(&MAGIC);
     w.put(&SNAPSHOT_VERSION.to_le_bytes());
     w.put(&[0, 0]);
@@ -179,17 +182,25 @@ pub(crate) fn write_breaker(w: &mut Writer<'_>, breaker: &Breaker, now_ms: u64) 
         w.put(&v.to_le_bytes());
     }
     w.put(&p.since_failure_ms.unwrap_or(0).to_le_bytes());
+    blob
+}
+
+/// Writes `blob`'s CRC into its last 4 bytes.
+fn seal(blob: &mut [u8; SNAPSHOT_LEN]) {
+    let (body, tail) = blob.split_at_mut(SNAPSHOT_LEN - 4);
+    let crc = CRC.checksum(body).to_le_bytes();
+    tail.iter_mut().zip(crc).for_each(|(d, s)| *d = s);
 }
 
 /// `breaker`'s snapshot at `now_ms` into `buf`; returns [`SNAPSHOT_LEN`].
+/// Nothing is written unless the answer is `Ok`.
 pub(crate) fn snapshot(breaker: &Breaker, now_ms: u64, buf: &mut [u8]) -> Result<usize, Error> {
     breaker.check_snapshottable()?;
-    if buf.len() < SNAPSHOT_LEN {
-        return Err(Error::BufferTooSmall);
-    }
-    let mut w = Writer::new(buf);
-    write_breaker(&mut w, breaker, now_ms);
-    w.finish_with_crc()
+    let dst = buf.get_mut(..SNAPSHOT_LEN).ok_or(Error::BufferTooSmall)?;
+    let mut blob = encode(breaker, now_ms);
+    seal(&mut blob);
+    dst.copy_from_slice(&blob);
+    Ok(SNAPSHOT_LEN)
 }
 
 /// Decodes a breaker blob: its config and state, CRC and ranges checked.
@@ -258,20 +269,21 @@ pub(crate) fn write_all_header(w: &mut Writer<'_>, count: u16) {
     w.put(&count.to_le_bytes());
 }
 
-/// Writes one entry of a registry blob, with room for its breaker blob's
-/// CRC, which [`seal_all`] computes later (outside every lock).
+/// Writes one entry of a registry blob, with its breaker blob's CRC left
+/// 0: [`seal_all`] computes it later (outside every lock).
 pub(crate) fn write_entry_unsealed(
     w: &mut Writer<'_>,
     name: &[u8],
     breaker: &Breaker,
     now_ms: u64,
 ) {
-    let mut padded = [0u8; NAME_MAX];
-    padded.iter_mut().zip(name).for_each(|(d, s)| *d = *s);
-    w.put(&[name.len() as u8]);
-    w.put(&padded);
-    write_breaker(w, breaker, now_ms);
-    w.put(&[0; 4]);
+    let mut field = [0u8; 1 + NAME_MAX];
+    if let Some((len, padded)) = field.split_first_mut() {
+        *len = name.len() as u8;
+        padded.iter_mut().zip(name).for_each(|(d, s)| *d = *s);
+    }
+    w.put(&field);
+    w.put(&encode(breaker, now_ms));
 }
 
 /// Completes a registry blob of `count` entries written at the start of
@@ -284,14 +296,12 @@ pub(crate) fn seal_all(buf: &mut [u8], count: usize) -> Result<usize, Error> {
         .ok_or(Error::BufferTooSmall)?;
     let entries = buf.get_mut(8..body).ok_or(Error::BufferTooSmall)?;
     for entry in entries.chunks_exact_mut(ENTRY_LEN) {
-        let one = entry.get_mut(1 + NAME_MAX..).ok_or(Error::BufferTooSmall)?;
-        let crc = CRC.checksum(one.get(..SNAPSHOT_LEN - 4).ok_or(Error::BufferTooSmall)?);
-        let tail = one
-            .get_mut(SNAPSHOT_LEN - 4..SNAPSHOT_LEN)
-            .ok_or(Error::BufferTooSmall)?;
-        tail.iter_mut()
-            .zip(crc.to_le_bytes())
-            .for_each(|(d, s)| *d = s);
+        if let Some(blob) = entry
+            .get_mut(1 + NAME_MAX..)
+            .and_then(|b| <&mut [u8; SNAPSHOT_LEN]>::try_from(b).ok())
+        {
+            seal(blob);
+        }
     }
     let mut w = Writer::new(buf);
     w.pos = body;
