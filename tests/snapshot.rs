@@ -487,6 +487,59 @@ fn an_unsupported_breaker_anywhere_leaves_the_buffer_untouched() {
     }
 }
 
+/// With policies: another thread switching breakers to a manual state
+/// while `snapshot_all` runs. Every answer is a whole blob that restores,
+/// or `Unsupported` with the buffer untouched; never half of one.
+#[cfg(feature = "policies")]
+#[test]
+fn a_manual_state_set_during_snapshot_all_never_leaves_half_a_blob() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    const PATTERN: u8 = 0xA5;
+    static R: Registry<8> = Registry::new();
+    let ids: Vec<_> = (0..8u8)
+        .map(|i| R.create(&[b'k', b'0' + i], cfg()).unwrap())
+        .collect();
+    /// Stops the other thread however the loop ends (a failed assertion
+    /// too, or the scope would wait for it forever).
+    struct StopOnDrop<'a>(&'a AtomicBool);
+    impl Drop for StopOnDrop<'_> {
+        fn drop(&mut self) {
+            self.0.store(true, Ordering::Relaxed);
+        }
+    }
+    let stop = AtomicBool::new(false);
+    let rounds = if cfg!(miri) { 10 } else { 20_000 };
+    let (mut whole, mut refused) = (0, 0);
+    std::thread::scope(|s| {
+        let _stop = StopOnDrop(&stop);
+        s.spawn(|| {
+            let mut i = 0;
+            while !stop.load(Ordering::Relaxed) {
+                let id = ids[i % ids.len()];
+                R.force_open(id, 0).unwrap();
+                R.reset(id).unwrap();
+                i += 1;
+            }
+        });
+        let mut buf = vec![PATTERN; Registry::<8>::SNAPSHOT_ALL_MAX];
+        for _ in 0..rounds {
+            buf.fill(PATTERN);
+            match R.snapshot_all(0, &mut buf) {
+                Ok(n) => {
+                    assert_eq!(Registry::<8>::new().restore_all(&buf[..n], 0), Ok(8));
+                    whole += 1;
+                }
+                Err(Error::Unsupported) => {
+                    assert!(buf.iter().all(|&b| b == PATTERN));
+                    refused += 1;
+                }
+                Err(e) => panic!("{e:?}"),
+            }
+        }
+    });
+    assert_eq!(whole + refused, rounds);
+}
+
 proptest! {
     #![proptest_config(ProptestConfig {
         cases: if cfg!(miri) { 8 } else { 2_000 },
