@@ -920,6 +920,11 @@ fusebox_status fusebox_events_dropped(uint32_t *out_count);
  * last failure, read from the clock now) to `buf` (`len` >=
  * `FUSEBOX_SNAPSHOT_MAX`) and its length to `*out_len`.
  *
+ * Errors: `FUSEBOX_NULL_PARAMETER`, `FUSEBOX_NOT_FOUND`,
+ * `FUSEBOX_BUFFER_TOO_SMALL`, `FUSEBOX_UNSUPPORTED` (a non-default policy
+ * or a manual state), `FUSEBOX_NO_CLOCK`. `buf` and `*out_len` are
+ * written only on `FUSEBOX_OK`: on an error not a byte of `buf` changes.
+ *
  * # Safety
  * `buf` is NULL or writable for `len` bytes; `out_len` is NULL or writable.
  */
@@ -930,10 +935,13 @@ fusebox_status fusebox_snapshot(fusebox_id id, uint8_t *buf, size_t len, size_t 
  * (possibly in an earlier run of the program, on a clock that has since
  * restarted): an open breaker stays open for the time it had left. `cfg`
  * (NULL: defaults) must equal the config the snapshot was taken with.
+ * `len` must be the snapshot's length, `FUSEBOX_SNAPSHOT_MAX`: a shorter
+ * or longer blob is `FUSEBOX_BAD_SNAPSHOT`.
  *
  * Errors: those of `fusebox_create`, and `FUSEBOX_BAD_SNAPSHOT`,
  * `FUSEBOX_SNAPSHOT_VERSION`, `FUSEBOX_CONFIG_MISMATCH`, `FUSEBOX_NO_CLOCK`;
- * the registry is unchanged by an error.
+ * the registry is unchanged by an error, and `*out_id` written only on
+ * `FUSEBOX_OK`.
  *
  * # Safety
  * As `fusebox_create`; `buf` is NULL or readable for `len` bytes.
@@ -952,7 +960,14 @@ size_t fusebox_snapshot_all_max(void);
 
 /**
  * Writes every breaker (name, config, state) to `buf` and the length to
- * `*out_len`, in one consistent pass.
+ * `*out_len` (12 + 88 bytes per breaker), in one consistent pass: every
+ * breaker as it was at one instant.
+ *
+ * Errors: `FUSEBOX_NULL_PARAMETER`, `FUSEBOX_BUFFER_TOO_SMALL` (`len`
+ * below the blob's length; `fusebox_snapshot_all_max()` always suffices),
+ * `FUSEBOX_UNSUPPORTED` (a breaker with a non-default policy or in a
+ * manual state), `FUSEBOX_NO_CLOCK`. `buf` and `*out_len` are written only
+ * on `FUSEBOX_OK`: on an error not a byte of `buf` changes.
  *
  * # Safety
  * `buf` is NULL or writable for `len` bytes; `out_len` is NULL or writable.
@@ -962,9 +977,18 @@ fusebox_status fusebox_snapshot_all(uint8_t *buf, size_t len, size_t *out_len);
 /**
  * Restores every breaker of a `fusebox_snapshot_all` blob and writes how
  * many to `*out_count`. All or nothing: `FUSEBOX_NAME_TAKEN` if a name is
- * already in use, `FUSEBOX_REGISTRY_FULL` if they do not all fit,
- * `FUSEBOX_BAD_SNAPSHOT`/`_VERSION` for a bad blob; the registry is
- * unchanged by an error.
+ * already in use or twice in the blob, `FUSEBOX_REGISTRY_FULL` if they do
+ * not all fit, `FUSEBOX_BAD_SNAPSHOT`/`_VERSION` for a bad blob (`len`
+ * other than the blob's length, 12 + 88 per entry; a bad CRC; an entry
+ * `fusebox_restore` would refuse; a name empty or with a NUL byte),
+ * `FUSEBOX_NO_CLOCK`; the registry is unchanged by an error, and
+ * `*out_count` written only on `FUSEBOX_OK`.
+ *
+ * Bounded by the capacity whatever the blob claims: the entry count is
+ * checked against `len` and against `fusebox_capacity()` before any
+ * entry is read (more entries than slots: `FUSEBOX_REGISTRY_FULL` at
+ * once); then the CRC, in time linear in `len`; then at most
+ * `fusebox_capacity()` entries, each costing what a `fusebox_create` does.
  *
  * # Safety
  * `buf` is NULL or readable for `len` bytes; `out_count` is NULL or writable.

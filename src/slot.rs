@@ -46,6 +46,13 @@ mod imp {
         pub(crate) fn with<R>(&self, f: impl FnOnce(&mut T) -> R) -> Result<R, Error> {
             Ok(self.0.with(f))
         }
+
+        /// Locks the slot until the guard is dropped: for holding several
+        /// slots at once (always in one order, inside the registry's
+        /// critical section).
+        pub(crate) fn lock(&self) -> impl core::ops::DerefMut<Target = T> + '_ {
+            self.0.lock()
+        }
     }
 }
 
@@ -71,8 +78,14 @@ mod imp {
         /// left it instead of poisoning the slot for good.
         #[inline(always)]
         pub(crate) fn with<R>(&self, f: impl FnOnce(&mut T) -> R) -> Result<R, Error> {
-            let mut guard = self.0.lock().unwrap_or_else(PoisonError::into_inner);
-            Ok(f(&mut guard))
+            Ok(f(&mut self.lock()))
+        }
+
+        /// Locks the slot until the guard is dropped: for holding several
+        /// slots at once (always in one order, inside the registry's
+        /// critical section).
+        pub(crate) fn lock(&self) -> impl core::ops::DerefMut<Target = T> + '_ {
+            self.0.lock().unwrap_or_else(PoisonError::into_inner)
         }
     }
 }

@@ -25,10 +25,15 @@
 //! A registry blob: magic `"FBXR"`, version (2), count (2), then per
 //! breaker its name length (1), name (31, zero-padded) and breaker blob,
 //! then a CRC-32 of everything before it.
+//!
+//! A blob is read only at its exact length: a breaker blob is
+//! [`SNAPSHOT_LEN`] bytes, a registry blob `12 + 88 × count`; shorter or
+//! longer is [`Error::BadSnapshot`]. A name in a registry blob is 1 to 31
+//! bytes, none of them NUL (a C program could never look it up).
 #![forbid(unsafe_code)]
 
 use crate::breaker::Parts;
-use crate::name::NAME_MAX;
+use crate::name::{Name, NAME_MAX};
 use crate::{Breaker, Config, Error, State};
 
 /// Size of one breaker's snapshot, in bytes.
@@ -88,25 +93,17 @@ impl<'a> Writer<'a> {
 }
 
 /// Reads fields one after another; `None` past the end.
-pub(crate) struct Reader<'a> {
+struct Reader<'a> {
     buf: &'a [u8],
     pos: usize,
 }
 
 impl<'a> Reader<'a> {
-    pub(crate) fn new(buf: &'a [u8]) -> Self {
+    fn new(buf: &'a [u8]) -> Self {
         Reader { buf, pos: 0 }
     }
 
-    /// A second reader at the same position.
-    pub(crate) fn clone_reader(&self) -> Reader<'a> {
-        Reader {
-            buf: self.buf,
-            pos: self.pos,
-        }
-    }
-
-    pub(crate) fn take<const K: usize>(&mut self) -> Option<[u8; K]> {
+    fn take<const K: usize>(&mut self) -> Option<[u8; K]> {
         let end = self.pos.checked_add(K)?;
         let bytes = self.buf.get(self.pos..end)?;
         self.pos = end;
@@ -116,7 +113,7 @@ impl<'a> Reader<'a> {
     fn u8(&mut self) -> Option<u8> {
         self.take::<1>().map(|[b]| b)
     }
-    pub(crate) fn u16(&mut self) -> Option<u16> {
+    fn u16(&mut self) -> Option<u16> {
         self.take().map(u16::from_le_bytes)
     }
     fn u32(&mut self) -> Option<u32> {
@@ -141,9 +138,10 @@ fn check_header(r: &mut Reader<'_>, magic: [u8; 4]) -> Result<(), Error> {
 }
 
 /// Checks the trailing CRC of `blob`, which must be exactly `len` bytes
-/// long (`len >= 4`); returns the bytes it covers.
+/// long (`len >= 4`: shorter or longer is refused); returns the bytes it
+/// covers.
 fn verified(blob: &[u8], len: usize) -> Result<&[u8], Error> {
-    if blob.len() < len {
+    if blob.len() != len {
         return Err(Error::BadSnapshot);
     }
     let body_len = len.checked_sub(4).ok_or(Error::BadSnapshot)?;
@@ -156,10 +154,13 @@ fn verified(blob: &[u8], len: usize) -> Result<&[u8], Error> {
     Ok(body)
 }
 
-/// Writes `breaker`'s snapshot, taken at `now_ms`, into `w` (no CRC).
-pub(crate) fn write_breaker(w: &mut Writer<'_>, breaker: &Breaker, now_ms: u64) {
+/// `breaker`'s snapshot, taken at `now_ms`, with its CRC left 0. Written
+/// into an array of its own, so that every field's place is a constant.
+fn encode(breaker: &Breaker, now_ms: u64) -> [u8; SNAPSHOT_LEN] {
     let c = breaker.config();
     let p = breaker.to_parts(now_ms);
+    let mut blob = [0u8; SNAPSHOT_LEN];
+    let mut w = Writer::new(&mut blob);
     w.put(&MAGIC);
     w.put(&SNAPSHOT_VERSION.to_le_bytes());
     w.put(&[0, 0]);
@@ -181,17 +182,25 @@ pub(crate) fn write_breaker(w: &mut Writer<'_>, breaker: &Breaker, now_ms: u64) 
         w.put(&v.to_le_bytes());
     }
     w.put(&p.since_failure_ms.unwrap_or(0).to_le_bytes());
+    blob
+}
+
+/// Writes `blob`'s CRC into its last 4 bytes.
+fn seal(blob: &mut [u8; SNAPSHOT_LEN]) {
+    let (body, tail) = blob.split_at_mut(SNAPSHOT_LEN - 4);
+    let crc = CRC.checksum(body).to_le_bytes();
+    tail.iter_mut().zip(crc).for_each(|(d, s)| *d = s);
 }
 
 /// `breaker`'s snapshot at `now_ms` into `buf`; returns [`SNAPSHOT_LEN`].
+/// Nothing is written unless the answer is `Ok`.
 pub(crate) fn snapshot(breaker: &Breaker, now_ms: u64, buf: &mut [u8]) -> Result<usize, Error> {
     breaker.check_snapshottable()?;
-    if buf.len() < SNAPSHOT_LEN {
-        return Err(Error::BufferTooSmall);
-    }
-    let mut w = Writer::new(buf);
-    write_breaker(&mut w, breaker, now_ms);
-    w.finish_with_crc()
+    let dst = buf.get_mut(..SNAPSHOT_LEN).ok_or(Error::BufferTooSmall)?;
+    let mut blob = encode(breaker, now_ms);
+    seal(&mut blob);
+    dst.copy_from_slice(&blob);
+    Ok(SNAPSHOT_LEN)
 }
 
 /// Decodes a breaker blob: its config and state, CRC and ranges checked.
@@ -253,13 +262,6 @@ pub(crate) fn restore(config: Config, blob: &[u8], now_ms: u64) -> Result<Breake
     Breaker::from_parts(config, &parts, now_ms).map_err(|_| Error::BadSnapshot)
 }
 
-/// A breaker restored from a registry blob's entry, with the config the
-/// entry carries (a registry blob has no config given alongside it).
-pub(crate) fn restore_entry(blob: &[u8], now_ms: u64) -> Result<Breaker, Error> {
-    let (config, parts) = decode(blob)?;
-    Breaker::from_parts(config, &parts, now_ms).map_err(|_| Error::BadSnapshot)
-}
-
 /// Header of a registry blob; the entries follow.
 pub(crate) fn write_all_header(w: &mut Writer<'_>, count: u16) {
     w.put(&MAGIC_ALL);
@@ -267,9 +269,69 @@ pub(crate) fn write_all_header(w: &mut Writer<'_>, count: u16) {
     w.put(&count.to_le_bytes());
 }
 
-/// Checks a registry blob's header and CRC; returns the entry count and a
-/// reader over the entries.
-pub(crate) fn read_all_header(blob: &[u8]) -> Result<(usize, Reader<'_>), Error> {
+/// Writes one entry of a registry blob, with its breaker blob's CRC left
+/// 0: [`seal_all`] computes it later (outside every lock).
+pub(crate) fn write_entry_unsealed(
+    w: &mut Writer<'_>,
+    name: &[u8],
+    breaker: &Breaker,
+    now_ms: u64,
+) {
+    let mut field = [0u8; 1 + NAME_MAX];
+    if let Some((len, padded)) = field.split_first_mut() {
+        *len = name.len() as u8;
+        padded.iter_mut().zip(name).for_each(|(d, s)| *d = *s);
+    }
+    w.put(&field);
+    w.put(&encode(breaker, now_ms));
+}
+
+/// Completes a registry blob of `count` entries written at the start of
+/// `buf` by [`write_all_header`] and [`write_entry_unsealed`]: each entry's
+/// CRC, then the blob's. Returns the blob's length.
+pub(crate) fn seal_all(buf: &mut [u8], count: usize) -> Result<usize, Error> {
+    let body = count
+        .checked_mul(ENTRY_LEN)
+        .and_then(|n| n.checked_add(ALL_OVERHEAD - 4))
+        .ok_or(Error::BufferTooSmall)?;
+    let entries = buf.get_mut(8..body).ok_or(Error::BufferTooSmall)?;
+    for entry in entries.chunks_exact_mut(ENTRY_LEN) {
+        if let Some(blob) = entry
+            .get_mut(1 + NAME_MAX..)
+            .and_then(|b| <&mut [u8; SNAPSHOT_LEN]>::try_from(b).ok())
+        {
+            seal(blob);
+        }
+    }
+    let mut w = Writer::new(buf);
+    w.pos = body;
+    w.finish_with_crc()
+}
+
+/// The entries of a registry blob, checked whole: `count` of them,
+/// [`ENTRY_LEN`] bytes each.
+#[derive(Clone, Copy)]
+pub(crate) struct Entries<'a>(&'a [u8]);
+
+impl<'a> Entries<'a> {
+    /// How many entries.
+    pub(crate) fn len(&self) -> usize {
+        self.0.len() / ENTRY_LEN
+    }
+
+    /// The entries, in order.
+    pub(crate) fn iter(&self) -> core::slice::ChunksExact<'a, u8> {
+        self.0.chunks_exact(ENTRY_LEN)
+    }
+}
+
+/// Checks a registry blob for a registry of `capacity` slots, in O(1)
+/// before anything that depends on the entry count: magic and version,
+/// then the length against the count ([`Error::BadSnapshot`] unless it is
+/// exactly `12 + 88 × count`), then the count against `capacity`
+/// ([`Error::RegistryFull`] if more), then, in O(length), the CRC.
+/// Returns the entries, not yet decoded.
+pub(crate) fn read_all(blob: &[u8], capacity: usize) -> Result<Entries<'_>, Error> {
     let mut r = Reader::new(blob);
     check_header(&mut r, MAGIC_ALL)?;
     let count = usize::from(r.u16().ok_or(Error::BadSnapshot)?);
@@ -277,41 +339,45 @@ pub(crate) fn read_all_header(blob: &[u8]) -> Result<(usize, Reader<'_>), Error>
         .checked_mul(ENTRY_LEN)
         .and_then(|n| n.checked_add(ALL_OVERHEAD))
         .ok_or(Error::BadSnapshot)?;
-    let body = verified(blob, len)?;
-    let mut r = Reader::new(body);
-    let _ = r.take::<8>();
-    Ok((count, r))
-}
-
-/// One entry of a registry blob: name bytes and breaker blob.
-pub(crate) fn read_entry<'a>(
-    r: &mut Reader<'a>,
-) -> Result<(heapless::Vec<u8, NAME_MAX, u8>, [u8; SNAPSHOT_LEN]), Error> {
-    let len = usize::from(r.u8().ok_or(Error::BadSnapshot)?);
-    let padded = r.take::<NAME_MAX>().ok_or(Error::BadSnapshot)?;
-    let blob = r.take::<SNAPSHOT_LEN>().ok_or(Error::BadSnapshot)?;
-    let name = padded.get(..len).ok_or(Error::BadSnapshot)?;
-    if name.is_empty()
-        || padded
-            .get(len..)
-            .is_some_and(|rest| rest.iter().any(|&b| b != 0))
-    {
+    if blob.len() != len {
         return Err(Error::BadSnapshot);
     }
-    let name = heapless::Vec::from_slice(name).map_err(|_| Error::BadSnapshot)?;
-    Ok((name, blob))
+    if count > capacity {
+        return Err(Error::RegistryFull);
+    }
+    let body = verified(blob, len)?;
+    body.get(8..).map(Entries).ok_or(Error::BadSnapshot)
 }
 
-/// Writes one entry of a registry blob.
-pub(crate) fn write_entry(w: &mut Writer<'_>, name: &[u8], breaker: &Breaker, now_ms: u64) {
-    let mut padded = [0u8; NAME_MAX];
-    padded.iter_mut().zip(name).for_each(|(d, s)| *d = *s);
-    w.put(&[name.len() as u8]);
-    w.put(&padded);
-    let mut blob = [0u8; SNAPSHOT_LEN];
-    // Cannot fail: the buffer is exactly SNAPSHOT_LEN.
-    let _ = snapshot(breaker, now_ms, &mut blob);
-    w.put(&blob);
+/// The name field of an entry (length byte and padded name): two entries
+/// whose names [`entry_name`] accepted have the same name exactly when
+/// these bytes are equal.
+pub(crate) fn entry_name_field(entry: &[u8]) -> &[u8] {
+    entry.get(..1 + NAME_MAX).unwrap_or(&[])
+}
+
+/// The name of an entry of a registry blob: 1 to [`NAME_MAX`] bytes, none
+/// NUL, zero padding; [`Error::BadSnapshot`] otherwise.
+pub(crate) fn entry_name(entry: &[u8]) -> Result<Name, Error> {
+    let (&len, padded) = entry_name_field(entry)
+        .split_first()
+        .ok_or(Error::BadSnapshot)?;
+    let (name, padding) = padded
+        .split_at_checked(usize::from(len))
+        .ok_or(Error::BadSnapshot)?;
+    if name.is_empty() || name.contains(&0) || padding.iter().any(|&b| b != 0) {
+        return Err(Error::BadSnapshot);
+    }
+    Name::from_slice(name).map_err(|_| Error::BadSnapshot)
+}
+
+/// The breaker of an entry of a registry blob, restored on a clock reading
+/// `now_ms` with the config the entry carries (a registry blob has no
+/// config given alongside it).
+pub(crate) fn entry_breaker(entry: &[u8], now_ms: u64) -> Result<Breaker, Error> {
+    let blob = entry.get(1 + NAME_MAX..).ok_or(Error::BadSnapshot)?;
+    let (config, parts) = decode(blob)?;
+    Breaker::from_parts(config, &parts, now_ms).map_err(|_| Error::BadSnapshot)
 }
 
 /// Snapshots of an owned breaker.
@@ -319,6 +385,7 @@ impl Breaker {
     /// Writes this breaker's snapshot, taken at `now_ms`, to the start of
     /// `buf` (at least [`SNAPSHOT_LEN`](crate::SNAPSHOT_LEN) bytes); returns
     /// the length written. See [`crate::snapshot`] for the format. O(1).
+    /// `buf` is written only when the answer is `Ok`.
     /// The format carries Snakepit's state: a breaker with a non-default
     /// [`Policy`](crate::Policy), or in a manual state, is refused (the
     /// policy counters of `Stats` would start again on restore anyway).
@@ -334,10 +401,12 @@ impl Breaker {
     /// this clock restarted from 0. Half-open probes that were in flight
     /// when the snapshot was taken are released (their callers are gone),
     /// so a restored half-open breaker admits new probes. `config` must be
-    /// the one the snapshot was taken with. O(1).
+    /// the one the snapshot was taken with, and `blob` exactly the snapshot
+    /// ([`SNAPSHOT_LEN`](crate::SNAPSHOT_LEN) bytes). O(1).
     ///
     /// # Errors
-    /// [`Error::BadSnapshot`], [`Error::SnapshotVersion`],
+    /// [`Error::BadSnapshot`] (also for a blob shorter or longer than
+    /// [`SNAPSHOT_LEN`](crate::SNAPSHOT_LEN)), [`Error::SnapshotVersion`],
     /// [`Error::ConfigMismatch`], [`Error::InvalidConfig`].
     pub fn restore(config: Config, blob: &[u8], now_ms: u64) -> Result<Self, Error> {
         restore(config, blob, now_ms)

@@ -199,3 +199,77 @@ fn status_and_state_strings_are_static_and_never_null() {
     }
     assert!(fusebox_capacity() >= 1);
 }
+
+#[test]
+fn snapshot_buffers_and_lengths_are_written_only_on_ok() {
+    const PATTERN: u8 = 0xA5;
+    let _t = setup();
+    let a = create(c"ffi-snap-a", &cfg(1, 100, 1));
+    let b = create(c"ffi-snap-b", &cfg(2, 100, 1));
+    let need = 12 + 2 * 88;
+    let mut buf = vec![PATTERN; fusebox_snapshot_all_max() + 1];
+    let mut len = usize::MAX;
+    unsafe {
+        for short in [0, 11, 12, need - 1] {
+            assert_eq!(
+                fusebox_snapshot_all(buf.as_mut_ptr(), short, &mut len),
+                FUSEBOX_BUFFER_TOO_SMALL
+            );
+            assert_eq!(
+                fusebox_snapshot(a, buf.as_mut_ptr(), short.min(55), &mut len),
+                FUSEBOX_BUFFER_TOO_SMALL
+            );
+        }
+        assert!(buf.iter().all(|&x| x == PATTERN) && len == usize::MAX);
+        #[cfg(feature = "policies")]
+        {
+            assert_eq!(fusebox_force_open(b), FUSEBOX_OK);
+            assert_eq!(
+                fusebox_snapshot_all(buf.as_mut_ptr(), buf.len(), &mut len),
+                FUSEBOX_UNSUPPORTED
+            );
+            assert!(buf.iter().all(|&x| x == PATTERN) && len == usize::MAX);
+            assert_eq!(fusebox_reset(b), FUSEBOX_OK);
+        }
+        assert_eq!(
+            fusebox_snapshot_all(buf.as_mut_ptr(), buf.len(), &mut len),
+            FUSEBOX_OK
+        );
+        assert_eq!(len, need);
+        assert!(buf[need..].iter().all(|&x| x == PATTERN));
+
+        // Restores read exactly the blob: not one byte more.
+        let mut n = usize::MAX;
+        assert_eq!(fusebox_destroy(a), FUSEBOX_OK);
+        assert_eq!(fusebox_destroy(b), FUSEBOX_OK);
+        assert_eq!(
+            fusebox_restore_all(buf.as_ptr(), need + 1, &mut n),
+            FUSEBOX_BAD_SNAPSHOT
+        );
+        assert_eq!(n, usize::MAX);
+        assert_eq!(fusebox_restore_all(buf.as_ptr(), need, &mut n), FUSEBOX_OK);
+        assert_eq!(n, 2);
+        let mut one = [PATTERN; FUSEBOX_SNAPSHOT_MAX + 1];
+        let mut id = 0xDEAD;
+        assert_eq!(fusebox_lookup(c"ffi-snap-a".as_ptr(), &mut id), FUSEBOX_OK);
+        assert_eq!(
+            fusebox_snapshot(id, one.as_mut_ptr(), one.len(), &mut len),
+            FUSEBOX_OK
+        );
+        assert_eq!(fusebox_destroy(id), FUSEBOX_OK);
+        let (c, mut out) = (cfg(1, 100, 1), 0xDEAD);
+        let name = c"ffi-snap-a".as_ptr();
+        assert_eq!(
+            fusebox_restore(name, &c, one.as_ptr(), len + 1, &mut out),
+            FUSEBOX_BAD_SNAPSHOT
+        );
+        assert_eq!(out, 0xDEAD);
+        assert_eq!(
+            fusebox_restore(name, &c, one.as_ptr(), len, &mut out),
+            FUSEBOX_OK
+        );
+        assert_eq!(fusebox_destroy(out), FUSEBOX_OK);
+        assert_eq!(fusebox_lookup(c"ffi-snap-b".as_ptr(), &mut id), FUSEBOX_OK);
+        assert_eq!(fusebox_destroy(id), FUSEBOX_OK);
+    }
+}

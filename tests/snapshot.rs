@@ -298,6 +298,248 @@ fn a_name_twice_in_a_registry_blob_is_refused() {
     assert!(fresh.is_empty());
 }
 
+/// Rewrites a registry blob's CRC after editing it, as a forger would.
+fn reseal_all(blob: &mut [u8]) {
+    let n = blob.len();
+    let crc = crc::Crc::<u32>::new(&crc::CRC_32_ISO_HDLC).checksum(&blob[..n - 4]);
+    blob[n - 4..].copy_from_slice(&crc.to_le_bytes());
+}
+
+/// A registry blob that claims `count` entries, at the length that count
+/// needs, every entry zero (no entry decodes), with a good CRC (but under
+/// Miri, for more than a few entries, where computing it would take
+/// minutes: the capacity check comes before the CRC anyway).
+fn blob_claiming(count: u16) -> Vec<u8> {
+    let mut blob = vec![0u8; 12 + 88 * usize::from(count)];
+    blob[..4].copy_from_slice(b"FBXR");
+    blob[4..6].copy_from_slice(&1u16.to_le_bytes());
+    blob[6..8].copy_from_slice(&count.to_le_bytes());
+    if !cfg!(miri) || count < 100 {
+        reseal_all(&mut blob);
+    }
+    blob
+}
+
+#[test]
+fn blobs_with_trailing_bytes_are_refused() {
+    let (_, b, now) = every_state().remove(1);
+    let mut long = snap(&b, now).to_vec();
+    long.push(0);
+    assert_eq!(Breaker::restore(cfg(), &long, now), Err(Error::BadSnapshot));
+    let r: Registry<4> = Registry::new();
+    assert_eq!(r.restore(b"x", cfg(), &long, now), Err(Error::BadSnapshot));
+    assert!(r.is_empty());
+    // A whole buffer of zeros after the blob, as a careless caller passes it.
+    long.resize(4 * SNAPSHOT_LEN, 0);
+    assert_eq!(r.restore(b"x", cfg(), &long, now), Err(Error::BadSnapshot));
+
+    r.create(b"a", cfg()).unwrap();
+    let mut all = vec![0u8; Registry::<4>::SNAPSHOT_ALL_MAX];
+    let n = r.snapshot_all(now, &mut all).unwrap();
+    assert!(n < all.len());
+    let fresh: Registry<4> = Registry::new();
+    assert_eq!(fresh.restore_all(&all, now), Err(Error::BadSnapshot));
+    assert_eq!(
+        fresh.restore_all(&all[..n + 1], now),
+        Err(Error::BadSnapshot)
+    );
+    assert!(fresh.is_empty());
+    assert_eq!(fresh.restore_all(&all[..n], now), Ok(1));
+}
+
+#[test]
+fn a_registry_blob_is_held_to_the_capacity_before_any_entry_is_read() {
+    let r: Registry<16> = Registry::new();
+    // 65 535 entries claimed on 16 slots: refused from the header alone.
+    // The entries are zeros (none decodes), so the answer shows that the
+    // count was checked before any entry was read.
+    let mut huge = blob_claiming(u16::MAX);
+    assert_eq!(r.restore_all(&huge, 0), Err(Error::RegistryFull));
+    // ...before the CRC too (which would cost time linear in 5.7 MB).
+    huge[100] ^= 1;
+    assert_eq!(r.restore_all(&huge, 0), Err(Error::RegistryFull));
+    // A length that disagrees with the count is a bad blob, whatever the
+    // count: checked first, in O(1).
+    assert_eq!(r.restore_all(&huge[..12], 0), Err(Error::BadSnapshot));
+    assert_eq!(
+        r.restore_all(&huge[..huge.len() - 1], 0),
+        Err(Error::BadSnapshot)
+    );
+    // One more entry than slots, the rest valid: still refused at once.
+    assert_eq!(
+        r.restore_all(&blob_claiming(17), 0),
+        Err(Error::RegistryFull)
+    );
+    // Within the capacity, the entries are read (and these are bad).
+    assert_eq!(
+        r.restore_all(&blob_claiming(16), 0),
+        Err(Error::BadSnapshot)
+    );
+    assert!(r.is_empty());
+
+    // 17 valid, distinct breakers: too many for 16 slots, fine in 32.
+    let big: Registry<32> = Registry::new();
+    for i in 0..17u8 {
+        big.create(&[b'n', b'a' + i], cfg()).unwrap();
+    }
+    let mut buf = vec![0u8; Registry::<32>::SNAPSHOT_ALL_MAX];
+    let n = big.snapshot_all(0, &mut buf).unwrap();
+    assert_eq!(r.restore_all(&buf[..n], 0), Err(Error::RegistryFull));
+    assert!(r.is_empty());
+    assert_eq!(Registry::<32>::new().restore_all(&buf[..n], 0), Ok(17));
+}
+
+#[test]
+fn names_in_a_registry_blob_are_never_empty_nor_hold_a_nul() {
+    let r: Registry<2> = Registry::new();
+    r.create(b"ab", cfg()).unwrap();
+    let mut buf = vec![0u8; Registry::<2>::SNAPSHOT_ALL_MAX];
+    let n = r.snapshot_all(0, &mut buf).unwrap();
+    let good = buf[..n].to_vec();
+    type Edit = fn(&mut [u8]);
+    let edits: [(&str, Edit); 4] = [
+        ("NUL at the end", |b| b[8 + 2] = 0),
+        ("NUL at the start", |b| b[8 + 1] = 0),
+        ("empty", |b| b[8] = 0),
+        ("all NUL", |b| b[8 + 1..8 + 3].fill(0)),
+    ];
+    for (what, edit) in edits {
+        let mut bad = good.clone();
+        edit(&mut bad);
+        reseal_all(&mut bad);
+        let fresh: Registry<2> = Registry::new();
+        assert_eq!(
+            fresh.restore_all(&bad, 0),
+            Err(Error::BadSnapshot),
+            "{what}"
+        );
+        assert!(fresh.is_empty(), "{what}");
+    }
+    // A name with a NUL byte (which Rust's `create` takes) cannot be
+    // written into a registry blob: refused, the buffer untouched.
+    let nul: Registry<2> = Registry::new();
+    nul.create(b"a\0b", cfg()).unwrap();
+    let mut buf = vec![0xA5u8; Registry::<2>::SNAPSHOT_ALL_MAX];
+    assert_eq!(nul.snapshot_all(0, &mut buf), Err(Error::Unsupported));
+    assert!(buf.iter().all(|&b| b == 0xA5));
+}
+
+#[test]
+fn snapshots_write_their_buffer_only_on_ok() {
+    const PATTERN: u8 = 0xA5;
+    let r: Registry<4> = Registry::new();
+    let a = r.create(b"alpha", cfg()).unwrap();
+    r.create(b"beta", cfg()).unwrap();
+    r.record_failure(a, 10).unwrap();
+    let need = 12 + 2 * 88;
+    // Every length below the blob's: refused, not a byte written.
+    for len in 0..need {
+        let mut buf = vec![PATTERN; len];
+        assert_eq!(
+            r.snapshot_all(20, &mut buf),
+            Err(Error::BufferTooSmall),
+            "len {len}"
+        );
+        assert!(buf.iter().all(|&b| b == PATTERN), "len {len}");
+    }
+    let mut buf = vec![PATTERN; need + 10];
+    assert_eq!(r.snapshot_all(20, &mut buf), Ok(need));
+    assert!(buf[need..].iter().all(|&b| b == PATTERN));
+
+    // One breaker, by id and owned.
+    let b = Breaker::new(cfg()).unwrap();
+    for len in 0..SNAPSHOT_LEN {
+        let mut buf = vec![PATTERN; len];
+        assert_eq!(b.snapshot(0, &mut buf), Err(Error::BufferTooSmall));
+        assert_eq!(r.snapshot(a, 0, &mut buf), Err(Error::BufferTooSmall));
+        assert!(buf.iter().all(|&b| b == PATTERN), "len {len}");
+    }
+    let mut buf = [PATTERN; SNAPSHOT_LEN];
+    r.remove(a).unwrap();
+    assert_eq!(r.snapshot(a, 0, &mut buf), Err(Error::NotFound));
+    assert!(buf.iter().all(|&b| b == PATTERN));
+}
+
+/// With policies: a breaker the format cannot carry (manual state) makes
+/// the whole snapshot fail with the buffer untouched, wherever it sits.
+#[cfg(feature = "policies")]
+#[test]
+fn an_unsupported_breaker_anywhere_leaves_the_buffer_untouched() {
+    const PATTERN: u8 = 0x5A;
+    for manual in 0..3 {
+        let r: Registry<3> = Registry::new();
+        let ids: Vec<_> = [&b"a"[..], b"b", b"c"]
+            .iter()
+            .map(|n| r.create(n, cfg()).unwrap())
+            .collect();
+        r.force_open(ids[manual], 0).unwrap();
+        let mut buf = vec![PATTERN; Registry::<3>::SNAPSHOT_ALL_MAX];
+        assert_eq!(r.snapshot_all(0, &mut buf), Err(Error::Unsupported));
+        assert!(buf.iter().all(|&b| b == PATTERN), "manual breaker {manual}");
+        let mut one = [PATTERN; SNAPSHOT_LEN];
+        assert_eq!(
+            r.snapshot(ids[manual], 0, &mut one),
+            Err(Error::Unsupported)
+        );
+        assert!(one.iter().all(|&b| b == PATTERN));
+        r.reset(ids[manual]).unwrap();
+        assert_eq!(r.snapshot_all(0, &mut buf), Ok(12 + 3 * 88));
+    }
+}
+
+/// With policies: another thread switching breakers to a manual state
+/// while `snapshot_all` runs. Every answer is a whole blob that restores,
+/// or `Unsupported` with the buffer untouched; never half of one.
+#[cfg(feature = "policies")]
+#[test]
+fn a_manual_state_set_during_snapshot_all_never_leaves_half_a_blob() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    const PATTERN: u8 = 0xA5;
+    static R: Registry<8> = Registry::new();
+    let ids: Vec<_> = (0..8u8)
+        .map(|i| R.create(&[b'k', b'0' + i], cfg()).unwrap())
+        .collect();
+    /// Stops the other thread however the loop ends (a failed assertion
+    /// too, or the scope would wait for it forever).
+    struct StopOnDrop<'a>(&'a AtomicBool);
+    impl Drop for StopOnDrop<'_> {
+        fn drop(&mut self) {
+            self.0.store(true, Ordering::Relaxed);
+        }
+    }
+    let stop = AtomicBool::new(false);
+    let rounds = if cfg!(miri) { 10 } else { 20_000 };
+    let (mut whole, mut refused) = (0, 0);
+    std::thread::scope(|s| {
+        let _stop = StopOnDrop(&stop);
+        s.spawn(|| {
+            let mut i = 0;
+            while !stop.load(Ordering::Relaxed) {
+                let id = ids[i % ids.len()];
+                R.force_open(id, 0).unwrap();
+                R.reset(id).unwrap();
+                i += 1;
+            }
+        });
+        let mut buf = vec![PATTERN; Registry::<8>::SNAPSHOT_ALL_MAX];
+        for _ in 0..rounds {
+            buf.fill(PATTERN);
+            match R.snapshot_all(0, &mut buf) {
+                Ok(n) => {
+                    assert_eq!(Registry::<8>::new().restore_all(&buf[..n], 0), Ok(8));
+                    whole += 1;
+                }
+                Err(Error::Unsupported) => {
+                    assert!(buf.iter().all(|&b| b == PATTERN));
+                    refused += 1;
+                }
+                Err(e) => panic!("{e:?}"),
+            }
+        }
+    });
+    assert_eq!(whole + refused, rounds);
+}
+
 proptest! {
     #![proptest_config(ProptestConfig {
         cases: if cfg!(miri) { 8 } else { 2_000 },

@@ -373,16 +373,35 @@ fuzz_target!(|ops: Vec<Op>| {
                     } else {
                         assert_eq!(id, 0xDEAD);
                     }
+                    // Only a blob of exactly its length restores.
+                    if bytes.len() != FUSEBOX_SNAPSHOT_MAX {
+                        assert_ne!(got, FUSEBOX_OK);
+                    }
                 }
                 Op::RestoreAllBytes(bytes) => {
                     let mut n = 0xDEAD;
                     let got = fusebox_restore_all(bytes.as_ptr(), bytes.len(), &mut n);
+                    // A registry blob is read at exactly 12 + 88 bytes per
+                    // entry; more entries than slots is REGISTRY_FULL from
+                    // the header alone, before the CRC or any entry.
+                    if let [b'F', b'B', b'X', b'R', 1, 0, lo, hi, ..] = bytes[..] {
+                        let count = usize::from(u16::from_le_bytes([lo, hi]));
+                        if bytes.len() != 12 + 88 * count {
+                            assert_eq!(got, FUSEBOX_BAD_SNAPSHOT);
+                        } else if count > model.capacity {
+                            assert_eq!(got, FUSEBOX_REGISTRY_FULL);
+                        }
+                    }
                     if got == FUSEBOX_OK {
+                        assert_eq!(bytes.len(), 12 + 88 * n);
                         // A forged but valid blob: find its breakers by name
                         // (entries start at 8, 88 bytes each) and remove them.
                         for i in 0..n {
                             let entry = &bytes[8 + i * 88..];
                             let mut name = entry[1..1 + entry[0] as usize].to_vec();
+                            // Names from a blob are never empty nor hold a
+                            // NUL: each is found again by its C string.
+                            assert!(!name.is_empty() && !name.contains(&0));
                             name.push(0);
                             let mut id = 0;
                             assert_eq!(

@@ -2,8 +2,9 @@
 //!
 //! Conventions (those of rustls-ffi and hyper's C API): every name has the
 //! `fusebox_` prefix; every function returns a [`fusebox_status`]; outputs go
-//! through out-parameters, written only when the status is `FUSEBOX_OK`; a
-//! NULL pointer is `FUSEBOX_NULL_PARAMETER`; codes from C are plain
+//! through out-parameters and caller's buffers, written only when the
+//! status is `FUSEBOX_OK` (every check comes first); a NULL pointer is
+//! `FUSEBOX_NULL_PARAMETER`; codes from C are plain
 //! `uint32_t`, never Rust enums. No exported function can panic.
 //!
 //! Each exported function is thin: it checks its pointers, converts its

@@ -3,8 +3,10 @@
 //! [`snapshot`](crate::snapshot) module for the format).
 #![forbid(unsafe_code)]
 
-use super::Registry;
+use super::{Registry, Slot};
 use crate::name::to_name;
+#[cfg(feature = "std")]
+use crate::slot::SlotCell;
 use crate::snapshot::{self, Writer, ALL_OVERHEAD, ENTRY_LEN};
 use crate::{Config, Error, Id};
 
@@ -16,9 +18,11 @@ impl<const N: usize> Registry<N> {
 
     /// Writes breaker `id`'s snapshot, taken at `now_ms`, to the start of
     /// `buf`; returns its length, [`SNAPSHOT_LEN`](crate::SNAPSHOT_LEN). O(1).
+    /// `buf` is written only when the answer is `Ok`.
     ///
     /// # Errors
-    /// [`Error::NotFound`], [`Error::BufferTooSmall`].
+    /// [`Error::NotFound`], [`Error::BufferTooSmall`], [`Error::Unsupported`]
+    /// (see [`Breaker::snapshot`](crate::Breaker::snapshot)).
     pub fn snapshot(&self, id: Id, now_ms: u64, buf: &mut [u8]) -> Result<usize, Error> {
         self.with_breaker(id, |b| {
             self.fast
@@ -28,12 +32,16 @@ impl<const N: usize> Registry<N> {
 
     /// Creates breaker `name` from a snapshot, on a clock now reading
     /// `now_ms`: an open breaker stays open for the time it had left.
-    /// `config` must be the one the snapshot was taken with. O(N).
+    /// `config` must be the one the snapshot was taken with; `blob` is
+    /// exactly the snapshot ([`SNAPSHOT_LEN`](crate::SNAPSHOT_LEN) bytes).
+    /// `name` follows [`create`](Self::create)'s rules. O(N).
     ///
     /// # Errors
-    /// [`Error::BadSnapshot`] (truncated, wrong magic, bad CRC, impossible
-    /// counters), [`Error::SnapshotVersion`], [`Error::ConfigMismatch`], and
-    /// those of [`create`](Self::create). On error the registry is unchanged.
+    /// [`Error::BadSnapshot`] (shorter or longer than
+    /// [`SNAPSHOT_LEN`](crate::SNAPSHOT_LEN), wrong magic, bad CRC,
+    /// impossible counters), [`Error::SnapshotVersion`],
+    /// [`Error::ConfigMismatch`], and those of [`create`](Self::create). On
+    /// error the registry is unchanged.
     pub fn restore(
         &self,
         name: &[u8],
@@ -47,78 +55,155 @@ impl<const N: usize> Registry<N> {
     }
 
     /// Writes every breaker (names, configs, states) taken at `now_ms` into
-    /// `buf`, in one critical section; returns the length written (at most
-    /// [`SNAPSHOT_ALL_MAX`](Self::SNAPSHOT_ALL_MAX)). O(N).
+    /// `buf`; returns the length written, `12 + 88 ×` [`len`](Self::len)
+    /// (at most [`SNAPSHOT_ALL_MAX`](Self::SNAPSHOT_ALL_MAX)).
+    ///
+    /// One consistent pass: inside the registry's critical section, every
+    /// breaker's slot is locked at once (with `std`, where slots have locks
+    /// of their own, this takes a stack frame per breaker: about 100 bytes
+    /// in a release build on x86-64, up to 1 KiB unoptimised), so the blob
+    /// holds the states of one instant; the locks are held only while the
+    /// entries are copied, and the CRCs are computed after they are
+    /// released. O(N) (plus the blob's CRC).
+    ///
+    /// `buf` is written only when the answer is `Ok`: every check (room,
+    /// and what the format can carry) comes before the first byte.
     ///
     /// # Errors
-    /// [`Error::BufferTooSmall`], [`Error::Unsupported`] (a breaker with a
-    /// non-default policy or in a manual state: see
-    /// [`Breaker::snapshot`](crate::Breaker::snapshot)).
+    /// [`Error::BufferTooSmall`] (shorter than the blob), [`Error::Unsupported`]
+    /// (a breaker with a non-default policy or in a manual state, see
+    /// [`Breaker::snapshot`](crate::Breaker::snapshot); or a name with a NUL
+    /// byte, which [`restore_all`](Self::restore_all) refuses).
     pub fn snapshot_all(&self, now_ms: u64, buf: &mut [u8]) -> Result<usize, Error> {
-        self.with_index(|index| {
+        let count = self.with_index(|index| {
             let count = N - index.free_slots();
-            let count = u16::try_from(count).map_err(|_| Error::BufferTooSmall)?;
-            let mut w = Writer::new(buf);
-            snapshot::write_all_header(&mut w, count);
-            for (name, slot) in index.names.iter().zip(&self.slots) {
-                if !name.is_empty() {
-                    slot.with(|s| {
-                        s.breaker.check_snapshottable()?;
-                        let id = s.id();
-                        self.fast.with_counts(id, &s.breaker, |b| {
-                            snapshot::write_entry(&mut w, name, b, now_ms)
-                        });
-                        Ok::<(), Error>(())
-                    })??;
+            let header = u16::try_from(count).map_err(|_| Error::Unsupported)?;
+            let len = count
+                .checked_mul(ENTRY_LEN)
+                .and_then(|n| n.checked_add(ALL_OVERHEAD))
+                .ok_or(Error::BufferTooSmall)?;
+            if buf.len() < len {
+                return Err(Error::BufferTooSmall);
+            }
+            // What the format cannot carry, and the copy of one entry.
+            let check = |name: &[u8], s: &Slot| {
+                s.breaker.check_snapshottable()?;
+                match name.contains(&0) {
+                    true => Err(Error::Unsupported),
+                    false => Ok(()),
+                }
+            };
+            let copy = |w: &mut Writer<'_>, name: &[u8], s: &Slot| {
+                self.fast.with_counts(s.id(), &s.breaker, |b| {
+                    snapshot::write_entry_unsealed(w, name, b, now_ms)
+                });
+            };
+            // With `std` each slot has its own lock: every occupied slot's
+            // is held at once (taken in index order, inside the index's
+            // critical section; no other path holds two slot locks), so
+            // that nothing changes between the checks and the copy (another
+            // thread could otherwise force a breaker open in between, after
+            // part of `buf` was written). One guard per slot on the stack:
+            // 8 bytes each.
+            #[cfg(feature = "std")]
+            {
+                let locked: [Option<_>; N] = core::array::from_fn(|i| {
+                    let named = index.names.get(i).is_some_and(|n| !n.is_empty());
+                    named
+                        .then(|| self.slots.get(i).map(SlotCell::lock))
+                        .flatten()
+                });
+                let occupied = || {
+                    index
+                        .names
+                        .iter()
+                        .zip(&locked)
+                        .filter_map(|(n, s)| Some((n, s.as_ref()?)))
+                };
+                for (name, s) in occupied() {
+                    check(name, s)?;
+                }
+                let mut w = Writer::new(buf);
+                snapshot::write_all_header(&mut w, header);
+                for (name, s) in occupied() {
+                    copy(&mut w, name, s);
                 }
             }
-            w.finish_with_crc()
-        })
+            // Without it every slot lock is this same critical section,
+            // held throughout: nothing changes between the two passes.
+            #[cfg(not(feature = "std"))]
+            {
+                let occupied = || {
+                    let named = index.names.iter().zip(&self.slots);
+                    named.filter(|(name, _)| !name.is_empty())
+                };
+                for (name, slot) in occupied() {
+                    slot.with(|s| check(name, s))??;
+                }
+                let mut w = Writer::new(buf);
+                snapshot::write_all_header(&mut w, header);
+                for (name, slot) in occupied() {
+                    slot.with(|s| copy(&mut w, name, s))?;
+                }
+            }
+            Ok(count)
+        })?;
+        snapshot::seal_all(buf, count)
     }
 
     /// Restores every breaker of a [`snapshot_all`](Self::snapshot_all)
     /// blob on a clock now reading `now_ms`; returns how many. All or
     /// nothing: the blob is checked whole first, then every breaker is
-    /// added in one critical section. O(count × N).
+    /// added in one critical section.
+    ///
+    /// Bounded by the capacity, whatever the blob claims: its length and
+    /// entry count are checked in O(1) before anything else (a blob with
+    /// more entries than `N` is [`Error::RegistryFull`] at once), then its
+    /// CRC in O(length), then each of its `count <= N` entries is decoded
+    /// and its name compared with the entries before it (O(count²) byte
+    /// comparisons, outside the critical section) and, inside it, with the
+    /// registry's (O(count × N), as `count` calls of
+    /// [`create`](Self::create)).
     ///
     /// # Errors
-    /// [`Error::BadSnapshot`], [`Error::SnapshotVersion`], [`Error::NameTaken`]
-    /// (a name in the blob twice, or already in the registry),
-    /// [`Error::RegistryFull`] (not enough free slots for all). On error the
-    /// registry is unchanged.
+    /// [`Error::BadSnapshot`] (a length other than `12 + 88 × count`, bad
+    /// CRC, an entry [`restore`](Self::restore) would refuse, a name that
+    /// is empty or has a NUL byte), [`Error::SnapshotVersion`],
+    /// [`Error::NameTaken`] (a name in the blob twice, or already in the
+    /// registry), [`Error::RegistryFull`] (more entries than `N`, or than
+    /// free slots). On error the registry is unchanged.
     pub fn restore_all(&self, blob: &[u8], now_ms: u64) -> Result<usize, Error> {
-        let (count, entries) = snapshot::read_all_header(blob)?;
+        let entries = snapshot::read_all(blob, N)?;
         // Pass 1, outside the critical section: every entry decodes, and no
         // name appears twice in the blob.
-        let mut r = entries.clone_reader();
-        for i in 0..count {
-            let (name, one) = snapshot::read_entry(&mut r)?;
-            snapshot::restore_entry(&one, now_ms)?;
-            let mut earlier = entries.clone_reader();
-            for _ in 0..i {
-                if snapshot::read_entry(&mut earlier)?.0 == name {
-                    return Err(Error::NameTaken);
-                }
+        for (i, entry) in entries.iter().enumerate() {
+            snapshot::entry_name(entry)?;
+            snapshot::entry_breaker(entry, now_ms)?;
+            let name = snapshot::entry_name_field(entry);
+            if entries
+                .iter()
+                .take(i)
+                .any(|earlier| snapshot::entry_name_field(earlier) == name)
+            {
+                return Err(Error::NameTaken);
             }
         }
         // Pass 2, one critical section: names, then room (as `create`
-        // checks them), then insert all.
+        // checks them), then insert all (nothing can fail any more).
         self.with_index(|index| {
-            let mut r = entries.clone_reader();
-            for _ in 0..count {
-                if index.find(&snapshot::read_entry(&mut r)?.0).is_some() {
+            for entry in entries.iter() {
+                if index.find(&snapshot::entry_name(entry)?).is_some() {
                     return Err(Error::NameTaken);
                 }
             }
-            if index.free_slots() < count {
+            if index.free_slots() < entries.len() {
                 return Err(Error::RegistryFull);
             }
-            let mut r = entries.clone_reader();
-            for _ in 0..count {
-                let (name, one) = snapshot::read_entry(&mut r)?;
-                self.insert(index, name, snapshot::restore_entry(&one, now_ms)?)?;
+            for entry in entries.iter() {
+                let breaker = snapshot::entry_breaker(entry, now_ms)?;
+                self.insert(index, snapshot::entry_name(entry)?, breaker)?;
             }
-            Ok(count)
+            Ok(entries.len())
         })
     }
 }

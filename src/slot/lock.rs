@@ -63,6 +63,15 @@ impl<T> Lock<T> {
     /// Runs `f` with the lock held.
     #[inline(always)]
     pub(super) fn with<R>(&self, f: impl FnOnce(&mut T) -> R) -> R {
+        // Released when dropped: after `f`, or should `f` ever unwind (it
+        // is fusebox's bookkeeping and does not panic).
+        let mut guard = self.lock();
+        f(&mut guard)
+    }
+
+    /// Takes the lock until the guard is dropped.
+    #[inline(always)]
+    pub(super) fn lock(&self) -> Guard<'_, T> {
         if self
             .state
             .compare_exchange(UNLOCKED, LOCKED, Acquire, Relaxed)
@@ -70,15 +79,7 @@ impl<T> Lock<T> {
         {
             self.lock_contended();
         }
-        // Releases the lock when dropped: after `f`, or should `f` ever
-        // unwind (it is fusebox's bookkeeping and does not panic).
-        let guard = Guard(self);
-        // SAFETY: this thread holds the lock from the acquire above until
-        // `guard` is dropped, after `f` has returned; no other reference to
-        // the value exists meanwhile, and the reference given to `f` cannot
-        // outlive the call.
-        let value = unsafe { &mut *guard.0.value.get() };
-        f(value)
+        Guard(self)
     }
 
     /// The waiter's path: spin a bounded number of times, then sleep until
@@ -134,12 +135,33 @@ impl<T> Lock<T> {
 }
 
 /// Holds the lock; releases it when dropped.
-struct Guard<'a, T>(&'a Lock<T>);
+pub(super) struct Guard<'a, T>(&'a Lock<T>);
 
 impl<T> Drop for Guard<'_, T> {
     #[inline(always)]
     fn drop(&mut self) {
         self.0.unlock();
+    }
+}
+
+impl<T> core::ops::Deref for Guard<'_, T> {
+    type Target = T;
+
+    #[inline(always)]
+    fn deref(&self) -> &T {
+        // SAFETY: this guard's thread holds the lock from `lock` until the
+        // guard is dropped; the reference cannot outlive the guard, and no
+        // `&mut` to the value exists meanwhile (only through this guard).
+        unsafe { &*self.0.value.get() }
+    }
+}
+
+impl<T> core::ops::DerefMut for Guard<'_, T> {
+    #[inline(always)]
+    fn deref_mut(&mut self) -> &mut T {
+        // SAFETY: as `deref`; `&mut self` makes this the only reference
+        // through the guard.
+        unsafe { &mut *self.0.value.get() }
     }
 }
 

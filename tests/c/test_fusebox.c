@@ -868,6 +868,248 @@ static void test_policies(void) {
 }
 #endif
 
+/* ---- Outputs only on FUSEBOX_OK: every out-parameter and buffer is filled
+ * with a pattern, each function is driven into each of its error paths,
+ * and the pattern must be intact afterwards. */
+#define PATTERN 0xA5
+#define FILL(x) memset(&(x), PATTERN, sizeof(x))
+#define UNTOUCHED(x) untouched(&(x), sizeof(x))
+
+static int untouched(const void *p, size_t n) {
+    const unsigned char *b = (const unsigned char *)p;
+    size_t i;
+    for (i = 0; i < n; i++) {
+        if (b[i] != PATTERN) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* CRC-32 (ISO-HDLC, as zlib's), to forge blobs with a valid CRC. */
+static uint32_t crc32_of(const uint8_t *p, size_t n) {
+    uint32_t crc = 0xFFFFFFFFu;
+    size_t i;
+    int k;
+    for (i = 0; i < n; i++) {
+        crc ^= p[i];
+        for (k = 0; k < 8; k++) {
+            crc = (crc >> 1) ^ (0xEDB88320u & (0u - (crc & 1u)));
+        }
+    }
+    return ~crc;
+}
+
+static void reseal(uint8_t *blob, size_t len) {
+    uint32_t crc = crc32_of(blob, len - 4);
+    int k;
+    for (k = 0; k < 4; k++) {
+        blob[len - 4 + k] = (uint8_t)(crc >> (8 * k));
+    }
+}
+
+static fusebox_outcome classify_any(int32_t result, void *userdata) {
+    (void)userdata;
+    return result == 0 ? FUSEBOX_OUTCOME_SUCCESS : FUSEBOX_OUTCOME_FAILURE;
+}
+
+static uint8_t out_buf[12 + MAX_SLOTS * 88 + 1];
+static uint8_t all_blob[12 + MAX_SLOTS * 88 + 1];
+#ifndef FUSEBOX_TEST_FIRMWARE
+/* A registry blob claiming 65 535 entries (5.8 MB). */
+static uint8_t huge_blob[12 + 65535u * 88];
+#endif
+
+static void test_outputs_untouched_on_error(void) {
+    fusebox_config c = config(1, 100000, 1);
+    fusebox_config bad_cfg = config(0, 1, 1);
+    fusebox_config other = config(2, 100000, 1);
+    fusebox_id id, open_id, gone, out_id, fill[MAX_SLOTS];
+    fusebox_state st;
+    bool allowed;
+    int32_t result;
+    fusebox_stats s;
+    fusebox_permit permit;
+    uint64_t wait;
+    uint32_t dropped;
+    size_t out_len, count, all_len, blob_len, n_fill = 0, i;
+    uint8_t blob[FUSEBOX_SNAPSHOT_MAX + 1];
+    int runs = 0;
+
+    now64 = 1000;
+    CHECK_STATUS(fusebox_set_clock(clock64, &now64), FUSEBOX_OK);
+    CHECK_STATUS(fusebox_create("out-a", &c, &id), FUSEBOX_OK);
+    CHECK_STATUS(fusebox_create("out-open", &c, &open_id), FUSEBOX_OK);
+    CHECK_STATUS(fusebox_record_failure(open_id), FUSEBOX_OK);
+    CHECK_STATUS(fusebox_create("out-gone", &c, &gone), FUSEBOX_OK);
+    CHECK_STATUS(fusebox_destroy(gone), FUSEBOX_OK);
+    CHECK_STATUS(fusebox_snapshot(id, blob, sizeof blob, &blob_len), FUSEBOX_OK);
+    CHECK(blob_len == FUSEBOX_SNAPSHOT_MAX);
+    blob[blob_len] = 0;
+    CHECK_STATUS(fusebox_snapshot_all(all_blob, sizeof all_blob, &all_len), FUSEBOX_OK);
+    CHECK(all_len == 12 + 2 * 88);
+
+    /* Names and ids. */
+    FILL(out_id);
+    CHECK_STATUS(fusebox_create(NULL, &c, &out_id), FUSEBOX_NULL_PARAMETER);
+    CHECK_STATUS(fusebox_create("", &c, &out_id), FUSEBOX_INVALID_NAME);
+    CHECK_STATUS(fusebox_create("out-x", &bad_cfg, &out_id), FUSEBOX_INVALID_CONFIG);
+    CHECK_STATUS(fusebox_create("out-a", &c, &out_id), FUSEBOX_NAME_TAKEN);
+    CHECK_STATUS(fusebox_lookup(NULL, &out_id), FUSEBOX_NULL_PARAMETER);
+    CHECK_STATUS(fusebox_lookup("", &out_id), FUSEBOX_INVALID_NAME);
+    CHECK_STATUS(fusebox_lookup("out-gone", &out_id), FUSEBOX_NOT_FOUND);
+    CHECK(UNTOUCHED(out_id));
+
+    /* Reads and calls on a stale id or an open breaker. */
+    FILL(st);
+    FILL(allowed);
+    FILL(result);
+    FILL(s);
+    CHECK_STATUS(fusebox_get_state(gone, &st), FUSEBOX_NOT_FOUND);
+    CHECK_STATUS(fusebox_allow_call(gone, &allowed), FUSEBOX_NOT_FOUND);
+    CHECK_STATUS(fusebox_stats_get(gone, &s), FUSEBOX_NOT_FOUND);
+    CHECK_STATUS(fusebox_call(gone, op_ok, &runs, &result), FUSEBOX_NOT_FOUND);
+    CHECK_STATUS(fusebox_call(open_id, op_ok, &runs, &result), FUSEBOX_CIRCUIT_OPEN);
+    CHECK_STATUS(fusebox_call(id, NULL, &runs, &result), FUSEBOX_NULL_PARAMETER);
+    CHECK(UNTOUCHED(st) && UNTOUCHED(allowed) && UNTOUCHED(result) && UNTOUCHED(s));
+    CHECK(runs == 0);
+
+    /* One breaker's snapshot: neither the buffer nor the length. */
+    memset(out_buf, PATTERN, sizeof out_buf);
+    FILL(out_len);
+    CHECK_STATUS(fusebox_snapshot(gone, out_buf, sizeof out_buf, &out_len), FUSEBOX_NOT_FOUND);
+    CHECK_STATUS(fusebox_snapshot(id, out_buf, 0, &out_len), FUSEBOX_BUFFER_TOO_SMALL);
+    CHECK_STATUS(fusebox_snapshot(id, out_buf, FUSEBOX_SNAPSHOT_MAX - 1, &out_len),
+                 FUSEBOX_BUFFER_TOO_SMALL);
+    CHECK_STATUS(fusebox_snapshot(id, NULL, sizeof out_buf, &out_len), FUSEBOX_NULL_PARAMETER);
+    CHECK_STATUS(fusebox_snapshot(id, out_buf, sizeof out_buf, NULL), FUSEBOX_NULL_PARAMETER);
+    CHECK(untouched(out_buf, sizeof out_buf) && UNTOUCHED(out_len));
+
+    /* The whole registry: every length short of the blob, and NULLs. */
+    for (i = 0; i < all_len; i++) {
+        CHECK_STATUS(fusebox_snapshot_all(out_buf, i, &out_len), FUSEBOX_BUFFER_TOO_SMALL);
+    }
+    CHECK_STATUS(fusebox_snapshot_all(NULL, sizeof out_buf, &out_len), FUSEBOX_NULL_PARAMETER);
+    CHECK_STATUS(fusebox_snapshot_all(out_buf, sizeof out_buf, NULL), FUSEBOX_NULL_PARAMETER);
+    CHECK(untouched(out_buf, sizeof out_buf) && UNTOUCHED(out_len));
+#if FUSEBOX_EXPECT_POLICIES
+    /* A breaker the format cannot carry (manual state), last in the blob. */
+    CHECK_STATUS(fusebox_force_open(open_id), FUSEBOX_OK);
+    CHECK_STATUS(fusebox_snapshot(open_id, out_buf, sizeof out_buf, &out_len),
+                 FUSEBOX_UNSUPPORTED);
+    CHECK_STATUS(fusebox_snapshot_all(out_buf, sizeof out_buf, &out_len), FUSEBOX_UNSUPPORTED);
+    CHECK(untouched(out_buf, sizeof out_buf) && UNTOUCHED(out_len));
+    CHECK_STATUS(fusebox_reset(open_id), FUSEBOX_OK);
+    CHECK_STATUS(fusebox_record_failure(open_id), FUSEBOX_OK);
+#endif
+
+    /* Restoring one breaker: every refusal, `*out_id` untouched. */
+    CHECK_STATUS(fusebox_restore(NULL, &c, blob, blob_len, &out_id), FUSEBOX_NULL_PARAMETER);
+    CHECK_STATUS(fusebox_restore("out-r", &c, NULL, blob_len, &out_id), FUSEBOX_NULL_PARAMETER);
+    CHECK_STATUS(fusebox_restore("", &c, blob, blob_len, &out_id), FUSEBOX_INVALID_NAME);
+    CHECK_STATUS(fusebox_restore("out-r", &bad_cfg, blob, blob_len, &out_id),
+                 FUSEBOX_INVALID_CONFIG);
+    CHECK_STATUS(fusebox_restore("out-r", &other, blob, blob_len, &out_id),
+                 FUSEBOX_CONFIG_MISMATCH);
+    CHECK_STATUS(fusebox_restore("out-r", &c, blob, blob_len - 1, &out_id),
+                 FUSEBOX_BAD_SNAPSHOT);
+    /* A trailing byte: refused. */
+    CHECK_STATUS(fusebox_restore("out-r", &c, blob, blob_len + 1, &out_id),
+                 FUSEBOX_BAD_SNAPSHOT);
+    blob[30] ^= 1;
+    CHECK_STATUS(fusebox_restore("out-r", &c, blob, blob_len, &out_id), FUSEBOX_BAD_SNAPSHOT);
+    blob[30] ^= 1;
+    blob[4] ^= 1;
+    CHECK_STATUS(fusebox_restore("out-r", &c, blob, blob_len, &out_id),
+                 FUSEBOX_SNAPSHOT_VERSION);
+    blob[4] ^= 1;
+    CHECK_STATUS(fusebox_restore("out-a", &c, blob, blob_len, &out_id), FUSEBOX_NAME_TAKEN);
+    CHECK(UNTOUCHED(out_id));
+    CHECK_STATUS(fusebox_lookup("out-r", &out_id), FUSEBOX_NOT_FOUND);
+
+    /* Restoring the registry: every refusal, `*out_count` untouched. */
+    FILL(count);
+    CHECK_STATUS(fusebox_restore_all(NULL, all_len, &count), FUSEBOX_NULL_PARAMETER);
+    CHECK_STATUS(fusebox_restore_all(all_blob, all_len, &count), FUSEBOX_NAME_TAKEN);
+    CHECK_STATUS(fusebox_destroy(id), FUSEBOX_OK);
+    CHECK_STATUS(fusebox_destroy(open_id), FUSEBOX_OK);
+    CHECK_STATUS(fusebox_restore_all(all_blob, all_len - 1, &count), FUSEBOX_BAD_SNAPSHOT);
+    all_blob[all_len] = 0;
+    CHECK_STATUS(fusebox_restore_all(all_blob, all_len + 1, &count), FUSEBOX_BAD_SNAPSHOT);
+    all_blob[40] ^= 1;
+    CHECK_STATUS(fusebox_restore_all(all_blob, all_len, &count), FUSEBOX_BAD_SNAPSHOT);
+    all_blob[40] ^= 1;
+    all_blob[4] ^= 1;
+    CHECK_STATUS(fusebox_restore_all(all_blob, all_len, &count), FUSEBOX_SNAPSHOT_VERSION);
+    all_blob[4] ^= 1;
+    /* A name with a NUL byte ("o\0t-a", CRC good): refused, nothing added. */
+    CHECK(all_blob[8] == 5 && all_blob[9 + 1] == 'u');
+    all_blob[9 + 1] = 0;
+    reseal(all_blob, all_len);
+    CHECK_STATUS(fusebox_restore_all(all_blob, all_len, &count), FUSEBOX_BAD_SNAPSHOT);
+    all_blob[9 + 1] = 'u';
+    reseal(all_blob, all_len);
+    CHECK_STATUS(fusebox_lookup("out-open", &out_id), FUSEBOX_NOT_FOUND);
+#ifndef FUSEBOX_TEST_FIRMWARE
+    /* 65 535 entries claimed (none valid, CRC good): refused from the
+     * header, before any entry is read. */
+    memset(huge_blob, 0, sizeof huge_blob);
+    memcpy(huge_blob, "FBXR\x01\x00\xff\xff", 8);
+    reseal(huge_blob, sizeof huge_blob);
+    CHECK_STATUS(fusebox_restore_all(huge_blob, sizeof huge_blob, &count),
+                 FUSEBOX_REGISTRY_FULL);
+#endif
+    CHECK(UNTOUCHED(count) && UNTOUCHED(out_id));
+
+    /* A full registry. */
+    while (n_fill < MAX_SLOTS) {
+        char name[16];
+        snprintf(name, sizeof name, "out-fill%u", (unsigned)n_fill);
+        if (fusebox_create(name, &c, &fill[n_fill]) != FUSEBOX_OK) {
+            break;
+        }
+        n_fill++;
+    }
+    CHECK(n_fill == fusebox_capacity());
+    CHECK_STATUS(fusebox_create("out-x", &c, &out_id), FUSEBOX_REGISTRY_FULL);
+    CHECK_STATUS(fusebox_restore("out-r", &c, blob, blob_len, &out_id), FUSEBOX_REGISTRY_FULL);
+    CHECK_STATUS(fusebox_restore_all(all_blob, all_len, &count), FUSEBOX_REGISTRY_FULL);
+    CHECK(UNTOUCHED(count) && UNTOUCHED(out_id));
+    for (i = 0; i < n_fill; i++) {
+        CHECK_STATUS(fusebox_destroy(fill[i]), FUSEBOX_OK);
+    }
+
+    /* The policy functions. */
+    CHECK_STATUS(fusebox_create("out-open", &c, &open_id), FUSEBOX_OK);
+    CHECK_STATUS(fusebox_record_failure(open_id), FUSEBOX_OK);
+    FILL(permit);
+    FILL(wait);
+    FILL(dropped);
+    FILL(result);
+#if FUSEBOX_EXPECT_POLICIES
+    CHECK_STATUS(fusebox_acquire_permit(gone, &permit), FUSEBOX_NOT_FOUND);
+    CHECK_STATUS(fusebox_acquire_permit(open_id, &permit), FUSEBOX_CIRCUIT_OPEN);
+    CHECK_STATUS(fusebox_call_classified(gone, op_ok, classify_any, &runs, &result),
+                 FUSEBOX_NOT_FOUND);
+    CHECK_STATUS(fusebox_call_classified(open_id, op_ok, classify_any, &runs, &result),
+                 FUSEBOX_CIRCUIT_OPEN);
+    CHECK_STATUS(fusebox_retry_after_ms(gone, &wait), FUSEBOX_NOT_FOUND);
+#else
+    CHECK_STATUS(fusebox_acquire_permit(open_id, &permit), FUSEBOX_UNSUPPORTED);
+    CHECK_STATUS(fusebox_call_classified(open_id, op_ok, classify_any, &runs, &result),
+                 FUSEBOX_UNSUPPORTED);
+    CHECK_STATUS(fusebox_retry_after_ms(open_id, &wait), FUSEBOX_UNSUPPORTED);
+    CHECK_STATUS(fusebox_events_dropped(&dropped), FUSEBOX_UNSUPPORTED);
+#endif
+    CHECK_STATUS(fusebox_call_classified(open_id, NULL, classify_any, &runs, &result),
+                 FUSEBOX_NULL_PARAMETER);
+    CHECK_STATUS(fusebox_call_classified(open_id, op_ok, NULL, &runs, &result),
+                 FUSEBOX_NULL_PARAMETER);
+    CHECK(UNTOUCHED(permit) && UNTOUCHED(wait) && UNTOUCHED(dropped) && UNTOUCHED(result));
+    CHECK(runs == 0);
+    CHECK_STATUS(fusebox_destroy(open_id), FUSEBOX_OK);
+}
+
 int main(void) {
 #ifdef FUSEBOX_TEST_FIRMWARE
     printf("fusebox C tests on the emulated Cortex-M (no_std, port-c)\n");
@@ -889,6 +1131,7 @@ int main(void) {
     test_strings();
     test_setting_the_clock_from_inside_the_clock_is_busy();
     test_policies();
+    test_outputs_untouched_on_error();
 #ifdef FUSEBOX_TEST_FIRMWARE
     test_port_critical_sections_balanced();
 #endif
