@@ -62,6 +62,29 @@ void fusebox_port_panic(void);
 #endif
 
 /**
+ * The library's major version (Cargo.toml's; tests/ffi.rs checks that
+ * they agree). Before 1.0, every minor version may change the ABI: see
+ * docs/abi.md.
+ */
+#define FUSEBOX_VERSION_MAJOR 0
+
+/**
+ * The library's minor version.
+ */
+#define FUSEBOX_VERSION_MINOR 2
+
+/**
+ * The library's patch version.
+ */
+#define FUSEBOX_VERSION_PATCH 0
+
+/**
+ * The version as one number, `MAJOR << 16 | MINOR << 8 | PATCH`, as
+ * `fusebox_version()` returns it.
+ */
+#define FUSEBOX_VERSION (((FUSEBOX_VERSION_MAJOR << 16) | (FUSEBOX_VERSION_MINOR << 8)) | FUSEBOX_VERSION_PATCH)
+
+/**
  * Bytes of one breaker's snapshot (fixed at compile time, so firmware can
  * reserve retained RAM or a flash page for it).
  */
@@ -482,7 +505,7 @@ typedef void (*fusebox_listener_fn)(const struct fusebox_event *event, void *use
 /**
  * A snapshot blob has a format version this build does not read.
  */
-#define FUSEBOX_SNAPSHOT_VERSION 12
+#define FUSEBOX_SNAPSHOT_VERSION_MISMATCH 12
 
 /**
  * The config given to `fusebox_restore` differs from the snapshot's.
@@ -726,6 +749,14 @@ const char *fusebox_status_str(fusebox_status status);
 const char *fusebox_state_str(fusebox_state state);
 
 /**
+ * The version of the library linked, `MAJOR << 16 | MINOR << 8 | PATCH`:
+ * compare it with the header's `FUSEBOX_VERSION` to catch a program built
+ * against another header (before 1.0, another minor version is another
+ * ABI: docs/abi.md).
+ */
+uint32_t fusebox_version(void);
+
+/**
  * Slots in the global registry, fixed at build time (`FUSEBOX_CAPACITY`,
  * default 16).
  */
@@ -939,7 +970,7 @@ fusebox_status fusebox_snapshot(fusebox_id id, uint8_t *buf, size_t len, size_t 
  * or longer blob is `FUSEBOX_BAD_SNAPSHOT`.
  *
  * Errors: those of `fusebox_create`, and `FUSEBOX_BAD_SNAPSHOT`,
- * `FUSEBOX_SNAPSHOT_VERSION`, `FUSEBOX_CONFIG_MISMATCH`, `FUSEBOX_NO_CLOCK`;
+ * `FUSEBOX_SNAPSHOT_VERSION_MISMATCH`, `FUSEBOX_CONFIG_MISMATCH`, `FUSEBOX_NO_CLOCK`;
  * the registry is unchanged by an error, and `*out_id` written only on
  * `FUSEBOX_OK`.
  *

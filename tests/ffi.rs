@@ -273,3 +273,16 @@ fn snapshot_buffers_and_lengths_are_written_only_on_ok() {
         assert_eq!(fusebox_destroy(id), FUSEBOX_OK);
     }
 }
+
+#[test]
+fn the_version_is_cargo_tomls_in_the_header_and_at_run_time() {
+    let part = |s: &str| s.parse::<u32>().unwrap();
+    assert_eq!(FUSEBOX_VERSION_MAJOR, part(env!("CARGO_PKG_VERSION_MAJOR")));
+    assert_eq!(FUSEBOX_VERSION_MINOR, part(env!("CARGO_PKG_VERSION_MINOR")));
+    assert_eq!(FUSEBOX_VERSION_PATCH, part(env!("CARGO_PKG_VERSION_PATCH")));
+    assert_eq!(fusebox_version(), FUSEBOX_VERSION);
+    assert_eq!(
+        FUSEBOX_VERSION,
+        FUSEBOX_VERSION_MAJOR << 16 | FUSEBOX_VERSION_MINOR << 8 | FUSEBOX_VERSION_PATCH
+    );
+}

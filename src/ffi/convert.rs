@@ -23,7 +23,7 @@ pub const fn status_of(e: Error) -> fusebox_status {
         Error::Busy => FUSEBOX_BUSY,
         Error::BufferTooSmall => FUSEBOX_BUFFER_TOO_SMALL,
         Error::BadSnapshot => FUSEBOX_BAD_SNAPSHOT,
-        Error::SnapshotVersion => FUSEBOX_SNAPSHOT_VERSION,
+        Error::SnapshotVersion => FUSEBOX_SNAPSHOT_VERSION_MISMATCH,
         Error::ConfigMismatch => FUSEBOX_CONFIG_MISMATCH,
         Error::Unsupported => FUSEBOX_UNSUPPORTED,
         Error::StalePermit => FUSEBOX_STALE_PERMIT,

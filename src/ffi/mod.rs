@@ -253,7 +253,7 @@ pub extern "C" fn fusebox_status_str(status: fusebox_status) -> *const c_char {
         FUSEBOX_BUSY => c"registry busy",
         FUSEBOX_BUFFER_TOO_SMALL => c"buffer too small",
         FUSEBOX_BAD_SNAPSHOT => c"bad snapshot",
-        FUSEBOX_SNAPSHOT_VERSION => c"unsupported snapshot version",
+        FUSEBOX_SNAPSHOT_VERSION_MISMATCH => c"unsupported snapshot version",
         FUSEBOX_CONFIG_MISMATCH => c"config mismatch",
         FUSEBOX_UNSUPPORTED => c"unsupported",
         FUSEBOX_STALE_PERMIT => c"stale permit",
@@ -277,6 +277,15 @@ pub extern "C" fn fusebox_state_str(state: fusebox_state) -> *const c_char {
         _ => c"unknown state",
     };
     s.as_ptr()
+}
+
+/// The version of the library linked, `MAJOR << 16 | MINOR << 8 | PATCH`:
+/// compare it with the header's `FUSEBOX_VERSION` to catch a program built
+/// against another header (before 1.0, another minor version is another
+/// ABI: docs/abi.md).
+#[no_mangle]
+pub extern "C" fn fusebox_version() -> u32 {
+    FUSEBOX_VERSION
 }
 
 /// Slots in the global registry, fixed at build time (`FUSEBOX_CAPACITY`,

@@ -45,7 +45,7 @@ pub unsafe extern "C" fn fusebox_snapshot(
 /// or longer blob is `FUSEBOX_BAD_SNAPSHOT`.
 ///
 /// Errors: those of `fusebox_create`, and `FUSEBOX_BAD_SNAPSHOT`,
-/// `FUSEBOX_SNAPSHOT_VERSION`, `FUSEBOX_CONFIG_MISMATCH`, `FUSEBOX_NO_CLOCK`;
+/// `FUSEBOX_SNAPSHOT_VERSION_MISMATCH`, `FUSEBOX_CONFIG_MISMATCH`, `FUSEBOX_NO_CLOCK`;
 /// the registry is unchanged by an error, and `*out_id` written only on
 /// `FUSEBOX_OK`.
 ///

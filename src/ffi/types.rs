@@ -14,6 +14,19 @@ pub type fusebox_state = u32;
 pub type fusebox_outcome = u32;
 /// Why a breaker changed state: one of the `FUSEBOX_REASON_*` codes.
 pub type fusebox_reason = u32;
+/// The library's major version (Cargo.toml's; tests/ffi.rs checks that
+/// they agree). Before 1.0, every minor version may change the ABI: see
+/// docs/abi.md.
+pub const FUSEBOX_VERSION_MAJOR: u32 = 0;
+/// The library's minor version.
+pub const FUSEBOX_VERSION_MINOR: u32 = 2;
+/// The library's patch version.
+pub const FUSEBOX_VERSION_PATCH: u32 = 0;
+/// The version as one number, `MAJOR << 16 | MINOR << 8 | PATCH`, as
+/// `fusebox_version()` returns it.
+pub const FUSEBOX_VERSION: u32 =
+    FUSEBOX_VERSION_MAJOR << 16 | FUSEBOX_VERSION_MINOR << 8 | FUSEBOX_VERSION_PATCH;
+
 /// A breaker handle. 0 is never a valid id; the id of a destroyed breaker is
 /// refused with `FUSEBOX_NOT_FOUND`, never reaching a later breaker: ids
 /// carry a 52-bit generation of their slot, so an id could come back only
@@ -51,7 +64,7 @@ pub const FUSEBOX_BUFFER_TOO_SMALL: fusebox_status = 10;
 /// counters no breaker could have.
 pub const FUSEBOX_BAD_SNAPSHOT: fusebox_status = 11;
 /// A snapshot blob has a format version this build does not read.
-pub const FUSEBOX_SNAPSHOT_VERSION: fusebox_status = 12;
+pub const FUSEBOX_SNAPSHOT_VERSION_MISMATCH: fusebox_status = 12;
 /// The config given to `fusebox_restore` differs from the snapshot's.
 pub const FUSEBOX_CONFIG_MISMATCH: fusebox_status = 13;
 /// This build cannot do it: a policy field or function in a build without

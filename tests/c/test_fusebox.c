@@ -442,7 +442,7 @@ static void test_snapshot_restore(void) {
     CHECK_STATUS(fusebox_restore("persisted", &c, blob, len, &sentinel), FUSEBOX_BAD_SNAPSHOT);
     blob[30] ^= 0x40;
     blob[4] ^= 0x01;
-    CHECK_STATUS(fusebox_restore("persisted", &c, blob, len, &sentinel), FUSEBOX_SNAPSHOT_VERSION);
+    CHECK_STATUS(fusebox_restore("persisted", &c, blob, len, &sentinel), FUSEBOX_SNAPSHOT_VERSION_MISMATCH);
     blob[4] ^= 0x01;
     CHECK(sentinel == 4242);
     CHECK_STATUS(fusebox_lookup("persisted", &sentinel), FUSEBOX_NOT_FOUND);
@@ -518,6 +518,10 @@ static void test_strings(void) {
     CHECK(strcmp(fusebox_status_str(FUSEBOX_OK), "ok") == 0);
     CHECK(strcmp(fusebox_status_str(1000), "unknown status") == 0);
     CHECK(strcmp(fusebox_status_str(UINT32_MAX), "unknown status") == 0);
+    /* The library linked is the header's version. */
+    CHECK(fusebox_version() == FUSEBOX_VERSION);
+    CHECK(FUSEBOX_VERSION == (FUSEBOX_VERSION_MAJOR << 16 | FUSEBOX_VERSION_MINOR << 8 |
+                              FUSEBOX_VERSION_PATCH));
     CHECK(strcmp(fusebox_state_str(FUSEBOX_STATE_CLOSED), "closed") == 0);
     CHECK(strcmp(fusebox_state_str(FUSEBOX_STATE_OPEN), "open") == 0);
     CHECK(strcmp(fusebox_state_str(FUSEBOX_STATE_HALF_OPEN), "half_open") == 0);
@@ -1021,7 +1025,7 @@ static void test_outputs_untouched_on_error(void) {
     blob[30] ^= 1;
     blob[4] ^= 1;
     CHECK_STATUS(fusebox_restore("out-r", &c, blob, blob_len, &out_id),
-                 FUSEBOX_SNAPSHOT_VERSION);
+                 FUSEBOX_SNAPSHOT_VERSION_MISMATCH);
     blob[4] ^= 1;
     CHECK_STATUS(fusebox_restore("out-a", &c, blob, blob_len, &out_id), FUSEBOX_NAME_TAKEN);
     CHECK(UNTOUCHED(out_id));
@@ -1040,7 +1044,7 @@ static void test_outputs_untouched_on_error(void) {
     CHECK_STATUS(fusebox_restore_all(all_blob, all_len, &count), FUSEBOX_BAD_SNAPSHOT);
     all_blob[40] ^= 1;
     all_blob[4] ^= 1;
-    CHECK_STATUS(fusebox_restore_all(all_blob, all_len, &count), FUSEBOX_SNAPSHOT_VERSION);
+    CHECK_STATUS(fusebox_restore_all(all_blob, all_len, &count), FUSEBOX_SNAPSHOT_VERSION_MISMATCH);
     all_blob[4] ^= 1;
     /* A name with a NUL byte ("o\0t-a", CRC good): refused, nothing added. */
     CHECK(all_blob[8] == 5 && all_blob[9 + 1] == 'u');
