@@ -339,17 +339,9 @@ mod waiting {
         let _ = HERE.try_with(|h| h.set(v));
     }
 
-    /// One round of waiting: spins briefly, then yields, then sleeps (so
-    /// that a waiter of higher real-time priority lets the dispatcher run).
-    pub(super) fn pause(round: u32) {
-        if round < 64 {
-            core::hint::spin_loop();
-        } else if round < 128 {
-            std::thread::yield_now();
-        } else {
-            std::thread::sleep(std::time::Duration::from_micros(50));
-        }
-    }
+    /// One round of waiting (so that a waiter of higher real-time priority
+    /// lets the dispatcher run).
+    pub(super) use crate::backoff::pause;
 }
 
 /// Without `std` (one core): a dispatcher at work is the code this call

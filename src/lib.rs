@@ -31,6 +31,9 @@ compile_error!(
 );
 
 /// cbindgen:ignore
+#[cfg(feature = "std")]
+mod backoff;
+/// cbindgen:ignore
 mod breaker;
 /// cbindgen:ignore
 mod clock;

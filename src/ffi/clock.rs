@@ -130,6 +130,9 @@ mod imp {
     //! Hosts: announcements with atomic counters; the setter waits.
     extern crate std;
     use super::{other, slot, Read, Slot, ACTIVE};
+    // Waits so that a waiter of higher real-time priority lets the others
+    // run.
+    use crate::backoff::wait_until;
     use core::cell::Cell;
     use core::sync::atomic::{AtomicBool, Ordering};
 
@@ -202,22 +205,6 @@ mod imp {
         }
         WRITING.store(false, Ordering::Release);
         true
-    }
-
-    /// Waits for `done`: spins briefly, then yields, then sleeps (so that
-    /// a waiter of higher real-time priority lets the others run).
-    fn wait_until(mut done: impl FnMut() -> bool) {
-        let mut round = 0u32;
-        while !done() {
-            if round < 64 {
-                core::hint::spin_loop();
-            } else if round < 128 {
-                std::thread::yield_now();
-            } else {
-                std::thread::sleep(std::time::Duration::from_micros(50));
-            }
-            round = round.saturating_add(1);
-        }
     }
 }
 
