@@ -166,6 +166,36 @@ fn modules_depend_on_each_other_one_way() {
     }
 }
 
+/// The layers of docs/architecture.md, from the bottom: a module may use
+/// its own layer's modules and those below, never one above.
+const LAYERS: &[&[&str]] = &[
+    &["error", "id", "name", "clock", "config", "policy", "backoff"],
+    &["breaker"],
+    &["snapshot"],
+    &["slot", "fast", "events"],
+    &["registry"],
+    &["ffi", "port"],
+];
+
+fn layer(module: &str) -> usize {
+    LAYERS
+        .iter()
+        .position(|l| l.contains(&module))
+        .unwrap_or_else(|| panic!("src/{module} is in no layer of docs/architecture.md"))
+}
+
+#[test]
+fn modules_use_only_their_layer_and_those_below() {
+    for (from, deps) in dependency_graph() {
+        for to in deps {
+            assert!(
+                layer(&to) <= layer(&from),
+                "{from} uses {to}, a layer above it"
+            );
+        }
+    }
+}
+
 #[test]
 fn the_checker_sees_a_circle() {
     let mut graph = dependency_graph();
