@@ -53,7 +53,7 @@ fn release_key() -> Option<libc::pthread_key_t> {
 
 /// The key's destructor: the ending thread's value is its lane plus one.
 unsafe extern "C" fn release(value: *mut c_void) {
-    let Some(i) = (value as usize).checked_sub(1).filter(|&i| i < LANES) else {
+    let Some(i) = value.addr().checked_sub(1).filter(|&i| i < LANES) else {
         return;
     };
     // Later calls on this thread (from other destructors) must not write
@@ -101,7 +101,9 @@ pub(super) fn claim() -> Option<usize> {
     // SAFETY: `key` was created by `pthread_key_create`; the value is a
     // plain integer (lane + 1, never null), only ever read back by
     // `release`.
-    let registered = unsafe { libc::pthread_setspecific(key, (i + 1) as *const c_void) } == 0;
+    let registered =
+        unsafe { libc::pthread_setspecific(key, core::ptr::without_provenance::<c_void>(i + 1)) }
+            == 0;
     if !registered || MINE.try_with(|m| m.set(i as u8)).is_err() {
         if registered {
             // SAFETY: as above; clears this thread's value.
