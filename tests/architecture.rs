@@ -169,7 +169,9 @@ fn modules_depend_on_each_other_one_way() {
 /// The layers of docs/architecture.md, from the bottom: a module may use
 /// its own layer's modules and those below, never one above.
 const LAYERS: &[&[&str]] = &[
-    &["error", "id", "name", "clock", "config", "policy", "backoff"],
+    &[
+        "error", "id", "name", "clock", "config", "policy", "backoff",
+    ],
     &["breaker"],
     &["snapshot"],
     &["slot", "fast", "events"],
