@@ -807,6 +807,84 @@ fusebox_status fusebox_set_clock32(fusebox_clock32_fn now_ms, void *userdata);
 fusebox_status fusebox_now_ms(uint64_t *out_ms);
 
 /**
+ * Writes breaker `id`'s name, NUL-terminated, to `buf` (`len` bytes;
+ * `FUSEBOX_NAME_MAX + 1` always suffice) and its length (without the
+ * NUL) to `*out_written`.
+ *
+ * Errors: `FUSEBOX_NULL_PARAMETER` (`buf` or `out_written` NULL, whatever
+ * `len` is), `FUSEBOX_NOT_FOUND` (unknown or stale id),
+ * `FUSEBOX_BUFFER_TOO_SMALL` (`len` below the name's length + 1: `buf` is
+ * untouched and `*out_written` is the size needed, NUL included),
+ * `FUSEBOX_BUSY` (called from a signal handler that interrupted the
+ * registry's bookkeeping). On any other error neither is written.
+ *
+ * # Safety
+ * `buf` is NULL or writable for `len` bytes; `out_written` is NULL or
+ * writable.
+ */
+fusebox_status fusebox_name(fusebox_id id, char *buf, size_t len, size_t *out_written);
+
+/**
+ * Walks the registry: writes to `*out_next` the id of the first breaker
+ * after `after` in slot order (`after` = 0: the first breaker), or
+ * returns `FUSEBOX_NOT_FOUND` when there is none.
+ *
+ * ```c
+ * fusebox_id id = 0;
+ * while (fusebox_next(id, &id) == FUSEBOX_OK) { export(id); }
+ * ```
+ *
+ * No lock is held between steps, so the code between them runs outside
+ * the registry. `after` need not be live: the walk goes on from its slot
+ * even if that breaker was destroyed meanwhile. A breaker that exists
+ * for the whole walk is visited exactly once; one created during the walk
+ * is visited only if it lands in a slot after the walk's position; one
+ * destroyed during it only if the walk reached it first. A name destroyed
+ * and created again during the walk may be visited twice (two ids) or
+ * not at all.
+ *
+ * Errors: `FUSEBOX_NULL_PARAMETER`, `FUSEBOX_NOT_FOUND` (no more
+ * breakers), `FUSEBOX_BUSY` (called from a signal handler that
+ * interrupted the registry's bookkeeping); `*out_next` is written only on
+ * `FUSEBOX_OK`.
+ *
+ * # Safety
+ * `out_next` is NULL or writable.
+ */
+fusebox_status fusebox_next(fusebox_id after, fusebox_id *out_next);
+
+/**
+ * Writes the Prometheus text exposition format (version 0.0.4) of every
+ * breaker to `buf`, NUL-terminated, and its length (without the NUL) to
+ * `*out_written`. No allocation. The families, labels, name escaping and
+ * what a scrape sees of a registry that changes meanwhile are described
+ * in README ("Metrics"); in short: each breaker's samples of one family
+ * come from one reading of it, taken under its slot lock; the text is
+ * formatted outside every lock.
+ *
+ * The output is measured first, then written: with `len` too short,
+ * `FUSEBOX_BUFFER_TOO_SMALL`, `buf` untouched and `*out_written` the size
+ * needed (NUL included). If breakers are created, or counters gain
+ * digits, between the measuring and the writing (another thread or an
+ * interrupt, during this call) so that the text outgrows `len`, the
+ * status is also `FUSEBOX_BUFFER_TOO_SMALL` with the new size, but `buf`
+ * then holds an empty string (a NUL at `buf[0]`, the rest unspecified):
+ * the only error that changes `buf`. Leave some room (say a quarter more
+ * than the size reported) to make a retry unlikely.
+ *
+ * Errors: `FUSEBOX_NULL_PARAMETER`, `FUSEBOX_BUFFER_TOO_SMALL`,
+ * `FUSEBOX_NO_CLOCK` (firmware before `fusebox_set_clock`: the time spent
+ * open includes the current open period, read from the clock),
+ * `FUSEBOX_BUSY` (called from a signal handler that interrupted the
+ * registry's bookkeeping).
+ *
+ * # Safety
+ * `buf` is NULL or writable for `len` bytes; `out_written` is NULL or
+ * writable.
+ */
+fusebox_status fusebox_metrics_write(char *buf, size_t len, size_t *out_written);
+
+/**
  * Records a call's `outcome` (`FUSEBOX_OUTCOME_*`) that took `duration_ms`
  * (slow when longer than `slow_call_ms`, if slow calls are on), for
  * callers that admit and time calls themselves. An unknown outcome code

@@ -73,5 +73,5 @@ pub use name::NAME_MAX;
 pub use policy::{
     Outcome, Policy, TripRule, WaitAction, WindowKind, MAX_BUCKETS, MAX_WINDOW_CALLS,
 };
-pub use registry::{Registry, MAX_CAPACITY};
+pub use registry::{MetricsError, Registry, MAX_CAPACITY};
 pub use snapshot::{SNAPSHOT_LEN, SNAPSHOT_VERSION};

@@ -14,7 +14,8 @@
 //! Files by job: `types.rs` (what cbindgen reads: codes, structs,
 //! callbacks), `clock.rs` (the clock's publication and reading),
 //! `convert.rs` (status, config, stats), `macros.rs` (the pointer
-//! plumbing), `snapshot.rs` and `policy.rs` (those functions), and this
+//! plumbing), `snapshot.rs`, `policy.rs` and `metrics.rs` (names, the
+//! walk and the exposition), and this
 //! file, the core functions.
 #![allow(non_camel_case_types)]
 #![allow(unsafe_code)]
@@ -27,6 +28,7 @@ use crate::{Id, Registry};
 mod macros;
 mod clock;
 mod convert;
+mod metrics;
 mod policy;
 mod snapshot;
 mod types;
@@ -36,6 +38,7 @@ use convert::{call_result, config_or_default, to_c_stats, to_status, DEFAULT_C_C
 
 pub use clock::{fusebox_now_ms, fusebox_set_clock, fusebox_set_clock32};
 pub use convert::status_of;
+pub use metrics::*;
 pub use policy::*;
 pub use snapshot::*;
 pub use types::*;

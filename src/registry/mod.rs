@@ -4,8 +4,9 @@
 //! One job per file: this one holds the slots, the name index and the
 //! structural operations (create, lookup, remove) with the simple reads by
 //! id; `admission.rs` the admission and outcome paths (`try_acquire`,
-//! `record_*`, `call`), `policy.rs` the policy operations and
-//! `snapshot.rs` the snapshots of one breaker or of the whole registry.
+//! `record_*`, `call`), `policy.rs` the policy operations,
+//! `snapshot.rs` the snapshots of one breaker or of the whole registry and
+//! `metrics.rs` the Prometheus exposition.
 #![forbid(unsafe_code)]
 
 use core::cell::RefCell;
@@ -20,9 +21,12 @@ use crate::slot::SlotCell;
 use crate::{Breaker, Config, Error, State, Stats};
 
 mod admission;
+mod metrics;
 #[cfg(feature = "policies")]
 mod policy;
 mod snapshot;
+
+pub use metrics::MetricsError;
 
 /// Most slots a registry can have: ids keep the slot index in their low
 /// [`INDEX_BITS`](Id::INDEX_BITS) bits.
@@ -383,6 +387,103 @@ impl<const N: usize> Registry<N> {
     /// [`Error::NotFound`] for an unknown or stale id.
     pub fn config(&self, id: Id) -> Result<Config, Error> {
         self.with_breaker_quiet(id, |b| *b.config())
+    }
+
+    /// Copies the name of breaker `id` (1 to [`NAME_MAX`](crate::NAME_MAX)
+    /// bytes, as given to [`create`](Self::create)) to the start of `buf`
+    /// and returns its length; a buffer of `NAME_MAX` bytes always
+    /// suffices. `buf` is written only on `Ok`. O(1): one short critical
+    /// section copies the name.
+    ///
+    /// ```
+    /// use fusebox::{Config, Registry, NAME_MAX};
+    /// static R: Registry<4> = Registry::new();
+    /// let id = R.create(b"payments", Config::default()).unwrap();
+    /// let mut buf = [0; NAME_MAX];
+    /// let len = R.name(id, &mut buf).unwrap();
+    /// assert_eq!(&buf[..len], b"payments");
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::NotFound`] for an unknown or stale id,
+    /// [`Error::BufferTooSmall`] when `buf` is shorter than the name,
+    /// [`Error::Busy`] when called from inside the registry's own
+    /// bookkeeping (a signal handler that interrupted it).
+    pub fn name(&self, id: Id, buf: &mut [u8]) -> Result<usize, Error> {
+        self.with_index(|index| {
+            let name = self.named_entry(index, id)?;
+            let out = buf.get_mut(..name.len()).ok_or(Error::BufferTooSmall)?;
+            out.copy_from_slice(name);
+            Ok(name.len())
+        })
+    }
+
+    /// The name of breaker `id` in `index`, if `id` is its current
+    /// occupant's (inside the index's critical section).
+    fn named_entry<'a>(&self, index: &'a Index<N>, id: Id) -> Result<&'a [u8], Error> {
+        let (slot, entry) = self
+            .slots
+            .get(id.index())
+            .zip(index.names.get(id.index()))
+            .ok_or(Error::NotFound)?;
+        slot.with(|s| s.get_mut(id).map(|_| ()))??;
+        Ok(entry.as_slice())
+    }
+
+    /// The next breaker after `after` in slot order (`None`: from the
+    /// start); `Ok(None)` when there are no more: a walk over every
+    /// breaker that holds no lock between its steps, so that the caller's
+    /// code between them (formatting, sending) runs outside every lock.
+    /// Each step is one short critical section, O(N) at most.
+    ///
+    /// `after` need not be live: the walk goes on from its slot even if
+    /// that breaker was removed meanwhile. During a walk, a breaker that
+    /// exists from its start to its end is visited exactly once; one
+    /// created during it is visited if it lands in a slot after the walk's
+    /// position; one removed during it is visited if the walk reached it
+    /// first. A name removed and created again during the walk may
+    /// therefore be visited twice (under two ids) or not at all.
+    ///
+    /// ```
+    /// use fusebox::{Config, Registry};
+    /// static R: Registry<4> = Registry::new();
+    /// let a = R.create(b"a", Config::default()).unwrap();
+    /// let b = R.create(b"b", Config::default()).unwrap();
+    /// assert_eq!(R.next_id(None), Ok(Some(a)));
+    /// assert_eq!(R.next_id(Some(a)), Ok(Some(b)));
+    /// assert_eq!(R.next_id(Some(b)), Ok(None));
+    /// assert_eq!(R.ids().collect::<Vec<_>>(), [a, b]);
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::Busy`] when called from inside the registry's own
+    /// bookkeeping (a signal handler that interrupted it).
+    pub fn next_id(&self, after: Option<Id>) -> Result<Option<Id>, Error> {
+        let start = match after {
+            None => 0,
+            Some(id) => id.index().saturating_add(1),
+        };
+        self.with_index(|index| {
+            let names = index.names.get(start..).unwrap_or(&[]);
+            let Some(offset) = names.iter().position(|n| !n.is_empty()) else {
+                return Ok(None);
+            };
+            let slot = self.slots.get(start.saturating_add(offset));
+            let slot = slot.ok_or(Error::NotFound)?;
+            slot.with(|s| Some(s.id()))
+        })
+    }
+
+    /// Every breaker's id, in slot order: [`next_id`](Self::next_id) from
+    /// the start, one step (one short critical section) per item. What a
+    /// walk sees of breakers created or removed meanwhile is described
+    /// there; the iterator ends early if a step answers [`Error::Busy`].
+    pub fn ids(&self) -> impl Iterator<Item = Id> + '_ {
+        let mut at = None;
+        core::iter::from_fn(move || {
+            at = Some(self.next_id(at).ok()??);
+            at
+        })
     }
 }
 

@@ -1,0 +1,382 @@
+//! The registry in the Prometheus text exposition format (version 0.0.4),
+//! written without allocation into any [`core::fmt::Write`] or a byte
+//! buffer.
+//!
+//! Families (every sample has the label `name`, the breaker's name):
+//!
+//! | family | type | samples |
+//! |---|---|---|
+//! | `fusebox_state` | gauge | one per state (label `state`: `closed`, `open`, `half_open`, `forced_open`, `disabled`, `metrics_only`), 1 for the stored state, 0 for the others |
+//! | `fusebox_calls_total` | counter | one per `outcome`: `admitted`, `rejected`, `succeeded`, `failed`, and with `policies` `ignored`, `slow` |
+//! | `fusebox_failure_rate` | gauge | failures / calls in the rate window, 0 to 1 (0 when the window is empty or there is none) |
+//! | `fusebox_slow_call_rate` | gauge | slow calls / calls in the rate window, as above |
+//! | `fusebox_window_calls` | gauge | calls in the rate window (the rates' denominator) |
+//! | `fusebox_open_seconds_total` | counter | time spent open or forced open, the current open period included |
+//!
+//! The last four families and the `ignored` and `slow` outcomes need the
+//! `policies` feature; without it they are left out (not written as 0,
+//! which would claim a measurement that was never made).
+#![forbid(unsafe_code)]
+
+use core::fmt::{self, Write};
+
+use super::Registry;
+use crate::name::Name;
+use crate::{Error, State, Stats};
+
+/// Why [`Registry::metrics_into`] did not write the exposition.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum MetricsError {
+    /// The buffer is shorter than the exposition, which has `needed` bytes.
+    /// `buf_changed` is `false` unless the registry grew between the
+    /// measuring and the writing (then the buffer starts with a NUL byte,
+    /// the rest unspecified).
+    BufferTooSmall {
+        /// The exposition's length, in bytes.
+        needed: usize,
+        /// Whether the buffer was written to.
+        buf_changed: bool,
+    },
+    /// [`Error::Busy`]: called from inside the registry's own bookkeeping
+    /// (a signal handler that interrupted it). It comes in the measuring
+    /// pass, before the buffer is touched; were it to come while writing,
+    /// the buffer would start with a NUL byte.
+    Busy,
+}
+
+/// One breaker, read at one instant.
+struct Reading {
+    name: Name,
+    stats: Stats,
+}
+
+/// The states in `fusebox_state`'s samples, with their label values (the
+/// names `fusebox_state_str` gives them).
+const STATES: [(State, &str); 6] = [
+    (State::Closed, "closed"),
+    (State::Open, "open"),
+    (State::HalfOpen, "half_open"),
+    (State::ForcedOpen, "forced_open"),
+    (State::Disabled, "disabled"),
+    (State::MetricsOnly, "metrics_only"),
+];
+
+/// A family: its name, type, help text and what it writes for a breaker
+/// after `family{name="..."`: its other labels, `}`, a space and the value
+/// (samples after the first: a newline and the whole sample before them).
+struct Family {
+    name: &'static str,
+    kind: &'static str,
+    help: &'static str,
+    samples: fn(&mut dyn Write, &Reading, u64) -> fmt::Result,
+}
+
+const FAMILIES: &[Family] = &[
+    Family {
+        name: "fusebox_state",
+        kind: "gauge",
+        help: "Circuit breaker state: 1 for the current (stored) state, 0 for the others.",
+        samples: state_samples,
+    },
+    Family {
+        name: "fusebox_calls_total",
+        kind: "counter",
+        help: "Calls by outcome (outcomes overlap: slow calls also succeeded or failed; failed counts since the last close).",
+        samples: call_samples,
+    },
+    #[cfg(feature = "policies")]
+    Family {
+        name: "fusebox_failure_rate",
+        kind: "gauge",
+        help: "Failures over calls in the rate window, 0 to 1 (0 when the window is empty).",
+        samples: |w, r, _| w.write_str("} ").and_then(|()| ratio(w, r.stats.window_failures.into(), r.stats.window_calls.into())),
+    },
+    #[cfg(feature = "policies")]
+    Family {
+        name: "fusebox_slow_call_rate",
+        kind: "gauge",
+        help: "Slow calls over calls in the rate window, 0 to 1 (0 when the window is empty).",
+        samples: |w, r, _| w.write_str("} ").and_then(|()| ratio(w, r.stats.window_slow.into(), r.stats.window_calls.into())),
+    },
+    #[cfg(feature = "policies")]
+    Family {
+        name: "fusebox_window_calls",
+        kind: "gauge",
+        help: "Calls in the rate window.",
+        samples: |w, r, _| write!(w, "}} {}", r.stats.window_calls),
+    },
+    #[cfg(feature = "policies")]
+    Family {
+        name: "fusebox_open_seconds_total",
+        kind: "counter",
+        help: "Seconds spent open or forced open, the current open period included.",
+        samples: |w, r, now| {
+            w.write_str("} ")?;
+            millis_as_seconds(w, open_ms(&r.stats, now))
+        },
+    },
+];
+
+fn state_samples(w: &mut dyn Write, r: &Reading, _: u64) -> fmt::Result {
+    for (i, (state, label)) in STATES.iter().enumerate() {
+        if i > 0 {
+            sample_start(w, "fusebox_state", &r.name)?;
+        }
+        let value = u8::from(r.stats.state == *state);
+        write!(w, ",state=\"{label}\"}} {value}")?;
+        if i + 1 < STATES.len() {
+            w.write_char('\n')?;
+        }
+    }
+    Ok(())
+}
+
+fn call_samples(w: &mut dyn Write, r: &Reading, _: u64) -> fmt::Result {
+    let s = &r.stats;
+    let outcomes: &[(&str, u64)] = &[
+        ("admitted", s.admitted_count.into()),
+        ("rejected", s.rejected_count.into()),
+        ("succeeded", s.success_count.into()),
+        ("failed", s.failure_count.into()),
+        #[cfg(feature = "policies")]
+        ("ignored", s.ignored_count.into()),
+        #[cfg(feature = "policies")]
+        ("slow", s.slow_count.into()),
+    ];
+    for (i, (outcome, value)) in outcomes.iter().enumerate() {
+        if i > 0 {
+            w.write_char('\n')?;
+            sample_start(w, "fusebox_calls_total", &r.name)?;
+        }
+        write!(w, ",outcome=\"{outcome}\"}} {value}")?;
+    }
+    Ok(())
+}
+
+/// Time spent open up to `now_ms`: the closed periods' sum, plus the
+/// current period if the stored state is open or forced open.
+#[cfg(feature = "policies")]
+fn open_ms(s: &Stats, now_ms: u64) -> u64 {
+    let [_, open, _] = s.time_in_state_ms;
+    match s.state {
+        State::Open | State::ForcedOpen => {
+            open.saturating_add(now_ms.saturating_sub(s.state_since_ms))
+        }
+        _ => open,
+    }
+}
+
+/// `num / den` with up to 6 decimals, rounded down; 0 when `den` is 0.
+#[cfg(feature = "policies")]
+fn ratio(w: &mut dyn Write, num: u64, den: u64) -> fmt::Result {
+    let micros = u128::from(num)
+        .saturating_mul(1_000_000)
+        .checked_div(u128::from(den))
+        .unwrap_or(0);
+    decimal(w, micros, 1_000_000, 6)
+}
+
+/// Milliseconds as seconds with up to 3 decimals.
+#[cfg(feature = "policies")]
+fn millis_as_seconds(w: &mut dyn Write, ms: u64) -> fmt::Result {
+    decimal(w, u128::from(ms), 1000, 3)
+}
+
+/// `value / scale` (`scale` = 10^`digits`) in decimal, without trailing
+/// zeros: integer arithmetic only, so that no float formatting is linked.
+#[cfg(feature = "policies")]
+fn decimal(w: &mut dyn Write, value: u128, scale: u128, digits: usize) -> fmt::Result {
+    let (int, mut frac) = (value / scale, value % scale);
+    write!(w, "{int}")?;
+    if frac == 0 {
+        return Ok(());
+    }
+    let mut width = digits;
+    while frac % 10 == 0 {
+        frac /= 10;
+        width -= 1;
+    }
+    write!(w, ".{frac:0width$}")
+}
+
+/// `family{name="..."` (the caller adds its other labels and `}`).
+fn sample_start(w: &mut dyn Write, family: &str, name: &[u8]) -> fmt::Result {
+    write!(w, "{family}{{name=\"")?;
+    label_value(w, name)?;
+    w.write_char('"')
+}
+
+/// A label value: `\`, `"` and newline escaped as the format requires;
+/// bytes that are not UTF-8 each replaced by U+FFFD, as
+/// `String::from_utf8_lossy` does (one per maximal invalid sequence).
+fn label_value(w: &mut dyn Write, mut bytes: &[u8]) -> fmt::Result {
+    while !bytes.is_empty() {
+        let (valid, skip) = match core::str::from_utf8(bytes) {
+            Ok(s) => (s, bytes.len()),
+            Err(e) => {
+                let (head, _) = bytes.split_at(e.valid_up_to());
+                let bad = e.error_len().unwrap_or(bytes.len() - head.len());
+                let head = core::str::from_utf8(head).unwrap_or_default();
+                (head, head.len() + bad)
+            }
+        };
+        for c in valid.chars() {
+            match c {
+                '\\' => w.write_str("\\\\")?,
+                '"' => w.write_str("\\\"")?,
+                '\n' => w.write_str("\\n")?,
+                c => w.write_char(c)?,
+            }
+        }
+        if skip > valid.len() {
+            w.write_char(char::REPLACEMENT_CHARACTER)?;
+        }
+        bytes = bytes.get(skip..).unwrap_or_default();
+    }
+    Ok(())
+}
+
+/// A `fmt::Write` over a byte buffer that copies what fits and counts
+/// everything: past the end it only counts, so that one pass measures.
+struct SliceWriter<'a> {
+    buf: &'a mut [u8],
+    len: usize,
+}
+
+impl Write for SliceWriter<'_> {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        if let Some(room) = self.buf.get_mut(self.len..) {
+            let n = room.len().min(s.len());
+            if let Some((to, from)) = room.get_mut(..n).zip(s.as_bytes().get(..n)) {
+                to.copy_from_slice(from);
+            }
+        }
+        self.len = self.len.saturating_add(s.len());
+        Ok(())
+    }
+}
+
+/// The exposition.
+impl<const N: usize> Registry<N> {
+    /// The breaker in slot `i`, if any: its name (under the index's
+    /// critical section) and its stats (under its slot lock, taken inside
+    /// that critical section, as `lookup` does), read together. O(1).
+    fn reading(&self, i: usize) -> Result<Option<Reading>, Error> {
+        self.with_index(|index| {
+            let Some((name, slot)) = index.names.get(i).zip(self.slots.get(i)) else {
+                return Ok(None);
+            };
+            if name.is_empty() {
+                return Ok(None);
+            }
+            let stats = slot.with(|s| s.occupied.then(|| self.fast.stats(s.id(), &s.breaker)))?;
+            Ok(stats.map(|stats| Reading {
+                name: name.clone(),
+                stats,
+            }))
+        })
+    }
+
+    /// Writes every family to `w`. A reading's error ([`Error::Busy`])
+    /// stops it with `fmt::Error`.
+    fn render(&self, now_ms: u64, w: &mut dyn Write) -> fmt::Result {
+        for family in FAMILIES {
+            writeln!(w, "# HELP {} {}", family.name, family.help)?;
+            writeln!(w, "# TYPE {} {}", family.name, family.kind)?;
+            for i in 0..N {
+                let Some(r) = self.reading(i).map_err(|_| fmt::Error)? else {
+                    continue;
+                };
+                sample_start(w, family.name, &r.name)?;
+                (family.samples)(w, &r, now_ms)?;
+                w.write_char('\n')?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes the Prometheus text exposition format (version 0.0.4) of
+    /// every breaker to `w`, reading the time spent open up to `now_ms`.
+    /// No allocation; the families are described in README ("Metrics").
+    ///
+    /// Consistency: each breaker's samples of one family come from one
+    /// reading of it (its name and counters together, copied under its
+    /// slot lock inside a short critical section); the text is formatted
+    /// outside every lock. Families are read one after the other, so
+    /// between two families a breaker may have moved on (a call admitted
+    /// after `fusebox_state` was read shows in `fusebox_calls_total`), and
+    /// a breaker created or removed during the write may be in some
+    /// families and not in others. Reading the stats moves no state: the
+    /// state is the stored one, as [`stats`](Self::stats) reports it (an
+    /// open breaker whose timeout has run out is still `open` until
+    /// something asks its state).
+    ///
+    /// Names are label values: `\`, `"` and newline are escaped; bytes that
+    /// are not UTF-8 are replaced by U+FFFD (one per maximal invalid
+    /// sequence, as `String::from_utf8_lossy` does), so two names that
+    /// differ only there share a label value. A NUL byte (possible only in
+    /// names created from Rust) is written as is.
+    ///
+    /// ```
+    /// use fusebox::{Config, Registry};
+    /// static R: Registry<4> = Registry::new();
+    /// let id = R.create(b"db", Config::default()).unwrap();
+    /// R.record_success(id, 0).unwrap();
+    /// let mut text = String::new();
+    /// R.write_metrics(0, &mut text).unwrap();
+    /// assert!(text.contains("fusebox_state{name=\"db\",state=\"closed\"} 1\n"));
+    /// assert!(text.contains("fusebox_calls_total{name=\"db\",outcome=\"succeeded\"} 1\n"));
+    /// ```
+    ///
+    /// # Errors
+    /// `fmt::Error` when `w` fails, or when called from inside the
+    /// registry's own bookkeeping ([`Error::Busy`]; a signal handler that
+    /// interrupted it): what was written to `w` by then stays.
+    pub fn write_metrics<W: Write>(&self, now_ms: u64, w: &mut W) -> fmt::Result {
+        self.render(now_ms, w)
+    }
+
+    /// [`write_metrics`](Self::write_metrics) into the start of `buf`:
+    /// returns the length written. The exposition is measured first, then
+    /// written; `buf` is written only when it fits.
+    ///
+    /// # Errors
+    /// [`MetricsError::BufferTooSmall`] with the length needed: `buf` is
+    /// unchanged, unless breakers were created or counters gained digits
+    /// between the measuring and the writing (another thread or an
+    /// interrupt) so that the text outgrew `buf`: then `buf_changed` is
+    /// `true` and `buf` starts with a NUL byte. [`MetricsError::Busy`] as
+    /// [`Error::Busy`].
+    pub fn metrics_into(&self, now_ms: u64, buf: &mut [u8]) -> Result<usize, MetricsError> {
+        let mut measure = SliceWriter {
+            buf: &mut [],
+            len: 0,
+        };
+        if self.render(now_ms, &mut measure).is_err() {
+            return Err(MetricsError::Busy);
+        }
+        if measure.len > buf.len() {
+            return Err(MetricsError::BufferTooSmall {
+                needed: measure.len,
+                buf_changed: false,
+            });
+        }
+        let mut w = SliceWriter { buf, len: 0 };
+        let rendered = self.render(now_ms, &mut w);
+        let (len, buf) = (w.len, w.buf);
+        if rendered.is_ok() && len <= buf.len() {
+            return Ok(len);
+        }
+        if let Some(first) = buf.first_mut() {
+            *first = 0;
+        }
+        match rendered {
+            Ok(()) => Err(MetricsError::BufferTooSmall {
+                needed: len,
+                buf_changed: true,
+            }),
+            Err(_) => Err(MetricsError::Busy),
+        }
+    }
+}
