@@ -104,7 +104,10 @@ const FAMILIES: &[Family] = &[
         name: "fusebox_window_calls",
         kind: "gauge",
         help: "Calls in the rate window.",
-        samples: |w, r, _| write!(w, "}} {}", r.stats.window_calls),
+        samples: |w, r, _| {
+            w.write_str("} ")?;
+            put_u64(w, r.stats.window_calls.into())
+        },
     },
     #[cfg(feature = "policies")]
     Family {
@@ -123,10 +126,15 @@ fn state_samples(w: &mut dyn Write, r: &Reading, _: u64) -> fmt::Result {
         if i > 0 {
             sample_start(w, "fusebox_state", &r.name)?;
         }
-        let value = u8::from(r.stats.state == *state);
-        write!(w, ",state=\"{label}\"}} {value}")?;
+        w.write_str(",state=\"")?;
+        w.write_str(label)?;
+        w.write_str(if r.stats.state == *state {
+            "\"} 1"
+        } else {
+            "\"} 0"
+        })?;
         if i + 1 < STATES.len() {
-            w.write_char('\n')?;
+            w.write_str("\n")?;
         }
     }
     Ok(())
@@ -146,10 +154,13 @@ fn call_samples(w: &mut dyn Write, r: &Reading, _: u64) -> fmt::Result {
     ];
     for (i, (outcome, value)) in outcomes.iter().enumerate() {
         if i > 0 {
-            w.write_char('\n')?;
+            w.write_str("\n")?;
             sample_start(w, "fusebox_calls_total", &r.name)?;
         }
-        write!(w, ",outcome=\"{outcome}\"}} {value}")?;
+        w.write_str(",outcome=\"")?;
+        w.write_str(outcome)?;
+        w.write_str("\"} ")?;
+        put_u64(w, *value)?;
     }
     Ok(())
 }
@@ -170,41 +181,71 @@ fn open_ms(s: &Stats, now_ms: u64) -> u64 {
 /// `num / den` with up to 6 decimals, rounded down; 0 when `den` is 0.
 #[cfg(feature = "policies")]
 fn ratio(w: &mut dyn Write, num: u64, den: u64) -> fmt::Result {
-    let micros = u128::from(num)
-        .saturating_mul(1_000_000)
-        .checked_div(u128::from(den))
-        .unwrap_or(0);
+    let micros = num.saturating_mul(1_000_000).checked_div(den).unwrap_or(0);
     decimal(w, micros, 1_000_000, 6)
 }
 
 /// Milliseconds as seconds with up to 3 decimals.
 #[cfg(feature = "policies")]
 fn millis_as_seconds(w: &mut dyn Write, ms: u64) -> fmt::Result {
-    decimal(w, u128::from(ms), 1000, 3)
+    decimal(w, ms, 1000, 3)
 }
 
 /// `value / scale` (`scale` = 10^`digits`) in decimal, without trailing
 /// zeros: integer arithmetic only, so that no float formatting is linked.
 #[cfg(feature = "policies")]
-fn decimal(w: &mut dyn Write, value: u128, scale: u128, digits: usize) -> fmt::Result {
-    let (int, mut frac) = (value / scale, value % scale);
-    write!(w, "{int}")?;
+fn decimal(w: &mut dyn Write, value: u64, scale: u64, digits: u32) -> fmt::Result {
+    let int = value.checked_div(scale).unwrap_or(0);
+    let mut frac = value.checked_rem(scale).unwrap_or(0);
+    put_u64(w, int)?;
     if frac == 0 {
         return Ok(());
     }
     let mut width = digits;
-    while frac % 10 == 0 {
+    while frac.is_multiple_of(10) {
         frac /= 10;
-        width -= 1;
+        width = width.saturating_sub(1);
     }
-    write!(w, ".{frac:0width$}")
+    w.write_str(".")?;
+    // Leading zeros of the fraction, then its digits.
+    let mut shown = 1;
+    let mut rest = frac / 10;
+    while rest != 0 {
+        rest /= 10;
+        shown += 1;
+    }
+    for _ in shown..width {
+        w.write_str("0")?;
+    }
+    put_u64(w, frac)
+}
+
+/// `v` in decimal. The text goes out through `write_str` alone: no
+/// `core::fmt` formatting machinery, which brings panic paths that the
+/// firmware's no-panic proof refuses.
+fn put_u64(w: &mut dyn Write, mut v: u64) -> fmt::Result {
+    let mut digits = [b'0'; 20]; // u64::MAX has 20 digits
+    let mut at = digits.len();
+    loop {
+        at = at.saturating_sub(1);
+        if let Some(d) = digits.get_mut(at) {
+            *d = b'0' + (v % 10) as u8;
+        }
+        v /= 10;
+        if v == 0 {
+            break;
+        }
+    }
+    let text = digits.get(at..).and_then(|d| core::str::from_utf8(d).ok());
+    w.write_str(text.ok_or(fmt::Error)?)
 }
 
 /// `family{name="..."` (the caller adds its other labels and `}`).
 fn sample_start(w: &mut dyn Write, family: &str, name: &[u8]) -> fmt::Result {
-    write!(w, "{family}{{name=\"")?;
+    w.write_str(family)?;
+    w.write_str("{name=\"")?;
     label_value(w, name)?;
-    w.write_char('"')
+    w.write_str("\"")
 }
 
 /// A label value: `\`, `"` and newline escaped as the format requires;
@@ -215,22 +256,27 @@ fn label_value(w: &mut dyn Write, mut bytes: &[u8]) -> fmt::Result {
         let (valid, skip) = match core::str::from_utf8(bytes) {
             Ok(s) => (s, bytes.len()),
             Err(e) => {
-                let (head, _) = bytes.split_at(e.valid_up_to());
+                let head = bytes.get(..e.valid_up_to()).unwrap_or_default();
                 let bad = e.error_len().unwrap_or(bytes.len() - head.len());
                 let head = core::str::from_utf8(head).unwrap_or_default();
                 (head, head.len() + bad)
             }
         };
-        for c in valid.chars() {
-            match c {
-                '\\' => w.write_str("\\\\")?,
-                '"' => w.write_str("\\\"")?,
-                '\n' => w.write_str("\\n")?,
-                c => w.write_char(c)?,
-            }
+        let mut rest = valid;
+        while let Some(at) = rest.find(['\\', '"', '\n']) {
+            let (plain, special) = rest.split_at_checked(at).ok_or(fmt::Error)?;
+            w.write_str(plain)?;
+            let mut chars = special.chars();
+            w.write_str(match chars.next() {
+                Some('\\') => "\\\\",
+                Some('"') => "\\\"",
+                _ => "\\n",
+            })?;
+            rest = chars.as_str();
         }
+        w.write_str(rest)?;
         if skip > valid.len() {
-            w.write_char(char::REPLACEMENT_CHARACTER)?;
+            w.write_str("\u{FFFD}")?;
         }
         bytes = bytes.get(skip..).unwrap_or_default();
     }
@@ -282,15 +328,19 @@ impl<const N: usize> Registry<N> {
     /// stops it with `fmt::Error`.
     fn render(&self, now_ms: u64, w: &mut dyn Write) -> fmt::Result {
         for family in FAMILIES {
-            writeln!(w, "# HELP {} {}", family.name, family.help)?;
-            writeln!(w, "# TYPE {} {}", family.name, family.kind)?;
+            for part in ["# HELP ", family.name, " ", family.help, "\n"] {
+                w.write_str(part)?;
+            }
+            for part in ["# TYPE ", family.name, " ", family.kind, "\n"] {
+                w.write_str(part)?;
+            }
             for i in 0..N {
                 let Some(r) = self.reading(i).map_err(|_| fmt::Error)? else {
                     continue;
                 };
                 sample_start(w, family.name, &r.name)?;
                 (family.samples)(w, &r, now_ms)?;
-                w.write_char('\n')?;
+                w.write_str("\n")?;
             }
         }
         Ok(())

@@ -1114,6 +1114,54 @@ static void test_outputs_untouched_on_error(void) {
     CHECK_STATUS(fusebox_destroy(open_id), FUSEBOX_OK);
 }
 
+/* Names, the walk over every breaker, and the metrics exposition's buffer
+ * rules: too small writes nothing and reports the size needed (NUL
+ * included); that exact size works and ends with a NUL. */
+#ifdef FUSEBOX_TEST_FIRMWARE
+#define METRICS_TEXT 256 /* the Cortex-M0 board has 16 KiB of RAM */
+#else
+#define METRICS_TEXT 8192
+#endif
+static void test_names_walk_and_metrics(void) {
+    fusebox_config c;
+    fusebox_id a, b, id = 0, stale;
+    char name[FUSEBOX_NAME_MAX + 1], tiny[4];
+    static char text[METRICS_TEXT];
+    size_t written = 7, needed = 0, seen = 0;
+    int found_a = 0, found_b = 0;
+    fusebox_config_init(&c);
+    CHECK_STATUS(fusebox_create("walk-a", &c, &a), FUSEBOX_OK);
+    CHECK_STATUS(fusebox_create("walk-bb", &c, &b), FUSEBOX_OK);
+    CHECK_STATUS(fusebox_name(b, name, sizeof name, &written), FUSEBOX_OK);
+    CHECK(written == 7 && strcmp(name, "walk-bb") == 0);
+    memset(tiny, 0x5A, sizeof tiny);
+    CHECK_STATUS(fusebox_name(b, tiny, sizeof tiny, &written), FUSEBOX_BUFFER_TOO_SMALL);
+    CHECK(written == 8 && tiny[0] == 0x5A && tiny[3] == 0x5A);
+    CHECK_STATUS(fusebox_name(b, NULL, 8, &written), FUSEBOX_NULL_PARAMETER);
+    CHECK_STATUS(fusebox_name(b, name, sizeof name, NULL), FUSEBOX_NULL_PARAMETER);
+    while (fusebox_next(id, &id) == FUSEBOX_OK) {
+        seen++;
+        found_a += id == a;
+        found_b += id == b;
+    }
+    CHECK(found_a == 1 && found_b == 1 && seen >= 2);
+    CHECK_STATUS(fusebox_next(0, NULL), FUSEBOX_NULL_PARAMETER);
+    memset(tiny, 0x5A, sizeof tiny);
+    CHECK_STATUS(fusebox_metrics_write(tiny, sizeof tiny, &needed), FUSEBOX_BUFFER_TOO_SMALL);
+    CHECK(tiny[0] == 0x5A && needed > sizeof tiny);
+    if (needed <= sizeof text) {
+        memset(text, 0x5A, sizeof text);
+        CHECK_STATUS(fusebox_metrics_write(text, needed, &written), FUSEBOX_OK);
+        CHECK(written + 1 == needed && text[written] == 0 && strlen(text) == written);
+        CHECK(strstr(text, "fusebox_state{name=\"walk-bb\",state=\"closed\"} 1\n") != NULL);
+    }
+    CHECK_STATUS(fusebox_metrics_write(NULL, 10, &written), FUSEBOX_NULL_PARAMETER);
+    stale = a;
+    CHECK_STATUS(fusebox_destroy(a), FUSEBOX_OK);
+    CHECK_STATUS(fusebox_destroy(b), FUSEBOX_OK);
+    CHECK_STATUS(fusebox_name(stale, name, sizeof name, &written), FUSEBOX_NOT_FOUND);
+}
+
 int main(void) {
 #ifdef FUSEBOX_TEST_FIRMWARE
     printf("fusebox C tests on the emulated Cortex-M (no_std, port-c)\n");
@@ -1136,6 +1184,7 @@ int main(void) {
     test_setting_the_clock_from_inside_the_clock_is_busy();
     test_policies();
     test_outputs_untouched_on_error();
+    test_names_walk_and_metrics();
 #ifdef FUSEBOX_TEST_FIRMWARE
     test_port_critical_sections_balanced();
 #endif
