@@ -175,6 +175,10 @@ typedef struct fusebox_config {
   uint32_t bucket_ms;
   /**
    * Calls in the window before a rate is judged (>= 1). Default: 10.
+   * With `FUSEBOX_WINDOW_COUNT` the minimum in force is at most
+   * `window_size` (as in Resilience4j): a count window of 2 judges from
+   * 2 calls on. With `FUSEBOX_WINDOW_TIME` it applies as given (a
+   * minimum the window never reaches keeps the rates from tripping).
    */
   uint32_t minimum_calls;
   /**

@@ -98,7 +98,13 @@ pub struct Policy {
     /// with a count window). Default: 1000.
     pub bucket_ms: u32,
     /// Calls the window must hold before a rate is judged (>= 1).
-    /// Default: 10.
+    /// Default: 10. With a count window the minimum in force is at most
+    /// `window_size` (as in Resilience4j): a count window of 2 judges from
+    /// 2 calls on, whatever this says (see
+    /// [`effective_minimum_calls`](Self::effective_minimum_calls)). With a
+    /// time window it applies as given: a time window has no fixed number
+    /// of calls, so a minimum it never reaches keeps the rates from
+    /// tripping.
     pub minimum_calls: u32,
     /// Failure rate (1..=100 percent) that trips with `FailureRate`.
     /// Default: 50.
@@ -188,11 +194,39 @@ impl Policy {
         self
     }
 
-    /// Returns `self` with `minimum_calls` set.
+    /// Returns `self` with `minimum_calls` set: the calls the window must
+    /// hold before a rate is judged. A count window caps it at its
+    /// `window_size` (as Resilience4j does), so that a minimum larger than
+    /// the window does not make the rate rules inert; a time window takes
+    /// it as given. The field keeps the value set; see
+    /// [`effective_minimum_calls`](Self::effective_minimum_calls).
+    ///
+    #[cfg_attr(feature = "policies", doc = "```")]
+    #[cfg_attr(not(feature = "policies"), doc = "```ignore")]
+    /// use fusebox::{Breaker, Config, Policy, State, TripRule, WindowKind};
+    /// let p = Policy::SNAKEPIT
+    ///     .with_trip_rule(TripRule::FailureRate)
+    ///     .with_window(WindowKind::Count, 2, 0)
+    ///     .with_minimum_calls(10);
+    /// assert_eq!(p.effective_minimum_calls(), 2);
+    /// let mut b = Breaker::new(Config::default().with_policy(p)).unwrap();
+    /// b.record_failure(0);
+    /// b.record_failure(1); // 2 of 2 calls failed: judged, and 100% >= 50%
+    /// assert_eq!(b.state(1), State::Open);
+    /// ```
     #[must_use]
     pub const fn with_minimum_calls(mut self, n: u32) -> Self {
         self.minimum_calls = n;
         self
+    }
+
+    /// The minimum in force: `minimum_calls`, capped at `window_size` with
+    /// a count window; `minimum_calls` as given with a time window. O(1).
+    pub const fn effective_minimum_calls(&self) -> u32 {
+        match self.window_kind {
+            WindowKind::Count if self.window_size < self.minimum_calls => self.window_size,
+            _ => self.minimum_calls,
+        }
     }
 
     /// Returns `self` with `failure_rate_percent` set.

@@ -160,6 +160,82 @@ fn failure_rate_below_the_threshold_does_not_trip_and_old_calls_drop_out() {
 }
 
 #[test]
+fn a_count_window_caps_minimum_calls_at_its_size_for_the_failure_rate() {
+    // A window of 2 with the default minimum of 10: Resilience4j judges
+    // from 2 calls on. Before the cap this breaker never tripped.
+    let p = Policy::SNAKEPIT
+        .with_trip_rule(TripRule::FailureRate)
+        .with_window(WindowKind::Count, 2, 0);
+    assert_eq!(p.minimum_calls, 10, "the field keeps the value set");
+    assert_eq!(p.effective_minimum_calls(), 2);
+    let mut b = breaker(p);
+    b.record_failure(0);
+    assert_eq!(b.state(0), State::Closed, "1 call: fewer than 2");
+    b.record_failure(1);
+    assert_eq!(b.state(1), State::Open, "2 of 2 failed");
+    for t in 2..100 {
+        b.record_failure(t);
+    }
+    assert_eq!(b.state(100), State::Open);
+    assert_eq!(
+        transitions(&mut b),
+        [(State::Closed, State::Open, Reason::FailureRate)]
+    );
+
+    // Window 4, minimum 10: judged once the window is full, not before.
+    let p = Policy::SNAKEPIT
+        .with_trip_rule(TripRule::FailureRate)
+        .with_window(WindowKind::Count, 4, 0)
+        .with_minimum_calls(10)
+        .with_failure_rate_percent(50);
+    let mut b = breaker(p);
+    b.record_failure(0);
+    b.record_failure(1);
+    b.record_success(2);
+    assert_eq!(b.state(2), State::Closed, "3 calls: fewer than 4");
+    b.record_success(3); // 2 of 4 = 50%
+    assert_eq!(b.state(3), State::Open);
+
+    // A minimum within the window is taken as given.
+    let p = p.with_minimum_calls(3);
+    assert_eq!(p.effective_minimum_calls(), 3);
+}
+
+#[test]
+fn a_time_window_takes_minimum_calls_as_given() {
+    let p = Policy::SNAKEPIT
+        .with_trip_rule(TripRule::FailureRate)
+        .with_window(WindowKind::Time, 2, 1_000)
+        .with_minimum_calls(10);
+    assert_eq!(p.effective_minimum_calls(), 10);
+    let mut b = breaker(p);
+    for t in 0..9 {
+        b.record_failure(t);
+    }
+    assert_eq!(b.state(9), State::Closed, "9 calls: fewer than 10");
+    b.record_failure(9);
+    assert_eq!(b.state(9), State::Open);
+}
+
+#[test]
+fn a_count_window_caps_minimum_calls_at_its_size_for_the_slow_call_rate() {
+    // Window 3, default minimum 10, slow calls over 100 ms, 100% trips.
+    let p = Policy::SNAKEPIT
+        .with_slow_calls(100, 100)
+        .with_window(WindowKind::Count, 3, 0);
+    let mut b = breaker(p);
+    b.record(Outcome::Success, 500, 0);
+    b.record(Outcome::Success, 500, 1);
+    assert_eq!(b.state(1), State::Closed, "2 calls: fewer than 3");
+    b.record(Outcome::Success, 500, 2);
+    assert_eq!(b.state(2), State::Open, "3 of 3 slow");
+    assert_eq!(
+        transitions(&mut b),
+        [(State::Closed, State::Open, Reason::SlowCallRate)]
+    );
+}
+
+#[test]
 fn time_window_forgets_failures_older_than_the_window() {
     let p = Policy::SNAKEPIT
         .with_trip_rule(TripRule::FailureRate)

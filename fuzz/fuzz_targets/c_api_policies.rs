@@ -69,7 +69,7 @@ impl Fields {
             s[1] % 3,                                  // window_kind (2: no such code)
             s[2] % 12,                                 // window_size
             s[3] % 40,                                 // bucket_ms
-            s[4] % 8,                                  // minimum_calls
+            s[4] % 16,                                 // minimum_calls (often > window_size)
             s[5] % 110,                                // failure_rate_percent
             if s[6] < 128 { 0 } else { s[6] % 30 },    // slow_call_ms
             s[7] % 110,                                // slow_call_rate_percent

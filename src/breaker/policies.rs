@@ -369,7 +369,7 @@ impl Breaker {
         let p = &self.config.policy;
         self.ext.window.record(p, failed, slow, now_ms);
         let t = self.ext.window.totals(p);
-        if t.calls < p.minimum_calls {
+        if t.calls < p.effective_minimum_calls() {
             return None;
         }
         if p.trip_rule == TripRule::FailureRate

@@ -168,6 +168,10 @@ pub struct fusebox_config {
     /// Width of a time-window bucket in ms (>= 1 with a time window). Default: 1000.
     pub bucket_ms: u32,
     /// Calls in the window before a rate is judged (>= 1). Default: 10.
+    /// With `FUSEBOX_WINDOW_COUNT` the minimum in force is at most
+    /// `window_size` (as in Resilience4j): a count window of 2 judges from
+    /// 2 calls on. With `FUSEBOX_WINDOW_TIME` it applies as given (a
+    /// minimum the window never reaches keeps the rates from tripping).
     pub minimum_calls: u32,
     /// Failure rate that trips with `FUSEBOX_TRIP_FAILURE_RATE` (1..=100). Default: 50.
     pub failure_rate_percent: u32,

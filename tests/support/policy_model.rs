@@ -250,7 +250,13 @@ impl PolicyModel {
         }
         self.push(failed, slow, now);
         let (calls, fails, slows) = self.totals();
-        if calls < self.c.minimum_calls {
+        // A count window judges from `window_size` calls on, whatever the
+        // minimum says (Resilience4j's cap); a time window from the minimum.
+        let minimum = match self.c.window {
+            WindowKind::Count => self.c.minimum_calls.min(self.c.window_size),
+            WindowKind::Time => self.c.minimum_calls,
+        };
+        if calls < minimum {
             None
         } else if self.c.rule == TripRule::FailureRate
             && u64::from(fails) * 100 >= u64::from(self.c.rate) * u64::from(calls)
