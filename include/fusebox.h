@@ -111,7 +111,8 @@ void fusebox_port_panic(void);
 #define FUSEBOX_WINDOW_COUNT 0
 
 /**
- * `window_kind`: `window_size` buckets (at most 8) of `bucket_ms`.
+ * `window_kind`: `window_size` buckets (at most 8) of `bucket_ms`, counted
+ * from the window's start (see `fusebox_config.window_kind`).
  */
 #define FUSEBOX_WINDOW_TIME 1
 
@@ -162,7 +163,12 @@ typedef struct fusebox_config {
   uint32_t trip_rule;
   /**
    * `FUSEBOX_WINDOW_*` (for the failure rate and the slow-call rate).
-   * Default: `FUSEBOX_WINDOW_COUNT`.
+   * Default: `FUSEBOX_WINDOW_COUNT`. A time window's buckets are counted
+   * from its start, not aligned to the clock: from the reading at which
+   * the breaker closed (or entered metrics-only), or, after
+   * `fusebox_create` or `fusebox_reset` (which take no clock reading),
+   * from the first call recorded. A clock that goes back counts into the
+   * newest bucket, which then starts at that reading.
    */
   uint32_t window_kind;
   /**
@@ -170,7 +176,11 @@ typedef struct fusebox_config {
    */
   uint32_t window_size;
   /**
-   * Width of a time-window bucket in ms (>= 1 with a time window). Default: 1000.
+   * Width of a time-window bucket in ms (>= 1 with a time window). Bucket
+   * k of a window that started at time s covers `s + k * bucket_ms` up to
+   * the next (not multiples of `bucket_ms` on the clock): a one-bucket
+   * 30 000 ms window whose first call comes at 12 300 rolls over at
+   * 42 300. Default: 1000.
    */
   uint32_t bucket_ms;
   /**

@@ -252,6 +252,136 @@ fn time_window_forgets_failures_older_than_the_window() {
     assert_eq!(b.state(260), State::Open);
 }
 
+/// A failure-rate policy with a time window of `buckets` x `ms` that never
+/// trips (its minimum is out of reach): for watching `window_calls`.
+fn watching(buckets: u32, ms: u32) -> Breaker {
+    breaker(
+        Policy::SNAKEPIT
+            .with_trip_rule(TripRule::FailureRate)
+            .with_window(WindowKind::Time, buckets, ms)
+            .with_minimum_calls(u32::MAX),
+    )
+}
+
+fn window_calls(b: &Breaker) -> u32 {
+    b.stats().window_calls
+}
+
+#[test]
+fn a_time_window_counts_its_buckets_from_its_first_call_not_from_the_clock() {
+    // One bucket of 30 s, first call 12.3 s past a multiple of 30 s: the
+    // bucket lasts until 42.3 s (it used to end at 30 s, after 17.7 s).
+    let mut b = watching(1, 30_000);
+    b.record_success(12_300);
+    b.record_success(30_000);
+    assert_eq!(window_calls(&b), 2, "30 s is no boundary of this window");
+    b.record_success(42_299);
+    assert_eq!(window_calls(&b), 3, "one ms before the boundary");
+    b.record_success(42_300);
+    assert_eq!(window_calls(&b), 1, "exactly at the boundary: a new bucket");
+    b.record_success(72_299);
+    assert_eq!(window_calls(&b), 2);
+    b.record_success(72_300);
+    assert_eq!(window_calls(&b), 1, "the next boundary, 30 s on");
+
+    // Four buckets of 100 ms from 1 050: [1 050, 1 150), [1 150, 1 250) ...
+    let mut b = watching(4, 100);
+    b.record_success(1_050);
+    b.record_success(1_149);
+    b.record_success(1_150);
+    b.record_success(1_449); // the fourth bucket: all four still in
+    assert_eq!(window_calls(&b), 4);
+    b.record_success(1_450); // the first bucket (2 calls) drops out
+    assert_eq!(window_calls(&b), 3);
+    b.record_success(1_000_000); // far on: only this call
+    assert_eq!(window_calls(&b), 1);
+}
+
+#[test]
+fn a_time_window_starts_again_at_the_close() {
+    // One bucket of 1 s; two failures in one bucket trip (100%, minimum 2).
+    let p = Policy::SNAKEPIT
+        .with_trip_rule(TripRule::FailureRate)
+        .with_window(WindowKind::Time, 1, 1_000)
+        .with_minimum_calls(2)
+        .with_failure_rate_percent(100);
+    let mut b = breaker(p);
+    b.record_failure(0);
+    b.record_failure(1);
+    assert_eq!(b.state(1), State::Open);
+    assert_eq!(b.try_acquire(1_250), Ok(State::HalfOpen));
+    b.record_success(1_250); // closes: the window starts at 1 250
+    assert_eq!(b.state(1_250), State::Closed);
+    transitions(&mut b);
+    // 1 900 and 2 100 are in the bucket [1 250, 2 250), across the clock's
+    // 2 000: 2 of 2 failed.
+    b.record_failure(1_900);
+    b.record_failure(2_100);
+    assert_eq!(b.state(2_100), State::Open);
+    assert_eq!(
+        transitions(&mut b),
+        [(State::Closed, State::Open, Reason::FailureRate)]
+    );
+
+    // The window starts at the close, not at the first call after it:
+    // 3 249 and 3 250 fall in two buckets of a window closed at 2 250.
+    let mut b = breaker(p);
+    b.record_failure(0);
+    b.record_failure(1);
+    assert_eq!(b.try_acquire(2_250), Ok(State::HalfOpen));
+    b.record_success(2_250);
+    b.record_failure(3_249);
+    b.record_failure(3_250);
+    assert_eq!(b.state(3_250), State::Closed);
+    assert_eq!(window_calls(&b), 1);
+}
+
+#[test]
+fn after_a_reset_or_in_metrics_only_a_time_window_starts_again() {
+    // A reset takes no reading: the window starts at its next call.
+    let mut b = watching(1, 100);
+    b.record_success(1_000);
+    b.reset();
+    b.record_success(1_080);
+    b.record_success(1_120); // [1 080, 1 180): the same bucket
+    assert_eq!(window_calls(&b), 2);
+    b.record_success(1_180);
+    assert_eq!(window_calls(&b), 1);
+
+    // Entering metrics-only empties the window and starts it there.
+    b.metrics_only(2_050);
+    b.record_success(2_120);
+    b.record_success(2_149);
+    assert_eq!(window_calls(&b), 2);
+    b.record_success(2_150);
+    assert_eq!(window_calls(&b), 1);
+}
+
+#[test]
+fn a_clock_that_goes_back_restarts_the_newest_bucket() {
+    let mut b = watching(1, 100);
+    b.record_success(1_000);
+    b.record_success(1_050);
+    // Back by 550 ms: counted in the newest bucket, which starts again at
+    // 500 and lasts 100 ms of forward time (not until the clock is back
+    // at 1 100).
+    b.record_success(500);
+    b.record_success(599);
+    assert_eq!(window_calls(&b), 4);
+    b.record_success(600);
+    assert_eq!(window_calls(&b), 1);
+
+    // A clock that jumps to the end of time and back to 0 does not stall
+    // the window.
+    let mut b = watching(2, 100);
+    b.record_success(u64::MAX);
+    b.record_success(0);
+    b.record_success(150);
+    assert_eq!(window_calls(&b), 3, "[0, 100) and [100, 200)");
+    b.record_success(200);
+    assert_eq!(window_calls(&b), 2, "the bucket of 0 dropped out");
+}
+
 #[test]
 fn slow_calls_are_counted_and_their_rate_trips() {
     let p = Policy::SNAKEPIT

@@ -198,7 +198,8 @@ impl Hooks for Ext {
     }
 
     /// Time in state, the generation, and the transition for events;
-    /// entering half-open starts a probe round.
+    /// entering half-open starts a probe round; closing (or entering
+    /// metrics-only) at a reading starts the emptied rate window there.
     #[inline(never)]
     fn on_transition(b: &mut Breaker, to: State, reason: Reason, now_ms: Option<u64>) {
         let from = b.state;
@@ -207,6 +208,10 @@ impl Hooks for Ext {
             if to == State::HalfOpen {
                 e.half_open_successes = 0;
                 e.probes_since_ms = SplitU64::new(now);
+            }
+            if matches!(to, State::Closed | State::MetricsOnly) {
+                // `on_close` / `enter_manual` emptied the window just now.
+                e.window.anchor(now);
             }
             let spent = now.saturating_sub(e.state_since_ms.get());
             if let Some(t) = e.time_in_ms.get_mut(time_slot(from)) {

@@ -104,7 +104,8 @@ pub const FUSEBOX_TRIP_CONSECUTIVE: u32 = 1;
 pub const FUSEBOX_TRIP_FAILURE_RATE: u32 = 2;
 /// `window_kind`: the last `window_size` calls (at most 64).
 pub const FUSEBOX_WINDOW_COUNT: u32 = 0;
-/// `window_kind`: `window_size` buckets (at most 8) of `bucket_ms`.
+/// `window_kind`: `window_size` buckets (at most 8) of `bucket_ms`, counted
+/// from the window's start (see `fusebox_config.window_kind`).
 pub const FUSEBOX_WINDOW_TIME: u32 = 1;
 /// `half_open_wait_action`: unreported probes are written off, new ones admitted.
 pub const FUSEBOX_WAIT_RELEASE_PROBES: u32 = 0;
@@ -161,11 +162,20 @@ pub struct fusebox_config {
     /// `FUSEBOX_TRIP_*`. Default: `FUSEBOX_TRIP_CUMULATIVE`.
     pub trip_rule: u32,
     /// `FUSEBOX_WINDOW_*` (for the failure rate and the slow-call rate).
-    /// Default: `FUSEBOX_WINDOW_COUNT`.
+    /// Default: `FUSEBOX_WINDOW_COUNT`. A time window's buckets are counted
+    /// from its start, not aligned to the clock: from the reading at which
+    /// the breaker closed (or entered metrics-only), or, after
+    /// `fusebox_create` or `fusebox_reset` (which take no clock reading),
+    /// from the first call recorded. A clock that goes back counts into the
+    /// newest bucket, which then starts at that reading.
     pub window_kind: u32,
     /// Calls (count window, 1..=64) or buckets (time window, 1..=8). Default: 64.
     pub window_size: u32,
-    /// Width of a time-window bucket in ms (>= 1 with a time window). Default: 1000.
+    /// Width of a time-window bucket in ms (>= 1 with a time window). Bucket
+    /// k of a window that started at time s covers `s + k * bucket_ms` up to
+    /// the next (not multiples of `bucket_ms` on the clock): a one-bucket
+    /// 30 000 ms window whose first call comes at 12 300 rolls over at
+    /// 42 300. Default: 1000.
     pub bucket_ms: u32,
     /// Calls in the window before a rate is judged (>= 1). Default: 10.
     /// With `FUSEBOX_WINDOW_COUNT` the minimum in force is at most
