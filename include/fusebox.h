@@ -122,9 +122,18 @@ void fusebox_port_panic(void);
 #define FUSEBOX_WAIT_RELEASE_PROBES 0
 
 /**
- * `half_open_wait_action`: the breaker reopens.
+ * `half_open_wait_action`: the breaker reopens if a probe is still out
+ * when the wait ends (with none out it stays half-open).
  */
 #define FUSEBOX_WAIT_REOPEN 1
+
+/**
+ * `half_open_wait_action`: the breaker reopens once it has been half-open
+ * for `half_open_max_wait_ms`, whatever its probes (none admitted, all
+ * reported, or some out), as Resilience4j's
+ * `maxWaitDurationInHalfOpenState`.
+ */
+#define FUSEBOX_WAIT_REOPEN_ALWAYS 2
 
 /**
  * `fusebox_retry_after_ms` when no amount of time alone will admit a call
@@ -209,7 +218,10 @@ typedef struct fusebox_config {
   uint32_t half_open_success_threshold;
   /**
    * Ms after which unreported probes are handled by
-   * `half_open_wait_action`; 0: wait for ever. Default: 0.
+   * `half_open_wait_action` (with `FUSEBOX_WAIT_REOPEN_ALWAYS`: after
+   * which a half-open breaker reopens, probes or not), counted from the
+   * start of half-open or the last release of probes; 0: wait for ever.
+   * Default: 0.
    */
   uint32_t half_open_max_wait_ms;
   /**
@@ -617,7 +629,9 @@ typedef void (*fusebox_listener_fn)(const struct fusebox_event *event, void *use
 #define FUSEBOX_REASON_PROBE_FAILED 5
 
 /**
- * Probes did not report within `half_open_max_wait_ms` (half-open to open).
+ * Probes did not report within `half_open_max_wait_ms`, or, with
+ * `FUSEBOX_WAIT_REOPEN_ALWAYS`, the breaker was half-open that long
+ * (half-open to open).
  */
 #define FUSEBOX_REASON_PROBE_TIMEOUT 6
 

@@ -52,15 +52,24 @@ pub enum WindowKind {
 }
 
 /// What happens when half-open probes have not all reported after
-/// `half_open_max_wait_ms`.
+/// `half_open_max_wait_ms` (or, with `ReopenAlways`, when the breaker has
+/// been half-open that long).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[repr(u8)]
 pub enum WaitAction {
     /// The unreported probes are written off and new probes admitted; their
     /// late results are stale (see permits).
     ReleaseProbes = 0,
-    /// The breaker reopens, as if a probe had failed.
+    /// The breaker reopens, as if a probe had failed, if a probe is out
+    /// (admitted and not reported) when the wait ends; with no probe out it
+    /// stays half-open.
     Reopen = 1,
+    /// The breaker reopens once it has been half-open for
+    /// `half_open_max_wait_ms`, whatever its probes: none admitted, all
+    /// reported (too few successes to close), or some still out.
+    /// Resilience4j's `maxWaitDurationInHalfOpenState`. The reopen backs
+    /// off as any reopen from half-open does.
+    ReopenAlways = 2,
 }
 
 /// How a finished call counts.
@@ -129,7 +138,10 @@ pub struct Policy {
     /// `half_open_max_calls`). Default: 1.
     pub half_open_success_threshold: u32,
     /// Ms after which unreported half-open probes are handled by
-    /// `half_open_wait_action`; 0 waits for ever (Snakepit). Default: 0.
+    /// `half_open_wait_action` (with `ReopenAlways`: ms after which a
+    /// half-open breaker reopens, probes or not); counted from the start of
+    /// half-open (or of the last release of probes); 0 waits for ever
+    /// (Snakepit). Default: 0.
     pub half_open_max_wait_ms: u32,
     /// What `half_open_max_wait_ms` does. Default: `ReleaseProbes`.
     pub half_open_wait_action: WaitAction,

@@ -533,6 +533,62 @@ fn lost_probes_can_reopen_instead() {
 }
 
 #[test]
+fn reopen_always_reopens_after_the_wait_even_with_no_probe_out() {
+    let p = Policy::SNAKEPIT.with_half_open_max_wait(500, WaitAction::ReopenAlways);
+    // No probe admitted at all: half-open from 1 000, open again at 1 500.
+    let mut b = open_at(p, 0);
+    assert_eq!(b.state(1_000), State::HalfOpen);
+    assert_eq!(b.state(1_499), State::HalfOpen, "one ms before the wait ends");
+    assert_eq!(b.state(1_500), State::Open, "exactly at the end of the wait");
+    assert_eq!(
+        transitions(&mut b),
+        [
+            (State::Open, State::HalfOpen, Reason::Timeout),
+            (State::HalfOpen, State::Open, Reason::ProbeTimeout)
+        ]
+    );
+    // The open window starts at the reopen: half-open again at 2 500.
+    assert_eq!(b.stats().last_failure_ms, Some(1_500));
+    assert_eq!(b.state(2_499), State::Open);
+    assert_eq!(b.state(2_500), State::HalfOpen);
+
+    // Every probe reported, too few successes to close (threshold 2).
+    let p = p.with_half_open_success_threshold(2);
+    let mut b = open_at(p, 0);
+    assert_eq!(b.try_acquire(1_000), Ok(State::HalfOpen));
+    b.record_success(1_100);
+    assert_eq!(b.stats().half_open_calls, 1);
+    assert_eq!(b.state(1_499), State::HalfOpen);
+    assert_eq!(b.state(1_500), State::Open);
+
+    // A probe given back (ignored): none out, still reopens.
+    let mut b = open_at(p, 0);
+    let probe = b.try_acquire_permit(1_000).unwrap();
+    b.complete(&probe, Outcome::Ignored, 1_001).unwrap();
+    assert_eq!(b.stats().half_open_calls, 0);
+    assert_eq!(b.try_acquire(1_500), Err(Error::CircuitOpen));
+    assert_eq!(b.state(1_500), State::Open);
+}
+
+#[test]
+fn reopen_always_backs_off_and_survives_a_clock_that_goes_back() {
+    let p = Policy::SNAKEPIT
+        .with_half_open_max_wait(500, WaitAction::ReopenAlways)
+        .with_backoff(200, 0);
+    let mut b = open_at(p, 0);
+    assert_eq!(b.state(1_000), State::HalfOpen);
+    // The clock goes back: the wait restarts from this reading.
+    assert_eq!(b.state(700), State::HalfOpen);
+    assert_eq!(b.state(1_199), State::HalfOpen);
+    assert_eq!(b.state(1_200), State::Open);
+    assert_eq!(b.stats().open_duration_ms, 2_000, "backed off");
+    assert_eq!(b.retry_after_ms(1_200), Some(2_000));
+    // A reading at the end of time reopens once, then a normal cycle.
+    assert_eq!(b.state(u64::MAX), State::HalfOpen);
+    assert_eq!(b.state(u64::MAX), State::HalfOpen);
+}
+
+#[test]
 fn without_max_wait_a_lost_probe_holds_its_slot_as_in_snakepit() {
     let mut b = open_at(Policy::SNAKEPIT, 0);
     b.try_acquire(1_000).unwrap();

@@ -76,7 +76,11 @@ fn cfg() -> impl Strategy<Value = PolicyCfg> {
         (
             1u32..4,
             prop_oneof![Just(0u32), 1u32..50],
-            prop_oneof![Just(WaitAction::ReleaseProbes), Just(WaitAction::Reopen)],
+            prop_oneof![
+                Just(WaitAction::ReleaseProbes),
+                Just(WaitAction::Reopen),
+                Just(WaitAction::ReopenAlways)
+            ],
         ),
         (
             prop_oneof![Just(100u32), 100u32..400],

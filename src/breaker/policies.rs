@@ -396,11 +396,13 @@ impl Breaker {
     }
 
     /// Half-open probes that have not all reported after
-    /// `half_open_max_wait_ms` are released, or the breaker reopens.
+    /// `half_open_max_wait_ms` are released, or the breaker reopens; with
+    /// `ReopenAlways` it reopens after that long whatever the probes.
     #[inline(never)]
     fn check_probe_wait(&mut self, now_ms: u64) {
         let p = &self.config.policy;
-        if p.half_open_max_wait_ms == 0 || self.half_open_calls == 0 {
+        let always = p.half_open_wait_action == WaitAction::ReopenAlways;
+        if p.half_open_max_wait_ms == 0 || (self.half_open_calls == 0 && !always) {
             return;
         }
         let since = self.ext.probes_since_ms.get();
@@ -420,7 +422,9 @@ impl Breaker {
                 // Late results of the written-off probes are now stale.
                 self.ext.generation = self.ext.generation.wrapping_add(1);
             }
-            WaitAction::Reopen => self.open(now_ms, Reason::ProbeTimeout),
+            WaitAction::Reopen | WaitAction::ReopenAlways => {
+                self.open(now_ms, Reason::ProbeTimeout)
+            }
         }
     }
 

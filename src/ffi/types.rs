@@ -109,8 +109,14 @@ pub const FUSEBOX_WINDOW_COUNT: u32 = 0;
 pub const FUSEBOX_WINDOW_TIME: u32 = 1;
 /// `half_open_wait_action`: unreported probes are written off, new ones admitted.
 pub const FUSEBOX_WAIT_RELEASE_PROBES: u32 = 0;
-/// `half_open_wait_action`: the breaker reopens.
+/// `half_open_wait_action`: the breaker reopens if a probe is still out
+/// when the wait ends (with none out it stays half-open).
 pub const FUSEBOX_WAIT_REOPEN: u32 = 1;
+/// `half_open_wait_action`: the breaker reopens once it has been half-open
+/// for `half_open_max_wait_ms`, whatever its probes (none admitted, all
+/// reported, or some out), as Resilience4j's
+/// `maxWaitDurationInHalfOpenState`.
+pub const FUSEBOX_WAIT_REOPEN_ALWAYS: u32 = 2;
 
 /// The call succeeded.
 pub const FUSEBOX_OUTCOME_SUCCESS: fusebox_outcome = 0;
@@ -131,7 +137,9 @@ pub const FUSEBOX_REASON_TIMEOUT: fusebox_reason = 3;
 pub const FUSEBOX_REASON_PROBE_SUCCEEDED: fusebox_reason = 4;
 /// A probe failed or was slow (half-open to open).
 pub const FUSEBOX_REASON_PROBE_FAILED: fusebox_reason = 5;
-/// Probes did not report within `half_open_max_wait_ms` (half-open to open).
+/// Probes did not report within `half_open_max_wait_ms`, or, with
+/// `FUSEBOX_WAIT_REOPEN_ALWAYS`, the breaker was half-open that long
+/// (half-open to open).
 pub const FUSEBOX_REASON_PROBE_TIMEOUT: fusebox_reason = 6;
 /// `fusebox_reset`, `_force_open`, `_disable` or `_metrics_only`.
 pub const FUSEBOX_REASON_MANUAL: fusebox_reason = 7;
@@ -192,7 +200,10 @@ pub struct fusebox_config {
     /// Successful probes that close (1..=`half_open_max_calls`). Default: 1.
     pub half_open_success_threshold: u32,
     /// Ms after which unreported probes are handled by
-    /// `half_open_wait_action`; 0: wait for ever. Default: 0.
+    /// `half_open_wait_action` (with `FUSEBOX_WAIT_REOPEN_ALWAYS`: after
+    /// which a half-open breaker reopens, probes or not), counted from the
+    /// start of half-open or the last release of probes; 0: wait for ever.
+    /// Default: 0.
     pub half_open_max_wait_ms: u32,
     /// `FUSEBOX_WAIT_*`. Default: `FUSEBOX_WAIT_RELEASE_PROBES`.
     pub half_open_wait_action: u32,

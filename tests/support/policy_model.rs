@@ -159,7 +159,10 @@ impl PolicyModel {
                     self.go(State::HalfOpen, Reason::Timeout);
                 }
             }
-            State::HalfOpen if self.c.max_wait != 0 && self.probes > 0 => {
+            State::HalfOpen
+                if self.c.max_wait != 0
+                    && (self.probes > 0 || self.c.wait_action == WaitAction::ReopenAlways) =>
+            {
                 if now < self.probes_since {
                     self.probes_since = now;
                 } else if now - self.probes_since >= u64::from(self.c.max_wait) {
@@ -170,7 +173,9 @@ impl PolicyModel {
                             self.probes_since = now;
                             self.generation = self.generation.wrapping_add(1);
                         }
-                        WaitAction::Reopen => self.open(now, Reason::ProbeTimeout),
+                        WaitAction::Reopen | WaitAction::ReopenAlways => {
+                            self.open(now, Reason::ProbeTimeout)
+                        }
                     }
                 }
             }
