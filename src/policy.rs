@@ -45,9 +45,9 @@ pub enum WindowKind {
     /// creation or a [`reset`](crate::Breaker::reset) (which take no clock
     /// reading), from the first call recorded. A one-bucket 30 s window
     /// whose first call comes at 12.3 s rolls over at 42.3 s, 72.3 s, and
-    /// so on (gobreaker's `Interval` starts at creation and at each close
-    /// too). A clock that goes back counts into the newest bucket, which
-    /// then starts at that reading.
+    /// so on (gobreaker's `Interval` also starts at each close). A clock
+    /// that goes back counts into the newest bucket, which then starts at
+    /// that reading.
     Time = 1,
 }
 
