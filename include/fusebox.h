@@ -111,7 +111,8 @@ void fusebox_port_panic(void);
 #define FUSEBOX_WINDOW_COUNT 0
 
 /**
- * `window_kind`: `window_size` buckets (at most 8) of `bucket_ms`.
+ * `window_kind`: `window_size` buckets (at most 8) of `bucket_ms`, counted
+ * from the window's start (see `fusebox_config.window_kind`).
  */
 #define FUSEBOX_WINDOW_TIME 1
 
@@ -121,9 +122,18 @@ void fusebox_port_panic(void);
 #define FUSEBOX_WAIT_RELEASE_PROBES 0
 
 /**
- * `half_open_wait_action`: the breaker reopens.
+ * `half_open_wait_action`: the breaker reopens if a probe is still out
+ * when the wait ends (with none out it stays half-open).
  */
 #define FUSEBOX_WAIT_REOPEN 1
+
+/**
+ * `half_open_wait_action`: the breaker reopens once it has been half-open
+ * for `half_open_max_wait_ms`, whatever its probes (none admitted, all
+ * reported, or some out), as Resilience4j's
+ * `maxWaitDurationInHalfOpenState`.
+ */
+#define FUSEBOX_WAIT_REOPEN_ALWAYS 2
 
 /**
  * `fusebox_retry_after_ms` when no amount of time alone will admit a call
@@ -162,7 +172,12 @@ typedef struct fusebox_config {
   uint32_t trip_rule;
   /**
    * `FUSEBOX_WINDOW_*` (for the failure rate and the slow-call rate).
-   * Default: `FUSEBOX_WINDOW_COUNT`.
+   * Default: `FUSEBOX_WINDOW_COUNT`. A time window's buckets are counted
+   * from its start, not aligned to the clock: from the reading at which
+   * the breaker closed (or entered metrics-only), or, after
+   * `fusebox_create` or `fusebox_reset` (which take no clock reading),
+   * from the first call recorded. A clock that goes back counts into the
+   * newest bucket, which then starts at that reading.
    */
   uint32_t window_kind;
   /**
@@ -170,11 +185,19 @@ typedef struct fusebox_config {
    */
   uint32_t window_size;
   /**
-   * Width of a time-window bucket in ms (>= 1 with a time window). Default: 1000.
+   * Width of a time-window bucket in ms (>= 1 with a time window). Bucket
+   * k of a window that started at time s covers `s + k * bucket_ms` up to
+   * the next (not multiples of `bucket_ms` on the clock): a one-bucket
+   * 30 000 ms window whose first call comes at 12 300 rolls over at
+   * 42 300. Default: 1000.
    */
   uint32_t bucket_ms;
   /**
    * Calls in the window before a rate is judged (>= 1). Default: 10.
+   * With `FUSEBOX_WINDOW_COUNT` the minimum in force is at most
+   * `window_size` (as in Resilience4j): a count window of 2 judges from
+   * 2 calls on. With `FUSEBOX_WINDOW_TIME` it applies as given (a
+   * minimum the window never reaches keeps the rates from tripping).
    */
   uint32_t minimum_calls;
   /**
@@ -195,7 +218,10 @@ typedef struct fusebox_config {
   uint32_t half_open_success_threshold;
   /**
    * Ms after which unreported probes are handled by
-   * `half_open_wait_action`; 0: wait for ever. Default: 0.
+   * `half_open_wait_action` (with `FUSEBOX_WAIT_REOPEN_ALWAYS`: after
+   * which a half-open breaker reopens, probes or not), counted from the
+   * start of half-open or the last release of probes; 0: wait for ever.
+   * Default: 0.
    */
   uint32_t half_open_max_wait_ms;
   /**
@@ -603,7 +629,9 @@ typedef void (*fusebox_listener_fn)(const struct fusebox_event *event, void *use
 #define FUSEBOX_REASON_PROBE_FAILED 5
 
 /**
- * Probes did not report within `half_open_max_wait_ms` (half-open to open).
+ * Probes did not report within `half_open_max_wait_ms`, or, with
+ * `FUSEBOX_WAIT_REOPEN_ALWAYS`, the breaker was half-open that long
+ * (half-open to open).
  */
 #define FUSEBOX_REASON_PROBE_TIMEOUT 6
 

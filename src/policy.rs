@@ -39,20 +39,37 @@ pub enum WindowKind {
     /// The last `window_size` recorded calls (1..=[`MAX_WINDOW_CALLS`]).
     Count = 0,
     /// The calls recorded in the last `window_size` buckets
-    /// (1..=[`MAX_BUCKETS`]) of `bucket_ms` each.
+    /// (1..=[`MAX_BUCKETS`]) of `bucket_ms` each. The buckets are counted
+    /// from the window's start, not aligned to the clock: from the reading
+    /// at which the breaker closed (or entered metrics-only), or, after a
+    /// creation or a [`reset`](crate::Breaker::reset) (which take no clock
+    /// reading), from the first call recorded. A one-bucket 30 s window
+    /// whose first call comes at 12.3 s rolls over at 42.3 s, 72.3 s, and
+    /// so on (gobreaker's `Interval` also starts at each close). A clock
+    /// that goes back counts into the newest bucket, which then starts at
+    /// that reading.
     Time = 1,
 }
 
 /// What happens when half-open probes have not all reported after
-/// `half_open_max_wait_ms`.
+/// `half_open_max_wait_ms` (or, with `ReopenAlways`, when the breaker has
+/// been half-open that long).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[repr(u8)]
 pub enum WaitAction {
     /// The unreported probes are written off and new probes admitted; their
     /// late results are stale (see permits).
     ReleaseProbes = 0,
-    /// The breaker reopens, as if a probe had failed.
+    /// The breaker reopens, as if a probe had failed, if a probe is out
+    /// (admitted and not reported) when the wait ends; with no probe out it
+    /// stays half-open.
     Reopen = 1,
+    /// The breaker reopens once it has been half-open for
+    /// `half_open_max_wait_ms`, whatever its probes: none admitted, all
+    /// reported (too few successes to close), or some still out.
+    /// Resilience4j's `maxWaitDurationInHalfOpenState`. The reopen backs
+    /// off as any reopen from half-open does.
+    ReopenAlways = 2,
 }
 
 /// How a finished call counts.
@@ -95,10 +112,18 @@ pub struct Policy {
     /// Default: 64.
     pub window_size: u32,
     /// Width of a time-window bucket in ms (>= 1 with a time window; unused
-    /// with a count window). Default: 1000.
+    /// with a count window). Buckets are counted from the window's start
+    /// (see [`WindowKind::Time`]), not from multiples of `bucket_ms` on the
+    /// clock. Default: 1000.
     pub bucket_ms: u32,
     /// Calls the window must hold before a rate is judged (>= 1).
-    /// Default: 10.
+    /// Default: 10. With a count window the minimum in force is at most
+    /// `window_size` (as in Resilience4j): a count window of 2 judges from
+    /// 2 calls on, whatever this says (see
+    /// [`effective_minimum_calls`](Self::effective_minimum_calls)). With a
+    /// time window it applies as given: a time window has no fixed number
+    /// of calls, so a minimum it never reaches keeps the rates from
+    /// tripping.
     pub minimum_calls: u32,
     /// Failure rate (1..=100 percent) that trips with `FailureRate`.
     /// Default: 50.
@@ -113,7 +138,10 @@ pub struct Policy {
     /// `half_open_max_calls`). Default: 1.
     pub half_open_success_threshold: u32,
     /// Ms after which unreported half-open probes are handled by
-    /// `half_open_wait_action`; 0 waits for ever (Snakepit). Default: 0.
+    /// `half_open_wait_action` (with `ReopenAlways`: ms after which a
+    /// half-open breaker reopens, probes or not); counted from the start of
+    /// half-open (or of the last release of probes); 0 waits for ever
+    /// (Snakepit). Default: 0.
     pub half_open_max_wait_ms: u32,
     /// What `half_open_max_wait_ms` does. Default: `ReleaseProbes`.
     pub half_open_wait_action: WaitAction,
@@ -188,11 +216,39 @@ impl Policy {
         self
     }
 
-    /// Returns `self` with `minimum_calls` set.
+    /// Returns `self` with `minimum_calls` set: the calls the window must
+    /// hold before a rate is judged. A count window caps it at its
+    /// `window_size` (as Resilience4j does), so that a minimum larger than
+    /// the window does not make the rate rules inert; a time window takes
+    /// it as given. The field keeps the value set; see
+    /// [`effective_minimum_calls`](Self::effective_minimum_calls).
+    ///
+    #[cfg_attr(feature = "policies", doc = "```")]
+    #[cfg_attr(not(feature = "policies"), doc = "```ignore")]
+    /// use fusebox::{Breaker, Config, Policy, State, TripRule, WindowKind};
+    /// let p = Policy::SNAKEPIT
+    ///     .with_trip_rule(TripRule::FailureRate)
+    ///     .with_window(WindowKind::Count, 2, 0)
+    ///     .with_minimum_calls(10);
+    /// assert_eq!(p.effective_minimum_calls(), 2);
+    /// let mut b = Breaker::new(Config::default().with_policy(p)).unwrap();
+    /// b.record_failure(0);
+    /// b.record_failure(1); // 2 of 2 calls failed: judged, and 100% >= 50%
+    /// assert_eq!(b.state(1), State::Open);
+    /// ```
     #[must_use]
     pub const fn with_minimum_calls(mut self, n: u32) -> Self {
         self.minimum_calls = n;
         self
+    }
+
+    /// The minimum in force: `minimum_calls`, capped at `window_size` with
+    /// a count window; `minimum_calls` as given with a time window. O(1).
+    pub const fn effective_minimum_calls(&self) -> u32 {
+        match self.window_kind {
+            WindowKind::Count if self.window_size < self.minimum_calls => self.window_size,
+            _ => self.minimum_calls,
+        }
     }
 
     /// Returns `self` with `failure_rate_percent` set.
@@ -362,14 +418,25 @@ impl Bucket {
 /// The outcomes a rate rule judges: a ring of the last calls (one bit per
 /// failure and per slow call), or a ring of time buckets. O(1) to record
 /// into a count window, O(`MAX_BUCKETS`) into a time window.
+///
+/// A time window's buckets are counted from its start, not from the
+/// clock's multiples of `bucket_ms`: bucket k covers `start + k * bucket_ms`
+/// up to the next. It starts at [`anchor`](Self::anchor) (the breaker
+/// closed, or entered metrics-only, at that reading) or, when it was
+/// emptied without a reading (a new breaker, a reset), at the first call
+/// it records.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct RateWindow {
     failed: u64,
     slow: u64,
     len: u8,
+    /// Count window: the next call's bit. Time window: the newest bucket.
     pos: u8,
-    /// Bucket number (time / `bucket_ms`) of the newest bucket.
-    epoch: [u32; 2],
+    /// Time window: whether `start` is set (if not, the next recorded call
+    /// sets it).
+    anchored: bool,
+    /// Time window: when the newest bucket began (ms).
+    start: [u32; 2],
     buckets: [Bucket; MAX_BUCKETS as usize],
 }
 
@@ -379,16 +446,23 @@ impl RateWindow {
         slow: 0,
         len: 0,
         pos: 0,
-        epoch: [0; 2],
+        anchored: false,
+        start: [0; 2],
         buckets: [Bucket::EMPTY; MAX_BUCKETS as usize],
     };
 
-    fn epoch(&self) -> u64 {
-        (u64::from(self.epoch[1]) << 32) | u64::from(self.epoch[0])
+    fn start(&self) -> u64 {
+        (u64::from(self.start[1]) << 32) | u64::from(self.start[0])
     }
 
-    fn set_epoch(&mut self, e: u64) {
-        self.epoch = [e as u32, (e >> 32) as u32];
+    fn set_start(&mut self, ms: u64) {
+        self.start = [ms as u32, (ms >> 32) as u32];
+        self.anchored = true;
+    }
+
+    /// Starts the first bucket at `now_ms` (the window is empty).
+    pub(crate) fn anchor(&mut self, now_ms: u64) {
+        self.set_start(now_ms);
     }
 
     /// Records one call's outcome at `now_ms`.
@@ -412,8 +486,7 @@ impl RateWindow {
             }
             WindowKind::Time => {
                 self.advance(p, now_ms);
-                let i = self.bucket_index(p, self.epoch());
-                if let Some(b) = self.buckets.get_mut(i) {
+                if let Some(b) = self.buckets.get_mut(usize::from(self.pos)) {
                     b.calls = b.calls.saturating_add(1);
                     b.failures = b.failures.saturating_add(u32::from(failed));
                     b.slow = b.slow.saturating_add(u32::from(slow));
@@ -422,29 +495,37 @@ impl RateWindow {
         }
     }
 
-    fn bucket_index(&self, p: &Policy, epoch: u64) -> usize {
-        epoch
-            .checked_rem(u64::from(p.window_size.clamp(1, MAX_BUCKETS)))
-            .unwrap_or(0) as usize
-    }
-
-    /// Moves the newest bucket to `now_ms`'s, emptying the buckets that
-    /// fell out of the window. A clock that went back keeps counting into
-    /// the newest bucket.
+    /// Moves the newest bucket to the one `now_ms` falls in, emptying the
+    /// buckets that fell out of the window. An unanchored window starts
+    /// here. A clock that went back (before the newest bucket's start)
+    /// keeps counting into the newest bucket, which then starts at this
+    /// reading: it lasts `bucket_ms` of forward time from here, so no jump
+    /// of the clock keeps a bucket for longer.
     fn advance(&mut self, p: &Policy, now_ms: u64) {
-        let e = now_ms.checked_div(u64::from(p.bucket_ms)).unwrap_or(0);
-        let cur = self.epoch();
-        if e <= cur {
+        if !self.anchored {
+            self.set_start(now_ms);
+            return;
+        }
+        let start = self.start();
+        let Some(elapsed) = now_ms.checked_sub(start) else {
+            self.set_start(now_ms);
+            return;
+        };
+        let width = u64::from(p.bucket_ms.max(1));
+        let k = elapsed.checked_div(width).unwrap_or(0);
+        if k == 0 {
             return;
         }
         let size = u64::from(p.window_size.clamp(1, MAX_BUCKETS));
-        for k in 1..=(e - cur).min(size) {
-            let i = self.bucket_index(p, cur.wrapping_add(k));
-            if let Some(b) = self.buckets.get_mut(i) {
+        for _ in 0..k.min(size) {
+            let next = (u64::from(self.pos) + 1).checked_rem(size).unwrap_or(0);
+            self.pos = next as u8;
+            if let Some(b) = self.buckets.get_mut(next as usize) {
                 *b = Bucket::EMPTY;
             }
         }
-        self.set_epoch(e);
+        // k * width <= elapsed: no overflow, and the start stays <= now.
+        self.set_start(start.saturating_add(k.saturating_mul(width)));
     }
 
     /// The window's totals, as of its last record.

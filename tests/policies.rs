@@ -160,6 +160,82 @@ fn failure_rate_below_the_threshold_does_not_trip_and_old_calls_drop_out() {
 }
 
 #[test]
+fn a_count_window_caps_minimum_calls_at_its_size_for_the_failure_rate() {
+    // A window of 2 with the default minimum of 10: Resilience4j judges
+    // from 2 calls on. Before the cap this breaker never tripped.
+    let p = Policy::SNAKEPIT
+        .with_trip_rule(TripRule::FailureRate)
+        .with_window(WindowKind::Count, 2, 0);
+    assert_eq!(p.minimum_calls, 10, "the field keeps the value set");
+    assert_eq!(p.effective_minimum_calls(), 2);
+    let mut b = breaker(p);
+    b.record_failure(0);
+    assert_eq!(b.state(0), State::Closed, "1 call: fewer than 2");
+    b.record_failure(1);
+    assert_eq!(b.state(1), State::Open, "2 of 2 failed");
+    for t in 2..100 {
+        b.record_failure(t);
+    }
+    assert_eq!(b.state(100), State::Open);
+    assert_eq!(
+        transitions(&mut b),
+        [(State::Closed, State::Open, Reason::FailureRate)]
+    );
+
+    // Window 4, minimum 10: judged once the window is full, not before.
+    let p = Policy::SNAKEPIT
+        .with_trip_rule(TripRule::FailureRate)
+        .with_window(WindowKind::Count, 4, 0)
+        .with_minimum_calls(10)
+        .with_failure_rate_percent(50);
+    let mut b = breaker(p);
+    b.record_failure(0);
+    b.record_failure(1);
+    b.record_success(2);
+    assert_eq!(b.state(2), State::Closed, "3 calls: fewer than 4");
+    b.record_success(3); // 2 of 4 = 50%
+    assert_eq!(b.state(3), State::Open);
+
+    // A minimum within the window is taken as given.
+    let p = p.with_minimum_calls(3);
+    assert_eq!(p.effective_minimum_calls(), 3);
+}
+
+#[test]
+fn a_time_window_takes_minimum_calls_as_given() {
+    let p = Policy::SNAKEPIT
+        .with_trip_rule(TripRule::FailureRate)
+        .with_window(WindowKind::Time, 2, 1_000)
+        .with_minimum_calls(10);
+    assert_eq!(p.effective_minimum_calls(), 10);
+    let mut b = breaker(p);
+    for t in 0..9 {
+        b.record_failure(t);
+    }
+    assert_eq!(b.state(9), State::Closed, "9 calls: fewer than 10");
+    b.record_failure(9);
+    assert_eq!(b.state(9), State::Open);
+}
+
+#[test]
+fn a_count_window_caps_minimum_calls_at_its_size_for_the_slow_call_rate() {
+    // Window 3, default minimum 10, slow calls over 100 ms, 100% trips.
+    let p = Policy::SNAKEPIT
+        .with_slow_calls(100, 100)
+        .with_window(WindowKind::Count, 3, 0);
+    let mut b = breaker(p);
+    b.record(Outcome::Success, 500, 0);
+    b.record(Outcome::Success, 500, 1);
+    assert_eq!(b.state(1), State::Closed, "2 calls: fewer than 3");
+    b.record(Outcome::Success, 500, 2);
+    assert_eq!(b.state(2), State::Open, "3 of 3 slow");
+    assert_eq!(
+        transitions(&mut b),
+        [(State::Closed, State::Open, Reason::SlowCallRate)]
+    );
+}
+
+#[test]
 fn time_window_forgets_failures_older_than_the_window() {
     let p = Policy::SNAKEPIT
         .with_trip_rule(TripRule::FailureRate)
@@ -174,6 +250,136 @@ fn time_window_forgets_failures_older_than_the_window() {
     assert_eq!(b.stats().window_calls, 1);
     b.record_failure(260);
     assert_eq!(b.state(260), State::Open);
+}
+
+/// A failure-rate policy with a time window of `buckets` x `ms` that never
+/// trips (its minimum is out of reach): for watching `window_calls`.
+fn watching(buckets: u32, ms: u32) -> Breaker {
+    breaker(
+        Policy::SNAKEPIT
+            .with_trip_rule(TripRule::FailureRate)
+            .with_window(WindowKind::Time, buckets, ms)
+            .with_minimum_calls(u32::MAX),
+    )
+}
+
+fn window_calls(b: &Breaker) -> u32 {
+    b.stats().window_calls
+}
+
+#[test]
+fn a_time_window_counts_its_buckets_from_its_first_call_not_from_the_clock() {
+    // One bucket of 30 s, first call 12.3 s past a multiple of 30 s: the
+    // bucket lasts until 42.3 s (it used to end at 30 s, after 17.7 s).
+    let mut b = watching(1, 30_000);
+    b.record_success(12_300);
+    b.record_success(30_000);
+    assert_eq!(window_calls(&b), 2, "30 s is no boundary of this window");
+    b.record_success(42_299);
+    assert_eq!(window_calls(&b), 3, "one ms before the boundary");
+    b.record_success(42_300);
+    assert_eq!(window_calls(&b), 1, "exactly at the boundary: a new bucket");
+    b.record_success(72_299);
+    assert_eq!(window_calls(&b), 2);
+    b.record_success(72_300);
+    assert_eq!(window_calls(&b), 1, "the next boundary, 30 s on");
+
+    // Four buckets of 100 ms from 1 050: [1 050, 1 150), [1 150, 1 250) ...
+    let mut b = watching(4, 100);
+    b.record_success(1_050);
+    b.record_success(1_149);
+    b.record_success(1_150);
+    b.record_success(1_449); // the fourth bucket: all four still in
+    assert_eq!(window_calls(&b), 4);
+    b.record_success(1_450); // the first bucket (2 calls) drops out
+    assert_eq!(window_calls(&b), 3);
+    b.record_success(1_000_000); // far on: only this call
+    assert_eq!(window_calls(&b), 1);
+}
+
+#[test]
+fn a_time_window_starts_again_at_the_close() {
+    // One bucket of 1 s; two failures in one bucket trip (100%, minimum 2).
+    let p = Policy::SNAKEPIT
+        .with_trip_rule(TripRule::FailureRate)
+        .with_window(WindowKind::Time, 1, 1_000)
+        .with_minimum_calls(2)
+        .with_failure_rate_percent(100);
+    let mut b = breaker(p);
+    b.record_failure(0);
+    b.record_failure(1);
+    assert_eq!(b.state(1), State::Open);
+    assert_eq!(b.try_acquire(1_250), Ok(State::HalfOpen));
+    b.record_success(1_250); // closes: the window starts at 1 250
+    assert_eq!(b.state(1_250), State::Closed);
+    transitions(&mut b);
+    // 1 900 and 2 100 are in the bucket [1 250, 2 250), across the clock's
+    // 2 000: 2 of 2 failed.
+    b.record_failure(1_900);
+    b.record_failure(2_100);
+    assert_eq!(b.state(2_100), State::Open);
+    assert_eq!(
+        transitions(&mut b),
+        [(State::Closed, State::Open, Reason::FailureRate)]
+    );
+
+    // The window starts at the close, not at the first call after it:
+    // 3 249 and 3 250 fall in two buckets of a window closed at 2 250.
+    let mut b = breaker(p);
+    b.record_failure(0);
+    b.record_failure(1);
+    assert_eq!(b.try_acquire(2_250), Ok(State::HalfOpen));
+    b.record_success(2_250);
+    b.record_failure(3_249);
+    b.record_failure(3_250);
+    assert_eq!(b.state(3_250), State::Closed);
+    assert_eq!(window_calls(&b), 1);
+}
+
+#[test]
+fn after_a_reset_or_in_metrics_only_a_time_window_starts_again() {
+    // A reset takes no reading: the window starts at its next call.
+    let mut b = watching(1, 100);
+    b.record_success(1_000);
+    b.reset();
+    b.record_success(1_080);
+    b.record_success(1_120); // [1 080, 1 180): the same bucket
+    assert_eq!(window_calls(&b), 2);
+    b.record_success(1_180);
+    assert_eq!(window_calls(&b), 1);
+
+    // Entering metrics-only empties the window and starts it there.
+    b.metrics_only(2_050);
+    b.record_success(2_120);
+    b.record_success(2_149);
+    assert_eq!(window_calls(&b), 2);
+    b.record_success(2_150);
+    assert_eq!(window_calls(&b), 1);
+}
+
+#[test]
+fn a_clock_that_goes_back_restarts_the_newest_bucket() {
+    let mut b = watching(1, 100);
+    b.record_success(1_000);
+    b.record_success(1_050);
+    // Back by 550 ms: counted in the newest bucket, which starts again at
+    // 500 and lasts 100 ms of forward time (not until the clock is back
+    // at 1 100).
+    b.record_success(500);
+    b.record_success(599);
+    assert_eq!(window_calls(&b), 4);
+    b.record_success(600);
+    assert_eq!(window_calls(&b), 1);
+
+    // A clock that jumps to the end of time and back to 0 does not stall
+    // the window.
+    let mut b = watching(2, 100);
+    b.record_success(u64::MAX);
+    b.record_success(0);
+    b.record_success(150);
+    assert_eq!(window_calls(&b), 3, "[0, 100) and [100, 200)");
+    b.record_success(200);
+    assert_eq!(window_calls(&b), 2, "the bucket of 0 dropped out");
 }
 
 #[test]
@@ -324,6 +530,62 @@ fn lost_probes_can_reopen_instead() {
     // The wait only applies while probes are out: none are now.
     assert_eq!(b.state(2_500), State::HalfOpen);
     assert_eq!(b.state(100_000), State::HalfOpen);
+}
+
+#[test]
+fn reopen_always_reopens_after_the_wait_even_with_no_probe_out() {
+    let p = Policy::SNAKEPIT.with_half_open_max_wait(500, WaitAction::ReopenAlways);
+    // No probe admitted at all: half-open from 1 000, open again at 1 500.
+    let mut b = open_at(p, 0);
+    assert_eq!(b.state(1_000), State::HalfOpen);
+    assert_eq!(b.state(1_499), State::HalfOpen, "one ms before the wait ends");
+    assert_eq!(b.state(1_500), State::Open, "exactly at the end of the wait");
+    assert_eq!(
+        transitions(&mut b),
+        [
+            (State::Open, State::HalfOpen, Reason::Timeout),
+            (State::HalfOpen, State::Open, Reason::ProbeTimeout)
+        ]
+    );
+    // The open window starts at the reopen: half-open again at 2 500.
+    assert_eq!(b.stats().last_failure_ms, Some(1_500));
+    assert_eq!(b.state(2_499), State::Open);
+    assert_eq!(b.state(2_500), State::HalfOpen);
+
+    // Every probe reported, too few successes to close (threshold 2).
+    let p = p.with_half_open_success_threshold(2);
+    let mut b = open_at(p, 0);
+    assert_eq!(b.try_acquire(1_000), Ok(State::HalfOpen));
+    b.record_success(1_100);
+    assert_eq!(b.stats().half_open_calls, 1);
+    assert_eq!(b.state(1_499), State::HalfOpen);
+    assert_eq!(b.state(1_500), State::Open);
+
+    // A probe given back (ignored): none out, still reopens.
+    let mut b = open_at(p, 0);
+    let probe = b.try_acquire_permit(1_000).unwrap();
+    b.complete(&probe, Outcome::Ignored, 1_001).unwrap();
+    assert_eq!(b.stats().half_open_calls, 0);
+    assert_eq!(b.try_acquire(1_500), Err(Error::CircuitOpen));
+    assert_eq!(b.state(1_500), State::Open);
+}
+
+#[test]
+fn reopen_always_backs_off_and_survives_a_clock_that_goes_back() {
+    let p = Policy::SNAKEPIT
+        .with_half_open_max_wait(500, WaitAction::ReopenAlways)
+        .with_backoff(200, 0);
+    let mut b = open_at(p, 0);
+    assert_eq!(b.state(1_000), State::HalfOpen);
+    // The clock goes back: the wait restarts from this reading.
+    assert_eq!(b.state(700), State::HalfOpen);
+    assert_eq!(b.state(1_199), State::HalfOpen);
+    assert_eq!(b.state(1_200), State::Open);
+    assert_eq!(b.stats().open_duration_ms, 2_000, "backed off");
+    assert_eq!(b.retry_after_ms(1_200), Some(2_000));
+    // A reading at the end of time reopens once, then a normal cycle.
+    assert_eq!(b.state(u64::MAX), State::HalfOpen);
+    assert_eq!(b.state(u64::MAX), State::HalfOpen);
 }
 
 #[test]

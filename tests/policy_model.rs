@@ -71,12 +71,16 @@ fn cfg() -> impl Strategy<Value = PolicyCfg> {
             Just(TripRule::FailureRate)
         ],
         prop_oneof![Just(WindowKind::Count), Just(WindowKind::Time)],
-        (1u32..9, 1u32..30, 1u32..6, 1u32..=100),
+        (1u32..9, 1u32..30, 1u32..12, 1u32..=100),
         (prop_oneof![Just(0u32), 1u32..20], 1u32..=100),
         (
             1u32..4,
             prop_oneof![Just(0u32), 1u32..50],
-            prop_oneof![Just(WaitAction::ReleaseProbes), Just(WaitAction::Reopen)],
+            prop_oneof![
+                Just(WaitAction::ReleaseProbes),
+                Just(WaitAction::Reopen),
+                Just(WaitAction::ReopenAlways)
+            ],
         ),
         (
             prop_oneof![Just(100u32), 100u32..400],

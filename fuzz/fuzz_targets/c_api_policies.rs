@@ -69,13 +69,13 @@ impl Fields {
             s[1] % 3,                                  // window_kind (2: no such code)
             s[2] % 12,                                 // window_size
             s[3] % 40,                                 // bucket_ms
-            s[4] % 8,                                  // minimum_calls
+            s[4] % 16,                                 // minimum_calls (often > window_size)
             s[5] % 110,                                // failure_rate_percent
             if s[6] < 128 { 0 } else { s[6] % 30 },    // slow_call_ms
             s[7] % 110,                                // slow_call_rate_percent
             s[8] % 4,                                  // half_open_success_threshold
             if s[9] < 128 { 0 } else { s[9] % 60 },    // half_open_max_wait_ms
-            s[10] % 3,                                 // half_open_wait_action
+            s[10] % 4,                                 // half_open_wait_action (3: no such code)
             if s[11] < 128 { 100 } else { s[11] * 2 }, // backoff_percent
             if s[12] < 128 { 0 } else { s[12] },       // max_open_ms
             if s[13] < 200 { 0 } else { s[13] % 120 }, // jitter_percent
@@ -116,6 +116,7 @@ fn model_cfg(c: &fusebox_config) -> Option<PolicyCfg> {
     let wait_action = match c.half_open_wait_action {
         0 => WaitAction::ReleaseProbes,
         1 => WaitAction::Reopen,
+        2 => WaitAction::ReopenAlways,
         _ => return None,
     };
     let pct = |v: u32| (1..=100).contains(&v);

@@ -198,7 +198,8 @@ impl Hooks for Ext {
     }
 
     /// Time in state, the generation, and the transition for events;
-    /// entering half-open starts a probe round.
+    /// entering half-open starts a probe round; closing (or entering
+    /// metrics-only) at a reading starts the emptied rate window there.
     #[inline(never)]
     fn on_transition(b: &mut Breaker, to: State, reason: Reason, now_ms: Option<u64>) {
         let from = b.state;
@@ -207,6 +208,10 @@ impl Hooks for Ext {
             if to == State::HalfOpen {
                 e.half_open_successes = 0;
                 e.probes_since_ms = SplitU64::new(now);
+            }
+            if matches!(to, State::Closed | State::MetricsOnly) {
+                // `on_close` / `enter_manual` emptied the window just now.
+                e.window.anchor(now);
             }
             let spent = now.saturating_sub(e.state_since_ms.get());
             if let Some(t) = e.time_in_ms.get_mut(time_slot(from)) {
@@ -369,7 +374,7 @@ impl Breaker {
         let p = &self.config.policy;
         self.ext.window.record(p, failed, slow, now_ms);
         let t = self.ext.window.totals(p);
-        if t.calls < p.minimum_calls {
+        if t.calls < p.effective_minimum_calls() {
             return None;
         }
         if p.trip_rule == TripRule::FailureRate
@@ -391,11 +396,13 @@ impl Breaker {
     }
 
     /// Half-open probes that have not all reported after
-    /// `half_open_max_wait_ms` are released, or the breaker reopens.
+    /// `half_open_max_wait_ms` are released, or the breaker reopens; with
+    /// `ReopenAlways` it reopens after that long whatever the probes.
     #[inline(never)]
     fn check_probe_wait(&mut self, now_ms: u64) {
         let p = &self.config.policy;
-        if p.half_open_max_wait_ms == 0 || self.half_open_calls == 0 {
+        let always = p.half_open_wait_action == WaitAction::ReopenAlways;
+        if p.half_open_max_wait_ms == 0 || (self.half_open_calls == 0 && !always) {
             return;
         }
         let since = self.ext.probes_since_ms.get();
@@ -415,7 +422,9 @@ impl Breaker {
                 // Late results of the written-off probes are now stale.
                 self.ext.generation = self.ext.generation.wrapping_add(1);
             }
-            WaitAction::Reopen => self.open(now_ms, Reason::ProbeTimeout),
+            WaitAction::Reopen | WaitAction::ReopenAlways => {
+                self.open(now_ms, Reason::ProbeTimeout)
+            }
         }
     }
 

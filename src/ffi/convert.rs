@@ -128,6 +128,7 @@ fn policy_of(c: &fusebox_config) -> Result<Policy, fusebox_status> {
     let wait_action = match c.half_open_wait_action {
         FUSEBOX_WAIT_RELEASE_PROBES => WaitAction::ReleaseProbes,
         FUSEBOX_WAIT_REOPEN => WaitAction::Reopen,
+        FUSEBOX_WAIT_REOPEN_ALWAYS => WaitAction::ReopenAlways,
         _ => return Err(FUSEBOX_INVALID_CONFIG),
     };
     Ok(Policy::SNAKEPIT

@@ -104,12 +104,19 @@ pub const FUSEBOX_TRIP_CONSECUTIVE: u32 = 1;
 pub const FUSEBOX_TRIP_FAILURE_RATE: u32 = 2;
 /// `window_kind`: the last `window_size` calls (at most 64).
 pub const FUSEBOX_WINDOW_COUNT: u32 = 0;
-/// `window_kind`: `window_size` buckets (at most 8) of `bucket_ms`.
+/// `window_kind`: `window_size` buckets (at most 8) of `bucket_ms`, counted
+/// from the window's start (see `fusebox_config.window_kind`).
 pub const FUSEBOX_WINDOW_TIME: u32 = 1;
 /// `half_open_wait_action`: unreported probes are written off, new ones admitted.
 pub const FUSEBOX_WAIT_RELEASE_PROBES: u32 = 0;
-/// `half_open_wait_action`: the breaker reopens.
+/// `half_open_wait_action`: the breaker reopens if a probe is still out
+/// when the wait ends (with none out it stays half-open).
 pub const FUSEBOX_WAIT_REOPEN: u32 = 1;
+/// `half_open_wait_action`: the breaker reopens once it has been half-open
+/// for `half_open_max_wait_ms`, whatever its probes (none admitted, all
+/// reported, or some out), as Resilience4j's
+/// `maxWaitDurationInHalfOpenState`.
+pub const FUSEBOX_WAIT_REOPEN_ALWAYS: u32 = 2;
 
 /// The call succeeded.
 pub const FUSEBOX_OUTCOME_SUCCESS: fusebox_outcome = 0;
@@ -130,7 +137,9 @@ pub const FUSEBOX_REASON_TIMEOUT: fusebox_reason = 3;
 pub const FUSEBOX_REASON_PROBE_SUCCEEDED: fusebox_reason = 4;
 /// A probe failed or was slow (half-open to open).
 pub const FUSEBOX_REASON_PROBE_FAILED: fusebox_reason = 5;
-/// Probes did not report within `half_open_max_wait_ms` (half-open to open).
+/// Probes did not report within `half_open_max_wait_ms`, or, with
+/// `FUSEBOX_WAIT_REOPEN_ALWAYS`, the breaker was half-open that long
+/// (half-open to open).
 pub const FUSEBOX_REASON_PROBE_TIMEOUT: fusebox_reason = 6;
 /// `fusebox_reset`, `_force_open`, `_disable` or `_metrics_only`.
 pub const FUSEBOX_REASON_MANUAL: fusebox_reason = 7;
@@ -161,13 +170,26 @@ pub struct fusebox_config {
     /// `FUSEBOX_TRIP_*`. Default: `FUSEBOX_TRIP_CUMULATIVE`.
     pub trip_rule: u32,
     /// `FUSEBOX_WINDOW_*` (for the failure rate and the slow-call rate).
-    /// Default: `FUSEBOX_WINDOW_COUNT`.
+    /// Default: `FUSEBOX_WINDOW_COUNT`. A time window's buckets are counted
+    /// from its start, not aligned to the clock: from the reading at which
+    /// the breaker closed (or entered metrics-only), or, after
+    /// `fusebox_create` or `fusebox_reset` (which take no clock reading),
+    /// from the first call recorded. A clock that goes back counts into the
+    /// newest bucket, which then starts at that reading.
     pub window_kind: u32,
     /// Calls (count window, 1..=64) or buckets (time window, 1..=8). Default: 64.
     pub window_size: u32,
-    /// Width of a time-window bucket in ms (>= 1 with a time window). Default: 1000.
+    /// Width of a time-window bucket in ms (>= 1 with a time window). Bucket
+    /// k of a window that started at time s covers `s + k * bucket_ms` up to
+    /// the next (not multiples of `bucket_ms` on the clock): a one-bucket
+    /// 30 000 ms window whose first call comes at 12 300 rolls over at
+    /// 42 300. Default: 1000.
     pub bucket_ms: u32,
     /// Calls in the window before a rate is judged (>= 1). Default: 10.
+    /// With `FUSEBOX_WINDOW_COUNT` the minimum in force is at most
+    /// `window_size` (as in Resilience4j): a count window of 2 judges from
+    /// 2 calls on. With `FUSEBOX_WINDOW_TIME` it applies as given (a
+    /// minimum the window never reaches keeps the rates from tripping).
     pub minimum_calls: u32,
     /// Failure rate that trips with `FUSEBOX_TRIP_FAILURE_RATE` (1..=100). Default: 50.
     pub failure_rate_percent: u32,
@@ -178,7 +200,10 @@ pub struct fusebox_config {
     /// Successful probes that close (1..=`half_open_max_calls`). Default: 1.
     pub half_open_success_threshold: u32,
     /// Ms after which unreported probes are handled by
-    /// `half_open_wait_action`; 0: wait for ever. Default: 0.
+    /// `half_open_wait_action` (with `FUSEBOX_WAIT_REOPEN_ALWAYS`: after
+    /// which a half-open breaker reopens, probes or not), counted from the
+    /// start of half-open or the last release of probes; 0: wait for ever.
+    /// Default: 0.
     pub half_open_max_wait_ms: u32,
     /// `FUSEBOX_WAIT_*`. Default: `FUSEBOX_WAIT_RELEASE_PROBES`.
     pub half_open_wait_action: u32,

@@ -74,10 +74,12 @@ pub struct PolicyModel {
     pub slow: u32,
     pub stale: u32,
     pub ignored: u32,
-    /// Count window: the last calls, oldest first. Time window: every call
-    /// with the bucket it went into.
+    /// Count window: the last calls, oldest first. Time window: the calls
+    /// still in the window, each with its bucket's age (0: the newest).
     pub calls: Vec<(u64, bool, bool)>,
-    pub newest_bucket: u64,
+    /// Time window: when its newest bucket began; `None` until the first
+    /// call after an emptying that took no reading (creation, reset).
+    pub bucket_start: Option<u64>,
     pub log: Vec<(State, State, Reason)>,
 }
 
@@ -102,7 +104,7 @@ impl PolicyModel {
             stale: 0,
             ignored: 0,
             calls: Vec::new(),
-            newest_bucket: 0,
+            bucket_start: None,
             log: Vec::new(),
         }
     }
@@ -157,7 +159,10 @@ impl PolicyModel {
                     self.go(State::HalfOpen, Reason::Timeout);
                 }
             }
-            State::HalfOpen if self.c.max_wait != 0 && self.probes > 0 => {
+            State::HalfOpen
+                if self.c.max_wait != 0
+                    && (self.probes > 0 || self.c.wait_action == WaitAction::ReopenAlways) =>
+            {
                 if now < self.probes_since {
                     self.probes_since = now;
                 } else if now - self.probes_since >= u64::from(self.c.max_wait) {
@@ -168,7 +173,9 @@ impl PolicyModel {
                             self.probes_since = now;
                             self.generation = self.generation.wrapping_add(1);
                         }
-                        WaitAction::Reopen => self.open(now, Reason::ProbeTimeout),
+                        WaitAction::Reopen | WaitAction::ReopenAlways => {
+                            self.open(now, Reason::ProbeTimeout)
+                        }
                     }
                 }
             }
@@ -195,12 +202,15 @@ impl PolicyModel {
         self.go(State::Open, reason);
     }
 
-    fn close(&mut self, reason: Reason) {
+    /// Closes; `now` is the reading it closes at (`None`: a reset).
+    fn close(&mut self, now: Option<u64>, reason: Reason) {
         self.failures = 0;
         self.probes = 0;
         self.probe_successes = 0;
         self.calls.clear();
-        self.newest_bucket = 0;
+        // The window's buckets count from the close, or from the first
+        // call after a reset.
+        self.bucket_start = now;
         self.open_base = self.c.timeout;
         self.open_ms = self.c.timeout;
         if self.state == State::Closed {
@@ -212,19 +222,10 @@ impl PolicyModel {
 
     /// (calls, failures, slow) in the window.
     pub fn totals(&self) -> (u32, u32, u32) {
-        let live: Vec<_> = match self.c.window {
-            WindowKind::Count => self.calls.clone(),
-            WindowKind::Time => self
-                .calls
-                .iter()
-                .copied()
-                .filter(|(b, _, _)| self.newest_bucket - b < u64::from(self.c.window_size))
-                .collect(),
-        };
         (
-            live.len() as u32,
-            live.iter().filter(|c| c.1).count() as u32,
-            live.iter().filter(|c| c.2).count() as u32,
+            self.calls.len() as u32,
+            self.calls.iter().filter(|c| c.1).count() as u32,
+            self.calls.iter().filter(|c| c.2).count() as u32,
         )
     }
 
@@ -237,8 +238,23 @@ impl PolicyModel {
                 }
             }
             WindowKind::Time => {
-                self.newest_bucket = self.newest_bucket.max(now / u64::from(self.c.bucket_ms));
-                self.calls.push((self.newest_bucket, failed, slow));
+                let width = u64::from(self.c.bucket_ms);
+                match self.bucket_start {
+                    // The first call of a window no close started.
+                    None => self.bucket_start = Some(now),
+                    // The clock went back: the newest bucket starts again.
+                    Some(start) if now < start => self.bucket_start = Some(now),
+                    Some(start) => {
+                        let passed = (now - start) / width;
+                        self.bucket_start = Some(start + passed * width);
+                        for c in &mut self.calls {
+                            c.0 = c.0.saturating_add(passed);
+                        }
+                        let size = u64::from(self.c.window_size);
+                        self.calls.retain(|c| c.0 < size);
+                    }
+                }
+                self.calls.push((0, failed, slow));
             }
         }
     }
@@ -250,7 +266,13 @@ impl PolicyModel {
         }
         self.push(failed, slow, now);
         let (calls, fails, slows) = self.totals();
-        if calls < self.c.minimum_calls {
+        // A count window judges from `window_size` calls on, whatever the
+        // minimum says (Resilience4j's cap); a time window from the minimum.
+        let minimum = match self.c.window {
+            WindowKind::Count => self.c.minimum_calls.min(self.c.window_size),
+            WindowKind::Time => self.c.minimum_calls,
+        };
+        if calls < minimum {
             None
         } else if self.c.rule == TripRule::FailureRate
             && u64::from(fails) * 100 >= u64::from(self.c.rate) * u64::from(calls)
@@ -294,7 +316,7 @@ impl PolicyModel {
             State::HalfOpen => {
                 self.probe_successes += 1;
                 if self.probe_successes >= self.c.success_threshold {
-                    self.close(Reason::ProbeSucceeded);
+                    self.close(Some(now), Reason::ProbeSucceeded);
                 }
             }
             _ => {}
@@ -377,7 +399,7 @@ impl PolicyModel {
     }
 
     pub fn reset(&mut self) {
-        self.close(Reason::Manual);
+        self.close(None, Reason::Manual);
         self.anchor = None;
     }
 
@@ -390,7 +412,7 @@ impl PolicyModel {
         }
         if to == State::MetricsOnly {
             self.calls.clear();
-            self.newest_bucket = 0;
+            self.bucket_start = Some(now);
         }
         self.go(to, Reason::Manual);
     }
