@@ -538,8 +538,16 @@ fn reopen_always_reopens_after_the_wait_even_with_no_probe_out() {
     // No probe admitted at all: half-open from 1 000, open again at 1 500.
     let mut b = open_at(p, 0);
     assert_eq!(b.state(1_000), State::HalfOpen);
-    assert_eq!(b.state(1_499), State::HalfOpen, "one ms before the wait ends");
-    assert_eq!(b.state(1_500), State::Open, "exactly at the end of the wait");
+    assert_eq!(
+        b.state(1_499),
+        State::HalfOpen,
+        "one ms before the wait ends"
+    );
+    assert_eq!(
+        b.state(1_500),
+        State::Open,
+        "exactly at the end of the wait"
+    );
     assert_eq!(
         transitions(&mut b),
         [
