@@ -362,7 +362,15 @@ impl Breaker {
                 self.rejected_count = self.rejected_count.wrapping_add(1);
                 return Err(Error::CircuitOpen);
             }
+            return self.try_acquire_out_of_line(now_ms);
         }
+        self.try_acquire_refreshed(now_ms)
+    }
+
+    /// The full path of `try_acquire` when the common answers are decided
+    /// inline: kept out of line, so that those answers inline small.
+    #[inline(never)]
+    fn try_acquire_out_of_line(&mut self, now_ms: u64) -> Result<State, Error> {
         self.try_acquire_refreshed(now_ms)
     }
 
@@ -425,10 +433,20 @@ impl Breaker {
     /// `half_open_success_threshold` probes have succeeded. O(1).
     #[inline]
     pub fn record_success(&mut self, now_ms: u64) {
-        if Ext::INLINE_ANSWERS && self.only_counts(Quick::Succeed, true) {
-            self.success_count = self.success_count.wrapping_add(1);
-            return;
+        if Ext::INLINE_ANSWERS {
+            if self.only_counts(Quick::Succeed, true) {
+                self.success_count = self.success_count.wrapping_add(1);
+                return;
+            }
+            return self.on_success_out_of_line(now_ms);
         }
+        self.on_success(false, now_ms);
+    }
+
+    /// `record_success`'s full path when the common answer is decided
+    /// inline (see `try_acquire_out_of_line`).
+    #[inline(never)]
+    fn on_success_out_of_line(&mut self, now_ms: u64) {
         self.on_success(false, now_ms);
     }
 
