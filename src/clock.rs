@@ -164,15 +164,20 @@ impl<F: Fn() -> u32> Tick32<F> {
 
 impl<F: Fn() -> u32> Clock for Tick32<F> {
     fn now_ms(&self) -> u64 {
-        let raw = (self.source)();
-        critical_section::with(|cs| {
-            let cell = self.state.borrow(cs);
-            let mut st = cell.get();
-            let ext = st.extend(raw);
-            cell.set(st);
-            ext
-        })
+        extend_shared(&self.state, (self.source)())
     }
+}
+
+/// Extends the tick reading `raw` with the shared extension state `state`:
+/// the bookkeeping alone runs in a critical section, never the tick read.
+pub(crate) fn extend_shared(state: &Mutex<Cell<Tick32State>>, raw: u32) -> u64 {
+    critical_section::with(|cs| {
+        let cell = state.borrow(cs);
+        let mut st = cell.get();
+        let ext = st.extend(raw);
+        cell.set(st);
+        ext
+    })
 }
 
 #[cfg(test)]

@@ -44,6 +44,7 @@ use super::types::{
     fusebox_clock32_fn, fusebox_clock_fn, fusebox_status, FUSEBOX_BUSY, FUSEBOX_NO_CLOCK,
     FUSEBOX_OK,
 };
+use crate::clock::extend_shared;
 use crate::{Clock, Error, Tick32State};
 
 const MS64: u32 = 0;
@@ -293,15 +294,7 @@ fn now_tick32(read: &Read) -> u64 {
     // SAFETY: the application registered `f` with `userdata`, and the
     // announced read keeps it from being retired until `leave`.
     let raw = unsafe { f(read.userdata) };
-    imp::leave(read, |s| {
-        critical_section::with(|cs| {
-            let cell = s.tick32.borrow(cs);
-            let mut st = cell.get();
-            let now = st.extend(raw);
-            cell.set(st);
-            now
-        })
-    })
+    imp::leave(read, |s| extend_shared(&s.tick32, raw))
 }
 
 #[cfg(feature = "std")]
