@@ -44,7 +44,7 @@
 #include <stddef.h>
 /*
  * Firmware port (builds with the port-c / panic-handler features).
- * The firmware supplies these; see README "Porting to firmware" and
+ * The firmware supplies these; see docs/firmware.md and
  * examples-c/firmware/port_cortex_m.c for a Cortex-M (PRIMASK) version.
  */
 #ifdef __cplusplus
@@ -886,7 +886,7 @@ fusebox_status fusebox_next(fusebox_id after, fusebox_id *out_next);
  * breaker to `buf`, NUL-terminated, and its length (without the NUL) to
  * `*out_written`. No allocation. The families, labels, name escaping and
  * what a scrape sees of a registry that changes meanwhile are described
- * in README ("Metrics"); in short: each breaker's samples of one family
+ * in docs/metrics.md; in short: each breaker's samples of one family
  * come from one reading of it, taken under its slot lock; the text is
  * formatted outside every lock.
  *

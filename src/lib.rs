@@ -30,6 +30,20 @@ compile_error!(
     "features `std` and `port-c` each provide the critical-section implementation: pick one"
 );
 
+// The guides under docs/ are doctested like README (the crate's page).
+#[cfg(doctest)]
+#[doc = include_str!("../docs/policies.md")]
+struct PoliciesGuide;
+#[cfg(doctest)]
+#[doc = include_str!("../docs/metrics.md")]
+struct MetricsGuide;
+#[cfg(doctest)]
+#[doc = include_str!("../docs/snapshots.md")]
+struct SnapshotsGuide;
+#[cfg(doctest)]
+#[doc = include_str!("../docs/firmware.md")]
+struct FirmwareGuide;
+
 /// cbindgen:ignore
 #[cfg(feature = "std")]
 mod backoff;

@@ -1,4 +1,4 @@
-//! One test per policy rule beyond Snakepit (README "Policies"), all on a
+//! One test per policy rule beyond Snakepit (docs/policies.md), all on a
 //! ManualClock or explicit times: deterministic and instant.
 #![cfg(feature = "policies")]
 

@@ -114,7 +114,7 @@ pub unsafe extern "C" fn fusebox_next(
 /// breaker to `buf`, NUL-terminated, and its length (without the NUL) to
 /// `*out_written`. No allocation. The families, labels, name escaping and
 /// what a scrape sees of a registry that changes meanwhile are described
-/// in README ("Metrics"); in short: each breaker's samples of one family
+/// in docs/metrics.md; in short: each breaker's samples of one family
 /// come from one reading of it, taken under its slot lock; the text is
 /// formatted outside every lock.
 ///

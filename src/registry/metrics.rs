@@ -348,7 +348,7 @@ impl<const N: usize> Registry<N> {
 
     /// Writes the Prometheus text exposition format (version 0.0.4) of
     /// every breaker to `w`, reading the time spent open up to `now_ms`.
-    /// No allocation; the families are described in README ("Metrics").
+    /// No allocation; the families are described in docs/metrics.md.
     ///
     /// Consistency: each breaker's samples of one family come from one
     /// reading of it (its name and counters together, copied under its

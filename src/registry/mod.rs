@@ -126,7 +126,7 @@ impl<const N: usize> Index<N> {
 /// With `std`, on targets with 64-bit atomics, operations that only count
 /// (a closed breaker's admissions and successes, rejections inside an open
 /// window) take no lock at all: each thread counts in a lane of its own,
-/// and stats add the lanes (README, "Performance"). That costs 32 bytes
+/// and stats add the lanes (docs/performance.md). That costs 32 bytes
 /// per slot plus 16 per slot for each of 8 lanes (2.5 KiB for 16 slots).
 /// With policies, an operation that changes a breaker's state also queues
 /// the change for the listener under the event queue's own short lock

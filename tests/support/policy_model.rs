@@ -1,5 +1,5 @@
 //! The reference model of one breaker with policies, written plainly from
-//! README "Policies" (lists and loops where the crate uses bit rings and
+//! docs/policies.md (lists and loops where the crate uses bit rings and
 //! buckets). Jitter is left out: its draws have their own test.
 #![allow(dead_code)]
 
