@@ -1,10 +1,33 @@
-//! Reads `FUSEBOX_CAPACITY` (slots of the C API's global registry, default
-//! 16) at build time and hands it to the crate as a constant, and turns on
-//! the registry's fast path (`cfg(fusebox_fast)`) where it can work.
+//! Reads the build-time sizes and hands them to the crate as constants:
+//! `FUSEBOX_CAPACITY` (slots of the C API's global registry, default 16),
+//! `FUSEBOX_MAX_WINDOW_CALLS` (the largest count window, default 64) and
+//! `FUSEBOX_MAX_BUCKETS` (the largest time window, default 8). It also
+//! turns on the registry's fast path (`cfg(fusebox_fast)`) where it can
+//! work. A value out of range stops the build with a message naming it.
 use std::{env, fs, path::PathBuf};
 
+/// The whole number in `range` that the environment variable `var` holds,
+/// or `default` when it is not set; exits the build with a message
+/// otherwise.
+fn sized(var: &str, default: u32, range: std::ops::RangeInclusive<u32>, what: &str) -> u32 {
+    println!("cargo:rerun-if-env-changed={var}");
+    let Ok(raw) = env::var(var) else {
+        return default;
+    };
+    match raw.trim().parse() {
+        Ok(n) if range.contains(&n) => n,
+        _ => {
+            eprintln!(
+                "{var} must be a whole number in {}..={} ({what}), got {raw:?}",
+                range.start(),
+                range.end()
+            );
+            std::process::exit(1);
+        }
+    }
+}
+
 fn main() {
-    println!("cargo:rerun-if-env-changed=FUSEBOX_CAPACITY");
     println!("cargo:rerun-if-changed=build.rs");
     // The registry's lock-free fast path (src/fast/) needs threads'
     // identities (std), 64-bit atomics, and POSIX thread-specific keys to
@@ -15,18 +38,31 @@ fn main() {
     if env::var_os("CARGO_FEATURE_STD").is_some() && unix && atomics.split(',').any(|w| w == "64") {
         println!("cargo:rustc-cfg=fusebox_fast");
     }
-    let raw = env::var("FUSEBOX_CAPACITY").unwrap_or_else(|_| "16".into());
-    let capacity: usize = match raw.trim().parse() {
-        Ok(n) if (1..=4096).contains(&n) => n,
-        _ => {
-            eprintln!("FUSEBOX_CAPACITY must be a whole number in 1..=4096, got {raw:?}");
-            std::process::exit(1);
-        }
-    };
+    let capacity = sized("FUSEBOX_CAPACITY", 16, 1..=4096, "registry slots");
+    let calls = sized(
+        "FUSEBOX_MAX_WINDOW_CALLS",
+        64,
+        1..=1024,
+        "calls a count window holds at most",
+    );
+    let buckets = sized(
+        "FUSEBOX_MAX_BUCKETS",
+        8,
+        1..=60,
+        "buckets a time window holds at most",
+    );
     let out = PathBuf::from(env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));
     fs::write(
         out.join("capacity.rs"),
         format!("/// Slots in the C API's global registry (`FUSEBOX_CAPACITY` at build time).\npub const CAPACITY: usize = {capacity};\n"),
     )
     .expect("write capacity.rs");
+    fs::write(
+        out.join("limits.rs"),
+        format!(
+            "/// `FUSEBOX_MAX_WINDOW_CALLS` at build time.\npub const MAX_WINDOW_CALLS: u32 = {calls};\n\
+             /// `FUSEBOX_MAX_BUCKETS` at build time.\npub const MAX_BUCKETS: u32 = {buckets};\n"
+        ),
+    )
+    .expect("write limits.rs");
 }

@@ -3,9 +3,10 @@
 //! behaviour, so a [`Policy::SNAKEPIT`] breaker answers exactly as one
 //! without policies.
 //!
-//! All of it is fixed memory: a rate window is a 64-bit ring of outcomes or
-//! at most [`MAX_BUCKETS`] time buckets, the jitter comes from a per-breaker
-//! xorshift generator, and nothing is allocated.
+//! All of it is fixed memory: a rate window is a ring of outcomes (one bit
+//! per call, up to [`MAX_WINDOW_CALLS`]) or at most [`MAX_BUCKETS`] time
+//! buckets, both limits chosen at build time; the jitter comes from a
+//! per-breaker xorshift generator, and nothing is allocated.
 #![forbid(unsafe_code)]
 // Without the feature the types stay (the C API names them) but nothing
 // runs them.
@@ -13,10 +14,34 @@
 
 use crate::Error;
 
-/// The most calls a count-based rate window holds (one bit each).
-pub const MAX_WINDOW_CALLS: u32 = 64;
-/// The most buckets a time-based rate window holds.
-pub const MAX_BUCKETS: u32 = 8;
+pub(crate) mod window;
+pub(crate) use window::RateWindow;
+
+mod limits {
+    // MAX_WINDOW_CALLS and MAX_BUCKETS, written by build.rs from
+    // FUSEBOX_MAX_WINDOW_CALLS and FUSEBOX_MAX_BUCKETS.
+    include!(concat!(env!("OUT_DIR"), "/limits.rs"));
+}
+
+/// The most calls a count-based rate window holds (one bit each): 64,
+/// unless the crate was built with the environment variable
+/// `FUSEBOX_MAX_WINDOW_CALLS` set (1..=1024). Each breaker with policies
+/// keeps two bits per call of this maximum, in 64-bit words, whatever its
+/// own `window_size` (docs/policies.md, "Window limits").
+pub const MAX_WINDOW_CALLS: u32 = limits::MAX_WINDOW_CALLS;
+/// The most buckets a time-based rate window holds: 8, unless the crate
+/// was built with the environment variable `FUSEBOX_MAX_BUCKETS` set
+/// (1..=60). Each breaker with policies keeps 12 bytes per bucket of this
+/// maximum, whatever its own `window_size`.
+pub const MAX_BUCKETS: u32 = limits::MAX_BUCKETS;
+
+/// The default `window_size`: 64 calls, or [`MAX_WINDOW_CALLS`] when the
+/// build allows fewer.
+const DEFAULT_WINDOW_CALLS: u32 = if MAX_WINDOW_CALLS < 64 {
+    MAX_WINDOW_CALLS
+} else {
+    64
+};
 
 /// When failures open a closed breaker.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -37,6 +62,9 @@ pub enum TripRule {
 #[repr(u8)]
 pub enum WindowKind {
     /// The last `window_size` recorded calls (1..=[`MAX_WINDOW_CALLS`]).
+    /// A count window does not age: its calls stay until newer calls push
+    /// them out, however long ago they came (as Resilience4j's count-based
+    /// window), so its figures read the same at any later time.
     Count = 0,
     /// The calls recorded in the last `window_size` buckets
     /// (1..=[`MAX_BUCKETS`]) of `bucket_ms` each. The buckets are counted
@@ -48,6 +76,14 @@ pub enum WindowKind {
     /// so on (gobreaker's `Interval` also starts at each close). A clock
     /// that goes back counts into the newest bucket, which then starts at
     /// that reading.
+    ///
+    /// A time window ages: figures read at a later time
+    /// ([`Breaker::stats_at`](crate::Breaker::stats_at),
+    /// [`Registry::stats_at`](crate::Registry::stats_at), the metrics) leave
+    /// out the buckets that have expired by then, as the next recorded call
+    /// would, without waiting for one. Read at a time before the newest
+    /// bucket's start (a clock that went back), the window reads as of its
+    /// last record: nothing has expired.
     Time = 1,
 }
 
@@ -108,8 +144,10 @@ pub struct Policy {
     pub trip_rule: TripRule,
     /// What the rate window looks at. Default: `Count`.
     pub window_kind: WindowKind,
-    /// Calls (count window, 1..=64) or buckets (time window, 1..=8).
-    /// Default: 64.
+    /// Calls (count window, 1..=[`MAX_WINDOW_CALLS`], 64 unless built
+    /// otherwise) or buckets (time window, 1..=[`MAX_BUCKETS`], 8 unless
+    /// built otherwise). Default: 64 (or [`MAX_WINDOW_CALLS`] if the build
+    /// allows fewer).
     pub window_size: u32,
     /// Width of a time-window bucket in ms (>= 1 with a time window; unused
     /// with a count window). Buckets are counted from the window's start
@@ -164,7 +202,7 @@ impl Policy {
     pub const SNAKEPIT: Policy = Policy {
         trip_rule: TripRule::Cumulative,
         window_kind: WindowKind::Count,
-        window_size: MAX_WINDOW_CALLS,
+        window_size: DEFAULT_WINDOW_CALLS,
         bucket_ms: 1000,
         minimum_calls: 10,
         failure_rate_percent: 50,
@@ -392,159 +430,6 @@ fn next_random(state: &mut u32) -> u32 {
     x
 }
 
-/// Totals over a rate window.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub(crate) struct Totals {
-    pub calls: u32,
-    pub failures: u32,
-    pub slow: u32,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Bucket {
-    calls: u32,
-    failures: u32,
-    slow: u32,
-}
-
-impl Bucket {
-    const EMPTY: Bucket = Bucket {
-        calls: 0,
-        failures: 0,
-        slow: 0,
-    };
-}
-
-/// The outcomes a rate rule judges: a ring of the last calls (one bit per
-/// failure and per slow call), or a ring of time buckets. O(1) to record
-/// into a count window, O(`MAX_BUCKETS`) into a time window.
-///
-/// A time window's buckets are counted from its start, not from the
-/// clock's multiples of `bucket_ms`: bucket k covers `start + k * bucket_ms`
-/// up to the next. It starts at [`anchor`](Self::anchor) (the breaker
-/// closed, or entered metrics-only, at that reading) or, when it was
-/// emptied without a reading (a new breaker, a reset), at the first call
-/// it records.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct RateWindow {
-    failed: u64,
-    slow: u64,
-    len: u8,
-    /// Count window: the next call's bit. Time window: the newest bucket.
-    pos: u8,
-    /// Time window: whether `start` is set (if not, the next recorded call
-    /// sets it).
-    anchored: bool,
-    /// Time window: when the newest bucket began (ms).
-    start: [u32; 2],
-    buckets: [Bucket; MAX_BUCKETS as usize],
-}
-
-impl RateWindow {
-    pub(crate) const EMPTY: RateWindow = RateWindow {
-        failed: 0,
-        slow: 0,
-        len: 0,
-        pos: 0,
-        anchored: false,
-        start: [0; 2],
-        buckets: [Bucket::EMPTY; MAX_BUCKETS as usize],
-    };
-
-    fn start(&self) -> u64 {
-        (u64::from(self.start[1]) << 32) | u64::from(self.start[0])
-    }
-
-    fn set_start(&mut self, ms: u64) {
-        self.start = [ms as u32, (ms >> 32) as u32];
-        self.anchored = true;
-    }
-
-    /// Starts the first bucket at `now_ms` (the window is empty).
-    pub(crate) fn anchor(&mut self, now_ms: u64) {
-        self.set_start(now_ms);
-    }
-
-    /// Records one call's outcome at `now_ms`.
-    pub(crate) fn record(&mut self, p: &Policy, failed: bool, slow: bool, now_ms: u64) {
-        match p.window_kind {
-            WindowKind::Count => {
-                let size = p.window_size.clamp(1, MAX_WINDOW_CALLS) as u8;
-                let bit = 1u64 << (self.pos % 64);
-                self.failed = if failed {
-                    self.failed | bit
-                } else {
-                    self.failed & !bit
-                };
-                self.slow = if slow {
-                    self.slow | bit
-                } else {
-                    self.slow & !bit
-                };
-                self.pos = (self.pos + 1).checked_rem(size).unwrap_or(0);
-                self.len = (self.len + 1).min(size);
-            }
-            WindowKind::Time => {
-                self.advance(p, now_ms);
-                if let Some(b) = self.buckets.get_mut(usize::from(self.pos)) {
-                    b.calls = b.calls.saturating_add(1);
-                    b.failures = b.failures.saturating_add(u32::from(failed));
-                    b.slow = b.slow.saturating_add(u32::from(slow));
-                }
-            }
-        }
-    }
-
-    /// Moves the newest bucket to the one `now_ms` falls in, emptying the
-    /// buckets that fell out of the window. An unanchored window starts
-    /// here. A clock that went back (before the newest bucket's start)
-    /// keeps counting into the newest bucket, which then starts at this
-    /// reading: it lasts `bucket_ms` of forward time from here, so no jump
-    /// of the clock keeps a bucket for longer.
-    fn advance(&mut self, p: &Policy, now_ms: u64) {
-        if !self.anchored {
-            self.set_start(now_ms);
-            return;
-        }
-        let start = self.start();
-        let Some(elapsed) = now_ms.checked_sub(start) else {
-            self.set_start(now_ms);
-            return;
-        };
-        let width = u64::from(p.bucket_ms.max(1));
-        let k = elapsed.checked_div(width).unwrap_or(0);
-        if k == 0 {
-            return;
-        }
-        let size = u64::from(p.window_size.clamp(1, MAX_BUCKETS));
-        for _ in 0..k.min(size) {
-            let next = (u64::from(self.pos) + 1).checked_rem(size).unwrap_or(0);
-            self.pos = next as u8;
-            if let Some(b) = self.buckets.get_mut(next as usize) {
-                *b = Bucket::EMPTY;
-            }
-        }
-        // k * width <= elapsed: no overflow, and the start stays <= now.
-        self.set_start(start.saturating_add(k.saturating_mul(width)));
-    }
-
-    /// The window's totals, as of its last record.
-    pub(crate) fn totals(&self, p: &Policy) -> Totals {
-        match p.window_kind {
-            WindowKind::Count => Totals {
-                calls: u32::from(self.len),
-                failures: self.failed.count_ones(),
-                slow: self.slow.count_ones(),
-            },
-            WindowKind::Time => self.buckets.iter().fold(Totals::default(), |t, b| Totals {
-                calls: t.calls.saturating_add(b.calls),
-                failures: t.failures.saturating_add(b.failures),
-                slow: t.slow.saturating_add(b.slow),
-            }),
-        }
-    }
-}
-
 /// Whether `part` is at least `percent` of `whole` (no overflow).
 pub(crate) fn rate_reached(part: u32, whole: u32, percent: u32) -> bool {
     whole > 0 && u64::from(part) * 100 >= u64::from(percent) * u64::from(whole)
@@ -553,54 +438,6 @@ pub(crate) fn rate_reached(part: u32, whole: u32, percent: u32) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn count_window_forgets_the_oldest_call() {
-        let p = Policy::SNAKEPIT.with_window(WindowKind::Count, 3, 0);
-        let mut w = RateWindow::EMPTY;
-        w.record(&p, true, false, 0);
-        w.record(&p, false, true, 0);
-        w.record(&p, false, false, 0);
-        assert_eq!(
-            w.totals(&p),
-            Totals {
-                calls: 3,
-                failures: 1,
-                slow: 1
-            }
-        );
-        w.record(&p, false, false, 0);
-        assert_eq!(
-            w.totals(&p),
-            Totals {
-                calls: 3,
-                failures: 0,
-                slow: 1
-            }
-        );
-    }
-
-    #[test]
-    fn time_window_empties_expired_buckets_and_survives_clock_jumps() {
-        let p = Policy::SNAKEPIT.with_window(WindowKind::Time, 2, 100);
-        let mut w = RateWindow::EMPTY;
-        w.record(&p, true, false, 50);
-        w.record(&p, false, false, 150);
-        assert_eq!(w.totals(&p).calls, 2);
-        w.record(&p, false, false, 250); // bucket 0 (t=50) falls out
-        assert_eq!(
-            w.totals(&p),
-            Totals {
-                calls: 2,
-                failures: 0,
-                slow: 0
-            }
-        );
-        w.record(&p, true, false, 10); // backwards: counted in the newest
-        assert_eq!(w.totals(&p).failures, 1);
-        w.record(&p, false, false, u64::MAX);
-        assert_eq!(w.totals(&p).calls, 1);
-    }
 
     #[test]
     fn backoff_and_jitter_stay_in_range() {

@@ -114,8 +114,13 @@ trait Hooks {
         op: impl FnOnce() -> Result<T, E>,
     ) -> Result<T, CallError<E>>;
 
-    /// Fills the policy fields of `s`.
-    fn fill_stats(b: &Breaker, s: &mut Stats);
+    /// Fills the policy fields of `s`: the rate window's figures as of
+    /// `now_ms` if given (a time window ages), else as of its last record.
+    fn fill_stats(b: &Breaker, s: &mut Stats, now_ms: Option<u64>);
+
+    /// Whether the breaker's stats change with the time alone (a time
+    /// window, whose buckets expire): readers need a clock reading.
+    fn stats_age(b: &Breaker) -> bool;
 
     /// Whether the snapshot format carries this breaker's policy.
     fn snapshottable(b: &Breaker) -> bool;
@@ -502,8 +507,53 @@ impl Breaker {
         self.elapsed_credit_ms = 0;
     }
 
-    /// The counters, without moving the state (Snakepit's `stats`). O(1).
+    /// The counters, without moving the state (Snakepit's `stats`), with
+    /// the rate window's figures (`window_*`) as of its last record: a
+    /// time window's buckets that expired since are still counted. Use
+    /// [`stats_at`](Self::stats_at) for the figures as they stand now.
+    /// O(1) (O(buckets) with a time window).
     pub fn stats(&self) -> Stats {
+        self.stats_as_of(None)
+    }
+
+    /// [`stats`](Self::stats) as they stand at `now_ms`: a time window
+    /// leaves out the buckets that have expired by then, as the next
+    /// recorded call would, without waiting for one (and without changing
+    /// anything: `&self`). A count window does not age, and every other
+    /// field reads as in [`stats`](Self::stats) (the state is the stored
+    /// one). A reading earlier than the window's newest bucket (a clock
+    /// that went back) expires nothing: the figures are those of the last
+    /// record. O(1) (O(buckets) with a time window).
+    #[cfg_attr(feature = "policies", doc = "```")]
+    #[cfg_attr(not(feature = "policies"), doc = "```ignore")]
+    /// use fusebox::{Breaker, Config, Policy, TripRule, WindowKind};
+    /// let mut b = Breaker::new(Config::default().with_policy(
+    ///     Policy::SNAKEPIT
+    ///         .with_trip_rule(TripRule::FailureRate)
+    ///         .with_window(WindowKind::Time, 2, 1_000), // the last 2 s
+    /// ))
+    /// .unwrap();
+    /// b.record_failure(0);
+    /// b.record_success(1_500);
+    /// assert_eq!(b.stats_at(1_500).window_calls, 2);
+    /// assert_eq!(b.stats_at(2_000).window_calls, 1); // the first second expired
+    /// assert_eq!(b.stats_at(3_000).window_calls, 0);
+    /// assert_eq!(b.stats().window_calls, 2); // as of the last record
+    /// ```
+    pub fn stats_at(&self, now_ms: u64) -> Stats {
+        self.stats_as_of(Some(now_ms))
+    }
+
+    /// Whether the stats change with the time alone (a time window): a
+    /// reader that wants them as they stand needs a clock reading.
+    #[inline]
+    pub(crate) fn stats_age(&self) -> bool {
+        Ext::stats_age(self)
+    }
+
+    /// [`stats_at`](Self::stats_at) `now_ms`, or [`stats`](Self::stats)
+    /// for `None`.
+    pub(crate) fn stats_as_of(&self, now_ms: Option<u64>) -> Stats {
         let mut s = Stats {
             state: self.state,
             failure_count: self.failure_count,
@@ -532,7 +582,7 @@ impl Breaker {
             time_in_state_ms: [0; 3],
             state_since_ms: 0,
         };
-        Ext::fill_stats(self, &mut s);
+        Ext::fill_stats(self, &mut s, now_ms);
         s
     }
 

@@ -292,7 +292,7 @@ impl Hooks for Ext {
         b.call_classified(clock, op, outcome_of)
     }
 
-    fn fill_stats(b: &Breaker, s: &mut Stats) {
+    fn fill_stats(b: &Breaker, s: &mut Stats, now_ms: Option<u64>) {
         let e = &b.ext;
         s.transitions = e.transitions;
         s.generation = e.generation;
@@ -301,7 +301,11 @@ impl Hooks for Ext {
         s.ignored_count = e.ignored_count;
         s.half_open_successes = e.half_open_successes;
         if b.has_window() {
-            let t = e.window.totals(&b.config.policy);
+            let p = &b.config.policy;
+            let t = match now_ms {
+                Some(now) => e.window.totals_at(p, now),
+                None => e.window.totals(p),
+            };
             s.window_calls = t.calls;
             s.window_failures = t.failures;
             s.window_slow = t.slow;
@@ -312,6 +316,12 @@ impl Hooks for Ext {
             e.time_in_ms[2].get(),
         ];
         s.state_since_ms = e.state_since_ms.get();
+    }
+
+    /// A time window's buckets expire with the time.
+    #[inline]
+    fn stats_age(b: &Breaker) -> bool {
+        b.has_window() && b.config.policy.window_kind == crate::WindowKind::Time
     }
 
     /// The snapshot format (version 1) carries Snakepit's policy only.

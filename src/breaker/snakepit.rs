@@ -107,7 +107,13 @@ impl Hooks for Ext {
     }
 
     #[inline(always)]
-    fn fill_stats(_: &Breaker, _: &mut Stats) {}
+    fn fill_stats(_: &Breaker, _: &mut Stats, _: Option<u64>) {}
+
+    /// No window: nothing ages.
+    #[inline(always)]
+    fn stats_age(_: &Breaker) -> bool {
+        false
+    }
 
     #[inline(always)]
     fn snapshottable(_: &Breaker) -> bool {

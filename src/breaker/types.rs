@@ -156,8 +156,12 @@ pub struct Stats {
     pub half_open_successes: u32,
     /// The current open duration, with backoff and jitter applied.
     pub open_duration_ms: u32,
-    /// Calls, failures and slow calls in the rate window, as of its last
-    /// record.
+    /// Calls, failures and slow calls in the rate window: as of its last
+    /// record from [`Breaker::stats`] and [`Registry::stats`], as of the
+    /// reading given from [`Breaker::stats_at`] and the registry's
+    /// `stats_at`/`stats_with` (a time window's expired buckets left out).
+    ///
+    /// [`Registry::stats`]: crate::Registry::stats
     pub window_calls: u32,
     /// See `window_calls`.
     pub window_failures: u32,

@@ -380,9 +380,10 @@ mod imp {
         }
 
         /// `b`'s stats (the breaker of `id`, its slot locked) with the
-        /// lanes' counts added.
-        pub(crate) fn stats(&self, id: Id, b: &Breaker) -> Stats {
-            let mut s = b.stats();
+        /// lanes' counts added; the rate window as of `now_ms` if given
+        /// (see [`Breaker::stats_at`]).
+        pub(crate) fn stats(&self, id: Id, b: &Breaker, now_ms: Option<u64>) -> Stats {
+            let mut s = b.stats_as_of(now_ms);
             let (admitted, succeeded, rejected) = self.lane_counts(id);
             s.admitted_count = s.admitted_count.wrapping_add(admitted);
             s.success_count = s.success_count.wrapping_add(succeeded);
@@ -469,8 +470,8 @@ mod imp {
         }
 
         #[inline(always)]
-        pub(crate) fn stats(&self, _: Id, b: &Breaker) -> Stats {
-            b.stats()
+        pub(crate) fn stats(&self, _: Id, b: &Breaker, now_ms: Option<u64>) -> Stats {
+            b.stats_as_of(now_ms)
         }
     }
 }

@@ -33,7 +33,7 @@ mod policy;
 mod snapshot;
 mod types;
 
-use clock::{clock, with_time};
+use clock::{clock, now_ms, with_time};
 use convert::{call_result, config_or_default, to_c_stats, to_status, DEFAULT_C_CONFIG};
 
 pub use clock::{fusebox_now_ms, fusebox_set_clock, fusebox_set_clock32};
@@ -224,8 +224,15 @@ pub extern "C" fn fusebox_reset(id: fusebox_id) -> fusebox_status {
     to_status(REGISTRY.reset(Id::from_raw(id)))
 }
 
-/// Writes a breaker's counters to `*out_stats`. Needs no clock and does not
-/// move the state.
+/// Writes a breaker's counters to `*out_stats`. Does not move the state.
+///
+/// The rate window's figures (`window_calls`, `window_failures`,
+/// `window_slow`) are as of now: a time window leaves out the buckets that
+/// have expired since its last record, without waiting for a call. For
+/// that, a breaker with a time window reads the clock (the clock callback
+/// runs, outside every lock: do not call this for such a breaker from
+/// inside the clock); any other breaker's stats read no clock. Before a
+/// clock is set (firmware) the figures are those of the last record.
 ///
 /// # Safety
 /// `out_stats` is NULL or writable.
@@ -235,7 +242,9 @@ pub unsafe extern "C" fn fusebox_stats_get(
     out_stats: *mut fusebox_stats,
 ) -> fusebox_status {
     non_null!(out_stats);
-    let stats = REGISTRY.stats(Id::from_raw(id)).map_err(status_of);
+    let stats = REGISTRY
+        .stats_when(Id::from_raw(id), || now_ms().ok())
+        .map_err(status_of);
     out_result!(out_stats, stats.map(|s| to_c_stats(&s)))
 }
 
@@ -296,4 +305,21 @@ pub extern "C" fn fusebox_version() -> u32 {
 #[no_mangle]
 pub extern "C" fn fusebox_capacity() -> usize {
     capacity::CAPACITY
+}
+
+/// The largest `window_size` of a count window (`FUSEBOX_WINDOW_COUNT`),
+/// fixed at build time (`FUSEBOX_MAX_WINDOW_CALLS`, 1..=1024, default 64).
+/// A library built without policies reports it too, though it accepts no
+/// window but `fusebox_config_init`'s.
+#[no_mangle]
+pub extern "C" fn fusebox_max_window_calls() -> u32 {
+    crate::MAX_WINDOW_CALLS
+}
+
+/// The largest `window_size` of a time window (`FUSEBOX_WINDOW_TIME`), in
+/// buckets, fixed at build time (`FUSEBOX_MAX_BUCKETS`, 1..=60, default
+/// 8). A library built without policies reports it too.
+#[no_mangle]
+pub extern "C" fn fusebox_max_buckets() -> u32 {
+    crate::MAX_BUCKETS
 }

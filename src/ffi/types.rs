@@ -102,10 +102,14 @@ pub const FUSEBOX_TRIP_CUMULATIVE: u32 = 0;
 pub const FUSEBOX_TRIP_CONSECUTIVE: u32 = 1;
 /// `trip_rule`: the window's failure rate reaches `failure_rate_percent`.
 pub const FUSEBOX_TRIP_FAILURE_RATE: u32 = 2;
-/// `window_kind`: the last `window_size` calls (at most 64).
+/// `window_kind`: the last `window_size` calls (at most
+/// `fusebox_max_window_calls()`, 64 unless built otherwise). It does not
+/// age: its figures are the same at any later time.
 pub const FUSEBOX_WINDOW_COUNT: u32 = 0;
-/// `window_kind`: `window_size` buckets (at most 8) of `bucket_ms`, counted
-/// from the window's start (see `fusebox_config.window_kind`).
+/// `window_kind`: `window_size` buckets (at most `fusebox_max_buckets()`,
+/// 8 unless built otherwise) of `bucket_ms`, counted from the window's
+/// start (see `fusebox_config.window_kind`). It ages: stats and metrics
+/// read later leave out the buckets that have expired by then.
 pub const FUSEBOX_WINDOW_TIME: u32 = 1;
 /// `half_open_wait_action`: unreported probes are written off, new ones admitted.
 pub const FUSEBOX_WAIT_RELEASE_PROBES: u32 = 0;
@@ -177,7 +181,11 @@ pub struct fusebox_config {
     /// from the first call recorded. A clock that goes back counts into the
     /// newest bucket, which then starts at that reading.
     pub window_kind: u32,
-    /// Calls (count window, 1..=64) or buckets (time window, 1..=8). Default: 64.
+    /// Calls (count window, 1..=`fusebox_max_window_calls()`) or buckets
+    /// (time window, 1..=`fusebox_max_buckets()`); the limits are chosen
+    /// when the library is built (`FUSEBOX_MAX_WINDOW_CALLS`, default 64,
+    /// up to 1024; `FUSEBOX_MAX_BUCKETS`, default 8, up to 60). Default: 64
+    /// (the maximum, if the library was built with a smaller one).
     pub window_size: u32,
     /// Width of a time-window bucket in ms (>= 1 with a time window). Bucket
     /// k of a window that started at time s covers `s + k * bucket_ms` up to
@@ -260,11 +268,13 @@ pub struct fusebox_stats {
     pub half_open_successes: u32,
     /// The open duration in force (backoff and jitter applied).
     pub open_duration_ms: u32,
-    /// Calls in the rate window, as of its last record.
+    /// Calls in the rate window as it stands when read: a time window's
+    /// buckets that expired since its last record are left out (a count
+    /// window does not age). See `fusebox_stats_get`.
     pub window_calls: u32,
-    /// Failures in the rate window.
+    /// Failures in the rate window, as `window_calls`.
     pub window_failures: u32,
-    /// Slow calls in the rate window.
+    /// Slow calls in the rate window, as `window_calls`.
     pub window_slow: u32,
     /// Ms spent closed (also disabled, metrics-only) up to the last change.
     pub time_closed_ms: u64,

@@ -8,7 +8,7 @@
 //! |---|---|---|
 //! | `fusebox_state` | gauge | one per state (label `state`: `closed`, `open`, `half_open`, `forced_open`, `disabled`, `metrics_only`), 1 for the stored state, 0 for the others |
 //! | `fusebox_calls_total` | counter | one per `outcome`: `admitted`, `rejected`, `succeeded`, `failed`, and with `policies` `ignored`, `slow` |
-//! | `fusebox_failure_rate` | gauge | failures / calls in the rate window, 0 to 1 (0 when the window is empty or there is none) |
+//! | `fusebox_failure_rate` | gauge | failures / calls in the rate window as it stands at the write's reading (a time window's expired buckets left out), 0 to 1 (0 when the window is empty or there is none) |
 //! | `fusebox_slow_call_rate` | gauge | slow calls / calls in the rate window, as above |
 //! | `fusebox_window_calls` | gauge | calls in the rate window (the rates' denominator) |
 //! | `fusebox_open_seconds_total` | counter | time spent open or forced open, the current open period included |
@@ -306,9 +306,10 @@ impl Write for SliceWriter<'_> {
 /// The exposition.
 impl<const N: usize> Registry<N> {
     /// The breaker in slot `i`, if any: its name (under the index's
-    /// critical section) and its stats (under its slot lock, taken inside
-    /// that critical section, as `lookup` does), read together. O(1).
-    fn reading(&self, i: usize) -> Result<Option<Reading>, Error> {
+    /// critical section) and its stats as of `now_ms` (under its slot
+    /// lock, taken inside that critical section, as `lookup` does), read
+    /// together. O(1) (O(buckets) with a time window).
+    fn reading(&self, i: usize, now_ms: u64) -> Result<Option<Reading>, Error> {
         self.with_index(|index| {
             let Some((name, slot)) = index.names.get(i).zip(self.slots.get(i)) else {
                 return Ok(None);
@@ -316,7 +317,10 @@ impl<const N: usize> Registry<N> {
             if name.is_empty() {
                 return Ok(None);
             }
-            let stats = slot.with(|s| s.occupied.then(|| self.fast.stats(s.id(), &s.breaker)))?;
+            let stats = slot.with(|s| {
+                s.occupied
+                    .then(|| self.fast.stats(s.id(), &s.breaker, Some(now_ms)))
+            })?;
             Ok(stats.map(|stats| Reading {
                 name: name.clone(),
                 stats,
@@ -335,7 +339,7 @@ impl<const N: usize> Registry<N> {
                 w.write_str(part)?;
             }
             for i in 0..N {
-                let Some(r) = self.reading(i).map_err(|_| fmt::Error)? else {
+                let Some(r) = self.reading(i, now_ms).map_err(|_| fmt::Error)? else {
                     continue;
                 };
                 sample_start(w, family.name, &r.name)?;
@@ -347,8 +351,11 @@ impl<const N: usize> Registry<N> {
     }
 
     /// Writes the Prometheus text exposition format (version 0.0.4) of
-    /// every breaker to `w`, reading the time spent open up to `now_ms`.
-    /// No allocation; the families are described in docs/metrics.md.
+    /// every breaker to `w`, as of `now_ms`: the time spent open up to
+    /// then, and the rates and calls of the rate window as it stands then
+    /// (a time window's expired buckets left out, as
+    /// [`stats_at`](Self::stats_at) does). No allocation; the families are
+    /// described in docs/metrics.md.
     ///
     /// Consistency: each breaker's samples of one family come from one
     /// reading of it (its name and counters together, copied under its
@@ -358,7 +365,7 @@ impl<const N: usize> Registry<N> {
     /// after `fusebox_state` was read shows in `fusebox_calls_total`), and
     /// a breaker created or removed during the write may be in some
     /// families and not in others. Reading the stats moves no state: the
-    /// state is the stored one, as [`stats`](Self::stats) reports it (an
+    /// state is the stored one, as [`stats_at`](Self::stats_at) reports it (an
     /// open breaker whose timeout has run out is still `open` until
     /// something asks its state).
     ///

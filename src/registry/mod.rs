@@ -18,7 +18,7 @@ use crate::fast::FastPath;
 use crate::id::Id;
 use crate::name::{to_name, Name};
 use crate::slot::SlotCell;
-use crate::{Breaker, Config, Error, State, Stats};
+use crate::{Breaker, Clock, Config, Error, State, Stats};
 
 mod admission;
 mod metrics;
@@ -373,12 +373,54 @@ impl<const N: usize> Registry<N> {
         self.with_breaker(id, Breaker::reset)
     }
 
-    /// [`Breaker::stats`] by id. O(1).
+    /// [`Breaker::stats`] by id: the rate window as of its last record.
+    /// O(1) (O(buckets) with a time window).
     ///
     /// # Errors
     /// [`Error::NotFound`] for an unknown or stale id.
     pub fn stats(&self, id: Id) -> Result<Stats, Error> {
-        self.with_breaker_quiet(id, |b| self.fast.stats(id, b))
+        self.with_breaker_quiet(id, |b| self.fast.stats(id, b, None))
+    }
+
+    /// [`Breaker::stats_at`] by id: the rate window as it stands at
+    /// `now_ms` (a time window's expired buckets left out). Moves nothing.
+    /// O(1) (O(buckets) with a time window).
+    ///
+    /// # Errors
+    /// [`Error::NotFound`] for an unknown or stale id.
+    pub fn stats_at(&self, id: Id, now_ms: u64) -> Result<Stats, Error> {
+        self.with_breaker_quiet(id, |b| self.fast.stats(id, b, Some(now_ms)))
+    }
+
+    /// [`stats_at`](Self::stats_at) `clock`'s time, read only when the
+    /// figures depend on it (a breaker with a time window; otherwise the
+    /// stats are the same at any time, and no clock is read). The clock is
+    /// read outside the slot's lock, between two short reads of the slot.
+    /// O(1) (O(buckets) with a time window).
+    ///
+    /// # Errors
+    /// [`Error::NotFound`] for an unknown or stale id.
+    pub fn stats_with(&self, id: Id, clock: &impl Clock) -> Result<Stats, Error> {
+        self.stats_when(id, || Some(clock.now_ms()))
+    }
+
+    /// [`stats_with`](Self::stats_with) a reading that may be missing
+    /// (`now` answers `None`: a C API with no clock yet), which then gives
+    /// the stats as of the last record.
+    pub(crate) fn stats_when(
+        &self,
+        id: Id,
+        now: impl FnOnce() -> Option<u64>,
+    ) -> Result<Stats, Error> {
+        let timeless = self.with_breaker_quiet(id, |b| {
+            (!b.stats_age()).then(|| self.fast.stats(id, b, None))
+        })?;
+        if let Some(s) = timeless {
+            return Ok(s);
+        }
+        // Outside the lock: the clock is the application's code.
+        let now_ms = now();
+        self.with_breaker_quiet(id, |b| self.fast.stats(id, b, now_ms))
     }
 
     /// The configuration of a breaker by id. O(1).
