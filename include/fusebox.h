@@ -106,13 +106,17 @@ void fusebox_port_panic(void);
 #define FUSEBOX_TRIP_FAILURE_RATE 2
 
 /**
- * `window_kind`: the last `window_size` calls (at most 64).
+ * `window_kind`: the last `window_size` calls (at most
+ * `fusebox_max_window_calls()`, 64 unless built otherwise). It does not
+ * age: its figures are the same at any later time.
  */
 #define FUSEBOX_WINDOW_COUNT 0
 
 /**
- * `window_kind`: `window_size` buckets (at most 8) of `bucket_ms`, counted
- * from the window's start (see `fusebox_config.window_kind`).
+ * `window_kind`: `window_size` buckets (at most `fusebox_max_buckets()`,
+ * 8 unless built otherwise) of `bucket_ms`, counted from the window's
+ * start (see `fusebox_config.window_kind`). It ages: stats and metrics
+ * read later leave out the buckets that have expired by then.
  */
 #define FUSEBOX_WINDOW_TIME 1
 
@@ -181,7 +185,11 @@ typedef struct fusebox_config {
    */
   uint32_t window_kind;
   /**
-   * Calls (count window, 1..=64) or buckets (time window, 1..=8). Default: 64.
+   * Calls (count window, 1..=`fusebox_max_window_calls()`) or buckets
+   * (time window, 1..=`fusebox_max_buckets()`); the limits are chosen
+   * when the library is built (`FUSEBOX_MAX_WINDOW_CALLS`, default 64,
+   * up to 1024; `FUSEBOX_MAX_BUCKETS`, default 8, up to 60). Default: 64
+   * (the maximum, if the library was built with a smaller one).
    */
   uint32_t window_size;
   /**
@@ -350,15 +358,17 @@ typedef struct fusebox_stats {
    */
   uint32_t open_duration_ms;
   /**
-   * Calls in the rate window, as of its last record.
+   * Calls in the rate window as it stands when read: a time window's
+   * buckets that expired since its last record are left out (a count
+   * window does not age). See `fusebox_stats_get`.
    */
   uint32_t window_calls;
   /**
-   * Failures in the rate window.
+   * Failures in the rate window, as `window_calls`.
    */
   uint32_t window_failures;
   /**
-   * Slow calls in the rate window.
+   * Slow calls in the rate window, as `window_calls`.
    */
   uint32_t window_slow;
   /**
@@ -755,8 +765,15 @@ fusebox_status fusebox_call(fusebox_id id, fusebox_op_fn op, void *userdata, int
 fusebox_status fusebox_reset(fusebox_id id);
 
 /**
- * Writes a breaker's counters to `*out_stats`. Needs no clock and does not
- * move the state.
+ * Writes a breaker's counters to `*out_stats`. Does not move the state.
+ *
+ * The rate window's figures (`window_calls`, `window_failures`,
+ * `window_slow`) are as of now: a time window leaves out the buckets that
+ * have expired since its last record, without waiting for a call. For
+ * that, a breaker with a time window reads the clock (the clock callback
+ * runs, outside every lock: do not call this for such a breaker from
+ * inside the clock); any other breaker's stats read no clock. Before a
+ * clock is set (firmware) the figures are those of the last record.
  *
  * # Safety
  * `out_stats` is NULL or writable.
@@ -789,6 +806,21 @@ uint32_t fusebox_version(void);
  * default 16).
  */
 size_t fusebox_capacity(void);
+
+/**
+ * The largest `window_size` of a count window (`FUSEBOX_WINDOW_COUNT`),
+ * fixed at build time (`FUSEBOX_MAX_WINDOW_CALLS`, 1..=1024, default 64).
+ * A library built without policies reports it too, though it accepts no
+ * window but `fusebox_config_init`'s.
+ */
+uint32_t fusebox_max_window_calls(void);
+
+/**
+ * The largest `window_size` of a time window (`FUSEBOX_WINDOW_TIME`), in
+ * buckets, fixed at build time (`FUSEBOX_MAX_BUCKETS`, 1..=60, default
+ * 8). A library built without policies reports it too.
+ */
+uint32_t fusebox_max_buckets(void);
 
 /**
  * Sets the clock every breaker reads: `now_ms(userdata)` returns monotonic

@@ -9,8 +9,8 @@
 mod support;
 
 use fusebox::{
-    Breaker, CallError, Config, ManualClock, Outcome, Permit, Policy, Registry, State, TripRule,
-    WaitAction, WindowKind,
+    Breaker, CallError, Config, Id, ManualClock, Outcome, Permit, Policy, Registry, State, Stats,
+    TripRule, WaitAction, WindowKind, MAX_BUCKETS, MAX_WINDOW_CALLS,
 };
 use proptest::prelude::*;
 use support::policy_model::{ModelPermit, Observed, PolicyCfg, PolicyModel};
@@ -71,7 +71,15 @@ fn cfg() -> impl Strategy<Value = PolicyCfg> {
             Just(TripRule::FailureRate)
         ],
         prop_oneof![Just(WindowKind::Count), Just(WindowKind::Time)],
-        (1u32..9, 1u32..30, 1u32..12, 1u32..=100),
+        // Window sizes: small ones (they fill and wrap in a few calls),
+        // count windows across the 64-bit word boundaries, and any size the
+        // build allows; each capped at the build's limit for its kind.
+        (
+            (1u32..9, 60u32..140, 1u32..=1024, 0u8..3),
+            1u32..30,
+            1u32..12,
+            1u32..=100,
+        ),
         (prop_oneof![Just(0u32), 1u32..20], 1u32..=100),
         (
             1u32..4,
@@ -92,7 +100,7 @@ fn cfg() -> impl Strategy<Value = PolicyCfg> {
                 (threshold, timeout, max_probes),
                 rule,
                 window,
-                (size, bucket_ms, minimum_calls, rate),
+                ((small, mid, any, pick), bucket_ms, minimum_calls, rate),
                 (slow_ms, slow_rate),
                 (st, max_wait, wait_action),
                 (backoff, cap),
@@ -102,7 +110,15 @@ fn cfg() -> impl Strategy<Value = PolicyCfg> {
                 max_probes,
                 rule,
                 window,
-                window_size: size,
+                window_size: match (window, pick) {
+                    (_, 0) => small,
+                    (WindowKind::Count, 1) => mid,
+                    _ => any,
+                }
+                .min(match window {
+                    WindowKind::Count => MAX_WINDOW_CALLS,
+                    WindowKind::Time => MAX_BUCKETS,
+                }),
                 bucket_ms,
                 minimum_calls,
                 rate,
@@ -135,9 +151,9 @@ fn config(c: &PolicyCfg) -> Config {
         )
 }
 
-fn check(b: &Breaker, m: &PolicyModel) {
-    let s = b.stats();
-    let got = Observed {
+/// The stats `s` shows, in the model's terms.
+fn observed(s: &Stats, m: &PolicyModel) -> Observed {
+    Observed {
         state: s.state.code(),
         failures: s.failure_count,
         successes: s.success_count,
@@ -155,8 +171,24 @@ fn check(b: &Breaker, m: &PolicyModel) {
         window: m
             .windowed()
             .then_some((s.window_calls, s.window_failures, s.window_slow)),
-    };
-    assert_eq!(got, m.observed());
+    }
+}
+
+/// The breaker's stats against the model's: as of the last record, and as
+/// they stand at `now` and later (a time window ages; reading changes
+/// nothing); the registry's twin reads the same.
+fn check(b: &Breaker, m: &PolicyModel, reg: &Registry<1>, id: Id, now: u64) {
+    assert_eq!(observed(&b.stats(), m), m.observed());
+    let width = u64::from(m.c.bucket_ms);
+    for later in [now, now + width - 1, now + 2 * width, u64::MAX] {
+        let s = b.stats_at(later);
+        assert_eq!(observed(&s, m), m.observed_at(later), "read at {later}");
+    }
+    let later = now + width;
+    assert_eq!(observed(&b.stats_at(later), m), m.observed_at(later));
+    assert_eq!(reg.stats_at(id, later), Ok(b.stats_at(later)), "registry");
+    let clock = ManualClock::new(later);
+    assert_eq!(reg.stats_with(id, &clock), Ok(b.stats_at(later)), "registry");
 }
 
 fn run(c: PolicyCfg, ops: Vec<Op>) {
@@ -288,7 +320,7 @@ fn run(c: PolicyCfg, ops: Vec<Op>) {
                 }
             }
         }
-        check(&b, &m);
+        check(&b, &m, &reg, id, now);
         assert_eq!(reg.stats(id), Ok(b.stats()), "registry stats");
         let got: Vec<_> = core::iter::from_fn(|| b.take_transition())
             .map(|t| (t.from, t.to, t.reason))

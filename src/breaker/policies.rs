@@ -211,7 +211,7 @@ impl Hooks for Ext {
             }
             if matches!(to, State::Closed | State::MetricsOnly) {
                 // `on_close` / `enter_manual` emptied the window just now.
-                e.window.anchor(now);
+                e.window.anchor(&b.config.policy, now);
             }
             let spent = now.saturating_sub(e.state_since_ms.get());
             if let Some(t) = e.time_in_ms.get_mut(time_slot(from)) {

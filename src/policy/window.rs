@@ -132,9 +132,12 @@ impl RateWindow {
         self.fill = 1;
     }
 
-    /// Starts the first bucket at `now_ms` (the window is empty).
-    pub(crate) fn anchor(&mut self, now_ms: u64) {
-        self.set_start(now_ms);
+    /// Time window: starts the first bucket at `now_ms` (the window is
+    /// empty). A count window has no start: nothing changes.
+    pub(crate) fn anchor(&mut self, p: &Policy, now_ms: u64) {
+        if p.window_kind == WindowKind::Time {
+            self.set_start(now_ms);
+        }
     }
 
     /// Records one call's outcome at `now_ms`.
@@ -456,7 +459,7 @@ mod tests {
     fn a_time_window_ages_bucket_by_bucket_then_empties() {
         let p = Policy::SNAKEPIT.with_window(WindowKind::Time, 3, 100);
         let mut w = RateWindow::EMPTY;
-        w.anchor(1_000);
+        w.anchor(&p, 1_000);
         w.record(&p, true, false, 1_010); // bucket [1000, 1100)
         w.record(&p, false, true, 1_120); // [1100, 1200)
         w.record(&p, false, false, 1_250); // [1200, 1300)
@@ -485,6 +488,8 @@ mod tests {
     fn a_count_window_does_not_age() {
         let p = Policy::SNAKEPIT.with_window(WindowKind::Count, 4, 0);
         let mut w = RateWindow::EMPTY;
+        w.anchor(&p, 5); // a close at a reading: no start for a count window
+        assert_eq!(w, RateWindow::EMPTY);
         w.record(&p, true, false, 10);
         w.record(&p, false, true, 20);
         for later in [0, 10, 1_000, 1 << 40, u64::MAX] {
@@ -525,7 +530,7 @@ mod tests {
         let size = MAX_BUCKETS;
         let p = Policy::SNAKEPIT.with_window(WindowKind::Time, size, 10);
         let mut w = RateWindow::EMPTY;
-        w.anchor(0);
+        w.anchor(&p, 0);
         // Two calls per bucket (one failed) for 2.5 windows.
         let buckets = u64::from(size) * 5 / 2 + 1;
         for b in 0..buckets {

@@ -220,13 +220,46 @@ impl PolicyModel {
         }
     }
 
-    /// (calls, failures, slow) in the window.
+    /// (calls, failures, slow) in the window, as of its last record.
     pub fn totals(&self) -> (u32, u32, u32) {
+        self.totals_of(0)
+    }
+
+    /// (calls, failures, slow) of the calls whose bucket is still in the
+    /// window once `passed` more buckets have gone by.
+    fn totals_of(&self, passed: u64) -> (u32, u32, u32) {
+        let kept = |c: &&(u64, bool, bool)| {
+            self.c.window == WindowKind::Count
+                || c.0.saturating_add(passed) < u64::from(self.c.window_size)
+        };
+        let calls = self.calls.iter().filter(kept);
         (
-            self.calls.len() as u32,
-            self.calls.iter().filter(|c| c.1).count() as u32,
-            self.calls.iter().filter(|c| c.2).count() as u32,
+            calls.clone().count() as u32,
+            calls.clone().filter(|c| c.1).count() as u32,
+            calls.filter(|c| c.2).count() as u32,
         )
+    }
+
+    /// (calls, failures, slow) in the window as it stands at `now`: a time
+    /// window leaves out the buckets that have expired since its newest
+    /// began (none if it has not started, or `now` is before its start: a
+    /// clock that went back); a count window does not age.
+    pub fn totals_at(&self, now: u64) -> (u32, u32, u32) {
+        let passed = match (self.c.window, self.bucket_start) {
+            (WindowKind::Time, Some(start)) if now >= start => {
+                (now - start) / u64::from(self.c.bucket_ms)
+            }
+            _ => 0,
+        };
+        self.totals_of(passed)
+    }
+
+    /// The stats the breaker must show when read at `now`.
+    pub fn observed_at(&self, now: u64) -> Observed {
+        Observed {
+            window: self.windowed().then(|| self.totals_at(now)),
+            ..self.observed()
+        }
     }
 
     fn push(&mut self, failed: bool, slow: bool, now: u64) {
