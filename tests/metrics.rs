@@ -234,6 +234,47 @@ fn rates_come_from_the_window() {
     assert_eq!(value(&s, "fusebox_open_seconds_total{name=\"w\"}"), "2.5");
 }
 
+/// The rates and the window's calls age with the reading the exposition is
+/// written at: a time window's expired buckets are left out without a new
+/// call, and writing changes nothing.
+#[cfg(feature = "policies")]
+#[test]
+fn the_rates_age_with_the_time() {
+    use fusebox::{Outcome, Policy, TripRule, WindowKind};
+    let policy = Policy::SNAKEPIT
+        .with_trip_rule(TripRule::FailureRate)
+        .with_window(WindowKind::Time, 2, 1_000)
+        .with_minimum_calls(u32::MAX)
+        .with_slow_calls(100, 100);
+    let r: Registry<2> = Registry::new();
+    let id = r
+        .create(b"t", Config::default().with_policy(policy))
+        .unwrap();
+    r.record(id, Outcome::Failure, 500, 0).unwrap(); // [0, 1 000): failed, slow
+    r.record(id, Outcome::Success, 0, 1_500).unwrap(); // [1 000, 2 000)
+    r.record(id, Outcome::Success, 0, 1_600).unwrap();
+    let rates = |now| {
+        let s = samples(&exposition(&r, now));
+        [
+            "fusebox_failure_rate",
+            "fusebox_slow_call_rate",
+            "fusebox_window_calls",
+        ]
+        .map(|f| value(&s, &format!("{f}{{name=\"t\"}}")))
+    };
+    assert_eq!(rates(1_600), ["0.333333", "0.333333", "3"]);
+    assert_eq!(rates(1_999), ["0.333333", "0.333333", "3"]);
+    assert_eq!(rates(2_000), ["0", "0", "2"], "the first bucket expired");
+    assert_eq!(rates(3_000), ["0", "0", "0"], "the whole window");
+    assert_eq!(rates(500), ["0.333333", "0.333333", "3"], "clock back");
+    let st = r.stats(id).unwrap();
+    assert_eq!((st.window_calls, st.window_failures), (3, 1));
+    let mut buf = [0u8; 4096];
+    let n = r.metrics_into(2_000, &mut buf).unwrap();
+    let text = core::str::from_utf8(&buf[..n]).unwrap();
+    assert!(text.contains("fusebox_window_calls{name=\"t\"} 2\n"));
+}
+
 #[test]
 fn metrics_into_writes_all_or_nothing() {
     let r: Registry<4> = Registry::new();

@@ -4,7 +4,7 @@
 
 use fusebox::{
     Breaker, CallError, Clock, Config, Error, ManualClock, Outcome, Policy, Reason, Registry,
-    State, Transition, TripRule, WaitAction, WindowKind,
+    State, Transition, TripRule, WaitAction, WindowKind, MAX_BUCKETS, MAX_WINDOW_CALLS,
 };
 
 fn with(policy: Policy) -> Config {
@@ -48,8 +48,8 @@ fn every_out_of_range_policy_field_is_invalid_config() {
     let p = Policy::SNAKEPIT;
     let bad = [
         p.with_window(WindowKind::Count, 0, 0),
-        p.with_window(WindowKind::Count, 65, 0),
-        p.with_window(WindowKind::Time, 9, 100),
+        p.with_window(WindowKind::Count, MAX_WINDOW_CALLS + 1, 0),
+        p.with_window(WindowKind::Time, MAX_BUCKETS + 1, 100),
         p.with_window(WindowKind::Time, 4, 0),
         p.with_minimum_calls(0),
         p.with_failure_rate_percent(0),
@@ -70,8 +70,8 @@ fn every_out_of_range_policy_field_is_invalid_config() {
         );
     }
     let good = [
-        p.with_window(WindowKind::Count, 64, 0),
-        p.with_window(WindowKind::Time, 8, 1),
+        p.with_window(WindowKind::Count, MAX_WINDOW_CALLS, 0),
+        p.with_window(WindowKind::Time, MAX_BUCKETS, 1),
         p.with_backoff(100, 1_000),
         p.with_jitter(100, 0),
         p.with_half_open_success_threshold(2),
@@ -79,6 +79,20 @@ fn every_out_of_range_policy_field_is_invalid_config() {
     for policy in good {
         assert!(Breaker::new(with(policy)).is_ok(), "{policy:?}");
     }
+}
+
+/// The limits are the build's: 64 calls and 8 buckets unless
+/// `FUSEBOX_MAX_WINDOW_CALLS` / `FUSEBOX_MAX_BUCKETS` were set, and the
+/// default window is 64 calls whatever the limit above it.
+#[test]
+fn window_limits_are_the_builds() {
+    let want = |var: Option<&str>, default: u32| var.map_or(default, |v| v.parse().unwrap());
+    assert_eq!(
+        MAX_WINDOW_CALLS,
+        want(option_env!("FUSEBOX_MAX_WINDOW_CALLS"), 64)
+    );
+    assert_eq!(MAX_BUCKETS, want(option_env!("FUSEBOX_MAX_BUCKETS"), 8));
+    assert_eq!(Policy::SNAKEPIT.window_size, MAX_WINDOW_CALLS.min(64));
 }
 
 #[test]
@@ -380,6 +394,195 @@ fn a_clock_that_goes_back_restarts_the_newest_bucket() {
     assert_eq!(window_calls(&b), 3, "[0, 100) and [100, 200)");
     b.record_success(200);
     assert_eq!(window_calls(&b), 2, "the bucket of 0 dropped out");
+}
+
+#[test]
+fn stats_at_leaves_out_the_buckets_that_expired_and_changes_nothing() {
+    // Three buckets of 100 ms from 1 000: [1 000, 1 100), [1 100, 1 200) ...
+    let p = Policy::SNAKEPIT
+        .with_trip_rule(TripRule::FailureRate)
+        .with_window(WindowKind::Time, 3, 100)
+        .with_minimum_calls(u32::MAX)
+        .with_slow_calls(50, 100);
+    let mut b = breaker(p);
+    b.record(Outcome::Failure, 0, 1_000);
+    b.record(Outcome::Success, 60, 1_150);
+    b.record(Outcome::Failure, 60, 1_250);
+    b.record(Outcome::Success, 0, 1_299);
+    let window = |s: fusebox::Stats| (s.window_calls, s.window_failures, s.window_slow);
+    let before = b.clone();
+    assert_eq!(window(b.stats()), (4, 2, 2));
+    assert_eq!(window(b.stats_at(1_299)), (4, 2, 2));
+    assert_eq!(window(b.stats_at(1_300)), (3, 1, 2), "one bucket passed");
+    assert_eq!(window(b.stats_at(1_400)), (2, 1, 1), "two passed");
+    assert_eq!(window(b.stats_at(1_500)), (0, 0, 0), "the whole window");
+    assert_eq!(window(b.stats_at(u64::MAX)), (0, 0, 0));
+    // The clock went back before the newest bucket: nothing expired.
+    assert_eq!(window(b.stats_at(1_100)), (4, 2, 2));
+    assert_eq!(window(b.stats_at(0)), (4, 2, 2));
+    // Only the window's figures differ from `stats`.
+    let (mut now, mut then) = (b.stats_at(1_500), b.stats());
+    (now.window_calls, now.window_failures, now.window_slow) = (0, 0, 0);
+    (then.window_calls, then.window_failures, then.window_slow) = (0, 0, 0);
+    assert_eq!(now, then);
+    // Reading moved nothing: a call at 1 400 finds what stats_at(1 400) said.
+    assert_eq!(b, before);
+    b.record(Outcome::Success, 0, 1_400);
+    assert_eq!(window(b.stats()), (3, 1, 1));
+
+    // A count window does not age.
+    let mut b = breaker(
+        Policy::SNAKEPIT
+            .with_trip_rule(TripRule::FailureRate)
+            .with_window(WindowKind::Count, 4, 0)
+            .with_minimum_calls(u32::MAX),
+    );
+    b.record_failure(10);
+    b.record_success(20);
+    for later in [20, 1 << 40, u64::MAX, 0] {
+        assert_eq!(window(b.stats_at(later)), (2, 1, 0));
+    }
+}
+
+/// A clock that counts its readings.
+struct CountingClock(ManualClock, core::cell::Cell<u32>);
+
+impl Clock for CountingClock {
+    fn now_ms(&self) -> u64 {
+        self.1.set(self.1.get() + 1);
+        self.0.now_ms()
+    }
+}
+
+#[test]
+fn registry_stats_age_with_the_time_and_read_the_clock_only_for_a_time_window() {
+    let r: Registry<2> = Registry::new();
+    let timed = r
+        .create(
+            b"timed",
+            with(
+                Policy::SNAKEPIT
+                    .with_trip_rule(TripRule::FailureRate)
+                    .with_window(WindowKind::Time, 2, 1_000)
+                    .with_minimum_calls(u32::MAX),
+            ),
+        )
+        .unwrap();
+    let counted = r
+        .create(
+            b"counted",
+            with(
+                Policy::SNAKEPIT
+                    .with_trip_rule(TripRule::FailureRate)
+                    .with_window(WindowKind::Count, 4, 0)
+                    .with_minimum_calls(u32::MAX),
+            ),
+        )
+        .unwrap();
+    for id in [timed, counted] {
+        r.record_failure(id, 500).unwrap();
+        r.record_success(id, 1_600).unwrap();
+    }
+    let clock = CountingClock(ManualClock::new(2_600), Default::default());
+    // [500, 1 500) expired at 2 500: one call left, read without a call.
+    assert_eq!(r.stats_with(timed, &clock).unwrap().window_calls, 1);
+    assert_eq!(clock.1.get(), 1);
+    assert_eq!(r.stats_at(timed, 2_600).unwrap().window_calls, 1);
+    assert_eq!(r.stats_at(timed, 3_500).unwrap().window_calls, 0);
+    assert_eq!(
+        r.stats(timed).unwrap().window_calls,
+        2,
+        "as of the last record"
+    );
+    // A count window's stats are the same at any time: no clock read.
+    assert_eq!(r.stats_with(counted, &clock).unwrap().window_calls, 2);
+    assert_eq!(clock.1.get(), 1);
+    assert_eq!(r.stats_at(counted, u64::MAX).unwrap().window_calls, 2);
+    // Nothing moved: a call at 2 600 finds the one call left, plus itself.
+    r.record_success(timed, 2_600).unwrap();
+    assert_eq!(r.stats(timed).unwrap().window_calls, 2);
+    r.remove(timed).unwrap();
+    assert_eq!(r.stats_with(timed, &clock), Err(Error::NotFound));
+    assert_eq!(r.stats_at(timed, 0), Err(Error::NotFound));
+}
+
+/// The largest count window the build allows judges from its size on
+/// (the minimum capped at it) and drops its oldest call for each new one.
+#[test]
+fn the_largest_count_window_caps_the_minimum_and_wraps() {
+    let max = MAX_WINDOW_CALLS;
+    let p = Policy::SNAKEPIT
+        .with_trip_rule(TripRule::FailureRate)
+        .with_window(WindowKind::Count, max, 0)
+        .with_minimum_calls(u32::MAX)
+        .with_failure_rate_percent(50);
+    assert_eq!(p.effective_minimum_calls(), max);
+    // max - 1 failures: 100%, but too few calls to judge; the next judges.
+    let mut b = breaker(p);
+    for t in 0..u64::from(max) - 1 {
+        b.record_failure(t);
+    }
+    assert_eq!(b.state(u64::from(max)), State::Closed);
+    b.record_failure(u64::from(max));
+    assert_eq!(b.state(u64::from(max)), State::Open);
+    // Successes fill the window and then stay capped at its size.
+    let mut b = breaker(p);
+    for k in 0..max + 5 {
+        b.record_success(u64::from(k));
+        assert_eq!(b.stats().window_calls, (k + 1).min(max));
+    }
+    // Failures push the oldest successes out: 50% trips at the half, not
+    // one failure before.
+    let half = max.div_ceil(2);
+    for t in 0..u64::from(half) - 1 {
+        b.record_failure(5_000 + t);
+    }
+    assert_eq!(b.state(6_000), State::Closed);
+    assert_eq!(
+        (b.stats().window_calls, b.stats().window_failures),
+        (max, half - 1)
+    );
+    b.record_failure(6_000);
+    assert_eq!(b.state(6_000), State::Open);
+    assert_eq!(
+        transitions(&mut b),
+        [(State::Closed, State::Open, Reason::FailureRate)]
+    );
+}
+
+/// The largest time window the build allows holds that many buckets,
+/// wraps around its ring, and ages to empty.
+#[test]
+fn the_largest_time_window_wraps_and_ages() {
+    let max = MAX_BUCKETS;
+    let mut b = watching(max, 10);
+    for k in 0..3 * u64::from(max) {
+        b.record_failure(1_000 + 10 * k);
+        b.record_success(1_005 + 10 * k);
+        let held = (k + 1).min(u64::from(max)) as u32;
+        assert_eq!(b.stats().window_calls, 2 * held);
+        assert_eq!(b.stats().window_failures, held);
+    }
+    let last = 1_000 + 10 * (3 * u64::from(max) - 1);
+    assert_eq!(b.stats_at(last + 10).window_calls, 2 * (max - 1));
+    assert_eq!(b.stats_at(last + 10 * u64::from(max)).window_calls, 0);
+    // A failure-rate rule over it trips from its minimum.
+    let p = Policy::SNAKEPIT
+        .with_trip_rule(TripRule::FailureRate)
+        .with_window(WindowKind::Time, max, 10)
+        .with_minimum_calls(2 * max)
+        .with_failure_rate_percent(50);
+    let mut b = breaker(p);
+    for k in 0..u64::from(max) {
+        b.record_success(10 * k);
+        assert_eq!(b.state(10 * k), State::Closed);
+        b.record_failure(10 * k + 1);
+    }
+    assert_eq!(
+        b.state(10 * u64::from(max)),
+        State::Open,
+        "2 max calls, 50%"
+    );
 }
 
 #[test]

@@ -188,7 +188,11 @@ fn check(b: &Breaker, m: &PolicyModel, reg: &Registry<1>, id: Id, now: u64) {
     assert_eq!(observed(&b.stats_at(later), m), m.observed_at(later));
     assert_eq!(reg.stats_at(id, later), Ok(b.stats_at(later)), "registry");
     let clock = ManualClock::new(later);
-    assert_eq!(reg.stats_with(id, &clock), Ok(b.stats_at(later)), "registry");
+    assert_eq!(
+        reg.stats_with(id, &clock),
+        Ok(b.stats_at(later)),
+        "registry"
+    );
 }
 
 fn run(c: PolicyCfg, ops: Vec<Op>) {
