@@ -49,6 +49,24 @@ fn calls_needing_time_report_no_clock_until_one_is_set() {
         let mut st = core::mem::zeroed::<fusebox_stats>();
         assert_eq!(fusebox_stats_get(id, &mut st), FUSEBOX_OK);
         assert_eq!(st.admitted_count, 0);
+        // A time window's stats age with the clock; with none yet they are
+        // those of the last record (nothing was recorded without a clock).
+        if cfg!(feature = "policies") {
+            let mut c = core::mem::zeroed::<fusebox_config>();
+            fusebox_config_init(&mut c);
+            c.trip_rule = FUSEBOX_TRIP_FAILURE_RATE;
+            c.window_kind = FUSEBOX_WINDOW_TIME;
+            c.window_size = 2;
+            let mut timed = 0;
+            assert_eq!(
+                fusebox_create(c"nc-time".as_ptr(), &c, &mut timed),
+                FUSEBOX_OK
+            );
+            st.window_calls = 9;
+            assert_eq!(fusebox_stats_get(timed, &mut st), FUSEBOX_OK);
+            assert_eq!(st.window_calls, 0);
+            assert_eq!(fusebox_destroy(timed), FUSEBOX_OK);
+        }
         assert_eq!(fusebox_reset(id), FUSEBOX_OK);
         // NULL does not clear or replace the (absent) clock.
         assert_eq!(

@@ -137,6 +137,9 @@ static void test_config_init_is_snakepit(void) {
     CHECK(c.reset_timeout_ms == 30000);
     CHECK(c.half_open_max_calls == 1);
     fusebox_config_init(NULL); /* must not crash */
+    /* The window limits chosen at build time (defaults 64 and 8). */
+    CHECK(fusebox_max_window_calls() >= 1 && fusebox_max_window_calls() <= 1024);
+    CHECK(fusebox_max_buckets() >= 1 && fusebox_max_buckets() <= 60);
 }
 
 static void test_null_pointers(void) {
@@ -588,8 +591,18 @@ static void test_policy_config(void) {
     c.half_open_wait_action = 9;
     CHECK_STATUS(fusebox_create("p", &c, &id), FUSEBOX_INVALID_CONFIG);
     c = config(1, 10, 1);
-    c.window_size = 65;
+    c.window_size = fusebox_max_window_calls() + 1;
     CHECK_STATUS(fusebox_create("p", &c, &id), FUSEBOX_INVALID_CONFIG);
+    c.window_size = fusebox_max_window_calls();
+    CHECK_STATUS(fusebox_create("p", &c, &id), FUSEBOX_OK);
+    CHECK_STATUS(fusebox_destroy(id), FUSEBOX_OK);
+    c = config(1, 10, 1);
+    c.window_kind = FUSEBOX_WINDOW_TIME;
+    c.window_size = fusebox_max_buckets() + 1;
+    CHECK_STATUS(fusebox_create("p", &c, &id), FUSEBOX_INVALID_CONFIG);
+    c.window_size = fusebox_max_buckets();
+    CHECK_STATUS(fusebox_create("p", &c, &id), FUSEBOX_OK);
+    CHECK_STATUS(fusebox_destroy(id), FUSEBOX_OK);
     c = config(1, 10, 1);
     c.half_open_success_threshold = 2; /* > half_open_max_calls */
     CHECK_STATUS(fusebox_create("p", &c, &id), FUSEBOX_INVALID_CONFIG);
@@ -687,6 +700,60 @@ static void test_policy_rules(void) {
     CHECK(s.open_duration_ms == 100 && s.transitions == 5);
     CHECK(s.time_open_ms == 300 && s.time_half_open_ms == 0);
     CHECK_STATUS(fusebox_destroy(id), FUSEBOX_OK);
+}
+
+/* Stats read later (the app's clock moved on, no new call) show a time
+ * window without its expired buckets; a count window does not age. */
+static void test_stats_age_with_the_clock(void) {
+    fusebox_config c = config(1, 100, 1);
+    fusebox_id timed, counted;
+    fusebox_stats s;
+    c.trip_rule = FUSEBOX_TRIP_FAILURE_RATE;
+    c.minimum_calls = 1000; /* never judged: the window is only watched */
+    c.slow_call_ms = 100;
+    c.slow_call_rate_percent = 100;
+    c.window_kind = FUSEBOX_WINDOW_TIME;
+    c.window_size = 2;
+    c.bucket_ms = 1000;
+    CHECK_STATUS(fusebox_create("aging-time", &c, &timed), FUSEBOX_OK);
+    c.window_kind = FUSEBOX_WINDOW_COUNT;
+    CHECK_STATUS(fusebox_create("aging-count", &c, &counted), FUSEBOX_OK);
+    now64 = 10000; /* the time window starts here: [10000, 11000), ... */
+    CHECK_STATUS(fusebox_record(timed, FUSEBOX_OUTCOME_FAILURE, 500), FUSEBOX_OK);
+    CHECK_STATUS(fusebox_record(counted, FUSEBOX_OUTCOME_FAILURE, 500), FUSEBOX_OK);
+    now64 = 11500;
+    CHECK_STATUS(fusebox_record(timed, FUSEBOX_OUTCOME_SUCCESS, 0), FUSEBOX_OK);
+    CHECK_STATUS(fusebox_record(counted, FUSEBOX_OUTCOME_SUCCESS, 0), FUSEBOX_OK);
+    CHECK_STATUS(fusebox_stats_get(timed, &s), FUSEBOX_OK);
+    CHECK(s.window_calls == 2 && s.window_failures == 1 && s.window_slow == 1);
+    now64 = 11999;
+    CHECK_STATUS(fusebox_stats_get(timed, &s), FUSEBOX_OK);
+    CHECK(s.window_calls == 2 && s.window_failures == 1);
+    now64 = 12000; /* [10000, 11000) has expired */
+    CHECK_STATUS(fusebox_stats_get(timed, &s), FUSEBOX_OK);
+    CHECK(s.window_calls == 1 && s.window_failures == 0 && s.window_slow == 0);
+    CHECK(s.state == FUSEBOX_STATE_CLOSED && s.slow_count == 1);
+#ifndef FUSEBOX_TEST_FIRMWARE
+    {
+        static char text[8192];
+        size_t written = 0;
+        CHECK_STATUS(fusebox_metrics_write(text, sizeof text, &written), FUSEBOX_OK);
+        CHECK(strstr(text, "fusebox_window_calls{name=\"aging-time\"} 1\n") != NULL);
+        CHECK(strstr(text, "fusebox_failure_rate{name=\"aging-time\"} 0\n") != NULL);
+        CHECK(strstr(text, "fusebox_failure_rate{name=\"aging-count\"} 0.5\n") != NULL);
+    }
+#endif
+    now64 = 13000; /* the whole window */
+    CHECK_STATUS(fusebox_stats_get(timed, &s), FUSEBOX_OK);
+    CHECK(s.window_calls == 0);
+    now64 = 10500; /* the clock went back: nothing expired */
+    CHECK_STATUS(fusebox_stats_get(timed, &s), FUSEBOX_OK);
+    CHECK(s.window_calls == 2 && s.window_failures == 1);
+    now64 = 1000000;
+    CHECK_STATUS(fusebox_stats_get(counted, &s), FUSEBOX_OK);
+    CHECK(s.window_calls == 2 && s.window_failures == 1 && s.window_slow == 1);
+    CHECK_STATUS(fusebox_destroy(timed), FUSEBOX_OK);
+    CHECK_STATUS(fusebox_destroy(counted), FUSEBOX_OK);
 }
 
 static void test_permits_and_classified_calls(void) {
@@ -832,6 +899,7 @@ static void test_policies(void) {
     CHECK_STATUS(fusebox_set_clock(clock64, &now64), FUSEBOX_OK);
     test_policy_config();
     test_policy_rules();
+    test_stats_age_with_the_clock();
     test_permits_and_classified_calls();
     test_manual_control_and_events();
     test_setting_the_listener_from_inside_the_listener_is_busy();
