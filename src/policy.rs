@@ -15,6 +15,7 @@
 use crate::Error;
 
 pub(crate) mod window;
+#[cfg_attr(not(feature = "policies"), allow(unused_imports))]
 pub(crate) use window::RateWindow;
 
 mod limits {

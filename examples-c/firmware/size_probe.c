@@ -21,6 +21,7 @@ any_fn volatile fusebox_size_probe[] = {
     (any_fn)fusebox_call,           (any_fn)fusebox_reset,
     (any_fn)fusebox_stats_get,      (any_fn)fusebox_status_str,
     (any_fn)fusebox_state_str,      (any_fn)fusebox_capacity,
+    (any_fn)fusebox_max_window_calls, (any_fn)fusebox_max_buckets,
 #ifdef PROBE_SNAPSHOT
     (any_fn)fusebox_snapshot,       (any_fn)fusebox_restore,
     (any_fn)fusebox_snapshot_all,   (any_fn)fusebox_restore_all,

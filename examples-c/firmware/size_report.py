@@ -12,7 +12,10 @@ RAM: the registry's size from the firmware ELF's symbol table; one slot
 exactly, as the difference with an ELF built with one slot more.
 
 With --policies-map/--policies-elf it also reports, without a budget, the
-flash of the whole C API and the registry RAM of a build with policies.
+flash of the whole C API and the registry RAM of a build with policies;
+with --policies-elf-plus-one (that build with one slot more), the size of
+one slot with policies, which grows with the rate-window limits
+(FUSEBOX_MAX_WINDOW_CALLS, FUSEBOX_MAX_BUCKETS).
 
 Budgets: fusebox's own flash for the core C API (the snapshot functions are
 reported on top; --gc-sections drops them from firmware that does not call
@@ -87,6 +90,7 @@ def main():
     ap.add_argument("--budget-breaker", type=int, default=64)
     ap.add_argument("--policies-map", help="probe linking the whole C API, built with policies")
     ap.add_argument("--policies-elf", help="the firmware built with policies")
+    ap.add_argument("--policies-elf-plus-one", help="the same with one registry slot more")
     args = ap.parse_args()
 
     flash = lambda d: d[".text"] + d[".rodata"] + d[".data"]
@@ -113,6 +117,11 @@ def main():
         print(f"with policies (reported, no budget): whole C API flash {flash(pol)} bytes;"
               f" registry at capacity {args.capacity}: {pol_registry} bytes"
               f" (slots and the 32-entry event queue)")
+        if args.policies_elf_plus_one:
+            pol_slot = registry_bytes(args.nm, args.policies_elf_plus_one) - pol_registry
+            print(f"     one slot with policies: {pol_slot} bytes = 32-byte name + 8-byte id"
+                  f" + {pol_slot - 40} bytes of breaker state, occupancy flag and slot lock"
+                  f" (window limits: FUSEBOX_MAX_WINDOW_CALLS, FUSEBOX_MAX_BUCKETS)")
 
     ok = True
     for what, value, budget in (("core C API flash", flash(core), args.budget_flash),

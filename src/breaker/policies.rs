@@ -301,11 +301,7 @@ impl Hooks for Ext {
         s.ignored_count = e.ignored_count;
         s.half_open_successes = e.half_open_successes;
         if b.has_window() {
-            let p = &b.config.policy;
-            let t = match now_ms {
-                Some(now) => e.window.totals_at(p, now),
-                None => e.window.totals(p),
-            };
+            let t = e.window.totals_as_of(&b.config.policy, now_ms);
             s.window_calls = t.calls;
             s.window_failures = t.failures;
             s.window_slow = t.slow;

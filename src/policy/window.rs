@@ -70,7 +70,7 @@ fn ones(bits: &[u64; WORDS]) -> u32 {
 /// up to the next. It starts at [`anchor`](Self::anchor) (the breaker
 /// closed, or entered metrics-only, at that reading) or, when it was
 /// emptied without a reading (a new breaker, a reset), at the first call
-/// it records. Read at a later time ([`totals_at`](Self::totals_at)) it
+/// it records. Read at a later time ([`totals_as_of`](Self::totals_as_of)) it
 /// leaves out the buckets that expired since its last record, without
 /// changing.
 ///
@@ -208,45 +208,52 @@ impl RateWindow {
         self.set_start(self.start().saturating_add(k.saturating_mul(width)));
     }
 
-    /// Time window: the sum of the newest `n` buckets. O(`n`).
-    fn newest_buckets(&self, p: &Policy, n: usize) -> Totals {
-        let size = Self::size(p);
-        let newest = usize::from(self.pos);
-        (0..n.min(size)).fold(Totals::default(), |t, back| {
-            let i = wrap(newest + size - back, size);
-            t.plus(self.buckets.get(i).copied().unwrap_or_default())
-        })
-    }
-
     /// The window's totals, as of its last record.
     pub(crate) fn totals(&self, p: &Policy) -> Totals {
-        match p.window_kind {
-            WindowKind::Count => Totals {
-                calls: u32::from(self.fill),
-                failures: ones(&self.failed),
-                slow: ones(&self.slow),
-            },
-            WindowKind::Time => self.newest_buckets(p, Self::size(p)),
-        }
+        self.totals_as_of(p, None)
     }
 
     /// The window's totals as they stand at `now_ms`, without changing it:
-    /// those a call recorded at `now_ms` would find before adding itself. A
-    /// count window's are its [`totals`](Self::totals) (it does not age); a
-    /// time window leaves out the buckets that expired by `now_ms` (all of
-    /// them once `window_size` buckets have passed since the newest began).
-    /// An unanchored window, or a reading before the newest bucket's start
-    /// (a clock that went back), expires nothing.
-    pub(crate) fn totals_at(&self, p: &Policy, now_ms: u64) -> Totals {
-        match p.window_kind {
-            WindowKind::Count => self.totals(p),
-            WindowKind::Time => {
-                let size = Self::size(p);
-                let passed = self.periods(p, now_ms).unwrap_or(0);
-                let expired = usize::try_from(passed).unwrap_or(usize::MAX).min(size);
-                self.newest_buckets(p, size - expired)
-            }
+    /// those a call recorded at `now_ms` would find before adding itself;
+    /// for `None`, as of the last record ([`totals`](Self::totals)). A
+    /// count window's are the same either way (it does not age); a time
+    /// window leaves out the buckets that expired by `now_ms` (all of them
+    /// once `window_size` buckets have passed since the newest began). An
+    /// unanchored window, or a reading before the newest bucket's start (a
+    /// clock that went back), expires nothing. O(`MAX_WINDOW_CALLS` / 64)
+    /// or O(`MAX_BUCKETS`).
+    pub(crate) fn totals_as_of(&self, p: &Policy, now_ms: Option<u64>) -> Totals {
+        if p.window_kind == WindowKind::Count {
+            return Totals {
+                calls: u32::from(self.fill),
+                failures: ones(&self.failed),
+                slow: ones(&self.slow),
+            };
         }
+        let size = Self::size(p);
+        // The buckets still in: the newest `kept` (every one as of the
+        // last record; those past `window_size` stay empty).
+        let kept = match now_ms.and_then(|now| self.periods(p, now)) {
+            Some(passed) => size - usize::try_from(passed).unwrap_or(usize::MAX).min(size),
+            None => usize::MAX,
+        };
+        let newest = usize::from(self.pos);
+        self.buckets
+            .iter()
+            .enumerate()
+            .fold(Totals::default(), |t, (i, b)| {
+                // How many buckets older than the newest this one is.
+                let age = if i <= newest {
+                    newest - i
+                } else {
+                    (newest + size).saturating_sub(i)
+                };
+                if age < kept {
+                    t.plus(*b)
+                } else {
+                    t
+                }
+            })
     }
 }
 
@@ -431,8 +438,8 @@ mod tests {
         for size in [1, 2, 3, MAX_BUCKETS] {
             let p = Policy::SNAKEPIT.with_window(WindowKind::Time, size, 100);
             let mut w = RateWindow::EMPTY;
-            assert_eq!(w.totals_at(&p, 5_000), Totals::default()); // unanchored
-                                                                   // One call per 50 ms from t = 1000, for 2.5 windows.
+            assert_eq!(w.totals_as_of(&p, Some(5_000)), Totals::default()); // unanchored
+                                                                            // One call per 50 ms from t = 1000, for 2.5 windows.
             let calls = u64::from(size) * 5;
             for k in 0..calls {
                 let now = 1_000 + 50 * k;
@@ -445,7 +452,7 @@ mod tests {
                 let around = boundaries.flat_map(|m| [0, 1, 2, 51].map(|d| 999 + 100 * m + d));
                 for later in around.chain([0, u64::MAX - 1, u64::MAX]) {
                     assert_eq!(
-                        w.totals_at(&p, later),
+                        w.totals_as_of(&p, Some(later)),
                         moved_to(&w, &p, later),
                         "size {size}, last record {now}, read at {later}"
                     );
@@ -465,23 +472,23 @@ mod tests {
         w.record(&p, false, false, 1_250); // [1200, 1300)
         w.record(&p, true, true, 1_299);
         assert_eq!(w.totals(&p), t(4, 2, 2));
-        assert_eq!(w.totals_at(&p, 1_299), t(4, 2, 2));
+        assert_eq!(w.totals_as_of(&p, Some(1_299)), t(4, 2, 2));
         // k buckets passed since the newest began: the oldest k go.
-        assert_eq!(w.totals_at(&p, 1_300), t(3, 1, 2));
-        assert_eq!(w.totals_at(&p, 1_399), t(3, 1, 2));
-        assert_eq!(w.totals_at(&p, 1_400), t(2, 1, 1));
-        assert_eq!(w.totals_at(&p, 1_500), Totals::default());
-        assert_eq!(w.totals_at(&p, u64::MAX), Totals::default());
+        assert_eq!(w.totals_as_of(&p, Some(1_300)), t(3, 1, 2));
+        assert_eq!(w.totals_as_of(&p, Some(1_399)), t(3, 1, 2));
+        assert_eq!(w.totals_as_of(&p, Some(1_400)), t(2, 1, 1));
+        assert_eq!(w.totals_as_of(&p, Some(1_500)), Totals::default());
+        assert_eq!(w.totals_as_of(&p, Some(u64::MAX)), Totals::default());
         // The clock went back before the newest bucket: nothing expired.
-        assert_eq!(w.totals_at(&p, 1_199), t(4, 2, 2));
-        assert_eq!(w.totals_at(&p, 0), t(4, 2, 2));
+        assert_eq!(w.totals_as_of(&p, Some(1_199)), t(4, 2, 2));
+        assert_eq!(w.totals_as_of(&p, Some(0)), t(4, 2, 2));
         // Not one of them moved the window.
         assert_eq!(w.totals(&p), t(4, 2, 2));
         // A window anchored at the end of time reads without overflow.
         let mut end = RateWindow::EMPTY;
         end.record(&p, true, false, u64::MAX);
-        assert_eq!(end.totals_at(&p, u64::MAX), t(1, 1, 0));
-        assert_eq!(end.totals_at(&p, 0), t(1, 1, 0));
+        assert_eq!(end.totals_as_of(&p, Some(u64::MAX)), t(1, 1, 0));
+        assert_eq!(end.totals_as_of(&p, Some(0)), t(1, 1, 0));
     }
 
     #[test]
@@ -493,7 +500,7 @@ mod tests {
         w.record(&p, true, false, 10);
         w.record(&p, false, true, 20);
         for later in [0, 10, 1_000, 1 << 40, u64::MAX] {
-            assert_eq!(w.totals_at(&p, later), t(2, 1, 1));
+            assert_eq!(w.totals_as_of(&p, Some(later)), t(2, 1, 1));
         }
     }
 
@@ -543,9 +550,9 @@ mod tests {
             assert_eq!(w.totals(&p), t(2 * held, held, slow), "bucket {b}");
         }
         let last = (buckets - 1) * 10;
-        assert_eq!(w.totals_at(&p, last + 10).calls, 2 * (size - 1));
+        assert_eq!(w.totals_as_of(&p, Some(last + 10)).calls, 2 * (size - 1));
         assert_eq!(
-            w.totals_at(&p, last + u64::from(size) * 10),
+            w.totals_as_of(&p, Some(last + u64::from(size) * 10)),
             Totals::default()
         );
         w.record(&p, false, false, last + u64::from(size) * 10 + 5);
@@ -607,7 +614,10 @@ mod tests {
                 .unwrap();
                 assert!(r.time_buckets(&p).eq(w.time_buckets(&p)));
                 for later in [0, 1_000 + 70 * k, 1_000 + 70 * k + 150, u64::MAX] {
-                    assert_eq!(r.totals_at(&p, later), w.totals_at(&p, later));
+                    assert_eq!(
+                        r.totals_as_of(&p, Some(later)),
+                        w.totals_as_of(&p, Some(later))
+                    );
                 }
                 let mut v = w;
                 v.record(&p, true, true, 1_000 + 70 * k + 130);
@@ -616,9 +626,9 @@ mod tests {
             }
             // Fewer buckets than the window: the older ones are empty.
             let r = RateWindow::from_time_buckets(&p, Some(500), [t(2, 1, 0)]).unwrap();
-            assert_eq!(r.totals_at(&p, 599), t(2, 1, 0));
+            assert_eq!(r.totals_as_of(&p, Some(599)), t(2, 1, 0));
             assert_eq!(
-                r.totals_at(&p, 500 + 100 * u64::from(size)),
+                r.totals_as_of(&p, Some(500 + 100 * u64::from(size))),
                 Totals::default()
             );
             let refused = [

@@ -412,15 +412,22 @@ impl<const N: usize> Registry<N> {
         id: Id,
         now: impl FnOnce() -> Option<u64>,
     ) -> Result<Stats, Error> {
-        let timeless = self.with_breaker_quiet(id, |b| {
-            (!b.stats_age()).then(|| self.fast.stats(id, b, None))
-        })?;
-        if let Some(s) = timeless {
-            return Ok(s);
+        // At most two passes through the slot (one piece of code, so that
+        // the slot access is not inlined twice): the first reads the stats
+        // if they do not age; else the clock is read, outside the lock (it
+        // is the application's code), and the second reads them at it.
+        let mut now = Some(now);
+        let mut reading: Option<Option<u64>> = None;
+        loop {
+            let (read, now_ms) = (reading.is_some(), reading.flatten());
+            let stats = self.with_breaker_quiet(id, |b| {
+                (read || !b.stats_age()).then(|| self.fast.stats(id, b, now_ms))
+            })?;
+            if let Some(s) = stats {
+                return Ok(s);
+            }
+            reading = Some(now.take().and_then(|f| f()));
         }
-        // Outside the lock: the clock is the application's code.
-        let now_ms = now();
-        self.with_breaker_quiet(id, |b| self.fast.stats(id, b, now_ms))
     }
 
     /// The configuration of a breaker by id. O(1).
