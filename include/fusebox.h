@@ -17,12 +17,13 @@
  * - Signal handlers (hosts): not async-signal-safe. A handler that
  *   interrupts a fusebox call and calls fusebox on the same breaker
  *   deadlocks. Only fusebox_config_init, fusebox_status_str,
- *   fusebox_state_str, fusebox_capacity and fusebox_snapshot_all_max are
- *   always safe there.
+ *   fusebox_state_str, fusebox_capacity, fusebox_max_window_calls,
+ *   fusebox_max_buckets and fusebox_snapshot_all_max are always safe there.
  * - Inside an op (fusebox_call): any function, on any breaker.
  * - Inside a clock: no function that reads the clock or changes a state
- *   (recursion, or a deadlock with a listener waiting in fusebox_set_clock);
- *   fusebox_set_clock / _clock32 there return FUSEBOX_BUSY.
+ *   (recursion, or a deadlock with a listener waiting in fusebox_set_clock),
+ *   fusebox_metrics_write and fusebox_stats_get of a breaker with a time
+ *   window included; fusebox_set_clock / _clock32 there return FUSEBOX_BUSY.
  * - Inside a listener: any function; its events are delivered after the
  *   listener returns. fusebox_set_listener there returns FUSEBOX_BUSY.
  * FUSEBOX_BUSY comes only from the setters (called from inside the
