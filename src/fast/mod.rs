@@ -382,6 +382,7 @@ mod imp {
         /// `b`'s stats (the breaker of `id`, its slot locked) with the
         /// lanes' counts added; the rate window as of `now_ms` if given
         /// (see [`Breaker::stats_at`]).
+        #[inline]
         pub(crate) fn stats(&self, id: Id, b: &Breaker, now_ms: Option<u64>) -> Stats {
             let mut s = b.stats_as_of(now_ms);
             let (admitted, succeeded, rejected) = self.lane_counts(id);

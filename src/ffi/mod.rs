@@ -242,10 +242,14 @@ pub unsafe extern "C" fn fusebox_stats_get(
     out_stats: *mut fusebox_stats,
 ) -> fusebox_status {
     non_null!(out_stats);
-    let stats = REGISTRY
-        .stats_when(Id::from_raw(id), || now_ms().ok())
-        .map_err(status_of);
-    out_result!(out_stats, stats.map(|s| to_c_stats(&s)))
+    let written = REGISTRY.stats_when(
+        Id::from_raw(id),
+        || now_ms().ok(),
+        // SAFETY: non-NULL (checked) and writable by this function's
+        // contract; written once, on success only.
+        |s| unsafe { out_stats.write(to_c_stats(&s)) },
+    );
+    to_status(written)
 }
 
 /// A static, NUL-terminated description of `status`; never NULL

@@ -401,33 +401,46 @@ impl<const N: usize> Registry<N> {
     /// # Errors
     /// [`Error::NotFound`] for an unknown or stale id.
     pub fn stats_with(&self, id: Id, clock: &impl Clock) -> Result<Stats, Error> {
-        self.stats_when(id, || Some(clock.now_ms()))
+        self.stats_when(id, || Some(clock.now_ms()), |s| s)
     }
 
     /// [`stats_with`](Self::stats_with) a reading that may be missing
-    /// (`now` answers `None`: a C API with no clock yet), which then gives
-    /// the stats as of the last record.
-    pub(crate) fn stats_when(
+    /// (`now` answers `None`: a C API with no clock yet, which then gets
+    /// the stats as of the last record), handing the stats to `then`
+    /// (outside every lock), whose answer it returns.
+    ///
+    /// The common case (stats that do not age) is one pass through the
+    /// slot; `then` is called in each branch on its own stats, so that the
+    /// C API's conversion writes them straight out, as for `stats`.
+    pub(crate) fn stats_when<R>(
         &self,
         id: Id,
         now: impl FnOnce() -> Option<u64>,
-    ) -> Result<Stats, Error> {
-        // At most two passes through the slot (one piece of code, so that
-        // the slot access is not inlined twice): the first reads the stats
-        // if they do not age; else the clock is read, outside the lock (it
-        // is the application's code), and the second reads them at it.
-        let mut now = Some(now);
-        let mut reading: Option<Option<u64>> = None;
-        loop {
-            let (read, now_ms) = (reading.is_some(), reading.flatten());
-            let stats = self.with_breaker_quiet(id, |b| {
-                (read || !b.stats_age()).then(|| self.fast.stats(id, b, now_ms))
-            })?;
-            if let Some(s) = stats {
-                return Ok(s);
-            }
-            reading = Some(now.take().and_then(|f| f()));
+        then: impl FnOnce(Stats) -> R,
+    ) -> Result<R, Error> {
+        let timeless = self.with_breaker_quiet(id, |b| {
+            (!b.stats_age()).then(|| self.fast.stats(id, b, None))
+        })?;
+        match timeless {
+            Some(s) => Ok(then(s)),
+            None => self.stats_aged(id, now, then),
         }
+    }
+
+    /// The rest of `stats_when` for stats that age: the reading, outside
+    /// the lock (the clock is the application's code), then the stats at
+    /// it. Out of line, so that the common path stays as short as `stats`.
+    #[cold]
+    #[inline(never)]
+    fn stats_aged<R>(
+        &self,
+        id: Id,
+        now: impl FnOnce() -> Option<u64>,
+        then: impl FnOnce(Stats) -> R,
+    ) -> Result<R, Error> {
+        let now_ms = now();
+        let s = self.with_breaker_quiet(id, |b| self.fast.stats(id, b, now_ms))?;
+        Ok(then(s))
     }
 
     /// The configuration of a breaker by id. O(1).
