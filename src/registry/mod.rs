@@ -423,7 +423,7 @@ impl<const N: usize> Registry<N> {
         })?;
         match timeless {
             Some(s) => Ok(then(s)),
-            None => self.stats_aged(id, now, then),
+            None => self.stats_aged(id, now).map(then),
         }
     }
 
@@ -432,15 +432,9 @@ impl<const N: usize> Registry<N> {
     /// it. Out of line, so that the common path stays as short as `stats`.
     #[cold]
     #[inline(never)]
-    fn stats_aged<R>(
-        &self,
-        id: Id,
-        now: impl FnOnce() -> Option<u64>,
-        then: impl FnOnce(Stats) -> R,
-    ) -> Result<R, Error> {
+    fn stats_aged(&self, id: Id, now: impl FnOnce() -> Option<u64>) -> Result<Stats, Error> {
         let now_ms = now();
-        let s = self.with_breaker_quiet(id, |b| self.fast.stats(id, b, now_ms))?;
-        Ok(then(s))
+        self.with_breaker_quiet(id, |b| self.fast.stats(id, b, now_ms))
     }
 
     /// The configuration of a breaker by id. O(1).
