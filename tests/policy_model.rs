@@ -188,11 +188,8 @@ fn check(b: &Breaker, m: &PolicyModel, reg: &Registry<1>, id: Id, now: u64) {
     assert_eq!(observed(&b.stats_at(later), m), m.observed_at(later));
     assert_eq!(reg.stats_at(id, later), Ok(b.stats_at(later)), "registry");
     let clock = ManualClock::new(later);
-    assert_eq!(
-        reg.stats_with(id, &clock),
-        Ok(b.stats_at(later)),
-        "registry"
-    );
+    let with = reg.stats_with(id, &clock);
+    assert_eq!(with, Ok(b.stats_at(later)), "registry");
 }
 
 fn run(c: PolicyCfg, ops: Vec<Op>) {

@@ -435,7 +435,13 @@ mod tests {
     /// changes nothing.
     #[test]
     fn a_time_window_read_later_is_what_a_record_would_find() {
-        for size in [1, 2, 3, MAX_BUCKETS] {
+        // Miri: the smallest sizes only (the interpreter is slow).
+        let sizes = if cfg!(miri) {
+            &[1, 3][..]
+        } else {
+            &[1, 2, 3, MAX_BUCKETS]
+        };
+        for &size in sizes {
             let p = Policy::SNAKEPIT.with_window(WindowKind::Time, size, 100);
             let mut w = RateWindow::EMPTY;
             assert_eq!(w.totals_as_of(&p, Some(5_000)), Totals::default()); // unanchored
@@ -525,7 +531,9 @@ mod tests {
                 model.iter().filter(|c| c.1).count() as u32,
             );
             assert_eq!(w.totals(&p), want, "after {} calls", k + 1);
-            assert!(w.count_outcomes(&p).eq(model.iter().copied()));
+            if !cfg!(miri) || k % 61 == 0 {
+                assert!(w.count_outcomes(&p).eq(model.iter().copied()));
+            }
         }
         assert_eq!(w.totals(&p).calls, size);
     }
@@ -579,7 +587,12 @@ mod tests {
     /// on exactly as the original.
     #[test]
     fn a_window_rebuilt_from_its_contents_goes_on_as_the_original() {
-        for size in [1, 5, MAX_WINDOW_CALLS] {
+        let sizes = if cfg!(miri) {
+            &[1, 5][..]
+        } else {
+            &[1, 5, MAX_WINDOW_CALLS]
+        };
+        for &size in sizes {
             let p = Policy::SNAKEPIT.with_window(WindowKind::Count, size, 0);
             for n in [0, 1, size.saturating_sub(1), size, size + 3] {
                 let mut w = RateWindow::EMPTY;
@@ -598,7 +611,12 @@ mod tests {
             let too_many = (0..=size).map(|_| (true, false));
             assert_eq!(RateWindow::from_count_outcomes(&p, too_many), None);
         }
-        for size in [1, 3, MAX_BUCKETS] {
+        let sizes = if cfg!(miri) {
+            &[1, 3][..]
+        } else {
+            &[1, 3, MAX_BUCKETS]
+        };
+        for &size in sizes {
             let p = Policy::SNAKEPIT.with_window(WindowKind::Time, size, 100);
             let mut w = RateWindow::EMPTY;
             let unstarted =
