@@ -136,8 +136,24 @@ void fusebox_port_panic(void);
 #define FUSEBOX_WAIT_REOPEN_ALWAYS 2
 
 /**
+ * `half_open_judge`: Snakepit's rule, the first failed (or slow) probe
+ * reopens, `half_open_success_threshold` successful probes close.
+ */
+#define FUSEBOX_JUDGE_FIRST_FAILURE 0
+
+/**
+ * `half_open_judge`: once `half_open_max_calls` probe outcomes (successes
+ * and failures; ignored ones do not count) are in, the breaker reopens if
+ * their failure rate reaches `failure_rate_percent` or, with slow calls
+ * on, their slow-call rate reaches `slow_call_rate_percent`, and closes
+ * otherwise (Resilience4j's half-open state).
+ */
+#define FUSEBOX_JUDGE_RATE 1
+
+/**
  * `fusebox_retry_after_ms` when no amount of time alone will admit a call
- * (forced open, or every probe slot taken with no wait limit).
+ * (forced open until `fusebox_reset`, or every probe slot taken with no
+ * wait limit).
  */
 #define FUSEBOX_RETRY_NEVER UINT64_MAX
 
@@ -213,7 +229,8 @@ typedef struct fusebox_config {
    */
   uint32_t slow_call_rate_percent;
   /**
-   * Successful probes that close (1..=`half_open_max_calls`). Default: 1.
+   * Successful probes that close (1..=`half_open_max_calls`; exactly 1
+   * with `FUSEBOX_JUDGE_RATE`). Default: 1.
    */
   uint32_t half_open_success_threshold;
   /**
@@ -228,6 +245,16 @@ typedef struct fusebox_config {
    * `FUSEBOX_WAIT_*`. Default: `FUSEBOX_WAIT_RELEASE_PROBES`.
    */
   uint32_t half_open_wait_action;
+  /**
+   * `FUSEBOX_JUDGE_*`: how half-open probes are judged. Default:
+   * `FUSEBOX_JUDGE_FIRST_FAILURE`. With `FUSEBOX_JUDGE_RATE` the round is
+   * `half_open_max_calls` outcomes (`minimum_calls` does not apply), the
+   * rates are judged whatever `trip_rule` says, a release of probes
+   * (`FUSEBOX_WAIT_RELEASE_PROBES`) starts the round again, and the
+   * plain `fusebox_record_success` / `_failure` count toward the round
+   * whichever call they come from.
+   */
+  uint32_t half_open_judge;
   /**
    * Each reopen from half-open multiplies the open duration by this
    * percentage (>= 100). Default: 100 (no backoff).
@@ -568,7 +595,8 @@ typedef void (*fusebox_listener_fn)(const struct fusebox_event *event, void *use
 #define FUSEBOX_STATE_HALF_OPEN 2
 
 /**
- * Held open by `fusebox_force_open` until `fusebox_reset`.
+ * Held open by `fusebox_force_open` until `fusebox_reset`, or by
+ * `fusebox_force_open_for` / `_until` for a time (then half-open).
  */
 #define FUSEBOX_STATE_FORCED_OPEN 3
 
@@ -604,22 +632,28 @@ typedef void (*fusebox_listener_fn)(const struct fusebox_event *event, void *use
 #define FUSEBOX_REASON_FAILURE_THRESHOLD 0
 
 /**
- * The window's failure rate reached `failure_rate_percent`.
+ * The window's failure rate reached `failure_rate_percent` (closed to
+ * open), or with `FUSEBOX_JUDGE_RATE` the probes' failure rate did
+ * (half-open to open).
  */
 #define FUSEBOX_REASON_FAILURE_RATE 1
 
 /**
- * The window's slow-call rate reached `slow_call_rate_percent`.
+ * The window's slow-call rate reached `slow_call_rate_percent` (closed to
+ * open), or with `FUSEBOX_JUDGE_RATE` the probes' slow-call rate did
+ * (half-open to open).
  */
 #define FUSEBOX_REASON_SLOW_CALL_RATE 2
 
 /**
- * The open duration ran out (open to half-open).
+ * The open duration ran out (open to half-open), or the time of
+ * `fusebox_force_open_for` / `_until` did (forced open to half-open).
  */
 #define FUSEBOX_REASON_TIMEOUT 3
 
 /**
- * Enough probes succeeded (half-open to closed).
+ * Enough probes succeeded (half-open to closed); with `FUSEBOX_JUDGE_RATE`,
+ * the probes' rates stayed below their thresholds.
  */
 #define FUSEBOX_REASON_PROBE_SUCCEEDED 4
 
@@ -636,7 +670,8 @@ typedef void (*fusebox_listener_fn)(const struct fusebox_event *event, void *use
 #define FUSEBOX_REASON_PROBE_TIMEOUT 6
 
 /**
- * `fusebox_reset`, `_force_open`, `_disable` or `_metrics_only`.
+ * `fusebox_reset`, `_force_open`, `_force_open_for`, `_force_open_until`,
+ * `_force_half_open`, `_disable` or `_metrics_only`.
  */
 #define FUSEBOX_REASON_MANUAL 7
 
@@ -966,10 +1001,16 @@ fusebox_status fusebox_call_classified(fusebox_id id,
                                        int32_t *out_result);
 
 /**
- * Writes to `*out_ms` how long until a call may be admitted: 0 if one
- * would be now, the time left in the open window, or the time left before
- * unreported probes are released; `FUSEBOX_RETRY_NEVER` when no time alone
- * will do (forced open, or every probe slot taken with no wait limit).
+ * Writes to `*out_ms` how long until a call may be admitted, if nothing
+ * else happens first (no probe reports, no manual change): 0 if one would
+ * be now; open, the time left in the open window; forced open for a time
+ * (`fusebox_force_open_for`, `_until`), the time left of it; half-open
+ * with every probe slot taken and a `half_open_max_wait_ms`, the time left
+ * of that wait, plus, with `FUSEBOX_WAIT_REOPEN` and
+ * `FUSEBOX_WAIT_REOPEN_ALWAYS`, the open duration the reopen will have
+ * (backoff and jitter applied). `FUSEBOX_RETRY_NEVER` when no time alone
+ * will do (forced open until `fusebox_reset`, or every probe slot taken
+ * with no wait limit).
  * A state change is delivered to the listener before this returns (see
  * `fusebox_set_listener`: who waits for what).
  *
@@ -980,11 +1021,48 @@ fusebox_status fusebox_retry_after_ms(fusebox_id id, uint64_t *out_ms);
 
 /**
  * Holds the breaker open (`FUSEBOX_STATE_FORCED_OPEN`): every call is
- * rejected until `fusebox_reset`.
+ * rejected until `fusebox_reset` (or another manual change; see
+ * `fusebox_force_open_for` for a time limit).
  * A state change is delivered to the listener before this returns (see
  * `fusebox_set_listener`: who waits for what).
  */
 fusebox_status fusebox_force_open(fusebox_id id);
+
+/**
+ * Holds the breaker open (`FUSEBOX_STATE_FORCED_OPEN`) for `duration_ms`
+ * from now (the registry's clock): every call is rejected, and
+ * `fusebox_retry_after_ms` answers the time left. Then it goes half-open
+ * (`FUSEBOX_REASON_TIMEOUT`), as an open breaker whose open duration has
+ * passed, and probes. 0 ends at once: the breaker is half-open when this
+ * returns. `fusebox_reset` or another manual change ends it sooner; a
+ * repeated call replaces the time. A clock that goes back re-bases the
+ * time on that reading: never more than `duration_ms` of forward time.
+ * A state change is delivered to the listener before this returns (see
+ * `fusebox_set_listener`: who waits for what).
+ */
+fusebox_status fusebox_force_open_for(fusebox_id id, uint64_t duration_ms);
+
+/**
+ * Holds the breaker open until the registry's clock (`fusebox_now_ms`)
+ * reads `until_ms`, as `fusebox_force_open_for(id, until_ms - now)`. An
+ * instant not after now has passed already: the breaker is half-open when
+ * this returns. The time is taken as a duration from now, so a clock that
+ * goes back never holds the breaker open longer than asked at the call.
+ * A state change is delivered to the listener before this returns (see
+ * `fusebox_set_listener`: who waits for what).
+ */
+fusebox_status fusebox_force_open_until(fusebox_id id, uint64_t until_ms);
+
+/**
+ * Moves the breaker to half-open by hand (`FUSEBOX_REASON_MANUAL`), from
+ * any state: a new round of probes starts now, judged as any other
+ * (`half_open_max_calls`, `half_open_max_wait_ms` from now,
+ * `half_open_judge`). Already half-open: the round starts again, and the
+ * permits of its probes become stale.
+ * A state change is delivered to the listener before this returns (see
+ * `fusebox_set_listener`: who waits for what).
+ */
+fusebox_status fusebox_force_half_open(fusebox_id id);
 
 /**
  * Switches the breaker off (`FUSEBOX_STATE_DISABLED`): every call is
@@ -1025,7 +1103,9 @@ fusebox_status fusebox_metrics_only(fusebox_id id);
  * `fusebox_reset`, `fusebox_snapshot`, and the policy functions:
  * `fusebox_acquire_permit`,
  * `fusebox_complete`, `fusebox_call_classified`, `fusebox_record`,
- * `fusebox_force_open`, `fusebox_disable`, `fusebox_metrics_only`)
+ * `fusebox_force_open`, `fusebox_force_open_for`,
+ * `fusebox_force_open_until`, `fusebox_force_half_open`,
+ * `fusebox_disable`, `fusebox_metrics_only`, `fusebox_retry_after_ms`)
  * deliver events. A call that changed no state never waits for the
  * listener. A call that changed some returns after the listener received
  * its events: it calls the listener itself for them and for the events

@@ -85,7 +85,7 @@ pub use events::{Event, Listener, EVENT_QUEUE_LEN};
 pub use id::Id;
 pub use name::NAME_MAX;
 pub use policy::{
-    Outcome, Policy, TripRule, WaitAction, WindowKind, MAX_BUCKETS, MAX_WINDOW_CALLS,
+    Outcome, Policy, ProbeJudge, TripRule, WaitAction, WindowKind, MAX_BUCKETS, MAX_WINDOW_CALLS,
 };
 pub use registry::{MetricsError, Registry, MAX_CAPACITY};
 pub use snapshot::{SNAPSHOT_LEN, SNAPSHOT_VERSION};

@@ -6,7 +6,7 @@
 use super::types::*;
 use crate::{CallError, Config, Error, Policy, Stats};
 #[cfg(feature = "policies")]
-use crate::{TripRule, WaitAction, WindowKind};
+use crate::{ProbeJudge, TripRule, WaitAction, WindowKind};
 
 /// The status code the C API answers for `e`: `FUSEBOX_CIRCUIT_OPEN` for
 /// [`Error::CircuitOpen`], `FUSEBOX_NOT_FOUND` for [`Error::NotFound`], and
@@ -105,6 +105,7 @@ fn is_default_policy(c: &fusebox_config) -> bool {
         && c.half_open_success_threshold == d.half_open_success_threshold
         && c.half_open_max_wait_ms == d.half_open_max_wait_ms
         && c.half_open_wait_action == d.half_open_wait_action
+        && c.half_open_judge == d.half_open_judge
         && c.backoff_percent == d.backoff_percent
         && c.max_open_ms == d.max_open_ms
         && c.jitter_percent == d.jitter_percent
@@ -131,6 +132,11 @@ fn policy_of(c: &fusebox_config) -> Result<Policy, fusebox_status> {
         FUSEBOX_WAIT_REOPEN_ALWAYS => WaitAction::ReopenAlways,
         _ => return Err(FUSEBOX_INVALID_CONFIG),
     };
+    let judge = match c.half_open_judge {
+        FUSEBOX_JUDGE_FIRST_FAILURE => ProbeJudge::FirstFailure,
+        FUSEBOX_JUDGE_RATE => ProbeJudge::Rate,
+        _ => return Err(FUSEBOX_INVALID_CONFIG),
+    };
     Ok(Policy::SNAKEPIT
         .with_trip_rule(trip_rule)
         .with_window(window_kind, c.window_size, c.bucket_ms)
@@ -139,6 +145,7 @@ fn policy_of(c: &fusebox_config) -> Result<Policy, fusebox_status> {
         .with_slow_calls(c.slow_call_ms, c.slow_call_rate_percent)
         .with_half_open_success_threshold(c.half_open_success_threshold)
         .with_half_open_max_wait(c.half_open_max_wait_ms, wait_action)
+        .with_half_open_judge(judge)
         .with_backoff(c.backoff_percent, c.max_open_ms)
         .with_jitter(c.jitter_percent, c.jitter_seed))
 }
@@ -200,6 +207,7 @@ pub(super) const DEFAULT_C_CONFIG: fusebox_config = {
         half_open_success_threshold: p.half_open_success_threshold,
         half_open_max_wait_ms: p.half_open_max_wait_ms,
         half_open_wait_action: p.half_open_wait_action as u32,
+        half_open_judge: p.half_open_judge as u32,
         backoff_percent: p.backoff_percent,
         max_open_ms: p.max_open_ms,
         jitter_percent: p.jitter_percent,

@@ -62,6 +62,34 @@ impl<const N: usize> Registry<N> {
         self.with_breaker(id, |b| b.force_open(now_ms))
     }
 
+    /// [`Breaker::force_open_for`](crate::Breaker::force_open_for) by id:
+    /// forced open for `duration_ms` from `now_ms`, then half-open. O(1).
+    ///
+    /// # Errors
+    /// [`Error::NotFound`].
+    pub fn force_open_for(&self, id: Id, duration_ms: u64, now_ms: u64) -> Result<(), Error> {
+        self.with_breaker(id, |b| b.force_open_for(duration_ms, now_ms))
+    }
+
+    /// [`Breaker::force_open_until`](crate::Breaker::force_open_until) by
+    /// id: forced open until the clock reads `until_ms`, then half-open.
+    /// O(1).
+    ///
+    /// # Errors
+    /// [`Error::NotFound`].
+    pub fn force_open_until(&self, id: Id, until_ms: u64, now_ms: u64) -> Result<(), Error> {
+        self.with_breaker(id, |b| b.force_open_until(until_ms, now_ms))
+    }
+
+    /// [`Breaker::force_half_open`](crate::Breaker::force_half_open) by id.
+    /// O(1).
+    ///
+    /// # Errors
+    /// [`Error::NotFound`].
+    pub fn force_half_open(&self, id: Id, now_ms: u64) -> Result<(), Error> {
+        self.with_breaker(id, |b| b.force_half_open(now_ms))
+    }
+
     /// [`Breaker::disable`](crate::Breaker::disable) by id. O(1).
     ///
     /// # Errors
