@@ -286,3 +286,37 @@ fn the_version_is_cargo_tomls_in_the_header_and_at_run_time() {
         FUSEBOX_VERSION_MAJOR << 16 | FUSEBOX_VERSION_MINOR << 8 | FUSEBOX_VERSION_PATCH
     );
 }
+
+#[test]
+fn config_init_writes_every_field_of_snakepits_defaults() {
+    let mut c = core::mem::MaybeUninit::<fusebox_config>::uninit();
+    let c = unsafe {
+        c.as_mut_ptr().write_bytes(0xA5, 1);
+        fusebox_config_init(c.as_mut_ptr());
+        c.assume_init()
+    };
+    let (d, p) = (fusebox::Config::SNAKEPIT, fusebox::Policy::SNAKEPIT);
+    let want = fusebox_config {
+        failure_threshold: d.failure_threshold,
+        reset_timeout_ms: d.reset_timeout_ms,
+        half_open_max_calls: d.half_open_max_calls,
+        trip_rule: FUSEBOX_TRIP_CUMULATIVE,
+        window_kind: FUSEBOX_WINDOW_COUNT,
+        window_size: p.window_size,
+        bucket_ms: p.bucket_ms,
+        minimum_calls: p.minimum_calls,
+        failure_rate_percent: p.failure_rate_percent,
+        slow_call_ms: 0,
+        slow_call_rate_percent: p.slow_call_rate_percent,
+        half_open_success_threshold: p.half_open_success_threshold,
+        half_open_max_wait_ms: 0,
+        half_open_wait_action: FUSEBOX_WAIT_RELEASE_PROBES,
+        half_open_judge: FUSEBOX_JUDGE_FIRST_FAILURE,
+        backoff_percent: p.backoff_percent,
+        max_open_ms: 0,
+        jitter_percent: 0,
+        jitter_seed: 0,
+    };
+    assert_eq!(c, want);
+    assert_eq!(c, fusebox_config::default());
+}

@@ -89,27 +89,30 @@ pub(super) unsafe fn config_or_default(
     }
 }
 
-/// Whether `c`'s policy fields are `fusebox_config_init`'s. Field by field
-/// against immediates: the smallest code for the firmware core.
+/// Whether `c`'s policy fields are `fusebox_config_init`'s. The fields
+/// whose default is not 0 one by one against immediates; the others
+/// (`^` against a 0 default folds away) OR-ed together and checked once:
+/// the smallest code for the firmware core.
 #[cfg(not(feature = "policies"))]
 fn is_default_policy(c: &fusebox_config) -> bool {
     let d = DEFAULT_C_CONFIG;
-    c.trip_rule == d.trip_rule
-        && c.window_kind == d.window_kind
+    let zeros = (c.trip_rule ^ d.trip_rule)
+        | (c.window_kind ^ d.window_kind)
+        | (c.slow_call_ms ^ d.slow_call_ms)
+        | (c.half_open_max_wait_ms ^ d.half_open_max_wait_ms)
+        | (c.half_open_wait_action ^ d.half_open_wait_action)
+        | (c.half_open_judge ^ d.half_open_judge)
+        | (c.max_open_ms ^ d.max_open_ms)
+        | (c.jitter_percent ^ d.jitter_percent)
+        | (c.jitter_seed ^ d.jitter_seed);
+    zeros == 0
         && c.window_size == d.window_size
         && c.bucket_ms == d.bucket_ms
         && c.minimum_calls == d.minimum_calls
         && c.failure_rate_percent == d.failure_rate_percent
-        && c.slow_call_ms == d.slow_call_ms
         && c.slow_call_rate_percent == d.slow_call_rate_percent
         && c.half_open_success_threshold == d.half_open_success_threshold
-        && c.half_open_max_wait_ms == d.half_open_max_wait_ms
-        && c.half_open_wait_action == d.half_open_wait_action
-        && c.half_open_judge == d.half_open_judge
         && c.backoff_percent == d.backoff_percent
-        && c.max_open_ms == d.max_open_ms
-        && c.jitter_percent == d.jitter_percent
-        && c.jitter_seed == d.jitter_seed
 }
 
 /// The policy fields of `c`, their codes checked.
@@ -185,6 +188,32 @@ pub(super) fn to_c_stats(s: &Stats) -> fusebox_stats {
 impl Default for fusebox_config {
     fn default() -> Self {
         DEFAULT_C_CONFIG
+    }
+}
+
+/// Writes [`DEFAULT_C_CONFIG`] to `cfg`: zeroes, then the fields whose
+/// default is not 0. Smaller on firmware than a copy of the whole struct
+/// from flash (the firmware core's flash budget).
+///
+/// # Safety
+/// `cfg` is valid for a write of a `fusebox_config`.
+pub(super) unsafe fn write_default_config(cfg: *mut fusebox_config) {
+    let d = DEFAULT_C_CONFIG;
+    // SAFETY: forwarded from the caller's contract; every field is a
+    // plain integer, for which all-zero bytes are valid.
+    unsafe {
+        cfg.write_bytes(0, 1);
+        let c = &mut *cfg;
+        c.failure_threshold = d.failure_threshold;
+        c.reset_timeout_ms = d.reset_timeout_ms;
+        c.half_open_max_calls = d.half_open_max_calls;
+        c.window_size = d.window_size;
+        c.bucket_ms = d.bucket_ms;
+        c.minimum_calls = d.minimum_calls;
+        c.failure_rate_percent = d.failure_rate_percent;
+        c.slow_call_rate_percent = d.slow_call_rate_percent;
+        c.half_open_success_threshold = d.half_open_success_threshold;
+        c.backoff_percent = d.backoff_percent;
     }
 }
 

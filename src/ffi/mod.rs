@@ -58,7 +58,7 @@ static REGISTRY: Registry<{ capacity::CAPACITY }> = Registry::new();
 pub unsafe extern "C" fn fusebox_config_init(cfg: *mut fusebox_config) {
     if !cfg.is_null() {
         // SAFETY: non-NULL; writable by the caller's contract.
-        unsafe { cfg.write(DEFAULT_C_CONFIG) };
+        unsafe { convert::write_default_config(cfg) };
     }
 }
 
