@@ -32,6 +32,8 @@ any_fn volatile fusebox_size_probe[] = {
     (any_fn)fusebox_retry_after_ms, (any_fn)fusebox_force_open,
     (any_fn)fusebox_disable,        (any_fn)fusebox_metrics_only,
     (any_fn)fusebox_set_listener,   (any_fn)fusebox_events_dropped,
+    (any_fn)fusebox_force_open_for, (any_fn)fusebox_force_open_until,
+    (any_fn)fusebox_force_half_open,
 #endif
 };
 

@@ -34,7 +34,7 @@ mod snapshot;
 mod types;
 
 use clock::{clock, with_time};
-use convert::{call_result, config_or_default, to_c_stats, to_status, DEFAULT_C_CONFIG};
+use convert::{call_result, config_or_default, to_c_stats, to_status};
 
 pub use clock::{fusebox_now_ms, fusebox_set_clock, fusebox_set_clock32};
 pub use convert::status_of;

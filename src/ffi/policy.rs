@@ -242,9 +242,14 @@ pub unsafe extern "C" fn fusebox_retry_after_ms(
     }
 }
 
+/// `op(breaker, arg, now)` on breaker `id`: the one path of every manual
+/// function.
 #[cfg(feature = "policies")]
-fn manual(id: fusebox_id, f: fn(Id, u64) -> Result<(), crate::Error>) -> fusebox_status {
-    or_ok(with_time(|now| f(Id::from_raw(id), now)))
+#[inline(never)]
+fn manual(id: fusebox_id, op: crate::registry::ManualOp, arg: u64) -> fusebox_status {
+    or_ok(with_time(|now| {
+        REGISTRY.manual(Id::from_raw(id), op, arg, now)
+    }))
 }
 
 /// Holds the breaker open (`FUSEBOX_STATE_FORCED_OPEN`): every call is
@@ -255,7 +260,7 @@ fn manual(id: fusebox_id, f: fn(Id, u64) -> Result<(), crate::Error>) -> fusebox
 #[no_mangle]
 pub extern "C" fn fusebox_force_open(id: fusebox_id) -> fusebox_status {
     #[cfg(feature = "policies")]
-    return manual(id, |id, now| REGISTRY.force_open(id, now));
+    return manual(id, |b, _, now| b.force_open(now), 0);
     #[cfg(not(feature = "policies"))]
     {
         let _ = id;
@@ -276,9 +281,7 @@ pub extern "C" fn fusebox_force_open(id: fusebox_id) -> fusebox_status {
 #[no_mangle]
 pub extern "C" fn fusebox_force_open_for(id: fusebox_id, duration_ms: u64) -> fusebox_status {
     #[cfg(feature = "policies")]
-    return or_ok(with_time(|now| {
-        REGISTRY.force_open_for(Id::from_raw(id), duration_ms, now)
-    }));
+    return manual(id, |b, ms, now| b.force_open_for(ms, now), duration_ms);
     #[cfg(not(feature = "policies"))]
     {
         let _ = (id, duration_ms);
@@ -296,9 +299,7 @@ pub extern "C" fn fusebox_force_open_for(id: fusebox_id, duration_ms: u64) -> fu
 #[no_mangle]
 pub extern "C" fn fusebox_force_open_until(id: fusebox_id, until_ms: u64) -> fusebox_status {
     #[cfg(feature = "policies")]
-    return or_ok(with_time(|now| {
-        REGISTRY.force_open_until(Id::from_raw(id), until_ms, now)
-    }));
+    return manual(id, |b, until, now| b.force_open_until(until, now), until_ms);
     #[cfg(not(feature = "policies"))]
     {
         let _ = (id, until_ms);
@@ -316,7 +317,7 @@ pub extern "C" fn fusebox_force_open_until(id: fusebox_id, until_ms: u64) -> fus
 #[no_mangle]
 pub extern "C" fn fusebox_force_half_open(id: fusebox_id) -> fusebox_status {
     #[cfg(feature = "policies")]
-    return manual(id, |id, now| REGISTRY.force_half_open(id, now));
+    return manual(id, |b, _, now| b.force_half_open(now), 0);
     #[cfg(not(feature = "policies"))]
     {
         let _ = id;
@@ -331,7 +332,7 @@ pub extern "C" fn fusebox_force_half_open(id: fusebox_id) -> fusebox_status {
 #[no_mangle]
 pub extern "C" fn fusebox_disable(id: fusebox_id) -> fusebox_status {
     #[cfg(feature = "policies")]
-    return manual(id, |id, now| REGISTRY.disable(id, now));
+    return manual(id, |b, _, now| b.disable(now), 0);
     #[cfg(not(feature = "policies"))]
     {
         let _ = id;
@@ -347,7 +348,7 @@ pub extern "C" fn fusebox_disable(id: fusebox_id) -> fusebox_status {
 #[no_mangle]
 pub extern "C" fn fusebox_metrics_only(id: fusebox_id) -> fusebox_status {
     #[cfg(feature = "policies")]
-    return manual(id, |id, now| REGISTRY.metrics_only(id, now));
+    return manual(id, |b, _, now| b.metrics_only(now), 0);
     #[cfg(not(feature = "policies"))]
     {
         let _ = id;

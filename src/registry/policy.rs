@@ -6,7 +6,11 @@
 
 use super::Registry;
 use crate::events::Sink;
-use crate::{CallError, Clock, Error, Id, Listener, Outcome, Permit};
+use crate::{Breaker, CallError, Clock, Error, Id, Listener, Outcome, Permit};
+
+/// A manual change of a breaker: `op(breaker, arg, now_ms)` (see
+/// [`Registry::manual`]).
+pub(crate) type ManualOp = fn(&mut Breaker, u64, u64);
 
 /// Policies: permits, manual control, events.
 impl<const N: usize> Registry<N> {
@@ -88,6 +92,17 @@ impl<const N: usize> Registry<N> {
     /// [`Error::NotFound`].
     pub fn force_half_open(&self, id: Id, now_ms: u64) -> Result<(), Error> {
         self.with_breaker(id, |b| b.force_half_open(now_ms))
+    }
+
+    /// `op(breaker, arg, now_ms)` by id: one path for every manual change,
+    /// so that the C API's manual functions share one copy of the locking
+    /// and event code (firmware flash). O(1).
+    ///
+    /// # Errors
+    /// [`Error::NotFound`].
+    #[inline(never)]
+    pub(crate) fn manual(&self, id: Id, op: ManualOp, arg: u64, now_ms: u64) -> Result<(), Error> {
+        self.with_breaker(id, |b| op(b, arg, now_ms))
     }
 
     /// [`Breaker::disable`](crate::Breaker::disable) by id. O(1).

@@ -345,7 +345,8 @@ impl PolicyModel {
         if done < self.c.max_probes {
             return;
         }
-        let reached = |part: u32, pct: u32| u64::from(part) * 100 >= u64::from(pct) * u64::from(done);
+        let reached =
+            |part: u32, pct: u32| u64::from(part) * 100 >= u64::from(pct) * u64::from(done);
         if reached(self.probe_failures, self.c.rate) {
             self.open(now, Reason::FailureRate);
         } else if self.slow_on() && reached(self.probe_slow, self.c.slow_rate) {
