@@ -18,6 +18,9 @@ use crate::{CallError, Clock, Config, Policy};
 #[path = "policy_api.rs"]
 mod api;
 
+/// How many transitions a breaker keeps for `take_transition`.
+const PENDING: usize = 5;
+
 /// A breaker's policy state (feature `policies`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[repr(C)]
@@ -25,9 +28,12 @@ pub(super) struct Ext {
     /// How many of `pending` hold a change: checked after every registry
     /// operation, hence first.
     pending_len: u8,
-    /// Transitions not yet taken by `take_transition` (the registry takes
-    /// them after every operation, which makes at most two).
-    pending: [Transition; 4],
+    /// Transitions not yet taken by `take_transition`. One public
+    /// operation makes at most five (an owned breaker's `call`: a probe
+    /// wait that reopened and an open window already over, twice, and a
+    /// verdict); the registry takes them after every locked step, which
+    /// makes at most four.
+    pending: [Transition; PENDING],
     generation: u32,
     transitions: u32,
     half_open_successes: u32,
@@ -81,7 +87,7 @@ impl Ext {
         slow_count: 0,
         stale_count: 0,
         ignored_count: 0,
-        pending: [Transition::ZERO; 4],
+        pending: [Transition::ZERO; PENDING],
         pending_len: 0,
         dropped_transitions: 0,
         state_since_ms: SplitU64::new(0),
@@ -179,7 +185,8 @@ impl Hooks for Ext {
 
     /// The first reading starts time accounting; a half-open breaker's
     /// probe round is judged against `half_open_max_wait_ms`; a breaker
-    /// forced open for a time goes half-open once that time is up.
+    /// forced open for a time goes half-open once that time is up. Not
+    /// handled: an open breaker (also one the probe wait just reopened).
     #[inline(always)]
     fn on_reading(b: &mut Breaker, now_ms: u64) -> bool {
         if !b.flags.timed() {
@@ -190,7 +197,9 @@ impl Hooks for Ext {
             State::ForcedOpen => b.check_forced_end(now_ms),
             _ => return false,
         }
-        true
+        // Reopened at the end of a probe wait: its open window is checked
+        // against this reading too.
+        b.state != State::Open
     }
 
     #[inline(always)]
@@ -481,7 +490,11 @@ impl Breaker {
 
     /// Half-open probes that have not all reported after
     /// `half_open_max_wait_ms` are released, or the breaker reopens; with
-    /// `ReopenAlways` it reopens after that long whatever the probes.
+    /// `ReopenAlways` it reopens after that long whatever the probes. A
+    /// reopen takes effect at the end of the wait, however late this
+    /// reading comes: its open duration counts from there (the open window
+    /// may be over by now, which `refresh` then checks). A release admits
+    /// new probes from this reading on.
     #[inline(never)]
     fn check_probe_wait(&mut self, now_ms: u64) {
         let p = &self.config.policy;
@@ -507,7 +520,9 @@ impl Breaker {
                 self.ext.generation = self.ext.generation.wrapping_add(1);
             }
             WaitAction::Reopen | WaitAction::ReopenAlways => {
-                self.open(now_ms, Reason::ProbeTimeout)
+                // since + wait <= now_ms: no overflow.
+                let end = since.saturating_add(u64::from(p.half_open_max_wait_ms));
+                self.open(end, Reason::ProbeTimeout)
             }
         }
     }

@@ -201,8 +201,8 @@ impl Breaker {
 
     /// The oldest state change not yet taken, for owners of a `Breaker`
     /// who want events (a [`Registry`](crate::Registry) takes them itself
-    /// and calls its listener). Up to 4 are kept; more are counted as
-    /// dropped. O(1).
+    /// and calls its listener). Up to 5 are kept, as many as one
+    /// operation makes; more are counted as dropped. O(1).
     pub fn take_transition(&mut self) -> Option<Transition> {
         if self.ext.pending_len == 0 {
             return None;

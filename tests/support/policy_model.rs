@@ -204,7 +204,11 @@ impl PolicyModel {
                             self.generation = self.generation.wrapping_add(1);
                         }
                         WaitAction::Reopen | WaitAction::ReopenAlways => {
-                            self.open(now, Reason::ProbeTimeout)
+                            // The reopen is at the end of the wait; its
+                            // open window may be over by now.
+                            let end = self.probes_since + u64::from(self.c.max_wait);
+                            self.open(end, Reason::ProbeTimeout);
+                            self.tick(now);
                         }
                     }
                 }
