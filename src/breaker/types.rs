@@ -6,7 +6,8 @@
 use crate::Breaker;
 
 /// The states of a breaker: Snakepit's three, and three manual ones that
-/// only the manual-control methods (feature `policies`) enter.
+/// only the manual-control methods (feature `policies`) enter (they can
+/// also move a breaker to half-open).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[repr(u8)]
 pub enum State {
@@ -18,8 +19,10 @@ pub enum State {
     Open = 1,
     /// Testing recovery: up to `half_open_max_calls` probes are admitted.
     HalfOpen = 2,
-    /// Held open by hand ([`Breaker::force_open`]): every call is rejected
-    /// until [`Breaker::reset`].
+    /// Held open by hand: every call is rejected until [`Breaker::reset`]
+    /// ([`Breaker::force_open`]), or for a time
+    /// ([`Breaker::force_open_for`], [`Breaker::force_open_until`]), after
+    /// which the breaker goes half-open.
     ForcedOpen = 3,
     /// Switched off by hand ([`Breaker::disable`]): every call is allowed;
     /// successes and failures are counted, nothing else.
@@ -36,19 +39,28 @@ pub enum State {
 pub enum Reason {
     /// Failures reached `failure_threshold` (cumulative or consecutive).
     FailureThreshold = 0,
-    /// The window's failure rate reached `failure_rate_percent`.
+    /// The window's failure rate reached `failure_rate_percent`; from
+    /// half-open, with [`ProbeJudge::Rate`](crate::ProbeJudge::Rate), the
+    /// probes' failure rate did.
     FailureRate = 1,
-    /// The window's slow-call rate reached `slow_call_rate_percent`.
+    /// The window's slow-call rate reached `slow_call_rate_percent`; from
+    /// half-open, with [`ProbeJudge::Rate`](crate::ProbeJudge::Rate), the
+    /// probes' slow-call rate did.
     SlowCallRate = 2,
-    /// The open duration ran out: half-open.
+    /// The open duration ran out, or the time of a forced open for a time
+    /// did: half-open.
     Timeout = 3,
-    /// Enough probes succeeded: closed.
+    /// Enough probes succeeded (with
+    /// [`ProbeJudge::Rate`](crate::ProbeJudge::Rate): the probes' rates
+    /// stayed below their thresholds): closed.
     ProbeSucceeded = 4,
     /// A probe failed (or, with slow calls on, was slow): open again.
     ProbeFailed = 5,
-    /// Probes did not report within `half_open_max_wait_ms`: open again.
+    /// Probes did not report within `half_open_max_wait_ms` (with
+    /// `ReopenAlways`: the breaker was half-open that long): open again.
     ProbeTimeout = 6,
-    /// `reset`, `force_open`, `disable` or `metrics_only`.
+    /// `reset`, `force_open`, `force_open_for`, `force_open_until`,
+    /// `force_half_open`, `disable` or `metrics_only`.
     Manual = 7,
 }
 
