@@ -131,7 +131,9 @@ void fusebox_port_panic(void);
  * `half_open_wait_action`: the breaker reopens once it has been half-open
  * for `half_open_max_wait_ms`, whatever its probes (none admitted, all
  * reported, or some out), as Resilience4j's
- * `maxWaitDurationInHalfOpenState`.
+ * `maxWaitDurationInHalfOpenState`. With this and `FUSEBOX_WAIT_REOPEN`
+ * the reopen is dated at the end of the wait, however late the next call
+ * comes: its open duration counts from there.
  */
 #define FUSEBOX_WAIT_REOPEN_ALWAYS 2
 

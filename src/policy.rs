@@ -69,6 +69,10 @@ pub enum WaitAction {
     /// reported (too few successes to close), or some still out.
     /// Resilience4j's `maxWaitDurationInHalfOpenState`. The reopen backs
     /// off as any reopen from half-open does.
+    ///
+    /// With `Reopen` and `ReopenAlways` the reopen is dated at the end of
+    /// the wait, however late the next clock reading comes: its open
+    /// duration counts from there.
     ReopenAlways = 2,
 }
 

@@ -116,7 +116,9 @@ pub const FUSEBOX_WAIT_REOPEN: u32 = 1;
 /// `half_open_wait_action`: the breaker reopens once it has been half-open
 /// for `half_open_max_wait_ms`, whatever its probes (none admitted, all
 /// reported, or some out), as Resilience4j's
-/// `maxWaitDurationInHalfOpenState`.
+/// `maxWaitDurationInHalfOpenState`. With this and `FUSEBOX_WAIT_REOPEN`
+/// the reopen is dated at the end of the wait, however late the next call
+/// comes: its open duration counts from there.
 pub const FUSEBOX_WAIT_REOPEN_ALWAYS: u32 = 2;
 
 /// `half_open_judge`: Snakepit's rule, the first failed (or slow) probe
