@@ -75,6 +75,7 @@ pub(crate) enum Sink {
     /// A Rust listener.
     Rust(Listener),
     /// A foreign function, called through `call`.
+    #[cfg_attr(not(feature = "capi"), allow(dead_code))] // only the C API sets one
     Foreign {
         /// Calls `func` with the event and `data`.
         call: fn(&Event, unsafe extern "C" fn(), usize),

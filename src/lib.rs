@@ -52,16 +52,6 @@
     )
 )]
 
-#[cfg(all(feature = "std", feature = "panic-handler"))]
-compile_error!(
-    "feature `panic-handler` is for no_std firmware: with `std`, std provides the panic handler"
-);
-
-#[cfg(all(feature = "std", feature = "port-c"))]
-compile_error!(
-    "features `std` and `port-c` each provide the critical-section implementation: pick one"
-);
-
 // README and the guides under docs/ are doctested.
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]
@@ -80,7 +70,8 @@ struct SnapshotsGuide;
 struct FirmwareGuide;
 
 /// cbindgen:ignore
-#[cfg(feature = "std")]
+// Used by events (policies) and the C API's clock setters.
+#[cfg(all(feature = "std", any(feature = "policies", feature = "capi")))]
 mod backoff;
 /// cbindgen:ignore
 mod breaker;
@@ -95,6 +86,7 @@ mod error;
 mod events;
 /// cbindgen:ignore
 mod fast;
+#[cfg(feature = "capi")]
 pub mod ffi;
 /// cbindgen:ignore
 mod id;

@@ -149,6 +149,7 @@ impl<const N: usize> Registry<N> {
 
     /// [`set_listener`](Self::set_listener) with any [`Sink`] (the C API's
     /// listener).
+    #[cfg_attr(not(feature = "capi"), allow(dead_code))] // only the C API calls it
     pub(crate) fn set_sink(&self, sink: Option<Sink>) -> Result<(), Error> {
         self.events.set_sink(sink)
     }
