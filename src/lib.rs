@@ -104,6 +104,8 @@ mod slot;
 pub mod snapshot;
 
 pub use breaker::{Breaker, Permit, Reason, State, Stats, Transition};
+#[cfg(feature = "std")]
+pub use clock::StdClock;
 pub use clock::{Clock, ManualClock, Tick32, Tick32State};
 pub use config::Config;
 pub use error::{CallError, Error};
