@@ -45,6 +45,7 @@ pub const EVENT_QUEUE_LEN: usize = 32;
 
 /// A breaker's state change, as a registry's listener receives it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct Event {
     /// The breaker.
     pub id: Id,

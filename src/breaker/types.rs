@@ -8,6 +8,7 @@ use crate::Breaker;
 /// The states of a breaker: Snakepit's three, and three manual ones that
 /// only the manual-control methods (feature `policies`) enter.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[repr(u8)]
 pub enum State {
     /// Normal operation: every call is allowed.
@@ -32,6 +33,7 @@ pub enum State {
 
 /// Why a breaker changed state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[repr(u8)]
 pub enum Reason {
     /// Failures reached `failure_threshold` (cumulative or consecutive).
@@ -54,6 +56,7 @@ pub enum Reason {
 
 /// One state change, as events report it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct Transition {
     /// The state before.
     pub from: State,
@@ -70,6 +73,7 @@ pub struct Transition {
 /// it after the breaker changed state (or was reset, or released its
 /// probes) records nothing and counts the result as stale.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct Permit {
     pub(crate) generation: u32,
     pub(crate) admitted_in: State,
@@ -116,6 +120,7 @@ impl State {
 /// A snapshot of a breaker's counters. Counters other than `failure_count`
 /// wrap around at `u32::MAX`; `failure_count` saturates.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[non_exhaustive]
 pub struct Stats {
     /// The stored state. Like Snakepit's `stats`, reading stats does not move
