@@ -5,6 +5,11 @@
 use core::cell::Cell;
 use critical_section::Mutex;
 
+#[cfg(feature = "std")]
+mod std_clock;
+#[cfg(feature = "std")]
+pub use std_clock::StdClock;
+
 /// A source of milliseconds, supplied by the caller.
 ///
 /// fusebox never reads time on its own: every operation that needs the time

@@ -20,6 +20,7 @@ pub const MAX_BUCKETS: u32 = 8;
 
 /// When failures open a closed breaker.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[repr(u8)]
 pub enum TripRule {
     /// Snakepit's rule: `failure_threshold` failures since the last close
@@ -34,6 +35,7 @@ pub enum TripRule {
 
 /// What the rate window (failure rate and slow-call rate) looks at.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[repr(u8)]
 pub enum WindowKind {
     /// The last `window_size` recorded calls (1..=[`MAX_WINDOW_CALLS`]).
@@ -55,6 +57,7 @@ pub enum WindowKind {
 /// `half_open_max_wait_ms` (or, with `ReopenAlways`, when the breaker has
 /// been half-open that long).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[repr(u8)]
 pub enum WaitAction {
     /// The unreported probes are written off and new probes admitted; their
@@ -78,6 +81,7 @@ pub enum WaitAction {
 
 /// How a half-open breaker judges its probes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[repr(u8)]
 pub enum ProbeJudge {
     /// Snakepit's rule: the first failed probe (or, with slow calls on,
@@ -105,6 +109,7 @@ pub enum ProbeJudge {
 
 /// How a finished call counts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[repr(u8)]
 pub enum Outcome {
     /// A success.
@@ -133,6 +138,7 @@ pub enum Outcome {
 /// assert!(cfg.validate().is_ok());
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[non_exhaustive]
 pub struct Policy {
     /// When failures trip a closed breaker. Default: `Cumulative`.

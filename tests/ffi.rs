@@ -1,6 +1,7 @@
 //! The C API called from Rust: NULLs, invalid and stale ids, names at and
 //! past the limit, unterminated names. Also runs under Miri, which checks
 //! that no call reads or writes out of bounds.
+#![cfg(feature = "capi")]
 use core::ffi::{c_char, c_void};
 use core::ptr::{null, null_mut};
 use fusebox::ffi::*;

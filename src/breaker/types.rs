@@ -9,6 +9,7 @@ use crate::Breaker;
 /// only the manual-control methods (feature `policies`) enter (they can
 /// also move a breaker to half-open).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[repr(u8)]
 pub enum State {
     /// Normal operation: every call is allowed.
@@ -35,6 +36,7 @@ pub enum State {
 
 /// Why a breaker changed state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[repr(u8)]
 pub enum Reason {
     /// Failures reached `failure_threshold` (cumulative or consecutive).
@@ -66,6 +68,7 @@ pub enum Reason {
 
 /// One state change, as events report it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct Transition {
     /// The state before.
     pub from: State,
@@ -82,6 +85,7 @@ pub struct Transition {
 /// it after the breaker changed state (or was reset, or released its
 /// probes) records nothing and counts the result as stale.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct Permit {
     pub(crate) generation: u32,
     pub(crate) admitted_in: State,
@@ -128,6 +132,7 @@ impl State {
 /// A snapshot of a breaker's counters. Counters other than `failure_count`
 /// wrap around at `u32::MAX`; `failure_count` saturates.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[non_exhaustive]
 pub struct Stats {
     /// The stored state. Like Snakepit's `stats`, reading stats does not move

@@ -246,7 +246,7 @@ pub unsafe extern "C" fn fusebox_retry_after_ms(
 /// function.
 #[cfg(feature = "policies")]
 #[inline(never)]
-fn manual(id: fusebox_id, op: crate::registry::ManualOp, arg: u64) -> fusebox_status {
+fn manual(id: fusebox_id, op: fn(&mut crate::Breaker, u64, u64), arg: u64) -> fusebox_status {
     or_ok(with_time(|now| {
         REGISTRY.manual(Id::from_raw(id), op, arg, now)
     }))

@@ -27,8 +27,6 @@ mod policy;
 mod snapshot;
 
 pub use metrics::MetricsError;
-#[cfg(feature = "policies")]
-pub(crate) use policy::ManualOp;
 
 /// Most slots a registry can have: ids keep the slot index in their low
 /// [`INDEX_BITS`](Id::INDEX_BITS) bits.

@@ -8,10 +8,6 @@ use super::Registry;
 use crate::events::Sink;
 use crate::{Breaker, CallError, Clock, Error, Id, Listener, Outcome, Permit};
 
-/// A manual change of a breaker: `op(breaker, arg, now_ms)` (see
-/// [`Registry::manual`]).
-pub(crate) type ManualOp = fn(&mut Breaker, u64, u64);
-
 /// Policies: permits, manual control, events.
 impl<const N: usize> Registry<N> {
     /// [`Breaker::try_acquire_permit`](crate::Breaker::try_acquire_permit) by id. O(1).
@@ -101,7 +97,14 @@ impl<const N: usize> Registry<N> {
     /// # Errors
     /// [`Error::NotFound`].
     #[inline(never)]
-    pub(crate) fn manual(&self, id: Id, op: ManualOp, arg: u64, now_ms: u64) -> Result<(), Error> {
+    #[cfg_attr(not(feature = "capi"), allow(dead_code))] // only the C API calls it
+    pub(crate) fn manual(
+        &self,
+        id: Id,
+        op: fn(&mut Breaker, u64, u64),
+        arg: u64,
+        now_ms: u64,
+    ) -> Result<(), Error> {
         self.with_breaker(id, |b| op(b, arg, now_ms))
     }
 
@@ -192,6 +195,7 @@ impl<const N: usize> Registry<N> {
 
     /// [`set_listener`](Self::set_listener) with any [`Sink`] (the C API's
     /// listener).
+    #[cfg_attr(not(feature = "capi"), allow(dead_code))] // only the C API calls it
     pub(crate) fn set_sink(&self, sink: Option<Sink>) -> Result<(), Error> {
         self.events.set_sink(sink)
     }
