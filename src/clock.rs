@@ -171,13 +171,18 @@ impl<F: Fn() -> u32> Clock for Tick32<F> {
 /// Extends the tick reading `raw` with the shared extension state `state`:
 /// the bookkeeping alone runs in a critical section, never the tick read.
 pub(crate) fn extend_shared(state: &Mutex<Cell<Tick32State>>, raw: u32) -> u64 {
-    critical_section::with(|cs| {
-        let cell = state.borrow(cs);
-        let mut st = cell.get();
-        let ext = st.extend(raw);
-        cell.set(st);
-        ext
-    })
+    critical_section::with(|cs| extend_in(state.borrow(cs), raw))
+}
+
+/// Extends `raw` with the state in `cell`, which the caller's critical
+/// section guards. Out of line: every path that extends a tick shares one
+/// copy (firmware flash).
+#[inline(never)]
+pub(crate) fn extend_in(cell: &Cell<Tick32State>, raw: u32) -> u64 {
+    let mut st = cell.get();
+    let ext = st.extend(raw);
+    cell.set(st);
+    ext
 }
 
 /// A 32-bit tick extended to 64 bits with one atomic word and no critical

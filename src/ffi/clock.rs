@@ -47,7 +47,7 @@
 use core::cell::Cell;
 use core::ffi::c_void;
 use core::sync::atomic::{AtomicPtr, AtomicU32, Ordering};
-use critical_section::Mutex;
+use critical_section::{CriticalSection, Mutex};
 
 use super::convert::status_of;
 use super::types::{
@@ -109,12 +109,13 @@ impl Slot {
         }
     }
 
-    /// Writes a clock into this (inactive, unread) slot.
-    fn write(&self, kind: u32, func: *mut (), userdata: *mut c_void) {
+    /// Writes a clock into this (inactive, unread) slot, inside the
+    /// critical section `cs` (which guards the 32-bit extension's state).
+    fn write(&self, cs: CriticalSection<'_>, kind: u32, func: *mut (), userdata: *mut c_void) {
         self.kind.store(kind, Ordering::Relaxed);
         self.func.store(func, Ordering::Relaxed);
         self.userdata.store(userdata, Ordering::Relaxed);
-        critical_section::with(|cs| self.tick32.borrow(cs).set(Tick32State::new()));
+        self.tick32.borrow(cs).set(Tick32State::new());
         #[cfg(all(feature = "std", target_has_atomic = "32"))]
         self.var32.clear();
     }
@@ -242,7 +243,7 @@ mod imp {
         // Only readers stepping back can be announced here: the setter
         // before this one retired this slot.
         wait_until(|| s.readers.load(Ordering::SeqCst) == 0);
-        s.write(kind, func, userdata);
+        critical_section::with(|cs| s.write(cs, kind, func, userdata));
         ACTIVE.store(core::ptr::from_ref(s).cast_mut(), Ordering::SeqCst);
         if !old.is_null() {
             // Retirement: the reads that found the old clock finish.
@@ -259,6 +260,7 @@ mod imp {
     //! Firmware: announcements inside critical sections; the setter never
     //! waits.
     use super::{other, slot, Entered, Read, Slot, ACTIVE, VAR32};
+    use crate::clock::extend_in;
     use core::sync::atomic::Ordering;
 
     /// Starts a read: announces it on the active slot, or reads a variable
@@ -279,11 +281,7 @@ mod imp {
                 let now = unsafe {
                     if read.kind == VAR32 {
                         let raw = core::ptr::read_volatile(read.func.cast::<u32>());
-                        let cell = s.tick32.borrow(cs);
-                        let mut st = cell.get();
-                        let ext = st.extend(raw);
-                        cell.set(st);
-                        ext
+                        extend_in(s.tick32.borrow(cs), raw)
                     } else {
                         // Whole: no interrupt on this core runs in between.
                         core::ptr::read_volatile(read.func.cast::<u64>())
@@ -314,13 +312,13 @@ mod imp {
     /// and it returns `false`): on one core, the read this call interrupted
     /// or is inside, which cannot finish first.
     pub(super) fn publish(kind: u32, func: *mut (), userdata: *mut core::ffi::c_void) -> bool {
-        critical_section::with(|_| {
+        critical_section::with(|cs| {
             let old = ACTIVE.load(Ordering::Relaxed);
             if !old.is_null() && slot(old).readers.load(Ordering::Relaxed) != 0 {
                 return false;
             }
             let s = other(old);
-            s.write(kind, func, userdata);
+            s.write(cs, kind, func, userdata);
             ACTIVE.store(core::ptr::from_ref(s).cast_mut(), Ordering::Release);
             true
         })
