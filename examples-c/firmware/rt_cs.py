@@ -198,7 +198,7 @@ def main():
     unprobed = [f for f in functions if f not in marks]
     entries = {f: syms[f] for f in functions if f in syms}
     mask_on = find_insn(args.objdump, args.elf, "fusebox_port_critical_enter",
-                        r"^cpsid\s+i|^csrrci\s.*mstatus")
+                        r"^cpsid\s+i|^csrrci?\s.*mstatus")
     mask_off = find_insn(args.objdump, args.elf, "fusebox_port_critical_exit",
                          r"^msr\s+primask|^csrs\s.*mstatus")
 
