@@ -837,8 +837,9 @@ size_t fusebox_capacity(void);
  * time return `FUSEBOX_NO_CLOCK` until one is set.
  *
  * **Retiring the old clock.** When this returns `FUSEBOX_OK`, the clock it
- * replaced (set by `fusebox_set_clock` or `fusebox_set_clock32`) will never
- * be called again: its userdata may be freed at once. With `std` it waits
+ * replaced (set by any of the `fusebox_set_clock*` functions) will never
+ * be called (or its variable read) again: its userdata may be freed at
+ * once. With `std` it waits
  * for the reads of the old clock already in progress on other threads
  * (each as long as one call of that clock); reads never wait for it.
  *
@@ -862,6 +863,69 @@ fusebox_status fusebox_set_clock(fusebox_clock_fn now_ms, void *userdata);
  * would wait for itself (the clock is kept in both cases).
  */
 fusebox_status fusebox_set_clock32(fusebox_clock32_fn now_ms, void *userdata);
+
+/**
+ * Sets the variable `*ms` as the clock: a wrapping 32-bit millisecond
+ * count that the application keeps current, such as a SysTick handler's
+ * counter (STM32 HAL's `uwTick`) or an event loop's cached milliseconds.
+ * fusebox reads it with a volatile load and calls no function; it extends
+ * it to 64 bits across its wrap every 49.7 days (the first reading is
+ * taken as is).
+ *
+ * Requirements on the variable:
+ * - **monotonic**: it only moves forward (its wrap from 0xFFFFFFFF to 0
+ *   included);
+ * - **read at least once every 24.8 days** (2^31 ms, less 65 s) by some
+ *   fusebox call: a reading is placed against the last one seen, and one
+ *   more than 2^31 ms ahead of it cannot be told from one behind it (it
+ *   would be taken for a reading from the past and time would stand
+ *   still until the count caught up);
+ * - aligned, and written with one 32-bit store (a C assignment to a
+ *   `uint32_t` on a 32-bit core or wider).
+ *
+ * Cost of a read: on firmware (without `std`) one critical section around
+ * the load and the extension (a few dozen instructions); with `std` no
+ * critical section: the extension is one compare-and-swap where the target
+ * has one (every host), a critical section otherwise.
+ *
+ * **Lifetime.** The variable must stay readable until another clock
+ * replaces it: when a setter returns `FUSEBOX_OK`, the clock it replaced
+ * (callback or variable) is never read again, as for `fusebox_set_clock`.
+ *
+ * Returns `FUSEBOX_NULL_PARAMETER` when `ms` is NULL, and `FUSEBOX_BUSY`
+ * when it would have to wait for itself, as `fusebox_set_clock` does (on
+ * firmware only while a callback clock's read is in progress: a variable's
+ * read is never in progress outside fusebox's critical section). The
+ * clock is kept in both cases.
+ *
+ * # Safety
+ * `ms` is NULL or points to a readable, aligned `uint32_t` that stays
+ * readable until another clock has replaced it.
+ */
+fusebox_status fusebox_set_clock_var32(const volatile uint32_t *ms);
+
+/**
+ * Sets the variable `*ms` as the clock: a 64-bit millisecond count that
+ * the application keeps current (see `fusebox_set_clock_var32`). fusebox
+ * reads it and calls no function. It must be **monotonic**, aligned, and
+ * stay readable until another clock replaces it (retirement as for
+ * `fusebox_set_clock`).
+ *
+ * A 32-bit core stores a `uint64_t` in two halves. On firmware fusebox
+ * reads both inside one critical section, so a writer in an interrupt
+ * handler (SysTick) is never seen halfway; a fusebox call from an
+ * interrupt handler of higher priority than the writer's could be, so
+ * call fusebox there with a 32-bit variable instead. Hosts read it in one
+ * load (64-bit) or high, low, high until the high half holds still.
+ *
+ * Returns `FUSEBOX_NULL_PARAMETER` when `ms` is NULL and `FUSEBOX_BUSY` as
+ * `fusebox_set_clock_var32` does; the clock is kept in both cases.
+ *
+ * # Safety
+ * `ms` is NULL or points to a readable, aligned `uint64_t` that stays
+ * readable until another clock has replaced it.
+ */
+fusebox_status fusebox_set_clock_var64(const volatile uint64_t *ms);
 
 /**
  * Reads the clock fusebox uses into `*out_ms`.

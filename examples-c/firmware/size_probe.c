@@ -14,6 +14,7 @@ typedef void (*any_fn)(void);
 any_fn volatile fusebox_size_probe[] = {
     (any_fn)fusebox_config_init,    (any_fn)fusebox_set_clock,
     (any_fn)fusebox_set_clock32,    (any_fn)fusebox_now_ms,
+    (any_fn)fusebox_set_clock_var32, (any_fn)fusebox_set_clock_var64,
     (any_fn)fusebox_create,         (any_fn)fusebox_lookup,
     (any_fn)fusebox_destroy,        (any_fn)fusebox_get_state,
     (any_fn)fusebox_allow_call,     (any_fn)fusebox_try_acquire,

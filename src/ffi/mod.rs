@@ -36,7 +36,10 @@ mod types;
 use clock::{clock, with_time};
 use convert::{call_result, config_or_default, to_c_stats, to_status};
 
-pub use clock::{fusebox_now_ms, fusebox_set_clock, fusebox_set_clock32};
+pub use clock::{
+    fusebox_now_ms, fusebox_set_clock, fusebox_set_clock32, fusebox_set_clock_var32,
+    fusebox_set_clock_var64, fusebox_volatile_u32, fusebox_volatile_u64,
+};
 pub use convert::status_of;
 pub use metrics::*;
 pub use policy::*;
