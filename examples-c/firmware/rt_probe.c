@@ -61,6 +61,9 @@
     X(fusebox_call_classified)                                                 \
     X(fusebox_retry_after_ms)                                                  \
     X(fusebox_force_open)                                                      \
+    X(fusebox_force_open_for)                                                  \
+    X(fusebox_force_open_until)                                                \
+    X(fusebox_force_half_open)                                                 \
     X(fusebox_disable)                                                         \
     X(fusebox_metrics_only)                                                    \
     X(fusebox_set_listener)                                                    \
@@ -352,6 +355,9 @@ static void policy_calls(fusebox_id id, uint32_t timeout) {
         tick_ms += timeout * 8 + 1;
     }
     RUN(fusebox_acquire_permit, st = fusebox_acquire_permit(id, &permit));
+    RUN(fusebox_force_open_for, st = fusebox_force_open_for(id, timeout));
+    RUN(fusebox_force_open_until, st = fusebox_force_open_until(id, tick_ms + timeout));
+    RUN(fusebox_force_half_open, st = fusebox_force_half_open(id));
     RUN(fusebox_force_open, st = fusebox_force_open(id));
     RUN(fusebox_complete, st = fusebox_complete(&permit, FUSEBOX_OUTCOME_SUCCESS));
     RUN(fusebox_retry_after_ms, st = fusebox_retry_after_ms(id, &wait));
