@@ -419,13 +419,8 @@ unsafe fn read_var64(p: *const u64) -> u64 {
 #[cold]
 #[inline(never)]
 fn default_now_ms() -> Result<u64, fusebox_status> {
-    extern crate std;
-    use std::sync::OnceLock;
-    use std::time::Instant;
-    // Instant is CLOCK_MONOTONIC on Linux; the epoch is the first reading.
-    static START: OnceLock<Instant> = OnceLock::new();
-    let ms = START.get_or_init(Instant::now).elapsed().as_millis();
-    Ok(u64::try_from(ms).unwrap_or(u64::MAX))
+    // The Rust API's StdClock: both read the same clock, from one epoch.
+    Ok(crate::StdClock::now())
 }
 
 #[cfg(not(feature = "std"))]
