@@ -18,9 +18,9 @@ OBJCOPY=${OBJCOPY:-objcopy}
 NM=${NM:-nm}
 AR=${AR:-ar}
 CC=${CC:-cc}
-# ar loads every plugin in bfd-plugins to index an archive, and some (an
-# older LLVMgold) abort on objects of a newer LLVM: name the compiler's own
-# LTO plugin when there is one, so that ar loads that one.
+# ar and nm load every plugin in bfd-plugins, and some (an older LLVMgold)
+# abort on objects of a newer LLVM: name the compiler's own LTO plugin when
+# there is one, so that they load that one.
 plugin=$("$CC" -print-file-name=liblto_plugin.so 2>/dev/null || true)
 case $plugin in
 /*) [ -f "$plugin" ] && set -- --plugin "$plugin" || set -- ;;
@@ -28,7 +28,8 @@ case $plugin in
 esac
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-"$NM" -g --defined-only "$in" 2>/dev/null | awk '$3 ~ /^fusebox_/ { print $3 }' | sort -u >"$tmp/exports"
+"$NM" "$@" -g --defined-only "$in" >"$tmp/symbols" 2>/dev/null
+awk '$3 ~ /^fusebox_/ { print $3 }' "$tmp/symbols" | sort -u >"$tmp/exports"
 if ! [ -s "$tmp/exports" ]; then
     echo "hide-symbols.sh: no fusebox_ symbol defined in $in" >&2
     exit 1

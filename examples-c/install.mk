@@ -30,6 +30,9 @@ SO        := $(DIST)/$(SO_FILE)
 LIBS_PRIVATE := $(LDLIBS)
 CMAKE_LIBS   := $(subst $() ,;,$(patsubst -l%,%,$(LDLIBS)))
 
+# nm with the compiler's LTO plugin (see hide-symbols.sh), failing loudly.
+NM_P := nm --plugin $(shell $(CC) -print-file-name=liblto_plugin.so)
+
 .PHONY: install install-check
 
 # The shared library, linked from the same single relocatable object as the
@@ -65,13 +68,16 @@ install-check: | $(BUILD)
 	rm -rf $(CHECK_OUT) && mkdir -p $(CHECK_OUT)
 	$(MAKE) --no-print-directory install PREFIX=$(CHECK_PREFIX)
 	@echo "== exported symbols: only fusebox_* may be defined globally"
-	@bad=$$(nm -D --defined-only $(CHECK_PREFIX)/lib/$(SO_FILE) | awk '$$3 !~ /^fusebox_/'); \
-	    if [ -n "$$bad" ]; then echo "libfusebox.so exports more than fusebox_*:"; echo "$$bad"; exit 1; fi
-	@bad=$$(nm -g --defined-only $(CHECK_PREFIX)/lib/libfusebox.a | awk 'NF == 3 && $$3 !~ /^fusebox_/'); \
-	    if [ -n "$$bad" ]; then echo "libfusebox.a defines more than fusebox_* globally:"; echo "$$bad"; exit 1; fi
+	$(NM_P) -D --defined-only $(CHECK_PREFIX)/lib/$(SO_FILE) > $(CHECK_OUT)/so.globals
+	$(NM_P) -g --defined-only $(CHECK_PREFIX)/lib/libfusebox.a > $(CHECK_OUT)/a.globals
+	@for f in so a; do \
+	    bad=$$(awk 'NF == 3 && $$3 !~ /^fusebox_/' $(CHECK_OUT)/$$f.globals); \
+	    if [ -n "$$bad" ]; then echo "libfusebox.$$f defines more than fusebox_* globally:"; echo "$$bad"; exit 1; fi; \
+	    n=$$(awk 'NF == 3' $(CHECK_OUT)/$$f.globals | wc -l); \
+	    if [ "$$n" -lt 30 ]; then echo "libfusebox.$$f: only $$n global symbols"; exit 1; fi; done
 	@so=$$(readelf -d $(CHECK_PREFIX)/lib/$(SO_FILE) | sed -n 's/.*SONAME.*\[\(.*\)\]/\1/p'); \
 	    if [ "$$so" != "$(SONAME)" ]; then echo "SONAME is '$$so', not $(SONAME)"; exit 1; fi; \
-	    echo "libfusebox.so: SONAME $$so, $$(nm -D --defined-only $(CHECK_PREFIX)/lib/$(SO_FILE) | wc -l) symbols, all fusebox_*"
+	    echo "libfusebox.so: SONAME $$so, $$(awk 'NF == 3' $(CHECK_OUT)/so.globals | wc -l) symbols, all fusebox_*"
 	@echo "== CMake consumer (find_package), static and shared"
 	cmake -S consumers/cmake -B $(CHECK_OUT)/cmake-static -DCMAKE_PREFIX_PATH=$(CHECK_PREFIX) >/dev/null
 	cmake --build $(CHECK_OUT)/cmake-static >/dev/null
