@@ -4,8 +4,9 @@
  * each failed probe, needs two successful probes to close, and writes
  * off a probe that hangs. A listener prints every state change; a permit
  * shows a late result being ignored; a classifier keeps "not found" from
- * counting as an outage. A simulated clock makes the run instant and
- * deterministic.
+ * counting as an outage; a maintenance hold forces the breaker open for
+ * a time, after which it probes. A simulated clock makes the run instant
+ * and deterministic.
  */
 #include <stdio.h>
 
@@ -127,6 +128,17 @@ int main(void) {
     }
     printf("  its result: %s\n", fusebox_status_str(fusebox_complete(&late, FUSEBOX_OUTCOME_SUCCESS)));
     fusebox_reset(id);
+
+    printf("a maintenance hold of 1 s (forced open for a time), then two probes\n");
+    if (check(fusebox_force_open_for(id, 1000), "force_open_for")) {
+        return 1;
+    }
+    fusebox_retry_after_ms(id, &wait);
+    printf("  held; retry after %llu ms\n", (unsigned long long)wait);
+    now_ms += wait;
+    status = 200;
+    fusebox_call_classified(id, upstream, by_status, &status, &result);
+    fusebox_call_classified(id, upstream, by_status, &status, &result);
 
     if (check(fusebox_stats_get(id, &s), "stats")) {
         return 1;

@@ -136,13 +136,31 @@ void fusebox_port_panic(void);
  * `half_open_wait_action`: the breaker reopens once it has been half-open
  * for `half_open_max_wait_ms`, whatever its probes (none admitted, all
  * reported, or some out), as Resilience4j's
- * `maxWaitDurationInHalfOpenState`.
+ * `maxWaitDurationInHalfOpenState`. With this and `FUSEBOX_WAIT_REOPEN`
+ * the reopen is dated at the end of the wait, however late the next call
+ * comes: its open duration counts from there.
  */
 #define FUSEBOX_WAIT_REOPEN_ALWAYS 2
 
 /**
+ * `half_open_judge`: Snakepit's rule, the first failed (or slow) probe
+ * reopens, `half_open_success_threshold` successful probes close.
+ */
+#define FUSEBOX_JUDGE_FIRST_FAILURE 0
+
+/**
+ * `half_open_judge`: once `half_open_max_calls` probe outcomes (successes
+ * and failures; ignored ones do not count) are in, the breaker reopens if
+ * their failure rate reaches `failure_rate_percent` or, with slow calls
+ * on, their slow-call rate reaches `slow_call_rate_percent`, and closes
+ * otherwise (Resilience4j's half-open state).
+ */
+#define FUSEBOX_JUDGE_RATE 1
+
+/**
  * `fusebox_retry_after_ms` when no amount of time alone will admit a call
- * (forced open, or every probe slot taken with no wait limit).
+ * (forced open until `fusebox_reset`, or every probe slot taken with no
+ * wait limit).
  */
 #define FUSEBOX_RETRY_NEVER UINT64_MAX
 
@@ -222,7 +240,8 @@ typedef struct fusebox_config {
    */
   uint32_t slow_call_rate_percent;
   /**
-   * Successful probes that close (1..=`half_open_max_calls`). Default: 1.
+   * Successful probes that close (1..=`half_open_max_calls`; exactly 1
+   * with `FUSEBOX_JUDGE_RATE`). Default: 1.
    */
   uint32_t half_open_success_threshold;
   /**
@@ -237,6 +256,16 @@ typedef struct fusebox_config {
    * `FUSEBOX_WAIT_*`. Default: `FUSEBOX_WAIT_RELEASE_PROBES`.
    */
   uint32_t half_open_wait_action;
+  /**
+   * `FUSEBOX_JUDGE_*`: how half-open probes are judged. Default:
+   * `FUSEBOX_JUDGE_FIRST_FAILURE`. With `FUSEBOX_JUDGE_RATE` the round is
+   * `half_open_max_calls` outcomes (`minimum_calls` does not apply), the
+   * rates are judged whatever `trip_rule` says, a release of probes
+   * (`FUSEBOX_WAIT_RELEASE_PROBES`) starts the round again, and the
+   * plain `fusebox_record_success` / `_failure` count toward the round
+   * whichever call they come from.
+   */
+  uint32_t half_open_judge;
   /**
    * Each reopen from half-open multiplies the open duration by this
    * percentage (>= 100). Default: 100 (no backoff).
@@ -579,7 +608,8 @@ typedef void (*fusebox_listener_fn)(const struct fusebox_event *event, void *use
 #define FUSEBOX_STATE_HALF_OPEN 2
 
 /**
- * Held open by `fusebox_force_open` until `fusebox_reset`.
+ * Held open by `fusebox_force_open` until `fusebox_reset`, or by
+ * `fusebox_force_open_for` / `_until` for a time (then half-open).
  */
 #define FUSEBOX_STATE_FORCED_OPEN 3
 
@@ -615,22 +645,28 @@ typedef void (*fusebox_listener_fn)(const struct fusebox_event *event, void *use
 #define FUSEBOX_REASON_FAILURE_THRESHOLD 0
 
 /**
- * The window's failure rate reached `failure_rate_percent`.
+ * The window's failure rate reached `failure_rate_percent` (closed to
+ * open), or with `FUSEBOX_JUDGE_RATE` the probes' failure rate did
+ * (half-open to open).
  */
 #define FUSEBOX_REASON_FAILURE_RATE 1
 
 /**
- * The window's slow-call rate reached `slow_call_rate_percent`.
+ * The window's slow-call rate reached `slow_call_rate_percent` (closed to
+ * open), or with `FUSEBOX_JUDGE_RATE` the probes' slow-call rate did
+ * (half-open to open).
  */
 #define FUSEBOX_REASON_SLOW_CALL_RATE 2
 
 /**
- * The open duration ran out (open to half-open).
+ * The open duration ran out (open to half-open), or the time of
+ * `fusebox_force_open_for` / `_until` did (forced open to half-open).
  */
 #define FUSEBOX_REASON_TIMEOUT 3
 
 /**
- * Enough probes succeeded (half-open to closed).
+ * Enough probes succeeded (half-open to closed); with `FUSEBOX_JUDGE_RATE`,
+ * the probes' rates stayed below their thresholds.
  */
 #define FUSEBOX_REASON_PROBE_SUCCEEDED 4
 
@@ -647,7 +683,8 @@ typedef void (*fusebox_listener_fn)(const struct fusebox_event *event, void *use
 #define FUSEBOX_REASON_PROBE_TIMEOUT 6
 
 /**
- * `fusebox_reset`, `_force_open`, `_disable` or `_metrics_only`.
+ * `fusebox_reset`, `_force_open`, `_force_open_for`, `_force_open_until`,
+ * `_force_half_open`, `_disable` or `_metrics_only`.
  */
 #define FUSEBOX_REASON_MANUAL 7
 
@@ -833,8 +870,9 @@ uint32_t fusebox_max_buckets(void);
  * time return `FUSEBOX_NO_CLOCK` until one is set.
  *
  * **Retiring the old clock.** When this returns `FUSEBOX_OK`, the clock it
- * replaced (set by `fusebox_set_clock` or `fusebox_set_clock32`) will never
- * be called again: its userdata may be freed at once. With `std` it waits
+ * replaced (set by any of the `fusebox_set_clock*` functions) will never
+ * be called (or its variable read) again: its userdata may be freed at
+ * once. With `std` it waits
  * for the reads of the old clock already in progress on other threads
  * (each as long as one call of that clock); reads never wait for it.
  *
@@ -858,6 +896,69 @@ fusebox_status fusebox_set_clock(fusebox_clock_fn now_ms, void *userdata);
  * would wait for itself (the clock is kept in both cases).
  */
 fusebox_status fusebox_set_clock32(fusebox_clock32_fn now_ms, void *userdata);
+
+/**
+ * Sets the variable `*ms` as the clock: a wrapping 32-bit millisecond
+ * count that the application keeps current, such as a SysTick handler's
+ * counter (STM32 HAL's `uwTick`) or an event loop's cached milliseconds.
+ * fusebox reads it with a volatile load and calls no function; it extends
+ * it to 64 bits across its wrap every 49.7 days (the first reading is
+ * taken as is).
+ *
+ * Requirements on the variable:
+ * - **monotonic**: it only moves forward (its wrap from 0xFFFFFFFF to 0
+ *   included);
+ * - **read at least once every 24.8 days** (2^31 ms, less 65 s) by some
+ *   fusebox call: a reading is placed against the last one seen, and one
+ *   more than 2^31 ms ahead of it cannot be told from one behind it (it
+ *   would be taken for a reading from the past and time would stand
+ *   still until the count caught up);
+ * - aligned, and written with one 32-bit store (a C assignment to a
+ *   `uint32_t` on a 32-bit core or wider).
+ *
+ * Cost of a read: on firmware (without `std`) one critical section around
+ * the load and the extension (a few dozen instructions); with `std` no
+ * critical section: the extension is one compare-and-swap where the target
+ * has one (every host), a critical section otherwise.
+ *
+ * **Lifetime.** The variable must stay readable until another clock
+ * replaces it: when a setter returns `FUSEBOX_OK`, the clock it replaced
+ * (callback or variable) is never read again, as for `fusebox_set_clock`.
+ *
+ * Returns `FUSEBOX_NULL_PARAMETER` when `ms` is NULL, and `FUSEBOX_BUSY`
+ * when it would have to wait for itself, as `fusebox_set_clock` does (on
+ * firmware only while a callback clock's read is in progress: a variable's
+ * read is never in progress outside fusebox's critical section). The
+ * clock is kept in both cases.
+ *
+ * # Safety
+ * `ms` is NULL or points to a readable, aligned `uint32_t` that stays
+ * readable until another clock has replaced it.
+ */
+fusebox_status fusebox_set_clock_var32(const volatile uint32_t *ms);
+
+/**
+ * Sets the variable `*ms` as the clock: a 64-bit millisecond count that
+ * the application keeps current (see `fusebox_set_clock_var32`). fusebox
+ * reads it and calls no function. It must be **monotonic**, aligned, and
+ * stay readable until another clock replaces it (retirement as for
+ * `fusebox_set_clock`).
+ *
+ * A 32-bit core stores a `uint64_t` in two halves. On firmware fusebox
+ * reads both inside one critical section, so a writer in an interrupt
+ * handler (SysTick) is never seen halfway; a fusebox call from an
+ * interrupt handler of higher priority than the writer's could be, so
+ * call fusebox there with a 32-bit variable instead. Hosts read it in one
+ * load (64-bit) or high, low, high until the high half holds still.
+ *
+ * Returns `FUSEBOX_NULL_PARAMETER` when `ms` is NULL and `FUSEBOX_BUSY` as
+ * `fusebox_set_clock_var32` does; the clock is kept in both cases.
+ *
+ * # Safety
+ * `ms` is NULL or points to a readable, aligned `uint64_t` that stays
+ * readable until another clock has replaced it.
+ */
+fusebox_status fusebox_set_clock_var64(const volatile uint64_t *ms);
 
 /**
  * Reads the clock fusebox uses into `*out_ms`.
@@ -999,10 +1100,16 @@ fusebox_status fusebox_call_classified(fusebox_id id,
                                        int32_t *out_result);
 
 /**
- * Writes to `*out_ms` how long until a call may be admitted: 0 if one
- * would be now, the time left in the open window, or the time left before
- * unreported probes are released; `FUSEBOX_RETRY_NEVER` when no time alone
- * will do (forced open, or every probe slot taken with no wait limit).
+ * Writes to `*out_ms` how long until a call may be admitted, if nothing
+ * else happens first (no probe reports, no manual change): 0 if one would
+ * be now; open, the time left in the open window; forced open for a time
+ * (`fusebox_force_open_for`, `_until`), the time left of it; half-open
+ * with every probe slot taken and a `half_open_max_wait_ms`, the time left
+ * of that wait, plus, with `FUSEBOX_WAIT_REOPEN` and
+ * `FUSEBOX_WAIT_REOPEN_ALWAYS`, the open duration the reopen will have
+ * (backoff and jitter applied). `FUSEBOX_RETRY_NEVER` when no time alone
+ * will do (forced open until `fusebox_reset`, or every probe slot taken
+ * with no wait limit).
  * A state change is delivered to the listener before this returns (see
  * `fusebox_set_listener`: who waits for what).
  *
@@ -1013,11 +1120,48 @@ fusebox_status fusebox_retry_after_ms(fusebox_id id, uint64_t *out_ms);
 
 /**
  * Holds the breaker open (`FUSEBOX_STATE_FORCED_OPEN`): every call is
- * rejected until `fusebox_reset`.
+ * rejected until `fusebox_reset` (or another manual change; see
+ * `fusebox_force_open_for` for a time limit).
  * A state change is delivered to the listener before this returns (see
  * `fusebox_set_listener`: who waits for what).
  */
 fusebox_status fusebox_force_open(fusebox_id id);
+
+/**
+ * Holds the breaker open (`FUSEBOX_STATE_FORCED_OPEN`) for `duration_ms`
+ * from now (the registry's clock): every call is rejected, and
+ * `fusebox_retry_after_ms` answers the time left. Then it goes half-open
+ * (`FUSEBOX_REASON_TIMEOUT`), as an open breaker whose open duration has
+ * passed, and probes. 0 ends at once: the breaker is half-open when this
+ * returns. `fusebox_reset` or another manual change ends it sooner; a
+ * repeated call replaces the time. A clock that goes back re-bases the
+ * time on that reading: never more than `duration_ms` of forward time.
+ * A state change is delivered to the listener before this returns (see
+ * `fusebox_set_listener`: who waits for what).
+ */
+fusebox_status fusebox_force_open_for(fusebox_id id, uint64_t duration_ms);
+
+/**
+ * Holds the breaker open until the registry's clock (`fusebox_now_ms`)
+ * reads `until_ms`, as `fusebox_force_open_for(id, until_ms - now)`. An
+ * instant not after now has passed already: the breaker is half-open when
+ * this returns. The time is taken as a duration from now, so a clock that
+ * goes back never holds the breaker open longer than asked at the call.
+ * A state change is delivered to the listener before this returns (see
+ * `fusebox_set_listener`: who waits for what).
+ */
+fusebox_status fusebox_force_open_until(fusebox_id id, uint64_t until_ms);
+
+/**
+ * Moves the breaker to half-open by hand (`FUSEBOX_REASON_MANUAL`), from
+ * any state: a new round of probes starts now, judged as any other
+ * (`half_open_max_calls`, `half_open_max_wait_ms` from now,
+ * `half_open_judge`). Already half-open: the round starts again, and the
+ * permits of its probes become stale.
+ * A state change is delivered to the listener before this returns (see
+ * `fusebox_set_listener`: who waits for what).
+ */
+fusebox_status fusebox_force_half_open(fusebox_id id);
 
 /**
  * Switches the breaker off (`FUSEBOX_STATE_DISABLED`): every call is
@@ -1058,7 +1202,9 @@ fusebox_status fusebox_metrics_only(fusebox_id id);
  * `fusebox_reset`, `fusebox_snapshot`, and the policy functions:
  * `fusebox_acquire_permit`,
  * `fusebox_complete`, `fusebox_call_classified`, `fusebox_record`,
- * `fusebox_force_open`, `fusebox_disable`, `fusebox_metrics_only`)
+ * `fusebox_force_open`, `fusebox_force_open_for`,
+ * `fusebox_force_open_until`, `fusebox_force_half_open`,
+ * `fusebox_disable`, `fusebox_metrics_only`, `fusebox_retry_after_ms`)
  * deliver events. A call that changed no state never waits for the
  * listener. A call that changed some returns after the listener received
  * its events: it calls the listener itself for them and for the events

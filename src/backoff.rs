@@ -19,6 +19,7 @@ pub(crate) fn pause(round: u32) {
 }
 
 /// Waits until `done()`, pausing between looks.
+#[cfg(feature = "capi")]
 pub(crate) fn wait_until(mut done: impl FnMut() -> bool) {
     let mut round = 0u32;
     while !done() {

@@ -5,6 +5,11 @@
 use core::cell::Cell;
 use critical_section::Mutex;
 
+#[cfg(feature = "std")]
+mod std_clock;
+#[cfg(feature = "std")]
+pub use std_clock::StdClock;
+
 /// A source of milliseconds, supplied by the caller.
 ///
 /// fusebox never reads time on its own: every operation that needs the time
@@ -171,13 +176,105 @@ impl<F: Fn() -> u32> Clock for Tick32<F> {
 /// Extends the tick reading `raw` with the shared extension state `state`:
 /// the bookkeeping alone runs in a critical section, never the tick read.
 pub(crate) fn extend_shared(state: &Mutex<Cell<Tick32State>>, raw: u32) -> u64 {
-    critical_section::with(|cs| {
-        let cell = state.borrow(cs);
-        let mut st = cell.get();
-        let ext = st.extend(raw);
-        cell.set(st);
+    critical_section::with(|cs| extend_in(state.borrow(cs), raw))
+}
+
+/// Extends `raw` with the state in `cell`, which the caller's critical
+/// section guards. Out of line: every path that extends a tick shares one
+/// copy (firmware flash).
+#[inline(never)]
+pub(crate) fn extend_in(cell: &Cell<Tick32State>, raw: u32) -> u64 {
+    let mut st = cell.get();
+    let ext = st.extend(raw);
+    cell.set(st);
+    ext
+}
+
+/// A 32-bit tick extended to 64 bits with one atomic word and no critical
+/// section, for cores with compare-and-swap (LDREX/STREX on Cortex-M3 and
+/// up; every host). The C API's `fusebox_set_clock_var32` uses it on hosts.
+///
+/// The word holds the wraps counted so far (bits 31..17), whether a reading
+/// was taken (bit 16) and the top 16 bits of the last reading (bits 15..0,
+/// units of 65.536 s). A reading ahead of that by less than 2^31 - 2^16 ms
+/// (24.8 days) moves time forward, across a wrap too; a reading behind it
+/// is answered in the past and stored nowhere, as [`Tick32State::extend`]
+/// does. The word is loaded *before* the tick is read, and updated with
+/// one compare-and-swap that may fail: it fails only when another reader
+/// stored a later reading since the load (a tick read after the load is
+/// never behind the word, as long as the tick is monotonic), and the value
+/// this reader computed from the word it loaded is right either way. The
+/// count of wraps lasts 2^15 wraps (4 460 years of a millisecond tick).
+#[cfg(target_has_atomic = "32")]
+#[cfg_attr(not(feature = "std"), allow(dead_code))] // the C API's, with std
+#[derive(Debug)]
+pub(crate) struct AtomicTick32 {
+    word: core::sync::atomic::AtomicU32,
+}
+
+#[cfg(target_has_atomic = "32")]
+#[cfg_attr(not(feature = "std"), allow(dead_code))]
+impl AtomicTick32 {
+    const STARTED: u32 = 1 << 16;
+
+    /// A fresh extender: its first reading is taken as is.
+    pub(crate) const fn new() -> Self {
+        Self {
+            word: core::sync::atomic::AtomicU32::new(0),
+        }
+    }
+
+    /// Forgets every reading (the next one is taken as is).
+    pub(crate) fn clear(&self) {
+        self.word.store(0, core::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Loads the state, calls `read` for the raw tick, extends it.
+    #[inline]
+    pub(crate) fn extend(&self, read: impl FnOnce() -> u32) -> u64 {
+        use core::sync::atomic::Ordering;
+        let word = self.word.load(Ordering::Acquire);
+        let raw = read();
+        let (ext, next) = Self::step(word, raw);
+        if next != word {
+            // A failure means another reader stored a later state: keep it.
+            let _ = self
+                .word
+                .compare_exchange(word, next, Ordering::AcqRel, Ordering::Relaxed);
+        }
         ext
-    })
+    }
+
+    /// The extended reading of `raw` against the state `word`, and the
+    /// state to store. Pure, O(1), never panics.
+    fn step(word: u32, raw: u32) -> (u64, u32) {
+        let top = raw >> 16;
+        if word & Self::STARTED == 0 {
+            return (u64::from(raw), Self::STARTED | top);
+        }
+        let wraps = word >> 17;
+        let last = word & 0xFFFF;
+        if top.wrapping_sub(last) & 0xFFFF < 0x8000 {
+            // Ahead (or in the same 65.536 s): across a wrap if `top` is
+            // numerically below the last reading's.
+            let wraps = if top < last {
+                (wraps + 1).min(0x7FFF)
+            } else {
+                wraps
+            };
+            let ext = u64::from(wraps) << 32 | u64::from(raw);
+            (ext, wraps << 17 | Self::STARTED | top)
+        } else if top > last {
+            // Behind, from before the last wrap counted.
+            let ext = match wraps.checked_sub(1) {
+                Some(w) => u64::from(w) << 32 | u64::from(raw),
+                None => 0,
+            };
+            (ext, word)
+        } else {
+            (u64::from(wraps) << 32 | u64::from(raw), word)
+        }
+    }
 }
 
 #[cfg(test)]
@@ -223,5 +320,65 @@ mod tests {
         st.extend(5);
         assert_eq!(st.extend(u32::MAX), 0);
         assert_eq!(st.extend(6), 6);
+    }
+    #[cfg(target_has_atomic = "32")]
+    #[test]
+    fn atomic_tick32_extends_like_tick32() {
+        let t = AtomicTick32::new();
+        assert_eq!(t.extend(|| u32::MAX - 1), u64::from(u32::MAX - 1));
+        assert_eq!(t.extend(|| 1), u64::from(u32::MAX) + 2);
+        assert_eq!(t.extend(|| 100), u64::from(u32::MAX) + 101);
+        // Behind across the wrap: in the past, not stored.
+        assert_eq!(t.extend(|| u32::MAX), u64::from(u32::MAX));
+        assert_eq!(t.extend(|| 200), u64::from(u32::MAX) + 201);
+        t.clear();
+        assert_eq!(t.extend(|| 0xF000_0000), 0xF000_0000);
+    }
+
+    #[cfg(target_has_atomic = "32")]
+    #[test]
+    fn atomic_tick32_many_wraps_stay_exact() {
+        let t = AtomicTick32::new();
+        let mut raw = 0x8000_0000u32;
+        let mut expect = u64::from(raw);
+        assert_eq!(t.extend(|| raw), expect);
+        for _ in 0..40 {
+            // The longest step allowed: 2^31 - 2^16 ms.
+            let step = 0x7FFF_0000u32;
+            raw = raw.wrapping_add(step);
+            expect += u64::from(step);
+            assert_eq!(t.extend(|| raw), expect);
+        }
+        assert!(expect > 8 * u64::from(u32::MAX));
+    }
+
+    #[cfg(target_has_atomic = "32")]
+    #[test]
+    fn atomic_tick32_agrees_with_tick32_state_on_small_steps() {
+        let t = AtomicTick32::new();
+        let mut st = Tick32State::new();
+        let mut raw = 0xFFF0_0000u32;
+        let mut x = 12345u32;
+        for _ in 0..10_000 {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            // Forward by up to 2^20 ms, now and then a little back.
+            if x.is_multiple_of(7) {
+                raw = raw.wrapping_sub(x % 1000);
+            } else {
+                raw = raw.wrapping_add(x % (1 << 20));
+            }
+            assert_eq!(t.extend(|| raw), st.extend(raw));
+        }
+    }
+
+    #[cfg(target_has_atomic = "32")]
+    #[test]
+    fn atomic_tick32_behind_near_zero_is_zero() {
+        let t = AtomicTick32::new();
+        assert_eq!(t.extend(|| 0x0001_0000), 0x0001_0000);
+        assert_eq!(t.extend(|| u32::MAX), 0);
+        assert_eq!(t.extend(|| 0x0002_0000), 0x0002_0000);
     }
 }

@@ -18,6 +18,7 @@ use crate::Policy;
 /// assert!(Config::default().with_failure_threshold(0).validate().is_err());
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[non_exhaustive]
 pub struct Config {
     /// Failures (counted since the last close or reset) that open the

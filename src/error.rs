@@ -5,6 +5,7 @@ use core::fmt;
 
 /// Why an operation was refused. Never a panic: every refusal is one of these.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 // The discriminants are the C API's status codes (`FUSEBOX_*`), so that
 // converting an error to its status is a cast, not a table.
 #[non_exhaustive]
@@ -83,6 +84,7 @@ impl core::error::Error for Error {}
 
 /// The result of a guarded `call` that did not produce the operation's value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub enum CallError<E> {
     /// The operation did not run: the breaker rejected it
     /// ([`Error::CircuitOpen`]) or the id was not found.

@@ -45,6 +45,7 @@ pub const EVENT_QUEUE_LEN: usize = 32;
 
 /// A breaker's state change, as a registry's listener receives it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct Event {
     /// The breaker.
     pub id: Id,
@@ -75,6 +76,7 @@ pub(crate) enum Sink {
     /// A Rust listener.
     Rust(Listener),
     /// A foreign function, called through `call`.
+    #[cfg_attr(not(feature = "capi"), allow(dead_code))] // only the C API sets one
     Foreign {
         /// Calls `func` with the event and `data`.
         call: fn(&Event, unsafe extern "C" fn(), usize),

@@ -14,6 +14,7 @@ use crate::Error;
 /// removals per second on that one slot takes 142 years. The raw value 0 is
 /// never a valid id.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct Id(u64);
 
 impl Id {

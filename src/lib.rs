@@ -1,4 +1,41 @@
-#![doc = include_str!("../README.md")]
+//! A circuit breaker for C programs and firmware without an allocator:
+//! `no_std`, no `alloc`, no panics, time only from a [`Clock`] you supply.
+//!
+//! A breaker opens after enough failures and rejects calls at once; after
+//! its open duration it lets probes through (half-open) and closes when they
+//! succeed. The defaults reproduce the circuit breaker of Snakepit (an
+//! Elixir library) rule for rule; with the `policies` feature (on by
+//! default) a [`Policy`] adds rate windows, slow calls, half-open control,
+//! backoff, jitter, manual states, [`Permit`]s and [`Event`]s.
+//!
+//! - [`Breaker`]: one breaker, owned (`&mut self`, no locking). Every
+//!   operation is O(1) and takes the time as an argument.
+//! - [`Registry`]: up to `N` named breakers in fixed memory, shared by id
+//!   ([`Id`]) between threads or interrupt handlers. Critical sections
+//!   cover bookkeeping only, never your operation or your clock.
+//! - [`Clock`]: monotonic milliseconds; [`ManualClock`] for tests, [`Tick32`]
+//!   to extend a wrapping 32-bit tick, or any `Fn() -> u64`.
+//! - [`snapshot`]: a breaker's state as bytes, to keep it across a reboot.
+//!
+//! ```
+//! use fusebox::{Breaker, Config, Error, State};
+//!
+//! let mut b = Breaker::new(Config::default().with_failure_threshold(2)).unwrap();
+//! b.record_failure(0);
+//! b.record_failure(10);
+//! assert_eq!(b.try_acquire(20), Err(Error::CircuitOpen));
+//! // 30 s (reset_timeout_ms) after the last failure, one probe goes through.
+//! assert_eq!(b.try_acquire(30_010), Ok(State::HalfOpen));
+//! b.record_success(30_020);
+//! assert_eq!(b.state(30_020), State::Closed);
+//! ```
+//!
+//! Without `std`, the final binary provides the `critical-section`
+//! implementation the registry uses; a library never chooses it. Errors are
+//! values ([`Error`]), never panics. The C API, the features, the firmware
+//! port and the guides (semantics, policies, metrics, snapshots,
+//! performance, robustness) are described in the repository's README and
+//! `docs/`.
 #![cfg_attr(not(test), no_std)]
 #![deny(missing_docs)]
 #![deny(unsafe_code)]
@@ -15,22 +52,10 @@
     )
 )]
 
-#[cfg(all(feature = "capi", panic = "unwind"))]
-compile_error!(
-    "the C static library must be built with panic = \"abort\" (use --release; the release profile sets it): unwinding into C is undefined behaviour"
-);
-
-#[cfg(all(feature = "std", feature = "panic-handler"))]
-compile_error!(
-    "feature `panic-handler` is for no_std firmware: with `std`, std provides the panic handler"
-);
-
-#[cfg(all(feature = "std", feature = "port-c"))]
-compile_error!(
-    "features `std` and `port-c` each provide the critical-section implementation: pick one"
-);
-
-// The guides under docs/ are doctested like README (the crate's page).
+// README and the guides under docs/ are doctested.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct Readme;
 #[cfg(doctest)]
 #[doc = include_str!("../docs/policies.md")]
 struct PoliciesGuide;
@@ -45,7 +70,8 @@ struct SnapshotsGuide;
 struct FirmwareGuide;
 
 /// cbindgen:ignore
-#[cfg(feature = "std")]
+// Used by events (policies) and the C API's clock setters.
+#[cfg(all(feature = "std", any(feature = "policies", feature = "capi")))]
 mod backoff;
 /// cbindgen:ignore
 mod breaker;
@@ -60,6 +86,7 @@ mod error;
 mod events;
 /// cbindgen:ignore
 mod fast;
+#[cfg(feature = "capi")]
 pub mod ffi;
 /// cbindgen:ignore
 mod id;
@@ -77,6 +104,8 @@ mod slot;
 pub mod snapshot;
 
 pub use breaker::{Breaker, Permit, Reason, State, Stats, Transition};
+#[cfg(feature = "std")]
+pub use clock::StdClock;
 pub use clock::{Clock, ManualClock, Tick32, Tick32State};
 pub use config::Config;
 pub use error::{CallError, Error};
@@ -85,7 +114,7 @@ pub use events::{Event, Listener, EVENT_QUEUE_LEN};
 pub use id::Id;
 pub use name::NAME_MAX;
 pub use policy::{
-    Outcome, Policy, TripRule, WaitAction, WindowKind, MAX_BUCKETS, MAX_WINDOW_CALLS,
+    Outcome, Policy, ProbeJudge, TripRule, WaitAction, WindowKind, MAX_BUCKETS, MAX_WINDOW_CALLS,
 };
 pub use registry::{MetricsError, Registry, MAX_CAPACITY};
 pub use snapshot::{SNAPSHOT_LEN, SNAPSHOT_VERSION};

@@ -46,6 +46,7 @@ const DEFAULT_WINDOW_CALLS: u32 = if MAX_WINDOW_CALLS < 64 {
 
 /// When failures open a closed breaker.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[repr(u8)]
 pub enum TripRule {
     /// Snakepit's rule: `failure_threshold` failures since the last close
@@ -60,6 +61,7 @@ pub enum TripRule {
 
 /// What the rate window (failure rate and slow-call rate) looks at.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[repr(u8)]
 pub enum WindowKind {
     /// The last `window_size` recorded calls (1..=[`MAX_WINDOW_CALLS`]).
@@ -92,6 +94,7 @@ pub enum WindowKind {
 /// `half_open_max_wait_ms` (or, with `ReopenAlways`, when the breaker has
 /// been half-open that long).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[repr(u8)]
 pub enum WaitAction {
     /// The unreported probes are written off and new probes admitted; their
@@ -106,11 +109,44 @@ pub enum WaitAction {
     /// reported (too few successes to close), or some still out.
     /// Resilience4j's `maxWaitDurationInHalfOpenState`. The reopen backs
     /// off as any reopen from half-open does.
+    ///
+    /// With `Reopen` and `ReopenAlways` the reopen is dated at the end of
+    /// the wait, however late the next clock reading comes: its open
+    /// duration counts from there.
     ReopenAlways = 2,
+}
+
+/// How a half-open breaker judges its probes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[repr(u8)]
+pub enum ProbeJudge {
+    /// Snakepit's rule: the first failed probe (or, with slow calls on,
+    /// slow probe) reopens; `half_open_success_threshold` successful
+    /// probes close.
+    FirstFailure = 0,
+    /// Resilience4j's rule: the probes of a round are all heard first.
+    /// Once `half_open_max_calls` outcomes (successes and failures) have
+    /// been recorded in half-open, their failure rate, and with slow calls
+    /// on their slow-call rate, decide: the breaker reopens when the
+    /// failures reach `failure_rate_percent` of them (reason
+    /// [`FailureRate`](crate::Reason::FailureRate)) or the slow calls
+    /// reach `slow_call_rate_percent` (reason
+    /// [`SlowCallRate`](crate::Reason::SlowCallRate)), and closes
+    /// otherwise ([`ProbeSucceeded`](crate::Reason::ProbeSucceeded)). The
+    /// rates are judged whatever the trip rule, and `minimum_calls` does
+    /// not apply (the round is `half_open_max_calls` outcomes). An ignored
+    /// probe gives its slot back and is not counted; a stale permit records
+    /// nothing; a release of probes (`ReleaseProbes`) starts the round
+    /// again, its reported outcomes too. Requires
+    /// `half_open_success_threshold` to be 1 (the rates decide, not a count
+    /// of successes).
+    Rate = 1,
 }
 
 /// How a finished call counts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[repr(u8)]
 pub enum Outcome {
     /// A success.
@@ -139,6 +175,7 @@ pub enum Outcome {
 /// assert!(cfg.validate().is_ok());
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[non_exhaustive]
 pub struct Policy {
     /// When failures trip a closed breaker. Default: `Cumulative`.
@@ -174,7 +211,8 @@ pub struct Policy {
     /// any trip rule, when slow calls are on. Default: 100.
     pub slow_call_rate_percent: u32,
     /// Successful probes that close a half-open breaker (1..=
-    /// `half_open_max_calls`). Default: 1.
+    /// `half_open_max_calls`; exactly 1 with [`ProbeJudge::Rate`], which
+    /// closes by rate). Default: 1.
     pub half_open_success_threshold: u32,
     /// Ms after which unreported half-open probes are handled by
     /// `half_open_wait_action` (with `ReopenAlways`: ms after which a
@@ -184,6 +222,8 @@ pub struct Policy {
     pub half_open_max_wait_ms: u32,
     /// What `half_open_max_wait_ms` does. Default: `ReleaseProbes`.
     pub half_open_wait_action: WaitAction,
+    /// How half-open probes are judged. Default: `FirstFailure`.
+    pub half_open_judge: ProbeJudge,
     /// Each reopen from half-open multiplies the open duration by this
     /// percentage (>= 100; 200 doubles it). A close resets it. Default: 100.
     pub backoff_percent: u32,
@@ -212,6 +252,7 @@ impl Policy {
         half_open_success_threshold: 1,
         half_open_max_wait_ms: 0,
         half_open_wait_action: WaitAction::ReleaseProbes,
+        half_open_judge: ProbeJudge::FirstFailure,
         backoff_percent: 100,
         max_open_ms: 0,
         jitter_percent: 0,
@@ -232,6 +273,7 @@ impl Policy {
         half_open_success_threshold: 0,
         half_open_max_wait_ms: 0,
         half_open_wait_action: WaitAction::ReleaseProbes,
+        half_open_judge: ProbeJudge::FirstFailure,
         backoff_percent: 0,
         max_open_ms: 0,
         jitter_percent: 0,
@@ -321,6 +363,37 @@ impl Policy {
         self
     }
 
+    /// Returns `self` with `half_open_judge` set: how half-open probes are
+    /// judged (see [`ProbeJudge`]).
+    ///
+    #[cfg_attr(feature = "policies", doc = "```")]
+    #[cfg_attr(not(feature = "policies"), doc = "```ignore")]
+    /// use fusebox::{Breaker, Config, Policy, ProbeJudge, State};
+    /// let cfg = Config::default()
+    ///     .with_failure_threshold(1)
+    ///     .with_reset_timeout_ms(100)
+    ///     .with_half_open_max_calls(4)
+    ///     .with_policy(
+    ///         Policy::SNAKEPIT
+    ///             .with_half_open_judge(ProbeJudge::Rate)
+    ///             .with_failure_rate_percent(50),
+    ///     );
+    /// let mut b = Breaker::new(cfg).unwrap();
+    /// b.record_failure(0);
+    /// assert_eq!(b.state(100), State::HalfOpen);
+    /// b.record_failure(101); // 1 probe of 4 failed: not judged yet
+    /// b.record_success(102);
+    /// b.record_success(103);
+    /// assert_eq!(b.state(103), State::HalfOpen);
+    /// b.record_success(104); // 1 of 4 = 25% < 50%: closed
+    /// assert_eq!(b.state(104), State::Closed);
+    /// ```
+    #[must_use]
+    pub const fn with_half_open_judge(mut self, judge: ProbeJudge) -> Self {
+        self.half_open_judge = judge;
+        self
+    }
+
     /// Returns `self` with open-duration backoff set.
     #[must_use]
     pub const fn with_backoff(mut self, percent: u32, max_open_ms: u32) -> Self {
@@ -358,6 +431,8 @@ impl Policy {
             && self.slow_call_rate_percent <= 100
             && self.half_open_success_threshold >= 1
             && self.half_open_success_threshold <= half_open_max_calls
+            && (self.half_open_success_threshold == 1
+                || matches!(self.half_open_judge, ProbeJudge::FirstFailure))
             && self.backoff_percent >= 100
             && (self.max_open_ms == 0 || self.max_open_ms >= reset_timeout_ms)
             && self.jitter_percent <= 100;

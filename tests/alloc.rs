@@ -1,5 +1,6 @@
 //! Zero allocations per operation: a counting global allocator watches this
 //! thread while every hot operation (Rust API and C API) runs many times.
+#![cfg(feature = "capi")]
 use fusebox::ffi::*;
 use fusebox::{Breaker, Config, ManualClock, Registry};
 use std::alloc::{GlobalAlloc, Layout, System};

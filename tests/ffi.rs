@@ -1,6 +1,7 @@
 //! The C API called from Rust: NULLs, invalid and stale ids, names at and
 //! past the limit, unterminated names. Also runs under Miri, which checks
 //! that no call reads or writes out of bounds.
+#![cfg(feature = "capi")]
 use core::ffi::{c_char, c_void};
 use core::ptr::{null, null_mut};
 use fusebox::ffi::*;
@@ -285,4 +286,126 @@ fn the_version_is_cargo_tomls_in_the_header_and_at_run_time() {
         FUSEBOX_VERSION,
         FUSEBOX_VERSION_MAJOR << 16 | FUSEBOX_VERSION_MINOR << 8 | FUSEBOX_VERSION_PATCH
     );
+}
+
+#[test]
+fn config_init_writes_every_field_of_snakepits_defaults() {
+    let mut c = core::mem::MaybeUninit::<fusebox_config>::uninit();
+    let c = unsafe {
+        c.as_mut_ptr().write_bytes(0xA5, 1);
+        fusebox_config_init(c.as_mut_ptr());
+        c.assume_init()
+    };
+    let (d, p) = (fusebox::Config::SNAKEPIT, fusebox::Policy::SNAKEPIT);
+    let want = fusebox_config {
+        failure_threshold: d.failure_threshold,
+        reset_timeout_ms: d.reset_timeout_ms,
+        half_open_max_calls: d.half_open_max_calls,
+        trip_rule: FUSEBOX_TRIP_CUMULATIVE,
+        window_kind: FUSEBOX_WINDOW_COUNT,
+        window_size: p.window_size,
+        bucket_ms: p.bucket_ms,
+        minimum_calls: p.minimum_calls,
+        failure_rate_percent: p.failure_rate_percent,
+        slow_call_ms: 0,
+        slow_call_rate_percent: p.slow_call_rate_percent,
+        half_open_success_threshold: p.half_open_success_threshold,
+        half_open_max_wait_ms: 0,
+        half_open_wait_action: FUSEBOX_WAIT_RELEASE_PROBES,
+        half_open_judge: FUSEBOX_JUDGE_FIRST_FAILURE,
+        backoff_percent: p.backoff_percent,
+        max_open_ms: 0,
+        jitter_percent: 0,
+        jitter_seed: 0,
+    };
+    assert_eq!(c, want);
+    assert_eq!(c, fusebox_config::default());
+}
+
+/// The variable clocks: `fusebox_set_clock_var32` reads a wrapping 32-bit
+/// variable and extends it across the wrap; breakers time out on it.
+#[test]
+fn var32_clock_reads_the_variable_and_extends_it_across_the_wrap() {
+    let _t = setup();
+    static mut TICK: u32 = u32::MAX - 50;
+    let tick = &raw mut TICK;
+    let mut now = 0u64;
+    unsafe {
+        assert_eq!(
+            fusebox_set_clock_var32(tick.cast_const().cast()),
+            FUSEBOX_OK
+        );
+        assert_eq!(fusebox_now_ms(&mut now), FUSEBOX_OK);
+        assert_eq!(now, u64::from(u32::MAX - 50));
+        let id = create(c"ffi-var32", &cfg(1, 100, 1));
+        assert_eq!(fusebox_record_failure(id), FUSEBOX_OK);
+        let mut st = 9;
+        assert_eq!(fusebox_get_state(id, &mut st), FUSEBOX_OK);
+        assert_eq!(st, FUSEBOX_STATE_OPEN);
+        // Across the wrap: 99 ms later, still open; 100 ms, half-open.
+        *tick = 48;
+        assert_eq!(fusebox_now_ms(&mut now), FUSEBOX_OK);
+        assert_eq!(now, u64::from(u32::MAX) + 49);
+        assert_eq!(fusebox_get_state(id, &mut st), FUSEBOX_OK);
+        assert_eq!(st, FUSEBOX_STATE_OPEN);
+        *tick = 49;
+        assert_eq!(fusebox_get_state(id, &mut st), FUSEBOX_OK);
+        assert_eq!(st, FUSEBOX_STATE_HALF_OPEN);
+        // A reading behind the last one is in the past; time does not move.
+        *tick = 10;
+        assert_eq!(fusebox_now_ms(&mut now), FUSEBOX_OK);
+        assert_eq!(now, u64::from(u32::MAX) + 11);
+        *tick = 60;
+        assert_eq!(fusebox_now_ms(&mut now), FUSEBOX_OK);
+        assert_eq!(now, u64::from(u32::MAX) + 61);
+        assert_eq!(fusebox_destroy(id), FUSEBOX_OK);
+    }
+}
+
+/// `fusebox_set_clock_var64` reads a 64-bit variable as is; a NULL
+/// variable is refused and the clock kept; a new variable starts its own
+/// extension (its first reading is taken as is).
+#[test]
+fn var64_clock_null_variables_and_replacing_variables() {
+    let _t = setup();
+    static mut TICK64: u64 = 1 << 40;
+    static mut TICK32: u32 = 0xFFFF_FFF0;
+    let mut now = 0u64;
+    unsafe {
+        assert_eq!(
+            fusebox_set_clock_var64((&raw const TICK64).cast()),
+            FUSEBOX_OK
+        );
+        assert_eq!(fusebox_now_ms(&mut now), FUSEBOX_OK);
+        assert_eq!(now, 1 << 40);
+        TICK64 = (1 << 40) + 0x1_0000_0001;
+        assert_eq!(fusebox_now_ms(&mut now), FUSEBOX_OK);
+        assert_eq!(now, (1 << 40) + 0x1_0000_0001);
+        assert_eq!(fusebox_set_clock_var64(null()), FUSEBOX_NULL_PARAMETER);
+        assert_eq!(fusebox_set_clock_var32(null()), FUSEBOX_NULL_PARAMETER);
+        assert_eq!(fusebox_now_ms(&mut now), FUSEBOX_OK);
+        assert_eq!(now, (1 << 40) + 0x1_0000_0001, "the clock is kept");
+        // The same 32-bit variable twice: each setting starts afresh.
+        for _ in 0..2 {
+            assert_eq!(
+                fusebox_set_clock_var32((&raw const TICK32).cast()),
+                FUSEBOX_OK
+            );
+            TICK32 = 0xFFFF_FFF0;
+            assert_eq!(fusebox_now_ms(&mut now), FUSEBOX_OK);
+            assert_eq!(now, 0xFFFF_FFF0);
+            TICK32 = 5;
+            assert_eq!(fusebox_now_ms(&mut now), FUSEBOX_OK);
+            assert_eq!(now, 0x1_0000_0005);
+        }
+        // Replaced by a callback: the variable no longer counts.
+        set_now(77);
+        assert_eq!(
+            fusebox_set_clock(Some(clock), (&raw mut NOW).cast()),
+            FUSEBOX_OK
+        );
+        TICK32 = 9;
+        assert_eq!(fusebox_now_ms(&mut now), FUSEBOX_OK);
+        assert_eq!(now, 77);
+    }
 }

@@ -1,6 +1,7 @@
 //! Without the `std` feature there is no default clock: calls that need
 //! time answer FUSEBOX_NO_CLOCK until one is set; the rest work. (Its own
 //! test binary: the C API's clock is process-wide.)
+#![cfg(feature = "capi")]
 use core::ffi::c_void;
 use fusebox::ffi::*;
 

@@ -3,8 +3,9 @@
 #![cfg(feature = "policies")]
 
 use fusebox::{
-    Breaker, CallError, Clock, Config, Error, ManualClock, Outcome, Policy, Reason, Registry,
-    State, Transition, TripRule, WaitAction, WindowKind, MAX_BUCKETS, MAX_WINDOW_CALLS,
+    Breaker, CallError, Clock, Config, Error, Id, ManualClock, Outcome, Permit, Policy, ProbeJudge,
+    Reason, Registry, State, Transition, TripRule, WaitAction, WindowKind, MAX_BUCKETS,
+    MAX_WINDOW_CALLS,
 };
 
 fn with(policy: Policy) -> Config {
@@ -61,6 +62,9 @@ fn every_out_of_range_policy_field_is_invalid_config() {
         p.with_backoff(99, 0),
         p.with_backoff(200, 999), // cap below reset_timeout_ms
         p.with_jitter(101, 0),
+        // The rate judge closes by rate: a success threshold would be inert.
+        p.with_half_open_judge(ProbeJudge::Rate)
+            .with_half_open_success_threshold(2),
     ];
     for policy in bad {
         assert_eq!(
@@ -75,6 +79,7 @@ fn every_out_of_range_policy_field_is_invalid_config() {
         p.with_backoff(100, 1_000),
         p.with_jitter(100, 0),
         p.with_half_open_success_threshold(2),
+        p.with_half_open_judge(ProbeJudge::Rate),
     ];
     for policy in good {
         assert!(Breaker::new(with(policy)).is_ok(), "{policy:?}");
@@ -1162,4 +1167,533 @@ fn a_listener_may_call_back_into_the_registry() {
     REG.record_failure(id, 0).unwrap();
     assert_eq!(CALLS.load(Ordering::SeqCst), 2);
     assert_eq!(REG.state(id, 0), Ok(State::ForcedOpen));
+}
+
+// ---- Half-open judged by rate (ProbeJudge::Rate).
+
+/// A breaker that judges its `probes` probes by rate, opened at 0 by one
+/// failure, half-open from 1 000.
+fn rate_judged(probes: u32, policy: Policy) -> Breaker {
+    let cfg = Config::default()
+        .with_failure_threshold(1)
+        .with_reset_timeout_ms(1_000)
+        .with_half_open_max_calls(probes)
+        .with_policy(policy.with_half_open_judge(ProbeJudge::Rate));
+    let mut b = Breaker::new(cfg).unwrap();
+    b.record_failure(0);
+    assert_eq!(b.state(1_000), State::HalfOpen);
+    transitions(&mut b);
+    b
+}
+
+/// Runs one round of probes through permits: `true` succeeds.
+fn probe_round(b: &mut Breaker, t: u64, outcomes: &[bool]) {
+    let permits: Vec<Permit> = outcomes
+        .iter()
+        .map(|_| b.try_acquire_permit(t).unwrap())
+        .collect();
+    for (p, ok) in permits.iter().zip(outcomes) {
+        let o = if *ok {
+            Outcome::Success
+        } else {
+            Outcome::Failure
+        };
+        b.complete(p, o, t + 1).unwrap();
+    }
+}
+
+#[test]
+fn the_rate_judge_hears_every_probe_before_it_decides() {
+    let mut b = rate_judged(4, Policy::SNAKEPIT.with_failure_rate_percent(50));
+    let permits: Vec<Permit> = (0..4)
+        .map(|_| b.try_acquire_permit(1_000).unwrap())
+        .collect();
+    assert_eq!(b.try_acquire(1_000), Err(Error::CircuitOpen), "4 slots");
+    // A failed probe does not reopen: the round is not complete.
+    b.complete(&permits[0], Outcome::Failure, 1_001).unwrap();
+    b.complete(&permits[1], Outcome::Success, 1_002).unwrap();
+    b.complete(&permits[2], Outcome::Success, 1_003).unwrap();
+    assert_eq!(b.state(1_003), State::HalfOpen);
+    assert_eq!(b.stats().half_open_successes, 2);
+    // 1 failure of 4 = 25% < 50%: closed.
+    b.complete(&permits[3], Outcome::Success, 1_004).unwrap();
+    assert_eq!(b.state(1_004), State::Closed);
+    assert_eq!(
+        transitions(&mut b),
+        [(State::HalfOpen, State::Closed, Reason::ProbeSucceeded)]
+    );
+    let s = b.stats();
+    assert_eq!((s.failure_count, s.half_open_successes), (0, 0));
+}
+
+#[test]
+fn the_rate_judge_reopens_at_exactly_the_threshold() {
+    // 2 of 4 = 50% >= 50%: open, backed off as any reopen.
+    let p = Policy::SNAKEPIT
+        .with_failure_rate_percent(50)
+        .with_backoff(200, 0);
+    let mut b = rate_judged(4, p);
+    probe_round(&mut b, 1_000, &[false, true, false, true]);
+    assert_eq!(b.state(1_001), State::Open);
+    assert_eq!(
+        transitions(&mut b),
+        [(State::HalfOpen, State::Open, Reason::FailureRate)]
+    );
+    assert_eq!(b.stats().open_duration_ms, 2_000);
+    assert_eq!(b.stats().last_failure_ms, Some(1_001));
+    // 1 of 3 = 33.3%: at 33% it reopens, at 34% it closes.
+    let mut b = rate_judged(3, Policy::SNAKEPIT.with_failure_rate_percent(33));
+    probe_round(&mut b, 1_000, &[true, false, true]);
+    assert_eq!(b.state(1_001), State::Open);
+    let mut b = rate_judged(3, Policy::SNAKEPIT.with_failure_rate_percent(34));
+    probe_round(&mut b, 1_000, &[true, false, true]);
+    assert_eq!(b.state(1_001), State::Closed);
+    // Every probe failed, 100%: open, whatever the threshold.
+    let mut b = rate_judged(2, Policy::SNAKEPIT.with_failure_rate_percent(100));
+    probe_round(&mut b, 1_000, &[false, false]);
+    assert_eq!(b.state(1_001), State::Open);
+}
+
+#[test]
+fn the_rate_judge_weighs_slow_probes_by_the_slow_call_rate() {
+    // Slow calls over 100 ms; half the probes slow trips.
+    let p = Policy::SNAKEPIT
+        .with_failure_rate_percent(50)
+        .with_slow_calls(100, 50);
+    let mut b = rate_judged(2, p);
+    b.record(Outcome::Success, 150, 1_000); // slow, not a failure
+    assert_eq!(b.state(1_000), State::HalfOpen, "a slow probe waits too");
+    b.record(Outcome::Success, 10, 1_001);
+    assert_eq!(b.state(1_001), State::Open);
+    assert_eq!(
+        transitions(&mut b),
+        [(State::HalfOpen, State::Open, Reason::SlowCallRate)]
+    );
+    // One slow probe of 3 is below 50%: closed.
+    let mut b = rate_judged(3, p);
+    b.record(Outcome::Success, 150, 1_000);
+    b.record(Outcome::Success, 10, 1_001);
+    b.record(Outcome::Success, 10, 1_002);
+    assert_eq!(b.state(1_002), State::Closed);
+    // The failure rate is judged first.
+    let mut b = rate_judged(2, p);
+    b.record(Outcome::Failure, 150, 1_000);
+    b.record(Outcome::Success, 150, 1_001);
+    assert_eq!(b.state(1_001), State::Open);
+    assert_eq!(
+        transitions(&mut b),
+        [(State::HalfOpen, State::Open, Reason::FailureRate)]
+    );
+    // Slow calls off: durations do not matter.
+    let mut b = rate_judged(2, Policy::SNAKEPIT);
+    b.record(Outcome::Success, u64::MAX, 1_000);
+    b.record(Outcome::Success, u64::MAX, 1_001);
+    assert_eq!(b.state(1_001), State::Closed);
+}
+
+#[test]
+fn the_rate_judge_counts_no_ignored_probe() {
+    let mut b = rate_judged(2, Policy::SNAKEPIT.with_failure_rate_percent(50));
+    // Every probe ignored: each gives its slot back, nothing is judged.
+    for t in 1_000..1_010 {
+        let p = b.try_acquire_permit(t).unwrap();
+        b.complete(&p, Outcome::Ignored, t).unwrap();
+    }
+    let s = b.stats();
+    assert_eq!(
+        (s.state, s.half_open_calls, s.ignored_count),
+        (State::HalfOpen, 0, 10)
+    );
+    // Ignored probes in between count for nothing: 1 failure of 2 opens.
+    let a = b.try_acquire_permit(1_010).unwrap();
+    let ignored = b.try_acquire_permit(1_010).unwrap();
+    b.complete(&ignored, Outcome::Ignored, 1_011).unwrap();
+    let c = b.try_acquire_permit(1_011).unwrap();
+    b.complete(&a, Outcome::Success, 1_012).unwrap();
+    assert_eq!(b.state(1_012), State::HalfOpen);
+    b.complete(&c, Outcome::Failure, 1_013).unwrap();
+    assert_eq!(b.state(1_013), State::Open);
+}
+
+#[test]
+fn every_probe_ignored_still_reopens_with_reopen_always() {
+    let p = Policy::SNAKEPIT.with_half_open_max_wait(500, WaitAction::ReopenAlways);
+    let mut b = rate_judged(2, p);
+    let probe = b.try_acquire_permit(1_000).unwrap();
+    b.complete(&probe, Outcome::Ignored, 1_100).unwrap();
+    assert_eq!(b.state(1_499), State::HalfOpen);
+    assert_eq!(b.state(1_500), State::Open);
+    assert_eq!(
+        transitions(&mut b),
+        [(State::HalfOpen, State::Open, Reason::ProbeTimeout)]
+    );
+}
+
+#[test]
+fn a_release_of_probes_starts_the_rate_judges_round_again() {
+    let p = Policy::SNAKEPIT
+        .with_failure_rate_percent(50)
+        .with_half_open_max_wait(500, WaitAction::ReleaseProbes);
+    let mut b = rate_judged(2, p);
+    let failed = b.try_acquire_permit(1_000).unwrap();
+    let lost = b.try_acquire_permit(1_000).unwrap();
+    b.complete(&failed, Outcome::Failure, 1_100).unwrap();
+    // The wait ends with a probe out: the round starts again, its
+    // reported failure written off, the lost probe stale.
+    let a = b.try_acquire_permit(1_500).unwrap();
+    assert_eq!(
+        b.complete(&lost, Outcome::Failure, 1_501),
+        Err(Error::StalePermit)
+    );
+    let c = b.try_acquire_permit(1_501).unwrap();
+    b.complete(&a, Outcome::Success, 1_502).unwrap();
+    b.complete(&c, Outcome::Success, 1_503).unwrap();
+    assert_eq!(b.state(1_503), State::Closed, "0 of 2 failed");
+    assert_eq!(b.stats().stale_count, 1);
+}
+
+#[test]
+fn the_rate_judge_reopens_on_a_probe_timeout_with_reopen() {
+    let p = Policy::SNAKEPIT.with_half_open_max_wait(500, WaitAction::Reopen);
+    let mut b = rate_judged(2, p);
+    b.try_acquire(1_000).unwrap();
+    b.record_success(1_100);
+    assert_eq!(b.state(1_499), State::HalfOpen);
+    assert_eq!(b.state(1_500), State::Open);
+    assert_eq!(
+        transitions(&mut b),
+        [(State::HalfOpen, State::Open, Reason::ProbeTimeout)]
+    );
+}
+
+#[test]
+fn plain_records_count_toward_the_rate_judges_round() {
+    // As Snakepit's half-open counts a success whichever call it came
+    // from, so does the round: no probe was admitted here.
+    let mut b = rate_judged(2, Policy::SNAKEPIT.with_failure_rate_percent(50));
+    b.record_failure(1_000);
+    assert_eq!(b.state(1_000), State::HalfOpen);
+    assert_eq!(b.stats().failure_count, 2, "still counted as a failure");
+    b.record_success(1_001);
+    assert_eq!(b.state(1_001), State::Open);
+    // A permit from before half-open is stale in the round.
+    let mut b = breaker(Policy::SNAKEPIT.with_half_open_judge(ProbeJudge::Rate));
+    let early = b.try_acquire_permit(0).unwrap();
+    for _ in 0..3 {
+        b.record_failure(0);
+    }
+    assert_eq!(b.state(1_000), State::HalfOpen);
+    assert_eq!(
+        b.complete(&early, Outcome::Success, 1_000),
+        Err(Error::StalePermit)
+    );
+    assert_eq!(b.stats().half_open_successes, 0);
+}
+
+// ---- Manual control: forced open for a time, forced half-open.
+
+#[test]
+fn a_timed_forced_open_rejects_then_goes_half_open_and_probes() {
+    let mut b = breaker(Policy::SNAKEPIT);
+    b.force_open_for(500, 1_000);
+    assert_eq!(b.state(1_000), State::ForcedOpen);
+    assert_eq!(b.stats().state, State::ForcedOpen);
+    assert_eq!(b.try_acquire(1_000), Err(Error::CircuitOpen));
+    assert_eq!(b.retry_after_ms(1_000), Some(500));
+    assert_eq!(b.retry_after_ms(1_300), Some(200));
+    assert_eq!(b.try_acquire(1_499), Err(Error::CircuitOpen));
+    assert_eq!(b.retry_after_ms(1_499), Some(1));
+    assert!(!b.allow_call(1_499));
+    // At its end it behaves as an open breaker whose timeout has passed.
+    assert_eq!(b.retry_after_ms(1_500), Some(0));
+    assert_eq!(b.state(1_500), State::HalfOpen);
+    assert_eq!(b.try_acquire(1_500), Ok(State::HalfOpen));
+    assert_eq!(b.try_acquire(1_500), Ok(State::HalfOpen));
+    assert_eq!(b.try_acquire(1_500), Err(Error::CircuitOpen), "2 probes");
+    b.record_success(1_501);
+    assert_eq!(b.state(1_501), State::Closed);
+    assert_eq!(
+        transitions(&mut b),
+        [
+            (State::Closed, State::ForcedOpen, Reason::Manual),
+            (State::ForcedOpen, State::HalfOpen, Reason::Timeout),
+            (State::HalfOpen, State::Closed, Reason::ProbeSucceeded),
+        ]
+    );
+    let s = b.stats();
+    assert_eq!(s.time_in_state_ms[1], 500, "forced open counts as open");
+    assert_eq!(s.rejected_count, 3);
+}
+
+#[test]
+fn a_probe_that_fails_after_a_timed_forced_open_reopens_with_backoff() {
+    let mut b = breaker(Policy::SNAKEPIT.with_backoff(200, 0));
+    b.force_open_for(500, 0);
+    assert_eq!(b.try_acquire(500), Ok(State::HalfOpen));
+    b.record_failure(510);
+    assert_eq!(b.state(510), State::Open);
+    assert_eq!(b.retry_after_ms(510), Some(2_000));
+}
+
+#[test]
+fn a_forced_open_until_an_instant_ends_at_that_instant() {
+    let mut b = breaker(Policy::SNAKEPIT);
+    b.force_open_until(5_000, 1_000);
+    assert_eq!(b.retry_after_ms(1_000), Some(4_000));
+    assert_eq!(b.state(4_999), State::ForcedOpen);
+    assert_eq!(b.state(5_000), State::HalfOpen);
+    // An instant now or in the past has passed: half-open at once.
+    for until in [6_000, 5_999, 0] {
+        let mut b = open_at(Policy::SNAKEPIT, 5_900);
+        b.force_open_until(until, 6_000);
+        assert_eq!(b.stats().state, State::HalfOpen, "until {until}");
+        assert_eq!(
+            transitions(&mut b),
+            [
+                (State::Open, State::ForcedOpen, Reason::Manual),
+                (State::ForcedOpen, State::HalfOpen, Reason::Timeout),
+            ]
+        );
+        assert_eq!(b.try_acquire(6_000), Ok(State::HalfOpen));
+    }
+    // For 0 ms, the same.
+    let mut b = breaker(Policy::SNAKEPIT);
+    b.force_open_for(0, 7);
+    assert_eq!(b.stats().state, State::HalfOpen);
+}
+
+#[test]
+fn a_clock_going_back_never_holds_a_forced_open_past_its_duration() {
+    let mut b = breaker(Policy::SNAKEPIT);
+    b.force_open_until(11_000, 10_000); // 1 000 ms
+    assert_eq!(b.state(10_600), State::ForcedOpen);
+    // The clock goes back to 100: the time re-bases there, at most its
+    // 1 000 ms of forward time from that reading.
+    assert_eq!(b.try_acquire(100), Err(Error::CircuitOpen));
+    assert_eq!(b.retry_after_ms(100), Some(1_000));
+    assert_eq!(b.state(1_099), State::ForcedOpen);
+    assert_eq!(b.state(1_100), State::HalfOpen);
+    // Readings at the ends of time: no overflow, no wedge.
+    let mut b = breaker(Policy::SNAKEPIT);
+    b.force_open_for(u64::MAX, 10);
+    assert_eq!(b.try_acquire(u64::MAX), Err(Error::CircuitOpen));
+    assert_eq!(b.retry_after_ms(u64::MAX), Some(10));
+    assert_eq!(b.state(5), State::ForcedOpen);
+    b.force_open_for(5, u64::MAX - 2);
+    assert_eq!(b.try_acquire(u64::MAX), Err(Error::CircuitOpen));
+    assert_eq!(b.state(0), State::ForcedOpen, "back to 0: re-based");
+    assert_eq!(b.state(5), State::HalfOpen);
+    let mut b = breaker(Policy::SNAKEPIT);
+    b.force_open_until(u64::MAX, 0);
+    assert_eq!(b.state(u64::MAX - 1), State::ForcedOpen);
+    assert_eq!(b.state(u64::MAX), State::HalfOpen);
+}
+
+#[test]
+fn manual_changes_replace_a_timed_forced_open_and_reset_ends_it() {
+    let mut b = breaker(Policy::SNAKEPIT);
+    b.force_open_for(1_000, 0);
+    b.force_open_for(100, 50); // replaces the time: until 150
+    assert_eq!(b.state(149), State::ForcedOpen);
+    assert_eq!(b.state(150), State::HalfOpen);
+    b.force_open_for(1_000, 200);
+    b.force_open(300); // until a reset now
+    assert_eq!(b.retry_after_ms(300), None);
+    assert_eq!(b.state(u64::MAX), State::ForcedOpen);
+    b.force_open_for(10, 400); // timed again
+    assert_eq!(b.state(410), State::HalfOpen);
+    b.force_open_for(1_000, 500);
+    b.reset();
+    assert_eq!(b.state(600), State::Closed);
+    assert_eq!(b.state(2_000), State::Closed, "the time is gone with it");
+    b.force_open_for(1_000, 3_000);
+    b.disable(3_100);
+    assert_eq!(b.state(5_000), State::Disabled);
+    // A forced open, timed or not, is not carried by snapshots.
+    let mut buf = [0u8; fusebox::SNAPSHOT_LEN];
+    b.force_open_for(1_000, 6_000);
+    assert_eq!(b.snapshot(6_000, &mut buf), Err(Error::Unsupported));
+}
+
+#[test]
+fn force_half_open_starts_a_round_of_probes_from_any_state() {
+    let p = Policy::SNAKEPIT.with_half_open_max_wait(500, WaitAction::ReopenAlways);
+    for from in [
+        State::Closed,
+        State::Open,
+        State::ForcedOpen,
+        State::Disabled,
+        State::MetricsOnly,
+    ] {
+        let mut b = breaker(p);
+        match from {
+            State::Closed => {}
+            State::Open => {
+                for _ in 0..3 {
+                    b.record_failure(0);
+                }
+            }
+            State::ForcedOpen => b.force_open(0),
+            State::Disabled => b.disable(0),
+            _ => b.metrics_only(0),
+        }
+        assert_eq!(b.state(0), from);
+        transitions(&mut b);
+        b.force_half_open(100);
+        assert_eq!(b.state(100), State::HalfOpen);
+        assert_eq!(
+            transitions(&mut b),
+            [(from, State::HalfOpen, Reason::Manual)]
+        );
+        assert_eq!(b.try_acquire(100), Ok(State::HalfOpen));
+        // The wait counts from the forced half-open.
+        assert_eq!(b.state(599), State::HalfOpen, "from {from:?}");
+        assert_eq!(b.state(600), State::Open, "from {from:?}");
+    }
+    // Already half-open: the round starts again, its probes stale.
+    let mut b = open_at(Policy::SNAKEPIT, 0);
+    let a = b.try_acquire_permit(1_000).unwrap();
+    b.try_acquire(1_000).unwrap();
+    assert_eq!(b.try_acquire(1_000), Err(Error::CircuitOpen));
+    transitions(&mut b);
+    b.force_half_open(1_100);
+    assert!(transitions(&mut b).is_empty(), "no state change");
+    assert_eq!(b.stats().half_open_calls, 0);
+    assert_eq!(b.try_acquire(1_100), Ok(State::HalfOpen));
+    assert_eq!(
+        b.complete(&a, Outcome::Success, 1_101),
+        Err(Error::StalePermit)
+    );
+    b.record_failure(1_102);
+    assert_eq!(b.state(1_102), State::Open);
+}
+
+#[test]
+fn a_breaker_half_open_by_hand_without_a_failure_snapshots_and_restores() {
+    let mut b = breaker(Policy::SNAKEPIT);
+    b.force_half_open(10);
+    let mut buf = [0u8; fusebox::SNAPSHOT_LEN];
+    let n = b.snapshot(10, &mut buf).unwrap();
+    let mut r = Breaker::restore(with(Policy::SNAKEPIT), &buf[..n], 20).unwrap();
+    assert_eq!(r.state(20), State::HalfOpen);
+    assert_eq!(r.try_acquire(20), Ok(State::HalfOpen));
+}
+
+#[test]
+fn retry_after_in_half_open_is_the_known_wait() {
+    // Free probe slots: now.
+    let mut b = open_at(Policy::SNAKEPIT, 0);
+    assert_eq!(b.retry_after_ms(1_000), Some(0));
+    // Every slot taken, no wait limit: no time alone will do.
+    b.try_acquire(1_000).unwrap();
+    b.try_acquire(1_000).unwrap();
+    assert_eq!(b.retry_after_ms(1_100), None);
+    // ReleaseProbes: the rest of the wait, then new probes.
+    let mut b = open_at(
+        Policy::SNAKEPIT.with_half_open_max_wait(500, WaitAction::ReleaseProbes),
+        0,
+    );
+    b.try_acquire(1_000).unwrap();
+    b.try_acquire(1_000).unwrap();
+    assert_eq!(b.retry_after_ms(1_100), Some(400));
+    assert_eq!(b.try_acquire(1_500), Ok(State::HalfOpen));
+    // Reopen and ReopenAlways: the rest of the wait, then the reopen's
+    // open duration (backed off).
+    for action in [WaitAction::Reopen, WaitAction::ReopenAlways] {
+        let p = Policy::SNAKEPIT
+            .with_half_open_max_wait(500, action)
+            .with_backoff(300, 0);
+        let mut b = open_at(p, 0);
+        b.try_acquire(1_000).unwrap();
+        b.try_acquire(1_000).unwrap();
+        assert_eq!(b.retry_after_ms(1_100), Some(400 + 3_000), "{action:?}");
+        assert_eq!(b.try_acquire(4_499), Err(Error::CircuitOpen));
+        assert_eq!(b.try_acquire(4_500), Ok(State::HalfOpen));
+    }
+}
+
+#[test]
+fn retry_after_predicts_a_jittered_reopen_exactly() {
+    let p = Policy::SNAKEPIT
+        .with_half_open_max_wait(500, WaitAction::Reopen)
+        .with_backoff(200, 0)
+        .with_jitter(50, 11);
+    for start in 0..20u64 {
+        let mut b = open_at(p, 0);
+        // Move the generator along: a few reopens first.
+        let mut t = 0;
+        for _ in 0..start % 4 {
+            t += b.retry_after_ms(t).unwrap();
+            b.try_acquire(t).unwrap();
+            b.record_failure(t);
+        }
+        t += b.retry_after_ms(t).unwrap();
+        b.try_acquire(t).unwrap();
+        b.try_acquire(t).unwrap();
+        let wait = b.retry_after_ms(t + start).unwrap();
+        let admit = t + start + wait;
+        assert_eq!(b.try_acquire(admit - 1), Err(Error::CircuitOpen));
+        assert_eq!(b.try_acquire(admit), Ok(State::HalfOpen), "start {start}");
+    }
+}
+
+#[test]
+fn registry_manual_control_by_id() {
+    let reg: Registry<2> = Registry::new();
+    let id = reg.create(b"m", with(Policy::SNAKEPIT)).unwrap();
+    reg.force_open_for(id, 500, 1_000).unwrap();
+    // Rejections (with std, on the lock-free path) end with the time.
+    for t in [1_000, 1_200, 1_499] {
+        assert_eq!(reg.try_acquire(id, t), Err(Error::CircuitOpen));
+    }
+    assert_eq!(reg.retry_after_ms(id, 1_200), Ok(Some(300)));
+    assert_eq!(reg.try_acquire(id, 1_500), Ok(State::HalfOpen));
+    reg.force_open_until(id, 3_000, 2_000).unwrap();
+    assert_eq!(reg.try_acquire(id, 2_999), Err(Error::CircuitOpen));
+    // The clock goes back: the lock-free path must not answer for it.
+    assert_eq!(reg.try_acquire(id, 10), Err(Error::CircuitOpen));
+    assert_eq!(reg.state(id, 1_009), Ok(State::ForcedOpen));
+    assert_eq!(reg.state(id, 1_010), Ok(State::HalfOpen));
+    reg.force_open(id, 1_020).unwrap();
+    reg.force_half_open(id, 1_030).unwrap();
+    assert_eq!(reg.state(id, 1_030), Ok(State::HalfOpen));
+    assert_eq!(reg.stats(id).unwrap().rejected_count, 5);
+    reg.remove(id).unwrap();
+    for r in [
+        reg.force_open_for(id, 1, 0),
+        reg.force_open_until(id, 1, 0),
+        reg.force_half_open(id, 0),
+    ] {
+        assert_eq!(r, Err(Error::NotFound));
+    }
+    assert_eq!(
+        reg.force_half_open(Id::from_raw(0), 0),
+        Err(Error::NotFound)
+    );
+}
+
+#[test]
+fn a_reopen_at_the_end_of_the_probe_wait_counts_from_there_however_late_the_next_call() {
+    let p = Policy::SNAKEPIT.with_half_open_max_wait(500, WaitAction::ReopenAlways);
+    let mut b = open_at(p, 0);
+    assert_eq!(b.state(1_000), State::HalfOpen);
+    transitions(&mut b);
+    // No call until 10 000: the breaker reopened at 1 500 and was due
+    // half-open again at 2 500, so this call is a probe.
+    assert_eq!(b.try_acquire(10_000), Ok(State::HalfOpen));
+    assert_eq!(
+        transitions(&mut b),
+        [
+            (State::HalfOpen, State::Open, Reason::ProbeTimeout),
+            (State::Open, State::HalfOpen, Reason::Timeout),
+        ]
+    );
+    assert_eq!(b.stats().last_failure_ms, Some(1_500));
+    assert_eq!(b.stats().time_in_state_ms[2], 500, "half-open 1 000..1 500");
+    // Read inside the reopened window: still open, until 1 500 + 1 000.
+    let mut b = open_at(p, 0);
+    b.try_acquire(1_000).unwrap();
+    assert_eq!(b.state(2_499), State::Open);
+    assert_eq!(b.retry_after_ms(2_499), Some(1));
+    assert_eq!(b.state(2_500), State::HalfOpen);
 }

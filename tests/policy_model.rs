@@ -9,8 +9,8 @@
 mod support;
 
 use fusebox::{
-    Breaker, CallError, Config, Id, ManualClock, Outcome, Permit, Policy, Registry, State, Stats,
-    TripRule, WaitAction, WindowKind, MAX_BUCKETS, MAX_WINDOW_CALLS,
+    Breaker, CallError, Config, Id, ManualClock, Outcome, Permit, Policy, ProbeJudge, Registry,
+    State, Stats, TripRule, WaitAction, WindowKind, MAX_BUCKETS, MAX_WINDOW_CALLS,
 };
 use proptest::prelude::*;
 use support::policy_model::{ModelPermit, Observed, PolicyCfg, PolicyModel};
@@ -27,6 +27,10 @@ enum Op {
     Failure,
     Reset,
     Manual(State),
+    /// `force_open_for` this long (0 included).
+    ForceFor(u64),
+    /// `force_open_until` this far ahead (`true`) or behind (`false`).
+    ForceUntil(u64, bool),
     State,
     RetryAfter,
     Forward(u64),
@@ -52,8 +56,15 @@ fn op() -> impl Strategy<Value = Op> {
         3 => Just(Op::Success),
         4 => Just(Op::Failure),
         1 => Just(Op::Reset),
-        1 => prop_oneof![Just(State::ForcedOpen), Just(State::Disabled), Just(State::MetricsOnly)]
-            .prop_map(Op::Manual),
+        1 => prop_oneof![
+            Just(State::ForcedOpen),
+            Just(State::Disabled),
+            Just(State::MetricsOnly),
+            Just(State::HalfOpen)
+        ]
+        .prop_map(Op::Manual),
+        1 => prop_oneof![Just(0u64), 0u64..80].prop_map(Op::ForceFor),
+        1 => (0u64..80, any::<bool>()).prop_map(|(d, ahead)| Op::ForceUntil(d, ahead)),
         2 => Just(Op::State),
         1 => Just(Op::RetryAfter),
         5 => (0u64..60).prop_map(Op::Forward),
@@ -89,6 +100,7 @@ fn cfg() -> impl Strategy<Value = PolicyCfg> {
                 Just(WaitAction::Reopen),
                 Just(WaitAction::ReopenAlways)
             ],
+            prop_oneof![Just(ProbeJudge::FirstFailure), Just(ProbeJudge::Rate)],
         ),
         (
             prop_oneof![Just(100u32), 100u32..400],
@@ -102,7 +114,7 @@ fn cfg() -> impl Strategy<Value = PolicyCfg> {
                 window,
                 ((small, mid, any, pick), bucket_ms, minimum_calls, rate),
                 (slow_ms, slow_rate),
-                (st, max_wait, wait_action),
+                (st, max_wait, wait_action, judge),
                 (backoff, cap),
             )| PolicyCfg {
                 threshold,
@@ -124,9 +136,15 @@ fn cfg() -> impl Strategy<Value = PolicyCfg> {
                 rate,
                 slow_ms,
                 slow_rate,
-                success_threshold: st.min(max_probes),
+                // The rate judge closes by rate: its threshold is 1.
+                success_threshold: if judge == ProbeJudge::Rate {
+                    1
+                } else {
+                    st.min(max_probes)
+                },
                 max_wait,
                 wait_action,
+                judge,
                 backoff,
                 cap: if cap == 0 { 0 } else { cap.max(timeout) },
             },
@@ -147,6 +165,7 @@ fn config(c: &PolicyCfg) -> Config {
                 .with_slow_calls(c.slow_ms, c.slow_rate)
                 .with_half_open_success_threshold(c.success_threshold)
                 .with_half_open_max_wait(c.max_wait, c.wait_action)
+                .with_half_open_judge(c.judge)
                 .with_backoff(c.backoff, c.cap),
         )
 }
@@ -291,15 +310,32 @@ fn run(c: PolicyCfg, ops: Vec<Op>) {
                 match to {
                     State::ForcedOpen => b.force_open(now),
                     State::Disabled => b.disable(now),
+                    State::HalfOpen => b.force_half_open(now),
                     _ => b.metrics_only(now),
                 }
                 m.manual(to, now);
                 let r = match to {
                     State::ForcedOpen => reg.force_open(id, now),
                     State::Disabled => reg.disable(id, now),
+                    State::HalfOpen => reg.force_half_open(id, now),
                     _ => reg.metrics_only(id, now),
                 };
                 assert_eq!(r, Ok(()));
+            }
+            Op::ForceFor(d) => {
+                b.force_open_for(d, now);
+                m.force_for(d, now);
+                assert_eq!(reg.force_open_for(id, d, now), Ok(()));
+            }
+            Op::ForceUntil(d, ahead) => {
+                let until = if ahead {
+                    now.saturating_add(d)
+                } else {
+                    now.saturating_sub(d)
+                };
+                b.force_open_until(until, now);
+                m.force_until(until, now);
+                assert_eq!(reg.force_open_until(id, until, now), Ok(()));
             }
             Op::State => {
                 let got = b.state(now);

@@ -1,4 +1,4 @@
-//! One test per rule of Snakepit's circuit breaker (see README "Semantics").
+//! One test per rule of Snakepit's circuit breaker (see docs/semantics.md).
 use fusebox::{Breaker, CallError, Config, Error, ManualClock, State};
 
 fn breaker(threshold: u32, timeout: u32, probes: u32) -> Breaker {

@@ -14,6 +14,7 @@ typedef void (*any_fn)(void);
 any_fn volatile fusebox_size_probe[] = {
     (any_fn)fusebox_config_init,    (any_fn)fusebox_set_clock,
     (any_fn)fusebox_set_clock32,    (any_fn)fusebox_now_ms,
+    (any_fn)fusebox_set_clock_var32, (any_fn)fusebox_set_clock_var64,
     (any_fn)fusebox_create,         (any_fn)fusebox_lookup,
     (any_fn)fusebox_destroy,        (any_fn)fusebox_get_state,
     (any_fn)fusebox_allow_call,     (any_fn)fusebox_try_acquire,
@@ -21,7 +22,6 @@ any_fn volatile fusebox_size_probe[] = {
     (any_fn)fusebox_call,           (any_fn)fusebox_reset,
     (any_fn)fusebox_stats_get,      (any_fn)fusebox_status_str,
     (any_fn)fusebox_state_str,      (any_fn)fusebox_capacity,
-    (any_fn)fusebox_max_window_calls, (any_fn)fusebox_max_buckets,
 #ifdef PROBE_SNAPSHOT
     (any_fn)fusebox_snapshot,       (any_fn)fusebox_restore,
     (any_fn)fusebox_snapshot_all,   (any_fn)fusebox_restore_all,
@@ -33,6 +33,11 @@ any_fn volatile fusebox_size_probe[] = {
     (any_fn)fusebox_retry_after_ms, (any_fn)fusebox_force_open,
     (any_fn)fusebox_disable,        (any_fn)fusebox_metrics_only,
     (any_fn)fusebox_set_listener,   (any_fn)fusebox_events_dropped,
+    (any_fn)fusebox_force_open_for, (any_fn)fusebox_force_open_until,
+    (any_fn)fusebox_force_half_open,
+    /* the rate-window limits: policy functions, though a build without
+     * policies has them too */
+    (any_fn)fusebox_max_window_calls, (any_fn)fusebox_max_buckets,
 #endif
 };
 

@@ -1,7 +1,8 @@
 /*
- * startup.c: the smallest start-up a Cortex-M3 needs under QEMU: a vector
- * table, .data/.bss set-up, semihosting I/O, and main's return value handed
- * to QEMU as its exit status (semihosting exit).
+ * startup.c: the smallest start-up a Cortex-M needs under QEMU: a vector
+ * table (faults end the run; SysTick is a weak handler a test may define),
+ * .data/.bss set-up, semihosting I/O, and main's return value handed to
+ * QEMU as its exit status (semihosting exit).
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -12,15 +13,19 @@ extern void initialise_monitor_handles(void);
 
 void Reset_Handler(void);
 void Fault_Handler(void);
+/* A test that counts milliseconds in SysTick defines its own. */
+__attribute__((weak)) void SysTick_Handler(void) {}
 
 struct vector_table {
     uint32_t *initial_sp;
-    void (*handlers[3])(void); /* reset, NMI, HardFault */
+    void (*handlers[15])(void); /* exceptions 1 (reset) to 15 (SysTick) */
 };
 
 __attribute__((section(".vectors"), used)) const struct vector_table vectors = {
     &_stack_top,
-    {Reset_Handler, Fault_Handler, Fault_Handler},
+    {Reset_Handler, Fault_Handler, Fault_Handler, Fault_Handler, Fault_Handler,
+     Fault_Handler, 0, 0, 0, 0, Fault_Handler, Fault_Handler, 0, Fault_Handler,
+     SysTick_Handler},
 };
 
 void Reset_Handler(void) {

@@ -1,8 +1,9 @@
 //! Fuzzes the policy part of the C API: a breaker created from arbitrary
 //! policy fields (any u32, biased toward valid and small values), then a
 //! sequence of C calls (permits completed late or forged, outcomes with
-//! durations, slow `fusebox_call`s, classified calls, manual control,
-//! retry-after, clock jumps). Creation must answer what README's ranges
+//! durations, slow `fusebox_call`s, classified calls, manual control: forced
+//! open until reset, for a time or until an instant, forced half-open;
+//! retry-after, clock jumps). The half-open judge is fuzzed too. Creation must answer what README's ranges
 //! say; then every answer, every stats field and every event the listener
 //! receives is checked against the policy reference model
 //! (tests/support/policy_model.rs). Jitter is fuzzed for crashes only: the
@@ -16,7 +17,7 @@ use arbitrary::Arbitrary;
 use core::ffi::{c_char, c_void};
 use core::ptr::null_mut;
 use fusebox::ffi::*;
-use fusebox::{Error, Outcome, Reason, State, TripRule, WaitAction, WindowKind};
+use fusebox::{Error, Outcome, ProbeJudge, Reason, State, TripRule, WaitAction, WindowKind};
 use libfuzzer_sys::fuzz_target;
 use policy_model::{ModelPermit, Observed, PolicyCfg, PolicyModel};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -50,8 +51,8 @@ unsafe extern "C" fn classify(result: i32, _: *mut c_void) -> fusebox_outcome {
 #[derive(Arbitrary, Debug)]
 struct Fields {
     base: (u8, u8, u8),
-    small: [u8; 15],
-    any: Option<[u32; 15]>,
+    small: [u8; 16],
+    any: Option<[u32; 16]>,
 }
 
 impl Fields {
@@ -80,6 +81,7 @@ impl Fields {
             if s[12] < 128 { 0 } else { s[12] },       // max_open_ms
             if s[13] < 200 { 0 } else { s[13] % 120 }, // jitter_percent
             s[14],                                     // jitter_seed
+            s[15] % 3,                                 // half_open_judge (2: no such code)
         ]);
         c.trip_rule = f[0];
         c.window_kind = f[1];
@@ -96,6 +98,7 @@ impl Fields {
         c.max_open_ms = f[12];
         c.jitter_percent = f[13];
         c.jitter_seed = f[14];
+        c.half_open_judge = f[15];
         c
     }
 }
@@ -119,6 +122,11 @@ fn model_cfg(c: &fusebox_config) -> Option<PolicyCfg> {
         2 => WaitAction::ReopenAlways,
         _ => return None,
     };
+    let judge = match c.half_open_judge {
+        0 => ProbeJudge::FirstFailure,
+        1 => ProbeJudge::Rate,
+        _ => return None,
+    };
     let pct = |v: u32| (1..=100).contains(&v);
     let ok = c.failure_threshold >= 1
         && c.reset_timeout_ms >= 1
@@ -129,6 +137,7 @@ fn model_cfg(c: &fusebox_config) -> Option<PolicyCfg> {
         && pct(c.failure_rate_percent)
         && pct(c.slow_call_rate_percent)
         && (1..=c.half_open_max_calls).contains(&c.half_open_success_threshold)
+        && (judge == ProbeJudge::FirstFailure || c.half_open_success_threshold == 1)
         && c.backoff_percent >= 100
         && (c.max_open_ms == 0 || c.max_open_ms >= c.reset_timeout_ms)
         && c.jitter_percent <= 100;
@@ -147,6 +156,7 @@ fn model_cfg(c: &fusebox_config) -> Option<PolicyCfg> {
         success_threshold: c.half_open_success_threshold,
         max_wait: c.half_open_max_wait_ms,
         wait_action,
+        judge,
         backoff: c.backoff_percent,
         cap: c.max_open_ms,
     })
@@ -165,6 +175,10 @@ enum Op {
     Classified(u8, u8),
     Reset,
     ForceOpen,
+    ForceOpenFor(u8),
+    /// An instant this far ahead (`true`) or behind.
+    ForceOpenUntil(u8, bool),
+    ForceHalfOpen,
     Disable,
     MetricsOnly,
     State,
@@ -418,10 +432,28 @@ fuzz_target!(|input: (Fields, Vec<Op>)| {
                         m.reset();
                     }
                 }
-                Op::ForceOpen | Op::Disable | Op::MetricsOnly => {
+                Op::ForceOpenFor(d) => {
+                    assert_eq!(fusebox_force_open_for(id, u64::from(d)), FUSEBOX_OK);
+                    if let Some(m) = model.as_mut() {
+                        m.force_for(u64::from(d), now);
+                    }
+                }
+                Op::ForceOpenUntil(d, ahead) => {
+                    let until = if ahead {
+                        now.saturating_add(u64::from(d))
+                    } else {
+                        now.saturating_sub(u64::from(d))
+                    };
+                    assert_eq!(fusebox_force_open_until(id, until), FUSEBOX_OK);
+                    if let Some(m) = model.as_mut() {
+                        m.force_until(until, now);
+                    }
+                }
+                Op::ForceOpen | Op::Disable | Op::MetricsOnly | Op::ForceHalfOpen => {
                     let (got, to) = match op {
                         Op::ForceOpen => (fusebox_force_open(id), State::ForcedOpen),
                         Op::Disable => (fusebox_disable(id), State::Disabled),
+                        Op::ForceHalfOpen => (fusebox_force_half_open(id), State::HalfOpen),
                         _ => (fusebox_metrics_only(id), State::MetricsOnly),
                     };
                     assert_eq!(got, FUSEBOX_OK);

@@ -100,9 +100,17 @@ trait Hooks {
     /// A half-open probe succeeded: close, stay, or reopen (a slow probe).
     fn judge_probe_success(b: &mut Breaker, slow: bool) -> Verdict;
 
-    /// A failure was counted (not in half-open, which always reopens):
-    /// whether a closed breaker must open.
+    /// A failure was counted (not in half-open): whether a closed breaker
+    /// must open.
     fn judge_failure(b: &mut Breaker, slow: bool, now_ms: u64) -> Verdict;
+
+    /// A half-open probe failed: reopen (Snakepit), or stay, reopen or
+    /// close as the round of probes says.
+    fn judge_probe_failure(b: &mut Breaker, slow: bool) -> Verdict;
+
+    /// The clock readings at which a forced-open breaker rejects with
+    /// nothing to refresh (see [`Breaker::rejecting_window`]).
+    fn forced_window(b: &Breaker) -> Option<(u64, u64)>;
 
     /// Whether calls are timed (slow calls are on).
     fn measures_slow_calls(b: &Breaker) -> bool;
@@ -235,14 +243,16 @@ impl Breaker {
     /// The clock readings at which this breaker rejects with nothing to
     /// refresh, `from..until`: open, from the last failure (a reading
     /// before it is a clock that went back, which `refresh_open` re-bases
-    /// on) to the end of the open duration; forced open, every reading.
+    /// on) to the end of the open duration; forced open until a reset,
+    /// every reading; forced open for a time, from the reading it was
+    /// forced at to the end of that time.
     #[inline(always)]
     pub(crate) fn rejecting_window(&self) -> Option<(u64, u64)> {
         if !self.is_timed() {
             return None;
         }
         match self.state {
-            State::ForcedOpen => Some((0, u64::MAX)),
+            State::ForcedOpen => Ext::forced_window(self),
             State::Open if self.has_failure_time => {
                 let open = u64::from(self.open_duration_ms());
                 let credit = u64::from(self.elapsed_credit_ms);
@@ -435,7 +445,9 @@ impl Breaker {
     /// Records a success. Closed or open: counts it. Half-open: closes the
     /// breaker (failure count and probe count back to 0), whichever call the
     /// success came from, as Snakepit does; with policies, once
-    /// `half_open_success_threshold` probes have succeeded. O(1).
+    /// `half_open_success_threshold` probes have succeeded, or with
+    /// [`ProbeJudge::Rate`](crate::ProbeJudge::Rate) as the completed
+    /// round of probes says. O(1).
     #[inline]
     pub fn record_success(&mut self, now_ms: u64) {
         if Ext::INLINE_ANSWERS {
@@ -457,7 +469,9 @@ impl Breaker {
 
     /// Records a failure, in any state: the failure count grows and the
     /// last-failure time becomes `now_ms`. Closed: opens at the threshold.
-    /// Open: the open window restarts from now. Half-open: reopens. O(1).
+    /// Open: the open window restarts from now. Half-open: reopens (with
+    /// [`ProbeJudge::Rate`](crate::ProbeJudge::Rate), counts toward the
+    /// round of probes, which decides once complete). O(1).
     pub fn record_failure(&mut self, now_ms: u64) {
         self.on_failure(false, now_ms);
     }
@@ -481,11 +495,14 @@ impl Breaker {
         self.last_failure_ms = SplitU64::new(now_ms);
         self.elapsed_credit_ms = 0;
         self.has_failure_time = true;
-        let verdict = Ext::judge_failure(self, slow, now_ms);
         if self.state == State::HalfOpen {
-            self.open(now_ms, Reason::ProbeFailed);
-        } else if self.state == State::Closed {
+            let verdict = Ext::judge_probe_failure(self, slow);
             self.apply(verdict, now_ms);
+        } else {
+            let verdict = Ext::judge_failure(self, slow, now_ms);
+            if self.state == State::Closed {
+                self.apply(verdict, now_ms);
+            }
         }
     }
 
@@ -625,11 +642,9 @@ impl Breaker {
             State::Open => {
                 p.failure_count >= 1 && p.half_open_calls == 0 && p.since_failure_ms.is_some()
             }
-            State::HalfOpen => {
-                p.failure_count >= 1
-                    && p.half_open_calls <= config.half_open_max_calls
-                    && p.since_failure_ms.is_some()
-            }
+            // Half-open by hand (or at the end of a timed forced open)
+            // needs no failure before it.
+            State::HalfOpen => p.half_open_calls <= config.half_open_max_calls,
             State::ForcedOpen | State::Disabled | State::MetricsOnly => false,
         };
         if !consistent {

@@ -8,8 +8,18 @@
 #![forbid(unsafe_code)]
 
 use super::{Breaker, Hooks, Permit, Quick, Reason, SplitU64, State, Stats, Transition, Verdict};
-use crate::policy::{outcome_of, rate_reached, Outcome, RateWindow, TripRule, WaitAction};
-use crate::{CallError, Clock, Config, Error, Policy};
+use crate::policy::{
+    outcome_of, rate_reached, Outcome, ProbeJudge, RateWindow, TripRule, WaitAction,
+};
+use crate::{CallError, Clock, Config, Policy};
+
+// The methods only policies have: outcomes with durations, permits,
+// retry-after, manual control, transitions for events, classified calls.
+#[path = "policy_api.rs"]
+mod api;
+
+/// How many transitions a breaker keeps for `take_transition`.
+const PENDING: usize = 5;
 
 /// A breaker's policy state (feature `policies`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -18,12 +28,19 @@ pub(super) struct Ext {
     /// How many of `pending` hold a change: checked after every registry
     /// operation, hence first.
     pending_len: u8,
-    /// Transitions not yet taken by `take_transition` (the registry takes
-    /// them after every operation, which makes at most two).
-    pending: [Transition; 4],
+    /// Transitions not yet taken by `take_transition`. One public
+    /// operation makes at most five (an owned breaker's `call`: a probe
+    /// wait that reopened and an open window already over, twice, and a
+    /// verdict); the registry takes them after every locked step, which
+    /// makes at most four.
+    pending: [Transition; PENDING],
     generation: u32,
     transitions: u32,
     half_open_successes: u32,
+    /// Failed probes in the current half-open round (`ProbeJudge::Rate`).
+    half_open_failures: u32,
+    /// Slow probes in the current half-open round (`ProbeJudge::Rate`).
+    half_open_slow: u32,
     /// The open duration before jitter, grown by backoff on each reopen.
     open_base_ms: u32,
     /// The open duration in force.
@@ -36,6 +53,13 @@ pub(super) struct Ext {
     state_since_ms: SplitU64,
     /// When the current round of half-open probes began.
     probes_since_ms: SplitU64,
+    /// Forced open for a time: the reading it was forced at (or, after a
+    /// clock that went back, re-based at).
+    forced_since_ms: SplitU64,
+    /// Forced open for a time: how long, from `forced_since_ms`. 0 when
+    /// forced open until a reset, and in every other state (a forced open
+    /// of 0 ms ends at the reading it starts at).
+    forced_ms: SplitU64,
     time_in_ms: [SplitU64; 3],
     window: RateWindow,
 }
@@ -55,20 +79,31 @@ impl Ext {
         generation: 0,
         transitions: 0,
         half_open_successes: 0,
+        half_open_failures: 0,
+        half_open_slow: 0,
         open_base_ms: 0,
         open_ms: 0,
         rng: 0,
         slow_count: 0,
         stale_count: 0,
         ignored_count: 0,
-        pending: [Transition::ZERO; 4],
+        pending: [Transition::ZERO; PENDING],
         pending_len: 0,
         dropped_transitions: 0,
         state_since_ms: SplitU64::new(0),
         probes_since_ms: SplitU64::new(0),
+        forced_since_ms: SplitU64::new(0),
+        forced_ms: SplitU64::new(0),
         time_in_ms: [SplitU64::new(0); 3],
         window: RateWindow::EMPTY,
     };
+
+    /// A new round of half-open probes: nothing reported yet.
+    fn new_round(&mut self) {
+        self.half_open_successes = 0;
+        self.half_open_failures = 0;
+        self.half_open_slow = 0;
+    }
 }
 
 /// What the policy says about a closed breaker's operations, next to the
@@ -149,17 +184,22 @@ impl Hooks for Ext {
     const INLINE_ANSWERS: bool = true;
 
     /// The first reading starts time accounting; a half-open breaker's
-    /// probe round is judged against `half_open_max_wait_ms`.
+    /// probe round is judged against `half_open_max_wait_ms`; a breaker
+    /// forced open for a time goes half-open once that time is up. Not
+    /// handled: an open breaker (also one the probe wait just reopened).
     #[inline(always)]
     fn on_reading(b: &mut Breaker, now_ms: u64) -> bool {
         if !b.flags.timed() {
             b.start_time_accounting(now_ms);
         }
-        if b.state == State::HalfOpen {
-            b.check_probe_wait(now_ms);
-            return true;
+        match b.state {
+            State::HalfOpen => b.check_probe_wait(now_ms),
+            State::ForcedOpen => b.check_forced_end(now_ms),
+            _ => return false,
         }
-        false
+        // Reopened at the end of a probe wait: its open window is checked
+        // against this reading too.
+        b.state != State::Open
     }
 
     #[inline(always)]
@@ -179,7 +219,7 @@ impl Hooks for Ext {
         };
         b.ext.open_base_ms = base;
         b.ext.open_ms = p.jittered(base, &mut b.ext.rng);
-        b.ext.half_open_successes = 0;
+        b.ext.new_round();
     }
 
     /// The rate window and the backoff start again. A reset of a closed
@@ -188,7 +228,8 @@ impl Hooks for Ext {
     #[inline(never)]
     fn on_close(b: &mut Breaker) {
         let e = &mut b.ext;
-        e.half_open_successes = 0;
+        e.new_round();
+        e.forced_ms = SplitU64::new(0);
         e.window = RateWindow::EMPTY;
         e.open_base_ms = b.config.reset_timeout_ms;
         e.open_ms = b.config.reset_timeout_ms;
@@ -206,7 +247,7 @@ impl Hooks for Ext {
         let e = &mut b.ext;
         if let Some(now) = now_ms {
             if to == State::HalfOpen {
-                e.half_open_successes = 0;
+                e.new_round();
                 e.probes_since_ms = SplitU64::new(now);
             }
             if matches!(to, State::Closed | State::MetricsOnly) {
@@ -254,10 +295,15 @@ impl Hooks for Ext {
     }
 
     /// A slow probe counts as a failed one; otherwise the breaker closes
-    /// once `half_open_success_threshold` probes have succeeded.
+    /// once `half_open_success_threshold` probes have succeeded. With
+    /// `ProbeJudge::Rate`, the round decides once complete.
     #[inline(never)]
     fn judge_probe_success(b: &mut Breaker, slow: bool) -> Verdict {
         b.count_slow(slow);
+        if b.config.policy.half_open_judge == ProbeJudge::Rate {
+            b.ext.half_open_successes = b.ext.half_open_successes.saturating_add(1);
+            return b.probe_round_verdict(slow);
+        }
         if slow && b.config.policy.slow_call_ms != 0 {
             return Verdict::Open(Reason::ProbeFailed);
         }
@@ -276,6 +322,31 @@ impl Hooks for Ext {
             State::Closed | State::MetricsOnly => b.closed_verdict(true, slow, now_ms),
             _ => Verdict::Stay,
         }
+    }
+
+    /// A failed probe reopens; with `ProbeJudge::Rate`, the round decides
+    /// once complete.
+    #[inline(never)]
+    fn judge_probe_failure(b: &mut Breaker, slow: bool) -> Verdict {
+        b.count_slow(slow);
+        if b.config.policy.half_open_judge == ProbeJudge::Rate {
+            b.ext.half_open_failures = b.ext.half_open_failures.saturating_add(1);
+            return b.probe_round_verdict(slow);
+        }
+        Verdict::Open(Reason::ProbeFailed)
+    }
+
+    /// Until a reset: every reading. For a time: from the reading it was
+    /// forced at to the end of that time (a reading before it is a clock
+    /// that went back, which `check_forced_end` re-bases on).
+    #[inline(always)]
+    fn forced_window(b: &Breaker) -> Option<(u64, u64)> {
+        let ms = b.ext.forced_ms.get();
+        if ms == 0 {
+            return Some((0, u64::MAX));
+        }
+        let since = b.ext.forced_since_ms.get();
+        Some((since, since.saturating_add(ms)))
     }
 
     #[inline(always)]
@@ -394,6 +465,28 @@ impl Breaker {
         }
     }
 
+    /// `ProbeJudge::Rate`: once the round's outcomes (`slow`: the latest
+    /// was slow) reach `half_open_max_calls`, their rates decide.
+    fn probe_round_verdict(&mut self, slow: bool) -> Verdict {
+        let e = &mut self.ext;
+        if slow {
+            e.half_open_slow = e.half_open_slow.saturating_add(1);
+        }
+        let done = e.half_open_successes.saturating_add(e.half_open_failures);
+        let p = &self.config.policy;
+        if done < self.config.half_open_max_calls {
+            Verdict::Stay
+        } else if rate_reached(e.half_open_failures, done, p.failure_rate_percent) {
+            Verdict::Open(Reason::FailureRate)
+        } else if p.slow_call_ms != 0
+            && rate_reached(e.half_open_slow, done, p.slow_call_rate_percent)
+        {
+            Verdict::Open(Reason::SlowCallRate)
+        } else {
+            Verdict::Close
+        }
+    }
+
     /// Whether a rate window is kept: a failure-rate rule, or slow calls.
     #[inline]
     fn has_window(&self) -> bool {
@@ -403,7 +496,11 @@ impl Breaker {
 
     /// Half-open probes that have not all reported after
     /// `half_open_max_wait_ms` are released, or the breaker reopens; with
-    /// `ReopenAlways` it reopens after that long whatever the probes.
+    /// `ReopenAlways` it reopens after that long whatever the probes. A
+    /// reopen takes effect at the end of the wait, however late this
+    /// reading comes: its open duration counts from there (the open window
+    /// may be over by now, which `refresh` then checks). A release admits
+    /// new probes from this reading on.
     #[inline(never)]
     fn check_probe_wait(&mut self, now_ms: u64) {
         let p = &self.config.policy;
@@ -423,15 +520,42 @@ impl Breaker {
         match p.half_open_wait_action {
             WaitAction::ReleaseProbes => {
                 self.half_open_calls = 0;
-                self.ext.half_open_successes = 0;
+                self.ext.new_round();
                 self.ext.probes_since_ms = SplitU64::new(now_ms);
                 // Late results of the written-off probes are now stale.
                 self.ext.generation = self.ext.generation.wrapping_add(1);
             }
             WaitAction::Reopen | WaitAction::ReopenAlways => {
-                self.open(now_ms, Reason::ProbeTimeout)
+                // since + wait <= now_ms: no overflow.
+                let end = since.saturating_add(u64::from(p.half_open_max_wait_ms));
+                self.open(end, Reason::ProbeTimeout)
             }
         }
+    }
+
+    /// A breaker forced open for a time goes half-open once the time is
+    /// up, as an open breaker whose open duration has passed. A clock that
+    /// went back (before the reading it was forced at) re-bases the forced
+    /// time on that reading: it lasts at most its duration of forward time
+    /// from there.
+    #[inline(never)]
+    fn check_forced_end(&mut self, now_ms: u64) {
+        let ms = self.ext.forced_ms.get();
+        if ms == 0 {
+            return;
+        }
+        match now_ms.checked_sub(self.ext.forced_since_ms.get()) {
+            None => self.ext.forced_since_ms = SplitU64::new(now_ms),
+            Some(elapsed) if elapsed >= ms => self.end_forced(now_ms),
+            Some(_) => {}
+        }
+    }
+
+    /// The time of a forced open is up: half-open.
+    fn end_forced(&mut self, now_ms: u64) {
+        self.ext.forced_ms = SplitU64::new(0);
+        self.half_open_calls = 0;
+        self.transition(State::HalfOpen, Reason::Timeout, Some(now_ms));
     }
 
     /// The first clock reading: time in state counts from here.
@@ -439,171 +563,5 @@ impl Breaker {
     fn start_time_accounting(&mut self, now_ms: u64) {
         self.flags.0 |= Flags::TIMED;
         self.ext.state_since_ms = SplitU64::new(now_ms);
-    }
-}
-
-/// What only policies offer: outcomes with durations, permits, retry-after,
-/// manual states, transitions for events, classified calls.
-impl Breaker {
-    /// Records an outcome that took `duration_ms` (slow when longer than
-    /// `slow_call_ms`, if slow calls are on): success and failure as
-    /// [`record_success`](Self::record_success) and
-    /// [`record_failure`](Self::record_failure), ignored counted only. O(1),
-    /// or O(buckets) with a time window.
-    pub fn record(&mut self, outcome: Outcome, duration_ms: u64, now_ms: u64) {
-        let slow = self.is_slow(duration_ms);
-        self.record_outcome(outcome, slow, false, now_ms);
-    }
-
-    /// [`try_acquire`](Self::try_acquire), handing out a [`Permit`] to
-    /// complete with [`complete`](Self::complete). O(1).
-    ///
-    /// # Errors
-    /// [`Error::CircuitOpen`].
-    pub fn try_acquire_permit(&mut self, now_ms: u64) -> Result<Permit, Error> {
-        let admitted_in = self.try_acquire(now_ms)?;
-        Ok(Permit::from_parts(self.ext.generation, admitted_in, now_ms))
-    }
-
-    /// Completes a permit with its outcome at `now_ms`; the call was slow
-    /// if it took longer than `slow_call_ms` since the permit was handed
-    /// out. A permit from an earlier generation records nothing. O(1).
-    ///
-    /// # Errors
-    /// [`Error::StalePermit`]: the breaker moved on since; the result was
-    /// counted in `stale_count` only.
-    pub fn complete(
-        &mut self,
-        permit: &Permit,
-        outcome: Outcome,
-        now_ms: u64,
-    ) -> Result<(), Error> {
-        self.refresh(now_ms);
-        if permit.generation != self.ext.generation {
-            self.ext.stale_count = self.ext.stale_count.wrapping_add(1);
-            return Err(Error::StalePermit);
-        }
-        let slow = self.is_slow(now_ms.saturating_sub(permit.start_ms));
-        let probe = permit.admitted_in == State::HalfOpen;
-        self.record_outcome(outcome, slow, probe, now_ms);
-        Ok(())
-    }
-
-    /// How long until a call may be admitted: `Some(0)` when one would be
-    /// now, the time left in an open breaker's window, the time left before
-    /// unreported probes are released; `None` when no time alone will do
-    /// it (forced open, or every probe slot taken with no wait limit). O(1).
-    pub fn retry_after_ms(&mut self, now_ms: u64) -> Option<u64> {
-        self.refresh(now_ms);
-        match self.state {
-            State::Closed | State::Disabled | State::MetricsOnly => Some(0),
-            State::ForcedOpen => None,
-            State::Open => {
-                let elapsed = now_ms
-                    .saturating_sub(self.last_failure_ms.get())
-                    .saturating_add(u64::from(self.elapsed_credit_ms));
-                Some(u64::from(self.open_duration_ms()).saturating_sub(elapsed))
-            }
-            State::HalfOpen if self.half_open_calls < self.config.half_open_max_calls => Some(0),
-            State::HalfOpen => {
-                let wait = self.config.policy.half_open_max_wait_ms;
-                (wait != 0).then(|| {
-                    let waited = now_ms.saturating_sub(self.ext.probes_since_ms.get());
-                    u64::from(wait).saturating_sub(waited)
-                })
-            }
-        }
-    }
-
-    /// Holds the breaker open until [`reset`](Self::reset): every call is
-    /// rejected. O(1).
-    pub fn force_open(&mut self, now_ms: u64) {
-        self.enter_manual(State::ForcedOpen, now_ms);
-    }
-
-    /// Switches the breaker off until [`reset`](Self::reset): every call is
-    /// allowed, successes and failures are counted. O(1).
-    pub fn disable(&mut self, now_ms: u64) {
-        self.enter_manual(State::Disabled, now_ms);
-    }
-
-    /// Watches without acting until [`reset`](Self::reset): every call is
-    /// allowed and recorded as when closed (counters, rate window), but
-    /// nothing trips. O(1).
-    pub fn metrics_only(&mut self, now_ms: u64) {
-        self.enter_manual(State::MetricsOnly, now_ms);
-    }
-
-    fn enter_manual(&mut self, to: State, now_ms: u64) {
-        self.refresh(now_ms);
-        self.half_open_calls = 0;
-        self.ext.half_open_successes = 0;
-        if self.state == to {
-            return;
-        }
-        if to == State::MetricsOnly {
-            self.ext.window = RateWindow::EMPTY;
-        }
-        self.transition(to, Reason::Manual, Some(now_ms));
-    }
-
-    /// The oldest state change not yet taken, for owners of a `Breaker`
-    /// who want events (a [`Registry`](crate::Registry) takes them itself
-    /// and calls its listener). Up to 4 are kept; more are counted as
-    /// dropped. O(1).
-    pub fn take_transition(&mut self) -> Option<Transition> {
-        if self.ext.pending_len == 0 {
-            return None;
-        }
-        let first = self.ext.pending.first().copied();
-        self.ext.pending.rotate_left(1);
-        self.ext.pending_len -= 1;
-        first
-    }
-
-    /// Whether state changes wait in [`take_transition`](Self::take_transition).
-    #[inline]
-    pub(crate) fn has_transitions(&self) -> bool {
-        self.ext.pending_len != 0
-    }
-
-    /// Runs `op` through the breaker like [`call`](Self::call), but
-    /// `classify` decides how its result counts: a success, a failure, or
-    /// ignored (neither; a probe's slot is given back). The result is handed
-    /// back as `op` returned it, whatever the class. The clock is read
-    /// before and after `op` (slow calls are measured). O(1).
-    ///
-    /// ```
-    /// use fusebox::{Breaker, CallError, Config, ManualClock, Outcome};
-    /// let mut b = Breaker::new(Config::default().with_failure_threshold(1)).unwrap();
-    /// let clock = ManualClock::new(0);
-    /// // A 404 is the caller's business, not the service failing.
-    /// let classify = |r: &Result<u32, u16>| match r {
-    ///     Err(404) => Outcome::Ignored,
-    ///     Err(_) => Outcome::Failure,
-    ///     Ok(_) => Outcome::Success,
-    /// };
-    /// let r = b.call_classified(&clock, || Err(404), classify);
-    /// assert_eq!(r, Err(CallError::Failed(404)));
-    /// assert_eq!(b.stats().ignored_count, 1);
-    /// assert_eq!(b.stats().failure_count, 0);
-    /// ```
-    ///
-    /// # Errors
-    /// As [`call`](Self::call).
-    pub fn call_classified<T, E>(
-        &mut self,
-        clock: &impl Clock,
-        op: impl FnOnce() -> Result<T, E>,
-        classify: impl FnOnce(&Result<T, E>) -> Outcome,
-    ) -> Result<T, CallError<E>> {
-        let permit = self
-            .try_acquire_permit(clock.now_ms())
-            .map_err(CallError::Rejected)?;
-        let result = op();
-        let outcome = classify(&result);
-        // `&mut self` is held across `op`: the permit cannot be stale.
-        let _ = self.complete(&permit, outcome, clock.now_ms());
-        result.map_err(CallError::Failed)
     }
 }

@@ -91,6 +91,19 @@ impl Hooks for Ext {
         }
     }
 
+    /// Snakepit: a failed probe reopens.
+    #[inline(always)]
+    fn judge_probe_failure(_: &mut Breaker, _: bool) -> Verdict {
+        Verdict::Open(Reason::ProbeFailed)
+    }
+
+    /// Never called (nothing forces a breaker open without policies): every
+    /// reading rejects.
+    #[inline(always)]
+    fn forced_window(_: &Breaker) -> Option<(u64, u64)> {
+        Some((0, u64::MAX))
+    }
+
     #[inline(always)]
     fn measures_slow_calls(_: &Breaker) -> bool {
         false

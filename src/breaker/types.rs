@@ -6,8 +6,10 @@
 use crate::Breaker;
 
 /// The states of a breaker: Snakepit's three, and three manual ones that
-/// only the manual-control methods (feature `policies`) enter.
+/// only the manual-control methods (feature `policies`) enter (they can
+/// also move a breaker to half-open).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[repr(u8)]
 pub enum State {
     /// Normal operation: every call is allowed.
@@ -18,8 +20,10 @@ pub enum State {
     Open = 1,
     /// Testing recovery: up to `half_open_max_calls` probes are admitted.
     HalfOpen = 2,
-    /// Held open by hand ([`Breaker::force_open`]): every call is rejected
-    /// until [`Breaker::reset`].
+    /// Held open by hand: every call is rejected until [`Breaker::reset`]
+    /// ([`Breaker::force_open`]), or for a time
+    /// ([`Breaker::force_open_for`], [`Breaker::force_open_until`]), after
+    /// which the breaker goes half-open.
     ForcedOpen = 3,
     /// Switched off by hand ([`Breaker::disable`]): every call is allowed;
     /// successes and failures are counted, nothing else.
@@ -32,28 +36,39 @@ pub enum State {
 
 /// Why a breaker changed state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[repr(u8)]
 pub enum Reason {
     /// Failures reached `failure_threshold` (cumulative or consecutive).
     FailureThreshold = 0,
-    /// The window's failure rate reached `failure_rate_percent`.
+    /// The window's failure rate reached `failure_rate_percent`; from
+    /// half-open, with [`ProbeJudge::Rate`](crate::ProbeJudge::Rate), the
+    /// probes' failure rate did.
     FailureRate = 1,
-    /// The window's slow-call rate reached `slow_call_rate_percent`.
+    /// The window's slow-call rate reached `slow_call_rate_percent`; from
+    /// half-open, with [`ProbeJudge::Rate`](crate::ProbeJudge::Rate), the
+    /// probes' slow-call rate did.
     SlowCallRate = 2,
-    /// The open duration ran out: half-open.
+    /// The open duration ran out, or the time of a forced open for a time
+    /// did: half-open.
     Timeout = 3,
-    /// Enough probes succeeded: closed.
+    /// Enough probes succeeded (with
+    /// [`ProbeJudge::Rate`](crate::ProbeJudge::Rate): the probes' rates
+    /// stayed below their thresholds): closed.
     ProbeSucceeded = 4,
     /// A probe failed (or, with slow calls on, was slow): open again.
     ProbeFailed = 5,
-    /// Probes did not report within `half_open_max_wait_ms`: open again.
+    /// Probes did not report within `half_open_max_wait_ms` (with
+    /// `ReopenAlways`: the breaker was half-open that long): open again.
     ProbeTimeout = 6,
-    /// `reset`, `force_open`, `disable` or `metrics_only`.
+    /// `reset`, `force_open`, `force_open_for`, `force_open_until`,
+    /// `force_half_open`, `disable` or `metrics_only`.
     Manual = 7,
 }
 
 /// One state change, as events report it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct Transition {
     /// The state before.
     pub from: State,
@@ -70,6 +85,7 @@ pub struct Transition {
 /// it after the breaker changed state (or was reset, or released its
 /// probes) records nothing and counts the result as stale.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct Permit {
     pub(crate) generation: u32,
     pub(crate) admitted_in: State,
@@ -116,6 +132,7 @@ impl State {
 /// A snapshot of a breaker's counters. Counters other than `failure_count`
 /// wrap around at `u32::MAX`; `failure_count` saturates.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[non_exhaustive]
 pub struct Stats {
     /// The stored state. Like Snakepit's `stats`, reading stats does not move

@@ -1,6 +1,7 @@
 //! The application's clock: its publication (`fusebox_set_clock`,
-//! `fusebox_set_clock32`), its reading (`fusebox_now_ms`), and [`CClock`],
-//! the [`Clock`] the C API hands to the registry.
+//! `fusebox_set_clock32`, and the variables of `fusebox_set_clock_var32` /
+//! `fusebox_set_clock_var64`), its reading (`fusebox_now_ms`), and
+//! [`CClock`], the [`Clock`] the C API hands to the registry.
 //!
 //! **Publication.** The clock (which kind, its function, its userdata) is
 //! double-buffered: two slots and an atomic `ACTIVE` naming the one in use.
@@ -27,6 +28,15 @@
 //! `FUSEBOX_BUSY` and changes nothing when a read is in flight; otherwise
 //! the guarantee holds at once.
 //!
+//! **Variables.** A variable clock is published and retired like a callback
+//! (its address takes the function's place). With `std` it is read between
+//! the same announcements, and a 32-bit variable is extended without a
+//! critical section (`AtomicTick32`, one compare-and-swap) where the target
+//! has one. Without `std` the whole read of a variable (the active slot,
+//! the load, the 32-bit extension) is one short critical section and needs
+//! no announcement: a setter cannot run in the middle of it, on one core or
+//! several (the port's critical section is global).
+//!
 //! With `std` a default clock (`CLOCK_MONOTONIC`) stands in until one is
 //! set. Without it there is no clock until the application sets one, and
 //! calls that need time answer `FUSEBOX_NO_CLOCK`: [`clock`] says so up
@@ -37,7 +47,7 @@
 use core::cell::Cell;
 use core::ffi::c_void;
 use core::sync::atomic::{AtomicPtr, AtomicU32, Ordering};
-use critical_section::Mutex;
+use critical_section::{CriticalSection, Mutex};
 
 use super::convert::status_of;
 use super::types::{
@@ -45,10 +55,29 @@ use super::types::{
     FUSEBOX_OK,
 };
 use crate::clock::extend_shared;
+#[cfg(all(feature = "std", target_has_atomic = "32"))]
+use crate::clock::AtomicTick32;
 use crate::{Clock, Error, Tick32State};
 
 const MS64: u32 = 0;
 const TICK32: u32 = 1;
+/// `func` holds the address of a `volatile uint32_t` (a wrapping tick).
+const VAR32: u32 = 2;
+/// `func` holds the address of a `volatile uint64_t`.
+const VAR64: u32 = 3;
+
+/// C's `volatile uint32_t`, for the header: fusebox reads it with volatile
+/// loads (cbindgen.toml renames it).
+/// cbindgen:no-export
+#[repr(transparent)]
+#[derive(Debug)]
+pub struct fusebox_volatile_u32(u32);
+
+/// C's `volatile uint64_t`, for the header (cbindgen.toml renames it).
+/// cbindgen:no-export
+#[repr(transparent)]
+#[derive(Debug)]
+pub struct fusebox_volatile_u64(u64);
 
 /// One published clock. Its kind, function and userdata are written only
 /// while it is not the active slot and no read is in flight with it.
@@ -59,8 +88,12 @@ struct Slot {
     /// Reads in flight with this slot (with `std`: also, for an instant,
     /// readers that find it was switched away and step back).
     readers: AtomicU32,
-    /// The 32-bit tick's extension to 64 bits, for a `TICK32` clock.
+    /// The 32-bit tick's extension to 64 bits, for a `TICK32` clock (and a
+    /// `VAR32` one where there is no compare-and-swap or no `std`).
     tick32: Mutex<Cell<Tick32State>>,
+    /// The extension of a `VAR32` clock, lock-free, on hosts.
+    #[cfg(all(feature = "std", target_has_atomic = "32"))]
+    var32: AtomicTick32,
 }
 
 impl Slot {
@@ -71,15 +104,20 @@ impl Slot {
             userdata: AtomicPtr::new(core::ptr::null_mut()),
             readers: AtomicU32::new(0),
             tick32: Mutex::new(Cell::new(Tick32State::new())),
+            #[cfg(all(feature = "std", target_has_atomic = "32"))]
+            var32: AtomicTick32::new(),
         }
     }
 
-    /// Writes a clock into this (inactive, unread) slot.
-    fn write(&self, kind: u32, func: *mut (), userdata: *mut c_void) {
+    /// Writes a clock into this (inactive, unread) slot, inside the
+    /// critical section `cs` (which guards the 32-bit extension's state).
+    fn write(&self, cs: CriticalSection<'_>, kind: u32, func: *mut (), userdata: *mut c_void) {
         self.kind.store(kind, Ordering::Relaxed);
         self.func.store(func, Ordering::Relaxed);
         self.userdata.store(userdata, Ordering::Relaxed);
-        critical_section::with(|cs| self.tick32.borrow(cs).set(Tick32State::new()));
+        self.tick32.borrow(cs).set(Tick32State::new());
+        #[cfg(all(feature = "std", target_has_atomic = "32"))]
+        self.var32.clear();
     }
 }
 
@@ -126,11 +164,19 @@ impl Read {
     }
 }
 
+/// What [`imp::enter`] found: a reading already taken (a variable, read in
+/// the critical section without `std`), or an announced read to carry out.
+enum Entered {
+    #[cfg_attr(feature = "std", allow(dead_code))]
+    Now(u64),
+    Call(Read),
+}
+
 #[cfg(feature = "std")]
 mod imp {
     //! Hosts: announcements with atomic counters; the setter waits.
     extern crate std;
-    use super::{other, slot, Read, Slot, ACTIVE};
+    use super::{other, slot, Entered, Read, Slot, ACTIVE};
     // Waits so that a waiter of higher real-time priority lets the others
     // run.
     use crate::backoff::wait_until;
@@ -147,7 +193,7 @@ mod imp {
     /// setter switched slots between the two loads, it steps back and
     /// takes the new one. `None` while no clock is set.
     #[inline]
-    pub(super) fn enter() -> Option<Read> {
+    pub(super) fn enter() -> Option<Entered> {
         loop {
             let active = ACTIVE.load(Ordering::Acquire);
             if active.is_null() {
@@ -161,7 +207,7 @@ mod imp {
             // contents written before it).
             if ACTIVE.load(Ordering::SeqCst) == active {
                 let _ = IN_CLOCK.try_with(|c| c.set(c.get().wrapping_add(1)));
-                return Some(Read::of(s));
+                return Some(Entered::Call(Read::of(s)));
             }
             s.readers.fetch_sub(1, Ordering::Release);
         }
@@ -197,7 +243,7 @@ mod imp {
         // Only readers stepping back can be announced here: the setter
         // before this one retired this slot.
         wait_until(|| s.readers.load(Ordering::SeqCst) == 0);
-        s.write(kind, func, userdata);
+        critical_section::with(|cs| s.write(cs, kind, func, userdata));
         ACTIVE.store(core::ptr::from_ref(s).cast_mut(), Ordering::SeqCst);
         if !old.is_null() {
             // Retirement: the reads that found the old clock finish.
@@ -213,22 +259,39 @@ mod imp {
 mod imp {
     //! Firmware: announcements inside critical sections; the setter never
     //! waits.
-    use super::{other, slot, Read, Slot, ACTIVE};
+    use super::{other, slot, Entered, Read, Slot, ACTIVE, VAR32};
+    use crate::clock::extend_in;
     use core::sync::atomic::Ordering;
 
-    /// Starts a read: announces it on the active slot. `None` while no
-    /// clock is set.
+    /// Starts a read: announces it on the active slot, or reads a variable
+    /// clock at once in the same critical section (no announcement). `None`
+    /// while no clock is set.
     #[inline]
-    pub(super) fn enter() -> Option<Read> {
-        critical_section::with(|_| {
+    pub(super) fn enter() -> Option<Entered> {
+        critical_section::with(|cs| {
             let active = ACTIVE.load(Ordering::Relaxed);
             if active.is_null() {
                 return None;
             }
             let s = slot(active);
+            let read = Read::of(s);
+            if read.kind >= VAR32 {
+                // SAFETY: a VAR kind's `func` is the variable's address,
+                // valid while it is published (`fusebox_set_clock_var*`).
+                let now = unsafe {
+                    if read.kind == VAR32 {
+                        let raw = core::ptr::read_volatile(read.func.cast::<u32>());
+                        extend_in(s.tick32.borrow(cs), raw)
+                    } else {
+                        // Whole: no interrupt on this core runs in between.
+                        core::ptr::read_volatile(read.func.cast::<u64>())
+                    }
+                };
+                return Some(Entered::Now(now));
+            }
             let n = s.readers.load(Ordering::Relaxed);
             s.readers.store(n.wrapping_add(1), Ordering::Relaxed);
-            Some(Read::of(s))
+            Some(Entered::Call(read))
         })
     }
 
@@ -249,13 +312,13 @@ mod imp {
     /// and it returns `false`): on one core, the read this call interrupted
     /// or is inside, which cannot finish first.
     pub(super) fn publish(kind: u32, func: *mut (), userdata: *mut core::ffi::c_void) -> bool {
-        critical_section::with(|_| {
+        critical_section::with(|cs| {
             let old = ACTIVE.load(Ordering::Relaxed);
             if !old.is_null() && slot(old).readers.load(Ordering::Relaxed) != 0 {
                 return false;
             }
             let s = other(old);
-            s.write(kind, func, userdata);
+            s.write(cs, kind, func, userdata);
             ACTIVE.store(core::ptr::from_ref(s).cast_mut(), Ordering::Release);
             true
         })
@@ -268,11 +331,13 @@ mod imp {
 #[cfg_attr(feature = "std", inline)]
 #[cfg_attr(not(feature = "std"), inline(never))]
 pub(super) fn now_ms() -> Result<u64, fusebox_status> {
-    let Some(read) = imp::enter() else {
-        return default_now_ms();
+    let read = match imp::enter() {
+        None => return default_now_ms(),
+        Some(Entered::Now(now)) => return Ok(now),
+        Some(Entered::Call(read)) => read,
     };
-    if read.kind == TICK32 {
-        return Ok(now_tick32(&read));
+    if read.kind != MS64 {
+        return Ok(now_other(&read));
     }
     // SAFETY: published from a non-NULL `fusebox_clock_fn` of this exact
     // type by `fusebox_set_clock` (the only other kind).
@@ -284,12 +349,30 @@ pub(super) fn now_ms() -> Result<u64, fusebox_status> {
     Ok(now)
 }
 
-/// [`now_ms`] with a 32-bit tick. Out of line: the 64-bit clock's path
-/// stays short.
+/// [`now_ms`] with a 32-bit tick, or (with `std`) a variable. Out of
+/// line: the 64-bit clock's path stays short.
 #[inline(never)]
-fn now_tick32(read: &Read) -> u64 {
+fn now_other(read: &Read) -> u64 {
+    #[cfg(feature = "std")]
+    if read.kind == VAR64 {
+        // SAFETY: published from a non-NULL `const volatile uint64_t *` by
+        // `fusebox_set_clock_var64`, not retired while announced.
+        let now = unsafe { read_var64(read.func.cast::<u64>()) };
+        return imp::leave(read, |_| now);
+    }
+    #[cfg(feature = "std")]
+    if read.kind == VAR32 {
+        // SAFETY: published from a non-NULL `const volatile uint32_t *` by
+        // `fusebox_set_clock_var32`, not retired while announced.
+        let var = || unsafe { core::ptr::read_volatile(read.func.cast::<u32>()) };
+        #[cfg(target_has_atomic = "32")]
+        let now = read.slot.var32.extend(var);
+        #[cfg(not(target_has_atomic = "32"))]
+        let now = extend_shared(&read.slot.tick32, var());
+        return imp::leave(read, |_| now);
+    }
     // SAFETY: published from a non-NULL `fusebox_clock32_fn` of this exact
-    // type by `fusebox_set_clock32`.
+    // type by `fusebox_set_clock32` (the only other kind here).
     let f: unsafe extern "C" fn(*mut c_void) -> u32 = unsafe { core::mem::transmute(read.func) };
     // SAFETY: the application registered `f` with `userdata`, and the
     // announced read keeps it from being retired until `leave`.
@@ -297,17 +380,47 @@ fn now_tick32(read: &Read) -> u64 {
     imp::leave(read, |s| extend_shared(&s.tick32, raw))
 }
 
+/// Reads a `volatile uint64_t` that another thread may be writing, without
+/// a torn value where the target loads 64 bits in one instruction (64-bit
+/// hosts); elsewhere the high word is read before and after the low one,
+/// until both readings agree.
+///
+/// # Safety
+/// `p` is valid for reads and aligned.
+#[cfg(feature = "std")]
+unsafe fn read_var64(p: *const u64) -> u64 {
+    #[cfg(target_pointer_width = "64")]
+    {
+        // SAFETY: by this function's contract.
+        unsafe { core::ptr::read_volatile(p) }
+    }
+    #[cfg(not(target_pointer_width = "64"))]
+    {
+        let words = p.cast::<u32>();
+        let (lo, hi) = if cfg!(target_endian = "little") {
+            (0, 1)
+        } else {
+            (1, 0)
+        };
+        // SAFETY: both halves of the u64 `p` points to.
+        unsafe {
+            loop {
+                let h = core::ptr::read_volatile(words.add(hi));
+                let l = core::ptr::read_volatile(words.add(lo));
+                if core::ptr::read_volatile(words.add(hi)) == h {
+                    return u64::from(h) << 32 | u64::from(l);
+                }
+            }
+        }
+    }
+}
+
 #[cfg(feature = "std")]
 #[cold]
 #[inline(never)]
 fn default_now_ms() -> Result<u64, fusebox_status> {
-    extern crate std;
-    use std::sync::OnceLock;
-    use std::time::Instant;
-    // Instant is CLOCK_MONOTONIC on Linux; the epoch is the first reading.
-    static START: OnceLock<Instant> = OnceLock::new();
-    let ms = START.get_or_init(Instant::now).elapsed().as_millis();
-    Ok(u64::try_from(ms).unwrap_or(u64::MAX))
+    // The Rust API's StdClock: both read the same clock, from one epoch.
+    Ok(crate::StdClock::now())
 }
 
 #[cfg(not(feature = "std"))]
@@ -371,8 +484,9 @@ fn set(kind: u32, func: *mut (), userdata: *mut c_void) -> fusebox_status {
 /// time return `FUSEBOX_NO_CLOCK` until one is set.
 ///
 /// **Retiring the old clock.** When this returns `FUSEBOX_OK`, the clock it
-/// replaced (set by `fusebox_set_clock` or `fusebox_set_clock32`) will never
-/// be called again: its userdata may be freed at once. With `std` it waits
+/// replaced (set by any of the `fusebox_set_clock*` functions) will never
+/// be called (or its variable read) again: its userdata may be freed at
+/// once. With `std` it waits
 /// for the reads of the old clock already in progress on other threads
 /// (each as long as one call of that clock); reads never wait for it.
 ///
@@ -406,6 +520,77 @@ pub extern "C" fn fusebox_set_clock32(
 ) -> fusebox_status {
     let f = try_fn!(now_ms);
     set(TICK32, f as *mut (), userdata)
+}
+
+/// Sets the variable `*ms` as the clock: a wrapping 32-bit millisecond
+/// count that the application keeps current, such as a SysTick handler's
+/// counter (STM32 HAL's `uwTick`) or an event loop's cached milliseconds.
+/// fusebox reads it with a volatile load and calls no function; it extends
+/// it to 64 bits across its wrap every 49.7 days (the first reading is
+/// taken as is).
+///
+/// Requirements on the variable:
+/// - **monotonic**: it only moves forward (its wrap from 0xFFFFFFFF to 0
+///   included);
+/// - **read at least once every 24.8 days** (2^31 ms, less 65 s) by some
+///   fusebox call: a reading is placed against the last one seen, and one
+///   more than 2^31 ms ahead of it cannot be told from one behind it (it
+///   would be taken for a reading from the past and time would stand
+///   still until the count caught up);
+/// - aligned, and written with one 32-bit store (a C assignment to a
+///   `uint32_t` on a 32-bit core or wider).
+///
+/// Cost of a read: on firmware (without `std`) one critical section around
+/// the load and the extension (a few dozen instructions); with `std` no
+/// critical section: the extension is one compare-and-swap where the target
+/// has one (every host), a critical section otherwise.
+///
+/// **Lifetime.** The variable must stay readable until another clock
+/// replaces it: when a setter returns `FUSEBOX_OK`, the clock it replaced
+/// (callback or variable) is never read again, as for `fusebox_set_clock`.
+///
+/// Returns `FUSEBOX_NULL_PARAMETER` when `ms` is NULL, and `FUSEBOX_BUSY`
+/// when it would have to wait for itself, as `fusebox_set_clock` does (on
+/// firmware only while a callback clock's read is in progress: a variable's
+/// read is never in progress outside fusebox's critical section). The
+/// clock is kept in both cases.
+///
+/// # Safety
+/// `ms` is NULL or points to a readable, aligned `uint32_t` that stays
+/// readable until another clock has replaced it.
+#[no_mangle]
+pub unsafe extern "C" fn fusebox_set_clock_var32(
+    ms: *const fusebox_volatile_u32,
+) -> fusebox_status {
+    non_null!(ms);
+    set(VAR32, ms.cast_mut().cast(), core::ptr::null_mut())
+}
+
+/// Sets the variable `*ms` as the clock: a 64-bit millisecond count that
+/// the application keeps current (see `fusebox_set_clock_var32`). fusebox
+/// reads it and calls no function. It must be **monotonic**, aligned, and
+/// stay readable until another clock replaces it (retirement as for
+/// `fusebox_set_clock`).
+///
+/// A 32-bit core stores a `uint64_t` in two halves. On firmware fusebox
+/// reads both inside one critical section, so a writer in an interrupt
+/// handler (SysTick) is never seen halfway; a fusebox call from an
+/// interrupt handler of higher priority than the writer's could be, so
+/// call fusebox there with a 32-bit variable instead. Hosts read it in one
+/// load (64-bit) or high, low, high until the high half holds still.
+///
+/// Returns `FUSEBOX_NULL_PARAMETER` when `ms` is NULL and `FUSEBOX_BUSY` as
+/// `fusebox_set_clock_var32` does; the clock is kept in both cases.
+///
+/// # Safety
+/// `ms` is NULL or points to a readable, aligned `uint64_t` that stays
+/// readable until another clock has replaced it.
+#[no_mangle]
+pub unsafe extern "C" fn fusebox_set_clock_var64(
+    ms: *const fusebox_volatile_u64,
+) -> fusebox_status {
+    non_null!(ms);
+    set(VAR64, ms.cast_mut().cast(), core::ptr::null_mut())
 }
 
 /// Reads the clock fusebox uses into `*out_ms`.

@@ -6,7 +6,7 @@
 use super::types::*;
 use crate::{CallError, Config, Error, Policy, Stats};
 #[cfg(feature = "policies")]
-use crate::{TripRule, WaitAction, WindowKind};
+use crate::{ProbeJudge, TripRule, WaitAction, WindowKind};
 
 /// The status code the C API answers for `e`: `FUSEBOX_CIRCUIT_OPEN` for
 /// [`Error::CircuitOpen`], `FUSEBOX_NOT_FOUND` for [`Error::NotFound`], and
@@ -89,26 +89,30 @@ pub(super) unsafe fn config_or_default(
     }
 }
 
-/// Whether `c`'s policy fields are `fusebox_config_init`'s. Field by field
-/// against immediates: the smallest code for the firmware core.
+/// Whether `c`'s policy fields are `fusebox_config_init`'s. The fields
+/// whose default is not 0 one by one against immediates; the others
+/// (`^` against a 0 default folds away) OR-ed together and checked once:
+/// the smallest code for the firmware core.
 #[cfg(not(feature = "policies"))]
 fn is_default_policy(c: &fusebox_config) -> bool {
     let d = DEFAULT_C_CONFIG;
-    c.trip_rule == d.trip_rule
-        && c.window_kind == d.window_kind
+    let zeros = (c.trip_rule ^ d.trip_rule)
+        | (c.window_kind ^ d.window_kind)
+        | (c.slow_call_ms ^ d.slow_call_ms)
+        | (c.half_open_max_wait_ms ^ d.half_open_max_wait_ms)
+        | (c.half_open_wait_action ^ d.half_open_wait_action)
+        | (c.half_open_judge ^ d.half_open_judge)
+        | (c.max_open_ms ^ d.max_open_ms)
+        | (c.jitter_percent ^ d.jitter_percent)
+        | (c.jitter_seed ^ d.jitter_seed);
+    zeros == 0
         && c.window_size == d.window_size
         && c.bucket_ms == d.bucket_ms
         && c.minimum_calls == d.minimum_calls
         && c.failure_rate_percent == d.failure_rate_percent
-        && c.slow_call_ms == d.slow_call_ms
         && c.slow_call_rate_percent == d.slow_call_rate_percent
         && c.half_open_success_threshold == d.half_open_success_threshold
-        && c.half_open_max_wait_ms == d.half_open_max_wait_ms
-        && c.half_open_wait_action == d.half_open_wait_action
         && c.backoff_percent == d.backoff_percent
-        && c.max_open_ms == d.max_open_ms
-        && c.jitter_percent == d.jitter_percent
-        && c.jitter_seed == d.jitter_seed
 }
 
 /// The policy fields of `c`, their codes checked.
@@ -131,6 +135,11 @@ fn policy_of(c: &fusebox_config) -> Result<Policy, fusebox_status> {
         FUSEBOX_WAIT_REOPEN_ALWAYS => WaitAction::ReopenAlways,
         _ => return Err(FUSEBOX_INVALID_CONFIG),
     };
+    let judge = match c.half_open_judge {
+        FUSEBOX_JUDGE_FIRST_FAILURE => ProbeJudge::FirstFailure,
+        FUSEBOX_JUDGE_RATE => ProbeJudge::Rate,
+        _ => return Err(FUSEBOX_INVALID_CONFIG),
+    };
     Ok(Policy::SNAKEPIT
         .with_trip_rule(trip_rule)
         .with_window(window_kind, c.window_size, c.bucket_ms)
@@ -139,6 +148,7 @@ fn policy_of(c: &fusebox_config) -> Result<Policy, fusebox_status> {
         .with_slow_calls(c.slow_call_ms, c.slow_call_rate_percent)
         .with_half_open_success_threshold(c.half_open_success_threshold)
         .with_half_open_max_wait(c.half_open_max_wait_ms, wait_action)
+        .with_half_open_judge(judge)
         .with_backoff(c.backoff_percent, c.max_open_ms)
         .with_jitter(c.jitter_percent, c.jitter_seed))
 }
@@ -181,6 +191,32 @@ impl Default for fusebox_config {
     }
 }
 
+/// Writes [`DEFAULT_C_CONFIG`] to `cfg`: zeroes, then the fields whose
+/// default is not 0. Smaller on firmware than a copy of the whole struct
+/// from flash (the firmware core's flash budget).
+///
+/// # Safety
+/// `cfg` is valid for a write of a `fusebox_config`.
+pub(super) unsafe fn write_default_config(cfg: *mut fusebox_config) {
+    let d = DEFAULT_C_CONFIG;
+    // SAFETY: forwarded from the caller's contract; every field is a
+    // plain integer, for which all-zero bytes are valid.
+    unsafe {
+        cfg.write_bytes(0, 1);
+        let c = &mut *cfg;
+        c.failure_threshold = d.failure_threshold;
+        c.reset_timeout_ms = d.reset_timeout_ms;
+        c.half_open_max_calls = d.half_open_max_calls;
+        c.window_size = d.window_size;
+        c.bucket_ms = d.bucket_ms;
+        c.minimum_calls = d.minimum_calls;
+        c.failure_rate_percent = d.failure_rate_percent;
+        c.slow_call_rate_percent = d.slow_call_rate_percent;
+        c.half_open_success_threshold = d.half_open_success_threshold;
+        c.backoff_percent = d.backoff_percent;
+    }
+}
+
 /// What `fusebox_config_init` writes: Snakepit's defaults.
 pub(super) const DEFAULT_C_CONFIG: fusebox_config = {
     let d = Config::SNAKEPIT;
@@ -200,6 +236,7 @@ pub(super) const DEFAULT_C_CONFIG: fusebox_config = {
         half_open_success_threshold: p.half_open_success_threshold,
         half_open_max_wait_ms: p.half_open_max_wait_ms,
         half_open_wait_action: p.half_open_wait_action as u32,
+        half_open_judge: p.half_open_judge as u32,
         backoff_percent: p.backoff_percent,
         max_open_ms: p.max_open_ms,
         jitter_percent: p.jitter_percent,

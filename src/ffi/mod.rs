@@ -34,9 +34,12 @@ mod snapshot;
 mod types;
 
 use clock::{clock, now_ms, with_time};
-use convert::{call_result, config_or_default, to_c_stats, to_status, DEFAULT_C_CONFIG};
+use convert::{call_result, config_or_default, to_c_stats, to_status};
 
-pub use clock::{fusebox_now_ms, fusebox_set_clock, fusebox_set_clock32};
+pub use clock::{
+    fusebox_now_ms, fusebox_set_clock, fusebox_set_clock32, fusebox_set_clock_var32,
+    fusebox_set_clock_var64, fusebox_volatile_u32, fusebox_volatile_u64,
+};
 pub use convert::status_of;
 pub use metrics::*;
 pub use policy::*;
@@ -58,7 +61,7 @@ static REGISTRY: Registry<{ capacity::CAPACITY }> = Registry::new();
 pub unsafe extern "C" fn fusebox_config_init(cfg: *mut fusebox_config) {
     if !cfg.is_null() {
         // SAFETY: non-NULL; writable by the caller's contract.
-        unsafe { cfg.write(DEFAULT_C_CONFIG) };
+        unsafe { convert::write_default_config(cfg) };
     }
 }
 

@@ -208,10 +208,16 @@ pub unsafe extern "C" fn fusebox_call_classified(
     }
 }
 
-/// Writes to `*out_ms` how long until a call may be admitted: 0 if one
-/// would be now, the time left in the open window, or the time left before
-/// unreported probes are released; `FUSEBOX_RETRY_NEVER` when no time alone
-/// will do (forced open, or every probe slot taken with no wait limit).
+/// Writes to `*out_ms` how long until a call may be admitted, if nothing
+/// else happens first (no probe reports, no manual change): 0 if one would
+/// be now; open, the time left in the open window; forced open for a time
+/// (`fusebox_force_open_for`, `_until`), the time left of it; half-open
+/// with every probe slot taken and a `half_open_max_wait_ms`, the time left
+/// of that wait, plus, with `FUSEBOX_WAIT_REOPEN` and
+/// `FUSEBOX_WAIT_REOPEN_ALWAYS`, the open duration the reopen will have
+/// (backoff and jitter applied). `FUSEBOX_RETRY_NEVER` when no time alone
+/// will do (forced open until `fusebox_reset`, or every probe slot taken
+/// with no wait limit).
 /// A state change is delivered to the listener before this returns (see
 /// `fusebox_set_listener`: who waits for what).
 ///
@@ -236,19 +242,82 @@ pub unsafe extern "C" fn fusebox_retry_after_ms(
     }
 }
 
+/// `op(breaker, arg, now)` on breaker `id`: the one path of every manual
+/// function.
 #[cfg(feature = "policies")]
-fn manual(id: fusebox_id, f: fn(Id, u64) -> Result<(), crate::Error>) -> fusebox_status {
-    or_ok(with_time(|now| f(Id::from_raw(id), now)))
+#[inline(never)]
+fn manual(id: fusebox_id, op: fn(&mut crate::Breaker, u64, u64), arg: u64) -> fusebox_status {
+    or_ok(with_time(|now| {
+        REGISTRY.manual(Id::from_raw(id), op, arg, now)
+    }))
 }
 
 /// Holds the breaker open (`FUSEBOX_STATE_FORCED_OPEN`): every call is
-/// rejected until `fusebox_reset`.
+/// rejected until `fusebox_reset` (or another manual change; see
+/// `fusebox_force_open_for` for a time limit).
 /// A state change is delivered to the listener before this returns (see
 /// `fusebox_set_listener`: who waits for what).
 #[no_mangle]
 pub extern "C" fn fusebox_force_open(id: fusebox_id) -> fusebox_status {
     #[cfg(feature = "policies")]
-    return manual(id, |id, now| REGISTRY.force_open(id, now));
+    return manual(id, |b, _, now| b.force_open(now), 0);
+    #[cfg(not(feature = "policies"))]
+    {
+        let _ = id;
+        FUSEBOX_UNSUPPORTED
+    }
+}
+
+/// Holds the breaker open (`FUSEBOX_STATE_FORCED_OPEN`) for `duration_ms`
+/// from now (the registry's clock): every call is rejected, and
+/// `fusebox_retry_after_ms` answers the time left. Then it goes half-open
+/// (`FUSEBOX_REASON_TIMEOUT`), as an open breaker whose open duration has
+/// passed, and probes. 0 ends at once: the breaker is half-open when this
+/// returns. `fusebox_reset` or another manual change ends it sooner; a
+/// repeated call replaces the time. A clock that goes back re-bases the
+/// time on that reading: never more than `duration_ms` of forward time.
+/// A state change is delivered to the listener before this returns (see
+/// `fusebox_set_listener`: who waits for what).
+#[no_mangle]
+pub extern "C" fn fusebox_force_open_for(id: fusebox_id, duration_ms: u64) -> fusebox_status {
+    #[cfg(feature = "policies")]
+    return manual(id, |b, ms, now| b.force_open_for(ms, now), duration_ms);
+    #[cfg(not(feature = "policies"))]
+    {
+        let _ = (id, duration_ms);
+        FUSEBOX_UNSUPPORTED
+    }
+}
+
+/// Holds the breaker open until the registry's clock (`fusebox_now_ms`)
+/// reads `until_ms`, as `fusebox_force_open_for(id, until_ms - now)`. An
+/// instant not after now has passed already: the breaker is half-open when
+/// this returns. The time is taken as a duration from now, so a clock that
+/// goes back never holds the breaker open longer than asked at the call.
+/// A state change is delivered to the listener before this returns (see
+/// `fusebox_set_listener`: who waits for what).
+#[no_mangle]
+pub extern "C" fn fusebox_force_open_until(id: fusebox_id, until_ms: u64) -> fusebox_status {
+    #[cfg(feature = "policies")]
+    return manual(id, |b, until, now| b.force_open_until(until, now), until_ms);
+    #[cfg(not(feature = "policies"))]
+    {
+        let _ = (id, until_ms);
+        FUSEBOX_UNSUPPORTED
+    }
+}
+
+/// Moves the breaker to half-open by hand (`FUSEBOX_REASON_MANUAL`), from
+/// any state: a new round of probes starts now, judged as any other
+/// (`half_open_max_calls`, `half_open_max_wait_ms` from now,
+/// `half_open_judge`). Already half-open: the round starts again, and the
+/// permits of its probes become stale.
+/// A state change is delivered to the listener before this returns (see
+/// `fusebox_set_listener`: who waits for what).
+#[no_mangle]
+pub extern "C" fn fusebox_force_half_open(id: fusebox_id) -> fusebox_status {
+    #[cfg(feature = "policies")]
+    return manual(id, |b, _, now| b.force_half_open(now), 0);
     #[cfg(not(feature = "policies"))]
     {
         let _ = id;
@@ -263,7 +332,7 @@ pub extern "C" fn fusebox_force_open(id: fusebox_id) -> fusebox_status {
 #[no_mangle]
 pub extern "C" fn fusebox_disable(id: fusebox_id) -> fusebox_status {
     #[cfg(feature = "policies")]
-    return manual(id, |id, now| REGISTRY.disable(id, now));
+    return manual(id, |b, _, now| b.disable(now), 0);
     #[cfg(not(feature = "policies"))]
     {
         let _ = id;
@@ -279,7 +348,7 @@ pub extern "C" fn fusebox_disable(id: fusebox_id) -> fusebox_status {
 #[no_mangle]
 pub extern "C" fn fusebox_metrics_only(id: fusebox_id) -> fusebox_status {
     #[cfg(feature = "policies")]
-    return manual(id, |id, now| REGISTRY.metrics_only(id, now));
+    return manual(id, |b, _, now| b.metrics_only(now), 0);
     #[cfg(not(feature = "policies"))]
     {
         let _ = id;
@@ -331,7 +400,9 @@ fn deliver(ev: &Event, func: unsafe extern "C" fn(), userdata: usize) {
 /// `fusebox_reset`, `fusebox_snapshot`, and the policy functions:
 /// `fusebox_acquire_permit`,
 /// `fusebox_complete`, `fusebox_call_classified`, `fusebox_record`,
-/// `fusebox_force_open`, `fusebox_disable`, `fusebox_metrics_only`)
+/// `fusebox_force_open`, `fusebox_force_open_for`,
+/// `fusebox_force_open_until`, `fusebox_force_half_open`,
+/// `fusebox_disable`, `fusebox_metrics_only`, `fusebox_retry_after_ms`)
 /// deliver events. A call that changed no state never waits for the
 /// listener. A call that changed some returns after the listener received
 /// its events: it calls the listener itself for them and for the events

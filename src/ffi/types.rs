@@ -88,7 +88,8 @@ pub const FUSEBOX_STATE_CLOSED: fusebox_state = 0;
 pub const FUSEBOX_STATE_OPEN: fusebox_state = 1;
 /// Half-open: a limited number of probe calls allowed.
 pub const FUSEBOX_STATE_HALF_OPEN: fusebox_state = 2;
-/// Held open by `fusebox_force_open` until `fusebox_reset`.
+/// Held open by `fusebox_force_open` until `fusebox_reset`, or by
+/// `fusebox_force_open_for` / `_until` for a time (then half-open).
 pub const FUSEBOX_STATE_FORCED_OPEN: fusebox_state = 3;
 /// Switched off by `fusebox_disable` until `fusebox_reset`: allows every call.
 pub const FUSEBOX_STATE_DISABLED: fusebox_state = 4;
@@ -119,8 +120,20 @@ pub const FUSEBOX_WAIT_REOPEN: u32 = 1;
 /// `half_open_wait_action`: the breaker reopens once it has been half-open
 /// for `half_open_max_wait_ms`, whatever its probes (none admitted, all
 /// reported, or some out), as Resilience4j's
-/// `maxWaitDurationInHalfOpenState`.
+/// `maxWaitDurationInHalfOpenState`. With this and `FUSEBOX_WAIT_REOPEN`
+/// the reopen is dated at the end of the wait, however late the next call
+/// comes: its open duration counts from there.
 pub const FUSEBOX_WAIT_REOPEN_ALWAYS: u32 = 2;
+
+/// `half_open_judge`: Snakepit's rule, the first failed (or slow) probe
+/// reopens, `half_open_success_threshold` successful probes close.
+pub const FUSEBOX_JUDGE_FIRST_FAILURE: u32 = 0;
+/// `half_open_judge`: once `half_open_max_calls` probe outcomes (successes
+/// and failures; ignored ones do not count) are in, the breaker reopens if
+/// their failure rate reaches `failure_rate_percent` or, with slow calls
+/// on, their slow-call rate reaches `slow_call_rate_percent`, and closes
+/// otherwise (Resilience4j's half-open state).
+pub const FUSEBOX_JUDGE_RATE: u32 = 1;
 
 /// The call succeeded.
 pub const FUSEBOX_OUTCOME_SUCCESS: fusebox_outcome = 0;
@@ -131,13 +144,19 @@ pub const FUSEBOX_OUTCOME_IGNORED: fusebox_outcome = 2;
 
 /// Failures reached `failure_threshold`.
 pub const FUSEBOX_REASON_FAILURE_THRESHOLD: fusebox_reason = 0;
-/// The window's failure rate reached `failure_rate_percent`.
+/// The window's failure rate reached `failure_rate_percent` (closed to
+/// open), or with `FUSEBOX_JUDGE_RATE` the probes' failure rate did
+/// (half-open to open).
 pub const FUSEBOX_REASON_FAILURE_RATE: fusebox_reason = 1;
-/// The window's slow-call rate reached `slow_call_rate_percent`.
+/// The window's slow-call rate reached `slow_call_rate_percent` (closed to
+/// open), or with `FUSEBOX_JUDGE_RATE` the probes' slow-call rate did
+/// (half-open to open).
 pub const FUSEBOX_REASON_SLOW_CALL_RATE: fusebox_reason = 2;
-/// The open duration ran out (open to half-open).
+/// The open duration ran out (open to half-open), or the time of
+/// `fusebox_force_open_for` / `_until` did (forced open to half-open).
 pub const FUSEBOX_REASON_TIMEOUT: fusebox_reason = 3;
-/// Enough probes succeeded (half-open to closed).
+/// Enough probes succeeded (half-open to closed); with `FUSEBOX_JUDGE_RATE`,
+/// the probes' rates stayed below their thresholds.
 pub const FUSEBOX_REASON_PROBE_SUCCEEDED: fusebox_reason = 4;
 /// A probe failed or was slow (half-open to open).
 pub const FUSEBOX_REASON_PROBE_FAILED: fusebox_reason = 5;
@@ -145,11 +164,13 @@ pub const FUSEBOX_REASON_PROBE_FAILED: fusebox_reason = 5;
 /// `FUSEBOX_WAIT_REOPEN_ALWAYS`, the breaker was half-open that long
 /// (half-open to open).
 pub const FUSEBOX_REASON_PROBE_TIMEOUT: fusebox_reason = 6;
-/// `fusebox_reset`, `_force_open`, `_disable` or `_metrics_only`.
+/// `fusebox_reset`, `_force_open`, `_force_open_for`, `_force_open_until`,
+/// `_force_half_open`, `_disable` or `_metrics_only`.
 pub const FUSEBOX_REASON_MANUAL: fusebox_reason = 7;
 
 /// `fusebox_retry_after_ms` when no amount of time alone will admit a call
-/// (forced open, or every probe slot taken with no wait limit).
+/// (forced open until `fusebox_reset`, or every probe slot taken with no
+/// wait limit).
 pub const FUSEBOX_RETRY_NEVER: u64 = u64::MAX;
 
 /// Longest breaker name in bytes, not counting the terminating NUL.
@@ -205,7 +226,8 @@ pub struct fusebox_config {
     pub slow_call_ms: u32,
     /// Slow-call rate that trips, when slow calls are on (1..=100). Default: 100.
     pub slow_call_rate_percent: u32,
-    /// Successful probes that close (1..=`half_open_max_calls`). Default: 1.
+    /// Successful probes that close (1..=`half_open_max_calls`; exactly 1
+    /// with `FUSEBOX_JUDGE_RATE`). Default: 1.
     pub half_open_success_threshold: u32,
     /// Ms after which unreported probes are handled by
     /// `half_open_wait_action` (with `FUSEBOX_WAIT_REOPEN_ALWAYS`: after
@@ -215,6 +237,14 @@ pub struct fusebox_config {
     pub half_open_max_wait_ms: u32,
     /// `FUSEBOX_WAIT_*`. Default: `FUSEBOX_WAIT_RELEASE_PROBES`.
     pub half_open_wait_action: u32,
+    /// `FUSEBOX_JUDGE_*`: how half-open probes are judged. Default:
+    /// `FUSEBOX_JUDGE_FIRST_FAILURE`. With `FUSEBOX_JUDGE_RATE` the round is
+    /// `half_open_max_calls` outcomes (`minimum_calls` does not apply), the
+    /// rates are judged whatever `trip_rule` says, a release of probes
+    /// (`FUSEBOX_WAIT_RELEASE_PROBES`) starts the round again, and the
+    /// plain `fusebox_record_success` / `_failure` count toward the round
+    /// whichever call they come from.
+    pub half_open_judge: u32,
     /// Each reopen from half-open multiplies the open duration by this
     /// percentage (>= 100). Default: 100 (no backoff).
     pub backoff_percent: u32,

@@ -26,6 +26,7 @@ use crate::{Error, State, Stats};
 
 /// Why [`Registry::metrics_into`] did not write the exposition.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[non_exhaustive]
 pub enum MetricsError {
     /// The buffer is shorter than the exposition, which has `needed` bytes.

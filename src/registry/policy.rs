@@ -6,7 +6,7 @@
 
 use super::Registry;
 use crate::events::Sink;
-use crate::{CallError, Clock, Error, Id, Listener, Outcome, Permit};
+use crate::{Breaker, CallError, Clock, Error, Id, Listener, Outcome, Permit};
 
 /// Policies: permits, manual control, events.
 impl<const N: usize> Registry<N> {
@@ -60,6 +60,52 @@ impl<const N: usize> Registry<N> {
     /// [`Error::NotFound`].
     pub fn force_open(&self, id: Id, now_ms: u64) -> Result<(), Error> {
         self.with_breaker(id, |b| b.force_open(now_ms))
+    }
+
+    /// [`Breaker::force_open_for`](crate::Breaker::force_open_for) by id:
+    /// forced open for `duration_ms` from `now_ms`, then half-open. O(1).
+    ///
+    /// # Errors
+    /// [`Error::NotFound`].
+    pub fn force_open_for(&self, id: Id, duration_ms: u64, now_ms: u64) -> Result<(), Error> {
+        self.with_breaker(id, |b| b.force_open_for(duration_ms, now_ms))
+    }
+
+    /// [`Breaker::force_open_until`](crate::Breaker::force_open_until) by
+    /// id: forced open until the clock reads `until_ms`, then half-open.
+    /// O(1).
+    ///
+    /// # Errors
+    /// [`Error::NotFound`].
+    pub fn force_open_until(&self, id: Id, until_ms: u64, now_ms: u64) -> Result<(), Error> {
+        self.with_breaker(id, |b| b.force_open_until(until_ms, now_ms))
+    }
+
+    /// [`Breaker::force_half_open`](crate::Breaker::force_half_open) by id.
+    /// O(1).
+    ///
+    /// # Errors
+    /// [`Error::NotFound`].
+    pub fn force_half_open(&self, id: Id, now_ms: u64) -> Result<(), Error> {
+        self.with_breaker(id, |b| b.force_half_open(now_ms))
+    }
+
+    /// `op(breaker, arg, now_ms)` by id: one path for every manual change,
+    /// so that the C API's manual functions share one copy of the locking
+    /// and event code (firmware flash). O(1).
+    ///
+    /// # Errors
+    /// [`Error::NotFound`].
+    #[inline(never)]
+    #[cfg_attr(not(feature = "capi"), allow(dead_code))] // only the C API calls it
+    pub(crate) fn manual(
+        &self,
+        id: Id,
+        op: fn(&mut Breaker, u64, u64),
+        arg: u64,
+        now_ms: u64,
+    ) -> Result<(), Error> {
+        self.with_breaker(id, |b| op(b, arg, now_ms))
     }
 
     /// [`Breaker::disable`](crate::Breaker::disable) by id. O(1).
@@ -149,6 +195,7 @@ impl<const N: usize> Registry<N> {
 
     /// [`set_listener`](Self::set_listener) with any [`Sink`] (the C API's
     /// listener).
+    #[cfg_attr(not(feature = "capi"), allow(dead_code))] // only the C API calls it
     pub(crate) fn set_sink(&self, sink: Option<Sink>) -> Result<(), Error> {
         self.events.set_sink(sink)
     }

@@ -581,6 +581,14 @@ static void test_policy_config(void) {
     CHECK(c.slow_call_ms == 0 && c.slow_call_rate_percent == 100);
     CHECK(c.half_open_success_threshold == 1 && c.half_open_max_wait_ms == 0);
     CHECK(c.backoff_percent == 100 && c.max_open_ms == 0 && c.jitter_percent == 0);
+    CHECK(c.half_open_judge == FUSEBOX_JUDGE_FIRST_FAILURE);
+    c = config(1, 10, 1);
+    c.half_open_judge = 2; /* no such code */
+    CHECK_STATUS(fusebox_create("p", &c, &id), FUSEBOX_INVALID_CONFIG);
+    c = config(1, 10, 2);
+    c.half_open_judge = FUSEBOX_JUDGE_RATE;
+    c.half_open_success_threshold = 2; /* the rate judge closes by rate */
+    CHECK_STATUS(fusebox_create("p", &c, &id), FUSEBOX_INVALID_CONFIG);
     c = config(1, 10, 1);
     c.trip_rule = 3;
     CHECK_STATUS(fusebox_create("p", &c, &id), FUSEBOX_INVALID_CONFIG);
@@ -895,6 +903,355 @@ static void test_setting_the_listener_from_inside_the_listener_is_busy(void) {
     CHECK_STATUS(fusebox_destroy(id), FUSEBOX_OK);
 }
 
+/* The last event received, as (from, to, reason); 99s when none. */
+static void last_event(uint32_t *from, uint32_t *to, uint32_t *reason) {
+    *from = *to = *reason = 99;
+    if (n_events > 0) {
+        *from = events[n_events - 1].from;
+        *to = events[n_events - 1].to;
+        *reason = events[n_events - 1].reason;
+    }
+}
+
+#define CHECK_LAST_EVENT(f, t, r)                                              \
+    do {                                                                       \
+        uint32_t f_, t_, r_;                                                   \
+        last_event(&f_, &t_, &r_);                                             \
+        CHECK(f_ == (f) && t_ == (t) && r_ == (r));                            \
+    } while (0)
+
+/* Issue 15 item 1: a count window caps minimum_calls at its size, for the
+ * failure-rate and the slow-call-rate rules; a time window does not. */
+static void test_minimum_calls_capped_at_the_count_window(void) {
+    fusebox_config c = config(100, 1000, 1);
+    fusebox_id id;
+    fusebox_stats s;
+    int i;
+    now64 = 1000;
+    /* Failure rate, window of 2, the default minimum of 10. */
+    c.trip_rule = FUSEBOX_TRIP_FAILURE_RATE;
+    c.window_size = 2;
+    CHECK(c.minimum_calls == 10);
+    CHECK_STATUS(fusebox_create("min-rate", &c, &id), FUSEBOX_OK);
+    CHECK_STATUS(fusebox_record_failure(id), FUSEBOX_OK);
+    CHECK(state_of(id) == FUSEBOX_STATE_CLOSED); /* 1 call: too few */
+    CHECK_STATUS(fusebox_record_failure(id), FUSEBOX_OK);
+    CHECK(state_of(id) == FUSEBOX_STATE_OPEN); /* 2 of 2: judged */
+    CHECK_STATUS(fusebox_destroy(id), FUSEBOX_OK);
+    /* Below the rate at the cap: 1 failure of 2 at 60% stays closed. */
+    c.failure_rate_percent = 60;
+    CHECK_STATUS(fusebox_create("min-rate", &c, &id), FUSEBOX_OK);
+    CHECK_STATUS(fusebox_record_success(id), FUSEBOX_OK);
+    CHECK_STATUS(fusebox_record_failure(id), FUSEBOX_OK);
+    CHECK(state_of(id) == FUSEBOX_STATE_CLOSED);
+    CHECK_STATUS(fusebox_destroy(id), FUSEBOX_OK);
+    /* Slow-call rate, window of 3, minimum 10 (under the cumulative rule). */
+    c = config(100, 1000, 1);
+    c.slow_call_ms = 50;
+    c.slow_call_rate_percent = 100;
+    c.window_size = 3;
+    CHECK_STATUS(fusebox_create("min-slow", &c, &id), FUSEBOX_OK);
+    CHECK_STATUS(fusebox_record(id, FUSEBOX_OUTCOME_SUCCESS, 51), FUSEBOX_OK);
+    CHECK_STATUS(fusebox_record(id, FUSEBOX_OUTCOME_SUCCESS, 51), FUSEBOX_OK);
+    CHECK(state_of(id) == FUSEBOX_STATE_CLOSED);
+    CHECK_STATUS(fusebox_record(id, FUSEBOX_OUTCOME_SUCCESS, 51), FUSEBOX_OK);
+    CHECK(state_of(id) == FUSEBOX_STATE_OPEN);
+    CHECK_STATUS(fusebox_stats_get(id, &s), FUSEBOX_OK);
+    CHECK(s.window_calls == 3 && s.window_slow == 3);
+    CHECK_STATUS(fusebox_destroy(id), FUSEBOX_OK);
+    /* A time window takes the minimum as given: 5 failures of 5 under a
+     * minimum of 10 do not trip. */
+    c = config(100, 1000, 1);
+    c.trip_rule = FUSEBOX_TRIP_FAILURE_RATE;
+    c.window_kind = FUSEBOX_WINDOW_TIME;
+    c.window_size = 2;
+    CHECK_STATUS(fusebox_create("min-time", &c, &id), FUSEBOX_OK);
+    for (i = 0; i < 5; i++) {
+        CHECK_STATUS(fusebox_record_failure(id), FUSEBOX_OK);
+    }
+    CHECK(state_of(id) == FUSEBOX_STATE_CLOSED);
+    CHECK_STATUS(fusebox_destroy(id), FUSEBOX_OK);
+}
+
+static uint32_t window_calls_of(fusebox_id id) {
+    fusebox_stats s;
+    CHECK_STATUS(fusebox_stats_get(id, &s), FUSEBOX_OK);
+    return s.window_calls;
+}
+
+/* Issue 15 item 2: a time window's buckets count from the window's start
+ * (its first call after creation or a reset; the close), not from
+ * multiples of bucket_ms on the clock. */
+static void test_time_windows_start_with_the_window(void) {
+    fusebox_config c = config(1, 1000, 1);
+    fusebox_id id;
+    /* One bucket of 1000 ms, a rate rule that never trips here. */
+    c.trip_rule = FUSEBOX_TRIP_FAILURE_RATE;
+    c.window_kind = FUSEBOX_WINDOW_TIME;
+    c.window_size = 1;
+    c.bucket_ms = 1000;
+    c.minimum_calls = 1000;
+    now64 = 12300;
+    CHECK_STATUS(fusebox_create("anchored", &c, &id), FUSEBOX_OK);
+    CHECK_STATUS(fusebox_record_success(id), FUSEBOX_OK); /* the start: 12300 */
+    now64 = 13000; /* a multiple of bucket_ms: no roll-over here */
+    CHECK_STATUS(fusebox_record_success(id), FUSEBOX_OK);
+    CHECK(window_calls_of(id) == 2);
+    now64 = 13299; /* the last ms of the first bucket */
+    CHECK_STATUS(fusebox_record_success(id), FUSEBOX_OK);
+    CHECK(window_calls_of(id) == 3);
+    now64 = 13300; /* the bucket's end: it rolls over */
+    CHECK_STATUS(fusebox_record_success(id), FUSEBOX_OK);
+    CHECK(window_calls_of(id) == 1);
+    now64 = 15299; /* buckets go on every 1000 ms, calls or not */
+    CHECK_STATUS(fusebox_record_success(id), FUSEBOX_OK);
+    CHECK(window_calls_of(id) == 1);
+    now64 = 15300;
+    CHECK_STATUS(fusebox_record_success(id), FUSEBOX_OK);
+    CHECK(window_calls_of(id) == 1);
+    now64 = 16299;
+    CHECK_STATUS(fusebox_record_success(id), FUSEBOX_OK);
+    CHECK(window_calls_of(id) == 2);
+    /* After a reset: the next call starts it (here at 20700). */
+    CHECK_STATUS(fusebox_reset(id), FUSEBOX_OK);
+    CHECK(window_calls_of(id) == 0);
+    now64 = 20700;
+    CHECK_STATUS(fusebox_record_success(id), FUSEBOX_OK);
+    now64 = 21699;
+    CHECK_STATUS(fusebox_record_success(id), FUSEBOX_OK);
+    CHECK(window_calls_of(id) == 2);
+    now64 = 21700;
+    CHECK_STATUS(fusebox_record_success(id), FUSEBOX_OK);
+    CHECK(window_calls_of(id) == 1);
+    CHECK_STATUS(fusebox_destroy(id), FUSEBOX_OK);
+
+    /* A close starts the window at the close, not at the next call. */
+    c.minimum_calls = 1;
+    c.failure_rate_percent = 100;
+    now64 = 40000;
+    CHECK_STATUS(fusebox_create("anchored-close", &c, &id), FUSEBOX_OK);
+    CHECK_STATUS(fusebox_record_failure(id), FUSEBOX_OK);
+    CHECK(state_of(id) == FUSEBOX_STATE_OPEN);
+    now64 = 50700;
+    CHECK_STATUS(fusebox_try_acquire(id), FUSEBOX_OK); /* the probe */
+    CHECK_STATUS(fusebox_record_success(id), FUSEBOX_OK);
+    CHECK(state_of(id) == FUSEBOX_STATE_CLOSED); /* closed at 50700 */
+    now64 = 51200;
+    CHECK_STATUS(fusebox_record_success(id), FUSEBOX_OK);
+    now64 = 51699;
+    CHECK_STATUS(fusebox_record_success(id), FUSEBOX_OK);
+    CHECK(window_calls_of(id) == 2);
+    now64 = 51700; /* 1000 ms after the close, 500 after the first call */
+    CHECK_STATUS(fusebox_record_success(id), FUSEBOX_OK);
+    CHECK(window_calls_of(id) == 1);
+    CHECK(state_of(id) == FUSEBOX_STATE_CLOSED);
+    CHECK_STATUS(fusebox_destroy(id), FUSEBOX_OK);
+}
+
+/* Issue 15 item 4: FUSEBOX_WAIT_REOPEN_ALWAYS reopens a half-open breaker
+ * after half_open_max_wait_ms whatever its probes. */
+static void test_wait_reopen_always(void) {
+    fusebox_config c = config(1, 1000, 2);
+    fusebox_id id;
+    uint64_t wait = 0;
+    c.half_open_max_wait_ms = 500;
+    c.half_open_wait_action = FUSEBOX_WAIT_REOPEN_ALWAYS;
+    c.half_open_success_threshold = 2;
+    now64 = 0;
+    n_events = 0;
+    CHECK_STATUS(fusebox_set_listener(on_event, &n_events), FUSEBOX_OK);
+    CHECK_STATUS(fusebox_create("reopen-always", &c, &id), FUSEBOX_OK);
+    CHECK_STATUS(fusebox_record_failure(id), FUSEBOX_OK);
+    /* No probe at all. */
+    now64 = 1000;
+    CHECK(state_of(id) == FUSEBOX_STATE_HALF_OPEN);
+    now64 = 1499;
+    CHECK(state_of(id) == FUSEBOX_STATE_HALF_OPEN);
+    now64 = 1500;
+    CHECK(state_of(id) == FUSEBOX_STATE_OPEN);
+    CHECK_LAST_EVENT(FUSEBOX_STATE_HALF_OPEN, FUSEBOX_STATE_OPEN, FUSEBOX_REASON_PROBE_TIMEOUT);
+    CHECK_STATUS(fusebox_retry_after_ms(id, &wait), FUSEBOX_OK);
+    CHECK(wait == 1000);
+    /* Every probe reported, too few successes (1 of 2). */
+    now64 = 2500;
+    CHECK_STATUS(fusebox_try_acquire(id), FUSEBOX_OK);
+    CHECK_STATUS(fusebox_record_success(id), FUSEBOX_OK);
+    now64 = 2999;
+    CHECK(state_of(id) == FUSEBOX_STATE_HALF_OPEN);
+    now64 = 3000;
+    CHECK(state_of(id) == FUSEBOX_STATE_OPEN);
+    /* Both probes out: retry-after is the rest of the wait plus the
+     * reopen's open duration. */
+    now64 = 4000;
+    CHECK_STATUS(fusebox_try_acquire(id), FUSEBOX_OK);
+    CHECK_STATUS(fusebox_try_acquire(id), FUSEBOX_OK);
+    now64 = 4100;
+    CHECK_STATUS(fusebox_retry_after_ms(id, &wait), FUSEBOX_OK);
+    CHECK(wait == 400 + 1000);
+    /* No call until much later: the reopen happened at 4500 and its open
+     * window ended at 5500, so this call is a probe. */
+    now64 = 9000;
+    CHECK_STATUS(fusebox_try_acquire(id), FUSEBOX_OK);
+    CHECK(state_of(id) == FUSEBOX_STATE_HALF_OPEN);
+    CHECK_STATUS(fusebox_set_listener(NULL, NULL), FUSEBOX_OK);
+    CHECK_STATUS(fusebox_destroy(id), FUSEBOX_OK);
+}
+
+/* Issue 15 item 3: FUSEBOX_JUDGE_RATE judges the round of probes by rate. */
+static void test_probes_judged_by_rate(void) {
+    fusebox_config c = config(1, 1000, 4);
+    fusebox_id id;
+    fusebox_permit p[4];
+    fusebox_stats s;
+    int i;
+    c.half_open_judge = FUSEBOX_JUDGE_RATE;
+    c.failure_rate_percent = 50;
+    now64 = 0;
+    n_events = 0;
+    CHECK_STATUS(fusebox_set_listener(on_event, &n_events), FUSEBOX_OK);
+    CHECK_STATUS(fusebox_create("judge-rate", &c, &id), FUSEBOX_OK);
+    CHECK_STATUS(fusebox_record_failure(id), FUSEBOX_OK);
+    now64 = 1000;
+    for (i = 0; i < 4; i++) {
+        CHECK_STATUS(fusebox_acquire_permit(id, &p[i]), FUSEBOX_OK);
+        CHECK(p[i].state == FUSEBOX_STATE_HALF_OPEN);
+    }
+    CHECK_STATUS(fusebox_try_acquire(id), FUSEBOX_CIRCUIT_OPEN);
+    /* A failed probe does not reopen: the round is not complete. */
+    CHECK_STATUS(fusebox_complete(&p[0], FUSEBOX_OUTCOME_FAILURE), FUSEBOX_OK);
+    CHECK_STATUS(fusebox_complete(&p[1], FUSEBOX_OUTCOME_SUCCESS), FUSEBOX_OK);
+    CHECK_STATUS(fusebox_complete(&p[2], FUSEBOX_OUTCOME_SUCCESS), FUSEBOX_OK);
+    CHECK(state_of(id) == FUSEBOX_STATE_HALF_OPEN);
+    CHECK_STATUS(fusebox_stats_get(id, &s), FUSEBOX_OK);
+    CHECK(s.half_open_successes == 2 && s.half_open_calls == 4);
+    /* 1 of 4 = 25% < 50%: closed. */
+    CHECK_STATUS(fusebox_complete(&p[3], FUSEBOX_OUTCOME_SUCCESS), FUSEBOX_OK);
+    CHECK(state_of(id) == FUSEBOX_STATE_CLOSED);
+    CHECK_LAST_EVENT(FUSEBOX_STATE_HALF_OPEN, FUSEBOX_STATE_CLOSED,
+                     FUSEBOX_REASON_PROBE_SUCCEEDED);
+    /* 2 of 4 = 50%, exactly the threshold: open again. An ignored probe
+     * gives its slot back and is not counted. */
+    CHECK_STATUS(fusebox_record_failure(id), FUSEBOX_OK);
+    now64 = 2000;
+    for (i = 0; i < 4; i++) {
+        CHECK_STATUS(fusebox_acquire_permit(id, &p[i]), FUSEBOX_OK);
+    }
+    CHECK_STATUS(fusebox_complete(&p[0], FUSEBOX_OUTCOME_IGNORED), FUSEBOX_OK);
+    CHECK_STATUS(fusebox_acquire_permit(id, &p[0]), FUSEBOX_OK);
+    CHECK_STATUS(fusebox_complete(&p[0], FUSEBOX_OUTCOME_FAILURE), FUSEBOX_OK);
+    CHECK_STATUS(fusebox_complete(&p[1], FUSEBOX_OUTCOME_SUCCESS), FUSEBOX_OK);
+    CHECK_STATUS(fusebox_complete(&p[2], FUSEBOX_OUTCOME_FAILURE), FUSEBOX_OK);
+    CHECK(state_of(id) == FUSEBOX_STATE_HALF_OPEN);
+    CHECK_STATUS(fusebox_complete(&p[3], FUSEBOX_OUTCOME_SUCCESS), FUSEBOX_OK);
+    CHECK(state_of(id) == FUSEBOX_STATE_OPEN);
+    CHECK_LAST_EVENT(FUSEBOX_STATE_HALF_OPEN, FUSEBOX_STATE_OPEN, FUSEBOX_REASON_FAILURE_RATE);
+    /* After the judgement the round's permits are stale. */
+    CHECK_STATUS(fusebox_complete(&p[3], FUSEBOX_OUTCOME_SUCCESS), FUSEBOX_STALE_PERMIT);
+    CHECK_STATUS(fusebox_destroy(id), FUSEBOX_OK);
+
+    /* Slow probes, judged by the slow-call rate: 1 slow of 2 at 50%. */
+    c = config(1, 1000, 2);
+    c.half_open_judge = FUSEBOX_JUDGE_RATE;
+    c.slow_call_ms = 100;
+    c.slow_call_rate_percent = 50;
+    now64 = 0;
+    CHECK_STATUS(fusebox_create("judge-slow", &c, &id), FUSEBOX_OK);
+    CHECK_STATUS(fusebox_record_failure(id), FUSEBOX_OK);
+    now64 = 1000;
+    CHECK_STATUS(fusebox_record(id, FUSEBOX_OUTCOME_SUCCESS, 150), FUSEBOX_OK);
+    CHECK(state_of(id) == FUSEBOX_STATE_HALF_OPEN);
+    CHECK_STATUS(fusebox_record(id, FUSEBOX_OUTCOME_SUCCESS, 10), FUSEBOX_OK);
+    CHECK(state_of(id) == FUSEBOX_STATE_OPEN);
+    CHECK_LAST_EVENT(FUSEBOX_STATE_HALF_OPEN, FUSEBOX_STATE_OPEN,
+                     FUSEBOX_REASON_SLOW_CALL_RATE);
+    CHECK_STATUS(fusebox_set_listener(NULL, NULL), FUSEBOX_OK);
+    CHECK_STATUS(fusebox_destroy(id), FUSEBOX_OK);
+}
+
+/* Issue 15 item 5: forced open for a time or until an instant, forced
+ * half-open; retry-after answers the time left. */
+static void test_timed_manual_control(void) {
+    fusebox_config c = config(1, 1000, 1);
+    fusebox_id id;
+    uint64_t wait = 0, now = 0;
+    now64 = 10000;
+    n_events = 0;
+    CHECK_STATUS(fusebox_set_listener(on_event, &n_events), FUSEBOX_OK);
+    CHECK_STATUS(fusebox_create("timed", &c, &id), FUSEBOX_OK);
+    CHECK_STATUS(fusebox_force_open_for(id, 500), FUSEBOX_OK);
+    CHECK(state_of(id) == FUSEBOX_STATE_FORCED_OPEN);
+    CHECK_LAST_EVENT(FUSEBOX_STATE_CLOSED, FUSEBOX_STATE_FORCED_OPEN, FUSEBOX_REASON_MANUAL);
+    CHECK_STATUS(fusebox_try_acquire(id), FUSEBOX_CIRCUIT_OPEN);
+    CHECK_STATUS(fusebox_retry_after_ms(id, &wait), FUSEBOX_OK);
+    CHECK(wait == 500);
+    now64 = 10499;
+    CHECK_STATUS(fusebox_try_acquire(id), FUSEBOX_CIRCUIT_OPEN);
+    CHECK_STATUS(fusebox_retry_after_ms(id, &wait), FUSEBOX_OK);
+    CHECK(wait == 1);
+    now64 = 10500; /* the time is up: half-open, probing */
+    CHECK_STATUS(fusebox_try_acquire(id), FUSEBOX_OK);
+    CHECK(state_of(id) == FUSEBOX_STATE_HALF_OPEN);
+    CHECK_LAST_EVENT(FUSEBOX_STATE_FORCED_OPEN, FUSEBOX_STATE_HALF_OPEN, FUSEBOX_REASON_TIMEOUT);
+    CHECK_STATUS(fusebox_record_success(id), FUSEBOX_OK);
+    CHECK(state_of(id) == FUSEBOX_STATE_CLOSED);
+
+    /* Until an instant on the registry's clock. */
+    CHECK_STATUS(fusebox_now_ms(&now), FUSEBOX_OK);
+    CHECK(now == 10500);
+    CHECK_STATUS(fusebox_force_open_until(id, now + 2000), FUSEBOX_OK);
+    now64 = 12499;
+    CHECK(state_of(id) == FUSEBOX_STATE_FORCED_OPEN);
+    /* The clock goes back: never more than the 2000 ms asked for. */
+    now64 = 100;
+    CHECK_STATUS(fusebox_retry_after_ms(id, &wait), FUSEBOX_OK);
+    CHECK(wait == 2000);
+    now64 = 2099;
+    CHECK(state_of(id) == FUSEBOX_STATE_FORCED_OPEN);
+    now64 = 2100;
+    CHECK(state_of(id) == FUSEBOX_STATE_HALF_OPEN);
+    /* An instant now or past, or 0 ms: half-open when the call returns. */
+    CHECK_STATUS(fusebox_force_open_until(id, 2100), FUSEBOX_OK);
+    CHECK_LAST_EVENT(FUSEBOX_STATE_FORCED_OPEN, FUSEBOX_STATE_HALF_OPEN, FUSEBOX_REASON_TIMEOUT);
+    CHECK(state_of(id) == FUSEBOX_STATE_HALF_OPEN);
+    CHECK_STATUS(fusebox_force_open_until(id, 0), FUSEBOX_OK);
+    CHECK(state_of(id) == FUSEBOX_STATE_HALF_OPEN);
+    CHECK_STATUS(fusebox_force_open_for(id, 0), FUSEBOX_OK);
+    CHECK(state_of(id) == FUSEBOX_STATE_HALF_OPEN);
+    /* Far ends of time: no overflow. fusebox_force_open makes it last
+     * until a reset; fusebox_reset ends a timed one. */
+    CHECK_STATUS(fusebox_force_open_for(id, UINT64_MAX), FUSEBOX_OK);
+    CHECK_STATUS(fusebox_retry_after_ms(id, &wait), FUSEBOX_OK);
+    CHECK(wait == UINT64_MAX);
+    CHECK_STATUS(fusebox_force_open(id), FUSEBOX_OK);
+    CHECK_STATUS(fusebox_retry_after_ms(id, &wait), FUSEBOX_OK);
+    CHECK(wait == FUSEBOX_RETRY_NEVER);
+    CHECK_STATUS(fusebox_force_open_until(id, UINT64_MAX), FUSEBOX_OK);
+    CHECK(state_of(id) == FUSEBOX_STATE_FORCED_OPEN);
+    CHECK_STATUS(fusebox_reset(id), FUSEBOX_OK);
+    CHECK(state_of(id) == FUSEBOX_STATE_CLOSED);
+
+    /* Forced half-open, from closed: a round of probes. */
+    CHECK_STATUS(fusebox_force_half_open(id), FUSEBOX_OK);
+    CHECK(state_of(id) == FUSEBOX_STATE_HALF_OPEN);
+    CHECK_LAST_EVENT(FUSEBOX_STATE_CLOSED, FUSEBOX_STATE_HALF_OPEN, FUSEBOX_REASON_MANUAL);
+    CHECK_STATUS(fusebox_retry_after_ms(id, &wait), FUSEBOX_OK);
+    CHECK(wait == 0);
+    CHECK_STATUS(fusebox_try_acquire(id), FUSEBOX_OK);
+    CHECK_STATUS(fusebox_try_acquire(id), FUSEBOX_CIRCUIT_OPEN);
+    CHECK_STATUS(fusebox_retry_after_ms(id, &wait), FUSEBOX_OK);
+    CHECK(wait == FUSEBOX_RETRY_NEVER); /* no wait limit */
+    CHECK_STATUS(fusebox_force_half_open(id), FUSEBOX_OK); /* a new round */
+    CHECK_STATUS(fusebox_try_acquire(id), FUSEBOX_OK);
+    CHECK_STATUS(fusebox_record_failure(id), FUSEBOX_OK);
+    CHECK(state_of(id) == FUSEBOX_STATE_OPEN);
+
+    CHECK_STATUS(fusebox_set_listener(NULL, NULL), FUSEBOX_OK);
+    CHECK_STATUS(fusebox_destroy(id), FUSEBOX_OK);
+    CHECK_STATUS(fusebox_force_open_for(id, 1), FUSEBOX_NOT_FOUND);
+    CHECK_STATUS(fusebox_force_open_until(id, 1), FUSEBOX_NOT_FOUND);
+    CHECK_STATUS(fusebox_force_half_open(id), FUSEBOX_NOT_FOUND);
+}
+
 static void test_policies(void) {
     CHECK_STATUS(fusebox_set_clock(clock64, &now64), FUSEBOX_OK);
     test_policy_config();
@@ -903,6 +1260,11 @@ static void test_policies(void) {
     test_permits_and_classified_calls();
     test_manual_control_and_events();
     test_setting_the_listener_from_inside_the_listener_is_busy();
+    test_minimum_calls_capped_at_the_count_window();
+    test_time_windows_start_with_the_window();
+    test_wait_reopen_always();
+    test_probes_judged_by_rate();
+    test_timed_manual_control();
 }
 #else
 /* A build without policies refuses every policy, by status. */
@@ -921,6 +1283,9 @@ static void test_policies(void) {
     c.jitter_seed = 1;
     CHECK_STATUS(fusebox_create("np", &c, &id), FUSEBOX_UNSUPPORTED);
     c = config(1, 10, 1);
+    c.half_open_judge = FUSEBOX_JUDGE_RATE;
+    CHECK_STATUS(fusebox_create("np", &c, &id), FUSEBOX_UNSUPPORTED);
+    c = config(1, 10, 1);
     CHECK_STATUS(fusebox_create("np", &c, &id), FUSEBOX_OK);
     CHECK_STATUS(fusebox_acquire_permit(id, &p), FUSEBOX_UNSUPPORTED);
     CHECK_STATUS(fusebox_complete(&p, FUSEBOX_OUTCOME_SUCCESS), FUSEBOX_UNSUPPORTED);
@@ -929,6 +1294,9 @@ static void test_policies(void) {
                  FUSEBOX_NULL_PARAMETER);
     CHECK_STATUS(fusebox_retry_after_ms(id, &wait), FUSEBOX_UNSUPPORTED);
     CHECK_STATUS(fusebox_force_open(id), FUSEBOX_UNSUPPORTED);
+    CHECK_STATUS(fusebox_force_open_for(id, 10), FUSEBOX_UNSUPPORTED);
+    CHECK_STATUS(fusebox_force_open_until(id, 10), FUSEBOX_UNSUPPORTED);
+    CHECK_STATUS(fusebox_force_half_open(id), FUSEBOX_UNSUPPORTED);
     CHECK_STATUS(fusebox_disable(id), FUSEBOX_UNSUPPORTED);
     CHECK_STATUS(fusebox_metrics_only(id), FUSEBOX_UNSUPPORTED);
     CHECK_STATUS(fusebox_set_listener(NULL, NULL), FUSEBOX_UNSUPPORTED);

@@ -1,5 +1,5 @@
 //! The reference model: Snakepit's circuit breaker and a registry of named
-//! breakers, written plainly from the rules in README "Semantics". Shared by
+//! breakers, written plainly from the rules in docs/semantics.md. Shared by
 //! the property test (tests/model.rs) and the fuzz target (fuzz/).
 #![allow(dead_code)]
 

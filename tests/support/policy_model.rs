@@ -3,7 +3,7 @@
 //! buckets). Jitter is left out: its draws have their own test.
 #![allow(dead_code)]
 
-use fusebox::{Error, Outcome, Reason, State, TripRule, WaitAction, WindowKind};
+use fusebox::{Error, Outcome, ProbeJudge, Reason, State, TripRule, WaitAction, WindowKind};
 
 #[derive(Debug, Clone, Copy)]
 pub struct PolicyCfg {
@@ -21,6 +21,7 @@ pub struct PolicyCfg {
     pub success_threshold: u32,
     pub max_wait: u32,
     pub wait_action: WaitAction,
+    pub judge: ProbeJudge,
     pub backoff: u32,
     pub cap: u32,
 }
@@ -63,6 +64,11 @@ pub struct PolicyModel {
     pub successes: u32,
     pub probes: u32,
     pub probe_successes: u32,
+    /// `ProbeJudge::Rate`: failed and slow probes of the round.
+    pub probe_failures: u32,
+    pub probe_slow: u32,
+    /// Forced open for a time: (since, ms); `None` until a reset.
+    pub forced: Option<(u64, u64)>,
     pub anchor: Option<u64>,
     pub probes_since: u64,
     pub open_base: u32,
@@ -92,6 +98,9 @@ impl PolicyModel {
             successes: 0,
             probes: 0,
             probe_successes: 0,
+            probe_failures: 0,
+            probe_slow: 0,
+            forced: None,
             anchor: None,
             probes_since: 0,
             open_base: c.timeout,
@@ -146,15 +155,36 @@ impl PolicyModel {
         self.transitions = self.transitions.wrapping_add(1);
     }
 
+    /// A new round of probes: nothing reported.
+    fn new_round(&mut self) {
+        self.probe_successes = 0;
+        self.probe_failures = 0;
+        self.probe_slow = 0;
+    }
+
     pub fn tick(&mut self, now: u64) {
         match self.state {
+            State::ForcedOpen => {
+                if let Some((since, ms)) = self.forced {
+                    if now < since {
+                        // The clock went back: the forced time starts again.
+                        self.forced = Some((now, ms));
+                    } else if now - since >= ms {
+                        self.forced = None;
+                        self.probes = 0;
+                        self.new_round();
+                        self.probes_since = now;
+                        self.go(State::HalfOpen, Reason::Timeout);
+                    }
+                }
+            }
             State::Open => {
                 let anchor = self.anchor.expect("open has an anchor");
                 if now < anchor {
                     self.anchor = Some(now);
                 } else if now - anchor >= u64::from(self.open_ms) {
                     self.probes = 0;
-                    self.probe_successes = 0;
+                    self.new_round();
                     self.probes_since = now;
                     self.go(State::HalfOpen, Reason::Timeout);
                 }
@@ -169,12 +199,16 @@ impl PolicyModel {
                     match self.c.wait_action {
                         WaitAction::ReleaseProbes => {
                             self.probes = 0;
-                            self.probe_successes = 0;
+                            self.new_round();
                             self.probes_since = now;
                             self.generation = self.generation.wrapping_add(1);
                         }
                         WaitAction::Reopen | WaitAction::ReopenAlways => {
-                            self.open(now, Reason::ProbeTimeout)
+                            // The reopen is at the end of the wait; its
+                            // open window may be over by now.
+                            let end = self.probes_since + u64::from(self.c.max_wait);
+                            self.open(end, Reason::ProbeTimeout);
+                            self.tick(now);
                         }
                     }
                 }
@@ -183,22 +217,27 @@ impl PolicyModel {
         }
     }
 
+    /// The open duration of a reopen from half-open: backed off, capped.
+    fn backed_off(&self) -> u32 {
+        let grown = u64::from(self.open_base) * u64::from(self.c.backoff) / 100;
+        let cap = if self.c.cap == 0 {
+            u32::MAX
+        } else {
+            self.c.cap
+        };
+        grown.min(u64::from(cap)) as u32
+    }
+
     fn open(&mut self, now: u64, reason: Reason) {
         self.open_base = if self.state == State::HalfOpen {
-            let grown = u64::from(self.open_base) * u64::from(self.c.backoff) / 100;
-            let cap = if self.c.cap == 0 {
-                u32::MAX
-            } else {
-                self.c.cap
-            };
-            grown.min(u64::from(cap)) as u32
+            self.backed_off()
         } else {
             self.c.timeout
         };
         self.open_ms = self.open_base;
         self.anchor = Some(now);
         self.probes = 0;
-        self.probe_successes = 0;
+        self.new_round();
         self.go(State::Open, reason);
     }
 
@@ -206,7 +245,8 @@ impl PolicyModel {
     fn close(&mut self, now: Option<u64>, reason: Reason) {
         self.failures = 0;
         self.probes = 0;
-        self.probe_successes = 0;
+        self.new_round();
+        self.forced = None;
         self.calls.clear();
         // The window's buckets count from the close, or from the first
         // call after a reset.
@@ -332,6 +372,27 @@ impl PolicyModel {
         }
     }
 
+    /// `ProbeJudge::Rate`: a probe outcome is in (`slow`: it was slow);
+    /// once the round has `max_probes` outcomes, its rates decide.
+    fn judge_round(&mut self, slow: bool, now: u64) {
+        if slow {
+            self.probe_slow += 1;
+        }
+        let done = self.probe_successes + self.probe_failures;
+        if done < self.c.max_probes {
+            return;
+        }
+        let reached =
+            |part: u32, pct: u32| u64::from(part) * 100 >= u64::from(pct) * u64::from(done);
+        if reached(self.probe_failures, self.c.rate) {
+            self.open(now, Reason::FailureRate);
+        } else if self.slow_on() && reached(self.probe_slow, self.c.slow_rate) {
+            self.open(now, Reason::SlowCallRate);
+        } else {
+            self.close(Some(now), Reason::ProbeSucceeded);
+        }
+    }
+
     pub fn success(&mut self, slow: bool, now: u64) {
         self.tick(now);
         self.successes = self.successes.wrapping_add(1);
@@ -344,6 +405,10 @@ impl PolicyModel {
                     self.failures = 0;
                 }
                 self.judge(false, slow, now);
+            }
+            State::HalfOpen if self.c.judge == ProbeJudge::Rate => {
+                self.probe_successes += 1;
+                self.judge_round(slow, now);
             }
             State::HalfOpen if slow => self.open(now, Reason::ProbeFailed),
             State::HalfOpen => {
@@ -365,6 +430,10 @@ impl PolicyModel {
         }
         match self.state {
             State::Closed | State::MetricsOnly => self.judge(true, slow, now),
+            State::HalfOpen if self.c.judge == ProbeJudge::Rate => {
+                self.probe_failures += 1;
+                self.judge_round(slow, now);
+            }
             State::HalfOpen => self.open(now, Reason::ProbeFailed),
             _ => {}
         }
@@ -439,8 +508,17 @@ impl PolicyModel {
     pub fn manual(&mut self, to: State, now: u64) {
         self.tick(now);
         self.probes = 0;
-        self.probe_successes = 0;
+        self.new_round();
+        self.forced = None;
+        if to == State::HalfOpen {
+            // A new round of probes starts here.
+            self.probes_since = now;
+        }
         if self.state == to {
+            if to == State::HalfOpen {
+                // The probes out are written off.
+                self.generation = self.generation.wrapping_add(1);
+            }
             return;
         }
         if to == State::MetricsOnly {
@@ -450,17 +528,36 @@ impl PolicyModel {
         self.go(to, Reason::Manual);
     }
 
+    /// Forced open for `ms` from `now`, then half-open.
+    pub fn force_for(&mut self, ms: u64, now: u64) {
+        self.manual(State::ForcedOpen, now);
+        self.forced = Some((now, ms));
+        self.tick(now);
+    }
+
+    /// Forced open until the clock reads `until`.
+    pub fn force_until(&mut self, until: u64, now: u64) {
+        self.force_for(until.saturating_sub(now), now);
+    }
+
     pub fn retry_after(&mut self, now: u64) -> Option<u64> {
         self.tick(now);
         match self.state {
             State::Closed | State::Disabled | State::MetricsOnly => Some(0),
-            State::ForcedOpen => None,
+            State::ForcedOpen => self.forced.map(|(since, ms)| ms - (now - since)),
             State::Open => Some(
                 u64::from(self.open_ms).saturating_sub(now.saturating_sub(self.anchor.unwrap())),
             ),
             State::HalfOpen if self.probes < self.c.max_probes => Some(0),
             State::HalfOpen => (self.c.max_wait != 0).then(|| {
-                u64::from(self.c.max_wait).saturating_sub(now.saturating_sub(self.probes_since))
+                let left = u64::from(self.c.max_wait) - (now - self.probes_since);
+                match self.c.wait_action {
+                    WaitAction::ReleaseProbes => left,
+                    // The reopen's open duration comes after the wait.
+                    WaitAction::Reopen | WaitAction::ReopenAlways => {
+                        left + u64::from(self.backed_off())
+                    }
+                }
             }),
         }
     }
