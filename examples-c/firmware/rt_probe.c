@@ -47,6 +47,8 @@
     X(fusebox_state_str)                                                       \
     X(fusebox_version)                                                         \
     X(fusebox_capacity)                                                        \
+    X(fusebox_max_window_calls)                                                \
+    X(fusebox_max_buckets)                                                     \
     X(fusebox_set_clock)                                                       \
     X(fusebox_set_clock32)                                                     \
     X(fusebox_set_clock_var32)                                                 \
@@ -236,7 +238,7 @@ static size_t capacity;
 static void pure_functions(void) {
     fusebox_config c;
     const char *s;
-    uint32_t v;
+    uint32_t v, limit;
     size_t n;
     fusebox_status st;
     fusebox_state state;
@@ -253,6 +255,10 @@ static void pure_functions(void) {
     EXPECT(v == FUSEBOX_VERSION);
     RUN(fusebox_capacity, capacity = fusebox_capacity());
     EXPECT(capacity == RT_MAX_SLOTS);
+    RUN(fusebox_max_window_calls, limit = fusebox_max_window_calls());
+    EXPECT(limit >= 1);
+    RUN(fusebox_max_buckets, limit = fusebox_max_buckets());
+    EXPECT(limit >= 1);
     RUN(fusebox_snapshot_all_max, n = fusebox_snapshot_all_max());
     EXPECT(n <= sizeof blob);
 }

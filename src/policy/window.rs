@@ -173,11 +173,13 @@ impl RateWindow {
             return None;
         }
         let elapsed = now_ms.checked_sub(self.start())?;
-        Some(
-            elapsed
-                .checked_div(u64::from(p.bucket_ms.max(1)))
-                .unwrap_or(0),
-        )
+        let width = p.bucket_ms.max(1);
+        // A 32-bit division when the time fits (a 64-bit one is a library
+        // routine on 32-bit cores, run with the slot locked).
+        Some(match u32::try_from(elapsed) {
+            Ok(e) => u64::from(e.checked_div(width).unwrap_or(0)),
+            Err(_) => elapsed.checked_div(u64::from(width)).unwrap_or(0),
+        })
     }
 
     /// Moves the newest bucket to the one `now_ms` falls in, emptying the
@@ -231,29 +233,25 @@ impl RateWindow {
             };
         }
         let size = Self::size(p);
-        // The buckets still in: the newest `kept` (every one as of the
-        // last record; those past `window_size` stay empty).
-        let kept = match now_ms.and_then(|now| self.periods(p, now)) {
-            Some(passed) => size - usize::try_from(passed).unwrap_or(usize::MAX).min(size),
-            None => usize::MAX,
+        // The buckets still in: the newest `kept`.
+        let Some(passed) = now_ms.and_then(|now| self.periods(p, now)) else {
+            // As of the last record: every bucket (those past
+            // `window_size` stay empty).
+            return self
+                .buckets
+                .iter()
+                .fold(Totals::default(), |t, b| t.plus(*b));
         };
-        let newest = usize::from(self.pos);
-        self.buckets
-            .iter()
-            .enumerate()
-            .fold(Totals::default(), |t, (i, b)| {
-                // How many buckets older than the newest this one is.
-                let age = if i <= newest {
-                    newest - i
-                } else {
-                    (newest + size).saturating_sub(i)
-                };
-                if age < kept {
-                    t.plus(*b)
-                } else {
-                    t
-                }
-            })
+        let kept = size - usize::try_from(passed).unwrap_or(usize::MAX).min(size);
+        // From the newest bucket back, `kept` of them (no division: this
+        // runs with the slot locked).
+        let mut at = usize::from(self.pos);
+        let mut t = Totals::default();
+        for _ in 0..kept {
+            t = t.plus(self.buckets.get(at).copied().unwrap_or_default());
+            at = at.checked_sub(1).unwrap_or(size - 1);
+        }
+        t
     }
 }
 

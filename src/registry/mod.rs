@@ -434,7 +434,11 @@ impl<const N: usize> Registry<N> {
     #[inline(never)]
     fn stats_aged(&self, id: Id, now: impl FnOnce() -> Option<u64>) -> Result<Stats, Error> {
         let now_ms = now();
-        self.with_breaker_quiet(id, |b| self.fast.stats(id, b, now_ms))
+        // Built straight into `out`: a move of the stats out of the
+        // closure's result would be a byte copy with the slot locked.
+        let mut out = None;
+        self.with_breaker_quiet(id, |b| out = Some(self.fast.stats(id, b, now_ms)))?;
+        out.ok_or(Error::NotFound)
     }
 
     /// The configuration of a breaker by id. O(1).
