@@ -206,14 +206,14 @@ pub(crate) fn extend_in(cell: &Cell<Tick32State>, raw: u32) -> u64 {
 /// this reader computed from the word it loaded is right either way. The
 /// count of wraps lasts 2^15 wraps (4 460 years of a millisecond tick).
 #[cfg(target_has_atomic = "32")]
-#[cfg_attr(not(feature = "std"), allow(dead_code))] // the C API's, with std
+#[cfg_attr(not(all(feature = "std", feature = "capi")), allow(dead_code))] // the C API's, with std
 #[derive(Debug)]
 pub(crate) struct AtomicTick32 {
     word: core::sync::atomic::AtomicU32,
 }
 
 #[cfg(target_has_atomic = "32")]
-#[cfg_attr(not(feature = "std"), allow(dead_code))]
+#[cfg_attr(not(all(feature = "std", feature = "capi")), allow(dead_code))]
 impl AtomicTick32 {
     const STARTED: u32 = 1 << 16;
 
