@@ -77,13 +77,18 @@ impl NameWords {
 
     /// The name, with its length.
     pub(crate) fn to_name(self) -> Name {
+        // `len <= NAME_MAX`: always fits.
+        self.with_bytes(|name| Name::from_slice(name).unwrap_or_default())
+    }
+
+    /// `f` of the name's bytes, without a copy into a [`Name`].
+    pub(crate) fn with_bytes<R>(self, f: impl FnOnce(&[u8]) -> R) -> R {
         let mut bytes = [0u8; 4 * WORDS];
         for (b, w) in bytes.chunks_exact_mut(4).zip(self.0) {
             b.copy_from_slice(&w.to_le_bytes());
         }
         let len = usize::from(bytes[0]).min(NAME_MAX);
-        // `len <= NAME_MAX`: always fits.
-        Name::from_slice(bytes.get(1..=len).unwrap_or(&[])).unwrap_or_default()
+        f(bytes.get(1..=len).unwrap_or(&[]))
     }
 }
 
@@ -247,6 +252,16 @@ impl<const N: usize> Writer<'_, N> {
     fn is_free(&self, i: usize) -> bool {
         let e = self.table.entries.get(i);
         e.is_some_and(|e| e.name[0].load(Relaxed) & 0xff == 0)
+    }
+
+    /// Slot `i`'s name, if it has one: plain loads, without the sequence
+    /// number (the token's holder is the only writer).
+    pub(crate) fn name(&self, i: usize) -> Option<NameWords> {
+        let e = self.table.entries.get(i)?;
+        let name = NameWords(core::array::from_fn(|k| {
+            e.name.get(k).map_or(0, |w| w.load(Relaxed))
+        }));
+        (!name.is_empty()).then_some(name)
     }
 
     /// Sets slot `i`'s entry: `name` for occupant `id`, or

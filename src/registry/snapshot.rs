@@ -77,7 +77,7 @@ impl<const N: usize> Registry<N> {
     pub fn snapshot_all(&self, now_ms: u64, buf: &mut [u8]) -> Result<usize, Error> {
         // The structural token: no breaker is added or removed meanwhile.
         let token = self.names.begin()?;
-        let named = |i: usize| self.names.read(i).map(|(n, _)| n.to_name());
+        let named = |i: usize| token.name(i);
         let count = (|| {
             let count = N - token.free_slots();
             let header = u16::try_from(count).map_err(|_| Error::Unsupported)?;
@@ -88,44 +88,43 @@ impl<const N: usize> Registry<N> {
             if buf.len() < len {
                 return Err(Error::BufferTooSmall);
             }
-            // What the format cannot carry, and the copy of one entry.
-            let check = |name: &[u8], s: &Slot| {
-                s.breaker.check_snapshottable()?;
-                match name.contains(&0) {
-                    true => Err(Error::Unsupported),
-                    false => Ok(()),
+            // What the format cannot carry: a name with a NUL (checked
+            // here: no name changes while the token is held) or a breaker
+            // in a state it has no room for; and the copy of one entry.
+            for i in 0..N {
+                if named(i).is_some_and(|n| n.with_bytes(|n| n.contains(&0))) {
+                    return Err(Error::Unsupported);
                 }
-            };
-            let copy = |w: &mut Writer<'_>, name: &[u8], s: &Slot| {
+            }
+            let check = |_: &NameWords, s: &Slot| s.breaker.check_snapshottable();
+            let copy = |w: &mut Writer<'_>, name: &NameWords, s: &Slot| {
                 self.fast.with_counts(s.id(), &s.breaker, |b| {
-                    snapshot::write_entry_unsealed(w, name, b, now_ms)
+                    name.with_bytes(|name| snapshot::write_entry_unsealed(w, name, b, now_ms))
                 });
             };
             // With `std` each slot has its own lock: every occupied slot's
-            // is held at once (taken in index order, inside the index's
-            // critical section; no other path holds two slot locks), so
-            // that nothing changes between the checks and the copy (another
-            // thread could otherwise force a breaker open in between, after
-            // part of `buf` was written). One guard per slot on the stack:
-            // 8 bytes each.
+            // is held at once (taken in slot order, the structural token
+            // held; no other path holds two slot locks), so that nothing
+            // changes between the checks and the copy (another thread
+            // could otherwise force a breaker open in between, after part
+            // of `buf` was written). One guard per slot on the stack: 8
+            // bytes each.
             #[cfg(feature = "std")]
             {
                 let locked: [Option<_>; N] = core::array::from_fn(|i| {
-                    let name = named(i)?;
-                    Some((name, self.slots.get(i).map(SlotCell::lock)?))
+                    named(i).and_then(|_| self.slots.get(i).map(SlotCell::lock))
                 });
                 let occupied = || {
-                    locked
-                        .iter()
-                        .filter_map(|l| l.as_ref().map(|(n, s)| (n, s)))
+                    let guards = locked.iter().enumerate();
+                    guards.filter_map(|(i, s)| Some((named(i)?, s.as_ref()?)))
                 };
                 for (name, s) in occupied() {
-                    check(name, s)?;
+                    check(&name, s)?;
                 }
                 let mut w = Writer::new(buf);
                 snapshot::write_all_header(&mut w, header);
                 for (name, s) in occupied() {
-                    copy(&mut w, name, s);
+                    copy(&mut w, &name, s);
                 }
             }
             // Without it every slot lock is a critical section: one held
