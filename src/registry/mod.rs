@@ -61,14 +61,14 @@ impl Slot {
         self.id().generation()
     }
 
-    /// Puts `breaker` in this empty slot, at `index`, under the next
-    /// generation (back to 1 after 2^52 - 1 occupants of this slot): its id.
-    fn occupy(&mut self, index: usize, breaker: Breaker) -> Id {
+    /// Makes the breaker already written in this empty slot, at `index`,
+    /// its occupant, under the next generation (back to 1 after 2^52 - 1
+    /// occupants of this slot): its id.
+    fn occupy(&mut self, index: usize) -> Id {
         let id = Id::new(index, self.id_generation() % Id::GENERATION_MAX + 1);
         let raw = id.to_raw();
         self.id = [raw as u32, (raw >> 32) as u32];
         self.occupied = true;
-        self.breaker = breaker;
         id
     }
 
@@ -235,13 +235,27 @@ impl<const N: usize> Registry<N> {
     /// Puts `breaker` named `name` into a free slot, the structural token
     /// held. On error nothing has changed.
     fn insert(&self, w: &Writer<'_, N>, name: &NameWords, breaker: Breaker) -> Result<Id, Error> {
+        self.insert_with(w, name, |b| *b = breaker)
+    }
+
+    /// [`insert`](Self::insert) of the breaker `init` writes in place.
+    fn insert_with(
+        &self,
+        w: &Writer<'_, N>,
+        name: &NameWords,
+        init: impl FnOnce(&mut Breaker),
+    ) -> Result<Id, Error> {
         if w.table().find(name).is_some() {
             return Err(Error::NameTaken);
         }
         let i = w.free_slot().ok_or(Error::RegistryFull)?;
         let slot = self.slots.get(i).ok_or(Error::RegistryFull)?;
+        // The breaker is written into the empty slot with interrupts
+        // enabled on firmware (its size grows with the window limits),
+        // then made the occupant in a constant critical section.
+        slot.fill(|s| init(&mut s.breaker))?;
         let id = slot.with(|s| {
-            let id = s.occupy(i, breaker);
+            let id = s.occupy(i);
             self.fast.publish(id, &s.breaker);
             id
         })?;
@@ -262,8 +276,8 @@ impl<const N: usize> Registry<N> {
     /// is unchanged.
     pub fn create(&self, name: &[u8], config: Config) -> Result<Id, Error> {
         let name = NameWords::new(name)?;
-        let breaker = Breaker::new(config)?;
-        self.insert(&self.names.begin()?, &name, breaker)
+        config.validate()?;
+        self.insert_with(&self.names.begin()?, &name, |b| b.init_in_place(config))
     }
 
     /// The id of the breaker named `name`. O(N) name comparisons, without
@@ -554,5 +568,22 @@ mod tests {
             assert_eq!(r.stats(new).unwrap().admitted_count, 5);
             r.remove(new).unwrap();
         }
+    }
+
+    /// A slot's breaker, rewritten in place for its next occupant, is
+    /// exactly a new breaker: nothing of the previous one survives.
+    #[test]
+    fn a_breaker_initialised_in_place_equals_a_new_one() {
+        let used = Config::default().with_failure_threshold(2);
+        let mut b = crate::Breaker::new(used).unwrap();
+        for t in 0..5 {
+            let _ = b.try_acquire(t);
+            b.record_failure(t);
+        }
+        b.record_success(100);
+        assert_ne!(b, crate::Breaker::new(used).unwrap());
+        let next = Config::default().with_reset_timeout_ms(7);
+        b.init_in_place(next);
+        assert_eq!(b, crate::Breaker::new(next).unwrap());
     }
 }
