@@ -45,12 +45,11 @@ impl<T> CsCell<T> {
             if flag.replace(true) {
                 return Err(busy);
             }
+            let _lent = Lent(|| flag.set(false));
             // SAFETY: the flag was clear and is now set: no other `&mut`
-            // exists until it is cleared below, and no other context runs
+            // exists until `_lent` clears it, and no other context runs
             // inside this critical section.
-            let r = f(unsafe { &mut *self.value.get() });
-            flag.set(false);
-            Ok(r)
+            Ok(f(unsafe { &mut *self.value.get() }))
         })
     }
 
@@ -66,10 +65,20 @@ impl<T> CsCell<T> {
         if !taken {
             return Err(busy);
         }
+        let _lent = Lent(|| critical_section::with(|cs| self.borrowed.borrow(cs).set(false)));
         // SAFETY: this context set the flag: every other access answers
-        // `busy` until it is cleared below, so this is the only reference.
-        let r = f(unsafe { &mut *self.value.get() });
-        critical_section::with(|cs| self.borrowed.borrow(cs).set(false));
-        Ok(r)
+        // `busy` until `_lent` clears it, so this is the only reference.
+        Ok(f(unsafe { &mut *self.value.get() }))
+    }
+}
+
+/// Gives the value back when dropped: after `f` returns, and also if it
+/// unwinds (a Rust program built with `panic = "unwind"`), so that a slot
+/// is never left lent for good.
+struct Lent<F: FnMut()>(F);
+
+impl<F: FnMut()> Drop for Lent<F> {
+    fn drop(&mut self) {
+        (self.0)();
     }
 }
