@@ -50,10 +50,14 @@ pub struct Breaker {
     /// fast path. Zero-sized without policies.
     flags: Flags,
     failure_count: u32,
-    success_count: u32,
     half_open_calls: u32,
-    rejected_count: u32,
-    admitted_count: u32,
+    /// Lifetime counters: 64-bit, kept as two `u32` halves (a breaker
+    /// stays 4-byte aligned; an increment is an add with carry).
+    success_count: SplitU64,
+    rejected_count: SplitU64,
+    admitted_count: SplitU64,
+    /// Failures recorded, ever (`failure_count` restarts at each close).
+    failure_total: SplitU64,
     /// Meaningful only when `has_failure_time` (an `Option<u64>` would cost
     /// 8 more bytes per breaker).
     last_failure_ms: SplitU64,
@@ -130,8 +134,23 @@ trait Hooks {
     /// window, whose buckets expire): readers need a clock reading.
     fn stats_age(b: &Breaker) -> bool;
 
-    /// Whether the snapshot format carries this breaker's policy.
-    fn snapshottable(b: &Breaker) -> bool;
+    /// Whether this build keeps policy state (the snapshot's consistency
+    /// rules depend on it).
+    const POLICIES: bool;
+
+    /// Whether failures trip a closed breaker by count (so that a closed
+    /// breaker has fewer than `failure_threshold`).
+    fn counts_failures(b: &Breaker) -> bool;
+
+    /// The policy state a snapshot carries, as it stands at `now_ms`.
+    fn policy_parts(b: &Breaker, now_ms: u64) -> PolicyParts;
+
+    /// Installs `p` (checked) into `b`, a breaker being restored at
+    /// `now_ms` whose Snakepit state is already set; `None` (a version 1
+    /// blob): empty policy state. [`Error::BadSnapshot`] for state this
+    /// breaker could not have reached.
+    fn set_policy_parts(b: &mut Breaker, p: Option<&PolicyParts>, now_ms: u64)
+        -> Result<(), Error>;
 }
 
 /// A judgement of an outcome: what the state machine does next.
@@ -166,19 +185,104 @@ impl SplitU64 {
     const fn get(self) -> u64 {
         (self.0[1] as u64) << 32 | self.0[0] as u64
     }
+
+    /// Adds `n`, wrapping only after 2^64: an add with carry on 32-bit
+    /// cores (no library routine).
+    #[inline(always)]
+    fn add(&mut self, n: u32) {
+        let (lo, carry) = self.0[0].overflowing_add(n);
+        self.0[0] = lo;
+        self.0[1] = self.0[1].wrapping_add(u32::from(carry));
+    }
+
+    /// Adds `n` (the fast path's counts), wrapping after 2^64.
+    #[cfg(fusebox_fast)]
+    fn add64(&mut self, n: u64) {
+        *self = SplitU64::new(self.get().wrapping_add(n));
+    }
 }
 
-/// A breaker's state as a snapshot carries it (see [`crate::snapshot`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// A breaker's state as a snapshot carries it (see [`crate::snapshot`]):
+/// a plain copy, taken under the slot's lock, with every clock reading
+/// turned into an age at the snapshot's reading.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Parts {
     pub state: State,
     pub failure_count: u32,
-    pub success_count: u32,
     pub half_open_calls: u32,
-    pub rejected_count: u32,
-    pub admitted_count: u32,
+    pub failure_total: u64,
+    pub success_count: u64,
+    pub rejected_count: u64,
+    pub admitted_count: u64,
     /// Milliseconds since the last failure, if there was one.
     pub since_failure_ms: Option<u64>,
+    /// The policy state (format version 2); `None` from a version 1 blob.
+    pub policy: Option<PolicyParts>,
+}
+
+/// Bytes of a count window's outcome bits in a snapshot, per ring.
+pub(crate) const WINDOW_BITS_BYTES: usize = crate::policy::MAX_WINDOW_CALLS.div_ceil(8) as usize;
+/// Time buckets in a snapshot.
+pub(crate) const SNAPSHOT_BUCKETS: usize = crate::policy::MAX_BUCKETS as usize;
+
+/// The policy state a snapshot carries (format version 2). A build
+/// without policies writes Snakepit's neutral values.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct PolicyParts {
+    pub transitions: u64,
+    pub slow_count: u64,
+    pub stale_count: u64,
+    pub ignored_count: u64,
+    pub half_open_successes: u32,
+    pub half_open_failures: u32,
+    pub half_open_slow: u32,
+    pub open_base_ms: u32,
+    pub open_ms: u32,
+    pub rng: u32,
+    pub time_in_state_ms: [u64; 3],
+    /// Time in the current state, once time accounting has started.
+    pub state_age_ms: Option<u64>,
+    /// Half-open: time since the round of probes began.
+    pub probes_age_ms: u64,
+    /// Forced open for a time: (the duration, what was left of it).
+    pub forced: Option<(u64, u64)>,
+    /// Count window: calls held.
+    pub window_fill: u16,
+    /// Count window: failed calls, oldest first, bit k of byte k / 8.
+    pub window_failed: [u8; WINDOW_BITS_BYTES],
+    /// Count window: slow calls, as `window_failed`.
+    pub window_slow: [u8; WINDOW_BITS_BYTES],
+    /// Time window: age of the newest bucket's start, once started.
+    pub newest_bucket_age_ms: Option<u64>,
+    /// Time window: (calls, failures, slow) per bucket, oldest first.
+    pub buckets: [[u32; 3]; SNAPSHOT_BUCKETS],
+}
+
+impl PolicyParts {
+    /// What a breaker with Snakepit's policy and no history carries.
+    pub(crate) const fn neutral(config: &Config) -> PolicyParts {
+        PolicyParts {
+            transitions: 0,
+            slow_count: 0,
+            stale_count: 0,
+            ignored_count: 0,
+            half_open_successes: 0,
+            half_open_failures: 0,
+            half_open_slow: 0,
+            open_base_ms: config.reset_timeout_ms,
+            open_ms: config.reset_timeout_ms,
+            rng: crate::Policy::SNAKEPIT.rng_seed(),
+            time_in_state_ms: [0; 3],
+            state_age_ms: None,
+            probes_age_ms: 0,
+            forced: None,
+            window_fill: 0,
+            window_failed: [0; WINDOW_BITS_BYTES],
+            window_slow: [0; WINDOW_BITS_BYTES],
+            newest_bucket_age_ms: None,
+            buckets: [[0; 3]; SNAPSHOT_BUCKETS],
+        }
+    }
 }
 
 impl Breaker {
@@ -189,10 +293,11 @@ impl Breaker {
         config: Config::ZERO,
         state: State::Closed,
         failure_count: 0,
-        success_count: 0,
         half_open_calls: 0,
-        rejected_count: 0,
-        admitted_count: 0,
+        success_count: SplitU64::new(0),
+        rejected_count: SplitU64::new(0),
+        admitted_count: SplitU64::new(0),
+        failure_total: SplitU64::new(0),
         last_failure_ms: SplitU64::new(0),
         elapsed_credit_ms: 0,
         has_failure_time: false,
@@ -367,14 +472,14 @@ impl Breaker {
     pub fn try_acquire(&mut self, now_ms: u64) -> Result<State, Error> {
         if Ext::INLINE_ANSWERS {
             if self.only_counts(Quick::Admit, true) {
-                self.admitted_count = self.admitted_count.wrapping_add(1);
+                self.admitted_count.add(1);
                 return Ok(State::Closed);
             }
             if self
                 .rejecting_window()
                 .is_some_and(|(from, until)| (from..until).contains(&now_ms))
             {
-                self.rejected_count = self.rejected_count.wrapping_add(1);
+                self.rejected_count.add(1);
                 return Err(Error::CircuitOpen);
             }
             return self.try_acquire_out_of_line(now_ms);
@@ -403,10 +508,10 @@ impl Breaker {
             }
         };
         if admitted {
-            self.admitted_count = self.admitted_count.wrapping_add(1);
+            self.admitted_count.add(1);
             Ok(self.state)
         } else {
-            self.rejected_count = self.rejected_count.wrapping_add(1);
+            self.rejected_count.add(1);
             Err(Error::CircuitOpen)
         }
     }
@@ -417,7 +522,7 @@ impl Breaker {
     #[inline]
     pub(crate) fn try_acquire_if_closed(&mut self) -> Option<State> {
         self.only_counts(Quick::Admit, false).then(|| {
-            self.admitted_count = self.admitted_count.wrapping_add(1);
+            self.admitted_count.add(1);
             State::Closed
         })
     }
@@ -429,17 +534,17 @@ impl Breaker {
     pub(crate) fn record_success_if_closed(&mut self) -> bool {
         let counts = self.only_counts(Quick::Succeed, false);
         if counts {
-            self.success_count = self.success_count.wrapping_add(1);
+            self.success_count.add(1);
         }
         counts
     }
 
     /// Adds counts made outside the breaker (the registry's fast path).
     #[cfg(fusebox_fast)]
-    pub(crate) fn add_counts(&mut self, admitted: u32, succeeded: u32, rejected: u32) {
-        self.admitted_count = self.admitted_count.wrapping_add(admitted);
-        self.success_count = self.success_count.wrapping_add(succeeded);
-        self.rejected_count = self.rejected_count.wrapping_add(rejected);
+    pub(crate) fn add_counts(&mut self, admitted: u64, succeeded: u64, rejected: u64) {
+        self.admitted_count.add64(admitted);
+        self.success_count.add64(succeeded);
+        self.rejected_count.add64(rejected);
     }
 
     /// Records a success. Closed or open: counts it. Half-open: closes the
@@ -452,7 +557,7 @@ impl Breaker {
     pub fn record_success(&mut self, now_ms: u64) {
         if Ext::INLINE_ANSWERS {
             if self.only_counts(Quick::Succeed, true) {
-                self.success_count = self.success_count.wrapping_add(1);
+                self.success_count.add(1);
                 return;
             }
             return self.on_success_out_of_line(now_ms);
@@ -479,7 +584,7 @@ impl Breaker {
     /// A success (`slow`: it took longer than `slow_call_ms`).
     fn on_success(&mut self, slow: bool, now_ms: u64) {
         self.refresh(now_ms);
-        self.success_count = self.success_count.wrapping_add(1);
+        self.success_count.add(1);
         let verdict = if self.state == State::HalfOpen {
             Ext::judge_probe_success(self, slow)
         } else {
@@ -492,6 +597,7 @@ impl Breaker {
     fn on_failure(&mut self, slow: bool, now_ms: u64) {
         self.refresh(now_ms);
         self.failure_count = self.failure_count.saturating_add(1);
+        self.failure_total.add(1);
         self.last_failure_ms = SplitU64::new(now_ms);
         self.elapsed_credit_ms = 0;
         self.has_failure_time = true;
@@ -573,14 +679,15 @@ impl Breaker {
     pub(crate) fn stats_as_of(&self, now_ms: Option<u64>) -> Stats {
         let mut s = Stats {
             state: self.state,
-            failure_count: self.failure_count,
-            success_count: self.success_count,
+            failure_count: u64::from(self.failure_count),
+            failure_total: self.failure_total.get(),
+            success_count: self.success_count.get(),
             failure_threshold: self.config.failure_threshold,
             half_open_calls: self.half_open_calls,
             half_open_max_calls: self.config.half_open_max_calls,
             reset_timeout_ms: self.config.reset_timeout_ms,
-            rejected_count: self.rejected_count,
-            admitted_count: self.admitted_count,
+            rejected_count: self.rejected_count.get(),
+            admitted_count: self.admitted_count.get(),
             last_failure_ms: if self.has_failure_time {
                 Some(self.last_failure_ms.get())
             } else {
@@ -603,75 +710,88 @@ impl Breaker {
         s
     }
 
-    /// Whether the snapshot format can carry this breaker: Snakepit's
-    /// states and policy only (format version 1).
-    pub(crate) fn check_snapshottable(&self) -> Result<(), Error> {
-        let plain_state = matches!(self.state, State::Closed | State::Open | State::HalfOpen);
-        if plain_state && Ext::snapshottable(self) {
-            Ok(())
-        } else {
-            Err(Error::Unsupported)
-        }
-    }
-
-    /// The state a snapshot carries, with the failure time as an age at
-    /// `now_ms` (clock-independent). O(1).
+    /// The state a snapshot carries, every time as an age at `now_ms`
+    /// (clock-independent). O(window) with policies.
     pub(crate) fn to_parts(&self, now_ms: u64) -> Parts {
         Parts {
             state: self.state,
             failure_count: self.failure_count,
-            success_count: self.success_count,
             half_open_calls: self.half_open_calls,
-            rejected_count: self.rejected_count,
-            admitted_count: self.admitted_count,
+            failure_total: self.failure_total.get(),
+            success_count: self.success_count.get(),
+            rejected_count: self.rejected_count.get(),
+            admitted_count: self.admitted_count.get(),
             since_failure_ms: self.has_failure_time.then(|| {
                 now_ms
                     .saturating_sub(self.last_failure_ms.get())
                     .saturating_add(u64::from(self.elapsed_credit_ms))
             }),
+            policy: Some(Ext::policy_parts(self, now_ms)),
         }
     }
 
     /// Rebuilds a breaker from snapshot parts on a clock reading `now_ms`,
     /// refusing parts this state machine could not have produced; probes
-    /// in flight at snapshot time are released. O(1).
+    /// in flight at snapshot time are released. O(window) with policies.
     pub(crate) fn from_parts(config: Config, p: &Parts, now_ms: u64) -> Result<Self, Error> {
         let mut b = Self::new(config)?;
+        b.set_parts(p, now_ms)?;
+        Ok(b)
+    }
+
+    /// [`from_parts`](Self::from_parts) into `self`, a new breaker with
+    /// the snapshot's config (in place: no breaker-sized temporary).
+    pub(crate) fn set_parts(&mut self, p: &Parts, now_ms: u64) -> Result<(), Error> {
+        let config = self.config;
+        // A count rule trips a closed breaker at the threshold; a rate rule
+        // (policies) lets failures pile up while closed.
+        let counts_trip = Ext::counts_failures(self);
         let consistent = match p.state {
-            State::Closed => p.failure_count < config.failure_threshold && p.half_open_calls == 0,
+            State::Closed => {
+                (!counts_trip || p.failure_count < config.failure_threshold)
+                    && p.half_open_calls == 0
+            }
+            // With policies a slow-call rate or a probe wait opens without
+            // a failure before it.
             State::Open => {
-                p.failure_count >= 1 && p.half_open_calls == 0 && p.since_failure_ms.is_some()
+                (Ext::POLICIES || p.failure_count >= 1)
+                    && p.half_open_calls == 0
+                    && p.since_failure_ms.is_some()
             }
             // Half-open by hand (or at the end of a timed forced open)
             // needs no failure before it.
             State::HalfOpen => p.half_open_calls <= config.half_open_max_calls,
-            State::ForcedOpen | State::Disabled | State::MetricsOnly => false,
+            State::ForcedOpen | State::Disabled | State::MetricsOnly => {
+                Ext::POLICIES && p.half_open_calls == 0
+            }
         };
-        if !consistent {
+        if !consistent || p.failure_total < u64::from(p.failure_count) {
             return Err(Error::BadSnapshot);
         }
-        b.state = p.state;
-        b.failure_count = p.failure_count;
-        b.success_count = p.success_count;
+        self.state = p.state;
+        self.failure_count = p.failure_count;
+        self.failure_total = SplitU64::new(p.failure_total);
+        self.success_count = SplitU64::new(p.success_count);
         // Probes admitted before the snapshot belong to a program that is
         // gone (the reboot): they will never report, and would hold their
-        // half-open slots for good. They are released.
-        b.half_open_calls = 0;
-        b.rejected_count = p.rejected_count;
-        b.admitted_count = p.admitted_count;
+        // half-open slots for good. They are released (the policy part
+        // keeps the slots of probes that reported).
+        self.half_open_calls = 0;
+        self.rejected_count = SplitU64::new(p.rejected_count);
+        self.admitted_count = SplitU64::new(p.admitted_count);
         if let Some(since) = p.since_failure_ms {
-            b.has_failure_time = true;
+            self.has_failure_time = true;
             if let Some(t) = now_ms.checked_sub(since) {
-                b.last_failure_ms = SplitU64::new(t);
+                self.last_failure_ms = SplitU64::new(t);
             } else {
                 // The new clock has not yet run as long as the window has:
                 // anchor at 0 and carry the rest (only up to the timeout
                 // matters, which fits in u32).
-                b.last_failure_ms = SplitU64::new(0);
-                b.elapsed_credit_ms = u32::try_from(since - now_ms).unwrap_or(u32::MAX);
+                self.last_failure_ms = SplitU64::new(0);
+                self.elapsed_credit_ms = u32::try_from(since - now_ms).unwrap_or(u32::MAX);
             }
         }
-        Ok(b)
+        Ext::set_policy_parts(self, p.policy.as_ref(), now_ms)
     }
 
     /// Runs `op` through the breaker: when rejected, `op` does not run;
@@ -693,10 +813,10 @@ impl Breaker {
         // `&mut self` keeps it closed while `op` runs: admit, run, count.
         // The clock is read only to stamp a failure.
         if self.only_counts(Quick::Call, false) {
-            self.admitted_count = self.admitted_count.wrapping_add(1);
+            self.admitted_count.add(1);
             let result = op();
             match &result {
-                Ok(_) => self.success_count = self.success_count.wrapping_add(1),
+                Ok(_) => self.success_count.add(1),
                 Err(_) => self.record_failure(clock.now_ms()),
             }
             return result.map_err(CallError::Failed);

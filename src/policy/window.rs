@@ -260,10 +260,19 @@ impl RateWindow {
 /// first with the newest one's start. `p` is the breaker's policy, whose
 /// window kind says which applies. Each rebuild refuses (with `None`) what
 /// this window could not hold or could not have recorded.
-// Read by the snapshot format (version 2, which carries policy state);
-// until then by the unit tests only.
-#[cfg_attr(not(test), allow(dead_code))]
+#[cfg_attr(not(feature = "policies"), allow(dead_code))]
 impl RateWindow {
+    /// A copy moved to `now_ms` as a call recorded then would move it (a
+    /// time window's expired buckets emptied); unchanged for a count
+    /// window, one not started, or a reading before its newest bucket.
+    pub(crate) fn aged(&self, p: &Policy, now_ms: u64) -> RateWindow {
+        let mut w = *self;
+        if p.window_kind == WindowKind::Time && w.periods(p, now_ms).is_some() {
+            w.advance(p, now_ms);
+        }
+        w
+    }
+
     /// Count window: each recorded call's (failed, slow), oldest first (at
     /// most `window_size`). Nothing for a time window.
     pub(crate) fn count_outcomes(&self, p: &Policy) -> impl Iterator<Item = (bool, bool)> + '_ {

@@ -147,7 +147,7 @@ fn call_samples(w: &mut dyn Write, r: &Reading, _: u64) -> fmt::Result {
         ("admitted", s.admitted_count.into()),
         ("rejected", s.rejected_count.into()),
         ("succeeded", s.success_count.into()),
-        ("failed", s.failure_count.into()),
+        ("failed", s.failure_total.into()),
         #[cfg(feature = "policies")]
         ("ignored", s.ignored_count.into()),
         #[cfg(feature = "policies")]

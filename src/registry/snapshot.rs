@@ -8,7 +8,7 @@ use crate::name::to_name;
 #[cfg(feature = "std")]
 use crate::slot::SlotCell;
 use crate::snapshot::{self, Writer, ALL_OVERHEAD, ENTRY_LEN};
-use crate::{Config, Error, Id};
+use crate::{Breaker, Config, Error, Id};
 
 /// Snapshots.
 impl<const N: usize> Registry<N> {
@@ -17,29 +17,40 @@ impl<const N: usize> Registry<N> {
     pub const SNAPSHOT_ALL_MAX: usize = ALL_OVERHEAD + N * ENTRY_LEN;
 
     /// Writes breaker `id`'s snapshot, taken at `now_ms`, to the start of
-    /// `buf`; returns its length, [`SNAPSHOT_LEN`](crate::SNAPSHOT_LEN). O(1).
-    /// `buf` is written only when the answer is `Ok`.
+    /// `buf`; returns its length, [`SNAPSHOT_LEN`](crate::SNAPSHOT_LEN).
+    /// The breaker is copied with its slot locked (a plain copy); the
+    /// encoding and the CRC (O(window)) are done after the lock is
+    /// released. `buf` is written only when the answer is `Ok`.
     ///
     /// # Errors
-    /// [`Error::NotFound`], [`Error::BufferTooSmall`], [`Error::Unsupported`]
-    /// (see [`Breaker::snapshot`](crate::Breaker::snapshot)).
+    /// [`Error::NotFound`], [`Error::BufferTooSmall`].
     pub fn snapshot(&self, id: Id, now_ms: u64, buf: &mut [u8]) -> Result<usize, Error> {
-        self.with_breaker(id, |b| {
-            self.fast
-                .with_counts(id, b, |b| snapshot::snapshot(b, now_ms, buf))
-        })?
+        if buf.len() < crate::SNAPSHOT_LEN {
+            // Checked first, so that an id that is not found is still
+            // `NotFound` with a large enough buffer (and nothing copied).
+            self.with_breaker_quiet(id, |_| ())?;
+            return Err(Error::BufferTooSmall);
+        }
+        // A plain copy under the slot's lock (with the fast path's counts);
+        // the ages, the encoding and the CRC outside it.
+        let copy = self.with_breaker_quiet(id, |b| self.fast.with_counts(id, b, Breaker::clone))?;
+        snapshot::snapshot(&copy, now_ms, buf)
     }
 
     /// Creates breaker `name` from a snapshot, on a clock now reading
     /// `now_ms`: an open breaker stays open for the time it had left.
     /// `config` must be the one the snapshot was taken with; `blob` is
-    /// exactly the snapshot ([`SNAPSHOT_LEN`](crate::SNAPSHOT_LEN) bytes).
-    /// `name` follows [`create`](Self::create)'s rules. O(N).
+    /// exactly the snapshot ([`SNAPSHOT_LEN`](crate::SNAPSHOT_LEN) bytes,
+    /// or 56 for a version 1 blob). `name` follows
+    /// [`create`](Self::create)'s rules. The blob is decoded, checked and
+    /// the breaker built before any lock is taken; the critical section
+    /// only inserts it. O(N) plus O(window).
     ///
     /// # Errors
     /// [`Error::BadSnapshot`] (shorter or longer than
     /// [`SNAPSHOT_LEN`](crate::SNAPSHOT_LEN), wrong magic, bad CRC,
-    /// impossible counters), [`Error::SnapshotVersion`],
+    /// state no breaker could reach), [`Error::SnapshotVersion`],
+    /// [`Error::Unsupported`] (a policy this build does not have),
     /// [`Error::ConfigMismatch`], and those of [`create`](Self::create). On
     /// error the registry is unchanged.
     pub fn restore(
@@ -54,8 +65,9 @@ impl<const N: usize> Registry<N> {
         self.with_index(|index| self.insert(index, name, breaker))
     }
 
-    /// Writes every breaker (names, configs, states) taken at `now_ms` into
-    /// `buf`; returns the length written, `12 + 88 ×` [`len`](Self::len)
+    /// Writes every breaker (names, configs, states, policy state) taken at
+    /// `now_ms` into `buf`; returns the length written, `12 + (32 +`
+    /// [`SNAPSHOT_LEN`](crate::SNAPSHOT_LEN)`) ×` [`len`](Self::len)
     /// (at most [`SNAPSHOT_ALL_MAX`](Self::SNAPSHOT_ALL_MAX)).
     ///
     /// One consistent pass: inside the registry's critical section, every
@@ -71,9 +83,8 @@ impl<const N: usize> Registry<N> {
     ///
     /// # Errors
     /// [`Error::BufferTooSmall`] (shorter than the blob), [`Error::Unsupported`]
-    /// (a breaker with a non-default policy or in a manual state, see
-    /// [`Breaker::snapshot`](crate::Breaker::snapshot); or a name with a NUL
-    /// byte, which [`restore_all`](Self::restore_all) refuses).
+    /// (a name with a NUL byte, which [`restore_all`](Self::restore_all)
+    /// refuses).
     pub fn snapshot_all(&self, now_ms: u64, buf: &mut [u8]) -> Result<usize, Error> {
         let count = self.with_index(|index| {
             let count = N - index.free_slots();
@@ -86,16 +97,13 @@ impl<const N: usize> Registry<N> {
                 return Err(Error::BufferTooSmall);
             }
             // What the format cannot carry, and the copy of one entry.
-            let check = |name: &[u8], s: &Slot| {
-                s.breaker.check_snapshottable()?;
-                match name.contains(&0) {
-                    true => Err(Error::Unsupported),
-                    false => Ok(()),
-                }
+            let check = |name: &[u8], _: &Slot| match name.contains(&0) {
+                true => Err(Error::Unsupported),
+                false => Ok(()),
             };
             let copy = |w: &mut Writer<'_>, name: &[u8], s: &Slot| {
                 self.fast.with_counts(s.id(), &s.breaker, |b| {
-                    snapshot::write_entry_unsealed(w, name, b, now_ms)
+                    snapshot::write_entry(w, name, b.config(), &b.to_parts(now_ms))
                 });
             };
             // With `std` each slot has its own lock: every occupied slot's
@@ -153,29 +161,36 @@ impl<const N: usize> Registry<N> {
 
     /// Restores every breaker of a [`snapshot_all`](Self::snapshot_all)
     /// blob on a clock now reading `now_ms`; returns how many. All or
-    /// nothing: the blob is checked whole first, then every breaker is
-    /// added in one critical section.
+    /// nothing: the blob is checked whole first, outside every lock; then
+    /// one critical section checks names and room; then the breakers are
+    /// installed one by one, each built outside every lock and put in its
+    /// slot in a critical section of its own (bounded: one `create`). Should
+    /// another thread take a name or a slot in between, the breakers
+    /// installed so far are removed again and the error returned: the
+    /// registry ends as it was, though another thread may have seen the
+    /// first ones for that while.
     ///
     /// Bounded by the capacity, whatever the blob claims: its length and
     /// entry count are checked in O(1) before anything else (a blob with
     /// more entries than `N` is [`Error::RegistryFull`] at once), then its
     /// CRC in O(length), then each of its `count <= N` entries is decoded
-    /// and its name compared with the entries before it (O(count²) byte
-    /// comparisons, outside the critical section) and, inside it, with the
-    /// registry's (O(count × N), as `count` calls of
+    /// and checked and its name compared with the entries before it
+    /// (O(count²) byte comparisons, outside the critical section) and,
+    /// inside it, with the registry's (O(count × N), as `count` calls of
     /// [`create`](Self::create)).
     ///
     /// # Errors
-    /// [`Error::BadSnapshot`] (a length other than `12 + 88 × count`, bad
-    /// CRC, an entry [`restore`](Self::restore) would refuse, a name that
-    /// is empty or has a NUL byte), [`Error::SnapshotVersion`],
+    /// [`Error::BadSnapshot`] (a length other than `12 + (32 +`
+    /// [`SNAPSHOT_LEN`](crate::SNAPSHOT_LEN)`) × count`, bad CRC, an entry
+    /// [`restore`](Self::restore) would refuse, a name that is empty or
+    /// has a NUL byte), [`Error::SnapshotVersion`], [`Error::Unsupported`],
     /// [`Error::NameTaken`] (a name in the blob twice, or already in the
     /// registry), [`Error::RegistryFull`] (more entries than `N`, or than
     /// free slots). On error the registry is unchanged.
     pub fn restore_all(&self, blob: &[u8], now_ms: u64) -> Result<usize, Error> {
         let entries = snapshot::read_all(blob, N)?;
-        // Pass 1, outside the critical section: every entry decodes, and no
-        // name appears twice in the blob.
+        // Pass 1, outside every lock: every entry decodes and is
+        // consistent, and no name appears twice in the blob.
         for (i, entry) in entries.iter().enumerate() {
             snapshot::entry_name(entry)?;
             snapshot::entry_breaker(entry, now_ms)?;
@@ -189,7 +204,7 @@ impl<const N: usize> Registry<N> {
             }
         }
         // Pass 2, one critical section: names, then room (as `create`
-        // checks them), then insert all (nothing can fail any more).
+        // checks them).
         self.with_index(|index| {
             for entry in entries.iter() {
                 if index.find(&snapshot::entry_name(entry)?).is_some() {
@@ -199,11 +214,26 @@ impl<const N: usize> Registry<N> {
             if index.free_slots() < entries.len() {
                 return Err(Error::RegistryFull);
             }
-            for entry in entries.iter() {
+            Ok(())
+        })?;
+        // Pass 3: breaker by breaker, each a critical section of its own.
+        let mut installed = [None::<Id>; N];
+        for (k, entry) in entries.iter().enumerate() {
+            let id = snapshot::entry_name(entry).and_then(|name| {
                 let breaker = snapshot::entry_breaker(entry, now_ms)?;
-                self.insert(index, snapshot::entry_name(entry)?, breaker)?;
+                self.with_index(|index| self.insert(index, name, breaker))
+            });
+            match (id, installed.get_mut(k)) {
+                (Ok(id), Some(slot)) => *slot = Some(id),
+                (r, _) => {
+                    // Taken in between by another thread: undo.
+                    for id in installed.iter().flatten() {
+                        let _ = self.remove(*id);
+                    }
+                    return Err(r.err().unwrap_or(Error::RegistryFull));
+                }
             }
-            Ok(entries.len())
-        })
+        }
+        Ok(entries.len())
     }
 }
