@@ -320,9 +320,16 @@ fn encode_into(config: &Config, p: &Parts, dst: &mut [u8]) {
             &neutral
         }
     };
-    let flags = if p.since_failure_ms.is_some() { F_FAILURE } else { 0 }
-        | if x.state_age_ms.is_some() { F_TIMED } else { 0 }
-        | if x.newest_bucket_age_ms.is_some() { F_WINDOW } else { 0 }
+    let flags = if p.since_failure_ms.is_some() {
+        F_FAILURE
+    } else {
+        0
+    } | if x.state_age_ms.is_some() { F_TIMED } else { 0 }
+        | if x.newest_bucket_age_ms.is_some() {
+            F_WINDOW
+        } else {
+            0
+        }
         | if x.forced.is_some() { F_FORCED } else { 0 };
     let mut w = Writer::new(dst);
     w.put(&MAGIC);

@@ -1052,21 +1052,25 @@ fn time_in_state_adds_up() {
 }
 
 #[test]
-fn snapshots_refuse_what_the_format_cannot_carry() {
+fn snapshots_carry_every_policy_and_manual_state() {
     let mut buf = [0u8; fusebox::SNAPSHOT_LEN];
-    let p = breaker(Policy::SNAKEPIT.with_trip_rule(TripRule::Consecutive));
-    assert_eq!(p.snapshot(0, &mut buf), Err(Error::Unsupported));
+    let policy = Policy::SNAKEPIT.with_trip_rule(TripRule::Consecutive);
+    let p = breaker(policy);
+    assert_eq!(p.snapshot(0, &mut buf), Ok(fusebox::SNAPSHOT_LEN));
+    assert_eq!(
+        Breaker::restore(with(policy), &buf, 0).unwrap().stats(),
+        p.stats()
+    );
     let mut m = breaker(Policy::SNAKEPIT);
     m.force_open(0);
-    assert_eq!(m.snapshot(0, &mut buf), Err(Error::Unsupported));
+    m.snapshot(0, &mut buf).unwrap();
+    let mut r = Breaker::restore(with(Policy::SNAKEPIT), &buf, 5).unwrap();
+    assert_eq!(r.state(u64::MAX), State::ForcedOpen);
     let reg: Registry<2> = Registry::new();
     reg.create(b"plain", Config::default()).unwrap();
-    let id = reg
-        .create(b"odd", with(Policy::SNAKEPIT.with_backoff(200, 0)))
+    reg.create(b"odd", with(Policy::SNAKEPIT.with_backoff(200, 0)))
         .unwrap();
     let mut all = [0u8; Registry::<2>::SNAPSHOT_ALL_MAX];
-    assert_eq!(reg.snapshot_all(0, &mut all), Err(Error::Unsupported));
-    reg.remove(id).unwrap();
     assert!(reg.snapshot_all(0, &mut all).is_ok());
 }
 
@@ -1509,10 +1513,14 @@ fn manual_changes_replace_a_timed_forced_open_and_reset_ends_it() {
     b.force_open_for(1_000, 3_000);
     b.disable(3_100);
     assert_eq!(b.state(5_000), State::Disabled);
-    // A forced open, timed or not, is not carried by snapshots.
+    // A forced open for a time is carried by snapshots: the time left.
     let mut buf = [0u8; fusebox::SNAPSHOT_LEN];
     b.force_open_for(1_000, 6_000);
-    assert_eq!(b.snapshot(6_000, &mut buf), Err(Error::Unsupported));
+    b.snapshot(6_400, &mut buf).unwrap();
+    let mut r = Breaker::restore(b.config().clone(), &buf, 10).unwrap();
+    assert_eq!(r.state(609), State::ForcedOpen);
+    assert_eq!(r.retry_after_ms(10), Some(600));
+    assert_eq!(r.state(610), State::HalfOpen);
 }
 
 #[test]

@@ -205,7 +205,10 @@ fn every_permit_result_is_recorded_or_counted_stale() {
     assert_eq!(s.success_count, n(Outcome::Success as usize));
     assert_eq!(s.ignored_count, n(Outcome::Ignored as usize));
     assert!(n(Outcome::Failure as usize) > 0);
-    assert_eq!(s.admitted_count, u64::from(completed.load(Ordering::Relaxed)));
+    assert_eq!(
+        s.admitted_count,
+        u64::from(completed.load(Ordering::Relaxed))
+    );
     assert_eq!(
         n(0) + n(1) + n(2) + s.stale_count,
         s.admitted_count,

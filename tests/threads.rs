@@ -89,13 +89,22 @@ fn mixed_operations_keep_the_counts_consistent() {
         }
     });
     let s = REG.stats(shared).unwrap();
-    assert_eq!(s.admitted_count, u64::from(admitted.load(Ordering::Relaxed)));
-    assert_eq!(s.rejected_count, u64::from(rejected.load(Ordering::Relaxed)));
+    assert_eq!(
+        s.admitted_count,
+        u64::from(admitted.load(Ordering::Relaxed))
+    );
+    assert_eq!(
+        s.rejected_count,
+        u64::from(rejected.load(Ordering::Relaxed))
+    );
     assert_eq!(
         s.admitted_count + s.rejected_count,
         THREADS as u64 * ROUNDS as u64 * 5
     );
-    assert_eq!(s.success_count, u64::from(successes.load(Ordering::Relaxed)));
+    assert_eq!(
+        s.success_count,
+        u64::from(successes.load(Ordering::Relaxed))
+    );
     assert!(
         s.rejected_count > 0,
         "the breaker never opened: the test exercised nothing"
@@ -132,7 +141,10 @@ fn counts_stay_exact_beyond_the_lanes_across_thread_ends_and_slot_reuse() {
             (u64::from(K * times), u64::from(K * times), 0)
         );
         let o = REG.stats(open).unwrap();
-        assert_eq!((o.admitted_count, o.rejected_count), (0, u64::from(K * times)));
+        assert_eq!(
+            (o.admitted_count, o.rejected_count),
+            (0, u64::from(K * times))
+        );
     };
 
     // All at once: 8 threads count in lanes, the rest through the lock.
