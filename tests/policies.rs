@@ -1110,11 +1110,13 @@ fn clock_jumps_never_wedge_a_policy_breaker() {
 fn registry_listener_gets_every_change_in_order() {
     use std::sync::Mutex;
     static SEEN: Mutex<Vec<(u32, State, State, Reason)>> = Mutex::new(Vec::new());
+    static STAMPS: Mutex<Vec<(Id, u64)>> = Mutex::new(Vec::new());
     static REG: Registry<4> = Registry::new();
     fn on_event(ev: &fusebox::Event, data: usize) {
         assert_eq!(data, 7);
         let t: Transition = ev.transition;
         SEEN.lock().unwrap().push((ev.seq, t.from, t.to, t.reason));
+        STAMPS.lock().unwrap().push((ev.id, t.now_ms));
     }
     REG.set_listener(Some(fusebox::Listener {
         func: on_event,
@@ -1122,12 +1124,12 @@ fn registry_listener_gets_every_change_in_order() {
     }))
     .unwrap();
     let id = REG.create(b"db", with(Policy::SNAKEPIT)).unwrap();
-    for _ in 0..3 {
-        REG.record_failure(id, 0).unwrap();
+    for t in 0..3 {
+        REG.record_failure(id, 5 + t).unwrap();
     }
-    REG.try_acquire(id, 1_000).unwrap();
-    REG.record_success(id, 1_001).unwrap();
-    REG.force_open(id, 1_002).unwrap();
+    REG.try_acquire(id, 1_500).unwrap();
+    REG.record_success(id, 1_501).unwrap();
+    REG.force_open(id, 1_502).unwrap();
     REG.reset(id).unwrap();
     REG.set_listener(None).unwrap();
     REG.disable(id, 1_003).unwrap(); // nobody listening: not delivered
@@ -1142,7 +1144,40 @@ fn registry_listener_gets_every_change_in_order() {
             (5, State::ForcedOpen, State::Closed, Reason::Manual),
         ]
     );
+    // Each event carries its breaker and the reading of the operation that
+    // caused it; the reset, which has none, the start of the state it
+    // ended (the forced open at 1 502).
+    let stamps = STAMPS.lock().unwrap().clone();
+    assert_eq!(
+        stamps,
+        [(id, 7), (id, 1_500), (id, 1_501), (id, 1_502), (id, 1_502)]
+    );
     assert_eq!(REG.events_dropped(), 0);
+}
+
+#[test]
+fn transitions_carry_the_reading_that_caused_them() {
+    let p = Policy::SNAKEPIT.with_half_open_max_wait(300, WaitAction::Reopen);
+    let mut b = breaker(p);
+    for t in 0..3 {
+        b.record_failure(100 + t);
+    }
+    b.try_acquire(5_000).unwrap(); // open ran out at 1 102: half-open now
+                                   // The probe wait ends at 5 300; found by a reading at 9 000, the reopen
+                                   // is dated at 5 300 and its open window (1 000) is over by 9 000 too.
+    b.state(9_000);
+    let stamps: Vec<(State, u64)> = core::iter::from_fn(|| b.take_transition())
+        .map(|t| (t.to, t.now_ms))
+        .collect();
+    assert_eq!(
+        stamps,
+        [
+            (State::Open, 102),
+            (State::HalfOpen, 5_000),
+            (State::Open, 5_300),
+            (State::HalfOpen, 9_000),
+        ]
+    );
 }
 
 #[test]
