@@ -277,7 +277,7 @@ mod policies {
             .with_trip_rule(TripRule::FailureRate)
             .with_window(WindowKind::Time, 4, 100)
             .with_minimum_calls(4)
-            .with_failure_rate_percent(50);
+            .with_failure_rate_percent(60);
         use Op::*;
         // Buckets from 1 000: [S F] [S S] [F] [ ].
         let history = [
@@ -288,16 +288,17 @@ mod policies {
             (Failure, 1_230),
         ];
         // Snapshot at 1 260. At 1 410 the first bucket has expired:
-        // S S F S (25 %); F at 1 420: 40 %; F at 1 510 (the second bucket
-        // gone): F S F F, 75 %: trips. A restore with buckets out of
-        // phase, or empty, decides otherwise.
+        // S S F S (25 %); F at 1 420: 40 %; F at 1 500, exactly when the
+        // second bucket goes: F S F F, 75 %, trips (with the second bucket
+        // still in, 50 %, it would not). A restore with buckets out of
+        // phase by even 1 ms, or empty, decides otherwise.
         let later = [
             (State, 100),
             (Success, 150),
             (Failure, 160),
             (Acquire, 200),
-            (Failure, 250),
-            (RetryAfter, 251),
+            (Failure, 240),
+            (RetryAfter, 241),
         ];
         for boot in [1_260, 1_261, 500_000, 1 << 40] {
             assert_eq!(
