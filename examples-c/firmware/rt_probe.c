@@ -72,6 +72,7 @@
     X(fusebox_events_dropped)                                                  \
     X(fusebox_snapshot)                                                        \
     X(fusebox_restore)                                                         \
+    X(fusebox_snapshot_max)                                                    \
     X(fusebox_snapshot_all_max)                                                \
     X(fusebox_snapshot_all)                                                    \
     X(fusebox_restore_all)
@@ -230,7 +231,7 @@ static void name_of(char *name, unsigned i) {
 #endif
 static char text[RT_TEXT_BYTES];
 static fusebox_id ids[RT_MAX_SLOTS];
-static uint8_t blob[12 + RT_MAX_SLOTS * 96];
+static uint8_t blob[12 + RT_MAX_SLOTS * (32 + FUSEBOX_SNAPSHOT_MAX)];
 static int policies;
 static size_t capacity;
 
@@ -259,6 +260,8 @@ static void pure_functions(void) {
     EXPECT(limit >= 1);
     RUN(fusebox_max_buckets, limit = fusebox_max_buckets());
     EXPECT(limit >= 1);
+    RUN(fusebox_snapshot_max, n = fusebox_snapshot_max());
+    EXPECT(n == FUSEBOX_SNAPSHOT_MAX);
     RUN(fusebox_snapshot_all_max, n = fusebox_snapshot_all_max());
     EXPECT(n <= sizeof blob);
 }
