@@ -1552,7 +1552,7 @@ fn manual_changes_replace_a_timed_forced_open_and_reset_ends_it() {
     let mut buf = [0u8; fusebox::SNAPSHOT_LEN];
     b.force_open_for(1_000, 6_000);
     b.snapshot(6_400, &mut buf).unwrap();
-    let mut r = Breaker::restore(b.config().clone(), &buf, 10).unwrap();
+    let mut r = Breaker::restore(*b.config(), &buf, 10).unwrap();
     assert_eq!(r.state(609), State::ForcedOpen);
     assert_eq!(r.retry_after_ms(10), Some(600));
     assert_eq!(r.state(610), State::HalfOpen);

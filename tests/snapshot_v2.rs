@@ -17,6 +17,7 @@ fn reseal(blob: &mut [u8]) {
     blob[end..].copy_from_slice(&crc.to_le_bytes());
 }
 
+#[cfg_attr(not(feature = "policies"), allow(dead_code))]
 fn put_u32(blob: &mut [u8], at: usize, v: u32) {
     blob[at..at + 4].copy_from_slice(&v.to_le_bytes());
 }

@@ -46,9 +46,9 @@ fn half_open_admissions_never_exceed_the_limit_under_a_race() {
         assert_eq!(REG.stats(id).unwrap().half_open_calls, max);
     }
     let s = REG.stats(id).unwrap();
-    let attempts = ROUNDS as u64 * THREADS as u64 * 8;
+    let attempts = ROUNDS * THREADS as u64 * 8;
     assert_eq!(s.admitted_count + s.rejected_count, attempts);
-    assert_eq!(s.admitted_count, ROUNDS as u64 * u64::from(max));
+    assert_eq!(s.admitted_count, ROUNDS * u64::from(max));
 }
 
 #[test]
@@ -99,7 +99,7 @@ fn mixed_operations_keep_the_counts_consistent() {
     );
     assert_eq!(
         s.admitted_count + s.rejected_count,
-        THREADS as u64 * ROUNDS as u64 * 5
+        THREADS as u64 * ROUNDS * 5
     );
     assert_eq!(
         s.success_count,

@@ -144,14 +144,14 @@ fn state_samples(w: &mut dyn Write, r: &Reading, _: u64) -> fmt::Result {
 fn call_samples(w: &mut dyn Write, r: &Reading, _: u64) -> fmt::Result {
     let s = &r.stats;
     let outcomes: &[(&str, u64)] = &[
-        ("admitted", s.admitted_count.into()),
-        ("rejected", s.rejected_count.into()),
-        ("succeeded", s.success_count.into()),
-        ("failed", s.failure_total.into()),
+        ("admitted", s.admitted_count),
+        ("rejected", s.rejected_count),
+        ("succeeded", s.success_count),
+        ("failed", s.failure_total),
         #[cfg(feature = "policies")]
-        ("ignored", s.ignored_count.into()),
+        ("ignored", s.ignored_count),
         #[cfg(feature = "policies")]
-        ("slow", s.slow_count.into()),
+        ("slow", s.slow_count),
     ];
     for (i, (outcome, value)) in outcomes.iter().enumerate() {
         if i > 0 {
