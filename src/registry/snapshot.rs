@@ -3,8 +3,8 @@
 //! [`snapshot`](crate::snapshot) module for the format).
 #![forbid(unsafe_code)]
 
+use super::names::NameWords;
 use super::{Registry, Slot};
-use crate::name::to_name;
 #[cfg(feature = "std")]
 use crate::slot::SlotCell;
 use crate::snapshot::{self, Writer, ALL_OVERHEAD, ENTRY_LEN};
@@ -60,9 +60,9 @@ impl<const N: usize> Registry<N> {
         blob: &[u8],
         now_ms: u64,
     ) -> Result<Id, Error> {
-        let name = to_name(name)?;
+        let name = NameWords::new(name)?;
         let breaker = snapshot::restore(config, blob, now_ms)?;
-        self.with_index(|index| self.insert(index, name, breaker))
+        self.insert(&self.names.begin()?, &name, breaker)
     }
 
     /// Writes every breaker (names, configs, states, policy state) taken at
@@ -86,8 +86,11 @@ impl<const N: usize> Registry<N> {
     /// (a name with a NUL byte, which [`restore_all`](Self::restore_all)
     /// refuses).
     pub fn snapshot_all(&self, now_ms: u64, buf: &mut [u8]) -> Result<usize, Error> {
-        let count = self.with_index(|index| {
-            let count = N - index.free_slots();
+        // The structural token: no breaker is added or removed meanwhile.
+        let token = self.names.begin()?;
+        let named = |i: usize| self.names.read(i).map(|(n, _)| n.to_name());
+        let count = (|| {
+            let count = N - token.free_slots();
             let header = u16::try_from(count).map_err(|_| Error::Unsupported)?;
             let len = count
                 .checked_mul(ENTRY_LEN)
@@ -116,17 +119,13 @@ impl<const N: usize> Registry<N> {
             #[cfg(feature = "std")]
             {
                 let locked: [Option<_>; N] = core::array::from_fn(|i| {
-                    let named = index.names.get(i).is_some_and(|n| !n.is_empty());
-                    named
-                        .then(|| self.slots.get(i).map(SlotCell::lock))
-                        .flatten()
+                    let name = named(i)?;
+                    Some((name, self.slots.get(i).map(SlotCell::lock)?))
                 });
                 let occupied = || {
-                    index
-                        .names
+                    locked
                         .iter()
-                        .zip(&locked)
-                        .filter_map(|(n, s)| Some((n, s.as_ref()?)))
+                        .filter_map(|l| l.as_ref().map(|(n, s)| (n, s)))
                 };
                 for (name, s) in occupied() {
                     check(name, s)?;
@@ -137,47 +136,49 @@ impl<const N: usize> Registry<N> {
                     copy(&mut w, name, s);
                 }
             }
-            // Without it every slot lock is this same critical section,
-            // held throughout: nothing changes between the two passes.
+            // Without it every slot lock is a critical section: one held
+            // throughout (slot locks nest inside it), so that nothing
+            // changes between the two passes. Its length grows with the
+            // registry: the one such critical section left.
             #[cfg(not(feature = "std"))]
-            {
+            critical_section::with(|_| {
                 let occupied = || {
-                    let named = index.names.iter().zip(&self.slots);
-                    named.filter(|(name, _)| !name.is_empty())
+                    let slots = self.slots.iter().enumerate();
+                    slots.filter_map(|(i, slot)| Some((named(i)?, slot)))
                 };
                 for (name, slot) in occupied() {
-                    slot.with(|s| check(name, s))??;
+                    slot.with(|s| check(&name, s))??;
                 }
                 let mut w = Writer::new(buf);
                 snapshot::write_all_header(&mut w, header);
                 for (name, slot) in occupied() {
-                    slot.with(|s| copy(&mut w, name, s))?;
+                    slot.with(|s| copy(&mut w, &name, s))?;
                 }
-            }
+                Ok::<_, Error>(())
+            })?;
             Ok(count)
-        })?;
+        })()?;
+        drop(token);
         snapshot::seal_all(buf, count)
     }
 
     /// Restores every breaker of a [`snapshot_all`](Self::snapshot_all)
     /// blob on a clock now reading `now_ms`; returns how many. All or
-    /// nothing: the blob is checked whole first, outside every lock; then
-    /// one critical section checks names and room; then the breakers are
-    /// installed one by one, each built outside every lock and put in its
-    /// slot in a critical section of its own (bounded: one `create`). Should
-    /// another thread take a name or a slot in between, the breakers
-    /// installed so far are removed again and the error returned: the
-    /// registry ends as it was, though another thread may have seen the
-    /// first ones for that while.
+    /// nothing: the blob is checked whole first (CRC, every entry decoded
+    /// and checked), outside every lock; then, holding the structural
+    /// token (no other create, remove or restore meanwhile), names and
+    /// room are checked and the breakers installed one by one, each built
+    /// outside every lock and put in its slot in a critical section of its
+    /// own (bounded: one `create`'s).
     ///
     /// Bounded by the capacity, whatever the blob claims: its length and
     /// entry count are checked in O(1) before anything else (a blob with
     /// more entries than `N` is [`Error::RegistryFull`] at once), then its
     /// CRC in O(length), then each of its `count <= N` entries is decoded
     /// and checked and its name compared with the entries before it
-    /// (O(count²) byte comparisons, outside the critical section) and,
-    /// inside it, with the registry's (O(count × N), as `count` calls of
-    /// [`create`](Self::create)).
+    /// (O(count²) byte comparisons) and with the registry's (O(count × N),
+    /// as `count` calls of [`create`](Self::create)), none of it with
+    /// interrupts masked.
     ///
     /// # Errors
     /// [`Error::BadSnapshot`] (a length other than `12 + (32 +`
@@ -203,36 +204,25 @@ impl<const N: usize> Registry<N> {
                 return Err(Error::NameTaken);
             }
         }
-        // Pass 2, one critical section: names, then room (as `create`
-        // checks them).
-        self.with_index(|index| {
-            for entry in entries.iter() {
-                if index.find(&snapshot::entry_name(entry)?).is_some() {
-                    return Err(Error::NameTaken);
-                }
+        // Pass 2, with the structural token: names, then room (as `create`
+        // checks them), then install them one by one, each built outside
+        // every lock and put in its slot in a critical section of its own
+        // (a `create`'s). The structural token keeps every other create,
+        // remove and restore out meanwhile: nothing can fail any more.
+        let token = self.names.begin()?;
+        for entry in entries.iter() {
+            let name = NameWords::new(&snapshot::entry_name(entry)?)?;
+            if token.table().find(&name).is_some() {
+                return Err(Error::NameTaken);
             }
-            if index.free_slots() < entries.len() {
-                return Err(Error::RegistryFull);
-            }
-            Ok(())
-        })?;
-        // Pass 3: breaker by breaker, each a critical section of its own.
-        let mut installed = [None::<Id>; N];
-        for (k, entry) in entries.iter().enumerate() {
-            let id = snapshot::entry_name(entry).and_then(|name| {
-                let breaker = snapshot::entry_breaker(entry, now_ms)?;
-                self.with_index(|index| self.insert(index, name, breaker))
-            });
-            match (id, installed.get_mut(k)) {
-                (Ok(id), Some(slot)) => *slot = Some(id),
-                (r, _) => {
-                    // Taken in between by another thread: undo.
-                    for id in installed.iter().flatten() {
-                        let _ = self.remove(*id);
-                    }
-                    return Err(r.err().unwrap_or(Error::RegistryFull));
-                }
-            }
+        }
+        if token.free_slots() < entries.len() {
+            return Err(Error::RegistryFull);
+        }
+        for entry in entries.iter() {
+            let breaker = snapshot::entry_breaker(entry, now_ms)?;
+            let name = NameWords::new(&snapshot::entry_name(entry)?)?;
+            self.insert(&token, &name, breaker)?;
         }
         Ok(entries.len())
     }
