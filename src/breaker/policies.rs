@@ -39,7 +39,7 @@ pub(super) struct Ext {
     /// wait that reopened and an open window already over, twice, and a
     /// verdict); the registry takes them after every locked step, which
     /// makes at most four.
-    pending: [Transition; PENDING],
+    pending: [Pending; PENDING],
     generation: u32,
     transitions: SplitU64,
     half_open_successes: u32,
@@ -93,7 +93,7 @@ impl Ext {
         slow_count: SplitU64::new(0),
         stale_count: SplitU64::new(0),
         ignored_count: SplitU64::new(0),
-        pending: [Transition::ZERO; PENDING],
+        pending: [Pending::ZERO; PENDING],
         pending_len: 0,
         dropped_transitions: 0,
         state_since_ms: SplitU64::new(0),
@@ -163,15 +163,38 @@ const fn time_slot(state: State) -> usize {
     }
 }
 
-impl Transition {
+/// A transition as a breaker keeps it until taken: its reading as two
+/// halves, so that the breaker stays 4-byte aligned (and moving the list
+/// stays a 4-byte move on 32-bit cores).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Pending {
+    from: State,
+    to: State,
+    reason: Reason,
+    generation: u32,
+    now_ms: SplitU64,
+}
+
+impl Pending {
     /// All zero: an empty entry of a breaker's pending list.
-    const ZERO: Transition = Transition {
+    const ZERO: Pending = Pending {
         from: State::Closed,
         to: State::Closed,
         reason: Reason::FailureThreshold,
         generation: 0,
-        now_ms: 0,
+        now_ms: SplitU64::new(0),
     };
+
+    /// The transition it keeps.
+    pub(super) fn transition(self) -> Transition {
+        Transition {
+            from: self.from,
+            to: self.to,
+            reason: self.reason,
+            generation: self.generation,
+            now_ms: self.now_ms.get(),
+        }
+    }
 }
 
 impl Permit {
@@ -272,12 +295,12 @@ impl Hooks for Ext {
         }
         e.generation = e.generation.wrapping_add(1);
         e.transitions.add(1);
-        let t = Transition {
+        let t = Pending {
             from,
             to,
             reason,
             generation: e.generation,
-            now_ms: at,
+            now_ms: SplitU64::new(at),
         };
         match e.pending.get_mut(usize::from(e.pending_len)) {
             Some(free) => {

@@ -207,7 +207,7 @@ impl Breaker {
         if self.ext.pending_len == 0 {
             return None;
         }
-        let first = self.ext.pending.first().copied();
+        let first = self.ext.pending.first().map(|p| p.transition());
         self.ext.pending.rotate_left(1);
         self.ext.pending_len -= 1;
         first
