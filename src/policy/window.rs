@@ -299,7 +299,7 @@ impl RateWindow {
             cur = if i >= size {
                 i = 0;
                 None
-            } else if i % 64 == 0 {
+            } else if i & 63 == 0 {
                 None
             } else {
                 Some((f >> 1, s >> 1))
