@@ -311,15 +311,7 @@ fn with_policy(config: Config, policy: Policy) -> Result<Config, Error> {
 
 /// Encodes `config` and `p` (taken at snapshot time) into `dst`
 /// ([`SNAPSHOT_LEN`] bytes), its CRC left 0 ([`seal`] writes it).
-fn encode_into(config: &Config, p: &Parts, dst: &mut [u8]) {
-    let neutral;
-    let x = match &p.policy {
-        Some(x) => x,
-        None => {
-            neutral = PolicyParts::neutral(config);
-            &neutral
-        }
-    };
+fn encode_into(config: &Config, p: &Parts, x: &PolicyParts, dst: &mut [u8]) {
     let flags = if p.since_failure_ms.is_some() {
         F_FAILURE
     } else {
@@ -418,8 +410,11 @@ pub(crate) fn snapshot(breaker: &Breaker, now_ms: u64, buf: &mut [u8]) -> Result
 /// done outside the slot's lock. Nothing is written unless the answer is
 /// `Ok`.
 pub(crate) fn write_parts(config: &Config, parts: &Parts, buf: &mut [u8]) -> Result<usize, Error> {
+    // `to_parts` always carries the policy part (only a version 1 blob
+    // decodes without one).
+    let x = parts.policy.as_ref().ok_or(Error::Unsupported)?;
     let dst = buf.get_mut(..SNAPSHOT_LEN).ok_or(Error::BufferTooSmall)?;
-    encode_into(config, parts, dst);
+    encode_into(config, parts, x, dst);
     seal(dst);
     Ok(SNAPSHOT_LEN)
 }
@@ -443,8 +438,21 @@ pub(crate) fn decode(blob: &[u8]) -> Result<(Config, Parts), Error> {
     }
     let mut r = Reader::new(verified(blob, SNAPSHOT_LEN)?);
     let _ = r.take::<10>();
+    // Read straight into the parts (no arrays in between: this runs on
+    // small stacks).
+    let mut parts = Parts {
+        state: State::Closed,
+        failure_count: 0,
+        half_open_calls: 0,
+        failure_total: 0,
+        success_count: 0,
+        rejected_count: 0,
+        admitted_count: 0,
+        since_failure_ms: None,
+        policy: Some(PolicyParts::neutral(&Config::ZERO)),
+    };
     let fields = (|| {
-        let state = State::from_code(u32::from(r.u8()?))?;
+        parts.state = State::from_code(u32::from(r.u8()?))?;
         let flags = r.u8()?;
         if flags & !(F_FAILURE | F_TIMED | F_WINDOW | F_FORCED) != 0 {
             return None;
@@ -458,34 +466,39 @@ pub(crate) fn decode(blob: &[u8]) -> Result<(Config, Parts), Error> {
             *v = r.u32()?;
         }
         let policy = policy_of_words(words)?;
-        let failure_count = r.u32()?;
-        let half_open_calls = r.u32()?;
-        let mut big = [0u64; 9];
-        for v in &mut big {
+        parts.failure_count = r.u32()?;
+        parts.half_open_calls = r.u32()?;
+        parts.failure_total = r.u64()?;
+        parts.success_count = r.u64()?;
+        parts.rejected_count = r.u64()?;
+        parts.admitted_count = r.u64()?;
+        let since = r.u64()?;
+        let x = parts.policy.as_mut()?;
+        x.transitions = r.u64()?;
+        x.slow_count = r.u64()?;
+        x.stale_count = r.u64()?;
+        x.ignored_count = r.u64()?;
+        x.half_open_successes = r.u32()?;
+        x.half_open_failures = r.u32()?;
+        x.half_open_slow = r.u32()?;
+        x.open_base_ms = r.u32()?;
+        x.open_ms = r.u32()?;
+        x.rng = r.u32()?;
+        for v in &mut x.time_in_state_ms {
             *v = r.u64()?;
         }
-        let [failure_total, success_count, rejected_count, admitted_count, since, transitions, slow_count, stale_count, ignored_count] =
-            big;
-        let mut small = [0u32; 6];
-        for v in &mut small {
-            *v = r.u32()?;
-        }
-        let [half_open_successes, half_open_failures, half_open_slow, open_base_ms, open_ms, rng] =
-            small;
-        let mut times = [0u64; 7];
-        for v in &mut times {
-            *v = r.u64()?;
-        }
-        let [closed, open, half, state_age, probes_age, forced_ms, forced_left] = times;
-        let window_fill = r.u16()?;
+        let state_age = r.u64()?;
+        x.probes_age_ms = r.u64()?;
+        let forced_ms = r.u64()?;
+        let forced_left = r.u64()?;
+        x.window_fill = r.u16()?;
         if r.take::<6>()? != [0; 6] {
             return None;
         }
         let newest_age = r.u64()?;
-        let window_failed = r.take::<WINDOW_BITS_BYTES>()?;
-        let window_slow = r.take::<WINDOW_BITS_BYTES>()?;
-        let mut buckets = [[0u32; 3]; SNAPSHOT_BUCKETS];
-        for b in &mut buckets {
+        x.window_failed = r.take::<WINDOW_BITS_BYTES>()?;
+        x.window_slow = r.take::<WINDOW_BITS_BYTES>()?;
+        for b in &mut x.buckets {
             for v in b.iter_mut() {
                 *v = r.u32()?;
             }
@@ -496,48 +509,17 @@ pub(crate) fn decode(blob: &[u8]) -> Result<(Config, Parts), Error> {
             0 => Ok(None),
             _ => Ok(Some(v)),
         };
-        let since_failure_ms = flagged(F_FAILURE, since).ok()?;
-        let state_age_ms = flagged(F_TIMED, state_age).ok()?;
-        let newest_bucket_age_ms = flagged(F_WINDOW, newest_age).ok()?;
-        let forced = match flags & F_FORCED {
+        x.state_age_ms = flagged(F_TIMED, state_age).ok()?;
+        x.newest_bucket_age_ms = flagged(F_WINDOW, newest_age).ok()?;
+        x.forced = match flags & F_FORCED {
             0 if forced_ms != 0 || forced_left != 0 => return None,
             0 => None,
             _ => Some((forced_ms, forced_left)),
         };
-        let parts = Parts {
-            state,
-            failure_count,
-            half_open_calls,
-            failure_total,
-            success_count,
-            rejected_count,
-            admitted_count,
-            since_failure_ms,
-            policy: Some(PolicyParts {
-                transitions,
-                slow_count,
-                stale_count,
-                ignored_count,
-                half_open_successes,
-                half_open_failures,
-                half_open_slow,
-                open_base_ms,
-                open_ms,
-                rng,
-                time_in_state_ms: [closed, open, half],
-                state_age_ms,
-                probes_age_ms: probes_age,
-                forced,
-                window_fill,
-                window_failed,
-                window_slow,
-                newest_bucket_age_ms,
-                buckets,
-            }),
-        };
-        Some((base, policy, parts))
+        parts.since_failure_ms = flagged(F_FAILURE, since).ok()?;
+        Some((base, policy))
     })();
-    let (base, policy, parts) = fields.ok_or(Error::BadSnapshot)?;
+    let (base, policy) = fields.ok_or(Error::BadSnapshot)?;
     let config = with_policy(base, policy)?;
     config.validate().map_err(|_| Error::BadSnapshot)?;
     Ok((config, parts))
@@ -633,10 +615,12 @@ pub(crate) fn write_entry(w: &mut Writer<'_>, name: &[u8], config: &Config, part
         padded.iter_mut().zip(name).for_each(|(d, s)| *d = *s);
     }
     w.put(&field);
-    if let Some(dst) = w.buf.get_mut(w.pos..w.pos.saturating_add(SNAPSHOT_LEN)) {
-        encode_into(config, parts, dst);
-    } else {
-        w.ok = false;
+    match (
+        w.buf.get_mut(w.pos..w.pos.saturating_add(SNAPSHOT_LEN)),
+        &parts.policy,
+    ) {
+        (Some(dst), Some(x)) => encode_into(config, parts, x, dst),
+        _ => w.ok = false,
     }
     w.pos = w.pos.saturating_add(SNAPSHOT_LEN);
 }

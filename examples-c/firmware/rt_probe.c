@@ -271,7 +271,7 @@ static void pure_functions(void) {
     RUN(fusebox_snapshot_max, n = fusebox_snapshot_max());
     EXPECT(n == FUSEBOX_SNAPSHOT_MAX);
     RUN(fusebox_snapshot_all_max, n = fusebox_snapshot_all_max());
-    EXPECT(n <= sizeof blob);
+    EXPECT(RT_BLOB_ENTRIES < RT_MAX_SLOTS || n <= sizeof blob);
 }
 
 static void clocks(void) {
@@ -449,7 +449,9 @@ static void full_registry(void) {
     fusebox_status st;
     char name[FUSEBOX_NAME_MAX + 1];
     size_t i, len = 0, count = 0, written = 0, n = capacity;
-    uint8_t one[FUSEBOX_SNAPSHOT_MAX];
+    /* One breaker's blob: the start of the registry blob's buffer (used
+       before it), not 380 more bytes of stack. */
+    uint8_t *one = blob;
     fusebox_config_init(&c);
     EXPECT(n <= RT_MAX_SLOTS);
     for (i = 0; i < n; i++) {
@@ -494,7 +496,7 @@ static void full_registry(void) {
     for (i = 0; i < c.failure_threshold; i++) {
         RUN(fusebox_record_failure, st = fusebox_record_failure(ids[n - 1]));
     }
-    RUN(fusebox_snapshot, st = fusebox_snapshot(ids[n - 1], one, sizeof one, &len));
+    RUN(fusebox_snapshot, st = fusebox_snapshot(ids[n - 1], one, sizeof blob, &len));
     EXPECT(st == FUSEBOX_OK);
     RUN(fusebox_destroy, st = fusebox_destroy(ids[n - 1]));
     name_of(name, (unsigned)n - 1);
