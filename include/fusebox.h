@@ -18,7 +18,8 @@
  *   interrupts a fusebox call and calls fusebox on the same breaker
  *   deadlocks. Only fusebox_config_init, fusebox_status_str,
  *   fusebox_state_str, fusebox_capacity, fusebox_max_window_calls,
- *   fusebox_max_buckets and fusebox_snapshot_all_max are always safe there.
+ *   fusebox_max_buckets, fusebox_snapshot_max and fusebox_snapshot_all_max are
+ *   always safe there.
  * - Inside an op (fusebox_call): any function, on any breaker.
  * - Inside a clock: no function that reads the clock or changes a state
  *   (recursion, or a deadlock with a listener waiting in fusebox_set_clock),
@@ -96,6 +97,14 @@ void fusebox_port_panic(void);
  * FUSEBOX_SNAPSHOT_MAX` at start-up if the build's limits are not known.
  */
 #define FUSEBOX_SNAPSHOT_MAX 380
+
+/**
+ * Bytes of one breaker's snapshot in a library built with the largest
+ * window limits (`FUSEBOX_MAX_WINDOW_CALLS` 1024, `FUSEBOX_MAX_BUCKETS`
+ * 60): a buffer of this size holds a snapshot of a library built with any
+ * limits.
+ */
+#define FUSEBOX_SNAPSHOT_LARGEST 1244
 
 /**
  * `trip_rule`: Snakepit's, `failure_threshold` failures since the last close.

@@ -86,6 +86,15 @@ pub const FUSEBOX_STALE_PERMIT: fusebox_status = 15;
 /// FUSEBOX_SNAPSHOT_MAX` at start-up if the build's limits are not known.
 pub const FUSEBOX_SNAPSHOT_MAX: usize = 380;
 
+/// Bytes of one breaker's snapshot in a library built with the largest
+/// window limits (`FUSEBOX_MAX_WINDOW_CALLS` 1024, `FUSEBOX_MAX_BUCKETS`
+/// 60): a buffer of this size holds a snapshot of a library built with any
+/// limits.
+pub const FUSEBOX_SNAPSHOT_LARGEST: usize = 1244;
+
+const _: () = assert!(FUSEBOX_SNAPSHOT_LARGEST == 268 + 2 * 1024 / 8 + 12 * 60);
+const _: () = assert!(crate::SNAPSHOT_LEN <= FUSEBOX_SNAPSHOT_LARGEST);
+
 // The header states the default limits' size: it must be the size of a
 // build with those limits.
 const _: () = assert!(
