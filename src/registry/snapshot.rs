@@ -33,7 +33,10 @@ impl<const N: usize> Registry<N> {
         }
         // A plain copy under the slot's lock (with the fast path's counts);
         // the ages, the encoding and the CRC outside it.
-        let copy = self.with_breaker_quiet(id, |b| self.fast.with_counts(id, b, Breaker::clone))?;
+        // Copied into a breaker of this frame (not returned through the
+        // lock's closures: one breaker on the stack, not two).
+        let mut copy = Breaker::VACANT;
+        self.with_breaker_quiet(id, |b| self.fast.with_counts(id, b, |b| copy.clone_from(b)))?;
         snapshot::snapshot(&copy, now_ms, buf)
     }
 
