@@ -721,7 +721,8 @@ pub(crate) fn entry_name(entry: &[u8]) -> Result<Name, Error> {
 pub(crate) fn entry_breaker(entry: &[u8], now_ms: u64) -> Result<Breaker, Error> {
     let blob = entry.get(1 + NAME_MAX..).ok_or(Error::BadSnapshot)?;
     let (config, parts) = decode(blob)?;
-    Breaker::from_parts(config, &parts, now_ms).map_err(|_| Error::BadSnapshot)
+    // `decode` validated the config: every error here is `BadSnapshot`.
+    Breaker::from_parts(config, &parts, now_ms)
 }
 
 /// Snapshots of an owned breaker.
