@@ -41,9 +41,10 @@ static int print_stats(const char *name) {
     if (fusebox_stats_get(id, &s) != FUSEBOX_OK) {
         return -1;
     }
-    printf("%s: state=%s failures=%u successes=%u admitted=%u rejected=%u\n", name,
-           fusebox_state_str(s.state), (unsigned)s.failure_count, (unsigned)s.success_count,
-           (unsigned)s.admitted_count, (unsigned)s.rejected_count);
+    printf("%s: state=%s failures=%llu successes=%llu admitted=%llu rejected=%llu\n", name,
+           fusebox_state_str(s.state), (unsigned long long)s.failure_count,
+           (unsigned long long)s.success_count, (unsigned long long)s.admitted_count,
+           (unsigned long long)s.rejected_count);
     return 0;
 }
 

@@ -30,7 +30,7 @@ static fusebox_config upstream_config(void) {
 static int save(const char *path) {
     fusebox_config cfg = upstream_config();
     fusebox_id id;
-    uint8_t blob[FUSEBOX_SNAPSHOT_MAX];
+    uint8_t blob[FUSEBOX_SNAPSHOT_LARGEST]; /* any build's (FUSEBOX_SNAPSHOT_MAX: the default limits') */
     size_t len;
     FILE *f;
     int i;
@@ -55,7 +55,7 @@ static int save(const char *path) {
 static int load(const char *path) {
     fusebox_config cfg = upstream_config();
     fusebox_id id;
-    uint8_t blob[FUSEBOX_SNAPSHOT_MAX];
+    uint8_t blob[FUSEBOX_SNAPSHOT_LARGEST]; /* any build's (FUSEBOX_SNAPSHOT_MAX: the default limits') */
     size_t len;
     fusebox_status st;
     uint64_t probe_at[] = {50, 19000, 20049, 20050};

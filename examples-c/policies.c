@@ -92,7 +92,7 @@ int main(void) {
     if (check(fusebox_stats_get(id, &s), "stats")) {
         return 1;
     }
-    printf("  ignored=%u window: %u calls, %u failures\n", (unsigned)s.ignored_count,
+    printf("  ignored=%llu window: %u calls, %u failures\n", (unsigned long long)s.ignored_count,
            (unsigned)s.window_calls, (unsigned)s.window_failures);
 
     printf("more 500s: 5 of 5 judged calls fail\n");
@@ -143,10 +143,10 @@ int main(void) {
     if (check(fusebox_stats_get(id, &s), "stats")) {
         return 1;
     }
-    printf("stats: state=%s transitions=%u stale=%u ignored=%u time open=%llu ms "
+    printf("stats: state=%s transitions=%llu stale=%llu ignored=%llu time open=%llu ms "
            "half-open=%llu ms\n",
-           fusebox_state_str(s.state), (unsigned)s.transitions, (unsigned)s.stale_count,
-           (unsigned)s.ignored_count, (unsigned long long)s.time_open_ms,
+           fusebox_state_str(s.state), (unsigned long long)s.transitions,
+           (unsigned long long)s.stale_count, (unsigned long long)s.ignored_count, (unsigned long long)s.time_open_ms,
            (unsigned long long)s.time_half_open_ms);
     fusebox_set_listener(NULL, NULL);
     return check(fusebox_destroy(id), "destroy");

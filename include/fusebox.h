@@ -18,7 +18,8 @@
  *   interrupts a fusebox call and calls fusebox on the same breaker
  *   deadlocks. Only fusebox_config_init, fusebox_status_str,
  *   fusebox_state_str, fusebox_capacity, fusebox_max_window_calls,
- *   fusebox_max_buckets and fusebox_snapshot_all_max are always safe there.
+ *   fusebox_max_buckets, fusebox_snapshot_max and fusebox_snapshot_all_max are
+ *   always safe there.
  * - Inside an op (fusebox_call): any function, on any breaker.
  * - Inside a clock: no function that reads the clock or changes a state
  *   (recursion, or a deadlock with a listener waiting in fusebox_set_clock),
@@ -88,10 +89,24 @@ void fusebox_port_panic(void);
 #define FUSEBOX_VERSION (((FUSEBOX_VERSION_MAJOR << 16) | (FUSEBOX_VERSION_MINOR << 8)) | FUSEBOX_VERSION_PATCH)
 
 /**
- * Bytes of one breaker's snapshot (fixed at compile time, so firmware can
- * reserve retained RAM or a flash page for it).
+ * Bytes of one breaker's snapshot (format version 2) for a library built
+ * with the default window limits (`FUSEBOX_MAX_WINDOW_CALLS` 64,
+ * `FUSEBOX_MAX_BUCKETS` 8), fixed at compile time so that firmware can
+ * reserve retained RAM or a flash page for it. A library built with
+ * other limits has snapshots of `fusebox_snapshot_max()` bytes:
+ * 268 + 2 * ceil(FUSEBOX_MAX_WINDOW_CALLS / 8) + 12 * FUSEBOX_MAX_BUCKETS
+ * (1 244 at the largest limits). Check `fusebox_snapshot_max() <=
+ * FUSEBOX_SNAPSHOT_MAX` at start-up if the build's limits are not known.
  */
-#define FUSEBOX_SNAPSHOT_MAX 56
+#define FUSEBOX_SNAPSHOT_MAX 380
+
+/**
+ * Bytes of one breaker's snapshot in a library built with the largest
+ * window limits (`FUSEBOX_MAX_WINDOW_CALLS` 1024, `FUSEBOX_MAX_BUCKETS`
+ * 60): a buffer of this size holds a snapshot of a library built with any
+ * limits.
+ */
+#define FUSEBOX_SNAPSHOT_LARGEST 1244
 
 /**
  * `trip_rule`: Snakepit's, `failure_threshold` failures since the last close.
@@ -315,6 +330,13 @@ typedef int32_t (*fusebox_op_fn)(void *userdata);
  * A breaker's counters, as `fusebox_stats_get` reads them. The fields
  * from `transitions` on are kept by the policies; a library built without
  * them leaves them 0 (and `open_duration_ms` equal to `reset_timeout_ms`).
+ *
+ * The lifetime counters (`success_count`, `failure_total`,
+ * `rejected_count`, `admitted_count`, `transitions`, `slow_count`,
+ * `stale_count`, `ignored_count`) are `uint64_t` and wrap only after 2^64;
+ * `failure_count` is `uint64_t` too, for uniformity. The config echoes,
+ * the per-period figures (`half_open_calls`, `half_open_successes`) and
+ * the window figures stay `uint32_t`: the config bounds them.
  */
 typedef struct fusebox_stats {
   /**
@@ -322,17 +344,30 @@ typedef struct fusebox_stats {
    */
   fusebox_state state;
   /**
-   * Failures since the last close or reset (saturates).
-   */
-  uint32_t failure_count;
-  /**
-   * Successes recorded, kept across resets (wraps).
-   */
-  uint32_t success_count;
-  /**
    * The configured failure threshold.
    */
   uint32_t failure_threshold;
+  /**
+   * Failures since the last close or reset (saturates; restarts at 0
+   * there, so not a monotonic counter: see `failure_total`).
+   */
+  uint64_t failure_count;
+  /**
+   * Failures recorded, ever (kept across closes and resets).
+   */
+  uint64_t failure_total;
+  /**
+   * Successes recorded, kept across resets.
+   */
+  uint64_t success_count;
+  /**
+   * Calls rejected by `fusebox_try_acquire`/`fusebox_call`, ever.
+   */
+  uint64_t rejected_count;
+  /**
+   * Calls admitted by `fusebox_try_acquire`/`fusebox_call`, ever.
+   */
+  uint64_t admitted_count;
   /**
    * Probes admitted in the current half-open period.
    */
@@ -346,14 +381,6 @@ typedef struct fusebox_stats {
    */
   uint32_t reset_timeout_ms;
   /**
-   * Calls rejected by `fusebox_try_acquire`/`fusebox_call` (wraps).
-   */
-  uint32_t rejected_count;
-  /**
-   * Calls admitted by `fusebox_try_acquire`/`fusebox_call` (wraps).
-   */
-  uint32_t admitted_count;
-  /**
    * Whether `last_failure_ms` holds a time (false after a reset).
    */
   bool has_last_failure;
@@ -362,25 +389,26 @@ typedef struct fusebox_stats {
    */
   uint64_t last_failure_ms;
   /**
-   * State changes, ever (wraps).
+   * State changes, ever.
    */
-  uint32_t transitions;
+  uint64_t transitions;
   /**
-   * The generation permits are checked against (wraps).
+   * Slow calls recorded, ever.
+   */
+  uint64_t slow_count;
+  /**
+   * Permits completed after the breaker moved on, ever.
+   */
+  uint64_t stale_count;
+  /**
+   * Outcomes classified as ignored, ever.
+   */
+  uint64_t ignored_count;
+  /**
+   * The generation permits are checked against (wraps; only equality
+   * matters).
    */
   uint32_t generation;
-  /**
-   * Slow calls recorded (wraps).
-   */
-  uint32_t slow_count;
-  /**
-   * Permits completed after the breaker moved on (wraps).
-   */
-  uint32_t stale_count;
-  /**
-   * Outcomes classified as ignored (wraps).
-   */
-  uint32_t ignored_count;
   /**
    * Successful probes in the current half-open period.
    */
@@ -478,6 +506,12 @@ typedef struct fusebox_event {
    * The breaker.
    */
   fusebox_id id;
+  /**
+   * The clock reading of the operation that caused the change.
+   * `fusebox_reset` reads no clock: its change carries the reading at
+   * which the state it ends began (`fusebox_stats.state_since_ms`).
+   */
+  uint64_t now_ms;
   /**
    * Position among all state changes (from 1, wraps): increasing.
    */
@@ -726,8 +760,10 @@ fusebox_status fusebox_create(const char *name,
 
 /**
  * Finds the breaker named `name` and writes its id to `*out_id`. Takes
- * no lock and masks no interrupt: a breaker whose create or destroy is
- * in progress meanwhile is not found.
+ * no lock and masks no interrupt. Run during a create or destroy of the
+ * same name, it answers as if it ran just before or just after it: an id
+ * found during a destroy may already be stale (`FUSEBOX_NOT_FOUND` from
+ * its operations).
  *
  * Errors: `FUSEBOX_NULL_PARAMETER`, `FUSEBOX_INVALID_NAME`,
  * `FUSEBOX_NOT_FOUND`.
@@ -1241,13 +1277,16 @@ fusebox_status fusebox_set_listener(fusebox_listener_fn listener, void *userdata
 fusebox_status fusebox_events_dropped(uint32_t *out_count);
 
 /**
- * Writes breaker `id`'s snapshot (state, counters, and the age of its
- * last failure, read from the clock now) to `buf` (`len` >=
- * `FUSEBOX_SNAPSHOT_MAX`) and its length to `*out_len`.
+ * Writes breaker `id`'s snapshot (format version 2: config, state,
+ * 64-bit counters and the policy state: rate window, backoff, half-open
+ * round, forced-open time; every time as an age read from the clock now)
+ * to `buf` (`len` >= `fusebox_snapshot_max()`, which is
+ * `FUSEBOX_SNAPSHOT_MAX` at the default window limits) and its length to
+ * `*out_len`. The breaker's fields are copied with its lock held; the
+ * encoding and CRC are done after it is released.
  *
  * Errors: `FUSEBOX_NULL_PARAMETER`, `FUSEBOX_NOT_FOUND`,
- * `FUSEBOX_BUFFER_TOO_SMALL`, `FUSEBOX_UNSUPPORTED` (a non-default policy
- * or a manual state), `FUSEBOX_NO_CLOCK`. `buf` and `*out_len` are
+ * `FUSEBOX_BUFFER_TOO_SMALL`, `FUSEBOX_NO_CLOCK`. `buf` and `*out_len` are
  * written only on `FUSEBOX_OK`: on an error not a byte of `buf` changes.
  *
  * # Safety
@@ -1258,13 +1297,19 @@ fusebox_status fusebox_snapshot(fusebox_id id, uint8_t *buf, size_t len, size_t 
 /**
  * Creates breaker `name` from a snapshot taken by `fusebox_snapshot`
  * (possibly in an earlier run of the program, on a clock that has since
- * restarted): an open breaker stays open for the time it had left. `cfg`
- * (NULL: defaults) must equal the config the snapshot was taken with.
- * `len` must be the snapshot's length, `FUSEBOX_SNAPSHOT_MAX`: a shorter
- * or longer blob is `FUSEBOX_BAD_SNAPSHOT`.
+ * restarted): an open breaker stays open for the time it had left, and
+ * its rate window, backoff and half-open round decide as they would
+ * have. `cfg` (NULL: defaults) must equal the config the snapshot was
+ * taken with. `len` must be the snapshot's length,
+ * `fusebox_snapshot_max()` (56 for a version 1 blob, restored with empty
+ * policy state): a shorter or longer blob is `FUSEBOX_BAD_SNAPSHOT`, as
+ * is state no breaker could reach. The blob is decoded and checked
+ * before any lock is taken.
  *
  * Errors: those of `fusebox_create`, and `FUSEBOX_BAD_SNAPSHOT`,
- * `FUSEBOX_SNAPSHOT_VERSION_MISMATCH`, `FUSEBOX_CONFIG_MISMATCH`, `FUSEBOX_NO_CLOCK`;
+ * `FUSEBOX_SNAPSHOT_VERSION_MISMATCH` (also a blob from a build with
+ * other window limits), `FUSEBOX_CONFIG_MISMATCH`, `FUSEBOX_UNSUPPORTED`
+ * (a policy this build does not have), `FUSEBOX_NO_CLOCK`;
  * the registry is unchanged by an error, and `*out_id` written only on
  * `FUSEBOX_OK`.
  *
@@ -1278,21 +1323,28 @@ fusebox_status fusebox_restore(const char *name,
                                fusebox_id *out_id);
 
 /**
+ * Bytes of one breaker's snapshot in this build: `FUSEBOX_SNAPSHOT_MAX`
+ * with the default window limits, more with larger ones (see
+ * `FUSEBOX_SNAPSHOT_MAX`).
+ */
+size_t fusebox_snapshot_max(void);
+
+/**
  * Worst-case size of `fusebox_snapshot_all`'s blob for this build's
- * capacity: 12 + 88 bytes per slot.
+ * capacity: 12 + (32 + `fusebox_snapshot_max()`) bytes per slot.
  */
 size_t fusebox_snapshot_all_max(void);
 
 /**
  * Writes every breaker (name, config, state) to `buf` and the length to
- * `*out_len` (12 + 88 bytes per breaker), in one consistent pass: every
- * breaker as it was at one instant.
+ * `*out_len` (12 + (32 + `fusebox_snapshot_max()`) bytes per breaker),
+ * in one consistent pass: every breaker as it was at one instant. The
+ * CRCs are computed after every lock is released.
  *
  * Errors: `FUSEBOX_NULL_PARAMETER`, `FUSEBOX_BUFFER_TOO_SMALL` (`len`
  * below the blob's length; `fusebox_snapshot_all_max()` always suffices),
- * `FUSEBOX_UNSUPPORTED` (a breaker with a non-default policy or in a
- * manual state), `FUSEBOX_NO_CLOCK`, `FUSEBOX_BUSY` (as for
- * `fusebox_create`). `buf` and `*out_len` are written only
+ * `FUSEBOX_NO_CLOCK`, `FUSEBOX_BUSY` (as for `fusebox_create`). `buf`
+ * and `*out_len` are written only
  * on `FUSEBOX_OK`: on an error not a byte of `buf` changes.
  *
  * # Safety
@@ -1305,7 +1357,8 @@ fusebox_status fusebox_snapshot_all(uint8_t *buf, size_t len, size_t *out_len);
  * many to `*out_count`. All or nothing: `FUSEBOX_NAME_TAKEN` if a name is
  * already in use or twice in the blob, `FUSEBOX_REGISTRY_FULL` if they do
  * not all fit, `FUSEBOX_BAD_SNAPSHOT`/`_VERSION` for a bad blob (`len`
- * other than the blob's length, 12 + 88 per entry; a bad CRC; an entry
+ * other than the blob's length, 12 + (32 + `fusebox_snapshot_max()`)
+ * per entry (88 for a version 1 blob); a bad CRC; an entry
  * `fusebox_restore` would refuse; a name empty or with a NUL byte),
  * `FUSEBOX_NO_CLOCK`, `FUSEBOX_BUSY` (as for `fusebox_create`); the
  * registry is unchanged by an error, and `*out_count` written only on

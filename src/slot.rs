@@ -55,12 +55,6 @@ mod imp {
         pub(crate) fn fill<R>(&self, f: impl FnOnce(&mut T) -> R) -> Result<R, Error> {
             self.with(f)
         }
-
-        /// Locks the slot until the guard is dropped: for holding several
-        /// slots at once (always in one order, the structural token held).
-        pub(crate) fn lock(&self) -> impl core::ops::DerefMut<Target = T> + '_ {
-            self.0.lock()
-        }
     }
 }
 
@@ -86,7 +80,10 @@ mod imp {
         /// left it instead of poisoning the slot for good.
         #[inline(always)]
         pub(crate) fn with<R>(&self, f: impl FnOnce(&mut T) -> R) -> Result<R, Error> {
-            Ok(f(&mut self.lock()))
+            Ok(f(&mut self
+                .0
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)))
         }
 
         /// [`with`](Self::with): on hosts no interrupt is masked, and
@@ -94,12 +91,6 @@ mod imp {
         #[inline]
         pub(crate) fn fill<R>(&self, f: impl FnOnce(&mut T) -> R) -> Result<R, Error> {
             self.with(f)
-        }
-
-        /// Locks the slot until the guard is dropped: for holding several
-        /// slots at once (always in one order, the structural token held).
-        pub(crate) fn lock(&self) -> impl core::ops::DerefMut<Target = T> + '_ {
-            self.0.lock().unwrap_or_else(PoisonError::into_inner)
         }
     }
 }

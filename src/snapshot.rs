@@ -1,45 +1,107 @@
 //! Snapshots: a breaker's state in a fixed-size, versioned, CRC-checked
-//! blob, so that it survives a reboot. O(1) per breaker, no allocation.
+//! blob, so that it survives a reboot. No allocation; O(1) per breaker
+//! plus the rate window's size.
 //!
-//! Layout of a breaker blob ([`SNAPSHOT_LEN`] bytes, little-endian):
+//! Layout of a breaker blob, format version 2 ([`SNAPSHOT_LEN`] bytes,
+//! little-endian; `B` = ceil([`MAX_WINDOW_CALLS`](crate::MAX_WINDOW_CALLS)
+//! / 8), `K` = [`MAX_BUCKETS`](crate::MAX_BUCKETS), the build's window
+//! limits: 8 and 8 by default, so 380 bytes; 128 and 60 at the largest
+//! limits, 1 244 bytes):
 //!
 //! | offset | size | field |
 //! |---|---|---|
 //! | 0 | 4 | magic `"FBOX"` |
-//! | 4 | 2 | format version ([`SNAPSHOT_VERSION`]) |
-//! | 6 | 2 | reserved, 0 |
-//! | 8 | 12 | config: failure_threshold, reset_timeout_ms, half_open_max_calls |
-//! | 20 | 1 | state (0 closed, 1 open, 2 half-open) |
-//! | 21 | 1 | 1 if a failure time follows, else 0 |
-//! | 22 | 2 | reserved, 0 |
-//! | 24 | 20 | failure, success, half-open, rejected, admitted counts |
-//! | 44 | 8 | milliseconds since the last failure, at snapshot time |
-//! | 52 | 4 | CRC-32 (ISO-HDLC, as zlib's) of bytes 0..52 |
+//! | 4 | 2 | format version ([`SNAPSHOT_VERSION`], 2) |
+//! | 6 | 2 | the build's `MAX_WINDOW_CALLS` |
+//! | 8 | 2 | the build's `MAX_BUCKETS` |
+//! | 10 | 1 | state (0 closed, 1 open, 2 half-open, 3 forced open, 4 disabled, 5 metrics-only) |
+//! | 11 | 1 | flags: 1 last failure time, 2 time accounting started, 4 time window started, 8 forced open for a time |
+//! | 12 | 12 | config: failure_threshold, reset_timeout_ms, half_open_max_calls |
+//! | 24 | 64 | policy: the 16 fields of `fusebox_config` after those, in its order (enums as their codes) |
+//! | 88 | 8 | failure_count (since the last close), half_open_calls (u32 each) |
+//! | 96 | 32 | failure_total, success_count, rejected_count, admitted_count (u64 each) |
+//! | 128 | 8 | ms since the last failure |
+//! | 136 | 32 | transitions, slow_count, stale_count, ignored_count (u64 each) |
+//! | 168 | 12 | half-open round: successes, failures, slow (u32 each) |
+//! | 180 | 12 | open duration before jitter (backoff step), open duration in force, jitter generator |
+//! | 192 | 24 | ms spent closed, open, half-open |
+//! | 216 | 8 | ms in the current state |
+//! | 224 | 8 | half-open: ms since the round of probes began |
+//! | 232 | 16 | forced open for a time: its duration, and the ms left of it |
+//! | 248 | 8 | count window: calls held (u16), then 6 bytes 0 |
+//! | 256 | 8 | time window: ms since its newest bucket began (less than `bucket_ms`) |
+//! | 264 | 2B | count window: failed bits, then slow bits, oldest call first (bit k of byte k / 8) |
+//! | 264 + 2B | 12K | time window: (calls, failures, slow) per bucket, oldest first, the newest at `window_size - 1` |
+//! | 264 + 2B + 12K | 4 | CRC-32 (ISO-HDLC, as zlib's) of everything before |
 //!
-//! The failure time is stored as an age, not a clock reading: restored on
-//! a clock that restarted from 0, an open breaker stays open for exactly the
-//! time it had left. The half-open probe count is stored (and checked) but
-//! not restored: probes in flight at snapshot time belong to the program
-//! that was running then, and would never report.
+//! Every clock reading is stored as an age at snapshot time, never as a
+//! reading: restored on a clock that restarted from 0, an open breaker
+//! stays open for exactly the time it had left, a forced open for a time
+//! ends when it would have, and a time window's buckets roll over when
+//! they would have. Where the new clock reads less than an age (it
+//! restarted less long ago than the time being carried), the open window
+//! keeps its exact remainder (a credit); the other times start at 0 of the
+//! new clock: a half-open wait, a bucket, and time in state then last up
+//! to that difference longer (a bucket: less than `bucket_ms`).
+//!
+//! The time window is stored as it stands at snapshot time (buckets that
+//! expired by then left out), so its newest bucket is less than
+//! `bucket_ms` old. Half-open probes in flight at snapshot time are
+//! released on restore (their callers did not survive the reboot, and
+//! would hold the probe slots for good); the probes that reported keep
+//! their slots and their verdicts (successes and failures of the round).
+//! Pending events and the permit generation are not carried (permits from
+//! before the snapshot are gone with their callers).
+//!
+//! A build without `policies` writes the same format with Snakepit's
+//! neutral policy state (no window, no round, open duration
+//! `reset_timeout_ms`). It restores a blob written with policies when the
+//! blob's policy is Snakepit's and nothing in its policy state would
+//! change a decision (the counters it does not keep are dropped); any
+//! other is refused ([`Error::Unsupported`] for a policy it does not
+//! have, [`Error::BadSnapshot`] for state it cannot hold).
+//!
+//! A blob whose state no breaker could reach is [`Error::BadSnapshot`],
+//! even with a good CRC: a window bit beyond the calls held, more calls
+//! held than the window, a bucket beyond the window or with more failures
+//! or slow calls than calls, a time window's newest bucket a bucket old or
+//! more, a round of probes that should have been judged, an open duration
+//! the backoff cannot reach from `reset_timeout_ms` (a step over the
+//! maximum), an invalid config.
+//!
+//! Version 1 blobs (56 bytes: magic, version, 2 reserved, the 3 config
+//! fields, state, failure flag, 2 reserved, failure, success, half-open,
+//! rejected and admitted counts as u32, the age of the last failure as
+//! u64, CRC) still restore, with empty policy state: the default policy,
+//! an empty window, no backoff.
 //!
 //! A registry blob: magic `"FBXR"`, version (2), count (2), then per
 //! breaker its name length (1), name (31, zero-padded) and breaker blob,
-//! then a CRC-32 of everything before it.
+//! then a CRC-32 of everything before it (version 1: the same, with
+//! version 1 breaker blobs).
 //!
 //! A blob is read only at its exact length: a breaker blob is
-//! [`SNAPSHOT_LEN`] bytes, a registry blob `12 + 88 × count`; shorter or
-//! longer is [`Error::BadSnapshot`]. A name in a registry blob is 1 to 31
-//! bytes, none of them NUL (a C program could never look it up).
+//! [`SNAPSHOT_LEN`] bytes (version 1: 56), a registry blob
+//! `12 + (32 + SNAPSHOT_LEN) × count`; shorter or longer is
+//! [`Error::BadSnapshot`]. A name in a registry blob is 1 to 31 bytes,
+//! none of them NUL (a C program could never look it up). A blob written
+//! with other window limits is [`Error::SnapshotVersion`]: this build
+//! does not read it.
 #![forbid(unsafe_code)]
 
-use crate::breaker::Parts;
+use crate::breaker::{Parts, PolicyParts, SNAPSHOT_BUCKETS, WINDOW_BITS_BYTES};
 use crate::name::{Name, NAME_MAX};
-use crate::{Breaker, Config, Error, State};
+use crate::policy::{MAX_BUCKETS, MAX_WINDOW_CALLS};
+use crate::{Breaker, Config, Error, Policy, ProbeJudge, State, TripRule, WaitAction, WindowKind};
 
-/// Size of one breaker's snapshot, in bytes.
-pub const SNAPSHOT_LEN: usize = 56;
-/// The format version written, and the only one read.
-pub const SNAPSHOT_VERSION: u16 = 1;
+/// Size of one breaker's snapshot, in bytes, for this build's window
+/// limits: `268 + 2 × ceil(MAX_WINDOW_CALLS / 8) + 12 × MAX_BUCKETS` (380
+/// at the default limits).
+pub const SNAPSHOT_LEN: usize = 264 + 2 * WINDOW_BITS_BYTES + 12 * SNAPSHOT_BUCKETS + 4;
+/// The format version written; versions 1 and 2 are read.
+pub const SNAPSHOT_VERSION: u16 = 2;
+/// Length of a version 1 breaker blob.
+const V1_LEN: usize = 56;
 /// Size of one breaker's entry in a registry snapshot.
 pub(crate) const ENTRY_LEN: usize = 1 + NAME_MAX + SNAPSHOT_LEN;
 /// Bytes of a registry snapshot besides its entries (header and CRC).
@@ -48,6 +110,11 @@ pub(crate) const ALL_OVERHEAD: usize = 8 + 4;
 const MAGIC: [u8; 4] = *b"FBOX";
 const MAGIC_ALL: [u8; 4] = *b"FBXR";
 const CRC: crc::Crc<u32, crc::NoTable> = crc::Crc::<u32, crc::NoTable>::new(&crc::CRC_32_ISO_HDLC);
+
+const F_FAILURE: u8 = 1;
+const F_TIMED: u8 = 2;
+const F_WINDOW: u8 = 4;
+const F_FORCED: u8 = 8;
 
 /// Writes fields one after another; refuses (returns `false`) instead of
 /// panicking when the buffer is too short.
@@ -124,14 +191,15 @@ impl<'a> Reader<'a> {
     }
 }
 
-/// Reads a blob's magic and format version. The version is checked before
-/// the CRC, so that a blob of another version says so rather than "bad".
-fn check_header(r: &mut Reader<'_>, magic: [u8; 4]) -> Result<(), Error> {
+/// Reads a blob's magic and format version (1 or 2). The version is
+/// checked before the CRC, so that a blob of another version says so
+/// rather than "bad".
+fn check_header(r: &mut Reader<'_>, magic: [u8; 4]) -> Result<u16, Error> {
     if r.take::<4>() != Some(magic) {
         return Err(Error::BadSnapshot);
     }
     match r.u16() {
-        Some(SNAPSHOT_VERSION) => Ok(()),
+        Some(v @ (1 | 2)) => Ok(v),
         Some(_) => Err(Error::SnapshotVersion),
         None => Err(Error::BadSnapshot),
     }
@@ -154,59 +222,312 @@ fn verified(blob: &[u8], len: usize) -> Result<&[u8], Error> {
     Ok(body)
 }
 
-/// `breaker`'s snapshot, taken at `now_ms`, with its CRC left 0. Written
-/// into an array of its own, so that every field's place is a constant.
-fn encode(breaker: &Breaker, now_ms: u64) -> [u8; SNAPSHOT_LEN] {
-    let c = breaker.config();
-    let p = breaker.to_parts(now_ms);
-    let mut blob = [0u8; SNAPSHOT_LEN];
-    let mut w = Writer::new(&mut blob);
-    w.put(&MAGIC);
-    w.put(&SNAPSHOT_VERSION.to_le_bytes());
-    w.put(&[0, 0]);
-    for v in [
-        c.failure_threshold,
-        c.reset_timeout_ms,
-        c.half_open_max_calls,
-    ] {
-        w.put(&v.to_le_bytes());
-    }
-    w.put(&[p.state as u8, u8::from(p.since_failure_ms.is_some()), 0, 0]);
-    for v in [
-        p.failure_count,
-        p.success_count,
-        p.half_open_calls,
-        p.rejected_count,
-        p.admitted_count,
-    ] {
-        w.put(&v.to_le_bytes());
-    }
-    w.put(&p.since_failure_ms.unwrap_or(0).to_le_bytes());
-    blob
+/// The policy fields as the blob stores them (`fusebox_config`'s order).
+fn policy_words(p: &Policy) -> [u32; 16] {
+    [
+        p.trip_rule as u32,
+        p.window_kind as u32,
+        p.window_size,
+        p.bucket_ms,
+        p.minimum_calls,
+        p.failure_rate_percent,
+        p.slow_call_ms,
+        p.slow_call_rate_percent,
+        p.half_open_success_threshold,
+        p.half_open_max_wait_ms,
+        p.half_open_wait_action as u32,
+        p.half_open_judge as u32,
+        p.backoff_percent,
+        p.max_open_ms,
+        p.jitter_percent,
+        p.jitter_seed,
+    ]
 }
 
-/// Writes `blob`'s CRC into its last 4 bytes.
-fn seal(blob: &mut [u8; SNAPSHOT_LEN]) {
-    let (body, tail) = blob.split_at_mut(SNAPSHOT_LEN - 4);
-    let crc = CRC.checksum(body).to_le_bytes();
-    tail.iter_mut().zip(crc).for_each(|(d, s)| *d = s);
+/// The policy of stored fields; `None` for an unknown code.
+fn policy_of_words(w: [u32; 16]) -> Option<Policy> {
+    let [trip, kind, size, bucket, min, rate, slow_ms, slow_rate, threshold, wait, action, judge, backoff, max_open, jitter, seed] =
+        w;
+    let trip = match trip {
+        0 => TripRule::Cumulative,
+        1 => TripRule::Consecutive,
+        2 => TripRule::FailureRate,
+        _ => return None,
+    };
+    let kind = match kind {
+        0 => WindowKind::Count,
+        1 => WindowKind::Time,
+        _ => return None,
+    };
+    let action = match action {
+        0 => WaitAction::ReleaseProbes,
+        1 => WaitAction::Reopen,
+        2 => WaitAction::ReopenAlways,
+        _ => return None,
+    };
+    let judge = match judge {
+        0 => ProbeJudge::FirstFailure,
+        1 => ProbeJudge::Rate,
+        _ => return None,
+    };
+    Some(
+        Policy::SNAKEPIT
+            .with_trip_rule(trip)
+            .with_window(kind, size, bucket)
+            .with_minimum_calls(min)
+            .with_failure_rate_percent(rate)
+            .with_slow_calls(slow_ms, slow_rate)
+            .with_half_open_success_threshold(threshold)
+            .with_half_open_max_wait(wait, action)
+            .with_half_open_judge(judge)
+            .with_backoff(backoff, max_open)
+            .with_jitter(jitter, seed),
+    )
+}
+
+/// The config's policy (Snakepit's without the feature).
+fn policy_of_config(c: &Config) -> Policy {
+    #[cfg(feature = "policies")]
+    return c.policy;
+    #[cfg(not(feature = "policies"))]
+    {
+        let _ = c;
+        Policy::SNAKEPIT
+    }
+}
+
+/// `config` with `policy`; without the feature, a policy other than
+/// Snakepit's is [`Error::Unsupported`].
+fn with_policy(config: Config, policy: Policy) -> Result<Config, Error> {
+    #[cfg(feature = "policies")]
+    return Ok(config.with_policy(policy));
+    #[cfg(not(feature = "policies"))]
+    if policy == Policy::SNAKEPIT {
+        Ok(config)
+    } else {
+        Err(Error::Unsupported)
+    }
+}
+
+/// Encodes `config` and `p` (taken at snapshot time) into `dst`
+/// ([`SNAPSHOT_LEN`] bytes), its CRC left 0 ([`seal`] writes it).
+fn encode_into(config: &Config, p: &Parts, x: &PolicyParts, dst: &mut [u8]) {
+    let flags = if p.since_failure_ms.is_some() {
+        F_FAILURE
+    } else {
+        0
+    } | if x.state_age_ms.is_some() { F_TIMED } else { 0 }
+        | if x.newest_bucket_age_ms.is_some() {
+            F_WINDOW
+        } else {
+            0
+        }
+        | if x.forced.is_some() { F_FORCED } else { 0 };
+    let mut w = Writer::new(dst);
+    w.put(&MAGIC);
+    w.put(&SNAPSHOT_VERSION.to_le_bytes());
+    // Both limits are at most 1024: they fit.
+    w.put(&(MAX_WINDOW_CALLS as u16).to_le_bytes());
+    w.put(&(MAX_BUCKETS as u16).to_le_bytes());
+    w.put(&[p.state as u8, flags]);
+    for v in [
+        config.failure_threshold,
+        config.reset_timeout_ms,
+        config.half_open_max_calls,
+    ] {
+        w.put(&v.to_le_bytes());
+    }
+    for v in policy_words(&policy_of_config(config)) {
+        w.put(&v.to_le_bytes());
+    }
+    w.put(&p.failure_count.to_le_bytes());
+    w.put(&p.half_open_calls.to_le_bytes());
+    let (forced_ms, forced_left) = x.forced.unwrap_or((0, 0));
+    for v in [
+        p.failure_total,
+        p.success_count,
+        p.rejected_count,
+        p.admitted_count,
+        p.since_failure_ms.unwrap_or(0),
+        x.transitions,
+        x.slow_count,
+        x.stale_count,
+        x.ignored_count,
+    ] {
+        w.put(&v.to_le_bytes());
+    }
+    for v in [
+        x.half_open_successes,
+        x.half_open_failures,
+        x.half_open_slow,
+        x.open_base_ms,
+        x.open_ms,
+        x.rng,
+    ] {
+        w.put(&v.to_le_bytes());
+    }
+    for v in x.time_in_state_ms {
+        w.put(&v.to_le_bytes());
+    }
+    for v in [
+        x.state_age_ms.unwrap_or(0),
+        x.probes_age_ms,
+        forced_ms,
+        forced_left,
+    ] {
+        w.put(&v.to_le_bytes());
+    }
+    w.put(&x.window_fill.to_le_bytes());
+    w.put(&[0; 6]);
+    w.put(&x.newest_bucket_age_ms.unwrap_or(0).to_le_bytes());
+    w.put(&x.window_failed);
+    w.put(&x.window_slow);
+    for b in &x.buckets {
+        for v in b {
+            w.put(&v.to_le_bytes());
+        }
+    }
+}
+
+/// Writes the CRC of a breaker blob (`dst`, [`SNAPSHOT_LEN`] bytes) into
+/// its last 4 bytes.
+fn seal(dst: &mut [u8]) {
+    if let Some(body_len) = dst.len().checked_sub(4) {
+        let (body, tail) = dst.split_at_mut(body_len);
+        let crc = CRC.checksum(body).to_le_bytes();
+        tail.iter_mut().zip(crc).for_each(|(d, s)| *d = s);
+    }
 }
 
 /// `breaker`'s snapshot at `now_ms` into `buf`; returns [`SNAPSHOT_LEN`].
 /// Nothing is written unless the answer is `Ok`.
 pub(crate) fn snapshot(breaker: &Breaker, now_ms: u64, buf: &mut [u8]) -> Result<usize, Error> {
-    breaker.check_snapshottable()?;
+    let parts = breaker.to_parts(now_ms);
+    write_parts(breaker.config(), &parts, buf)
+}
+
+/// Encodes parts copied from a breaker into `buf`: the part of a snapshot
+/// done outside the slot's lock. Nothing is written unless the answer is
+/// `Ok`.
+pub(crate) fn write_parts(config: &Config, parts: &Parts, buf: &mut [u8]) -> Result<usize, Error> {
+    // `to_parts` always carries the policy part (only a version 1 blob
+    // decodes without one).
+    let x = parts.policy.as_ref().ok_or(Error::Unsupported)?;
     let dst = buf.get_mut(..SNAPSHOT_LEN).ok_or(Error::BufferTooSmall)?;
-    let mut blob = encode(breaker, now_ms);
-    seal(&mut blob);
-    dst.copy_from_slice(&blob);
+    encode_into(config, parts, x, dst);
+    seal(dst);
     Ok(SNAPSHOT_LEN)
 }
 
-/// Decodes a breaker blob: its config and state, CRC and ranges checked.
+/// Decodes a breaker blob (version 1 or 2): its config and state, CRC and
+/// ranges checked.
 pub(crate) fn decode(blob: &[u8]) -> Result<(Config, Parts), Error> {
-    check_header(&mut Reader::new(blob), MAGIC)?;
+    let version = check_header(&mut Reader::new(blob), MAGIC)?;
+    if version == 1 {
+        return decode_v1(blob);
+    }
+    let mut r = Reader::new(blob);
+    let _ = r.take::<6>();
+    // Limits other than this build's: a format this build does not read.
+    if r.u16() != Some(MAX_WINDOW_CALLS as u16) || r.u16() != Some(MAX_BUCKETS as u16) {
+        return Err(if blob.len() < 10 {
+            Error::BadSnapshot
+        } else {
+            Error::SnapshotVersion
+        });
+    }
     let mut r = Reader::new(verified(blob, SNAPSHOT_LEN)?);
+    let _ = r.take::<10>();
+    // Read straight into the parts (no arrays in between: this runs on
+    // small stacks).
+    let mut parts = Parts {
+        state: State::Closed,
+        failure_count: 0,
+        half_open_calls: 0,
+        failure_total: 0,
+        success_count: 0,
+        rejected_count: 0,
+        admitted_count: 0,
+        since_failure_ms: None,
+        policy: Some(PolicyParts::neutral(&Config::ZERO)),
+    };
+    let fields = (|| {
+        parts.state = State::from_code(u32::from(r.u8()?))?;
+        let flags = r.u8()?;
+        if flags & !(F_FAILURE | F_TIMED | F_WINDOW | F_FORCED) != 0 {
+            return None;
+        }
+        let base = Config::default()
+            .with_failure_threshold(r.u32()?)
+            .with_reset_timeout_ms(r.u32()?)
+            .with_half_open_max_calls(r.u32()?);
+        let mut words = [0u32; 16];
+        for v in &mut words {
+            *v = r.u32()?;
+        }
+        let policy = policy_of_words(words)?;
+        parts.failure_count = r.u32()?;
+        parts.half_open_calls = r.u32()?;
+        parts.failure_total = r.u64()?;
+        parts.success_count = r.u64()?;
+        parts.rejected_count = r.u64()?;
+        parts.admitted_count = r.u64()?;
+        let since = r.u64()?;
+        let x = parts.policy.as_mut()?;
+        x.transitions = r.u64()?;
+        x.slow_count = r.u64()?;
+        x.stale_count = r.u64()?;
+        x.ignored_count = r.u64()?;
+        x.half_open_successes = r.u32()?;
+        x.half_open_failures = r.u32()?;
+        x.half_open_slow = r.u32()?;
+        x.open_base_ms = r.u32()?;
+        x.open_ms = r.u32()?;
+        x.rng = r.u32()?;
+        for v in &mut x.time_in_state_ms {
+            *v = r.u64()?;
+        }
+        let state_age = r.u64()?;
+        x.probes_age_ms = r.u64()?;
+        let forced_ms = r.u64()?;
+        let forced_left = r.u64()?;
+        x.window_fill = r.u16()?;
+        if r.take::<6>()? != [0; 6] {
+            return None;
+        }
+        let newest_age = r.u64()?;
+        x.window_failed = r.take::<WINDOW_BITS_BYTES>()?;
+        x.window_slow = r.take::<WINDOW_BITS_BYTES>()?;
+        for b in &mut x.buckets {
+            for v in b.iter_mut() {
+                *v = r.u32()?;
+            }
+        }
+        // A value behind a clear flag is 0: one encoding per state.
+        let flagged = |bit: u8, v: u64| match flags & bit {
+            0 if v != 0 => Err(()),
+            0 => Ok(None),
+            _ => Ok(Some(v)),
+        };
+        x.state_age_ms = flagged(F_TIMED, state_age).ok()?;
+        x.newest_bucket_age_ms = flagged(F_WINDOW, newest_age).ok()?;
+        x.forced = match flags & F_FORCED {
+            0 if forced_ms != 0 || forced_left != 0 => return None,
+            0 => None,
+            _ => Some((forced_ms, forced_left)),
+        };
+        parts.since_failure_ms = flagged(F_FAILURE, since).ok()?;
+        Some((base, policy))
+    })();
+    let (base, policy) = fields.ok_or(Error::BadSnapshot)?;
+    let config = with_policy(base, policy)?;
+    config.validate().map_err(|_| Error::BadSnapshot)?;
+    Ok((config, parts))
+}
+
+/// Decodes a version 1 blob (Snakepit's state only, 32-bit counters).
+fn decode_v1(blob: &[u8]) -> Result<(Config, Parts), Error> {
+    let mut r = Reader::new(verified(blob, V1_LEN)?);
     let _ = r.take::<6>();
     let fields = (|| {
         if r.u16()? != 0 {
@@ -230,20 +551,28 @@ pub(crate) fn decode(blob: &[u8]) -> Result<(Config, Parts), Error> {
         if r.u16()? != 0 {
             return None;
         }
-        let mut parts = Parts {
-            state,
-            failure_count: r.u32()?,
-            success_count: r.u32()?,
-            half_open_calls: r.u32()?,
-            rejected_count: r.u32()?,
-            admitted_count: r.u32()?,
-            since_failure_ms: None,
-        };
+        let failure_count = r.u32()?;
+        let success_count = r.u32()?;
+        let half_open_calls = r.u32()?;
+        let rejected_count = r.u32()?;
+        let admitted_count = r.u32()?;
         let since = r.u64()?;
-        parts.since_failure_ms = has_failure.then_some(since);
         if !has_failure && since != 0 {
             return None;
         }
+        let parts = Parts {
+            state,
+            failure_count,
+            half_open_calls,
+            // Version 1 kept no lifetime failure count: the failures it
+            // knew of.
+            failure_total: u64::from(failure_count),
+            success_count: u64::from(success_count),
+            rejected_count: u64::from(rejected_count),
+            admitted_count: u64::from(admitted_count),
+            since_failure_ms: has_failure.then_some(since),
+            policy: None,
+        };
         Some((config, parts))
     })();
     let (config, parts) = fields.ok_or(Error::BadSnapshot)?;
@@ -251,14 +580,21 @@ pub(crate) fn decode(blob: &[u8]) -> Result<(Config, Parts), Error> {
     Ok((config, parts))
 }
 
-/// A breaker restored from `blob` on a clock reading `now_ms`; `config`
-/// must be the one the snapshot was taken with.
-pub(crate) fn restore(config: Config, blob: &[u8], now_ms: u64) -> Result<Breaker, Error> {
+/// Decodes and checks `blob` against `config` (the one it must have been
+/// taken with): the part of a restore done outside every lock.
+pub(crate) fn decode_for(config: Config, blob: &[u8]) -> Result<Parts, Error> {
     config.validate()?;
     let (stored, parts) = decode(blob)?;
     if stored != config {
         return Err(Error::ConfigMismatch);
     }
+    Ok(parts)
+}
+
+/// A breaker restored from `blob` on a clock reading `now_ms`; `config`
+/// must be the one the snapshot was taken with.
+pub(crate) fn restore(config: Config, blob: &[u8], now_ms: u64) -> Result<Breaker, Error> {
+    let parts = decode_for(config, blob)?;
     Breaker::from_parts(config, &parts, now_ms).map_err(|_| Error::BadSnapshot)
 }
 
@@ -269,26 +605,29 @@ pub(crate) fn write_all_header(w: &mut Writer<'_>, count: u16) {
     w.put(&count.to_le_bytes());
 }
 
-/// Writes one entry of a registry blob, with its breaker blob's CRC left
-/// 0: [`seal_all`] computes it later (outside every lock).
-pub(crate) fn write_entry_unsealed(
-    w: &mut Writer<'_>,
-    name: &[u8],
-    breaker: &Breaker,
-    now_ms: u64,
-) {
+/// Writes one entry of a registry blob: its name field, then its breaker
+/// blob encoded from `parts`, its CRC left 0 ([`seal_all`] computes it
+/// later, outside every lock).
+pub(crate) fn write_entry(w: &mut Writer<'_>, name: &[u8], config: &Config, parts: &Parts) {
     let mut field = [0u8; 1 + NAME_MAX];
     if let Some((len, padded)) = field.split_first_mut() {
         *len = name.len() as u8;
         padded.iter_mut().zip(name).for_each(|(d, s)| *d = *s);
     }
     w.put(&field);
-    w.put(&encode(breaker, now_ms));
+    match (
+        w.buf.get_mut(w.pos..w.pos.saturating_add(SNAPSHOT_LEN)),
+        &parts.policy,
+    ) {
+        (Some(dst), Some(x)) => encode_into(config, parts, x, dst),
+        _ => w.ok = false,
+    }
+    w.pos = w.pos.saturating_add(SNAPSHOT_LEN);
 }
 
 /// Completes a registry blob of `count` entries written at the start of
-/// `buf` by [`write_all_header`] and [`write_entry_unsealed`]: each entry's
-/// CRC, then the blob's. Returns the blob's length.
+/// `buf` by [`write_all_header`] and [`write_entry`]: each entry's CRC,
+/// then the blob's (outside every lock). Returns the blob's length.
 pub(crate) fn seal_all(buf: &mut [u8], count: usize) -> Result<usize, Error> {
     let body = count
         .checked_mul(ENTRY_LEN)
@@ -296,10 +635,7 @@ pub(crate) fn seal_all(buf: &mut [u8], count: usize) -> Result<usize, Error> {
         .ok_or(Error::BufferTooSmall)?;
     let entries = buf.get_mut(8..body).ok_or(Error::BufferTooSmall)?;
     for entry in entries.chunks_exact_mut(ENTRY_LEN) {
-        if let Some(blob) = entry
-            .get_mut(1 + NAME_MAX..)
-            .and_then(|b| <&mut [u8; SNAPSHOT_LEN]>::try_from(b).ok())
-        {
+        if let Some(blob) = entry.get_mut(1 + NAME_MAX..) {
             seal(blob);
         }
     }
@@ -308,35 +644,41 @@ pub(crate) fn seal_all(buf: &mut [u8], count: usize) -> Result<usize, Error> {
     w.finish_with_crc()
 }
 
-/// The entries of a registry blob, checked whole: `count` of them,
-/// [`ENTRY_LEN`] bytes each.
+/// The entries of a registry blob, checked whole: `count` of them, each
+/// of one length (that of the blob's version).
 #[derive(Clone, Copy)]
-pub(crate) struct Entries<'a>(&'a [u8]);
+pub(crate) struct Entries<'a>(&'a [u8], usize);
 
 impl<'a> Entries<'a> {
     /// How many entries.
     pub(crate) fn len(&self) -> usize {
-        self.0.len() / ENTRY_LEN
+        self.0.len().checked_div(self.1).unwrap_or(0)
     }
 
     /// The entries, in order.
     pub(crate) fn iter(&self) -> core::slice::ChunksExact<'a, u8> {
-        self.0.chunks_exact(ENTRY_LEN)
+        self.0.chunks_exact(self.1.max(1))
     }
 }
 
 /// Checks a registry blob for a registry of `capacity` slots, in O(1)
 /// before anything that depends on the entry count: magic and version,
 /// then the length against the count ([`Error::BadSnapshot`] unless it is
-/// exactly `12 + 88 × count`), then the count against `capacity`
+/// exactly `12 + (32 + SNAPSHOT_LEN) × count`, with version 1's length for
+/// a version 1 blob), then the count against `capacity`
 /// ([`Error::RegistryFull`] if more), then, in O(length), the CRC.
 /// Returns the entries, not yet decoded.
 pub(crate) fn read_all(blob: &[u8], capacity: usize) -> Result<Entries<'_>, Error> {
     let mut r = Reader::new(blob);
-    check_header(&mut r, MAGIC_ALL)?;
+    let version = check_header(&mut r, MAGIC_ALL)?;
+    let entry_len = if version == 1 {
+        1 + NAME_MAX + V1_LEN
+    } else {
+        ENTRY_LEN
+    };
     let count = usize::from(r.u16().ok_or(Error::BadSnapshot)?);
     let len = count
-        .checked_mul(ENTRY_LEN)
+        .checked_mul(entry_len)
         .and_then(|n| n.checked_add(ALL_OVERHEAD))
         .ok_or(Error::BadSnapshot)?;
     if blob.len() != len {
@@ -346,7 +688,9 @@ pub(crate) fn read_all(blob: &[u8], capacity: usize) -> Result<Entries<'_>, Erro
         return Err(Error::RegistryFull);
     }
     let body = verified(blob, len)?;
-    body.get(8..).map(Entries).ok_or(Error::BadSnapshot)
+    body.get(8..)
+        .map(|e| Entries(e, entry_len))
+        .ok_or(Error::BadSnapshot)
 }
 
 /// The name field of an entry (length byte and padded name): two entries
@@ -377,37 +721,41 @@ pub(crate) fn entry_name(entry: &[u8]) -> Result<Name, Error> {
 pub(crate) fn entry_breaker(entry: &[u8], now_ms: u64) -> Result<Breaker, Error> {
     let blob = entry.get(1 + NAME_MAX..).ok_or(Error::BadSnapshot)?;
     let (config, parts) = decode(blob)?;
-    Breaker::from_parts(config, &parts, now_ms).map_err(|_| Error::BadSnapshot)
+    // `decode` validated the config: every error here is `BadSnapshot`.
+    Breaker::from_parts(config, &parts, now_ms)
 }
 
 /// Snapshots of an owned breaker.
 impl Breaker {
     /// Writes this breaker's snapshot, taken at `now_ms`, to the start of
     /// `buf` (at least [`SNAPSHOT_LEN`](crate::SNAPSHOT_LEN) bytes); returns
-    /// the length written. See [`crate::snapshot`] for the format. O(1).
-    /// `buf` is written only when the answer is `Ok`.
-    /// The format carries Snakepit's state: a breaker with a non-default
-    /// [`Policy`](crate::Policy), or in a manual state, is refused (the
-    /// policy counters of `Stats` would start again on restore anyway).
+    /// the length written. See [`crate::snapshot`] for the format: state,
+    /// 64-bit counters and the policy state (rate window, backoff,
+    /// half-open round, forced-open time), every time as an age.
+    /// O(window). `buf` is written only when the answer is `Ok`.
     ///
     /// # Errors
-    /// [`Error::BufferTooSmall`], [`Error::Unsupported`].
+    /// [`Error::BufferTooSmall`].
     pub fn snapshot(&self, now_ms: u64, buf: &mut [u8]) -> Result<usize, Error> {
         snapshot(self, now_ms, buf)
     }
 
     /// A breaker restored from a snapshot, on a clock now reading `now_ms`:
     /// an open breaker stays open for exactly the time it had left, even if
-    /// this clock restarted from 0. Half-open probes that were in flight
-    /// when the snapshot was taken are released (their callers are gone),
-    /// so a restored half-open breaker admits new probes. `config` must be
-    /// the one the snapshot was taken with, and `blob` exactly the snapshot
-    /// ([`SNAPSHOT_LEN`](crate::SNAPSHOT_LEN) bytes). O(1).
+    /// this clock restarted from 0, and its rate window, backoff and
+    /// half-open round decide as they would have. Half-open probes that
+    /// were in flight when the snapshot was taken are released (their
+    /// callers are gone), so a restored half-open breaker admits new
+    /// probes. `config` must be the one the snapshot was taken with, and
+    /// `blob` exactly the snapshot ([`SNAPSHOT_LEN`](crate::SNAPSHOT_LEN)
+    /// bytes, or 56 for a version 1 blob, restored with empty policy
+    /// state). O(window).
     ///
     /// # Errors
-    /// [`Error::BadSnapshot`] (also for a blob shorter or longer than
-    /// [`SNAPSHOT_LEN`](crate::SNAPSHOT_LEN)), [`Error::SnapshotVersion`],
-    /// [`Error::ConfigMismatch`], [`Error::InvalidConfig`].
+    /// [`Error::BadSnapshot`] (also for a blob of another length, or
+    /// state no breaker could reach), [`Error::SnapshotVersion`],
+    /// [`Error::ConfigMismatch`], [`Error::InvalidConfig`],
+    /// [`Error::Unsupported`] (a policy this build does not have).
     pub fn restore(config: Config, blob: &[u8], now_ms: u64) -> Result<Self, Error> {
         restore(config, blob, now_ms)
     }

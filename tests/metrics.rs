@@ -159,7 +159,7 @@ fn the_exposition_has_the_stats_numbers() {
             ("admitted", st.admitted_count),
             ("rejected", st.rejected_count),
             ("succeeded", st.success_count),
-            ("failed", st.failure_count),
+            ("failed", st.failure_total),
         ] {
             let series = format!("fusebox_calls_total{{name=\"{name}\",outcome=\"{outcome}\"}}");
             assert_eq!(value(&s, &series), n.to_string(), "{series}");
@@ -188,6 +188,31 @@ fn the_exposition_has_the_stats_numbers() {
     ] {
         assert!(!exposition(&r, 0).contains(gone), "{gone}");
     }
+}
+
+/// `failed` is a counter: it never goes down, though `failure_count`
+/// (failures since the last close) does.
+#[test]
+fn the_failed_counter_is_monotonic_across_a_close() {
+    let r: Registry<2> = Registry::new();
+    let cfg = Config::default()
+        .with_failure_threshold(2)
+        .with_reset_timeout_ms(100);
+    let id = r.create(b"x", cfg).unwrap();
+    r.record_failure(id, 0).unwrap();
+    r.record_failure(id, 1).unwrap();
+    r.try_acquire(id, 200).unwrap();
+    r.record_success(id, 201).unwrap(); // the probe closes it
+    let st = r.stats(id).unwrap();
+    assert_eq!(
+        (st.state, st.failure_count, st.failure_total),
+        (State::Closed, 0, 2)
+    );
+    let s = samples(&exposition(&r, 300));
+    assert_eq!(
+        value(&s, "fusebox_calls_total{name=\"x\",outcome=\"failed\"}"),
+        "2"
+    );
 }
 
 #[cfg(feature = "policies")]
@@ -315,4 +340,35 @@ fn an_empty_registry_has_the_headers_only() {
     assert!(samples(&text).is_empty());
     assert!(text.contains("# TYPE fusebox_state gauge\n"));
     assert!(text.contains("# TYPE fusebox_calls_total counter\n"));
+}
+
+/// A scrape while another thread removes breakers and creates new ones in
+/// the same slots always succeeds: a breaker removed during its reading is
+/// left out (without `std`, the slot it read is then being filled).
+#[test]
+fn metrics_succeed_while_slots_churn() {
+    static REG: Registry<4> = Registry::new();
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    let retry = |op: &dyn Fn() -> Result<Id, Error>| loop {
+        match op() {
+            Err(Error::Busy) if !cfg!(feature = "std") => std::thread::yield_now(),
+            other => return other,
+        }
+    };
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            let start = std::time::Instant::now();
+            while start.elapsed() < std::time::Duration::from_millis(500) {
+                let id = retry(&|| REG.create(b"churn", Config::default())).unwrap();
+                retry(&|| REG.remove(id).map(|()| id)).unwrap();
+            }
+            stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        });
+        s.spawn(|| {
+            let mut buf = [0u8; 8192];
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                assert!(REG.metrics_into(0, &mut buf).is_ok());
+            }
+        });
+    });
 }

@@ -54,15 +54,15 @@ fn op() -> impl Strategy<Value = Op> {
 fn check(reg: &Registry<CAP>, id: Id, m: &BreakerModel) {
     let s = reg.stats(id).expect("live breaker");
     assert_eq!(s.state, m.state, "state");
-    assert_eq!(s.failure_count, m.failures, "failure_count");
-    assert_eq!(s.success_count, m.successes, "success_count");
+    assert_eq!(s.failure_count, u64::from(m.failures), "failure_count");
+    assert_eq!(s.success_count, u64::from(m.successes), "success_count");
     assert_eq!(s.failure_threshold, m.threshold, "failure_threshold");
     assert_eq!(s.half_open_calls, m.probes, "half_open_calls");
     assert_eq!(s.half_open_max_calls, m.max_probes, "half_open_max_calls");
     assert_eq!(u64::from(s.reset_timeout_ms), m.timeout, "reset_timeout_ms");
     assert_eq!(s.last_failure_ms, m.last_failure, "last_failure_ms");
-    assert_eq!(s.rejected_count, m.rejected, "rejected_count");
-    assert_eq!(s.admitted_count, m.admitted, "admitted_count");
+    assert_eq!(s.rejected_count, u64::from(m.rejected), "rejected_count");
+    assert_eq!(s.admitted_count, u64::from(m.admitted), "admitted_count");
 }
 
 fn run(ops: Vec<Op>) {

@@ -1052,21 +1052,25 @@ fn time_in_state_adds_up() {
 }
 
 #[test]
-fn snapshots_refuse_what_the_format_cannot_carry() {
+fn snapshots_carry_every_policy_and_manual_state() {
     let mut buf = [0u8; fusebox::SNAPSHOT_LEN];
-    let p = breaker(Policy::SNAKEPIT.with_trip_rule(TripRule::Consecutive));
-    assert_eq!(p.snapshot(0, &mut buf), Err(Error::Unsupported));
+    let policy = Policy::SNAKEPIT.with_trip_rule(TripRule::Consecutive);
+    let p = breaker(policy);
+    assert_eq!(p.snapshot(0, &mut buf), Ok(fusebox::SNAPSHOT_LEN));
+    assert_eq!(
+        Breaker::restore(with(policy), &buf, 0).unwrap().stats(),
+        p.stats()
+    );
     let mut m = breaker(Policy::SNAKEPIT);
     m.force_open(0);
-    assert_eq!(m.snapshot(0, &mut buf), Err(Error::Unsupported));
+    m.snapshot(0, &mut buf).unwrap();
+    let mut r = Breaker::restore(with(Policy::SNAKEPIT), &buf, 5).unwrap();
+    assert_eq!(r.state(u64::MAX), State::ForcedOpen);
     let reg: Registry<2> = Registry::new();
     reg.create(b"plain", Config::default()).unwrap();
-    let id = reg
-        .create(b"odd", with(Policy::SNAKEPIT.with_backoff(200, 0)))
+    reg.create(b"odd", with(Policy::SNAKEPIT.with_backoff(200, 0)))
         .unwrap();
     let mut all = [0u8; Registry::<2>::SNAPSHOT_ALL_MAX];
-    assert_eq!(reg.snapshot_all(0, &mut all), Err(Error::Unsupported));
-    reg.remove(id).unwrap();
     assert!(reg.snapshot_all(0, &mut all).is_ok());
 }
 
@@ -1106,11 +1110,13 @@ fn clock_jumps_never_wedge_a_policy_breaker() {
 fn registry_listener_gets_every_change_in_order() {
     use std::sync::Mutex;
     static SEEN: Mutex<Vec<(u32, State, State, Reason)>> = Mutex::new(Vec::new());
+    static STAMPS: Mutex<Vec<(Id, u64)>> = Mutex::new(Vec::new());
     static REG: Registry<4> = Registry::new();
     fn on_event(ev: &fusebox::Event, data: usize) {
         assert_eq!(data, 7);
         let t: Transition = ev.transition;
         SEEN.lock().unwrap().push((ev.seq, t.from, t.to, t.reason));
+        STAMPS.lock().unwrap().push((ev.id, t.now_ms));
     }
     REG.set_listener(Some(fusebox::Listener {
         func: on_event,
@@ -1118,12 +1124,12 @@ fn registry_listener_gets_every_change_in_order() {
     }))
     .unwrap();
     let id = REG.create(b"db", with(Policy::SNAKEPIT)).unwrap();
-    for _ in 0..3 {
-        REG.record_failure(id, 0).unwrap();
+    for t in 0..3 {
+        REG.record_failure(id, 5 + t).unwrap();
     }
-    REG.try_acquire(id, 1_000).unwrap();
-    REG.record_success(id, 1_001).unwrap();
-    REG.force_open(id, 1_002).unwrap();
+    REG.try_acquire(id, 1_500).unwrap();
+    REG.record_success(id, 1_501).unwrap();
+    REG.force_open(id, 1_502).unwrap();
     REG.reset(id).unwrap();
     REG.set_listener(None).unwrap();
     REG.disable(id, 1_003).unwrap(); // nobody listening: not delivered
@@ -1138,7 +1144,40 @@ fn registry_listener_gets_every_change_in_order() {
             (5, State::ForcedOpen, State::Closed, Reason::Manual),
         ]
     );
+    // Each event carries its breaker and the reading of the operation that
+    // caused it; the reset, which has none, the start of the state it
+    // ended (the forced open at 1 502).
+    let stamps = STAMPS.lock().unwrap().clone();
+    assert_eq!(
+        stamps,
+        [(id, 7), (id, 1_500), (id, 1_501), (id, 1_502), (id, 1_502)]
+    );
     assert_eq!(REG.events_dropped(), 0);
+}
+
+#[test]
+fn transitions_carry_the_reading_that_caused_them() {
+    let p = Policy::SNAKEPIT.with_half_open_max_wait(300, WaitAction::Reopen);
+    let mut b = breaker(p);
+    for t in 0..3 {
+        b.record_failure(100 + t);
+    }
+    b.try_acquire(5_000).unwrap(); // open ran out at 1 102: half-open now
+                                   // The probe wait ends at 5 300; found by a reading at 9 000, the reopen
+                                   // is dated at 5 300 and its open window (1 000) is over by 9 000 too.
+    b.state(9_000);
+    let stamps: Vec<(State, u64)> = core::iter::from_fn(|| b.take_transition())
+        .map(|t| (t.to, t.now_ms))
+        .collect();
+    assert_eq!(
+        stamps,
+        [
+            (State::Open, 102),
+            (State::HalfOpen, 5_000),
+            (State::Open, 5_300),
+            (State::HalfOpen, 9_000),
+        ]
+    );
 }
 
 #[test]
@@ -1509,10 +1548,14 @@ fn manual_changes_replace_a_timed_forced_open_and_reset_ends_it() {
     b.force_open_for(1_000, 3_000);
     b.disable(3_100);
     assert_eq!(b.state(5_000), State::Disabled);
-    // A forced open, timed or not, is not carried by snapshots.
+    // A forced open for a time is carried by snapshots: the time left.
     let mut buf = [0u8; fusebox::SNAPSHOT_LEN];
     b.force_open_for(1_000, 6_000);
-    assert_eq!(b.snapshot(6_000, &mut buf), Err(Error::Unsupported));
+    b.snapshot(6_400, &mut buf).unwrap();
+    let mut r = Breaker::restore(*b.config(), &buf, 10).unwrap();
+    assert_eq!(r.state(609), State::ForcedOpen);
+    assert_eq!(r.retry_after_ms(10), Some(600));
+    assert_eq!(r.state(610), State::HalfOpen);
 }
 
 #[test]

@@ -174,18 +174,18 @@ fn config(c: &PolicyCfg) -> Config {
 fn observed(s: &Stats, m: &PolicyModel) -> Observed {
     Observed {
         state: s.state.code(),
-        failures: s.failure_count,
-        successes: s.success_count,
+        failures: s.failure_count as u32,
+        successes: s.success_count as u32,
         probes: s.half_open_calls,
         probe_successes: s.half_open_successes,
         last_failure: s.last_failure_ms,
-        admitted: s.admitted_count,
-        rejected: s.rejected_count,
-        transitions: s.transitions,
+        admitted: s.admitted_count as u32,
+        rejected: s.rejected_count as u32,
+        transitions: s.transitions as u32,
         generation: s.generation,
-        slow: s.slow_count,
-        stale: s.stale_count,
-        ignored: s.ignored_count,
+        slow: s.slow_count as u32,
+        stale: s.stale_count as u32,
+        ignored: s.ignored_count as u32,
         open_ms: s.open_duration_ms,
         window: m
             .windowed()

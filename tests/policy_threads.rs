@@ -56,17 +56,17 @@ fn events_arrive_in_the_order_the_changes_happened() {
     REG.set_listener(None).unwrap();
     let seen = SEEN.lock().unwrap().clone();
     let dropped = REG.events_dropped();
-    let total: u32 = own
+    let total: u64 = own
         .iter()
         .chain([&shared])
         .map(|&id| REG.stats(id).unwrap().transitions)
         .sum();
     assert!(
-        u64::from(total) > ROUNDS / 2,
+        total > ROUNDS / 2,
         "too few changes to test anything: {total}"
     );
     assert_eq!(
-        seen.len() as u32 + dropped,
+        seen.len() as u64 + u64::from(dropped),
         total,
         "every change delivered or counted"
     );
@@ -200,12 +200,15 @@ fn every_permit_result_is_recorded_or_counted_stale() {
         s.stale_count > 0,
         "no permit went stale: the test exercised nothing"
     );
-    let n = |i: usize| counts[i].load(Ordering::Relaxed);
-    assert_eq!(s.stale_count, stale.load(Ordering::Relaxed));
+    let n = |i: usize| u64::from(counts[i].load(Ordering::Relaxed));
+    assert_eq!(s.stale_count, u64::from(stale.load(Ordering::Relaxed)));
     assert_eq!(s.success_count, n(Outcome::Success as usize));
     assert_eq!(s.ignored_count, n(Outcome::Ignored as usize));
     assert!(n(Outcome::Failure as usize) > 0);
-    assert_eq!(s.admitted_count, completed.load(Ordering::Relaxed));
+    assert_eq!(
+        s.admitted_count,
+        u64::from(completed.load(Ordering::Relaxed))
+    );
     assert_eq!(
         n(0) + n(1) + n(2) + s.stale_count,
         s.admitted_count,

@@ -36,18 +36,15 @@ fn every_state() -> Vec<(&'static str, Breaker, u64)> {
         ("closed", closed, 20),
         ("open", open, 11_002),
         ("half-open", half, 40_001),
-        ("reset", reset, 50),
+        ("reset", reset, 1_050),
     ]
 }
 
-/// The stats a snapshot carries: Snakepit's. With policies, the history
-/// counters (transitions, generation, time in state) start again on
-/// restore, as documented.
+/// The stats a snapshot carries: all but the permits' generation, which
+/// starts again on restore (permits from before it are gone), as
+/// documented.
 fn snakepit(mut s: fusebox::Stats) -> fusebox::Stats {
-    s.transitions = 0;
     s.generation = 0;
-    s.time_in_state_ms = [0; 3];
-    s.state_since_ms = 0;
     s
 }
 
@@ -58,8 +55,8 @@ fn every_state_round_trips_with_identical_stats() {
         let mut want = b.stats();
         want.half_open_calls = 0; // probes in flight are released
         assert_eq!(snakepit(restored.stats()), snakepit(want), "{what}");
-        // Whole-breaker equality holds without policies, whose history
-        // (transitions, time in state) the format does not carry.
+        // Whole-breaker equality holds without policies (whose permit
+        // generation and pending events the format does not carry).
         if b.stats().half_open_calls == 0 && !cfg!(feature = "policies") {
             assert_eq!(restored, b, "{what}");
         }
@@ -133,7 +130,9 @@ fn every_flipped_byte_is_refused() {
             let mut bad = blob;
             bad[i] ^= 1 << bit;
             let r = Breaker::restore(cfg(), &bad, now);
-            let want = if (4..6).contains(&i) {
+            // The version and the build's window limits: a format this
+            // build does not read.
+            let want = if (4..10).contains(&i) {
                 Error::SnapshotVersion
             } else {
                 Error::BadSnapshot
@@ -145,8 +144,9 @@ fn every_flipped_byte_is_refused() {
 
 /// Rewrites the CRC after editing a blob, as a forger would.
 fn reseal(blob: &mut [u8; SNAPSHOT_LEN]) {
-    let crc = crc::Crc::<u32>::new(&crc::CRC_32_ISO_HDLC).checksum(&blob[..52]);
-    blob[52..].copy_from_slice(&crc.to_le_bytes());
+    let end = SNAPSHOT_LEN - 4;
+    let crc = crc::Crc::<u32>::new(&crc::CRC_32_ISO_HDLC).checksum(&blob[..end]);
+    blob[end..].copy_from_slice(&crc.to_le_bytes());
 }
 
 #[test]
@@ -154,22 +154,29 @@ fn impossible_counters_are_refused_even_with_a_good_crc() {
     let (_, b, now) = every_state().remove(0);
     let good = snap(&b, now);
     type Edit = fn(&mut [u8; SNAPSHOT_LEN]);
-    let edits: [(&str, Edit); 7] = [
-        ("state 3", |b| b[20] = 3),
-        ("failure flag 2", |b| b[21] = 2),
-        ("reserved", |b| b[22] = 1),
+    let edits: [(&str, Edit); 10] = [
+        ("state 6", |b| b[10] = 6),
+        ("unknown flag", |b| b[11] |= 0x10),
+        ("reserved", |b| b[250] = 1),
         ("closed at threshold", |b| {
-            b[24..28].copy_from_slice(&3u32.to_le_bytes())
+            b[88..92].copy_from_slice(&3u32.to_le_bytes())
         }),
         ("probes while closed", |b| {
-            b[32..36].copy_from_slice(&1u32.to_le_bytes())
+            b[92..96].copy_from_slice(&1u32.to_le_bytes())
         }),
         ("open without failure time", |b| {
-            b[20] = 1;
-            b[21] = 0;
-            b[44..52].fill(0)
+            b[10] = 1;
+            b[11] &= !1;
+            b[128..136].fill(0)
         }),
-        ("zero threshold", |b| b[8..12].fill(0)),
+        ("a failure age without its flag", |b| {
+            b[11] &= !1;
+        }),
+        ("zero threshold", |b| b[12..16].fill(0)),
+        ("fewer failures ever than since the close", |b| {
+            b[96..104].fill(0)
+        }),
+        ("unknown trip rule", |b| b[24] = 7),
     ];
     for (what, edit) in edits {
         let mut bad = good;
@@ -182,7 +189,7 @@ fn impossible_counters_are_refused_even_with_a_good_crc() {
         );
     }
     let mut half = snap(&every_state()[2].1, 0);
-    half[32..36].copy_from_slice(&3u32.to_le_bytes()); // probes > max (2)
+    half[92..96].copy_from_slice(&3u32.to_le_bytes()); // probes > max (2)
     reseal(&mut half);
     assert_eq!(Breaker::restore(cfg(), &half, 0), Err(Error::BadSnapshot));
 }
@@ -247,7 +254,7 @@ fn whole_registry_round_trips_all_or_nothing() {
     r.record_success(b, 1).unwrap();
     let mut buf = vec![0u8; Registry::<4>::SNAPSHOT_ALL_MAX];
     let n = r.snapshot_all(6_000, &mut buf).unwrap();
-    assert_eq!(n, 12 + 2 * 88);
+    assert_eq!(n, 12 + 2 * (32 + SNAPSHOT_LEN));
     assert_eq!(
         r.snapshot_all(6_000, &mut buf[..n - 1].to_vec()),
         Err(Error::BufferTooSmall)
@@ -290,7 +297,7 @@ fn a_name_twice_in_a_registry_blob_is_refused() {
     r.create(b"y", cfg()).unwrap();
     let mut buf = vec![0u8; Registry::<2>::SNAPSHOT_ALL_MAX];
     let n = r.snapshot_all(0, &mut buf).unwrap();
-    buf[8 + 88 + 1] = b'x'; // second entry's name "y" -> "x"
+    buf[8 + 32 + SNAPSHOT_LEN + 1] = b'x'; // second entry's name "y" -> "x"
     let crc = crc::Crc::<u32>::new(&crc::CRC_32_ISO_HDLC).checksum(&buf[..n - 4]);
     buf[n - 4..n].copy_from_slice(&crc.to_le_bytes());
     let fresh: Registry<2> = Registry::new();
@@ -431,7 +438,7 @@ fn snapshots_write_their_buffer_only_on_ok() {
     let a = r.create(b"alpha", cfg()).unwrap();
     r.create(b"beta", cfg()).unwrap();
     r.record_failure(a, 10).unwrap();
-    let need = 12 + 2 * 88;
+    let need = 12 + 2 * (32 + SNAPSHOT_LEN);
     // Every length below the blob's: refused, not a byte written.
     for len in 0..need {
         let mut buf = vec![PATTERN; len];
@@ -460,41 +467,41 @@ fn snapshots_write_their_buffer_only_on_ok() {
     assert!(buf.iter().all(|&b| b == PATTERN));
 }
 
-/// With policies: a breaker the format cannot carry (manual state) makes
-/// the whole snapshot fail with the buffer untouched, wherever it sits.
+/// With policies: every manual state is carried (format version 2), in a
+/// registry blob too, wherever the breaker sits.
 #[cfg(feature = "policies")]
 #[test]
-fn an_unsupported_breaker_anywhere_leaves_the_buffer_untouched() {
-    const PATTERN: u8 = 0x5A;
+fn manual_states_are_carried_anywhere_in_a_registry_blob() {
     for manual in 0..3 {
         let r: Registry<3> = Registry::new();
         let ids: Vec<_> = [&b"a"[..], b"b", b"c"]
             .iter()
             .map(|n| r.create(n, cfg()).unwrap())
             .collect();
-        r.force_open(ids[manual], 0).unwrap();
-        let mut buf = vec![PATTERN; Registry::<3>::SNAPSHOT_ALL_MAX];
-        assert_eq!(r.snapshot_all(0, &mut buf), Err(Error::Unsupported));
-        assert!(buf.iter().all(|&b| b == PATTERN), "manual breaker {manual}");
-        let mut one = [PATTERN; SNAPSHOT_LEN];
-        assert_eq!(
-            r.snapshot(ids[manual], 0, &mut one),
-            Err(Error::Unsupported)
-        );
-        assert!(one.iter().all(|&b| b == PATTERN));
-        r.reset(ids[manual]).unwrap();
-        assert_eq!(r.snapshot_all(0, &mut buf), Ok(12 + 3 * 88));
+        match manual {
+            0 => r.force_open(ids[0], 0).unwrap(),
+            1 => r.disable(ids[1], 0).unwrap(),
+            _ => r.metrics_only(ids[2], 0).unwrap(),
+        }
+        let mut buf = vec![0u8; Registry::<3>::SNAPSHOT_ALL_MAX];
+        let n = r.snapshot_all(0, &mut buf).unwrap();
+        assert_eq!(n, 12 + 3 * (32 + SNAPSHOT_LEN));
+        let fresh: Registry<3> = Registry::new();
+        assert_eq!(fresh.restore_all(&buf[..n], 0), Ok(3));
+        let want = [State::ForcedOpen, State::Disabled, State::MetricsOnly][manual];
+        let name: &[u8] = [&b"a"[..], b"b", b"c"][manual];
+        let id = fresh.lookup(name).unwrap();
+        assert_eq!(fresh.state(id, 1 << 40), Ok(want));
     }
 }
 
 /// With policies: another thread switching breakers to a manual state
-/// while `snapshot_all` runs. Every answer is a whole blob that restores,
-/// or `Unsupported` with the buffer untouched; never half of one.
+/// while `snapshot_all` runs. Every answer is a whole blob that restores;
+/// never half of one.
 #[cfg(feature = "policies")]
 #[test]
 fn a_manual_state_set_during_snapshot_all_never_leaves_half_a_blob() {
     use std::sync::atomic::{AtomicBool, Ordering};
-    const PATTERN: u8 = 0xA5;
     static R: Registry<8> = Registry::new();
     let ids: Vec<_> = (0..8u8)
         .map(|i| R.create(&[b'k', b'0' + i], cfg()).unwrap())
@@ -508,8 +515,7 @@ fn a_manual_state_set_during_snapshot_all_never_leaves_half_a_blob() {
         }
     }
     let stop = AtomicBool::new(false);
-    let rounds = if cfg!(miri) { 10 } else { 20_000 };
-    let (mut whole, mut refused) = (0, 0);
+    let rounds = if cfg!(miri) { 10 } else { 5_000 };
     std::thread::scope(|s| {
         let _stop = StopOnDrop(&stop);
         s.spawn(|| {
@@ -521,23 +527,12 @@ fn a_manual_state_set_during_snapshot_all_never_leaves_half_a_blob() {
                 i += 1;
             }
         });
-        let mut buf = vec![PATTERN; Registry::<8>::SNAPSHOT_ALL_MAX];
+        let mut buf = vec![0u8; Registry::<8>::SNAPSHOT_ALL_MAX];
         for _ in 0..rounds {
-            buf.fill(PATTERN);
-            match R.snapshot_all(0, &mut buf) {
-                Ok(n) => {
-                    assert_eq!(Registry::<8>::new().restore_all(&buf[..n], 0), Ok(8));
-                    whole += 1;
-                }
-                Err(Error::Unsupported) => {
-                    assert!(buf.iter().all(|&b| b == PATTERN));
-                    refused += 1;
-                }
-                Err(e) => panic!("{e:?}"),
-            }
+            let n = R.snapshot_all(0, &mut buf).unwrap();
+            assert_eq!(Registry::<8>::new().restore_all(&buf[..n], 0), Ok(8));
         }
     });
-    assert_eq!(whole + refused, rounds);
 }
 
 proptest! {
@@ -550,7 +545,7 @@ proptest! {
     /// Arbitrary bytes never panic and never change the registry unless
     /// they restore a breaker.
     #[test]
-    fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..200), now in any::<u64>()) {
+    fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..600), now in any::<u64>()) {
         let r: Registry<2> = Registry::new();
         match r.restore(b"x", cfg(), &bytes, now) {
             Ok(_) => prop_assert_eq!(r.len(), 1),
@@ -594,6 +589,13 @@ proptest! {
             let (mut sr, mut sb) = (snakepit(r.stats()), snakepit(b.stats()));
             sr.last_failure_ms = None;
             sb.last_failure_ms = None;
+            // Time accounting on a new clock that restarted less long ago
+            // than the current state began starts at its 0 (documented):
+            // readings and durations compared elsewhere.
+            for s in [&mut sr, &mut sb] {
+                s.state_since_ms = 0;
+                s.time_in_state_ms = [0; 3];
+            }
             prop_assert_eq!(sr, sb);
         }
     }

@@ -46,9 +46,9 @@ fn half_open_admissions_never_exceed_the_limit_under_a_race() {
         assert_eq!(REG.stats(id).unwrap().half_open_calls, max);
     }
     let s = REG.stats(id).unwrap();
-    let attempts = ROUNDS as u32 * THREADS as u32 * 8;
+    let attempts = ROUNDS * THREADS as u64 * 8;
     assert_eq!(s.admitted_count + s.rejected_count, attempts);
-    assert_eq!(s.admitted_count, ROUNDS as u32 * max);
+    assert_eq!(s.admitted_count, ROUNDS * u64::from(max));
 }
 
 #[test]
@@ -89,13 +89,22 @@ fn mixed_operations_keep_the_counts_consistent() {
         }
     });
     let s = REG.stats(shared).unwrap();
-    assert_eq!(s.admitted_count, admitted.load(Ordering::Relaxed));
-    assert_eq!(s.rejected_count, rejected.load(Ordering::Relaxed));
+    assert_eq!(
+        s.admitted_count,
+        u64::from(admitted.load(Ordering::Relaxed))
+    );
+    assert_eq!(
+        s.rejected_count,
+        u64::from(rejected.load(Ordering::Relaxed))
+    );
     assert_eq!(
         s.admitted_count + s.rejected_count,
-        THREADS as u32 * ROUNDS as u32 * 5
+        THREADS as u64 * ROUNDS * 5
     );
-    assert_eq!(s.success_count, successes.load(Ordering::Relaxed));
+    assert_eq!(
+        s.success_count,
+        u64::from(successes.load(Ordering::Relaxed))
+    );
     assert!(
         s.rejected_count > 0,
         "the breaker never opened: the test exercised nothing"
@@ -129,10 +138,13 @@ fn counts_stay_exact_beyond_the_lanes_across_thread_ends_and_slot_reuse() {
         let c = REG.stats(closed).unwrap();
         assert_eq!(
             (c.admitted_count, c.success_count, c.rejected_count),
-            (K * times, K * times, 0)
+            (u64::from(K * times), u64::from(K * times), 0)
         );
         let o = REG.stats(open).unwrap();
-        assert_eq!((o.admitted_count, o.rejected_count), (0, K * times));
+        assert_eq!(
+            (o.admitted_count, o.rejected_count),
+            (0, u64::from(K * times))
+        );
     };
 
     // All at once: 8 threads count in lanes, the rest through the lock.

@@ -186,6 +186,13 @@ enum Op {
     Forward(u8),
     Back(u8),
     Jump,
+    /// Snapshot (format version 2), then restore as a twin: with the
+    /// blob as taken (`0`), or with byte `flip % len` xored (CRC fixed
+    /// again when the flag says so, so that the checks after the CRC are
+    /// reached).
+    Twin(u16, bool),
+    /// Arbitrary bytes restored with the breaker's config.
+    RestoreBytes(Vec<u8>),
 }
 
 fn outcome(code: u8) -> (u32, Option<Outcome>) {
@@ -213,18 +220,18 @@ unsafe fn check(id: fusebox_id, m: &mut PolicyModel) {
     let s = unsafe { s.assume_init() };
     let got = Observed {
         state: s.state,
-        failures: s.failure_count,
-        successes: s.success_count,
+        failures: s.failure_count as u32,
+        successes: s.success_count as u32,
         probes: s.half_open_calls,
         probe_successes: s.half_open_successes,
         last_failure: s.has_last_failure.then_some(s.last_failure_ms),
-        admitted: s.admitted_count,
-        rejected: s.rejected_count,
-        transitions: s.transitions,
+        admitted: s.admitted_count as u32,
+        rejected: s.rejected_count as u32,
+        transitions: s.transitions as u32,
         generation: s.generation,
-        slow: s.slow_count,
-        stale: s.stale_count,
-        ignored: s.ignored_count,
+        slow: s.slow_count as u32,
+        stale: s.stale_count as u32,
+        ignored: s.ignored_count as u32,
         open_ms: s.open_duration_ms,
         window: m
             .windowed()
@@ -239,6 +246,78 @@ unsafe fn check(id: fusebox_id, m: &mut PolicyModel) {
         .map(|(f, t, r)| (f.code(), t.code(), reason_code(r)))
         .collect();
     assert_eq!(events, want, "events");
+}
+
+/// Snapshots `id` and restores the blob (edited by `flip`, see
+/// [`Op::Twin`]) as a second breaker: an unedited blob restores a twin
+/// with the same stats (but for what the format documents as not
+/// carried); an edited one restores or is refused with the registry
+/// unchanged, never a panic. The twin is destroyed again; it makes no
+/// state change, so no event.
+unsafe fn twin(id: fusebox_id, c: &fusebox_config, flip: u16, reseal: bool) {
+    let mut blob = vec![0u8; fusebox_snapshot_max()];
+    let mut len = 0;
+    assert_eq!(
+        unsafe { fusebox_snapshot(id, blob.as_mut_ptr(), blob.len(), &mut len) },
+        FUSEBOX_OK
+    );
+    assert_eq!(len, blob.len());
+    if flip != 0 {
+        let at = usize::from(flip) % len;
+        blob[at] ^= (flip >> 8) as u8 | 1;
+        if reseal {
+            let crc = crc::Crc::<u32>::new(&crc::CRC_32_ISO_HDLC).checksum(&blob[..len - 4]);
+            blob[len - 4..].copy_from_slice(&crc.to_le_bytes());
+        }
+    }
+    let mut twin = 0xDEAD;
+    let got = unsafe { fusebox_restore(c"twin".as_ptr(), c, blob.as_ptr(), len, &mut twin) };
+    if got != FUSEBOX_OK {
+        assert_ne!(flip, 0, "a blob as taken restores: {got}");
+        assert_eq!(twin, 0xDEAD);
+        let mut none = 0;
+        assert_eq!(
+            unsafe { fusebox_lookup(c"twin".as_ptr(), &mut none) },
+            FUSEBOX_NOT_FOUND
+        );
+        return;
+    }
+    if flip == 0 {
+        let mut a = core::mem::MaybeUninit::<fusebox_stats>::uninit();
+        let mut b = core::mem::MaybeUninit::<fusebox_stats>::uninit();
+        assert_eq!(unsafe { fusebox_stats_get(id, a.as_mut_ptr()) }, FUSEBOX_OK);
+        assert_eq!(
+            unsafe { fusebox_stats_get(twin, b.as_mut_ptr()) },
+            FUSEBOX_OK
+        );
+        let (mut a, mut b) = unsafe { (a.assume_init(), b.assume_init()) };
+        // Not carried: the permits' generation; probes in flight are
+        // released (those that reported keep their slots); times are ages
+        // on the same clock, but a clock behind a reading re-bases it.
+        assert!(b.half_open_calls <= a.half_open_calls.max(b.half_open_calls));
+        for s in [&mut a, &mut b] {
+            s.generation = 0;
+            s.half_open_calls = 0;
+            s.last_failure_ms = 0;
+            s.state_since_ms = 0;
+        }
+        assert_eq!(a, b);
+        // A twin's own snapshot is the same blob.
+        let mut again = vec![0u8; len];
+        let mut n = 0;
+        assert_eq!(
+            unsafe { fusebox_snapshot(twin, again.as_mut_ptr(), len, &mut n) },
+            FUSEBOX_OK
+        );
+    }
+    let mut s = core::mem::MaybeUninit::<fusebox_stats>::uninit();
+    assert_eq!(
+        unsafe { fusebox_stats_get(twin, s.as_mut_ptr()) },
+        FUSEBOX_OK
+    );
+    let s = unsafe { s.assume_init() };
+    assert!(s.half_open_calls <= s.half_open_max_calls);
+    assert_eq!(fusebox_destroy(twin), FUSEBOX_OK);
 }
 
 fuzz_target!(|input: (Fields, Vec<Op>)| {
@@ -265,7 +344,32 @@ fuzz_target!(|input: (Fields, Vec<Op>)| {
     for op in ops.iter().take(200) {
         let now = NOW.load(Ordering::Relaxed);
         unsafe {
+            match op {
+                Op::Twin(flip, reseal) => twin(id, &c, *flip, *reseal),
+                Op::RestoreBytes(bytes) => {
+                    let mut twin = 0xDEAD;
+                    let got = fusebox_restore(
+                        c"twin".as_ptr(),
+                        &c,
+                        bytes.as_ptr(),
+                        bytes.len(),
+                        &mut twin,
+                    );
+                    if got == FUSEBOX_OK {
+                        assert!(bytes.len() == fusebox_snapshot_max() || bytes.len() == 56);
+                        assert_eq!(fusebox_destroy(twin), FUSEBOX_OK);
+                    } else {
+                        assert_eq!(twin, 0xDEAD);
+                        assert_eq!(
+                            fusebox_lookup(c"twin".as_ptr(), &mut twin),
+                            FUSEBOX_NOT_FOUND
+                        );
+                    }
+                }
+                _ => {}
+            }
             match *op {
+                Op::Twin(..) | Op::RestoreBytes(_) => {}
                 Op::Acquire => {
                     let got = fusebox_try_acquire(id);
                     if let Some(m) = model.as_mut() {

@@ -13,8 +13,10 @@
 #[cfg_attr(feature = "policies", path = "policies.rs")]
 #[cfg_attr(not(feature = "policies"), path = "snakepit.rs")]
 mod hooks;
+mod parts;
 mod types;
 
+pub(crate) use parts::{Parts, PolicyParts, SNAPSHOT_BUCKETS, WINDOW_BITS_BYTES};
 pub use types::{Permit, Reason, State, Stats, Transition};
 
 use crate::{CallError, Clock, Config, Error};
@@ -50,10 +52,14 @@ pub struct Breaker {
     /// fast path. Zero-sized without policies.
     flags: Flags,
     failure_count: u32,
-    success_count: u32,
     half_open_calls: u32,
-    rejected_count: u32,
-    admitted_count: u32,
+    /// Lifetime counters: 64-bit, kept as two `u32` halves (a breaker
+    /// stays 4-byte aligned; an increment is an add with carry).
+    success_count: SplitU64,
+    rejected_count: SplitU64,
+    admitted_count: SplitU64,
+    /// Failures recorded, ever (`failure_count` restarts at each close).
+    failure_total: SplitU64,
     /// Meaningful only when `has_failure_time` (an `Option<u64>` would cost
     /// 8 more bytes per breaker).
     last_failure_ms: SplitU64,
@@ -130,8 +136,23 @@ trait Hooks {
     /// window, whose buckets expire): readers need a clock reading.
     fn stats_age(b: &Breaker) -> bool;
 
-    /// Whether the snapshot format carries this breaker's policy.
-    fn snapshottable(b: &Breaker) -> bool;
+    /// Whether this build keeps policy state (the snapshot's consistency
+    /// rules depend on it).
+    const POLICIES: bool;
+
+    /// Whether failures trip a closed breaker by count (so that a closed
+    /// breaker has fewer than `failure_threshold`).
+    fn counts_failures(b: &Breaker) -> bool;
+
+    /// The policy state a snapshot carries, as it stands at `now_ms`.
+    fn policy_parts(b: &Breaker, now_ms: u64) -> PolicyParts;
+
+    /// Installs `p` (checked) into `b`, a breaker being restored at
+    /// `now_ms` whose Snakepit state is already set; `None` (a version 1
+    /// blob): empty policy state. [`Error::BadSnapshot`] for state this
+    /// breaker could not have reached.
+    fn set_policy_parts(b: &mut Breaker, p: Option<&PolicyParts>, now_ms: u64)
+        -> Result<(), Error>;
 }
 
 /// A judgement of an outcome: what the state machine does next.
@@ -166,19 +187,21 @@ impl SplitU64 {
     const fn get(self) -> u64 {
         (self.0[1] as u64) << 32 | self.0[0] as u64
     }
-}
 
-/// A breaker's state as a snapshot carries it (see [`crate::snapshot`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Parts {
-    pub state: State,
-    pub failure_count: u32,
-    pub success_count: u32,
-    pub half_open_calls: u32,
-    pub rejected_count: u32,
-    pub admitted_count: u32,
-    /// Milliseconds since the last failure, if there was one.
-    pub since_failure_ms: Option<u64>,
+    /// Adds `n`, wrapping only after 2^64: an add with carry on 32-bit
+    /// cores (no library routine).
+    #[inline(always)]
+    fn add(&mut self, n: u32) {
+        let (lo, carry) = self.0[0].overflowing_add(n);
+        self.0[0] = lo;
+        self.0[1] = self.0[1].wrapping_add(u32::from(carry));
+    }
+
+    /// Adds `n` (the fast path's counts), wrapping after 2^64.
+    #[cfg(fusebox_fast)]
+    fn add64(&mut self, n: u64) {
+        *self = SplitU64::new(self.get().wrapping_add(n));
+    }
 }
 
 impl Breaker {
@@ -189,10 +212,11 @@ impl Breaker {
         config: Config::ZERO,
         state: State::Closed,
         failure_count: 0,
-        success_count: 0,
         half_open_calls: 0,
-        rejected_count: 0,
-        admitted_count: 0,
+        success_count: SplitU64::new(0),
+        rejected_count: SplitU64::new(0),
+        admitted_count: SplitU64::new(0),
+        failure_total: SplitU64::new(0),
         last_failure_ms: SplitU64::new(0),
         elapsed_credit_ms: 0,
         has_failure_time: false,
@@ -231,6 +255,7 @@ impl Breaker {
             half_open_calls,
             rejected_count,
             admitted_count,
+            failure_total,
             last_failure_ms,
             elapsed_credit_ms,
             has_failure_time,
@@ -240,10 +265,11 @@ impl Breaker {
         *c = config;
         *state = State::Closed;
         *failure_count = 0;
-        *success_count = 0;
+        *success_count = SplitU64::new(0);
         *half_open_calls = 0;
-        *rejected_count = 0;
-        *admitted_count = 0;
+        *rejected_count = SplitU64::new(0);
+        *admitted_count = SplitU64::new(0);
+        *failure_total = SplitU64::new(0);
         *last_failure_ms = SplitU64::new(0);
         *elapsed_credit_ms = 0;
         *has_failure_time = false;
@@ -402,14 +428,14 @@ impl Breaker {
     pub fn try_acquire(&mut self, now_ms: u64) -> Result<State, Error> {
         if Ext::INLINE_ANSWERS {
             if self.only_counts(Quick::Admit, true) {
-                self.admitted_count = self.admitted_count.wrapping_add(1);
+                self.admitted_count.add(1);
                 return Ok(State::Closed);
             }
             if self
                 .rejecting_window()
                 .is_some_and(|(from, until)| (from..until).contains(&now_ms))
             {
-                self.rejected_count = self.rejected_count.wrapping_add(1);
+                self.rejected_count.add(1);
                 return Err(Error::CircuitOpen);
             }
             return self.try_acquire_out_of_line(now_ms);
@@ -438,10 +464,10 @@ impl Breaker {
             }
         };
         if admitted {
-            self.admitted_count = self.admitted_count.wrapping_add(1);
+            self.admitted_count.add(1);
             Ok(self.state)
         } else {
-            self.rejected_count = self.rejected_count.wrapping_add(1);
+            self.rejected_count.add(1);
             Err(Error::CircuitOpen)
         }
     }
@@ -452,7 +478,7 @@ impl Breaker {
     #[inline]
     pub(crate) fn try_acquire_if_closed(&mut self) -> Option<State> {
         self.only_counts(Quick::Admit, false).then(|| {
-            self.admitted_count = self.admitted_count.wrapping_add(1);
+            self.admitted_count.add(1);
             State::Closed
         })
     }
@@ -464,17 +490,17 @@ impl Breaker {
     pub(crate) fn record_success_if_closed(&mut self) -> bool {
         let counts = self.only_counts(Quick::Succeed, false);
         if counts {
-            self.success_count = self.success_count.wrapping_add(1);
+            self.success_count.add(1);
         }
         counts
     }
 
     /// Adds counts made outside the breaker (the registry's fast path).
     #[cfg(fusebox_fast)]
-    pub(crate) fn add_counts(&mut self, admitted: u32, succeeded: u32, rejected: u32) {
-        self.admitted_count = self.admitted_count.wrapping_add(admitted);
-        self.success_count = self.success_count.wrapping_add(succeeded);
-        self.rejected_count = self.rejected_count.wrapping_add(rejected);
+    pub(crate) fn add_counts(&mut self, admitted: u64, succeeded: u64, rejected: u64) {
+        self.admitted_count.add64(admitted);
+        self.success_count.add64(succeeded);
+        self.rejected_count.add64(rejected);
     }
 
     /// Records a success. Closed or open: counts it. Half-open: closes the
@@ -487,7 +513,7 @@ impl Breaker {
     pub fn record_success(&mut self, now_ms: u64) {
         if Ext::INLINE_ANSWERS {
             if self.only_counts(Quick::Succeed, true) {
-                self.success_count = self.success_count.wrapping_add(1);
+                self.success_count.add(1);
                 return;
             }
             return self.on_success_out_of_line(now_ms);
@@ -514,7 +540,7 @@ impl Breaker {
     /// A success (`slow`: it took longer than `slow_call_ms`).
     fn on_success(&mut self, slow: bool, now_ms: u64) {
         self.refresh(now_ms);
-        self.success_count = self.success_count.wrapping_add(1);
+        self.success_count.add(1);
         let verdict = if self.state == State::HalfOpen {
             Ext::judge_probe_success(self, slow)
         } else {
@@ -527,6 +553,7 @@ impl Breaker {
     fn on_failure(&mut self, slow: bool, now_ms: u64) {
         self.refresh(now_ms);
         self.failure_count = self.failure_count.saturating_add(1);
+        self.failure_total.add(1);
         self.last_failure_ms = SplitU64::new(now_ms);
         self.elapsed_credit_ms = 0;
         self.has_failure_time = true;
@@ -608,14 +635,15 @@ impl Breaker {
     pub(crate) fn stats_as_of(&self, now_ms: Option<u64>) -> Stats {
         let mut s = Stats {
             state: self.state,
-            failure_count: self.failure_count,
-            success_count: self.success_count,
+            failure_count: u64::from(self.failure_count),
+            failure_total: self.failure_total.get(),
+            success_count: self.success_count.get(),
             failure_threshold: self.config.failure_threshold,
             half_open_calls: self.half_open_calls,
             half_open_max_calls: self.config.half_open_max_calls,
             reset_timeout_ms: self.config.reset_timeout_ms,
-            rejected_count: self.rejected_count,
-            admitted_count: self.admitted_count,
+            rejected_count: self.rejected_count.get(),
+            admitted_count: self.admitted_count.get(),
             last_failure_ms: if self.has_failure_time {
                 Some(self.last_failure_ms.get())
             } else {
@@ -638,77 +666,6 @@ impl Breaker {
         s
     }
 
-    /// Whether the snapshot format can carry this breaker: Snakepit's
-    /// states and policy only (format version 1).
-    pub(crate) fn check_snapshottable(&self) -> Result<(), Error> {
-        let plain_state = matches!(self.state, State::Closed | State::Open | State::HalfOpen);
-        if plain_state && Ext::snapshottable(self) {
-            Ok(())
-        } else {
-            Err(Error::Unsupported)
-        }
-    }
-
-    /// The state a snapshot carries, with the failure time as an age at
-    /// `now_ms` (clock-independent). O(1).
-    pub(crate) fn to_parts(&self, now_ms: u64) -> Parts {
-        Parts {
-            state: self.state,
-            failure_count: self.failure_count,
-            success_count: self.success_count,
-            half_open_calls: self.half_open_calls,
-            rejected_count: self.rejected_count,
-            admitted_count: self.admitted_count,
-            since_failure_ms: self.has_failure_time.then(|| {
-                now_ms
-                    .saturating_sub(self.last_failure_ms.get())
-                    .saturating_add(u64::from(self.elapsed_credit_ms))
-            }),
-        }
-    }
-
-    /// Rebuilds a breaker from snapshot parts on a clock reading `now_ms`,
-    /// refusing parts this state machine could not have produced; probes
-    /// in flight at snapshot time are released. O(1).
-    pub(crate) fn from_parts(config: Config, p: &Parts, now_ms: u64) -> Result<Self, Error> {
-        let mut b = Self::new(config)?;
-        let consistent = match p.state {
-            State::Closed => p.failure_count < config.failure_threshold && p.half_open_calls == 0,
-            State::Open => {
-                p.failure_count >= 1 && p.half_open_calls == 0 && p.since_failure_ms.is_some()
-            }
-            // Half-open by hand (or at the end of a timed forced open)
-            // needs no failure before it.
-            State::HalfOpen => p.half_open_calls <= config.half_open_max_calls,
-            State::ForcedOpen | State::Disabled | State::MetricsOnly => false,
-        };
-        if !consistent {
-            return Err(Error::BadSnapshot);
-        }
-        b.state = p.state;
-        b.failure_count = p.failure_count;
-        b.success_count = p.success_count;
-        // Probes admitted before the snapshot belong to a program that is
-        // gone (the reboot): they will never report, and would hold their
-        // half-open slots for good. They are released.
-        b.half_open_calls = 0;
-        b.rejected_count = p.rejected_count;
-        b.admitted_count = p.admitted_count;
-        if let Some(since) = p.since_failure_ms {
-            b.has_failure_time = true;
-            if let Some(t) = now_ms.checked_sub(since) {
-                b.last_failure_ms = SplitU64::new(t);
-            } else {
-                // The new clock has not yet run as long as the window has:
-                // anchor at 0 and carry the rest (only up to the timeout
-                // matters, which fits in u32).
-                b.last_failure_ms = SplitU64::new(0);
-                b.elapsed_credit_ms = u32::try_from(since - now_ms).unwrap_or(u32::MAX);
-            }
-        }
-        Ok(b)
-    }
-
     /// Runs `op` through the breaker: when rejected, `op` does not run;
     /// otherwise its `Ok`/`Err` is recorded as a success/failure and handed
     /// back. `clock` is read when the time matters: to check an open
@@ -728,10 +685,10 @@ impl Breaker {
         // `&mut self` keeps it closed while `op` runs: admit, run, count.
         // The clock is read only to stamp a failure.
         if self.only_counts(Quick::Call, false) {
-            self.admitted_count = self.admitted_count.wrapping_add(1);
+            self.admitted_count.add(1);
             let result = op();
             match &result {
-                Ok(_) => self.success_count = self.success_count.wrapping_add(1),
+                Ok(_) => self.success_count.add(1),
                 Err(_) => self.record_failure(clock.now_ms()),
             }
             return result.map_err(CallError::Failed);

@@ -7,16 +7,22 @@
 //! stay small enough to inline.
 #![forbid(unsafe_code)]
 
-use super::{Breaker, Hooks, Permit, Quick, Reason, SplitU64, State, Stats, Transition, Verdict};
-use crate::policy::{
-    outcome_of, rate_reached, Outcome, ProbeJudge, RateWindow, TripRule, WaitAction,
+use super::{
+    Breaker, Hooks, Permit, PolicyParts, Quick, Reason, SplitU64, State, Stats, Transition, Verdict,
 };
-use crate::{CallError, Clock, Config, Policy};
+use crate::policy::{
+    outcome_of, rate_reached, Outcome, ProbeJudge, RateWindow, TripRule, WaitAction, WindowKind,
+};
+use crate::{CallError, Clock, Config, Error};
 
 // The methods only policies have: outcomes with durations, permits,
 // retry-after, manual control, transitions for events, classified calls.
 #[path = "policy_api.rs"]
 mod api;
+// What snapshots carry of the policy state, checked on the way back.
+#[path = "policy_parts.rs"]
+mod parts;
+use parts::{backoff_reachable, jitter_allows, restore_window, set_bit};
 
 /// How many transitions a breaker keeps for `take_transition`.
 const PENDING: usize = 5;
@@ -33,9 +39,9 @@ pub(super) struct Ext {
     /// wait that reopened and an open window already over, twice, and a
     /// verdict); the registry takes them after every locked step, which
     /// makes at most four.
-    pending: [Transition; PENDING],
+    pending: [Pending; PENDING],
     generation: u32,
-    transitions: u32,
+    transitions: SplitU64,
     half_open_successes: u32,
     /// Failed probes in the current half-open round (`ProbeJudge::Rate`).
     half_open_failures: u32,
@@ -46,9 +52,9 @@ pub(super) struct Ext {
     /// The open duration in force.
     open_ms: u32,
     rng: u32,
-    slow_count: u32,
-    stale_count: u32,
-    ignored_count: u32,
+    slow_count: SplitU64,
+    stale_count: SplitU64,
+    ignored_count: SplitU64,
     dropped_transitions: u32,
     state_since_ms: SplitU64,
     /// When the current round of half-open probes began.
@@ -77,17 +83,17 @@ impl Ext {
     /// All zero: the state of an empty registry slot (`.bss`).
     pub(super) const ZERO: Ext = Ext {
         generation: 0,
-        transitions: 0,
+        transitions: SplitU64::new(0),
         half_open_successes: 0,
         half_open_failures: 0,
         half_open_slow: 0,
         open_base_ms: 0,
         open_ms: 0,
         rng: 0,
-        slow_count: 0,
-        stale_count: 0,
-        ignored_count: 0,
-        pending: [Transition::ZERO; PENDING],
+        slow_count: SplitU64::new(0),
+        stale_count: SplitU64::new(0),
+        ignored_count: SplitU64::new(0),
+        pending: [Pending::ZERO; PENDING],
         pending_len: 0,
         dropped_transitions: 0,
         state_since_ms: SplitU64::new(0),
@@ -157,14 +163,38 @@ const fn time_slot(state: State) -> usize {
     }
 }
 
-impl Transition {
+/// A transition as a breaker keeps it until taken: its reading as two
+/// halves, so that the breaker stays 4-byte aligned (and moving the list
+/// stays a 4-byte move on 32-bit cores).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Pending {
+    from: State,
+    to: State,
+    reason: Reason,
+    generation: u32,
+    now_ms: SplitU64,
+}
+
+impl Pending {
     /// All zero: an empty entry of a breaker's pending list.
-    const ZERO: Transition = Transition {
+    const ZERO: Pending = Pending {
         from: State::Closed,
         to: State::Closed,
         reason: Reason::FailureThreshold,
         generation: 0,
+        now_ms: SplitU64::new(0),
     };
+
+    /// The transition it keeps.
+    pub(super) fn transition(self) -> Transition {
+        Transition {
+            from: self.from,
+            to: self.to,
+            reason: self.reason,
+            generation: self.generation,
+            now_ms: self.now_ms.get(),
+        }
+    }
 }
 
 impl Permit {
@@ -245,6 +275,8 @@ impl Hooks for Ext {
     fn on_transition(b: &mut Breaker, to: State, reason: Reason, now_ms: Option<u64>) {
         let from = b.state;
         let e = &mut b.ext;
+        // A reset has no reading: the start of the state it ends.
+        let at = now_ms.unwrap_or(e.state_since_ms.get());
         if let Some(now) = now_ms {
             if to == State::HalfOpen {
                 e.new_round();
@@ -262,12 +294,13 @@ impl Hooks for Ext {
             b.flags.0 |= Flags::TIMED;
         }
         e.generation = e.generation.wrapping_add(1);
-        e.transitions = e.transitions.wrapping_add(1);
-        let t = Transition {
+        e.transitions.add(1);
+        let t = Pending {
             from,
             to,
             reason,
             generation: e.generation,
+            now_ms: SplitU64::new(at),
         };
         match e.pending.get_mut(usize::from(e.pending_len)) {
             Some(free) => {
@@ -365,11 +398,11 @@ impl Hooks for Ext {
 
     fn fill_stats(b: &Breaker, s: &mut Stats, now_ms: Option<u64>) {
         let e = &b.ext;
-        s.transitions = e.transitions;
+        s.transitions = e.transitions.get();
         s.generation = e.generation;
-        s.slow_count = e.slow_count;
-        s.stale_count = e.stale_count;
-        s.ignored_count = e.ignored_count;
+        s.slow_count = e.slow_count.get();
+        s.stale_count = e.stale_count.get();
+        s.ignored_count = e.ignored_count.get();
         s.half_open_successes = e.half_open_successes;
         if b.has_window() {
             let t = e.window.totals_as_of(&b.config.policy, now_ms);
@@ -391,9 +424,144 @@ impl Hooks for Ext {
         b.has_window() && b.config.policy.window_kind == crate::WindowKind::Time
     }
 
-    /// The snapshot format (version 1) carries Snakepit's policy only.
-    fn snapshottable(b: &Breaker) -> bool {
-        b.config.policy == Policy::SNAKEPIT
+    const POLICIES: bool = true;
+
+    #[inline]
+    fn counts_failures(b: &Breaker) -> bool {
+        matches!(
+            b.config.policy.trip_rule,
+            TripRule::Cumulative | TripRule::Consecutive
+        )
+    }
+
+    fn policy_parts(b: &Breaker, now_ms: u64) -> PolicyParts {
+        let e = &b.ext;
+        let p = &b.config.policy;
+        let mut out = PolicyParts::neutral(&b.config);
+        out.transitions = e.transitions.get();
+        out.slow_count = e.slow_count.get();
+        out.stale_count = e.stale_count.get();
+        out.ignored_count = e.ignored_count.get();
+        out.half_open_successes = e.half_open_successes;
+        out.half_open_failures = e.half_open_failures;
+        out.half_open_slow = e.half_open_slow;
+        out.open_base_ms = e.open_base_ms;
+        out.open_ms = e.open_ms;
+        out.rng = e.rng;
+        out.time_in_state_ms = [
+            e.time_in_ms[0].get(),
+            e.time_in_ms[1].get(),
+            e.time_in_ms[2].get(),
+        ];
+        out.state_age_ms = b
+            .flags
+            .timed()
+            .then(|| now_ms.saturating_sub(e.state_since_ms.get()));
+        if b.state == State::HalfOpen {
+            out.probes_age_ms = now_ms.saturating_sub(e.probes_since_ms.get());
+        }
+        let ms = e.forced_ms.get();
+        if b.state == State::ForcedOpen && ms != 0 {
+            let elapsed = now_ms.saturating_sub(e.forced_since_ms.get());
+            out.forced = Some((ms, ms.saturating_sub(elapsed)));
+        }
+        match p.window_kind {
+            WindowKind::Count => {
+                for (k, (failed, slow)) in e.window.count_outcomes(p).enumerate() {
+                    set_bit(&mut out.window_failed, k, failed);
+                    set_bit(&mut out.window_slow, k, slow);
+                    out.window_fill = out.window_fill.saturating_add(1);
+                }
+            }
+            WindowKind::Time => {
+                // As it stands at `now_ms`: the buckets that expired by
+                // then are left out, and the newest one's start is at most
+                // a bucket old.
+                let w = e.window.aged(p, now_ms);
+                out.newest_bucket_age_ms = w
+                    .newest_bucket_start(p)
+                    .map(|start| now_ms.saturating_sub(start));
+                for (slot, t) in out.buckets.iter_mut().zip(w.time_buckets(p)) {
+                    *slot = [t.calls, t.failures, t.slow];
+                }
+            }
+        }
+        out
+    }
+
+    fn set_policy_parts(
+        b: &mut Breaker,
+        parts: Option<&PolicyParts>,
+        now_ms: u64,
+    ) -> Result<(), Error> {
+        let Some(x) = parts else {
+            // Version 1: empty policy state, time accounting from the next
+            // reading.
+            return Ok(());
+        };
+        let p = b.config.policy;
+        let max_calls = b.config.half_open_max_calls;
+        let done = x.half_open_successes.saturating_add(x.half_open_failures);
+        let round_ok = if b.state != State::HalfOpen {
+            done == 0 && x.half_open_slow == 0
+        } else if p.half_open_judge == ProbeJudge::Rate {
+            done < max_calls && x.half_open_slow <= done
+        } else {
+            x.half_open_successes < p.half_open_success_threshold
+                && x.half_open_failures == 0
+                && x.half_open_slow == 0
+        };
+        let forced_ok = match x.forced {
+            None => true,
+            Some((ms, left)) => b.state == State::ForcedOpen && ms != 0 && left <= ms,
+        };
+        if !round_ok
+            || !forced_ok
+            || x.rng == 0
+            || !backoff_reachable(&p, b.config.reset_timeout_ms, x.open_base_ms)
+            || !jitter_allows(&p, x.open_base_ms, x.open_ms)
+        {
+            return Err(Error::BadSnapshot);
+        }
+        let window = restore_window(b, x, now_ms).ok_or(Error::BadSnapshot)?;
+        let e = &mut b.ext;
+        e.window = window;
+        e.transitions = SplitU64::new(x.transitions);
+        e.slow_count = SplitU64::new(x.slow_count);
+        e.stale_count = SplitU64::new(x.stale_count);
+        e.ignored_count = SplitU64::new(x.ignored_count);
+        e.half_open_successes = x.half_open_successes;
+        e.half_open_failures = x.half_open_failures;
+        e.half_open_slow = x.half_open_slow;
+        e.open_base_ms = x.open_base_ms;
+        e.open_ms = x.open_ms;
+        e.rng = x.rng;
+        e.time_in_ms = x.time_in_state_ms.map(SplitU64::new);
+        if let Some(age) = x.state_age_ms {
+            e.state_since_ms = SplitU64::new(now_ms.saturating_sub(age));
+            b.flags.0 |= Flags::TIMED;
+        }
+        if b.state == State::HalfOpen {
+            e.probes_since_ms = SplitU64::new(now_ms.saturating_sub(x.probes_age_ms));
+            // The probes that reported keep their slots; those in flight
+            // are released.
+            b.half_open_calls = done.min(max_calls);
+        }
+        if let Some((ms, left)) = x.forced {
+            // It ends `left` ms from now; `since + ms` is that end.
+            let end = now_ms.saturating_add(left);
+            match end.checked_sub(ms) {
+                Some(since) => {
+                    e.forced_since_ms = SplitU64::new(since);
+                    e.forced_ms = SplitU64::new(ms);
+                }
+                None => {
+                    e.forced_since_ms = SplitU64::new(0);
+                    e.forced_ms = SplitU64::new(end.max(1));
+                }
+            }
+        }
+        Ok(())
     }
 }
 
@@ -401,7 +569,7 @@ impl Hooks for Ext {
 impl Breaker {
     fn count_slow(&mut self, slow: bool) {
         if slow {
-            self.ext.slow_count = self.ext.slow_count.wrapping_add(1);
+            self.ext.slow_count.add(1);
         }
     }
 
@@ -435,7 +603,7 @@ impl Breaker {
             Outcome::Failure => self.on_failure(slow, now_ms),
             Outcome::Ignored => {
                 self.refresh(now_ms);
-                self.ext.ignored_count = self.ext.ignored_count.wrapping_add(1);
+                self.ext.ignored_count.add(1);
                 if probe && self.state == State::HalfOpen {
                     self.half_open_calls = self.half_open_calls.saturating_sub(1);
                 }

@@ -47,7 +47,7 @@ impl Breaker {
     ) -> Result<(), Error> {
         self.refresh(now_ms);
         if permit.generation != self.ext.generation {
-            self.ext.stale_count = self.ext.stale_count.wrapping_add(1);
+            self.ext.stale_count.add(1);
             return Err(Error::StalePermit);
         }
         let slow = self.is_slow(now_ms.saturating_sub(permit.start_ms));
@@ -207,7 +207,7 @@ impl Breaker {
         if self.ext.pending_len == 0 {
             return None;
         }
-        let first = self.ext.pending.first().copied();
+        let first = self.ext.pending.first().map(|p| p.transition());
         self.ext.pending.rotate_left(1);
         self.ext.pending_len -= 1;
         first

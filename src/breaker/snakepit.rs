@@ -4,7 +4,8 @@
 //! would be, with no policy state (`Ext` and `Flags` are zero-sized).
 #![forbid(unsafe_code)]
 
-use super::{Breaker, Hooks, Quick, Reason, State, Stats, Verdict};
+use super::{Breaker, Hooks, PolicyParts, Quick, Reason, State, Stats, Verdict};
+use crate::Error;
 use crate::{CallError, Clock, Config};
 
 /// No policy state.
@@ -128,8 +129,41 @@ impl Hooks for Ext {
         false
     }
 
+    const POLICIES: bool = false;
+
     #[inline(always)]
-    fn snapshottable(_: &Breaker) -> bool {
+    fn counts_failures(_: &Breaker) -> bool {
         true
+    }
+
+    /// Snakepit's neutral values: the same format as a build with
+    /// policies, which restores it as a breaker with an empty history.
+    fn policy_parts(b: &Breaker, _: u64) -> PolicyParts {
+        PolicyParts::neutral(&b.config)
+    }
+
+    /// A blob written with policies restores if nothing in its policy
+    /// state would change a decision here (its policy was Snakepit's, as
+    /// the config check has made sure): the counters this build does not
+    /// keep (transitions, slow, stale, ignored, time in state) are dropped.
+    fn set_policy_parts(b: &mut Breaker, p: Option<&PolicyParts>, _: u64) -> Result<(), Error> {
+        let Some(p) = p else { return Ok(()) };
+        let n = PolicyParts::neutral(&b.config);
+        let neutral = p.half_open_successes == 0
+            && p.half_open_failures == 0
+            && p.half_open_slow == 0
+            && p.open_base_ms == n.open_base_ms
+            && p.open_ms == n.open_ms
+            && p.forced.is_none()
+            && p.window_fill == 0
+            && p.window_failed == n.window_failed
+            && p.window_slow == n.window_slow
+            && p.newest_bucket_age_ms.is_none()
+            && p.buckets == n.buckets;
+        if neutral {
+            Ok(())
+        } else {
+            Err(Error::BadSnapshot)
+        }
     }
 }

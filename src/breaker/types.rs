@@ -78,6 +78,13 @@ pub struct Transition {
     pub reason: Reason,
     /// The breaker's generation after the change (see [`Permit`]).
     pub generation: u32,
+    /// The clock reading of the operation that caused the change (for a
+    /// change dated at the end of a wait, such as a reopen at the end of
+    /// `half_open_max_wait_ms`, the reading that found it). A
+    /// [`Breaker::reset`] takes no reading: its change carries the reading
+    /// at which the state it ends began (`Stats::state_since_ms`), so a
+    /// breaker's changes never go back in time on a clock that does not.
+    pub now_ms: u64,
 }
 
 /// Proof of an admission, to be completed with its outcome
@@ -129,8 +136,13 @@ impl State {
     }
 }
 
-/// A snapshot of a breaker's counters. Counters other than `failure_count`
-/// wrap around at `u32::MAX`; `failure_count` saturates.
+/// A snapshot of a breaker's counters. The lifetime counters
+/// (`success_count`, `failure_total`, `rejected_count`, `admitted_count`,
+/// `transitions`, `slow_count`, `stale_count`, `ignored_count`) are 64-bit
+/// and wrap only after 2^64 (585 million years at a thousand a
+/// millisecond); `failure_count` saturates. The config echoes, the
+/// per-period figures (`half_open_*`) and the window figures stay 32-bit:
+/// they are bounded by the config (a `u32`) or by the window's size.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[non_exhaustive]
@@ -138,10 +150,14 @@ pub struct Stats {
     /// The stored state. Like Snakepit's `stats`, reading stats does not move
     /// an expired open breaker to half-open; `state()` does.
     pub state: State,
-    /// Failures since the last close or reset.
-    pub failure_count: u32,
+    /// Failures since the last close or reset (restarts at 0 there: not a
+    /// monotonic counter; see `failure_total`).
+    pub failure_count: u64,
+    /// Failures recorded, ever (kept across closes and resets): the
+    /// monotonic counterpart of `failure_count`.
+    pub failure_total: u64,
     /// Successes recorded, ever (kept across resets, like Snakepit).
-    pub success_count: u32,
+    pub success_count: u64,
     /// The configured failure threshold.
     pub failure_threshold: u32,
     /// Probes admitted in the current half-open period.
@@ -150,25 +166,26 @@ pub struct Stats {
     pub half_open_max_calls: u32,
     /// The configured open duration.
     pub reset_timeout_ms: u32,
-    /// Calls rejected by `try_acquire`/`call`.
-    pub rejected_count: u32,
-    /// Calls admitted by `try_acquire`/`call`.
-    pub admitted_count: u32,
+    /// Calls rejected by `try_acquire`/`call`, ever.
+    pub rejected_count: u64,
+    /// Calls admitted by `try_acquire`/`call`, ever.
+    pub admitted_count: u64,
     /// Time of the last recorded failure (or of a slow-call trip, which
     /// starts the open window too), `None` after a reset or before any.
     pub last_failure_ms: Option<u64>,
-    /// State changes, ever (wraps). This field and the ones after it are
-    /// kept with the `policies` feature; without it they are 0 (and
+    /// State changes, ever. This field and the ones after it are kept with
+    /// the `policies` feature; without it they are 0 (and
     /// `open_duration_ms` is `reset_timeout_ms`).
-    pub transitions: u32,
-    /// The generation permits are checked against (wraps).
+    pub transitions: u64,
+    /// The generation permits are checked against (wraps at 2^32: only
+    /// equality matters).
     pub generation: u32,
-    /// Slow calls recorded (wraps).
-    pub slow_count: u32,
-    /// Permits completed after their breaker moved on (wraps).
-    pub stale_count: u32,
-    /// Outcomes classified as ignored (wraps).
-    pub ignored_count: u32,
+    /// Slow calls recorded, ever.
+    pub slow_count: u64,
+    /// Permits completed after their breaker moved on, ever.
+    pub stale_count: u64,
+    /// Outcomes classified as ignored, ever.
+    pub ignored_count: u64,
     /// Successful probes in the current half-open period.
     pub half_open_successes: u32,
     /// The current open duration, with backoff and jitter applied.

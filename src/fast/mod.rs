@@ -104,18 +104,18 @@ mod imp {
     #[derive(Debug)]
     struct Counts {
         generation: AtomicU64,
-        admitted: AtomicU32,
-        succeeded: AtomicU32,
-        rejected: AtomicU32,
+        admitted: AtomicU64,
+        succeeded: AtomicU64,
+        rejected: AtomicU64,
     }
 
     impl Counts {
         const fn new() -> Counts {
             Counts {
                 generation: AtomicU64::new(0),
-                admitted: AtomicU32::new(0),
-                succeeded: AtomicU32::new(0),
-                rejected: AtomicU32::new(0),
+                admitted: AtomicU64::new(0),
+                succeeded: AtomicU64::new(0),
+                rejected: AtomicU64::new(0),
             }
         }
 
@@ -172,7 +172,7 @@ mod imp {
 
     /// Adds one; only the lane's own thread writes it.
     #[inline(always)]
-    fn bump(n: &AtomicU32) {
+    fn bump(n: &AtomicU64) {
         n.store(n.load(Ordering::Relaxed).wrapping_add(1), Ordering::Relaxed);
     }
 
@@ -394,8 +394,8 @@ mod imp {
 
         /// The counts the lanes hold for `id`'s occupant: admitted,
         /// succeeded, rejected.
-        fn lane_counts(&self, id: Id) -> (u32, u32, u32) {
-            let mut sum = (0u32, 0u32, 0u32);
+        fn lane_counts(&self, id: Id) -> (u64, u64, u64) {
+            let mut sum = (0u64, 0u64, 0u64);
             let mut used = self
                 .words
                 .get(id.index())

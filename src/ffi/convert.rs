@@ -158,6 +158,7 @@ pub(super) fn to_c_stats(s: &Stats) -> fusebox_stats {
     fusebox_stats {
         state: s.state.code(),
         failure_count: s.failure_count,
+        failure_total: s.failure_total,
         success_count: s.success_count,
         failure_threshold: s.failure_threshold,
         half_open_calls: s.half_open_calls,

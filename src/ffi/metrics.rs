@@ -11,9 +11,7 @@
 
 use super::clock::with_time;
 use super::convert::status_of;
-use super::types::{
-    fusebox_id, fusebox_status, FUSEBOX_BUFFER_TOO_SMALL, FUSEBOX_BUSY, FUSEBOX_NOT_FOUND,
-};
+use super::types::{fusebox_id, fusebox_status, FUSEBOX_BUFFER_TOO_SMALL, FUSEBOX_NOT_FOUND};
 use super::REGISTRY;
 use crate::{Error, Id, MetricsError, NAME_MAX};
 
@@ -160,6 +158,5 @@ pub unsafe extern "C" fn fusebox_metrics_write(
             unsafe { out_written.write(needed.saturating_add(1)) };
             FUSEBOX_BUFFER_TOO_SMALL
         }
-        Err(_) => FUSEBOX_BUSY,
     }
 }

@@ -93,8 +93,10 @@ pub unsafe extern "C" fn fusebox_create(
 }
 
 /// Finds the breaker named `name` and writes its id to `*out_id`. Takes
-/// no lock and masks no interrupt: a breaker whose create or destroy is
-/// in progress meanwhile is not found.
+/// no lock and masks no interrupt. Run during a create or destroy of the
+/// same name, it answers as if it ran just before or just after it: an id
+/// found during a destroy may already be stale (`FUSEBOX_NOT_FOUND` from
+/// its operations).
 ///
 /// Errors: `FUSEBOX_NULL_PARAMETER`, `FUSEBOX_INVALID_NAME`,
 /// `FUSEBOX_NOT_FOUND`.

@@ -44,6 +44,10 @@ pub struct fusebox_permit {
 pub struct fusebox_event {
     /// The breaker.
     pub id: fusebox_id,
+    /// The clock reading of the operation that caused the change.
+    /// `fusebox_reset` reads no clock: its change carries the reading at
+    /// which the state it ends began (`fusebox_stats.state_since_ms`).
+    pub now_ms: u64,
     /// Position among all state changes (from 1, wraps): increasing.
     pub seq: u32,
     /// The state before.
@@ -367,6 +371,7 @@ fn deliver(ev: &Event, func: unsafe extern "C" fn(), userdata: usize) {
     let t = ev.transition;
     let c = fusebox_event {
         id: ev.id.to_raw(),
+        now_ms: t.now_ms,
         seq: ev.seq,
         from: t.from.code(),
         to: t.to.code(),

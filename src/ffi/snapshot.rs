@@ -11,13 +11,16 @@ use super::types::{fusebox_config, fusebox_id, fusebox_status};
 use super::{capacity, REGISTRY};
 use crate::{Id, Registry};
 
-/// Writes breaker `id`'s snapshot (state, counters, and the age of its
-/// last failure, read from the clock now) to `buf` (`len` >=
-/// `FUSEBOX_SNAPSHOT_MAX`) and its length to `*out_len`.
+/// Writes breaker `id`'s snapshot (format version 2: config, state,
+/// 64-bit counters and the policy state: rate window, backoff, half-open
+/// round, forced-open time; every time as an age read from the clock now)
+/// to `buf` (`len` >= `fusebox_snapshot_max()`, which is
+/// `FUSEBOX_SNAPSHOT_MAX` at the default window limits) and its length to
+/// `*out_len`. The breaker's fields are copied with its lock held; the
+/// encoding and CRC are done after it is released.
 ///
 /// Errors: `FUSEBOX_NULL_PARAMETER`, `FUSEBOX_NOT_FOUND`,
-/// `FUSEBOX_BUFFER_TOO_SMALL`, `FUSEBOX_UNSUPPORTED` (a non-default policy
-/// or a manual state), `FUSEBOX_NO_CLOCK`. `buf` and `*out_len` are
+/// `FUSEBOX_BUFFER_TOO_SMALL`, `FUSEBOX_NO_CLOCK`. `buf` and `*out_len` are
 /// written only on `FUSEBOX_OK`: on an error not a byte of `buf` changes.
 ///
 /// # Safety
@@ -39,13 +42,19 @@ pub unsafe extern "C" fn fusebox_snapshot(
 
 /// Creates breaker `name` from a snapshot taken by `fusebox_snapshot`
 /// (possibly in an earlier run of the program, on a clock that has since
-/// restarted): an open breaker stays open for the time it had left. `cfg`
-/// (NULL: defaults) must equal the config the snapshot was taken with.
-/// `len` must be the snapshot's length, `FUSEBOX_SNAPSHOT_MAX`: a shorter
-/// or longer blob is `FUSEBOX_BAD_SNAPSHOT`.
+/// restarted): an open breaker stays open for the time it had left, and
+/// its rate window, backoff and half-open round decide as they would
+/// have. `cfg` (NULL: defaults) must equal the config the snapshot was
+/// taken with. `len` must be the snapshot's length,
+/// `fusebox_snapshot_max()` (56 for a version 1 blob, restored with empty
+/// policy state): a shorter or longer blob is `FUSEBOX_BAD_SNAPSHOT`, as
+/// is state no breaker could reach. The blob is decoded and checked
+/// before any lock is taken.
 ///
 /// Errors: those of `fusebox_create`, and `FUSEBOX_BAD_SNAPSHOT`,
-/// `FUSEBOX_SNAPSHOT_VERSION_MISMATCH`, `FUSEBOX_CONFIG_MISMATCH`, `FUSEBOX_NO_CLOCK`;
+/// `FUSEBOX_SNAPSHOT_VERSION_MISMATCH` (also a blob from a build with
+/// other window limits), `FUSEBOX_CONFIG_MISMATCH`, `FUSEBOX_UNSUPPORTED`
+/// (a policy this build does not have), `FUSEBOX_NO_CLOCK`;
 /// the registry is unchanged by an error, and `*out_id` written only on
 /// `FUSEBOX_OK`.
 ///
@@ -68,22 +77,30 @@ pub unsafe extern "C" fn fusebox_restore(
     out_result!(out_id, id.map(Id::to_raw))
 }
 
+/// Bytes of one breaker's snapshot in this build: `FUSEBOX_SNAPSHOT_MAX`
+/// with the default window limits, more with larger ones (see
+/// `FUSEBOX_SNAPSHOT_MAX`).
+#[no_mangle]
+pub extern "C" fn fusebox_snapshot_max() -> usize {
+    crate::SNAPSHOT_LEN
+}
+
 /// Worst-case size of `fusebox_snapshot_all`'s blob for this build's
-/// capacity: 12 + 88 bytes per slot.
+/// capacity: 12 + (32 + `fusebox_snapshot_max()`) bytes per slot.
 #[no_mangle]
 pub extern "C" fn fusebox_snapshot_all_max() -> usize {
     Registry::<{ capacity::CAPACITY }>::SNAPSHOT_ALL_MAX
 }
 
 /// Writes every breaker (name, config, state) to `buf` and the length to
-/// `*out_len` (12 + 88 bytes per breaker), in one consistent pass: every
-/// breaker as it was at one instant.
+/// `*out_len` (12 + (32 + `fusebox_snapshot_max()`) bytes per breaker),
+/// in one consistent pass: every breaker as it was at one instant. The
+/// CRCs are computed after every lock is released.
 ///
 /// Errors: `FUSEBOX_NULL_PARAMETER`, `FUSEBOX_BUFFER_TOO_SMALL` (`len`
 /// below the blob's length; `fusebox_snapshot_all_max()` always suffices),
-/// `FUSEBOX_UNSUPPORTED` (a breaker with a non-default policy or in a
-/// manual state), `FUSEBOX_NO_CLOCK`, `FUSEBOX_BUSY` (as for
-/// `fusebox_create`). `buf` and `*out_len` are written only
+/// `FUSEBOX_NO_CLOCK`, `FUSEBOX_BUSY` (as for `fusebox_create`). `buf`
+/// and `*out_len` are written only
 /// on `FUSEBOX_OK`: on an error not a byte of `buf` changes.
 ///
 /// # Safety
@@ -103,7 +120,8 @@ pub unsafe extern "C" fn fusebox_snapshot_all(
 /// many to `*out_count`. All or nothing: `FUSEBOX_NAME_TAKEN` if a name is
 /// already in use or twice in the blob, `FUSEBOX_REGISTRY_FULL` if they do
 /// not all fit, `FUSEBOX_BAD_SNAPSHOT`/`_VERSION` for a bad blob (`len`
-/// other than the blob's length, 12 + 88 per entry; a bad CRC; an entry
+/// other than the blob's length, 12 + (32 + `fusebox_snapshot_max()`)
+/// per entry (88 for a version 1 blob); a bad CRC; an entry
 /// `fusebox_restore` would refuse; a name empty or with a NUL byte),
 /// `FUSEBOX_NO_CLOCK`, `FUSEBOX_BUSY` (as for `fusebox_create`); the
 /// registry is unchanged by an error, and `*out_count` written only on

@@ -78,11 +78,32 @@ pub const FUSEBOX_UNSUPPORTED: fusebox_status = 14;
 /// handed out. Nothing was recorded; `stale_count` grew.
 pub const FUSEBOX_STALE_PERMIT: fusebox_status = 15;
 
-/// Bytes of one breaker's snapshot (fixed at compile time, so firmware can
-/// reserve retained RAM or a flash page for it).
-pub const FUSEBOX_SNAPSHOT_MAX: usize = 56;
+/// Bytes of one breaker's snapshot (format version 2) for a library built
+/// with the default window limits (`FUSEBOX_MAX_WINDOW_CALLS` 64,
+/// `FUSEBOX_MAX_BUCKETS` 8), fixed at compile time so that firmware can
+/// reserve retained RAM or a flash page for it. A library built with
+/// other limits has snapshots of `fusebox_snapshot_max()` bytes:
+/// 268 + 2 * ceil(FUSEBOX_MAX_WINDOW_CALLS / 8) + 12 * FUSEBOX_MAX_BUCKETS
+/// (1 244 at the largest limits). Check `fusebox_snapshot_max() <=
+/// FUSEBOX_SNAPSHOT_MAX` at start-up if the build's limits are not known.
+pub const FUSEBOX_SNAPSHOT_MAX: usize = 380;
 
-const _: () = assert!(FUSEBOX_SNAPSHOT_MAX == crate::SNAPSHOT_LEN);
+/// Bytes of one breaker's snapshot in a library built with the largest
+/// window limits (`FUSEBOX_MAX_WINDOW_CALLS` 1024, `FUSEBOX_MAX_BUCKETS`
+/// 60): a buffer of this size holds a snapshot of a library built with any
+/// limits.
+pub const FUSEBOX_SNAPSHOT_LARGEST: usize = 1244;
+
+const _: () = assert!(FUSEBOX_SNAPSHOT_LARGEST == 268 + 2 * 1024 / 8 + 12 * 60);
+const _: () = assert!(crate::SNAPSHOT_LEN <= FUSEBOX_SNAPSHOT_LARGEST);
+
+// The header states the default limits' size: it must be the size of a
+// build with those limits.
+const _: () = assert!(
+    crate::MAX_WINDOW_CALLS != 64
+        || crate::MAX_BUCKETS != 8
+        || FUSEBOX_SNAPSHOT_MAX == crate::SNAPSHOT_LEN
+);
 
 /// Closed: calls allowed.
 pub const FUSEBOX_STATE_CLOSED: fusebox_state = 0;
@@ -261,41 +282,52 @@ pub struct fusebox_config {
 /// A breaker's counters, as `fusebox_stats_get` reads them. The fields
 /// from `transitions` on are kept by the policies; a library built without
 /// them leaves them 0 (and `open_duration_ms` equal to `reset_timeout_ms`).
+///
+/// The lifetime counters (`success_count`, `failure_total`,
+/// `rejected_count`, `admitted_count`, `transitions`, `slow_count`,
+/// `stale_count`, `ignored_count`) are `uint64_t` and wrap only after 2^64;
+/// `failure_count` is `uint64_t` too, for uniformity. The config echoes,
+/// the per-period figures (`half_open_calls`, `half_open_successes`) and
+/// the window figures stay `uint32_t`: the config bounds them.
 #[repr(C)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct fusebox_stats {
     /// The stored state (reading stats does not move open to half-open).
     pub state: fusebox_state,
-    /// Failures since the last close or reset (saturates).
-    pub failure_count: u32,
-    /// Successes recorded, kept across resets (wraps).
-    pub success_count: u32,
     /// The configured failure threshold.
     pub failure_threshold: u32,
+    /// Failures since the last close or reset (saturates; restarts at 0
+    /// there, so not a monotonic counter: see `failure_total`).
+    pub failure_count: u64,
+    /// Failures recorded, ever (kept across closes and resets).
+    pub failure_total: u64,
+    /// Successes recorded, kept across resets.
+    pub success_count: u64,
+    /// Calls rejected by `fusebox_try_acquire`/`fusebox_call`, ever.
+    pub rejected_count: u64,
+    /// Calls admitted by `fusebox_try_acquire`/`fusebox_call`, ever.
+    pub admitted_count: u64,
     /// Probes admitted in the current half-open period.
     pub half_open_calls: u32,
     /// The configured probe limit.
     pub half_open_max_calls: u32,
     /// The configured open duration.
     pub reset_timeout_ms: u32,
-    /// Calls rejected by `fusebox_try_acquire`/`fusebox_call` (wraps).
-    pub rejected_count: u32,
-    /// Calls admitted by `fusebox_try_acquire`/`fusebox_call` (wraps).
-    pub admitted_count: u32,
     /// Whether `last_failure_ms` holds a time (false after a reset).
     pub has_last_failure: bool,
     /// Clock reading of the last recorded failure, when `has_last_failure`.
     pub last_failure_ms: u64,
-    /// State changes, ever (wraps).
-    pub transitions: u32,
-    /// The generation permits are checked against (wraps).
+    /// State changes, ever.
+    pub transitions: u64,
+    /// Slow calls recorded, ever.
+    pub slow_count: u64,
+    /// Permits completed after the breaker moved on, ever.
+    pub stale_count: u64,
+    /// Outcomes classified as ignored, ever.
+    pub ignored_count: u64,
+    /// The generation permits are checked against (wraps; only equality
+    /// matters).
     pub generation: u32,
-    /// Slow calls recorded (wraps).
-    pub slow_count: u32,
-    /// Permits completed after the breaker moved on (wraps).
-    pub stale_count: u32,
-    /// Outcomes classified as ignored (wraps).
-    pub ignored_count: u32,
     /// Successful probes in the current half-open period.
     pub half_open_successes: u32,
     /// The open duration in force (backoff and jitter applied).

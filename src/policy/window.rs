@@ -49,9 +49,18 @@ fn put_bit(bits: &mut [u64; WORDS], i: usize, on: bool) {
     }
 }
 
-/// Bit `i` of a ring.
-fn bit(bits: &[u64; WORDS], i: usize) -> bool {
-    bits.get(i / 64).is_some_and(|w| (w >> (i % 64)) & 1 != 0)
+/// The two rings' words from bit `i` on (bit `i` at bit 0): shifted one
+/// bit at a time, so that no variable 64-bit shift (a helper routine on
+/// 32-bit cores, M0's `__aeabi_llsr`) is linked. O(64).
+fn words_from(failed: &[u64; WORDS], slow: &[u64; WORDS], i: usize) -> (u64, u64) {
+    let w = i / 64;
+    let mut f = failed.get(w).copied().unwrap_or(0);
+    let mut s = slow.get(w).copied().unwrap_or(0);
+    for _ in 0..i % 64 {
+        f >>= 1;
+        s >>= 1;
+    }
+    (f, s)
 }
 
 /// Set bits of a ring. O(`WORDS`).
@@ -260,10 +269,19 @@ impl RateWindow {
 /// first with the newest one's start. `p` is the breaker's policy, whose
 /// window kind says which applies. Each rebuild refuses (with `None`) what
 /// this window could not hold or could not have recorded.
-// Read by the snapshot format (version 2, which carries policy state);
-// until then by the unit tests only.
-#[cfg_attr(not(test), allow(dead_code))]
+#[cfg_attr(not(feature = "policies"), allow(dead_code))]
 impl RateWindow {
+    /// A copy moved to `now_ms` as a call recorded then would move it (a
+    /// time window's expired buckets emptied); unchanged for a count
+    /// window, one not started, or a reading before its newest bucket.
+    pub(crate) fn aged(&self, p: &Policy, now_ms: u64) -> RateWindow {
+        let mut w = *self;
+        if p.window_kind == WindowKind::Time && w.periods(p, now_ms).is_some() {
+            w.advance(p, now_ms);
+        }
+        w
+    }
+
     /// Count window: each recorded call's (failed, slow), oldest first (at
     /// most `window_size`). Nothing for a time window.
     pub(crate) fn count_outcomes(&self, p: &Policy) -> impl Iterator<Item = (bool, bool)> + '_ {
@@ -272,10 +290,21 @@ impl RateWindow {
             WindowKind::Count => usize::from(self.fill).min(size),
             WindowKind::Time => 0,
         };
-        let oldest = wrap(usize::from(self.pos) + size - held, size);
-        (0..held).map(move |k| {
-            let i = wrap(oldest + k, size);
-            (bit(&self.failed, i), bit(&self.slow, i))
+        let mut i = wrap(usize::from(self.pos) + size - held, size);
+        // The words from bit `i` on, consumed one bit per call.
+        let mut cur = None;
+        (0..held).map(move |_| {
+            let (f, s) = cur.unwrap_or_else(|| words_from(&self.failed, &self.slow, i));
+            i += 1;
+            cur = if i >= size {
+                i = 0;
+                None
+            } else if i & 63 == 0 {
+                None
+            } else {
+                Some((f >> 1, s >> 1))
+            };
+            (f & 1 != 0, s & 1 != 0)
         })
     }
 

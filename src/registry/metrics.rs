@@ -22,7 +22,7 @@ use core::fmt::{self, Write};
 
 use super::Registry;
 use crate::name::Name;
-use crate::{Error, State, Stats};
+use crate::{State, Stats};
 
 /// Why [`Registry::metrics_into`] did not write the exposition.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -39,11 +39,6 @@ pub enum MetricsError {
         /// Whether the buffer was written to.
         buf_changed: bool,
     },
-    /// [`Error::Busy`]: called from inside the registry's own bookkeeping
-    /// (a signal handler that interrupted it). It comes in the measuring
-    /// pass, before the buffer is touched; were it to come while writing,
-    /// the buffer would start with a NUL byte.
-    Busy,
 }
 
 /// One breaker, read at one instant.
@@ -144,14 +139,14 @@ fn state_samples(w: &mut dyn Write, r: &Reading, _: u64) -> fmt::Result {
 fn call_samples(w: &mut dyn Write, r: &Reading, _: u64) -> fmt::Result {
     let s = &r.stats;
     let outcomes: &[(&str, u64)] = &[
-        ("admitted", s.admitted_count.into()),
-        ("rejected", s.rejected_count.into()),
-        ("succeeded", s.success_count.into()),
-        ("failed", s.failure_count.into()),
+        ("admitted", s.admitted_count),
+        ("rejected", s.rejected_count),
+        ("succeeded", s.success_count),
+        ("failed", s.failure_total),
         #[cfg(feature = "policies")]
-        ("ignored", s.ignored_count.into()),
+        ("ignored", s.ignored_count),
         #[cfg(feature = "policies")]
-        ("slow", s.slow_count.into()),
+        ("slow", s.slow_count),
     ];
     for (i, (outcome, value)) in outcomes.iter().enumerate() {
         if i > 0 {
@@ -310,26 +305,22 @@ impl<const N: usize> Registry<N> {
     /// and its stats as of `now_ms` (under its slot lock), the stats only
     /// if the slot still holds the breaker the name was read for. O(1)
     /// (O(buckets) with a time window).
-    fn reading(&self, i: usize, now_ms: u64) -> Result<Option<Reading>, Error> {
-        let Some((name, id)) = self.names.read(i) else {
-            return Ok(None);
-        };
-        let Some(slot) = self.slots.get(i) else {
-            return Ok(None);
-        };
+    fn reading(&self, i: usize, now_ms: u64) -> Option<Reading> {
+        let (name, id) = self.names.read(i)?;
+        let slot = self.slots.get(i)?;
+        // `Err` only while the slot is being filled (without `std`): the
+        // breaker the name was read for is gone, as with `None`.
         let stats = slot.with(|s| {
-            s.get_mut(id)
-                .ok()
-                .map(|b| self.fast.stats(id, b, Some(now_ms)))
-        })?;
-        Ok(stats.map(|stats| Reading {
+            let b = s.get_mut(id).ok()?;
+            Some(self.fast.stats(id, b, Some(now_ms)))
+        });
+        Some(Reading {
             name: name.to_name(),
-            stats,
-        }))
+            stats: stats.ok().flatten()?,
+        })
     }
 
-    /// Writes every family to `w`. A reading's error ([`Error::Busy`])
-    /// stops it with `fmt::Error`.
+    /// Writes every family to `w`; fails only when `w` does.
     fn render(&self, now_ms: u64, w: &mut dyn Write) -> fmt::Result {
         for family in FAMILIES {
             for part in ["# HELP ", family.name, " ", family.help, "\n"] {
@@ -339,7 +330,7 @@ impl<const N: usize> Registry<N> {
                 w.write_str(part)?;
             }
             for i in 0..N {
-                let Some(r) = self.reading(i, now_ms).map_err(|_| fmt::Error)? else {
+                let Some(r) = self.reading(i, now_ms) else {
                     continue;
                 };
                 sample_start(w, family.name, &r.name)?;
@@ -387,9 +378,7 @@ impl<const N: usize> Registry<N> {
     /// ```
     ///
     /// # Errors
-    /// `fmt::Error` when `w` fails, or when called from inside the
-    /// registry's own bookkeeping ([`Error::Busy`]; a signal handler that
-    /// interrupted it): what was written to `w` by then stays.
+    /// `fmt::Error` when `w` fails: what was written to `w` by then stays.
     pub fn write_metrics<W: Write>(&self, now_ms: u64, w: &mut W) -> fmt::Result {
         self.render(now_ms, w)
     }
@@ -403,16 +392,14 @@ impl<const N: usize> Registry<N> {
     /// unchanged, unless breakers were created or counters gained digits
     /// between the measuring and the writing (another thread or an
     /// interrupt) so that the text outgrew `buf`: then `buf_changed` is
-    /// `true` and `buf` starts with a NUL byte. [`MetricsError::Busy`] as
-    /// [`Error::Busy`].
+    /// `true` and `buf` starts with a NUL byte.
     pub fn metrics_into(&self, now_ms: u64, buf: &mut [u8]) -> Result<usize, MetricsError> {
         let mut measure = SliceWriter {
             buf: &mut [],
             len: 0,
         };
-        if self.render(now_ms, &mut measure).is_err() {
-            return Err(MetricsError::Busy);
-        }
+        // A `SliceWriter` never fails: neither does the rendering.
+        let _ = self.render(now_ms, &mut measure);
         if measure.len > buf.len() {
             return Err(MetricsError::BufferTooSmall {
                 needed: measure.len,
@@ -420,20 +407,17 @@ impl<const N: usize> Registry<N> {
             });
         }
         let mut w = SliceWriter { buf, len: 0 };
-        let rendered = self.render(now_ms, &mut w);
+        let _ = self.render(now_ms, &mut w);
         let (len, buf) = (w.len, w.buf);
-        if rendered.is_ok() && len <= buf.len() {
+        if len <= buf.len() {
             return Ok(len);
         }
         if let Some(first) = buf.first_mut() {
             *first = 0;
         }
-        match rendered {
-            Ok(()) => Err(MetricsError::BufferTooSmall {
-                needed: len,
-                buf_changed: true,
-            }),
-            Err(_) => Err(MetricsError::Busy),
-        }
+        Err(MetricsError::BufferTooSmall {
+            needed: len,
+            buf_changed: true,
+        })
     }
 }

@@ -1,12 +1,13 @@
 //! A fixed-capacity registry of named breakers behind `critical-section`,
 //! usable as a `static`.
 //!
-//! One job per file: this one holds the slots, the name index and the
-//! structural operations (create, lookup, remove) with the simple reads by
+//! One job per file: this one holds the slots and the structural
+//! operations (create, lookup, remove) with the simple reads by
 //! id; `admission.rs` the admission and outcome paths (`try_acquire`,
 //! `record_*`, `call`), `policy.rs` the policy operations,
 //! `snapshot.rs` the snapshots of one breaker or of the whole registry and
-//! `metrics.rs` the Prometheus exposition.
+//! `metrics.rs` the Prometheus exposition, `names.rs` the names (read
+//! without a lock) and the structural token.
 #![forbid(unsafe_code)]
 
 #[cfg(feature = "policies")]
@@ -96,9 +97,13 @@ impl Slot {
 /// threads and interrupt handlers as a `static`.
 ///
 /// Names are read without a lock: `lookup` masks no interrupt and waits
-/// for nothing. Structural methods (create, remove, restores) run one at a
-/// time (a second meanwhile waits on hosts, or answers [`Error::Busy`] on
-/// firmware, where it preempted the first) and mask interrupts only for
+/// for nothing. Structural methods (create, remove, restores,
+/// `snapshot_all`) run one at a time: with the `std` feature a second one
+/// meanwhile waits (and answers [`Error::Busy`] only when re-entered on its
+/// own thread, from a signal handler); without it (firmware, and hosts
+/// built without `std`) it answers `Busy` at once, since it may have
+/// preempted the first (an interrupt handler, a higher-priority task) and
+/// waiting could never end. They mask interrupts only for
 /// constant-time bookkeeping: never the user's operation, never a clock
 /// read, never a scan of the names (src/registry/names.rs). Operations
 /// by id lock only their breaker's slot: through a critical section by
@@ -270,10 +275,10 @@ impl<const N: usize> Registry<N> {
     /// # Errors
     /// [`Error::InvalidName`] (empty or over [`NAME_MAX`](crate::NAME_MAX) bytes),
     /// [`Error::InvalidConfig`], [`Error::NameTaken`], [`Error::RegistryFull`],
-    /// [`Error::Busy`] when another create, remove or restore is in
-    /// progress on firmware (an interrupt handler that preempted one), or
-    /// in this thread on a host (a signal handler). On error the registry
-    /// is unchanged.
+    /// [`Error::Busy`] when another structural method is in progress,
+    /// without the `std` feature (another context, thread or core; see
+    /// the type's docs), or on this thread with it (a signal handler). On
+    /// error the registry is unchanged.
     pub fn create(&self, name: &[u8], config: Config) -> Result<Id, Error> {
         let name = NameWords::new(name)?;
         config.validate()?;
@@ -281,8 +286,10 @@ impl<const N: usize> Registry<N> {
     }
 
     /// The id of the breaker named `name`. O(N) name comparisons, without
-    /// a lock or a critical section: a name whose create or remove is in
-    /// progress is not found.
+    /// a lock or a critical section. Run during a create or remove of the
+    /// same name, it answers as if it ran just before or just after it: an
+    /// id found during a remove may already be stale (its operations then
+    /// answer [`Error::NotFound`]).
     ///
     /// # Errors
     /// [`Error::InvalidName`] for a name no breaker could have,

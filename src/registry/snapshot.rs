@@ -4,11 +4,9 @@
 #![forbid(unsafe_code)]
 
 use super::names::NameWords;
-use super::{Registry, Slot};
-#[cfg(feature = "std")]
-use crate::slot::SlotCell;
+use super::Registry;
 use crate::snapshot::{self, Writer, ALL_OVERHEAD, ENTRY_LEN};
-use crate::{Config, Error, Id};
+use crate::{Breaker, Config, Error, Id};
 
 /// Snapshots.
 impl<const N: usize> Registry<N> {
@@ -17,29 +15,44 @@ impl<const N: usize> Registry<N> {
     pub const SNAPSHOT_ALL_MAX: usize = ALL_OVERHEAD + N * ENTRY_LEN;
 
     /// Writes breaker `id`'s snapshot, taken at `now_ms`, to the start of
-    /// `buf`; returns its length, [`SNAPSHOT_LEN`](crate::SNAPSHOT_LEN). O(1).
-    /// `buf` is written only when the answer is `Ok`.
+    /// `buf`; returns its length, [`SNAPSHOT_LEN`](crate::SNAPSHOT_LEN).
+    /// The breaker is copied with its slot locked (a plain copy); the
+    /// encoding and the CRC (O(window)) are done after the lock is
+    /// released. `buf` is written only when the answer is `Ok`.
     ///
     /// # Errors
-    /// [`Error::NotFound`], [`Error::BufferTooSmall`], [`Error::Unsupported`]
-    /// (see [`Breaker::snapshot`](crate::Breaker::snapshot)).
+    /// [`Error::NotFound`], [`Error::BufferTooSmall`].
     pub fn snapshot(&self, id: Id, now_ms: u64, buf: &mut [u8]) -> Result<usize, Error> {
-        self.with_breaker(id, |b| {
-            self.fast
-                .with_counts(id, b, |b| snapshot::snapshot(b, now_ms, buf))
-        })?
+        if buf.len() < crate::SNAPSHOT_LEN {
+            // Checked first, so that an id that is not found is still
+            // `NotFound` with a large enough buffer (and nothing copied).
+            self.with_breaker_quiet(id, |_| ())?;
+            return Err(Error::BufferTooSmall);
+        }
+        // A plain copy under the slot's lock (with the fast path's counts);
+        // the ages, the encoding and the CRC outside it.
+        // Copied into a breaker of this frame (not returned through the
+        // lock's closures: one breaker on the stack, not two).
+        let mut copy = Breaker::VACANT;
+        self.with_breaker_quiet(id, |b| self.fast.with_counts(id, b, |b| copy.clone_from(b)))?;
+        snapshot::snapshot(&copy, now_ms, buf)
     }
 
     /// Creates breaker `name` from a snapshot, on a clock now reading
     /// `now_ms`: an open breaker stays open for the time it had left.
     /// `config` must be the one the snapshot was taken with; `blob` is
-    /// exactly the snapshot ([`SNAPSHOT_LEN`](crate::SNAPSHOT_LEN) bytes).
-    /// `name` follows [`create`](Self::create)'s rules. O(N).
+    /// exactly the snapshot ([`SNAPSHOT_LEN`](crate::SNAPSHOT_LEN) bytes,
+    /// or 56 for a version 1 blob). `name` follows
+    /// [`create`](Self::create)'s rules. The blob is decoded, checked and
+    /// the breaker built before any lock is taken, and copied into its
+    /// empty slot with interrupts enabled; a constant critical section
+    /// makes it the occupant. O(N) plus O(window).
     ///
     /// # Errors
     /// [`Error::BadSnapshot`] (shorter or longer than
     /// [`SNAPSHOT_LEN`](crate::SNAPSHOT_LEN), wrong magic, bad CRC,
-    /// impossible counters), [`Error::SnapshotVersion`],
+    /// state no breaker could reach), [`Error::SnapshotVersion`],
+    /// [`Error::Unsupported`] (a policy this build does not have),
     /// [`Error::ConfigMismatch`], and those of [`create`](Self::create). On
     /// error the registry is unchanged.
     pub fn restore(
@@ -54,26 +67,25 @@ impl<const N: usize> Registry<N> {
         self.insert(&self.names.begin()?, &name, breaker)
     }
 
-    /// Writes every breaker (names, configs, states) taken at `now_ms` into
-    /// `buf`; returns the length written, `12 + 88 ×` [`len`](Self::len)
+    /// Writes every breaker (names, configs, states, policy state) taken at
+    /// `now_ms` into `buf`; returns the length written, `12 + (32 +`
+    /// [`SNAPSHOT_LEN`](crate::SNAPSHOT_LEN)`) ×` [`len`](Self::len)
     /// (at most [`SNAPSHOT_ALL_MAX`](Self::SNAPSHOT_ALL_MAX)).
     ///
-    /// One consistent pass: inside the registry's critical section, every
-    /// breaker's slot is locked at once (with `std`, where slots have locks
-    /// of their own, this takes a stack frame per breaker: about 100 bytes
-    /// in a release build on x86-64, up to 1 KiB unoptimised), so the blob
-    /// holds the states of one instant; the locks are held only while the
-    /// entries are copied, and the CRCs are computed after they are
-    /// released. O(N) (plus the blob's CRC).
+    /// The structural token is held throughout, so the blob holds the
+    /// breakers of one instant (none created or removed meanwhile); each
+    /// breaker is copied under its own slot lock, a plain copy (on
+    /// firmware a critical section whose length does not grow with the
+    /// registry), and is as it was at that copy. The encoding and the
+    /// CRCs are done outside every lock. O(N) (plus the blob's CRC).
     ///
     /// `buf` is written only when the answer is `Ok`: every check (room,
     /// and what the format can carry) comes before the first byte.
     ///
     /// # Errors
     /// [`Error::BufferTooSmall`] (shorter than the blob), [`Error::Unsupported`]
-    /// (a breaker with a non-default policy or in a manual state, see
-    /// [`Breaker::snapshot`](crate::Breaker::snapshot); or a name with a NUL
-    /// byte, which [`restore_all`](Self::restore_all) refuses).
+    /// (a name with a NUL byte, which [`restore_all`](Self::restore_all)
+    /// refuses), [`Error::Busy`] (as for [`create`](Self::create)).
     pub fn snapshot_all(&self, now_ms: u64, buf: &mut [u8]) -> Result<usize, Error> {
         // The structural token: no breaker is added or removed meanwhile.
         let token = self.names.begin()?;
@@ -89,64 +101,31 @@ impl<const N: usize> Registry<N> {
                 return Err(Error::BufferTooSmall);
             }
             // What the format cannot carry: a name with a NUL (checked
-            // here: no name changes while the token is held) or a breaker
-            // in a state it has no room for; and the copy of one entry.
+            // here, before the first byte: no name changes while the token
+            // is held, and nothing can fail after this).
             for i in 0..N {
                 if named(i).is_some_and(|n| n.with_bytes(|n| n.contains(&0))) {
                     return Err(Error::Unsupported);
                 }
             }
-            let check = |_: &NameWords, s: &Slot| s.breaker.check_snapshottable();
-            let copy = |w: &mut Writer<'_>, name: &NameWords, s: &Slot| {
-                self.fast.with_counts(s.id(), &s.breaker, |b| {
-                    name.with_bytes(|name| snapshot::write_entry_unsealed(w, name, b, now_ms))
+            let mut w = Writer::new(buf);
+            snapshot::write_all_header(&mut w, header);
+            // Each breaker copied under its own slot lock (a plain copy,
+            // with the fast path's counts), into one breaker of this frame;
+            // encoded after the lock is released.
+            let mut copy = Breaker::VACANT;
+            for (i, slot) in self.slots.iter().enumerate() {
+                let Some(name) = named(i) else { continue };
+                slot.with(|s| {
+                    if s.occupied {
+                        self.fast
+                            .with_counts(s.id(), &s.breaker, |b| copy.clone_from(b));
+                    }
+                })?;
+                name.with_bytes(|name| {
+                    snapshot::write_entry(&mut w, name, copy.config(), &copy.to_parts(now_ms))
                 });
-            };
-            // With `std` each slot has its own lock: every occupied slot's
-            // is held at once (taken in slot order, the structural token
-            // held; no other path holds two slot locks), so that nothing
-            // changes between the checks and the copy (another thread
-            // could otherwise force a breaker open in between, after part
-            // of `buf` was written). One guard per slot on the stack: 8
-            // bytes each.
-            #[cfg(feature = "std")]
-            {
-                let locked: [Option<_>; N] = core::array::from_fn(|i| {
-                    named(i).and_then(|_| self.slots.get(i).map(SlotCell::lock))
-                });
-                let occupied = || {
-                    let guards = locked.iter().enumerate();
-                    guards.filter_map(|(i, s)| Some((named(i)?, s.as_ref()?)))
-                };
-                for (name, s) in occupied() {
-                    check(&name, s)?;
-                }
-                let mut w = Writer::new(buf);
-                snapshot::write_all_header(&mut w, header);
-                for (name, s) in occupied() {
-                    copy(&mut w, &name, s);
-                }
             }
-            // Without it every slot lock is a critical section: one held
-            // throughout (slot locks nest inside it), so that nothing
-            // changes between the two passes. Its length grows with the
-            // registry: the one such critical section left.
-            #[cfg(not(feature = "std"))]
-            critical_section::with(|_| {
-                let occupied = || {
-                    let slots = self.slots.iter().enumerate();
-                    slots.filter_map(|(i, slot)| Some((named(i)?, slot)))
-                };
-                for (name, slot) in occupied() {
-                    slot.with(|s| check(&name, s))??;
-                }
-                let mut w = Writer::new(buf);
-                snapshot::write_all_header(&mut w, header);
-                for (name, slot) in occupied() {
-                    slot.with(|s| copy(&mut w, &name, s))?;
-                }
-                Ok::<_, Error>(())
-            })?;
             Ok(count)
         })()?;
         drop(token);
@@ -155,29 +134,37 @@ impl<const N: usize> Registry<N> {
 
     /// Restores every breaker of a [`snapshot_all`](Self::snapshot_all)
     /// blob on a clock now reading `now_ms`; returns how many. All or
-    /// nothing: the blob is checked whole first, then every breaker is
-    /// added in one critical section.
+    /// nothing: the blob is checked whole first (CRC, every entry decoded
+    /// and checked), outside every lock; then, holding the structural
+    /// token (no other create, remove or restore meanwhile), names and
+    /// room are checked and the breakers installed one by one, each built
+    /// outside every lock and put in its slot in a critical section of its
+    /// own (bounded: one `create`'s).
     ///
     /// Bounded by the capacity, whatever the blob claims: its length and
     /// entry count are checked in O(1) before anything else (a blob with
     /// more entries than `N` is [`Error::RegistryFull`] at once), then its
     /// CRC in O(length), then each of its `count <= N` entries is decoded
-    /// and its name compared with the entries before it (O(count²) byte
-    /// comparisons, outside the critical section) and, inside it, with the
-    /// registry's (O(count × N), as `count` calls of
-    /// [`create`](Self::create)).
+    /// and checked and its name compared with the entries before it
+    /// (O(count²) byte comparisons) and with the registry's (O(count × N),
+    /// as `count` calls of [`create`](Self::create)), none of it with
+    /// interrupts masked.
     ///
     /// # Errors
-    /// [`Error::BadSnapshot`] (a length other than `12 + 88 × count`, bad
-    /// CRC, an entry [`restore`](Self::restore) would refuse, a name that
-    /// is empty or has a NUL byte), [`Error::SnapshotVersion`],
+    /// [`Error::BadSnapshot`] (a length other than `12 + (32 +`
+    /// [`SNAPSHOT_LEN`](crate::SNAPSHOT_LEN)`) × count`, bad CRC, an entry
+    /// [`restore`](Self::restore) would refuse, a name that is empty or
+    /// has a NUL byte), [`Error::SnapshotVersion`], [`Error::Unsupported`],
     /// [`Error::NameTaken`] (a name in the blob twice, or already in the
     /// registry), [`Error::RegistryFull`] (more entries than `N`, or than
-    /// free slots). On error the registry is unchanged.
+    /// free slots), [`Error::Busy`] (as for [`create`](Self::create)). On
+    /// error the registry is unchanged. Other threads and interrupt
+    /// handlers may see part of a successful restore while it runs (the
+    /// breakers installed so far): each breaker is installed on its own.
     pub fn restore_all(&self, blob: &[u8], now_ms: u64) -> Result<usize, Error> {
         let entries = snapshot::read_all(blob, N)?;
-        // Pass 1, outside the critical section: every entry decodes, and no
-        // name appears twice in the blob.
+        // Pass 1, outside every lock: every entry decodes and is
+        // consistent, and no name appears twice in the blob.
         for (i, entry) in entries.iter().enumerate() {
             snapshot::entry_name(entry)?;
             snapshot::entry_breaker(entry, now_ms)?;
@@ -190,8 +177,11 @@ impl<const N: usize> Registry<N> {
                 return Err(Error::NameTaken);
             }
         }
-        // Pass 2, one critical section: names, then room (as `create`
-        // checks them), then insert all (nothing can fail any more).
+        // Pass 2, with the structural token: names, then room (as `create`
+        // checks them), then install them one by one, each built outside
+        // every lock and put in its slot in a critical section of its own
+        // (a `create`'s). The structural token keeps every other create,
+        // remove and restore out meanwhile: nothing can fail any more.
         let token = self.names.begin()?;
         for entry in entries.iter() {
             let name = NameWords::new(&snapshot::entry_name(entry)?)?;

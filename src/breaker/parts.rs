@@ -1,0 +1,176 @@
+//! A breaker's state as a snapshot carries it ([`crate::snapshot`]): the
+//! plain copy taken from a breaker, and the breaker rebuilt from one.
+#![forbid(unsafe_code)]
+
+use super::{Breaker, Ext, Hooks, SplitU64, State};
+use crate::{Config, Error};
+
+/// A breaker's state as a snapshot carries it (see [`crate::snapshot`]):
+/// a plain copy, taken under the slot's lock, with every clock reading
+/// turned into an age at the snapshot's reading.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Parts {
+    pub state: State,
+    pub failure_count: u32,
+    pub half_open_calls: u32,
+    pub failure_total: u64,
+    pub success_count: u64,
+    pub rejected_count: u64,
+    pub admitted_count: u64,
+    /// Milliseconds since the last failure, if there was one.
+    pub since_failure_ms: Option<u64>,
+    /// The policy state (format version 2); `None` from a version 1 blob.
+    pub policy: Option<PolicyParts>,
+}
+
+/// Bytes of a count window's outcome bits in a snapshot, per ring.
+pub(crate) const WINDOW_BITS_BYTES: usize = crate::policy::MAX_WINDOW_CALLS.div_ceil(8) as usize;
+/// Time buckets in a snapshot.
+pub(crate) const SNAPSHOT_BUCKETS: usize = crate::policy::MAX_BUCKETS as usize;
+
+/// The policy state a snapshot carries (format version 2). A build
+/// without policies writes Snakepit's neutral values.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct PolicyParts {
+    pub transitions: u64,
+    pub slow_count: u64,
+    pub stale_count: u64,
+    pub ignored_count: u64,
+    pub half_open_successes: u32,
+    pub half_open_failures: u32,
+    pub half_open_slow: u32,
+    pub open_base_ms: u32,
+    pub open_ms: u32,
+    pub rng: u32,
+    pub time_in_state_ms: [u64; 3],
+    /// Time in the current state, once time accounting has started.
+    pub state_age_ms: Option<u64>,
+    /// Half-open: time since the round of probes began.
+    pub probes_age_ms: u64,
+    /// Forced open for a time: (the duration, what was left of it).
+    pub forced: Option<(u64, u64)>,
+    /// Count window: calls held.
+    pub window_fill: u16,
+    /// Count window: failed calls, oldest first, bit k of byte k / 8.
+    pub window_failed: [u8; WINDOW_BITS_BYTES],
+    /// Count window: slow calls, as `window_failed`.
+    pub window_slow: [u8; WINDOW_BITS_BYTES],
+    /// Time window: age of the newest bucket's start, once started.
+    pub newest_bucket_age_ms: Option<u64>,
+    /// Time window: (calls, failures, slow) per bucket, oldest first.
+    pub buckets: [[u32; 3]; SNAPSHOT_BUCKETS],
+}
+
+impl PolicyParts {
+    /// What a breaker with Snakepit's policy and no history carries.
+    pub(crate) const fn neutral(config: &Config) -> PolicyParts {
+        PolicyParts {
+            transitions: 0,
+            slow_count: 0,
+            stale_count: 0,
+            ignored_count: 0,
+            half_open_successes: 0,
+            half_open_failures: 0,
+            half_open_slow: 0,
+            open_base_ms: config.reset_timeout_ms,
+            open_ms: config.reset_timeout_ms,
+            rng: crate::Policy::SNAKEPIT.rng_seed(),
+            time_in_state_ms: [0; 3],
+            state_age_ms: None,
+            probes_age_ms: 0,
+            forced: None,
+            window_fill: 0,
+            window_failed: [0; WINDOW_BITS_BYTES],
+            window_slow: [0; WINDOW_BITS_BYTES],
+            newest_bucket_age_ms: None,
+            buckets: [[0; 3]; SNAPSHOT_BUCKETS],
+        }
+    }
+}
+
+/// Snapshots' parts.
+impl Breaker {
+    /// The state a snapshot carries, every time as an age at `now_ms`
+    /// (clock-independent). O(window) with policies.
+    pub(crate) fn to_parts(&self, now_ms: u64) -> Parts {
+        Parts {
+            state: self.state,
+            failure_count: self.failure_count,
+            half_open_calls: self.half_open_calls,
+            failure_total: self.failure_total.get(),
+            success_count: self.success_count.get(),
+            rejected_count: self.rejected_count.get(),
+            admitted_count: self.admitted_count.get(),
+            since_failure_ms: self.has_failure_time.then(|| {
+                now_ms
+                    .saturating_sub(self.last_failure_ms.get())
+                    .saturating_add(u64::from(self.elapsed_credit_ms))
+            }),
+            policy: Some(Ext::policy_parts(self, now_ms)),
+        }
+    }
+
+    /// Rebuilds a breaker from snapshot parts on a clock reading `now_ms`,
+    /// refusing parts this state machine could not have produced; probes
+    /// in flight at snapshot time are released. O(window) with policies.
+    pub(crate) fn from_parts(config: Config, p: &Parts, now_ms: u64) -> Result<Self, Error> {
+        let mut b = Self::new(config)?;
+        b.set_parts(p, now_ms)?;
+        Ok(b)
+    }
+
+    /// [`from_parts`](Self::from_parts) into `self`, a new breaker with
+    /// the snapshot's config (in place: no breaker-sized temporary).
+    pub(crate) fn set_parts(&mut self, p: &Parts, now_ms: u64) -> Result<(), Error> {
+        let config = self.config;
+        // A count rule trips a closed breaker at the threshold; a rate rule
+        // (policies) lets failures pile up while closed.
+        let counts_trip = Ext::counts_failures(self);
+        let consistent = match p.state {
+            State::Closed => {
+                (!counts_trip || p.failure_count < config.failure_threshold)
+                    && p.half_open_calls == 0
+            }
+            // With policies a slow-call rate or a probe wait opens without
+            // a failure before it.
+            State::Open => {
+                (Ext::POLICIES || p.failure_count >= 1)
+                    && p.half_open_calls == 0
+                    && p.since_failure_ms.is_some()
+            }
+            // Half-open by hand (or at the end of a timed forced open)
+            // needs no failure before it.
+            State::HalfOpen => p.half_open_calls <= config.half_open_max_calls,
+            State::ForcedOpen | State::Disabled | State::MetricsOnly => {
+                Ext::POLICIES && p.half_open_calls == 0
+            }
+        };
+        if !consistent || p.failure_total < u64::from(p.failure_count) {
+            return Err(Error::BadSnapshot);
+        }
+        self.state = p.state;
+        self.failure_count = p.failure_count;
+        self.failure_total = SplitU64::new(p.failure_total);
+        self.success_count = SplitU64::new(p.success_count);
+        // Probes admitted before the snapshot belong to a program that is
+        // gone (the reboot): they will never report, and would hold their
+        // half-open slots for good. They are released (the policy part
+        // keeps the slots of probes that reported).
+        self.half_open_calls = 0;
+        self.rejected_count = SplitU64::new(p.rejected_count);
+        self.admitted_count = SplitU64::new(p.admitted_count);
+        if let Some(since) = p.since_failure_ms {
+            self.has_failure_time = true;
+            if let Some(t) = now_ms.checked_sub(since) {
+                self.last_failure_ms = SplitU64::new(t);
+            } else {
+                // The new clock has not yet run as long as the window has:
+                // anchor at 0 and carry the rest (only up to the timeout
+                // matters, which fits in u32).
+                self.last_failure_ms = SplitU64::new(0);
+                self.elapsed_credit_ms = u32::try_from(since - now_ms).unwrap_or(u32::MAX);
+            }
+        }
+        Ext::set_policy_parts(self, p.policy.as_ref(), now_ms)
+    }
+}

@@ -1,0 +1,99 @@
+//! The policy state snapshots carry, checked on the way back (a part of
+//! `policies.rs`): a count window's outcome bits, a time window's
+//! buckets, the backoff step.
+#![forbid(unsafe_code)]
+
+use super::super::{Breaker, PolicyParts};
+use crate::policy::window::Totals;
+use crate::policy::{RateWindow, WindowKind};
+
+/// Sets bit `k` of `bits` (oldest first, bit k of byte k / 8).
+pub(super) fn set_bit(bits: &mut [u8], k: usize, on: bool) {
+    if let Some(byte) = bits.get_mut(k / 8) {
+        if on {
+            *byte |= 1 << (k % 8);
+        }
+    }
+}
+
+pub(super) fn get_bit(bits: &[u8], k: usize) -> bool {
+    bits.get(k / 8).is_some_and(|b| (b >> (k % 8)) & 1 != 0)
+}
+
+/// Whether `base` is an open duration the backoff can reach from
+/// `reset_ms`: reset_ms, backed off some number of times. The steps are
+/// walked until the duration stops growing (the cap, `u32::MAX`, or a
+/// 1 % step that rounds to nothing): at most about 2 000 steps, outside
+/// every lock.
+pub(super) fn backoff_reachable(p: &crate::Policy, reset_ms: u32, base: u32) -> bool {
+    let mut d = reset_ms;
+    loop {
+        if d == base {
+            return true;
+        }
+        let next = p.backed_off(d);
+        if next <= d || next > base {
+            return false;
+        }
+        d = next;
+    }
+}
+
+/// Whether `open` is a jittered draw around `base`.
+pub(super) fn jitter_allows(p: &crate::Policy, base: u32, open: u32) -> bool {
+    if p.jitter_percent == 0 {
+        return open == base;
+    }
+    let span = u64::from(base) * u64::from(p.jitter_percent) / 100;
+    let lo = u64::from(base).saturating_sub(span).max(1);
+    let hi = u64::from(base) + span;
+    (lo..=hi).contains(&u64::from(open)) || open == base
+}
+
+/// The rate window of a snapshot's parts, checked against the breaker's
+/// policy: `None` for bits beyond the calls held, more calls than the
+/// window, a bucket beyond the window's size or with more failures than
+/// calls, or contents of the other kind of window.
+pub(super) fn restore_window(b: &Breaker, x: &PolicyParts, now_ms: u64) -> Option<RateWindow> {
+    let p = &b.config.policy;
+    let has = b.has_window();
+    let size = p.window_size as usize;
+    let fill = usize::from(x.window_fill);
+    let bits_clear_from = |from: usize| {
+        (from..x.window_failed.len() * 8)
+            .all(|k| !get_bit(&x.window_failed, k) && !get_bit(&x.window_slow, k))
+    };
+    let no_buckets = x.newest_bucket_age_ms.is_none() && x.buckets.iter().all(|t| *t == [0; 3]);
+    match p.window_kind {
+        _ if !has => (fill == 0 && bits_clear_from(0) && no_buckets).then_some(RateWindow::EMPTY),
+        WindowKind::Count => {
+            if fill > size || !bits_clear_from(fill) || !no_buckets {
+                return None;
+            }
+            let outcomes =
+                (0..fill).map(|k| (get_bit(&x.window_failed, k), get_bit(&x.window_slow, k)));
+            RateWindow::from_count_outcomes(p, outcomes)
+        }
+        WindowKind::Time => {
+            if fill != 0 || !bits_clear_from(0) {
+                return None;
+            }
+            if x.buckets.iter().skip(size).any(|t| *t != [0; 3]) {
+                return None;
+            }
+            // The newest bucket is at most a bucket old (the snapshot aged
+            // the window to its reading).
+            let start = match x.newest_bucket_age_ms {
+                Some(age) if age >= u64::from(p.bucket_ms) => return None,
+                Some(age) => Some(now_ms.saturating_sub(age)),
+                None => None,
+            };
+            let buckets = x.buckets.iter().take(size).map(|t| Totals {
+                calls: t[0],
+                failures: t[1],
+                slow: t[2],
+            });
+            RateWindow::from_time_buckets(p, start, buckets)
+        }
+    }
+}
