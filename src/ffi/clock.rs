@@ -37,8 +37,9 @@
 //! no announcement: a setter cannot run in the middle of it, on one core or
 //! several (the port's critical section is global).
 //!
-//! With `std` a default clock (`CLOCK_MONOTONIC`) stands in until one is
-//! set. Without it there is no clock until the application sets one, and
+//! With `std` a default clock (`host_clock`: `CLOCK_MONOTONIC_COARSE`
+//! for comparisons, `CLOCK_MONOTONIC` for durations) stands in until one
+//! is set. Without it there is no clock until the application sets one, and
 //! calls that need time answer `FUSEBOX_NO_CLOCK`: [`clock`] says so up
 //! front, without reading the clock. A clock once set is never unset (a
 //! NULL function is refused), so a [`CClock`] that [`clock`] handed out can
@@ -415,12 +416,29 @@ unsafe fn read_var64(p: *const u64) -> u64 {
     }
 }
 
+/// The default clock's reading for comparisons: the coarse one (see
+/// `host_clock`), read in line.
 #[cfg(feature = "std")]
-#[cold]
-#[inline(never)]
+#[inline(always)]
 fn default_now_ms() -> Result<u64, fusebox_status> {
-    // The Rust API's StdClock: both read the same clock, from one epoch.
-    Ok(crate::StdClock::now())
+    Ok(super::host_clock::coarse_ms())
+}
+
+/// The clock's reading for a duration's ends: the default clock's precise
+/// reading while no clock is set, else the application's clock (which has
+/// one reading). A clock set in between answers as if read just before.
+#[cfg(feature = "std")]
+pub(super) fn precise_now_ms() -> Result<u64, fusebox_status> {
+    if is_set() {
+        now_ms()
+    } else {
+        Ok(super::host_clock::precise_ms())
+    }
+}
+
+#[cfg(not(feature = "std"))]
+pub(super) fn precise_now_ms() -> Result<u64, fusebox_status> {
+    now_ms()
 }
 
 #[cfg(not(feature = "std"))]
@@ -439,6 +457,12 @@ impl Clock for CClock {
         // `clock` checked that a clock can be read, and once one can, it
         // always can: the 0 is never returned.
         now_ms().unwrap_or(0)
+    }
+
+    #[inline]
+    fn precise_now_ms(&self) -> u64 {
+        // As `now_ms`: the 0 is never returned.
+        precise_now_ms().unwrap_or(0)
     }
 }
 
@@ -464,6 +488,14 @@ fn is_set() -> bool {
 /// time).
 pub(super) fn with_time<T>(f: impl FnOnce(u64) -> Result<T, Error>) -> Result<T, fusebox_status> {
     let now = now_ms()?;
+    f(now).map_err(status_of)
+}
+
+/// Runs `f` at the current precise reading (a permit's start and end).
+pub(super) fn with_precise_time<T>(
+    f: impl FnOnce(u64) -> Result<T, Error>,
+) -> Result<T, fusebox_status> {
+    let now = precise_now_ms()?;
     f(now).map_err(status_of)
 }
 

@@ -196,7 +196,7 @@ impl<const N: usize> Registry<N> {
         if let Some(permit) = timed {
             // Stale or removed: the op's result stands all the same.
             let outcome = crate::policy::outcome_of(&result);
-            let _ = self.complete(id, &permit, outcome, clock.now_ms());
+            let _ = self.complete(id, &permit, outcome, clock.precise_now_ms());
             return result.map_err(CallError::Failed);
         }
         self.finish_call(id, result.is_ok(), clock);
@@ -224,7 +224,14 @@ impl<const N: usize> Registry<N> {
         if self.admit_if_closed(id)?.is_some() {
             return Ok(None);
         }
-        self.admit_timed(id, clock.now_ms())
+        // Hosts: an open breaker's rejection needs only `now_ms` (a
+        // default C clock's coarse reading); a call that may be timed
+        // starts at the precise one.
+        #[cfg(fusebox_fast)]
+        if let Some(r) = self.fast.try_acquire(id, Some(clock.now_ms())) {
+            return r.map(|_| None);
+        }
+        self.admit_timed(id, clock.precise_now_ms())
     }
 
     /// Without policies nothing measures slow calls: `call` admits as
