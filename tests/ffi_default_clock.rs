@@ -77,7 +77,11 @@ fn the_default_clock_never_goes_back_across_its_two_readings() {
         assert_eq!(unsafe { fusebox_acquire_permit(id, &mut p) }, FUSEBOX_OK);
         let mut now = 0;
         assert_eq!(unsafe { fusebox_now_ms(&mut now) }, FUSEBOX_OK);
-        assert!(now >= p.start_ms, "now {now} after a permit of {}", p.start_ms);
+        assert!(
+            now >= p.start_ms,
+            "now {now} after a permit of {}",
+            p.start_ms
+        );
         lagged |= now == p.start_ms;
         assert_eq!(
             unsafe { fusebox_complete(&p, FUSEBOX_OUTCOME_SUCCESS) },

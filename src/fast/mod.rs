@@ -34,6 +34,10 @@
 
 #[cfg(fusebox_fast)]
 mod lane;
+/// The calling thread's lane, if it has one (below [`LANES`]): the C
+/// clock announces its reads there too.
+#[cfg(fusebox_fast)]
+pub(crate) use lane::{mine as thread_lane, LANES};
 
 /// What the fast path may do for one breaker, decided with its slot locked.
 #[cfg(fusebox_fast)]

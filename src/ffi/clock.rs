@@ -8,7 +8,9 @@
 //! A setter writes the slot not in use and then switches `ACTIVE` to it, so
 //! a reader never sees a half-written clock and never waits for a writer.
 //!
-//! **Retirement.** Each slot counts the reads in flight with it. A reader
+//! **Retirement.** Each slot counts the reads in flight with it (on hosts,
+//! a thread with a fast-path lane counts its reads in its lane instead,
+//! without an atomic read-modify-write: `clock/host.rs`). A reader
 //! announces itself on the slot `ACTIVE` names and checks that it is still
 //! the one (if a setter switched in between, it steps back and takes the
 //! new one: it never waits). After switching, the setter waits until the
@@ -150,14 +152,17 @@ struct Read {
     kind: u32,
     func: *mut (),
     userdata: *mut c_void,
+    /// How the read was announced, for its end.
+    how: imp::How,
 }
 
 impl Read {
     /// Copies the slot's clock (the slot is announced: it cannot change).
     #[inline]
-    fn of(slot: &'static Slot) -> Self {
+    fn of(slot: &'static Slot, how: imp::How) -> Self {
         Read {
             slot,
+            how,
             kind: slot.kind.load(Ordering::Relaxed),
             func: slot.func.load(Ordering::Relaxed),
             userdata: slot.userdata.load(Ordering::Relaxed),
@@ -174,87 +179,9 @@ enum Entered {
 }
 
 #[cfg(feature = "std")]
-mod imp {
-    //! Hosts: announcements with atomic counters; the setter waits.
-    extern crate std;
-    use super::{other, slot, Entered, Read, Slot, ACTIVE};
-    // Waits so that a waiter of higher real-time priority lets the others
-    // run.
-    use crate::backoff::wait_until;
-    use core::cell::Cell;
-    use core::sync::atomic::{AtomicBool, Ordering};
-
-    std::thread_local! {
-        /// Clock reads in progress on this thread (a setter called inside
-        /// one would wait for itself).
-        static IN_CLOCK: Cell<u32> = const { Cell::new(0) };
-    }
-
-    /// Starts a read: announces it on the active slot. Never waits: if a
-    /// setter switched slots between the two loads, it steps back and
-    /// takes the new one. `None` while no clock is set.
-    #[inline]
-    pub(super) fn enter() -> Option<Entered> {
-        loop {
-            let active = ACTIVE.load(Ordering::Acquire);
-            if active.is_null() {
-                return None;
-            }
-            let s = slot(active);
-            s.readers.fetch_add(1, Ordering::SeqCst);
-            // SeqCst with the setter's load of `readers` and store of
-            // ACTIVE: either the setter sees this announcement, or this
-            // load sees the switch (and synchronises with the slot's
-            // contents written before it).
-            if ACTIVE.load(Ordering::SeqCst) == active {
-                let _ = IN_CLOCK.try_with(|c| c.set(c.get().wrapping_add(1)));
-                return Some(Entered::Call(Read::of(s)));
-            }
-            s.readers.fetch_sub(1, Ordering::Release);
-        }
-    }
-
-    /// Ends a read; `finish` (the 32-bit extension) runs before.
-    #[inline]
-    pub(super) fn leave<T>(read: &Read, finish: impl FnOnce(&Slot) -> T) -> T {
-        let r = finish(read.slot);
-        read.slot.readers.fetch_sub(1, Ordering::Release);
-        let _ = IN_CLOCK.try_with(|c| c.set(c.get().wrapping_sub(1)));
-        r
-    }
-
-    /// Serialises setters (never held by a reader).
-    static WRITING: AtomicBool = AtomicBool::new(false);
-
-    /// Publishes a clock and retires the old one. `false` (nothing changed)
-    /// when called inside a clock read on this thread.
-    pub(super) fn publish(kind: u32, func: *mut (), userdata: *mut core::ffi::c_void) -> bool {
-        // Before taking the writer's turn: a setter holding it may be
-        // waiting for this very thread's read.
-        if IN_CLOCK.try_with(Cell::get).unwrap_or(0) != 0 {
-            return false;
-        }
-        wait_until(|| {
-            WRITING
-                .compare_exchange_weak(false, true, Ordering::Acquire, Ordering::Relaxed)
-                .is_ok()
-        });
-        let old = ACTIVE.load(Ordering::Relaxed);
-        let s = other(old);
-        // Only readers stepping back can be announced here: the setter
-        // before this one retired this slot.
-        wait_until(|| s.readers.load(Ordering::SeqCst) == 0);
-        critical_section::with(|cs| s.write(cs, kind, func, userdata));
-        ACTIVE.store(core::ptr::from_ref(s).cast_mut(), Ordering::SeqCst);
-        if !old.is_null() {
-            // Retirement: the reads that found the old clock finish.
-            let o = slot(old);
-            wait_until(|| o.readers.load(Ordering::Acquire) == 0);
-        }
-        WRITING.store(false, Ordering::Release);
-        true
-    }
-}
+mod host;
+#[cfg(feature = "std")]
+use host as imp;
 
 #[cfg(not(feature = "std"))]
 mod imp {
@@ -263,6 +190,10 @@ mod imp {
     use super::{other, slot, Entered, Read, Slot, ACTIVE, VAR32};
     use crate::clock::extend_in;
     use core::sync::atomic::Ordering;
+
+    /// How a read was announced: always on the slot's count.
+    #[derive(Clone, Copy)]
+    pub(super) struct How;
 
     /// Starts a read: announces it on the active slot, or reads a variable
     /// clock at once in the same critical section (no announcement). `None`
@@ -275,7 +206,7 @@ mod imp {
                 return None;
             }
             let s = slot(active);
-            let read = Read::of(s);
+            let read = Read::of(s, How);
             if read.kind >= VAR32 {
                 // SAFETY: a VAR kind's `func` is the variable's address,
                 // valid while it is published (`fusebox_set_clock_var*`).

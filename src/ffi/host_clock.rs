@@ -137,7 +137,10 @@ mod tests {
         for _ in 0..50 {
             let p = std::thread::spawn(precise_ms).join().unwrap();
             let c = coarse_ms();
-            assert!(c >= p, "coarse {c} on one thread after precise {p} on another");
+            assert!(
+                c >= p,
+                "coarse {c} on one thread after precise {p} on another"
+            );
         }
     }
 

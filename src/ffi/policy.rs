@@ -116,14 +116,15 @@ pub unsafe extern "C" fn fusebox_acquire_permit(
     non_null!(out_permit);
     #[cfg(feature = "policies")]
     {
-        let r = with_precise_time(|now| REGISTRY.try_acquire_permit(Id::from_raw(id), now)).map(|p| {
-            fusebox_permit {
-                id,
-                generation: p.generation(),
-                state: p.admitted_in().code(),
-                start_ms: p.start_ms(),
-            }
-        });
+        let r =
+            with_precise_time(|now| REGISTRY.try_acquire_permit(Id::from_raw(id), now)).map(|p| {
+                fusebox_permit {
+                    id,
+                    generation: p.generation(),
+                    state: p.admitted_in().code(),
+                    start_ms: p.start_ms(),
+                }
+            });
         out_result!(out_permit, r)
     }
     #[cfg(not(feature = "policies"))]
