@@ -57,9 +57,12 @@ impl<const N: usize> Registry<N> {
         if READS_CLOCK_FIRST {
             return self.try_acquire(id, clock.now_ms());
         }
-        match self.fast.try_acquire(id, None) {
-            Some(r) => r,
-            None => self.try_acquire_unless_closed(id, clock),
+        // Hosts: a closed breaker counts, an open one within its window
+        // reads the clock and rejects, without the lock.
+        match self.fast.try_acquire_with(id, clock) {
+            Ok(r) => r,
+            Err(None) => self.try_acquire_unless_closed(id, clock),
+            Err(Some(now_ms)) => self.try_acquire_locked(id, now_ms),
         }
     }
 

@@ -80,6 +80,10 @@ fn index(s: &Slot) -> usize {
 /// the new one. `None` while no clock is set.
 #[inline]
 pub(super) fn enter() -> Option<Entered> {
+    // The default clock: no lane to look up.
+    if ACTIVE.load(Ordering::Relaxed).is_null() {
+        return None;
+    }
     #[cfg(fusebox_fast)]
     if let Some(lane) = crate::fast::thread_lane() {
         return enter_lane(lane);
