@@ -260,9 +260,32 @@ mod imp {
 /// Reads the application's clock. The callback runs outside any critical
 /// section; only the announcement and the 32-bit extension bookkeeping run
 /// inside one (without `std`).
-#[cfg_attr(feature = "std", inline)]
-#[cfg_attr(not(feature = "std"), inline(never))]
+#[cfg(not(feature = "std"))]
+#[inline(never)]
 pub(super) fn now_ms() -> Result<u64, fusebox_status> {
+    read_clock()
+}
+
+/// [`now_ms`] on hosts, where it cannot fail (the default clock stands
+/// in): the reading comes back in a register from [`host_now_ms`].
+#[cfg(feature = "std")]
+#[inline(always)]
+pub(super) fn now_ms() -> Result<u64, fusebox_status> {
+    Ok(host_now_ms())
+}
+
+/// The reading, out of line. (A `Result` came back through memory, and
+/// the caller waited for it to be stored and loaded again.)
+#[cfg(feature = "std")]
+#[inline(never)]
+fn host_now_ms() -> u64 {
+    // With `std` the default clock answers: never the 0.
+    read_clock().unwrap_or(0)
+}
+
+/// [`now_ms`]'s body.
+#[inline(always)]
+fn read_clock() -> Result<u64, fusebox_status> {
     let read = match imp::enter() {
         None => return default_now_ms(),
         Some(Entered::Now(now)) => return Ok(now),
