@@ -152,17 +152,14 @@ struct Read {
     kind: u32,
     func: *mut (),
     userdata: *mut c_void,
-    /// How the read was announced, for its end.
-    how: imp::How,
 }
 
 impl Read {
     /// Copies the slot's clock (the slot is announced: it cannot change).
     #[inline]
-    fn of(slot: &'static Slot, how: imp::How) -> Self {
+    fn of(slot: &'static Slot) -> Self {
         Read {
             slot,
-            how,
             kind: slot.kind.load(Ordering::Relaxed),
             func: slot.func.load(Ordering::Relaxed),
             userdata: slot.userdata.load(Ordering::Relaxed),
@@ -170,10 +167,11 @@ impl Read {
     }
 }
 
-/// What [`imp::enter`] found: a reading already taken (a variable, read in
-/// the critical section without `std`), or an announced read to carry out.
+/// What [`imp::enter`] found (firmware): a reading already taken (a
+/// variable, read in the critical section), or an announced read to carry
+/// out.
+#[cfg(not(feature = "std"))]
 enum Entered {
-    #[cfg_attr(feature = "std", allow(dead_code))]
     Now(u64),
     Call(Read),
 }
@@ -191,10 +189,6 @@ mod imp {
     use crate::clock::extend_in;
     use core::sync::atomic::Ordering;
 
-    /// How a read was announced: always on the slot's count.
-    #[derive(Clone, Copy)]
-    pub(super) struct How;
-
     /// Starts a read: announces it on the active slot, or reads a variable
     /// clock at once in the same critical section (no announcement). `None`
     /// while no clock is set.
@@ -206,7 +200,7 @@ mod imp {
                 return None;
             }
             let s = slot(active);
-            let read = Read::of(s, How);
+            let read = Read::of(s);
             if read.kind >= VAR32 {
                 // SAFETY: a VAR kind's `func` is the variable's address,
                 // valid while it is published (`fusebox_set_clock_var*`).
@@ -279,11 +273,54 @@ pub(super) fn now_ms() -> Result<u64, fusebox_status> {
 #[cfg(feature = "std")]
 #[inline(never)]
 fn host_now_ms() -> u64 {
-    // With `std` the default clock answers: never the 0.
-    read_clock().unwrap_or(0)
+    imp::read(value_of).unwrap_or_else(super::host_clock::coarse_ms)
 }
 
-/// [`now_ms`]'s body.
+/// The reading of an announced clock (hosts).
+#[cfg(feature = "std")]
+#[inline(always)]
+fn value_of(read: &Read) -> u64 {
+    if read.kind == VAR64 {
+        // SAFETY: published from a non-NULL `const volatile uint64_t *` by
+        // `fusebox_set_clock_var64`, not retired while announced.
+        return unsafe { read_var64(read.func.cast::<u64>()) };
+    }
+    if read.kind != MS64 {
+        return value_of_32(read);
+    }
+    // SAFETY: published from a non-NULL `fusebox_clock_fn` of this exact
+    // type by `fusebox_set_clock` (the only other kind).
+    let f: unsafe extern "C" fn(*mut c_void) -> u64 = unsafe { core::mem::transmute(read.func) };
+    // SAFETY: the application registered `f` with `userdata`, and the
+    // announced read keeps it from being retired until it ends.
+    unsafe { f(read.userdata) }
+}
+
+/// [`value_of`] for the 32-bit kinds, extended (before the read ends).
+/// Out of line: the 64-bit clocks' path stays short.
+#[cfg(feature = "std")]
+#[inline(never)]
+fn value_of_32(read: &Read) -> u64 {
+    if read.kind == VAR32 {
+        // SAFETY: published from a non-NULL `const volatile uint32_t *` by
+        // `fusebox_set_clock_var32`, not retired while announced.
+        let var = || unsafe { core::ptr::read_volatile(read.func.cast::<u32>()) };
+        #[cfg(target_has_atomic = "32")]
+        return read.slot.var32.extend(var);
+        #[cfg(not(target_has_atomic = "32"))]
+        return extend_shared(&read.slot.tick32, var());
+    }
+    // SAFETY: published from a non-NULL `fusebox_clock32_fn` of this exact
+    // type by `fusebox_set_clock32` (the only other kind here).
+    let f: unsafe extern "C" fn(*mut c_void) -> u32 = unsafe { core::mem::transmute(read.func) };
+    // SAFETY: the application registered `f` with `userdata`, and the
+    // announced read keeps it from being retired until it ends.
+    let raw = unsafe { f(read.userdata) };
+    extend_shared(&read.slot.tick32, raw)
+}
+
+/// [`now_ms`]'s body (firmware).
+#[cfg(not(feature = "std"))]
 #[inline(always)]
 fn read_clock() -> Result<u64, fusebox_status> {
     let read = match imp::enter() {
@@ -291,14 +328,6 @@ fn read_clock() -> Result<u64, fusebox_status> {
         Some(Entered::Now(now)) => return Ok(now),
         Some(Entered::Call(read)) => read,
     };
-    // Hosts: a 64-bit variable in line, as cheap as a read can be.
-    #[cfg(all(feature = "std", target_pointer_width = "64"))]
-    if read.kind == VAR64 {
-        // SAFETY: published from a non-NULL `const volatile uint64_t *` by
-        // `fusebox_set_clock_var64`, not retired while announced.
-        let now = unsafe { read_var64(read.func.cast::<u64>()) };
-        return Ok(imp::leave(&read, |_| now));
-    }
     if read.kind != MS64 {
         return Ok(now_other(&read));
     }
@@ -312,28 +341,11 @@ fn read_clock() -> Result<u64, fusebox_status> {
     Ok(now)
 }
 
-/// [`now_ms`] with a 32-bit tick, or (with `std`) a variable. Out of
-/// line: the 64-bit clock's path stays short.
+/// [`now_ms`] with a 32-bit tick (firmware). Out of line: the 64-bit
+/// clock's path stays short.
+#[cfg(not(feature = "std"))]
 #[inline(never)]
 fn now_other(read: &Read) -> u64 {
-    #[cfg(feature = "std")]
-    if read.kind == VAR64 {
-        // SAFETY: published from a non-NULL `const volatile uint64_t *` by
-        // `fusebox_set_clock_var64`, not retired while announced.
-        let now = unsafe { read_var64(read.func.cast::<u64>()) };
-        return imp::leave(read, |_| now);
-    }
-    #[cfg(feature = "std")]
-    if read.kind == VAR32 {
-        // SAFETY: published from a non-NULL `const volatile uint32_t *` by
-        // `fusebox_set_clock_var32`, not retired while announced.
-        let var = || unsafe { core::ptr::read_volatile(read.func.cast::<u32>()) };
-        #[cfg(target_has_atomic = "32")]
-        let now = read.slot.var32.extend(var);
-        #[cfg(not(target_has_atomic = "32"))]
-        let now = extend_shared(&read.slot.tick32, var());
-        return imp::leave(read, |_| now);
-    }
     // SAFETY: published from a non-NULL `fusebox_clock32_fn` of this exact
     // type by `fusebox_set_clock32` (the only other kind here).
     let f: unsafe extern "C" fn(*mut c_void) -> u32 = unsafe { core::mem::transmute(read.func) };
@@ -376,14 +388,6 @@ unsafe fn read_var64(p: *const u64) -> u64 {
             }
         }
     }
-}
-
-/// The default clock's reading for comparisons: the coarse one (see
-/// `host_clock`), read in line.
-#[cfg(feature = "std")]
-#[inline(always)]
-fn default_now_ms() -> Result<u64, fusebox_status> {
-    Ok(super::host_clock::coarse_ms())
 }
 
 /// The clock's reading for a duration's ends: the default clock's precise
@@ -454,6 +458,7 @@ pub(super) fn with_time<T>(f: impl FnOnce(u64) -> Result<T, Error>) -> Result<T,
 }
 
 /// Runs `f` at the current precise reading (a permit's start and end).
+#[cfg(feature = "policies")]
 pub(super) fn with_precise_time<T>(
     f: impl FnOnce(u64) -> Result<T, Error>,
 ) -> Result<T, fusebox_status> {

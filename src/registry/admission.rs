@@ -57,18 +57,24 @@ impl<const N: usize> Registry<N> {
         if READS_CLOCK_FIRST {
             return self.try_acquire(id, clock.now_ms());
         }
-        // Hosts: a closed breaker counts, an open one within its window
-        // reads the clock and rejects, without the lock.
-        match self.fast.try_acquire_with(id, clock) {
-            Ok(r) => r,
-            Err(None) => self.try_acquire_unless_closed(id, clock),
-            Err(Some(now_ms)) => self.try_acquire_locked(id, now_ms),
+        match self.fast.try_acquire(id, None) {
+            Some(r) => r,
+            None => self.try_acquire_unless_closed(id, clock),
         }
     }
 
-    /// `try_acquire_with` past the closed fast path.
+    /// `try_acquire_with` past the closed fast path (out of line, so that
+    /// the closed path needs no stack frame). Hosts: an open breaker
+    /// within its published window reads the clock and rejects without
+    /// the lock; the reading goes to the lock otherwise (the clock is
+    /// read once).
     #[cfg_attr(fusebox_fast, inline(never))]
     fn try_acquire_unless_closed(&self, id: Id, clock: &impl Clock) -> Result<State, Error> {
+        match self.fast.try_acquire_with(id, clock) {
+            Ok(r) => return r,
+            Err(Some(now_ms)) => return self.try_acquire_locked(id, now_ms),
+            Err(None) => {}
+        }
         match self.admit_if_closed(id)? {
             Some(state) => Ok(state),
             None => self.try_acquire(id, clock.now_ms()),

@@ -27,7 +27,7 @@
 //! two loads, it steps back and takes the new slot.
 extern crate std;
 
-use super::{other, slot, Entered, Read, Slot, ACTIVE, SLOTS};
+use super::{other, slot, Read, Slot, ACTIVE, SLOTS};
 // Waits so that a waiter of higher real-time priority lets the others run.
 use crate::backoff::wait_until;
 use core::cell::Cell;
@@ -38,32 +38,6 @@ std::thread_local! {
     /// setter called inside one would wait for itself). Reads announced
     /// in a lane are told by the lane's counts.
     static IN_CLOCK: Cell<u32> = const { Cell::new(0) };
-}
-
-/// How a read was announced: 0 on the slot's shared count, else in lane
-/// `(n - 1) / 2`'s count for slot `(n - 1) % 2`. One whole word: a
-/// narrower enum, stored in halves and loaded whole, stalled store
-/// forwarding on the read's path (60 % of a variable clock's read).
-#[derive(Clone, Copy)]
-pub(super) struct How(u32);
-
-impl How {
-    const SHARED: How = How(0);
-
-    #[cfg(fusebox_fast)]
-    #[inline(always)]
-    fn lane(lane: usize, slot: usize) -> How {
-        // `lane` < LANES <= 32 and `slot` < 2: it fits.
-        How((lane * 2 + slot + 1) as u32)
-    }
-
-    /// The lane's count this read was announced in, if any.
-    #[cfg(fusebox_fast)]
-    #[inline(always)]
-    fn count(self) -> Option<&'static core::sync::atomic::AtomicU32> {
-        let n = (self.0 as usize).checked_sub(1)?;
-        lanes::ANNOUNCED.get(n / 2)?.0.get(n % 2)
-    }
 }
 
 #[cfg(fusebox_fast)]
@@ -91,55 +65,56 @@ fn index(s: &Slot) -> usize {
     usize::from(!core::ptr::eq(s, &SLOTS[0]))
 }
 
-/// Starts a read: announces it on the active slot. Never waits: if a
-/// setter switched slots between the two loads, it steps back and takes
-/// the new one. `None` while no clock is set.
-#[inline]
-pub(super) fn enter() -> Option<Entered> {
+/// Reads the active clock: announces the read, hands `value` the slot's
+/// clock, and ends the read once `value` has returned (the 32-bit
+/// extension included). Never waits: if a setter switched slots between
+/// the announcement's two loads, it steps back and takes the new one.
+/// `None` while no clock is set. (A closure rather than a value handed
+/// back and forth: the slot's copy stays in registers.)
+#[inline(always)]
+pub(super) fn read<T>(value: impl FnOnce(&Read) -> T) -> Option<T> {
     // The default clock: no lane to look up.
     if ACTIVE.load(Ordering::Relaxed).is_null() {
         return None;
     }
     #[cfg(fusebox_fast)]
-    if let Some(lane) = crate::fast::thread_lane() {
-        return enter_lane(lane);
+    if let Some(counts) = crate::fast::thread_lane().and_then(|l| lanes::ANNOUNCED.get(l)) {
+        loop {
+            let active = ACTIVE.load(Ordering::Acquire);
+            if active.is_null() {
+                return None;
+            }
+            let i = index(slot(active));
+            let n = &counts.0[i];
+            // This thread is the lane's only writer (a signal handler that
+            // interrupts it runs whole in between and leaves it as it was).
+            n.store(n.load(Ordering::Relaxed).wrapping_add(1), Ordering::Relaxed);
+            if BARRIER_AT_SETTER.load(Ordering::Relaxed) {
+                // The setter's membarrier orders the store before the load.
+                compiler_fence(Ordering::SeqCst);
+            } else {
+                fence(Ordering::SeqCst);
+            }
+            // Acquire: a slot switched away and back (by two setters) is
+            // read as the second one wrote it.
+            if ACTIVE.load(Ordering::Acquire) == active {
+                let v = value(&Read::of(slot(active)));
+                // Release: the read is done before a setter sees it gone.
+                n.store(n.load(Ordering::Relaxed).wrapping_sub(1), Ordering::Release);
+                return Some(v);
+            }
+            n.store(n.load(Ordering::Relaxed).wrapping_sub(1), Ordering::Release);
+        }
     }
-    enter_shared()
+    let r = enter_shared()?;
+    let v = value(&r);
+    leave_shared(&r);
+    Some(v)
 }
 
-/// [`enter`] for a thread with lane `lane`.
-#[cfg(fusebox_fast)]
-#[inline(always)]
-fn enter_lane(lane: usize) -> Option<Entered> {
-    let counts = &lanes::ANNOUNCED.get(lane)?.0;
-    loop {
-        let active = ACTIVE.load(Ordering::Acquire);
-        if active.is_null() {
-            return None;
-        }
-        let i = index(slot(active));
-        let n = &counts[i];
-        // This thread is the lane's only writer (a signal handler that
-        // interrupts it runs whole in between and leaves it as it was).
-        n.store(n.load(Ordering::Relaxed).wrapping_add(1), Ordering::Relaxed);
-        if BARRIER_AT_SETTER.load(Ordering::Relaxed) {
-            // The setter's membarrier orders the store before the load.
-            compiler_fence(Ordering::SeqCst);
-        } else {
-            fence(Ordering::SeqCst);
-        }
-        // Acquire: a slot switched away and back (by two setters) is read
-        // as the second one wrote it.
-        if ACTIVE.load(Ordering::Acquire) == active {
-            return Some(Entered::Call(Read::of(slot(active), How::lane(lane, i))));
-        }
-        n.store(n.load(Ordering::Relaxed).wrapping_sub(1), Ordering::Release);
-    }
-}
-
-/// [`enter`] on the shared counts (a thread without a lane).
+/// Starts a read on the shared counts (a thread without a lane).
 #[inline(never)]
-fn enter_shared() -> Option<Entered> {
+fn enter_shared() -> Option<Read> {
     loop {
         let active = ACTIVE.load(Ordering::Acquire);
         if active.is_null() {
@@ -153,25 +128,17 @@ fn enter_shared() -> Option<Entered> {
         // it).
         if ACTIVE.load(Ordering::SeqCst) == active {
             let _ = IN_CLOCK.try_with(|c| c.set(c.get().wrapping_add(1)));
-            return Some(Entered::Call(Read::of(s, How::SHARED)));
+            return Some(Read::of(s));
         }
         s.readers.fetch_sub(1, Ordering::Release);
     }
 }
 
-/// Ends a read; `finish` (the 32-bit extension) runs before.
-#[inline]
-pub(super) fn leave<T>(read: &Read, finish: impl FnOnce(&Slot) -> T) -> T {
-    let r = finish(read.slot);
-    #[cfg(fusebox_fast)]
-    if let Some(n) = read.how.count() {
-        // Release: the read is done before a setter sees it gone.
-        n.store(n.load(Ordering::Relaxed).wrapping_sub(1), Ordering::Release);
-        return r;
-    }
+/// Ends a read [`enter_shared`] started.
+#[inline(never)]
+fn leave_shared(read: &Read) {
     read.slot.readers.fetch_sub(1, Ordering::Release);
     let _ = IN_CLOCK.try_with(|c| c.set(c.get().wrapping_sub(1)));
-    r
 }
 
 /// Whether this thread is inside a clock read.
