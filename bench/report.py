@@ -10,7 +10,7 @@ import sys
 
 root = sys.argv[1]
 # The Registry row each group's C API rows are compared with.
-REGISTRY_ROW = {"call": "fusebox Registry by id", "acquire_record": "fusebox Registry by id",
+REGISTRY_ROW = {"call": "fusebox Registry, op by pointer", "acquire_record": "fusebox Registry by id",
                 "reject": "fusebox Registry, clock"}
 for group in ("call", "acquire_record", "reject"):
     gdir = os.path.join(root, group)

@@ -177,6 +177,21 @@ fn bench_call(c: &mut Criterion) {
     g.bench_function("fusebox Registry by id", |b| {
         b.iter(|| REGISTRY.call(black_box(id), &clock, ok_op).is_ok())
     });
+    // The C API calls its op through a pointer: the same here, for the
+    // Rust row it is compared with.
+    let op: unsafe extern "C" fn(*mut c_void) -> i32 = black_box(c_op);
+    g.bench_function("fusebox Registry, op by pointer", |b| {
+        b.iter(|| {
+            REGISTRY
+                .call(black_box(id), &clock, || {
+                    match unsafe { op(std::ptr::null_mut()) } {
+                        0 => Ok(()),
+                        e => Err(e),
+                    }
+                })
+                .is_ok()
+        })
+    });
     let cid = c_breaker(c"call", 5);
     let mut out = 0;
     let call: CallFn = black_box(fusebox_call);
@@ -207,8 +222,10 @@ fn bench_acquire_record(c: &mut Criterion) {
             r.is_ok()
         })
     });
-    let (acq, rec): (extern "C" fn(&mut Minimal) -> bool, extern "C" fn(&mut Minimal)) =
-        black_box((lb_try_acquire, lb_record_success));
+    let (acq, rec): (
+        extern "C" fn(&mut Minimal) -> bool,
+        extern "C" fn(&mut Minimal),
+    ) = black_box((lb_try_acquire, lb_record_success));
     g.bench_function("lower bound, extern C pointer", |b| {
         b.iter(|| {
             let m = black_box(&mut minimal);
@@ -281,7 +298,11 @@ fn bench_reject(c: &mut Criterion) {
         })
     });
     g.bench_function("minimal, coarse clock + count", |b| {
-        b.iter(|| black_box(&mut minimal).try_acquire_counted(coarse_ms()).is_ok())
+        b.iter(|| {
+            black_box(&mut minimal)
+                .try_acquire_counted(coarse_ms())
+                .is_ok()
+        })
     });
     let cfg = Config::default().with_failure_threshold(1);
     let mut owned = Breaker::new(cfg).unwrap();
