@@ -84,8 +84,12 @@ pub(super) fn read<T>(value: impl FnOnce(&Read) -> T) -> Option<T> {
             if active.is_null() {
                 return None;
             }
-            let i = index(slot(active));
-            let n = &counts.0[i];
+            let [first, second] = &counts.0;
+            let n = if index(slot(active)) == 0 {
+                first
+            } else {
+                second
+            };
             // This thread is the lane's only writer (a signal handler that
             // interrupts it runs whole in between and leaves it as it was).
             n.store(n.load(Ordering::Relaxed).wrapping_add(1), Ordering::Relaxed);
@@ -244,7 +248,8 @@ mod membarrier {
     /// the registration), registers again, and then falls back to the
     /// global (slower) command.
     pub(super) fn run() {
-        if !call(PRIVATE_EXPEDITED) && !(register() && call(PRIVATE_EXPEDITED)) {
+        let done = call(PRIVATE_EXPEDITED) || (register() && call(PRIVATE_EXPEDITED));
+        if !done {
             let _ = call(GLOBAL);
         }
     }
