@@ -71,9 +71,23 @@ impl<const N: usize> Registry<N> {
     #[cfg_attr(fusebox_fast, inline(never))]
     fn try_acquire_unless_closed(&self, id: Id, clock: &impl Clock) -> Result<State, Error> {
         match self.fast.try_acquire_with(id, clock) {
-            Ok(r) => return r,
-            Err(Some(now_ms)) => return self.try_acquire_locked(id, now_ms),
-            Err(None) => {}
+            Ok(r) => r,
+            Err(now_ms) => self.try_acquire_past_fast(id, clock, now_ms),
+        }
+    }
+
+    /// `try_acquire_unless_closed` past the fast path, with the reading
+    /// it took if any. Out of line on hosts: the fast rejection needs a
+    /// small frame, this path a large one.
+    #[cfg_attr(fusebox_fast, inline(never))]
+    fn try_acquire_past_fast(
+        &self,
+        id: Id,
+        clock: &impl Clock,
+        now_ms: Option<u64>,
+    ) -> Result<State, Error> {
+        if let Some(now_ms) = now_ms {
+            return self.try_acquire_locked(id, now_ms);
         }
         match self.admit_if_closed(id)? {
             Some(state) => Ok(state),
