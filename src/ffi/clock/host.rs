@@ -73,17 +73,16 @@ fn index(s: &Slot) -> usize {
 /// back and forth: the slot's copy stays in registers.)
 #[inline(always)]
 pub(super) fn read<T>(value: impl FnOnce(&Read) -> T) -> Option<T> {
-    // The default clock: no lane to look up.
-    if ACTIVE.load(Ordering::Relaxed).is_null() {
+    // The default clock: no lane to look up. Acquire: the slot's contents
+    // as its setter wrote them.
+    let active = ACTIVE.load(Ordering::Acquire);
+    if active.is_null() {
         return None;
     }
     #[cfg(fusebox_fast)]
     if let Some(counts) = crate::fast::thread_lane().and_then(|l| lanes::ANNOUNCED.get(l)) {
+        let mut active = active;
         loop {
-            let active = ACTIVE.load(Ordering::Acquire);
-            if active.is_null() {
-                return None;
-            }
             let [first, second] = &counts.0;
             let n = if index(slot(active)) == 0 {
                 first
@@ -101,13 +100,17 @@ pub(super) fn read<T>(value: impl FnOnce(&Read) -> T) -> Option<T> {
             }
             // Acquire: a slot switched away and back (by two setters) is
             // read as the second one wrote it.
-            if ACTIVE.load(Ordering::Acquire) == active {
+            let now_active = ACTIVE.load(Ordering::Acquire);
+            if now_active == active {
                 let v = value(&Read::of(slot(active)));
                 // Release: the read is done before a setter sees it gone.
                 n.store(n.load(Ordering::Relaxed).wrapping_sub(1), Ordering::Release);
                 return Some(v);
             }
+            // Switched: step back, and take the new slot (a clock once set
+            // stays set: never NULL again).
             n.store(n.load(Ordering::Relaxed).wrapping_sub(1), Ordering::Release);
+            active = now_active;
         }
     }
     let r = enter_shared()?;
