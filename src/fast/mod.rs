@@ -503,15 +503,6 @@ mod imp {
         }
 
         #[inline(always)]
-        pub(crate) fn try_acquire_with(
-            &self,
-            _: Id,
-            _: &impl crate::Clock,
-        ) -> Result<Result<State, Error>, Option<u64>> {
-            Err(None)
-        }
-
-        #[inline(always)]
         pub(crate) fn with_counts<R>(
             &self,
             _: Id,

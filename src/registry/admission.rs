@@ -68,27 +68,27 @@ impl<const N: usize> Registry<N> {
     /// within its published window reads the clock and rejects without
     /// the lock; the reading goes to the lock otherwise (the clock is
     /// read once).
-    #[cfg_attr(fusebox_fast, inline(never))]
+    #[cfg(fusebox_fast)]
+    #[inline(never)]
     fn try_acquire_unless_closed(&self, id: Id, clock: &impl Clock) -> Result<State, Error> {
         match self.fast.try_acquire_with(id, clock) {
             Ok(r) => r,
-            Err(now_ms) => self.try_acquire_past_fast(id, clock, now_ms),
+            Err(Some(now_ms)) => self.try_acquire_locked(id, now_ms),
+            Err(None) => self.try_acquire_locked_with(id, clock),
         }
     }
 
-    /// `try_acquire_unless_closed` past the fast path, with the reading
-    /// it took if any. Out of line on hosts: the fast rejection needs a
-    /// small frame, this path a large one.
+    /// Without the fast path: closed by the lock, else at the clock's time.
+    #[cfg(not(fusebox_fast))]
+    fn try_acquire_unless_closed(&self, id: Id, clock: &impl Clock) -> Result<State, Error> {
+        self.try_acquire_locked_with(id, clock)
+    }
+
+    /// `try_acquire_unless_closed` past the fast path, no reading taken.
+    /// Out of line on hosts: the fast rejection needs a small frame, this
+    /// path a large one.
     #[cfg_attr(fusebox_fast, inline(never))]
-    fn try_acquire_past_fast(
-        &self,
-        id: Id,
-        clock: &impl Clock,
-        now_ms: Option<u64>,
-    ) -> Result<State, Error> {
-        if let Some(now_ms) = now_ms {
-            return self.try_acquire_locked(id, now_ms);
-        }
+    fn try_acquire_locked_with(&self, id: Id, clock: &impl Clock) -> Result<State, Error> {
         match self.admit_if_closed(id)? {
             Some(state) => Ok(state),
             None => self.try_acquire(id, clock.now_ms()),
