@@ -28,8 +28,10 @@
  *   listener returns. fusebox_set_listener there returns FUSEBOX_BUSY.
  * FUSEBOX_BUSY comes only from the setters (called from inside the
  * callback they replace; on firmware, while a call of it is in progress)
- * and from create/lookup/destroy/restore/snapshot_all re-entered on one
- * thread (a signal handler).
+ * and from create/destroy/restore/restore_all/snapshot_all, which run one
+ * at a time, called while another is in progress on firmware (a handler
+ * or task that preempted it) or on the same thread (a signal handler).
+ * fusebox_lookup, fusebox_name and fusebox_next take no lock.
  *
  * Firmware built with the port-c feature supplies the port functions
  * declared below.
@@ -551,8 +553,10 @@ typedef void (*fusebox_listener_fn)(const struct fusebox_event *event, void *use
 /**
  * Not now, and waiting would never end: a setter called from inside the
  * callback it would replace (on firmware, while a call of it is in
- * progress), or create / lookup / destroy / restore / snapshot_all
- * re-entered on one thread (from a signal handler). Nothing changed.
+ * progress), or a structural function (create, destroy, restore,
+ * restore_all, snapshot_all) called while another is in progress, on
+ * firmware (an interrupt handler or task that preempted it) or on the
+ * same thread (a signal handler). Nothing changed: retry later.
  */
 #define FUSEBOX_BUSY 9
 
@@ -707,8 +711,10 @@ void fusebox_config_init(struct fusebox_config *cfg);
  * is NULL, and writes its id to `*out_id`.
  *
  * Errors: `FUSEBOX_NULL_PARAMETER`, `FUSEBOX_INVALID_NAME`,
- * `FUSEBOX_INVALID_CONFIG`, `FUSEBOX_NAME_TAKEN`, `FUSEBOX_REGISTRY_FULL`;
- * the registry is unchanged by an error.
+ * `FUSEBOX_INVALID_CONFIG`, `FUSEBOX_NAME_TAKEN`, `FUSEBOX_REGISTRY_FULL`,
+ * `FUSEBOX_BUSY` (another create, destroy or restore in progress, on
+ * firmware or on this thread: see `FUSEBOX_BUSY`); the registry is
+ * unchanged by an error. Names are compared with interrupts enabled.
  *
  * # Safety
  * `name` is NULL or readable up to its NUL or `FUSEBOX_NAME_MAX + 1` bytes;
@@ -719,7 +725,12 @@ fusebox_status fusebox_create(const char *name,
                               fusebox_id *out_id);
 
 /**
- * Finds the breaker named `name` and writes its id to `*out_id`.
+ * Finds the breaker named `name` and writes its id to `*out_id`. Takes
+ * no lock and masks no interrupt: a breaker whose create or destroy is
+ * in progress meanwhile is not found.
+ *
+ * Errors: `FUSEBOX_NULL_PARAMETER`, `FUSEBOX_INVALID_NAME`,
+ * `FUSEBOX_NOT_FOUND`.
  *
  * # Safety
  * As `fusebox_create`.
@@ -728,6 +739,9 @@ fusebox_status fusebox_lookup(const char *name, fusebox_id *out_id);
 
 /**
  * Destroys a breaker: its slot is free and its id (every copy) is stale.
+ *
+ * Errors: `FUSEBOX_NOT_FOUND` (unknown or stale id), `FUSEBOX_BUSY` (as
+ * for `fusebox_create`).
  */
 fusebox_status fusebox_destroy(fusebox_id id);
 
@@ -994,9 +1008,8 @@ fusebox_status fusebox_now_ms(uint64_t *out_ms);
  * Errors: `FUSEBOX_NULL_PARAMETER` (`buf` or `out_written` NULL, whatever
  * `len` is), `FUSEBOX_NOT_FOUND` (unknown or stale id),
  * `FUSEBOX_BUFFER_TOO_SMALL` (`len` below the name's length + 1: `buf` is
- * untouched and `*out_written` is the size needed, NUL included),
- * `FUSEBOX_BUSY` (called from a signal handler that interrupted the
- * registry's bookkeeping). On any other error neither is written.
+ * untouched and `*out_written` is the size needed, NUL included). On
+ * any other error neither is written. Takes no lock.
  *
  * # Safety
  * `buf` is NULL or writable for `len` bytes; `out_written` is NULL or
@@ -1024,9 +1037,7 @@ fusebox_status fusebox_name(fusebox_id id, char *buf, size_t len, size_t *out_wr
  * not at all.
  *
  * Errors: `FUSEBOX_NULL_PARAMETER`, `FUSEBOX_NOT_FOUND` (no more
- * breakers), `FUSEBOX_BUSY` (called from a signal handler that
- * interrupted the registry's bookkeeping); `*out_next` is written only on
- * `FUSEBOX_OK`.
+ * breakers); `*out_next` is written only on `FUSEBOX_OK`. Takes no lock.
  *
  * # Safety
  * `out_next` is NULL or writable.
@@ -1054,9 +1065,7 @@ fusebox_status fusebox_next(fusebox_id after, fusebox_id *out_next);
  *
  * Errors: `FUSEBOX_NULL_PARAMETER`, `FUSEBOX_BUFFER_TOO_SMALL`,
  * `FUSEBOX_NO_CLOCK` (firmware before `fusebox_set_clock`: the time spent
- * open includes the current open period, read from the clock),
- * `FUSEBOX_BUSY` (called from a signal handler that interrupted the
- * registry's bookkeeping).
+ * open includes the current open period, read from the clock).
  *
  * # Safety
  * `buf` is NULL or writable for `len` bytes; `out_written` is NULL or
@@ -1300,7 +1309,8 @@ size_t fusebox_snapshot_all_max(void);
  * Errors: `FUSEBOX_NULL_PARAMETER`, `FUSEBOX_BUFFER_TOO_SMALL` (`len`
  * below the blob's length; `fusebox_snapshot_all_max()` always suffices),
  * `FUSEBOX_UNSUPPORTED` (a breaker with a non-default policy or in a
- * manual state), `FUSEBOX_NO_CLOCK`. `buf` and `*out_len` are written only
+ * manual state), `FUSEBOX_NO_CLOCK`, `FUSEBOX_BUSY` (as for
+ * `fusebox_create`). `buf` and `*out_len` are written only
  * on `FUSEBOX_OK`: on an error not a byte of `buf` changes.
  *
  * # Safety
@@ -1315,8 +1325,9 @@ fusebox_status fusebox_snapshot_all(uint8_t *buf, size_t len, size_t *out_len);
  * not all fit, `FUSEBOX_BAD_SNAPSHOT`/`_VERSION` for a bad blob (`len`
  * other than the blob's length, 12 + 88 per entry; a bad CRC; an entry
  * `fusebox_restore` would refuse; a name empty or with a NUL byte),
- * `FUSEBOX_NO_CLOCK`; the registry is unchanged by an error, and
- * `*out_count` written only on `FUSEBOX_OK`.
+ * `FUSEBOX_NO_CLOCK`, `FUSEBOX_BUSY` (as for `fusebox_create`); the
+ * registry is unchanged by an error, and `*out_count` written only on
+ * `FUSEBOX_OK`.
  *
  * Bounded by the capacity whatever the blob claims: the entry count is
  * checked against `len` and against `fusebox_capacity()` before any

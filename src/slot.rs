@@ -20,7 +20,9 @@
 //! - without `std`: a critical section.
 //!
 //! Unsafe code is denied at the crate root; `lock` (the value behind the
-//! lock and two system calls) is the one module here that allows it.
+//! lock and two system calls) and `cs_cell` (the value behind critical
+//! sections, lent out of them to write a new occupant) are the modules
+//! here that allow it, one per build.
 
 #[cfg(all(feature = "std", any(target_os = "linux", target_os = "android")))]
 mod lock;
@@ -47,9 +49,15 @@ mod imp {
             Ok(self.0.with(f))
         }
 
+        /// [`with`](Self::with): on hosts no interrupt is masked, and
+        /// writing a new occupant holds the lock as any operation does.
+        #[inline]
+        pub(crate) fn fill<R>(&self, f: impl FnOnce(&mut T) -> R) -> Result<R, Error> {
+            self.with(f)
+        }
+
         /// Locks the slot until the guard is dropped: for holding several
-        /// slots at once (always in one order, inside the registry's
-        /// critical section).
+        /// slots at once (always in one order, the structural token held).
         pub(crate) fn lock(&self) -> impl core::ops::DerefMut<Target = T> + '_ {
             self.0.lock()
         }
@@ -81,9 +89,15 @@ mod imp {
             Ok(f(&mut self.lock()))
         }
 
+        /// [`with`](Self::with): on hosts no interrupt is masked, and
+        /// writing a new occupant holds the lock as any operation does.
+        #[inline]
+        pub(crate) fn fill<R>(&self, f: impl FnOnce(&mut T) -> R) -> Result<R, Error> {
+            self.with(f)
+        }
+
         /// Locks the slot until the guard is dropped: for holding several
-        /// slots at once (always in one order, inside the registry's
-        /// critical section).
+        /// slots at once (always in one order, the structural token held).
         pub(crate) fn lock(&self) -> impl core::ops::DerefMut<Target = T> + '_ {
             self.0.lock().unwrap_or_else(PoisonError::into_inner)
         }
@@ -91,31 +105,34 @@ mod imp {
 }
 
 #[cfg(not(feature = "std"))]
+mod cs_cell;
+
+#[cfg(not(feature = "std"))]
 mod imp {
+    use super::cs_cell::CsCell;
     use crate::Error;
-    use core::cell::RefCell;
-    use critical_section::Mutex;
 
     /// A value reached through a critical section.
-    pub(crate) struct SlotCell<T>(Mutex<RefCell<T>>);
+    pub(crate) struct SlotCell<T>(CsCell<T>);
 
     impl<T> SlotCell<T> {
         pub(crate) const fn new(value: T) -> Self {
-            SlotCell(Mutex::new(RefCell::new(value)))
+            SlotCell(CsCell::new(value))
         }
 
-        /// Runs `f` inside a critical section. `Busy` if re-entered, which
-        /// fusebox never does (the closure is its own bookkeeping).
+        /// Runs `f` inside a critical section. `NotFound` while the slot
+        /// is being filled ([`fill`](Self::fill): an empty slot, whose ids
+        /// are all stale) or, which fusebox never does, on re-entry.
         #[inline]
         pub(crate) fn with<R>(&self, f: impl FnOnce(&mut T) -> R) -> Result<R, Error> {
-            critical_section::with(|cs| {
-                let mut guard = self
-                    .0
-                    .borrow(cs)
-                    .try_borrow_mut()
-                    .map_err(|_| Error::Busy)?;
-                Ok(f(&mut guard))
-            })
+            self.0.with(Error::NotFound, f)
+        }
+
+        /// Runs `f` on an empty slot with interrupts enabled: the writing
+        /// of a new occupant, whose time grows with the breaker's size.
+        /// Meanwhile every other access to this slot answers `NotFound`.
+        pub(crate) fn fill<R>(&self, f: impl FnOnce(&mut T) -> R) -> Result<R, Error> {
+            self.0.with_unmasked(Error::Busy, f)
         }
     }
 }

@@ -239,21 +239,22 @@ fn state_changes_and_structural_operations_do_not_deadlock() {
             // slots inside the critical section.
             s.spawn(move || {
                 while left.load(Ordering::Relaxed) > 0 {
-                    if let Ok(id) = REG.create(b"churn", cfg) {
+                    if let Ok(id) = unless_busy(|| REG.create(b"churn", cfg)) {
                         let _ = REG.lookup(b"flap0");
-                        REG.remove(id).unwrap();
+                        unless_busy(|| REG.remove(id)).unwrap();
                     }
                 }
             });
             for t in 0..THREADS - 1 {
                 s.spawn(move || {
-                    let id = REG.create(format!("flap{t}").as_bytes(), cfg).unwrap();
+                    let name = format!("flap{t}");
+                    let id = unless_busy(|| REG.create(name.as_bytes(), cfg)).unwrap();
                     for i in 0..ROUNDS * 5 {
                         // Open, then half-open: two state changes a round.
                         let _ = REG.record_failure(id, i * 2);
                         let _ = REG.state(id, i * 2 + 1);
                     }
-                    REG.remove(id).unwrap();
+                    unless_busy(|| REG.remove(id)).unwrap();
                     left.fetch_sub(1, Ordering::Relaxed);
                 });
             }
@@ -265,6 +266,19 @@ fn state_changes_and_structural_operations_do_not_deadlock() {
         done_rx.recv_timeout(limit).is_ok(),
         "deadlock: state changes and structural operations never finished"
     );
+}
+
+/// `op` again while it answers `Busy`: without `std`, a structural
+/// operation never waits for another in progress (on firmware that one may
+/// be the task it preempted); it answers `Busy`, and the caller retries.
+/// With `std` it waits, and `Busy` never comes from another thread.
+fn unless_busy<T>(mut op: impl FnMut() -> Result<T, Error>) -> Result<T, Error> {
+    loop {
+        match op() {
+            Err(Error::Busy) if !cfg!(feature = "std") => std::thread::yield_now(),
+            other => return other,
+        }
+    }
 }
 
 /// Retirement: once `set_listener` returned, the listener it replaced is

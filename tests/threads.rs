@@ -172,3 +172,55 @@ fn counts_stay_exact_beyond_the_lanes_across_thread_ends_and_slot_reuse() {
     check(closed2, open2, MANY as u32);
     assert_eq!(REG.stats(closed), Err(Error::NotFound));
 }
+
+/// Names are read without a lock while other threads create and remove
+/// breakers: a lookup never answers an id whose breaker has another name,
+/// and a breaker that stays put is always found. Structural operations
+/// that meet another in progress answer `Busy` without `std` (retried
+/// here) and wait with it.
+#[test]
+fn lookups_race_creates_and_removes_without_a_wrong_answer() {
+    static REG: Registry<8> = Registry::new();
+    let retry = |op: &dyn Fn() -> Result<fusebox::Id, Error>| loop {
+        match op() {
+            Err(Error::Busy) if !cfg!(feature = "std") => std::thread::yield_now(),
+            other => return other,
+        }
+    };
+    let steady = REG.create(b"steady", Config::default()).unwrap();
+    let churning = AtomicU32::new(2);
+    std::thread::scope(|s| {
+        for t in 0..2u32 {
+            let (churning, retry) = (&churning, &retry);
+            s.spawn(move || {
+                // By time, not rounds: the readers must overlap the writes.
+                let start = std::time::Instant::now();
+                let run = std::time::Duration::from_millis(if cfg!(miri) { 50 } else { 300 });
+                for k in (0..).take_while(|_| start.elapsed() < run) {
+                    let name = format!("n{t}-{}", k % 3);
+                    let id = retry(&|| REG.create(name.as_bytes(), Config::default())).unwrap();
+                    retry(&|| REG.remove(id).map(|()| id)).unwrap();
+                }
+                churning.fetch_sub(1, Ordering::Relaxed);
+            });
+        }
+        for _ in 0..2 {
+            s.spawn(|| {
+                let mut buf = [0u8; fusebox::NAME_MAX];
+                while churning.load(Ordering::Relaxed) > 0 {
+                    assert_eq!(REG.lookup(b"steady"), Ok(steady));
+                    for name in ["n0-0", "n0-1", "n0-2", "n1-0", "n1-1", "n1-2"] {
+                        let Ok(id) = REG.lookup(name.as_bytes()) else {
+                            continue;
+                        };
+                        // Removed since (NotFound), or the breaker looked up.
+                        if let Ok(len) = REG.name(id, &mut buf) {
+                            assert_eq!(&buf[..len], name.as_bytes(), "wrong breaker");
+                        }
+                    }
+                }
+            });
+        }
+    });
+    assert_eq!(REG.len(), 1);
+}

@@ -19,8 +19,8 @@ one slot with policies, which grows with the rate-window limits
 
 Budgets: fusebox's own flash for the core C API (the snapshot functions are
 reported on top; --gc-sections drops them from firmware that does not call
-them), and the RAM of one breaker's state (a slot less its 32-byte name and
-8-byte id). Exits 1 when a budget is exceeded.
+them), and the RAM of one breaker's state (a slot less its 44-byte name
+entry and 8-byte id). Exits 1 when a budget is exceeded.
 """
 import argparse
 import re
@@ -105,10 +105,12 @@ def main():
 
     registry = registry_bytes(args.nm, args.elf)
     slot = registry_bytes(args.nm, args.elf_plus_one) - registry
-    breaker = slot - 32 - 8  # less the name (31 bytes + length) and the 8-byte id
+    # Less the name entry (sequence number, occupant's id, 31-byte name and
+    # its length: src/registry/names.rs) and the slot's own 8-byte id.
+    breaker = slot - 44 - 8
     print(f"RAM: registry at capacity {args.capacity}: {registry} bytes"
           f" = {args.capacity} slots of {slot} bytes + {registry - args.capacity * slot} of bookkeeping")
-    print(f"     one slot: {slot} bytes = 32-byte name + 8-byte id"
+    print(f"     one slot: {slot} bytes = 44-byte name entry + 8-byte id"
           f" + {breaker} bytes of breaker state, occupancy flag and slot lock")
 
     if args.policies_map and args.policies_elf:
@@ -119,8 +121,8 @@ def main():
               f" (slots and the 32-entry event queue)")
         if args.policies_elf_plus_one:
             pol_slot = registry_bytes(args.nm, args.policies_elf_plus_one) - pol_registry
-            print(f"     one slot with policies: {pol_slot} bytes = 32-byte name + 8-byte id"
-                  f" + {pol_slot - 40} bytes of breaker state, occupancy flag and slot lock"
+            print(f"     one slot with policies: {pol_slot} bytes = 44-byte name entry + 8-byte id"
+                  f" + {pol_slot - 52} bytes of breaker state, occupancy flag and slot lock"
                   f" (window limits: FUSEBOX_MAX_WINDOW_CALLS, FUSEBOX_MAX_BUCKETS)")
 
     ok = True

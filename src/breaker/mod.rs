@@ -216,6 +216,41 @@ impl Breaker {
         })
     }
 
+    /// Makes this breaker a closed one with `config`, already validated,
+    /// written in place: a registry slot's breaker, without a temporary
+    /// breaker on the stack (hundreds of bytes with policies) and its copy.
+    /// Every field is named (a field added later fails to compile here
+    /// until it is reset too).
+    #[inline]
+    pub(crate) fn init_in_place(&mut self, config: Config) {
+        let Breaker {
+            config: c,
+            state,
+            failure_count,
+            success_count,
+            half_open_calls,
+            rejected_count,
+            admitted_count,
+            last_failure_ms,
+            elapsed_credit_ms,
+            has_failure_time,
+            flags,
+            ext,
+        } = self;
+        *c = config;
+        *state = State::Closed;
+        *failure_count = 0;
+        *success_count = 0;
+        *half_open_calls = 0;
+        *rejected_count = 0;
+        *admitted_count = 0;
+        *last_failure_ms = SplitU64::new(0);
+        *elapsed_credit_ms = 0;
+        *has_failure_time = false;
+        *flags = Flags::new(&config);
+        *ext = Ext::new(&config);
+    }
+
     /// The breaker's configuration.
     pub const fn config(&self) -> &Config {
         &self.config

@@ -44,9 +44,8 @@ unsafe fn copy_text(text: &[u8], buf: &mut [u8], out_written: *mut usize) -> fus
 /// Errors: `FUSEBOX_NULL_PARAMETER` (`buf` or `out_written` NULL, whatever
 /// `len` is), `FUSEBOX_NOT_FOUND` (unknown or stale id),
 /// `FUSEBOX_BUFFER_TOO_SMALL` (`len` below the name's length + 1: `buf` is
-/// untouched and `*out_written` is the size needed, NUL included),
-/// `FUSEBOX_BUSY` (called from a signal handler that interrupted the
-/// registry's bookkeeping). On any other error neither is written.
+/// untouched and `*out_written` is the size needed, NUL included). On
+/// any other error neither is written. Takes no lock.
 ///
 /// # Safety
 /// `buf` is NULL or writable for `len` bytes; `out_written` is NULL or
@@ -89,9 +88,7 @@ pub unsafe extern "C" fn fusebox_name(
 /// not at all.
 ///
 /// Errors: `FUSEBOX_NULL_PARAMETER`, `FUSEBOX_NOT_FOUND` (no more
-/// breakers), `FUSEBOX_BUSY` (called from a signal handler that
-/// interrupted the registry's bookkeeping); `*out_next` is written only on
-/// `FUSEBOX_OK`.
+/// breakers); `*out_next` is written only on `FUSEBOX_OK`. Takes no lock.
 ///
 /// # Safety
 /// `out_next` is NULL or writable.
@@ -130,9 +127,7 @@ pub unsafe extern "C" fn fusebox_next(
 ///
 /// Errors: `FUSEBOX_NULL_PARAMETER`, `FUSEBOX_BUFFER_TOO_SMALL`,
 /// `FUSEBOX_NO_CLOCK` (firmware before `fusebox_set_clock`: the time spent
-/// open includes the current open period, read from the clock),
-/// `FUSEBOX_BUSY` (called from a signal handler that interrupted the
-/// registry's bookkeeping).
+/// open includes the current open period, read from the clock).
 ///
 /// # Safety
 /// `buf` is NULL or writable for `len` bytes; `out_written` is NULL or

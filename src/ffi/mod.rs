@@ -72,8 +72,10 @@ pub unsafe extern "C" fn fusebox_config_init(cfg: *mut fusebox_config) {
 /// is NULL, and writes its id to `*out_id`.
 ///
 /// Errors: `FUSEBOX_NULL_PARAMETER`, `FUSEBOX_INVALID_NAME`,
-/// `FUSEBOX_INVALID_CONFIG`, `FUSEBOX_NAME_TAKEN`, `FUSEBOX_REGISTRY_FULL`;
-/// the registry is unchanged by an error.
+/// `FUSEBOX_INVALID_CONFIG`, `FUSEBOX_NAME_TAKEN`, `FUSEBOX_REGISTRY_FULL`,
+/// `FUSEBOX_BUSY` (another create, destroy or restore in progress, on
+/// firmware or on this thread: see `FUSEBOX_BUSY`); the registry is
+/// unchanged by an error. Names are compared with interrupts enabled.
 ///
 /// # Safety
 /// `name` is NULL or readable up to its NUL or `FUSEBOX_NAME_MAX + 1` bytes;
@@ -92,7 +94,12 @@ pub unsafe extern "C" fn fusebox_create(
     out_result!(out_id, id.map(Id::to_raw))
 }
 
-/// Finds the breaker named `name` and writes its id to `*out_id`.
+/// Finds the breaker named `name` and writes its id to `*out_id`. Takes
+/// no lock and masks no interrupt: a breaker whose create or destroy is
+/// in progress meanwhile is not found.
+///
+/// Errors: `FUSEBOX_NULL_PARAMETER`, `FUSEBOX_INVALID_NAME`,
+/// `FUSEBOX_NOT_FOUND`.
 ///
 /// # Safety
 /// As `fusebox_create`.
@@ -108,6 +115,9 @@ pub unsafe extern "C" fn fusebox_lookup(
 }
 
 /// Destroys a breaker: its slot is free and its id (every copy) is stale.
+///
+/// Errors: `FUSEBOX_NOT_FOUND` (unknown or stale id), `FUSEBOX_BUSY` (as
+/// for `fusebox_create`).
 #[no_mangle]
 pub extern "C" fn fusebox_destroy(id: fusebox_id) -> fusebox_status {
     to_status(REGISTRY.remove(Id::from_raw(id)))

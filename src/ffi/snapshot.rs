@@ -82,7 +82,8 @@ pub extern "C" fn fusebox_snapshot_all_max() -> usize {
 /// Errors: `FUSEBOX_NULL_PARAMETER`, `FUSEBOX_BUFFER_TOO_SMALL` (`len`
 /// below the blob's length; `fusebox_snapshot_all_max()` always suffices),
 /// `FUSEBOX_UNSUPPORTED` (a breaker with a non-default policy or in a
-/// manual state), `FUSEBOX_NO_CLOCK`. `buf` and `*out_len` are written only
+/// manual state), `FUSEBOX_NO_CLOCK`, `FUSEBOX_BUSY` (as for
+/// `fusebox_create`). `buf` and `*out_len` are written only
 /// on `FUSEBOX_OK`: on an error not a byte of `buf` changes.
 ///
 /// # Safety
@@ -104,8 +105,9 @@ pub unsafe extern "C" fn fusebox_snapshot_all(
 /// not all fit, `FUSEBOX_BAD_SNAPSHOT`/`_VERSION` for a bad blob (`len`
 /// other than the blob's length, 12 + 88 per entry; a bad CRC; an entry
 /// `fusebox_restore` would refuse; a name empty or with a NUL byte),
-/// `FUSEBOX_NO_CLOCK`; the registry is unchanged by an error, and
-/// `*out_count` written only on `FUSEBOX_OK`.
+/// `FUSEBOX_NO_CLOCK`, `FUSEBOX_BUSY` (as for `fusebox_create`); the
+/// registry is unchanged by an error, and `*out_count` written only on
+/// `FUSEBOX_OK`.
 ///
 /// Bounded by the capacity whatever the blob claims: the entry count is
 /// checked against `len` and against `fusebox_capacity()` before any

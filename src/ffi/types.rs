@@ -53,8 +53,10 @@ pub const FUSEBOX_NOT_FOUND: fusebox_status = 7;
 pub const FUSEBOX_NO_CLOCK: fusebox_status = 8;
 /// Not now, and waiting would never end: a setter called from inside the
 /// callback it would replace (on firmware, while a call of it is in
-/// progress), or create / lookup / destroy / restore / snapshot_all
-/// re-entered on one thread (from a signal handler). Nothing changed.
+/// progress), or a structural function (create, destroy, restore,
+/// restore_all, snapshot_all) called while another is in progress, on
+/// firmware (an interrupt handler or task that preempted it) or on the
+/// same thread (a signal handler). Nothing changed: retry later.
 pub const FUSEBOX_BUSY: fusebox_status = 9;
 
 /// A snapshot does not fit in the buffer given (`FUSEBOX_SNAPSHOT_MAX`,

@@ -306,27 +306,26 @@ impl Write for SliceWriter<'_> {
 
 /// The exposition.
 impl<const N: usize> Registry<N> {
-    /// The breaker in slot `i`, if any: its name (under the index's
-    /// critical section) and its stats as of `now_ms` (under its slot
-    /// lock, taken inside that critical section, as `lookup` does), read
-    /// together. O(1) (O(buckets) with a time window).
+    /// The breaker in slot `i`, if any: its name (read without a lock)
+    /// and its stats as of `now_ms` (under its slot lock), the stats only
+    /// if the slot still holds the breaker the name was read for. O(1)
+    /// (O(buckets) with a time window).
     fn reading(&self, i: usize, now_ms: u64) -> Result<Option<Reading>, Error> {
-        self.with_index(|index| {
-            let Some((name, slot)) = index.names.get(i).zip(self.slots.get(i)) else {
-                return Ok(None);
-            };
-            if name.is_empty() {
-                return Ok(None);
-            }
-            let stats = slot.with(|s| {
-                s.occupied
-                    .then(|| self.fast.stats(s.id(), &s.breaker, Some(now_ms)))
-            })?;
-            Ok(stats.map(|stats| Reading {
-                name: name.clone(),
-                stats,
-            }))
-        })
+        let Some((name, id)) = self.names.read(i) else {
+            return Ok(None);
+        };
+        let Some(slot) = self.slots.get(i) else {
+            return Ok(None);
+        };
+        let stats = slot.with(|s| {
+            s.get_mut(id)
+                .ok()
+                .map(|b| self.fast.stats(id, b, Some(now_ms)))
+        })?;
+        Ok(stats.map(|stats| Reading {
+            name: name.to_name(),
+            stats,
+        }))
     }
 
     /// Writes every family to `w`. A reading's error ([`Error::Busy`])

@@ -9,24 +9,22 @@
 //! `metrics.rs` the Prometheus exposition.
 #![forbid(unsafe_code)]
 
-use core::cell::RefCell;
-use critical_section::Mutex;
-
 #[cfg(feature = "policies")]
 use crate::events::EventQueue;
 use crate::fast::FastPath;
 use crate::id::Id;
-use crate::name::{to_name, Name};
 use crate::slot::SlotCell;
 use crate::{Breaker, Clock, Config, Error, State, Stats};
 
 mod admission;
 mod metrics;
+mod names;
 #[cfg(feature = "policies")]
 mod policy;
 mod snapshot;
 
 pub use metrics::MetricsError;
+use names::{NameTable, NameWords, Writer};
 
 /// Most slots a registry can have: ids keep the slot index in their low
 /// [`INDEX_BITS`](Id::INDEX_BITS) bits.
@@ -63,21 +61,23 @@ impl Slot {
         self.id().generation()
     }
 
-    /// Puts `breaker` in this empty slot, at `index`, under the next
-    /// generation (back to 1 after 2^52 - 1 occupants of this slot): its id.
-    fn occupy(&mut self, index: usize, breaker: Breaker) -> Id {
+    /// Makes the breaker already written in this empty slot, at `index`,
+    /// its occupant, under the next generation (back to 1 after 2^52 - 1
+    /// occupants of this slot): its id.
+    fn occupy(&mut self, index: usize) -> Id {
         let id = Id::new(index, self.id_generation() % Id::GENERATION_MAX + 1);
         let raw = id.to_raw();
         self.id = [raw as u32, (raw >> 32) as u32];
         self.occupied = true;
-        self.breaker = breaker;
         id
     }
 
-    /// Empties the slot; its last id stays, for the next generation.
+    /// Empties the slot; its last id stays, for the next generation. The
+    /// breaker's bytes stay too (nothing reads an empty slot's breaker, and
+    /// the next occupant overwrites them): clearing them would mask
+    /// interrupts for a copy as long as the breaker.
     fn vacate(&mut self) {
         self.occupied = false;
-        self.breaker = Breaker::VACANT;
     }
 
     /// The breaker, if `id` is its occupant's: one comparison of the whole
@@ -92,33 +92,15 @@ impl Slot {
     }
 }
 
-/// The names of the occupied slots: what create, lookup and remove need,
-/// behind the critical section. Operations by id never touch it.
-/// An empty name marks a free slot (a breaker's name is never empty).
-#[derive(Debug)]
-struct Index<const N: usize> {
-    names: [Name; N],
-}
-
-impl<const N: usize> Index<N> {
-    /// The slot of the breaker named `name` (never empty).
-    fn find(&self, name: &[u8]) -> Option<usize> {
-        self.names
-            .iter()
-            .position(|n| !n.is_empty() && n.as_slice() == name)
-    }
-
-    fn free_slots(&self) -> usize {
-        self.names.iter().filter(|n| n.is_empty()).count()
-    }
-}
-
 /// Up to `N` named breakers (`1 <= N <=` [`MAX_CAPACITY`]), shareable between
 /// threads and interrupt handlers as a `static`.
 ///
-/// Structural methods (create, lookup, remove, whole-registry snapshots)
-/// take one short critical section that covers only the registry's own
-/// bookkeeping: never the user's operation, never a clock read. Operations
+/// Names are read without a lock: `lookup` masks no interrupt and waits
+/// for nothing. Structural methods (create, remove, restores) run one at a
+/// time (a second meanwhile waits on hosts, or answers [`Error::Busy`] on
+/// firmware, where it preempted the first) and mask interrupts only for
+/// constant-time bookkeeping: never the user's operation, never a clock
+/// read, never a scan of the names (src/registry/names.rs). Operations
 /// by id lock only their breaker's slot: through a critical section by
 /// default, through a per-slot lock with the `std` feature (a bounded
 /// spin, then a wait in the kernel), so that threads using different
@@ -129,9 +111,8 @@ impl<const N: usize> Index<N> {
 /// and stats add the lanes (docs/performance.md). That costs 32 bytes
 /// per slot plus 16 per slot for each of 8 lanes (2.5 KiB for 16 slots).
 /// With policies, an operation that changes a breaker's state also queues
-/// the change for the listener under the event queue's own short lock
-/// (never the critical section, which create, lookup and remove hold while
-/// they lock slots), and delivers it after every lock is released.
+/// the change for the listener under the event queue's own short lock,
+/// and delivers it after every lock is released.
 /// The library does not pick a `critical-section` implementation: the
 /// application does (e.g. `critical-section/std` on hosts).
 ///
@@ -150,7 +131,8 @@ impl<const N: usize> Index<N> {
 /// ```
 #[derive(Debug)]
 pub struct Registry<const N: usize> {
-    index: Mutex<RefCell<Index<N>>>,
+    /// Which slot holds which name: read without a lock.
+    names: NameTable<N>,
     slots: [SlotCell<Slot>; N],
     /// With `std`: the operations that only count, without the slot lock.
     fast: FastPath<N>,
@@ -170,9 +152,7 @@ impl<const N: usize> Registry<N> {
         #[allow(clippy::let_unit_value)]
         let () = Self::CAPACITY_OK;
         Self {
-            index: Mutex::new(RefCell::new(Index {
-                names: [const { Name::new() }; N],
-            })),
+            names: NameTable::new(),
             slots: [const { SlotCell::new(Slot::EMPTY) }; N],
             fast: FastPath::new(),
             #[cfg(feature = "policies")]
@@ -183,19 +163,6 @@ impl<const N: usize> Registry<N> {
     /// The number of slots, `N`.
     pub const fn capacity(&self) -> usize {
         N
-    }
-
-    /// Runs `f` on the index inside one critical section: the structural
-    /// operations (create, lookup, remove, snapshots of the whole registry).
-    fn with_index<R>(&self, f: impl FnOnce(&mut Index<N>) -> Result<R, Error>) -> Result<R, Error> {
-        critical_section::with(|cs| {
-            let mut index = self
-                .index
-                .borrow(cs)
-                .try_borrow_mut()
-                .map_err(|_| Error::Busy)?;
-            f(&mut index)
-        })
     }
 
     /// Runs `f` on breaker `id` with only its slot locked.
@@ -265,86 +232,91 @@ impl<const N: usize> Registry<N> {
         self.events.deliver(last);
     }
 
-    /// Puts `breaker` named `name` into a free slot. Called inside the
-    /// index's critical section; on error nothing has changed.
-    fn insert(&self, index: &mut Index<N>, name: Name, breaker: Breaker) -> Result<Id, Error> {
-        if index.find(&name).is_some() {
+    /// Puts `breaker` named `name` into a free slot, the structural token
+    /// held. On error nothing has changed.
+    fn insert(&self, w: &Writer<'_, N>, name: &NameWords, breaker: Breaker) -> Result<Id, Error> {
+        self.insert_with(w, name, |b| *b = breaker)
+    }
+
+    /// [`insert`](Self::insert) of the breaker `init` writes in place.
+    fn insert_with(
+        &self,
+        w: &Writer<'_, N>,
+        name: &NameWords,
+        init: impl FnOnce(&mut Breaker),
+    ) -> Result<Id, Error> {
+        if w.table().find(name).is_some() {
             return Err(Error::NameTaken);
         }
-        let i = index
-            .names
-            .iter()
-            .position(|n| n.is_empty())
-            .ok_or(Error::RegistryFull)?;
-        let (slot, entry) = self
-            .slots
-            .get(i)
-            .zip(index.names.get_mut(i))
-            .ok_or(Error::RegistryFull)?;
+        let i = w.free_slot().ok_or(Error::RegistryFull)?;
+        let slot = self.slots.get(i).ok_or(Error::RegistryFull)?;
+        // The breaker is written into the empty slot with interrupts
+        // enabled on firmware (its size grows with the window limits),
+        // then made the occupant in a constant critical section.
+        slot.fill(|s| init(&mut s.breaker))?;
         let id = slot.with(|s| {
-            let id = s.occupy(i, breaker);
+            let id = s.occupy(i);
             self.fast.publish(id, &s.breaker);
             id
         })?;
-        *entry = name;
+        // The name last: a lookup that finds it finds a live breaker.
+        w.set(i, name, id);
         Ok(id)
     }
 
-    /// Adds a closed breaker named `name`. O(N).
+    /// Adds a closed breaker named `name`. O(N) name comparisons, made
+    /// without a lock; interrupts are masked only for a constant time.
     ///
     /// # Errors
     /// [`Error::InvalidName`] (empty or over [`NAME_MAX`](crate::NAME_MAX) bytes),
-    /// [`Error::InvalidConfig`], [`Error::NameTaken`], [`Error::RegistryFull`].
-    /// On error the registry is unchanged.
+    /// [`Error::InvalidConfig`], [`Error::NameTaken`], [`Error::RegistryFull`],
+    /// [`Error::Busy`] when another create, remove or restore is in
+    /// progress on firmware (an interrupt handler that preempted one), or
+    /// in this thread on a host (a signal handler). On error the registry
+    /// is unchanged.
     pub fn create(&self, name: &[u8], config: Config) -> Result<Id, Error> {
-        let name = to_name(name)?;
-        let breaker = Breaker::new(config)?;
-        self.with_index(|index| self.insert(index, name, breaker))
+        let name = NameWords::new(name)?;
+        config.validate()?;
+        self.insert_with(&self.names.begin()?, &name, |b| b.init_in_place(config))
     }
 
-    /// The id of the breaker named `name`. O(N).
+    /// The id of the breaker named `name`. O(N) name comparisons, without
+    /// a lock or a critical section: a name whose create or remove is in
+    /// progress is not found.
     ///
     /// # Errors
     /// [`Error::InvalidName`] for a name no breaker could have,
     /// [`Error::NotFound`] when none has it.
     pub fn lookup(&self, name: &[u8]) -> Result<Id, Error> {
-        let name = to_name(name)?;
-        self.with_index(|index| {
-            let i = index.find(&name).ok_or(Error::NotFound)?;
-            let slot = self.slots.get(i).ok_or(Error::NotFound)?;
-            slot.with(|s| s.id())
-        })
+        let name = NameWords::new(name)?;
+        let (_, id) = self.names.find(&name).ok_or(Error::NotFound)?;
+        Ok(id)
     }
 
     /// Removes a breaker; its id (and copies of it) become stale. O(1).
     ///
     /// # Errors
-    /// [`Error::NotFound`] for an unknown or stale id.
+    /// [`Error::NotFound`] for an unknown or stale id, [`Error::Busy`] as
+    /// for [`create`](Self::create).
     pub fn remove(&self, id: Id) -> Result<(), Error> {
-        self.with_index(|index| {
-            let (slot, entry) = self
-                .slots
-                .get(id.index())
-                .zip(index.names.get_mut(id.index()))
-                .ok_or(Error::NotFound)?;
-            slot.with(|s| {
-                s.get_mut(id)?;
-                self.fast.clear(id);
-                s.vacate();
-                Ok(())
-            })??;
-            *entry = Name::new();
+        let w = self.names.begin()?;
+        let slot = self.slots.get(id.index()).ok_or(Error::NotFound)?;
+        slot.with(|s| {
+            s.get_mut(id)?;
+            self.fast.clear(id);
+            s.vacate();
             Ok(())
-        })
+        })??;
+        w.set(id.index(), &NameWords::EMPTY, id);
+        Ok(())
     }
 
-    /// Number of breakers in the registry. O(N).
+    /// Number of breakers in the registry. O(N), without a lock.
     pub fn len(&self) -> usize {
-        self.with_index(|index| Ok(N - index.free_slots()))
-            .unwrap_or(0)
+        (0..N).filter(|&i| self.names.is_named(i)).count()
     }
 
-    /// Whether the registry holds no breaker. O(N).
+    /// Whether the registry holds no breaker. O(N), without a lock.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
@@ -452,8 +424,7 @@ impl<const N: usize> Registry<N> {
     /// Copies the name of breaker `id` (1 to [`NAME_MAX`](crate::NAME_MAX)
     /// bytes, as given to [`create`](Self::create)) to the start of `buf`
     /// and returns its length; a buffer of `NAME_MAX` bytes always
-    /// suffices. `buf` is written only on `Ok`. O(1): one short critical
-    /// section copies the name.
+    /// suffices. `buf` is written only on `Ok`. O(1), without a lock.
     ///
     /// ```
     /// use fusebox::{Config, Registry, NAME_MAX};
@@ -466,35 +437,21 @@ impl<const N: usize> Registry<N> {
     ///
     /// # Errors
     /// [`Error::NotFound`] for an unknown or stale id,
-    /// [`Error::BufferTooSmall`] when `buf` is shorter than the name,
-    /// [`Error::Busy`] when called from inside the registry's own
-    /// bookkeeping (a signal handler that interrupted it).
+    /// [`Error::BufferTooSmall`] when `buf` is shorter than the name.
     pub fn name(&self, id: Id, buf: &mut [u8]) -> Result<usize, Error> {
-        self.with_index(|index| {
-            let name = self.named_entry(index, id)?;
-            let out = buf.get_mut(..name.len()).ok_or(Error::BufferTooSmall)?;
-            out.copy_from_slice(name);
-            Ok(name.len())
-        })
-    }
-
-    /// The name of breaker `id` in `index`, if `id` is its current
-    /// occupant's (inside the index's critical section).
-    fn named_entry<'a>(&self, index: &'a Index<N>, id: Id) -> Result<&'a [u8], Error> {
-        let (slot, entry) = self
-            .slots
-            .get(id.index())
-            .zip(index.names.get(id.index()))
-            .ok_or(Error::NotFound)?;
-        slot.with(|s| s.get_mut(id).map(|_| ()))??;
-        Ok(entry.as_slice())
+        let name = self.names.read(id.index());
+        let name = name.filter(|(_, occupant)| *occupant == id);
+        let name = name.ok_or(Error::NotFound)?.0.to_name();
+        let out = buf.get_mut(..name.len()).ok_or(Error::BufferTooSmall)?;
+        out.copy_from_slice(&name);
+        Ok(name.len())
     }
 
     /// The next breaker after `after` in slot order (`None`: from the
     /// start); `Ok(None)` when there are no more: a walk over every
     /// breaker that holds no lock between its steps, so that the caller's
     /// code between them (formatting, sending) runs outside every lock.
-    /// Each step is one short critical section, O(N) at most.
+    /// Each step is O(N) lock-free reads at most.
     ///
     /// `after` need not be live: the walk goes on from its slot even if
     /// that breaker was removed meanwhile. During a walk, a breaker that
@@ -516,28 +473,19 @@ impl<const N: usize> Registry<N> {
     /// ```
     ///
     /// # Errors
-    /// [`Error::Busy`] when called from inside the registry's own
-    /// bookkeeping (a signal handler that interrupted it).
+    /// None today: the `Result` keeps room for a registry that can refuse
+    /// a walk.
     pub fn next_id(&self, after: Option<Id>) -> Result<Option<Id>, Error> {
         let start = match after {
             None => 0,
             Some(id) => id.index().saturating_add(1),
         };
-        self.with_index(|index| {
-            let names = index.names.get(start..).unwrap_or(&[]);
-            let Some(offset) = names.iter().position(|n| !n.is_empty()) else {
-                return Ok(None);
-            };
-            let slot = self.slots.get(start.saturating_add(offset));
-            let slot = slot.ok_or(Error::NotFound)?;
-            slot.with(|s| Some(s.id()))
-        })
+        Ok(self.names.next_named(start).map(|(_, id)| id))
     }
 
     /// Every breaker's id, in slot order: [`next_id`](Self::next_id) from
-    /// the start, one step (one short critical section) per item. What a
-    /// walk sees of breakers created or removed meanwhile is described
-    /// there; the iterator ends early if a step answers [`Error::Busy`].
+    /// the start, one step per item. What a walk sees of breakers created
+    /// or removed meanwhile is described there.
     pub fn ids(&self) -> impl Iterator<Item = Id> + '_ {
         let mut at = None;
         core::iter::from_fn(move || {
@@ -620,5 +568,22 @@ mod tests {
             assert_eq!(r.stats(new).unwrap().admitted_count, 5);
             r.remove(new).unwrap();
         }
+    }
+
+    /// A slot's breaker, rewritten in place for its next occupant, is
+    /// exactly a new breaker: nothing of the previous one survives.
+    #[test]
+    fn a_breaker_initialised_in_place_equals_a_new_one() {
+        let used = Config::default().with_failure_threshold(2);
+        let mut b = crate::Breaker::new(used).unwrap();
+        for t in 0..5 {
+            let _ = b.try_acquire(t);
+            b.record_failure(t);
+        }
+        b.record_success(100);
+        assert_ne!(b, crate::Breaker::new(used).unwrap());
+        let next = Config::default().with_reset_timeout_ms(7);
+        b.init_in_place(next);
+        assert_eq!(b, crate::Breaker::new(next).unwrap());
     }
 }

@@ -3,8 +3,8 @@
 //! [`snapshot`](crate::snapshot) module for the format).
 #![forbid(unsafe_code)]
 
+use super::names::NameWords;
 use super::{Registry, Slot};
-use crate::name::to_name;
 #[cfg(feature = "std")]
 use crate::slot::SlotCell;
 use crate::snapshot::{self, Writer, ALL_OVERHEAD, ENTRY_LEN};
@@ -49,9 +49,9 @@ impl<const N: usize> Registry<N> {
         blob: &[u8],
         now_ms: u64,
     ) -> Result<Id, Error> {
-        let name = to_name(name)?;
+        let name = NameWords::new(name)?;
         let breaker = snapshot::restore(config, blob, now_ms)?;
-        self.with_index(|index| self.insert(index, name, breaker))
+        self.insert(&self.names.begin()?, &name, breaker)
     }
 
     /// Writes every breaker (names, configs, states) taken at `now_ms` into
@@ -75,8 +75,11 @@ impl<const N: usize> Registry<N> {
     /// [`Breaker::snapshot`](crate::Breaker::snapshot); or a name with a NUL
     /// byte, which [`restore_all`](Self::restore_all) refuses).
     pub fn snapshot_all(&self, now_ms: u64, buf: &mut [u8]) -> Result<usize, Error> {
-        let count = self.with_index(|index| {
-            let count = N - index.free_slots();
+        // The structural token: no breaker is added or removed meanwhile.
+        let token = self.names.begin()?;
+        let named = |i: usize| token.name(i);
+        let count = (|| {
+            let count = N - token.free_slots();
             let header = u16::try_from(count).map_err(|_| Error::Unsupported)?;
             let len = count
                 .checked_mul(ENTRY_LEN)
@@ -85,69 +88,68 @@ impl<const N: usize> Registry<N> {
             if buf.len() < len {
                 return Err(Error::BufferTooSmall);
             }
-            // What the format cannot carry, and the copy of one entry.
-            let check = |name: &[u8], s: &Slot| {
-                s.breaker.check_snapshottable()?;
-                match name.contains(&0) {
-                    true => Err(Error::Unsupported),
-                    false => Ok(()),
+            // What the format cannot carry: a name with a NUL (checked
+            // here: no name changes while the token is held) or a breaker
+            // in a state it has no room for; and the copy of one entry.
+            for i in 0..N {
+                if named(i).is_some_and(|n| n.with_bytes(|n| n.contains(&0))) {
+                    return Err(Error::Unsupported);
                 }
-            };
-            let copy = |w: &mut Writer<'_>, name: &[u8], s: &Slot| {
+            }
+            let check = |_: &NameWords, s: &Slot| s.breaker.check_snapshottable();
+            let copy = |w: &mut Writer<'_>, name: &NameWords, s: &Slot| {
                 self.fast.with_counts(s.id(), &s.breaker, |b| {
-                    snapshot::write_entry_unsealed(w, name, b, now_ms)
+                    name.with_bytes(|name| snapshot::write_entry_unsealed(w, name, b, now_ms))
                 });
             };
             // With `std` each slot has its own lock: every occupied slot's
-            // is held at once (taken in index order, inside the index's
-            // critical section; no other path holds two slot locks), so
-            // that nothing changes between the checks and the copy (another
-            // thread could otherwise force a breaker open in between, after
-            // part of `buf` was written). One guard per slot on the stack:
-            // 8 bytes each.
+            // is held at once (taken in slot order, the structural token
+            // held; no other path holds two slot locks), so that nothing
+            // changes between the checks and the copy (another thread
+            // could otherwise force a breaker open in between, after part
+            // of `buf` was written). One guard per slot on the stack: 8
+            // bytes each.
             #[cfg(feature = "std")]
             {
                 let locked: [Option<_>; N] = core::array::from_fn(|i| {
-                    let named = index.names.get(i).is_some_and(|n| !n.is_empty());
-                    named
-                        .then(|| self.slots.get(i).map(SlotCell::lock))
-                        .flatten()
+                    named(i).and_then(|_| self.slots.get(i).map(SlotCell::lock))
                 });
                 let occupied = || {
-                    index
-                        .names
-                        .iter()
-                        .zip(&locked)
-                        .filter_map(|(n, s)| Some((n, s.as_ref()?)))
+                    let guards = locked.iter().enumerate();
+                    guards.filter_map(|(i, s)| Some((named(i)?, s.as_ref()?)))
                 };
                 for (name, s) in occupied() {
-                    check(name, s)?;
+                    check(&name, s)?;
                 }
                 let mut w = Writer::new(buf);
                 snapshot::write_all_header(&mut w, header);
                 for (name, s) in occupied() {
-                    copy(&mut w, name, s);
+                    copy(&mut w, &name, s);
                 }
             }
-            // Without it every slot lock is this same critical section,
-            // held throughout: nothing changes between the two passes.
+            // Without it every slot lock is a critical section: one held
+            // throughout (slot locks nest inside it), so that nothing
+            // changes between the two passes. Its length grows with the
+            // registry: the one such critical section left.
             #[cfg(not(feature = "std"))]
-            {
+            critical_section::with(|_| {
                 let occupied = || {
-                    let named = index.names.iter().zip(&self.slots);
-                    named.filter(|(name, _)| !name.is_empty())
+                    let slots = self.slots.iter().enumerate();
+                    slots.filter_map(|(i, slot)| Some((named(i)?, slot)))
                 };
                 for (name, slot) in occupied() {
-                    slot.with(|s| check(name, s))??;
+                    slot.with(|s| check(&name, s))??;
                 }
                 let mut w = Writer::new(buf);
                 snapshot::write_all_header(&mut w, header);
                 for (name, slot) in occupied() {
-                    slot.with(|s| copy(&mut w, name, s))?;
+                    slot.with(|s| copy(&mut w, &name, s))?;
                 }
-            }
+                Ok::<_, Error>(())
+            })?;
             Ok(count)
-        })?;
+        })()?;
+        drop(token);
         snapshot::seal_all(buf, count)
     }
 
@@ -190,20 +192,21 @@ impl<const N: usize> Registry<N> {
         }
         // Pass 2, one critical section: names, then room (as `create`
         // checks them), then insert all (nothing can fail any more).
-        self.with_index(|index| {
-            for entry in entries.iter() {
-                if index.find(&snapshot::entry_name(entry)?).is_some() {
-                    return Err(Error::NameTaken);
-                }
+        let token = self.names.begin()?;
+        for entry in entries.iter() {
+            let name = NameWords::new(&snapshot::entry_name(entry)?)?;
+            if token.table().find(&name).is_some() {
+                return Err(Error::NameTaken);
             }
-            if index.free_slots() < entries.len() {
-                return Err(Error::RegistryFull);
-            }
-            for entry in entries.iter() {
-                let breaker = snapshot::entry_breaker(entry, now_ms)?;
-                self.insert(index, snapshot::entry_name(entry)?, breaker)?;
-            }
-            Ok(entries.len())
-        })
+        }
+        if token.free_slots() < entries.len() {
+            return Err(Error::RegistryFull);
+        }
+        for entry in entries.iter() {
+            let breaker = snapshot::entry_breaker(entry, now_ms)?;
+            let name = NameWords::new(&snapshot::entry_name(entry)?)?;
+            self.insert(&token, &name, breaker)?;
+        }
+        Ok(entries.len())
     }
 }
