@@ -24,8 +24,8 @@ LOOPS = {
     "loop_call": ("call, op succeeds (closed)", 96),
     "loop_reject": ("try_acquire rejected (open)", 171),
     "loop_stats": ("stats_get", 236),
-    "loop_lookup": ("lookup by name (2 breakers)", 182),
-    "loop_create_destroy": ("create + destroy", 790),
+    "loop_lookup": ("lookup by name (2 breakers)", 143),
+    "loop_create_destroy": ("create + destroy", 880),
 }
 
 
