@@ -76,7 +76,10 @@ fn no_read_of_a_retired_clock_with_or_without_a_lane() {
     }
     let start = Instant::now();
     let mut swaps = 0;
-    while swaps < 100 && start.elapsed() < Duration::from_secs(5) {
+    // At least 100 swaps and 300 ms of reads, at most 5 s.
+    while (swaps < 100 || start.elapsed() < Duration::from_millis(300))
+        && start.elapsed() < Duration::from_secs(5)
+    {
         let next = fresh();
         assert_eq!(fusebox_set_clock(Some(checking_clock), next), FUSEBOX_OK);
         // SAFETY: leaked above, never freed.
