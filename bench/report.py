@@ -1,12 +1,17 @@
 #!/usr/bin/env python3
-"""Prints criterion's medians for each group with the ratio to the group's
-lower bound (and, in the reject group, to the minimal rejection that checks
-the time and counts itself). usage: report.py target/criterion"""
+"""Prints criterion's medians for each group as a markdown table, with the
+ratio to the group's lower bound, in the reject group to the minimal
+rejection that reads the time, compares and counts, and for the C API rows
+to the Rust Registry's same operation (the registry handed a clock in the
+reject group, as the C API is). usage: report.py target/criterion"""
 import json
 import os
 import sys
 
 root = sys.argv[1]
+# The Registry row each group's C API rows are compared with.
+REGISTRY_ROW = {"call": "fusebox Registry, op by pointer", "acquire_record": "fusebox Registry by id",
+                "reject": "fusebox Registry, clock"}
 for group in ("call", "acquire_record", "reject"):
     gdir = os.path.join(root, group)
     rows = []
@@ -19,13 +24,23 @@ for group in ("call", "acquire_record", "reject"):
             name = json.load(f)["function_id"]
         with open(est) as f:
             rows.append((name, json.load(f)["median"]["point_estimate"]))
-    bound = dict(rows).get("lower bound")
-    # The reject group has a second bound: a rejection that checks the time
-    # and counts itself, as a Snakepit breaker's must.
-    counted = dict(rows).get("minimal, time + count")
-    print(f"\n{group}: median ns/op (ratio to lower bound"
-          + (", and to the minimal time + count rejection)" if counted else ")"))
+    by_name = dict(rows)
+    bound = by_name.get("lower bound")
+    counted = by_name.get("minimal, time + count")
+    registry = by_name.get(REGISTRY_ROW[group])
+    print(f"\n{group}: median ns/op\n")
+    head = "| row | ns | to lower bound |"
+    if counted:
+        head += " to time + count |"
+    head += " C API to Registry |"
+    print(head)
+    print("|" + "---|" * (head.count("|") - 1))
     for name, ns in sorted(rows, key=lambda r: r[1]):
-        ratio = f"{ns / bound:6.1f}x" if bound else ""
-        second = f"{ns / counted:6.1f}x" if counted else ""
-        print(f"  {name:28} {ns:8.2f} ns  {ratio} {second}".rstrip())
+        line = f"| {name} | {ns:.2f} | {ns / bound:.1f}x |" if bound else f"| {name} | {ns:.2f} | |"
+        if counted:
+            line += f" {ns / counted:.1f}x |"
+        if registry and name.startswith("fusebox C API"):
+            line += f" {ns / registry:.2f}x |"
+        else:
+            line += " |"
+        print(line)

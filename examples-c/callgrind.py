@@ -22,10 +22,10 @@ LOOPS = {
     # loop function: (label, bound in instructions per call)
     "loop_acquire_record": ("try_acquire + record_success (closed)", 100),
     "loop_call": ("call, op succeeds (closed)", 96),
-    "loop_reject": ("try_acquire rejected (open)", 160),
-    "loop_stats": ("stats_get", 236),
-    "loop_lookup": ("lookup by name (2 breakers)", 182),
-    "loop_create_destroy": ("create + destroy", 790),
+    "loop_reject": ("try_acquire rejected (open)", 171),
+    "loop_stats": ("stats_get", 218),
+    "loop_lookup": ("lookup by name (2 breakers)", 143),
+    "loop_create_destroy": ("create + destroy", 880),
 }
 
 

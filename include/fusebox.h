@@ -919,12 +919,29 @@ uint32_t fusebox_max_buckets(void);
  * Without the `std` feature there is no default clock and calls that need
  * time return `FUSEBOX_NO_CLOCK` until one is set.
  *
+ * **The default clock** (with `std`, until a clock is set): milliseconds
+ * since boot of two readings of one timeline. Comparisons (an open
+ * window, a timeout, a failure's time, `fusebox_now_ms`) read
+ * `CLOCK_MONOTONIC_COARSE` on Linux, the time of the last scheduler tick,
+ * which costs about what a function call does but has a resolution of
+ * one jiffy (1 to 4 ms, the kernel's `CONFIG_HZ`): a timeout may end up
+ * to a jiffy late. Measured durations (a slow call's start and end in
+ * `fusebox_call` and `fusebox_call_classified`, a permit's in
+ * `fusebox_acquire_permit` and `fusebox_complete`) read `CLOCK_MONOTONIC`,
+ * to the millisecond. A reading is never earlier than one fusebox handed
+ * out before (the coarse clock lags the precise one; fusebox clamps it),
+ * so a measured duration is never negative. Other unix systems read
+ * `CLOCK_MONOTONIC` for both. An application that needs a timeout to the
+ * millisecond sets its own clock.
+ *
  * **Retiring the old clock.** When this returns `FUSEBOX_OK`, the clock it
  * replaced (set by any of the `fusebox_set_clock*` functions) will never
  * be called (or its variable read) again: its userdata may be freed at
  * once. With `std` it waits
  * for the reads of the old clock already in progress on other threads
- * (each as long as one call of that clock); reads never wait for it.
+ * (each as long as one call of that clock); reads never wait for it. On
+ * Linux a setter also makes one `membarrier` system call (a few
+ * microseconds), which lets each read announce itself with plain stores.
  *
  * Returns `FUSEBOX_NULL_PARAMETER` when `now_ms` is NULL, and
  * `FUSEBOX_BUSY` when it would have to wait for itself: with `std`, called
@@ -1011,7 +1028,8 @@ fusebox_status fusebox_set_clock_var32(const volatile uint32_t *ms);
 fusebox_status fusebox_set_clock_var64(const volatile uint64_t *ms);
 
 /**
- * Reads the clock fusebox uses into `*out_ms`.
+ * Reads the clock fusebox uses into `*out_ms` (the default clock's coarse
+ * reading until a clock is set: see `fusebox_set_clock`).
  *
  * # Safety
  * `out_ms` is NULL or points to a writable `uint64_t`.

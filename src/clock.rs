@@ -28,6 +28,17 @@ pub use std_clock::StdClock;
 pub trait Clock {
     /// The current time in milliseconds since an arbitrary, fixed epoch.
     fn now_ms(&self) -> u64;
+
+    /// A reading for the ends of a measured duration (a slow call's start
+    /// and end, in [`Registry::call`](crate::Registry::call) and
+    /// `call_classified`): by default [`now_ms`](Self::now_ms). A clock
+    /// whose `now_ms` is coarse (cheap, a few ms of resolution) returns a
+    /// precise reading here, on the same timeline, never earlier than a
+    /// `now_ms` reading taken before it (nor later than one taken after).
+    #[inline]
+    fn precise_now_ms(&self) -> u64 {
+        self.now_ms()
+    }
 }
 
 /// Any `Fn() -> u64` is a clock, so a closure over a HAL tick works directly.

@@ -2,7 +2,13 @@
 //!
 //! Three groups: `call` (closed state, an op that succeeds), `acquire_record`
 //! (permission + record success, the manual API) and `reject` (open state).
-//! Each has a hand-written minimal breaker as the lower bound. Every
+//! Each has a hand-written minimal breaker as the lower bound, called in
+//! place (`&mut self`) and through an `extern "C"` function pointer. The C
+//! API is called through function pointers too (`black_box`ed, so never
+//! inlined), as a C program linking the static library calls it.
+//!
+//! `reject` runs first: its default-clock row needs a process in which no
+//! clock was ever set (a C clock, once set, stays set). Every
 //! measured closure returns a `bool` (admitted, or succeeded), so that what
 //! is measured is each breaker's work, not the harness's `black_box` of
 //! result types of different shapes and sizes. Run
@@ -49,9 +55,9 @@ impl Minimal {
             Ok(())
         }
     }
-    /// A rejection that does the work a Snakepit breaker's must: the open
-    /// window checked against the time, the rejection counted (the core
-    /// contract's `rejected_count`).
+    /// A rejection that does the work a Snakepit breaker's must: the time
+    /// read (by the caller), the open window checked against it, the
+    /// rejection counted (the core contract's `rejected_count`).
     #[inline]
     fn try_acquire_counted(&mut self, now_ms: u64) -> Result<(), ()> {
         if self.open && now_ms.wrapping_sub(self.opened_ms) < self.open_ms {
@@ -76,8 +82,39 @@ impl Minimal {
     }
 }
 
+/// The lower bound behind an `extern "C"` function pointer.
+extern "C" fn lb_call(m: &mut Minimal) -> bool {
+    m.call(ok_op).is_ok()
+}
+
+extern "C" fn lb_try_acquire(m: &mut Minimal) -> bool {
+    m.try_acquire().is_ok()
+}
+
+extern "C" fn lb_record_success(m: &mut Minimal) {
+    m.record_success()
+}
+
 static REGISTRY: Registry<16> = Registry::new();
 static NOW: AtomicU64 = AtomicU64::new(1_000);
+/// A variable clock: the application keeps it current, fusebox loads it.
+static NOW_VAR: AtomicU64 = AtomicU64::new(1_000);
+
+/// The least a default-clock reading can cost: `CLOCK_MONOTONIC_COARSE`
+/// in ms, as fusebox's default C clock reads it.
+fn coarse_ms() -> u64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC_COARSE, &mut ts) };
+    (ts.tv_sec as u64) * 1_000 + (ts.tv_nsec as u64) / 1_000_000
+}
+
+type TryAcquireFn = extern "C" fn(fusebox_id) -> fusebox_status;
+type RecordFn = extern "C" fn(fusebox_id) -> fusebox_status;
+type CallFn =
+    unsafe extern "C" fn(fusebox_id, fusebox_op_fn, *mut c_void, *mut i32) -> fusebox_status;
 
 unsafe extern "C" fn counter_clock(_: *mut c_void) -> u64 {
     NOW.load(Ordering::Relaxed)
@@ -128,6 +165,10 @@ fn bench_call(c: &mut Criterion) {
     g.bench_function("lower bound", |b| {
         b.iter(|| black_box(&mut minimal).call(ok_op).is_ok())
     });
+    let lb: extern "C" fn(&mut Minimal) -> bool = black_box(lb_call);
+    g.bench_function("lower bound, extern C pointer", |b| {
+        b.iter(|| lb(black_box(&mut minimal)))
+    });
     let mut owned = Breaker::new(Config::default()).unwrap();
     g.bench_function("fusebox Breaker (owned)", |b| {
         b.iter(|| black_box(&mut owned).call(&clock, ok_op).is_ok())
@@ -136,12 +177,27 @@ fn bench_call(c: &mut Criterion) {
     g.bench_function("fusebox Registry by id", |b| {
         b.iter(|| REGISTRY.call(black_box(id), &clock, ok_op).is_ok())
     });
-    fusebox_set_clock(Some(counter_clock), std::ptr::null_mut());
+    // The C API calls its op through a pointer: the same here, for the
+    // Rust row it is compared with.
+    let op: unsafe extern "C" fn(*mut c_void) -> i32 = black_box(c_op);
+    g.bench_function("fusebox Registry, op by pointer", |b| {
+        b.iter(|| {
+            REGISTRY
+                .call(black_box(id), &clock, || {
+                    match unsafe { op(std::ptr::null_mut()) } {
+                        0 => Ok(()),
+                        e => Err(e),
+                    }
+                })
+                .is_ok()
+        })
+    });
     let cid = c_breaker(c"call", 5);
     let mut out = 0;
+    let call: CallFn = black_box(fusebox_call);
     g.bench_function("fusebox C API", |b| {
         b.iter(|| unsafe {
-            fusebox_call(black_box(cid), Some(c_op), std::ptr::null_mut(), &mut out) == FUSEBOX_OK
+            call(black_box(cid), Some(c_op), std::ptr::null_mut(), &mut out) == FUSEBOX_OK
         })
     });
     let fs = consecutive();
@@ -166,6 +222,18 @@ fn bench_acquire_record(c: &mut Criterion) {
             r.is_ok()
         })
     });
+    let (acq, rec): (
+        extern "C" fn(&mut Minimal) -> bool,
+        extern "C" fn(&mut Minimal),
+    ) = black_box((lb_try_acquire, lb_record_success));
+    g.bench_function("lower bound, extern C pointer", |b| {
+        b.iter(|| {
+            let m = black_box(&mut minimal);
+            let r = acq(m);
+            rec(m);
+            r
+        })
+    });
     let mut owned = Breaker::new(Config::default()).unwrap();
     g.bench_function("fusebox Breaker (owned)", |b| {
         b.iter(|| {
@@ -183,12 +251,13 @@ fn bench_acquire_record(c: &mut Criterion) {
             r.is_ok()
         })
     });
-    fusebox_set_clock(Some(counter_clock), std::ptr::null_mut());
     let cid = c_breaker(c"acquire", 5);
+    let (acquire, success): (TryAcquireFn, RecordFn) =
+        black_box((fusebox_try_acquire, fusebox_record_success));
     g.bench_function("fusebox C API", |b| {
         b.iter(|| {
-            let r = fusebox_try_acquire(black_box(cid));
-            fusebox_record_success(cid);
+            let r = acquire(black_box(cid));
+            success(cid);
             r == FUSEBOX_OK
         })
     });
@@ -224,8 +293,14 @@ fn bench_reject(c: &mut Criterion) {
     });
     g.bench_function("minimal, time + count", |b| {
         b.iter(|| {
+            let now = NOW_VAR.load(Ordering::Relaxed);
+            black_box(&mut minimal).try_acquire_counted(now).is_ok()
+        })
+    });
+    g.bench_function("minimal, coarse clock + count", |b| {
+        b.iter(|| {
             black_box(&mut minimal)
-                .try_acquire_counted(black_box(1_000))
+                .try_acquire_counted(coarse_ms())
                 .is_ok()
         })
     });
@@ -233,18 +308,47 @@ fn bench_reject(c: &mut Criterion) {
     let mut owned = Breaker::new(cfg).unwrap();
     owned.record_failure(1_000);
     g.bench_function("fusebox Breaker (owned)", |b| {
-        b.iter(|| black_box(&mut owned).try_acquire(black_box(1_000)).is_ok())
+        b.iter(|| {
+            let now = NOW_VAR.load(Ordering::Relaxed);
+            black_box(&mut owned).try_acquire(now).is_ok()
+        })
     });
     let id = REGISTRY.create(b"reject", cfg).unwrap();
     REGISTRY.record_failure(id, 1_000).unwrap();
     g.bench_function("fusebox Registry by id", |b| {
-        b.iter(|| REGISTRY.try_acquire(black_box(id), 1_000).is_ok())
+        b.iter(|| {
+            let now = NOW_VAR.load(Ordering::Relaxed);
+            REGISTRY.try_acquire(black_box(id), now).is_ok()
+        })
     });
-    fusebox_set_clock(Some(counter_clock), std::ptr::null_mut());
-    let cid = c_breaker(c"reject", 1);
+    let var_clock = || NOW_VAR.load(Ordering::Relaxed);
+    g.bench_function("fusebox Registry, clock", |b| {
+        b.iter(|| REGISTRY.try_acquire_with(black_box(id), &var_clock).is_ok())
+    });
+    let acquire: TryAcquireFn = black_box(fusebox_try_acquire);
+    // No clock set yet: the default clock.
+    let mut now = 0;
+    assert_eq!(unsafe { fusebox_now_ms(&mut now) }, FUSEBOX_OK);
+    let cid = c_breaker(c"reject-default", 1);
     fusebox_record_failure(cid);
-    g.bench_function("fusebox C API", |b| {
-        b.iter(|| fusebox_try_acquire(black_box(cid)) == FUSEBOX_OK)
+    assert_eq!(acquire(cid), FUSEBOX_CIRCUIT_OPEN);
+    g.bench_function("fusebox C API, default clock", |b| {
+        b.iter(|| acquire(black_box(cid)) == FUSEBOX_OK)
+    });
+    NOW_VAR.store(now, Ordering::Relaxed);
+    assert_eq!(
+        unsafe { fusebox_set_clock_var64(NOW_VAR.as_ptr().cast()) },
+        FUSEBOX_OK
+    );
+    assert_eq!(acquire(cid), FUSEBOX_CIRCUIT_OPEN);
+    g.bench_function("fusebox C API, variable clock", |b| {
+        b.iter(|| acquire(black_box(cid)) == FUSEBOX_OK)
+    });
+    NOW.store(now, Ordering::Relaxed);
+    fusebox_set_clock(Some(counter_clock), std::ptr::null_mut());
+    assert_eq!(acquire(cid), FUSEBOX_CIRCUIT_OPEN);
+    g.bench_function("fusebox C API, callback clock", |b| {
+        b.iter(|| acquire(black_box(cid)) == FUSEBOX_OK)
     });
     let fs = consecutive();
     while fs.call(|| Err::<(), ()>(())).is_ok() || fs.is_call_permitted() {}
@@ -269,5 +373,5 @@ fn config() -> Criterion {
         .sample_size(50)
 }
 
-criterion_group! { name = benches; config = config(); targets = bench_call, bench_acquire_record, bench_reject }
+criterion_group! { name = benches; config = config(); targets = bench_reject, bench_call, bench_acquire_record }
 criterion_main!(benches);

@@ -10,8 +10,9 @@ use super::Clock;
 
 /// The host's monotonic clock: `std::time::Instant` (`CLOCK_MONOTONIC` on
 /// Linux), in milliseconds since the first reading any `StdClock` took in
-/// the process, so that every `StdClock` agrees (the C API's default clock
-/// is this one too). A zero-sized value: `StdClock` can be a `static` or a
+/// the process, so that every `StdClock` agrees. (The C API's default
+/// clock is another: `CLOCK_MONOTONIC_COARSE` since boot, see
+/// `fusebox_set_clock`.) A zero-sized value: `StdClock` can be a `static` or a
 /// `const`, copied freely. Costs one `Instant::now()` a reading.
 ///
 /// ```

@@ -64,7 +64,7 @@ unsafe extern "C" fn release(value: *mut c_void) {
 
 /// This thread's lane, if it has one.
 #[inline(always)]
-pub(super) fn mine() -> Option<usize> {
+pub(crate) fn mine() -> Option<usize> {
     let i = usize::from(MINE.try_with(Cell::get).unwrap_or(GONE));
     (i < LANES).then_some(i)
 }

@@ -34,6 +34,10 @@
 
 #[cfg(fusebox_fast)]
 mod lane;
+/// The calling thread's lane, if it has one (below [`LANES`]): the C
+/// clock announces its reads there too.
+#[cfg(fusebox_fast)]
+pub(crate) use lane::{mine as thread_lane, LANES};
 
 /// What the fast path may do for one breaker, decided with its slot locked.
 #[cfg(fusebox_fast)]
@@ -306,6 +310,44 @@ mod imp {
             if seen & REJECT == 0 {
                 return None;
             }
+            self.reject_in_window(w, seen, id, now)
+        }
+
+        /// [`try_acquire`](Self::try_acquire) at `clock`'s time, read
+        /// only when the published mode is an open window: `Ok` with the
+        /// answer, or `Err` with the reading if one was taken, to take the
+        /// lock (so that the clock is read once).
+        #[inline(always)]
+        pub(crate) fn try_acquire_with(
+            &self,
+            id: Id,
+            clock: &impl crate::Clock,
+        ) -> Result<Result<State, Error>, Option<u64>> {
+            let Some((w, seen)) = self.word(id, 0) else {
+                return Err(None);
+            };
+            if seen & ADMIT != 0 {
+                let c = self.counts(id).ok_or(None)?;
+                bump(&c.admitted);
+                return Ok(Ok(State::Closed));
+            }
+            if seen & REJECT == 0 {
+                return Err(None);
+            }
+            let now = clock.now_ms();
+            self.reject_in_window(w, seen, id, now).ok_or(Some(now))
+        }
+
+        /// The rejection of an open breaker whose published window (mode
+        /// word `seen`) holds `now`, counted; `None` to take the lock.
+        #[inline(always)]
+        fn reject_in_window(
+            &self,
+            w: &Word,
+            seen: u64,
+            id: Id,
+            now: u64,
+        ) -> Option<Result<State, Error>> {
             let seq = w.seq.load(Ordering::Acquire);
             let from = w.from.load(Ordering::Relaxed);
             let until = w.until.load(Ordering::Relaxed);

@@ -8,7 +8,9 @@
 //! A setter writes the slot not in use and then switches `ACTIVE` to it, so
 //! a reader never sees a half-written clock and never waits for a writer.
 //!
-//! **Retirement.** Each slot counts the reads in flight with it. A reader
+//! **Retirement.** Each slot counts the reads in flight with it (on hosts,
+//! a thread with a fast-path lane counts its reads in its lane instead,
+//! without an atomic read-modify-write: `clock/host.rs`). A reader
 //! announces itself on the slot `ACTIVE` names and checks that it is still
 //! the one (if a setter switched in between, it steps back and takes the
 //! new one: it never waits). After switching, the setter waits until the
@@ -37,8 +39,9 @@
 //! no announcement: a setter cannot run in the middle of it, on one core or
 //! several (the port's critical section is global).
 //!
-//! With `std` a default clock (`CLOCK_MONOTONIC`) stands in until one is
-//! set. Without it there is no clock until the application sets one, and
+//! With `std` a default clock (`host_clock`: `CLOCK_MONOTONIC_COARSE`
+//! for comparisons, `CLOCK_MONOTONIC` for durations) stands in until one
+//! is set. Without it there is no clock until the application sets one, and
 //! calls that need time answer `FUSEBOX_NO_CLOCK`: [`clock`] says so up
 //! front, without reading the clock. A clock once set is never unset (a
 //! NULL function is refused), so a [`CClock`] that [`clock`] handed out can
@@ -164,96 +167,19 @@ impl Read {
     }
 }
 
-/// What [`imp::enter`] found: a reading already taken (a variable, read in
-/// the critical section without `std`), or an announced read to carry out.
+/// What [`imp::enter`] found (firmware): a reading already taken (a
+/// variable, read in the critical section), or an announced read to carry
+/// out.
+#[cfg(not(feature = "std"))]
 enum Entered {
-    #[cfg_attr(feature = "std", allow(dead_code))]
     Now(u64),
     Call(Read),
 }
 
 #[cfg(feature = "std")]
-mod imp {
-    //! Hosts: announcements with atomic counters; the setter waits.
-    extern crate std;
-    use super::{other, slot, Entered, Read, Slot, ACTIVE};
-    // Waits so that a waiter of higher real-time priority lets the others
-    // run.
-    use crate::backoff::wait_until;
-    use core::cell::Cell;
-    use core::sync::atomic::{AtomicBool, Ordering};
-
-    std::thread_local! {
-        /// Clock reads in progress on this thread (a setter called inside
-        /// one would wait for itself).
-        static IN_CLOCK: Cell<u32> = const { Cell::new(0) };
-    }
-
-    /// Starts a read: announces it on the active slot. Never waits: if a
-    /// setter switched slots between the two loads, it steps back and
-    /// takes the new one. `None` while no clock is set.
-    #[inline]
-    pub(super) fn enter() -> Option<Entered> {
-        loop {
-            let active = ACTIVE.load(Ordering::Acquire);
-            if active.is_null() {
-                return None;
-            }
-            let s = slot(active);
-            s.readers.fetch_add(1, Ordering::SeqCst);
-            // SeqCst with the setter's load of `readers` and store of
-            // ACTIVE: either the setter sees this announcement, or this
-            // load sees the switch (and synchronises with the slot's
-            // contents written before it).
-            if ACTIVE.load(Ordering::SeqCst) == active {
-                let _ = IN_CLOCK.try_with(|c| c.set(c.get().wrapping_add(1)));
-                return Some(Entered::Call(Read::of(s)));
-            }
-            s.readers.fetch_sub(1, Ordering::Release);
-        }
-    }
-
-    /// Ends a read; `finish` (the 32-bit extension) runs before.
-    #[inline]
-    pub(super) fn leave<T>(read: &Read, finish: impl FnOnce(&Slot) -> T) -> T {
-        let r = finish(read.slot);
-        read.slot.readers.fetch_sub(1, Ordering::Release);
-        let _ = IN_CLOCK.try_with(|c| c.set(c.get().wrapping_sub(1)));
-        r
-    }
-
-    /// Serialises setters (never held by a reader).
-    static WRITING: AtomicBool = AtomicBool::new(false);
-
-    /// Publishes a clock and retires the old one. `false` (nothing changed)
-    /// when called inside a clock read on this thread.
-    pub(super) fn publish(kind: u32, func: *mut (), userdata: *mut core::ffi::c_void) -> bool {
-        // Before taking the writer's turn: a setter holding it may be
-        // waiting for this very thread's read.
-        if IN_CLOCK.try_with(Cell::get).unwrap_or(0) != 0 {
-            return false;
-        }
-        wait_until(|| {
-            WRITING
-                .compare_exchange_weak(false, true, Ordering::Acquire, Ordering::Relaxed)
-                .is_ok()
-        });
-        let old = ACTIVE.load(Ordering::Relaxed);
-        let s = other(old);
-        // Only readers stepping back can be announced here: the setter
-        // before this one retired this slot.
-        wait_until(|| s.readers.load(Ordering::SeqCst) == 0);
-        critical_section::with(|cs| s.write(cs, kind, func, userdata));
-        ACTIVE.store(core::ptr::from_ref(s).cast_mut(), Ordering::SeqCst);
-        if !old.is_null() {
-            // Retirement: the reads that found the old clock finish.
-            let o = slot(old);
-            wait_until(|| o.readers.load(Ordering::Acquire) == 0);
-        }
-        WRITING.store(false, Ordering::Release);
-        true
-    }
-}
+mod host;
+#[cfg(feature = "std")]
+use host as imp;
 
 #[cfg(not(feature = "std"))]
 mod imp {
@@ -328,9 +254,75 @@ mod imp {
 /// Reads the application's clock. The callback runs outside any critical
 /// section; only the announcement and the 32-bit extension bookkeeping run
 /// inside one (without `std`).
-#[cfg_attr(feature = "std", inline)]
-#[cfg_attr(not(feature = "std"), inline(never))]
+#[cfg(not(feature = "std"))]
+#[inline(never)]
 pub(super) fn now_ms() -> Result<u64, fusebox_status> {
+    read_clock()
+}
+
+/// [`now_ms`] on hosts, where it cannot fail (the default clock stands
+/// in): the reading comes back in a register from [`host_now_ms`].
+#[cfg(feature = "std")]
+#[inline(always)]
+pub(super) fn now_ms() -> Result<u64, fusebox_status> {
+    Ok(host_now_ms())
+}
+
+/// The reading, out of line. (A `Result` came back through memory, and
+/// the caller waited for it to be stored and loaded again.)
+#[cfg(feature = "std")]
+#[inline(never)]
+fn host_now_ms() -> u64 {
+    imp::read(value_of).unwrap_or_else(super::host_clock::coarse_ms)
+}
+
+/// The reading of an announced clock (hosts).
+#[cfg(feature = "std")]
+#[inline(always)]
+fn value_of(read: &Read) -> u64 {
+    if read.kind == VAR64 {
+        // SAFETY: published from a non-NULL `const volatile uint64_t *` by
+        // `fusebox_set_clock_var64`, not retired while announced.
+        return unsafe { read_var64(read.func.cast::<u64>()) };
+    }
+    if read.kind != MS64 {
+        return value_of_32(read);
+    }
+    // SAFETY: published from a non-NULL `fusebox_clock_fn` of this exact
+    // type by `fusebox_set_clock` (the only other kind).
+    let f: unsafe extern "C" fn(*mut c_void) -> u64 = unsafe { core::mem::transmute(read.func) };
+    // SAFETY: the application registered `f` with `userdata`, and the
+    // announced read keeps it from being retired until it ends.
+    unsafe { f(read.userdata) }
+}
+
+/// [`value_of`] for the 32-bit kinds, extended (before the read ends).
+/// Out of line: the 64-bit clocks' path stays short.
+#[cfg(feature = "std")]
+#[inline(never)]
+fn value_of_32(read: &Read) -> u64 {
+    if read.kind == VAR32 {
+        // SAFETY: published from a non-NULL `const volatile uint32_t *` by
+        // `fusebox_set_clock_var32`, not retired while announced.
+        let var = || unsafe { core::ptr::read_volatile(read.func.cast::<u32>()) };
+        #[cfg(target_has_atomic = "32")]
+        return read.slot.var32.extend(var);
+        #[cfg(not(target_has_atomic = "32"))]
+        return extend_shared(&read.slot.tick32, var());
+    }
+    // SAFETY: published from a non-NULL `fusebox_clock32_fn` of this exact
+    // type by `fusebox_set_clock32` (the only other kind here).
+    let f: unsafe extern "C" fn(*mut c_void) -> u32 = unsafe { core::mem::transmute(read.func) };
+    // SAFETY: the application registered `f` with `userdata`, and the
+    // announced read keeps it from being retired until it ends.
+    let raw = unsafe { f(read.userdata) };
+    extend_shared(&read.slot.tick32, raw)
+}
+
+/// [`now_ms`]'s body (firmware).
+#[cfg(not(feature = "std"))]
+#[inline(always)]
+fn read_clock() -> Result<u64, fusebox_status> {
     let read = match imp::enter() {
         None => return default_now_ms(),
         Some(Entered::Now(now)) => return Ok(now),
@@ -349,28 +341,11 @@ pub(super) fn now_ms() -> Result<u64, fusebox_status> {
     Ok(now)
 }
 
-/// [`now_ms`] with a 32-bit tick, or (with `std`) a variable. Out of
-/// line: the 64-bit clock's path stays short.
+/// [`now_ms`] with a 32-bit tick (firmware). Out of line: the 64-bit
+/// clock's path stays short.
+#[cfg(not(feature = "std"))]
 #[inline(never)]
 fn now_other(read: &Read) -> u64 {
-    #[cfg(feature = "std")]
-    if read.kind == VAR64 {
-        // SAFETY: published from a non-NULL `const volatile uint64_t *` by
-        // `fusebox_set_clock_var64`, not retired while announced.
-        let now = unsafe { read_var64(read.func.cast::<u64>()) };
-        return imp::leave(read, |_| now);
-    }
-    #[cfg(feature = "std")]
-    if read.kind == VAR32 {
-        // SAFETY: published from a non-NULL `const volatile uint32_t *` by
-        // `fusebox_set_clock_var32`, not retired while announced.
-        let var = || unsafe { core::ptr::read_volatile(read.func.cast::<u32>()) };
-        #[cfg(target_has_atomic = "32")]
-        let now = read.slot.var32.extend(var);
-        #[cfg(not(target_has_atomic = "32"))]
-        let now = extend_shared(&read.slot.tick32, var());
-        return imp::leave(read, |_| now);
-    }
     // SAFETY: published from a non-NULL `fusebox_clock32_fn` of this exact
     // type by `fusebox_set_clock32` (the only other kind here).
     let f: unsafe extern "C" fn(*mut c_void) -> u32 = unsafe { core::mem::transmute(read.func) };
@@ -415,12 +390,21 @@ unsafe fn read_var64(p: *const u64) -> u64 {
     }
 }
 
+/// The clock's reading for a duration's ends: the default clock's precise
+/// reading while no clock is set, else the application's clock (which has
+/// one reading). A clock set in between answers as if read just before.
 #[cfg(feature = "std")]
-#[cold]
-#[inline(never)]
-fn default_now_ms() -> Result<u64, fusebox_status> {
-    // The Rust API's StdClock: both read the same clock, from one epoch.
-    Ok(crate::StdClock::now())
+pub(super) fn precise_now_ms() -> Result<u64, fusebox_status> {
+    if is_set() {
+        now_ms()
+    } else {
+        Ok(super::host_clock::precise_ms())
+    }
+}
+
+#[cfg(not(feature = "std"))]
+pub(super) fn precise_now_ms() -> Result<u64, fusebox_status> {
+    now_ms()
 }
 
 #[cfg(not(feature = "std"))]
@@ -439,6 +423,12 @@ impl Clock for CClock {
         // `clock` checked that a clock can be read, and once one can, it
         // always can: the 0 is never returned.
         now_ms().unwrap_or(0)
+    }
+
+    #[inline]
+    fn precise_now_ms(&self) -> u64 {
+        // As `now_ms`: the 0 is never returned.
+        precise_now_ms().unwrap_or(0)
     }
 }
 
@@ -467,6 +457,15 @@ pub(super) fn with_time<T>(f: impl FnOnce(u64) -> Result<T, Error>) -> Result<T,
     f(now).map_err(status_of)
 }
 
+/// Runs `f` at the current precise reading (a permit's start and end).
+#[cfg(feature = "policies")]
+pub(super) fn with_precise_time<T>(
+    f: impl FnOnce(u64) -> Result<T, Error>,
+) -> Result<T, fusebox_status> {
+    let now = precise_now_ms()?;
+    f(now).map_err(status_of)
+}
+
 fn set(kind: u32, func: *mut (), userdata: *mut c_void) -> fusebox_status {
     if imp::publish(kind, func, userdata) {
         FUSEBOX_OK
@@ -483,12 +482,29 @@ fn set(kind: u32, func: *mut (), userdata: *mut c_void) -> fusebox_status {
 /// Without the `std` feature there is no default clock and calls that need
 /// time return `FUSEBOX_NO_CLOCK` until one is set.
 ///
+/// **The default clock** (with `std`, until a clock is set): milliseconds
+/// since boot of two readings of one timeline. Comparisons (an open
+/// window, a timeout, a failure's time, `fusebox_now_ms`) read
+/// `CLOCK_MONOTONIC_COARSE` on Linux, the time of the last scheduler tick,
+/// which costs about what a function call does but has a resolution of
+/// one jiffy (1 to 4 ms, the kernel's `CONFIG_HZ`): a timeout may end up
+/// to a jiffy late. Measured durations (a slow call's start and end in
+/// `fusebox_call` and `fusebox_call_classified`, a permit's in
+/// `fusebox_acquire_permit` and `fusebox_complete`) read `CLOCK_MONOTONIC`,
+/// to the millisecond. A reading is never earlier than one fusebox handed
+/// out before (the coarse clock lags the precise one; fusebox clamps it),
+/// so a measured duration is never negative. Other unix systems read
+/// `CLOCK_MONOTONIC` for both. An application that needs a timeout to the
+/// millisecond sets its own clock.
+///
 /// **Retiring the old clock.** When this returns `FUSEBOX_OK`, the clock it
 /// replaced (set by any of the `fusebox_set_clock*` functions) will never
 /// be called (or its variable read) again: its userdata may be freed at
 /// once. With `std` it waits
 /// for the reads of the old clock already in progress on other threads
-/// (each as long as one call of that clock); reads never wait for it.
+/// (each as long as one call of that clock); reads never wait for it. On
+/// Linux a setter also makes one `membarrier` system call (a few
+/// microseconds), which lets each read announce itself with plain stores.
 ///
 /// Returns `FUSEBOX_NULL_PARAMETER` when `now_ms` is NULL, and
 /// `FUSEBOX_BUSY` when it would have to wait for itself: with `std`, called
@@ -593,7 +609,8 @@ pub unsafe extern "C" fn fusebox_set_clock_var64(
     set(VAR64, ms.cast_mut().cast(), core::ptr::null_mut())
 }
 
-/// Reads the clock fusebox uses into `*out_ms`.
+/// Reads the clock fusebox uses into `*out_ms` (the default clock's coarse
+/// reading until a clock is set: see `fusebox_set_clock`).
 ///
 /// # Safety
 /// `out_ms` is NULL or points to a writable `uint64_t`.

@@ -28,6 +28,8 @@ use crate::{Id, Registry};
 mod macros;
 mod clock;
 mod convert;
+#[cfg(feature = "std")]
+mod host_clock;
 mod metrics;
 mod policy;
 mod snapshot;

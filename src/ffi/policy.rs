@@ -6,7 +6,7 @@
 use core::ffi::c_void;
 
 #[cfg(feature = "policies")]
-use super::clock::with_time;
+use super::clock::{with_precise_time, with_time};
 #[cfg(feature = "policies")]
 use super::convert::or_ok;
 #[cfg(not(feature = "policies"))]
@@ -120,14 +120,15 @@ pub unsafe extern "C" fn fusebox_acquire_permit(
     non_null!(out_permit);
     #[cfg(feature = "policies")]
     {
-        let r = with_time(|now| REGISTRY.try_acquire_permit(Id::from_raw(id), now)).map(|p| {
-            fusebox_permit {
-                id,
-                generation: p.generation(),
-                state: p.admitted_in().code(),
-                start_ms: p.start_ms(),
-            }
-        });
+        let r =
+            with_precise_time(|now| REGISTRY.try_acquire_permit(Id::from_raw(id), now)).map(|p| {
+                fusebox_permit {
+                    id,
+                    generation: p.generation(),
+                    state: p.admitted_in().code(),
+                    start_ms: p.start_ms(),
+                }
+            });
         out_result!(out_permit, r)
     }
     #[cfg(not(feature = "policies"))]
@@ -160,7 +161,7 @@ pub unsafe extern "C" fn fusebox_complete(
             return FUSEBOX_INVALID_CONFIG;
         };
         let permit = Permit::from_parts(p.generation, state, p.start_ms);
-        or_ok(with_time(|now| {
+        or_ok(with_precise_time(|now| {
             REGISTRY.complete(Id::from_raw(p.id), &permit, o, now)
         }))
     }
@@ -196,13 +197,13 @@ pub unsafe extern "C" fn fusebox_call_classified(
     #[cfg(feature = "policies")]
     {
         let id = Id::from_raw(id);
-        let permit = try_status!(with_time(|now| REGISTRY.try_acquire_permit(id, now)));
+        let permit = try_status!(with_precise_time(|now| REGISTRY.try_acquire_permit(id, now)));
         // SAFETY: the caller vouches for `op(userdata)`.
         let result = unsafe { op(userdata) };
         // SAFETY: the caller vouches for `classify(result, userdata)`.
         let o = self::outcome(unsafe { classify(result, userdata) }).unwrap_or(Outcome::Failure);
         // Stale or destroyed: the op ran, its result stands.
-        let _ = with_time(|now| REGISTRY.complete(id, &permit, o, now));
+        let _ = with_precise_time(|now| REGISTRY.complete(id, &permit, o, now));
         out!(out_result, result)
     }
     #[cfg(not(feature = "policies"))]

@@ -63,9 +63,32 @@ impl<const N: usize> Registry<N> {
         }
     }
 
-    /// `try_acquire_with` past the closed fast path.
-    #[cfg_attr(fusebox_fast, inline(never))]
+    /// `try_acquire_with` past the closed fast path (out of line, so that
+    /// the closed path needs no stack frame). Hosts: an open breaker
+    /// within its published window reads the clock and rejects without
+    /// the lock; the reading goes to the lock otherwise (the clock is
+    /// read once).
+    #[cfg(fusebox_fast)]
+    #[inline(never)]
     fn try_acquire_unless_closed(&self, id: Id, clock: &impl Clock) -> Result<State, Error> {
+        match self.fast.try_acquire_with(id, clock) {
+            Ok(r) => r,
+            Err(Some(now_ms)) => self.try_acquire_locked(id, now_ms),
+            Err(None) => self.try_acquire_locked_with(id, clock),
+        }
+    }
+
+    /// Without the fast path: closed by the lock, else at the clock's time.
+    #[cfg(not(fusebox_fast))]
+    fn try_acquire_unless_closed(&self, id: Id, clock: &impl Clock) -> Result<State, Error> {
+        self.try_acquire_locked_with(id, clock)
+    }
+
+    /// `try_acquire_unless_closed` past the fast path, no reading taken.
+    /// Out of line on hosts: the fast rejection needs a small frame, this
+    /// path a large one.
+    #[cfg_attr(fusebox_fast, inline(never))]
+    fn try_acquire_locked_with(&self, id: Id, clock: &impl Clock) -> Result<State, Error> {
         match self.admit_if_closed(id)? {
             Some(state) => Ok(state),
             None => self.try_acquire(id, clock.now_ms()),
@@ -196,7 +219,7 @@ impl<const N: usize> Registry<N> {
         if let Some(permit) = timed {
             // Stale or removed: the op's result stands all the same.
             let outcome = crate::policy::outcome_of(&result);
-            let _ = self.complete(id, &permit, outcome, clock.now_ms());
+            let _ = self.complete(id, &permit, outcome, clock.precise_now_ms());
             return result.map_err(CallError::Failed);
         }
         self.finish_call(id, result.is_ok(), clock);
@@ -224,7 +247,14 @@ impl<const N: usize> Registry<N> {
         if self.admit_if_closed(id)?.is_some() {
             return Ok(None);
         }
-        self.admit_timed(id, clock.now_ms())
+        // Hosts: an open breaker's rejection needs only `now_ms` (a
+        // default C clock's coarse reading); a call that may be timed
+        // starts at the precise one.
+        #[cfg(fusebox_fast)]
+        if let Some(r) = self.fast.try_acquire(id, Some(clock.now_ms())) {
+            return r.map(|_| None);
+        }
+        self.admit_timed(id, clock.precise_now_ms())
     }
 
     /// Without policies nothing measures slow calls: `call` admits as

@@ -139,12 +139,12 @@ impl<const N: usize> Registry<N> {
         classify: impl FnOnce(&Result<T, E>) -> Outcome,
     ) -> Result<T, CallError<E>> {
         let permit = self
-            .try_acquire_permit(id, clock.now_ms())
+            .try_acquire_permit(id, clock.precise_now_ms())
             .map_err(CallError::Rejected)?;
         let result = op();
         let outcome = classify(&result);
         // Stale or removed: the op's result stands all the same.
-        let _ = self.complete(id, &permit, outcome, clock.now_ms());
+        let _ = self.complete(id, &permit, outcome, clock.precise_now_ms());
         result.map_err(CallError::Failed)
     }
 
