@@ -53,7 +53,7 @@ fn slow_calls_are_timed_with_the_precise_clock() {
     }
     let mut s = fusebox_stats::default();
     assert_eq!(unsafe { fusebox_stats_get(id, &mut s) }, FUSEBOX_OK);
-    assert_eq!(s.slow_count, 2 * CALLS, "{s:?}");
+    assert_eq!(s.slow_count, u64::from(2 * CALLS), "{s:?}");
 }
 
 /// `fusebox_now_ms` (coarse) never reads earlier than a permit's start
