@@ -70,8 +70,9 @@ struct SnapshotsGuide;
 struct FirmwareGuide;
 
 /// cbindgen:ignore
-// Used by events (policies) and the C API's clock setters.
-#[cfg(all(feature = "std", any(feature = "policies", feature = "capi")))]
+// Used by events (policies), the C API's clock setters and the registry's
+// structural token.
+#[cfg(feature = "std")]
 mod backoff;
 /// cbindgen:ignore
 mod breaker;

@@ -2,8 +2,15 @@
 //! compiler (through examples-c/Makefile), runs them, and checks the verdict.
 use std::path::Path;
 use std::process::Command;
+use std::sync::{Mutex, PoisonError};
+
+/// One `make` at a time: the tests run in parallel, and two makes that
+/// rebuild the same static library at once race (`ar` finds the archive
+/// gone).
+static MAKE: Mutex<()> = Mutex::new(());
 
 fn make(target: &str) -> String {
+    let _one = MAKE.lock().unwrap_or_else(PoisonError::into_inner);
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let out = Command::new("make")

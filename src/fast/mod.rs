@@ -36,7 +36,7 @@
 mod lane;
 /// The calling thread's lane, if it has one (below [`LANES`]): the C
 /// clock announces its reads there too.
-#[cfg(fusebox_fast)]
+#[cfg(all(fusebox_fast, feature = "capi"))]
 pub(crate) use lane::{mine as thread_lane, LANES};
 
 /// What the fast path may do for one breaker, decided with its slot locked.
