@@ -126,7 +126,9 @@ fn every_flipped_byte_is_refused() {
     let (_, b, now) = every_state().remove(2);
     let blob = snap(&b, now);
     for i in 0..SNAPSHOT_LEN {
-        for bit in 0..8 {
+        // Under Miri one bit a byte, a different one from byte to byte:
+        // each restore computes a bitwise CRC, slow to interpret.
+        for bit in (0..8).filter(|bit| !cfg!(miri) || (i + bit) % 8 == 0) {
             let mut bad = blob;
             bad[i] ^= 1 << bit;
             let r = Breaker::restore(cfg(), &bad, now);
