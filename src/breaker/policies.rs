@@ -468,17 +468,18 @@ impl Hooks for Ext {
         // A breaker without a rate rule keeps no window (a time window may
         // still hold a bucket start, with nothing in it): none is written,
         // as none is restored.
-        let kind = b.has_window().then_some(p.window_kind);
-        match kind {
-            None => {}
-            Some(WindowKind::Count) => {
+        if !b.has_window() {
+            return out;
+        }
+        match p.window_kind {
+            WindowKind::Count => {
                 for (k, (failed, slow)) in e.window.count_outcomes(p).enumerate() {
                     set_bit(&mut out.window_failed, k, failed);
                     set_bit(&mut out.window_slow, k, slow);
                     out.window_fill = out.window_fill.saturating_add(1);
                 }
             }
-            Some(WindowKind::Time) => {
+            WindowKind::Time => {
                 // As it stands at `now_ms`: the buckets that expired by
                 // then are left out, and the newest one's start is at most
                 // a bucket old.
