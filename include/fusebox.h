@@ -13,7 +13,10 @@
  * - Threads: every function, from any thread. Locks cover bookkeeping
  *   only; a waiter spins briefly, then sleeps in the kernel.
  * - Interrupt handlers (firmware): every function. Critical sections mask
- *   interrupts around bookkeeping only, never around a callback.
+ *   interrupts around bookkeeping only, never around a callback. With
+ *   policies, an operation's bookkeeping runs with interrupts enabled and
+ *   its breaker lent: a handler that preempts it and reaches the same
+ *   breaker gets FUSEBOX_BUSY.
  * - Signal handlers (hosts): not async-signal-safe. A handler that
  *   interrupts a fusebox call and calls fusebox on the same breaker
  *   deadlocks. Only fusebox_config_init, fusebox_status_str,
@@ -28,10 +31,13 @@
  * - Inside a listener: any function; its events are delivered after the
  *   listener returns. fusebox_set_listener there returns FUSEBOX_BUSY.
  * FUSEBOX_BUSY comes only from the setters (called from inside the
- * callback they replace; on firmware, while a call of it is in progress)
- * and from create/destroy/restore/restore_all/snapshot_all, which run one
+ * callback they replace; on firmware, while a call of it is in progress),
+ * from create/destroy/restore/restore_all/snapshot_all, which run one
  * at a time, called while another is in progress on firmware (a handler
- * or task that preempted it) or on the same thread (a signal handler).
+ * or task that preempted it) or on the same thread (a signal handler),
+ * and, on firmware with policies, from a function on one breaker called
+ * while another context's function on it is in progress (preempted).
+ * BUSY means nothing was done: not admitted, not recorded; retry later.
  * fusebox_lookup, fusebox_name and fusebox_next take no lock.
  *
  * Firmware built with the port-c feature supplies the port functions
@@ -590,7 +596,10 @@ typedef void (*fusebox_listener_fn)(const struct fusebox_event *event, void *use
  * progress), or a structural function (create, destroy, restore,
  * restore_all, snapshot_all) called while another is in progress, on
  * firmware (an interrupt handler or task that preempted it) or on the
- * same thread (a signal handler). Nothing changed: retry later.
+ * same thread (a signal handler), or, on firmware with policies, a
+ * function on one breaker called while another context's function on it
+ * is in progress (an interrupt handler that preempted it). Nothing
+ * changed (an outcome answered BUSY was not recorded): retry later.
  */
 #define FUSEBOX_BUSY 9
 

@@ -30,7 +30,11 @@ pub enum Error {
     /// again from inside its own bookkeeping (on one thread, from a signal
     /// handler), or [`set_listener`](crate::Registry::set_listener) was
     /// called from inside the listener it would replace (without `std`:
-    /// while a call of it is in progress). Nothing changed.
+    /// while a call of it is in progress), or, without `std`, a structural
+    /// method called while another is in progress, or, without `std` with
+    /// policies, an operation on a breaker called while another context's
+    /// operation on it is in progress (one that this call preempted: see
+    /// [`Registry`](crate::Registry)). Nothing changed: retry later.
     Busy = 9,
     /// A snapshot does not fit in the buffer given.
     BufferTooSmall = 10,

@@ -55,6 +55,13 @@ mod imp {
         pub(crate) fn fill<R>(&self, f: impl FnOnce(&mut T) -> R) -> Result<R, Error> {
             self.with(f)
         }
+
+        /// [`with`](Self::with): on hosts long bookkeeping holds the lock
+        /// as any other does.
+        #[inline(always)]
+        pub(crate) fn with_long<R>(&self, f: impl FnOnce(&mut T) -> R) -> Result<R, Error> {
+            self.with(f)
+        }
     }
 }
 
@@ -92,6 +99,13 @@ mod imp {
         pub(crate) fn fill<R>(&self, f: impl FnOnce(&mut T) -> R) -> Result<R, Error> {
             self.with(f)
         }
+
+        /// [`with`](Self::with): on hosts long bookkeeping holds the lock
+        /// as any other does.
+        #[inline(always)]
+        pub(crate) fn with_long<R>(&self, f: impl FnOnce(&mut T) -> R) -> Result<R, Error> {
+            self.with(f)
+        }
     }
 }
 
@@ -113,17 +127,29 @@ mod imp {
 
         /// Runs `f` inside a critical section. `NotFound` while the slot
         /// is being filled ([`fill`](Self::fill): an empty slot, whose ids
-        /// are all stale) or, which fusebox never does, on re-entry.
+        /// are all stale), `Busy` while it is lent to
+        /// [`with_long`](Self::with_long) (or, which fusebox never does,
+        /// on re-entry).
         #[inline]
         pub(crate) fn with<R>(&self, f: impl FnOnce(&mut T) -> R) -> Result<R, Error> {
-            self.0.with(Error::NotFound, f)
+            self.0.with(f)
         }
 
         /// Runs `f` on an empty slot with interrupts enabled: the writing
         /// of a new occupant, whose time grows with the breaker's size.
         /// Meanwhile every other access to this slot answers `NotFound`.
         pub(crate) fn fill<R>(&self, f: impl FnOnce(&mut T) -> R) -> Result<R, Error> {
-            self.0.with_unmasked(Error::Busy, f)
+            self.0.lend(Error::NotFound, f)
+        }
+
+        /// Runs `f`, bookkeeping whose time grows with the breaker's
+        /// configuration (policies), with interrupts enabled: masked only
+        /// to take and give back the slot. Meanwhile every other access to
+        /// this slot answers `Busy` (a context that preempted `f`: it
+        /// cannot wait for it); `Busy` too if this one preempted another.
+        #[inline]
+        pub(crate) fn with_long<R>(&self, f: impl FnOnce(&mut T) -> R) -> Result<R, Error> {
+            self.0.lend(Error::Busy, f)
         }
     }
 }

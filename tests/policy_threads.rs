@@ -37,17 +37,17 @@ fn events_arrive_in_the_order_the_changes_happened() {
                 for i in 0..ROUNDS {
                     let now = clock.fetch_add(1, Ordering::Relaxed);
                     for id in [shared, mine] {
-                        if REG.try_acquire(id, now).is_ok() {
+                        if unless_busy(|| REG.try_acquire(id, now)).is_ok() {
                             if (i + t as u64).is_multiple_of(3) {
-                                REG.record_success(id, now).unwrap();
+                                unless_busy(|| REG.record_success(id, now)).unwrap();
                             } else {
-                                REG.record_failure(id, now).unwrap();
+                                unless_busy(|| REG.record_failure(id, now)).unwrap();
                             }
                         }
                     }
                     if i % 97 == 0 {
-                        REG.force_open(mine, now).unwrap();
-                        REG.reset(mine).unwrap();
+                        unless_busy(|| REG.force_open(mine, now)).unwrap();
+                        unless_busy(|| REG.reset(mine)).unwrap();
                     }
                 }
             });
@@ -133,7 +133,7 @@ fn probe_limit_holds_per_round_with_a_success_threshold_and_a_wait_limit() {
                 s.spawn(|| {
                     barrier.wait();
                     for _ in 0..8 {
-                        match REG.try_acquire(id, t) {
+                        match unless_busy(|| REG.try_acquire(id, t)) {
                             Ok(state) => {
                                 assert_eq!(state, State::HalfOpen);
                                 admitted.fetch_add(1, Ordering::Relaxed);
@@ -174,7 +174,7 @@ fn every_permit_result_is_recorded_or_counted_stale() {
                 barrier.wait();
                 for i in 0..ROUNDS {
                     let now = clock.fetch_add(1, Ordering::Relaxed);
-                    let Ok(permit) = REG.try_acquire_permit(id, now) else {
+                    let Ok(permit) = unless_busy(|| REG.try_acquire_permit(id, now)) else {
                         continue;
                     };
                     let outcome = match (i + t) % 4 {
@@ -185,7 +185,7 @@ fn every_permit_result_is_recorded_or_counted_stale() {
                     // Let other threads move the breaker on meanwhile.
                     std::thread::yield_now();
                     let later = clock.fetch_add(1, Ordering::Relaxed);
-                    match REG.complete(id, &permit, outcome, later) {
+                    match unless_busy(|| REG.complete(id, &permit, outcome, later)) {
                         Ok(()) => counts[outcome as usize].fetch_add(1, Ordering::Relaxed),
                         Err(Error::StalePermit) => stale.fetch_add(1, Ordering::Relaxed),
                         Err(e) => panic!("{e:?}"),
@@ -274,7 +274,10 @@ fn state_changes_and_structural_operations_do_not_deadlock() {
 /// `op` again while it answers `Busy`: without `std`, a structural
 /// operation never waits for another in progress (on firmware that one may
 /// be the task it preempted); it answers `Busy`, and the caller retries.
-/// With `std` it waits, and `Busy` never comes from another thread.
+/// So does, with policies, an operation on a breaker that another thread
+/// is in an operation on (firmware lends the slot out of the critical
+/// section for the policies' long bookkeeping). With `std` it waits, and
+/// `Busy` never comes from another thread.
 fn unless_busy<T>(mut op: impl FnMut() -> Result<T, Error>) -> Result<T, Error> {
     loop {
         match op() {

@@ -81,6 +81,12 @@ trait Hooks {
     /// full path: true when the full path is heavy and out of line.
     const INLINE_ANSWERS: bool;
 
+    /// Whether an operation's bookkeeping is long: hundreds of
+    /// instructions that grow with the configuration (rate windows,
+    /// backoff with jitter). Firmware then runs it with interrupts enabled,
+    /// its registry slot lent instead of masked (src/slot/cs_cell.rs).
+    const LONG_BOOKKEEPING: bool;
+
     /// A clock reading reached the breaker, before the open breaker's
     /// timeout is checked. `true` when the reading was fully handled (a
     /// half-open probe round the policy judged).
@@ -205,6 +211,11 @@ impl SplitU64 {
 }
 
 impl Breaker {
+    /// Whether this build's bookkeeping is long (the policies): registries
+    /// without `std` then lend a breaker's slot out of the critical
+    /// section for an operation instead of masking interrupts throughout.
+    pub(crate) const LONG_BOOKKEEPING: bool = Ext::LONG_BOOKKEEPING;
+
     /// An all-zero breaker for empty registry slots (never used as a
     /// breaker: its config is invalid), so that an empty registry is
     /// zero-initialised and lives in `.bss`.

@@ -212,6 +212,8 @@ impl Hooks for Ext {
     // The full paths carry the policies and are out of line: the common
     // answers are decided inline first.
     const INLINE_ANSWERS: bool = true;
+    // Hundreds of instructions, more with larger windows.
+    const LONG_BOOKKEEPING: bool = true;
 
     /// The first reading starts time accounting; a half-open breaker's
     /// probe round is judged against `half_open_max_wait_ms`; a breaker

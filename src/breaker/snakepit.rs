@@ -49,6 +49,8 @@ impl Hooks for Ext {
     // The full paths are small and inline: deciding the common answers
     // first would only duplicate them.
     const INLINE_ANSWERS: bool = false;
+    // A few dozen instructions: short enough to mask interrupts for.
+    const LONG_BOOKKEEPING: bool = false;
 
     #[inline(always)]
     fn on_reading(_: &mut Breaker, _: u64) -> bool {

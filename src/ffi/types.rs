@@ -56,7 +56,10 @@ pub const FUSEBOX_NO_CLOCK: fusebox_status = 8;
 /// progress), or a structural function (create, destroy, restore,
 /// restore_all, snapshot_all) called while another is in progress, on
 /// firmware (an interrupt handler or task that preempted it) or on the
-/// same thread (a signal handler). Nothing changed: retry later.
+/// same thread (a signal handler), or, on firmware with policies, a
+/// function on one breaker called while another context's function on it
+/// is in progress (an interrupt handler that preempted it). Nothing
+/// changed (an outcome answered BUSY was not recorded): retry later.
 pub const FUSEBOX_BUSY: fusebox_status = 9;
 
 /// A snapshot does not fit in the buffer given (`FUSEBOX_SNAPSHOT_MAX`,

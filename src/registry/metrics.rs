@@ -308,9 +308,11 @@ impl<const N: usize> Registry<N> {
     fn reading(&self, i: usize, now_ms: u64) -> Option<Reading> {
         let (name, id) = self.names.read(i)?;
         let slot = self.slots.get(i)?;
-        // `Err` only while the slot is being filled (without `std`): the
-        // breaker the name was read for is gone, as with `None`.
-        let stats = slot.with(|s| {
+        // `Err` only without `std`: while the slot is being filled (the
+        // breaker the name was read for is gone, as with `None`), or, with
+        // policies, while this reading preempted an operation on the
+        // breaker (left out of this exposition, back in the next).
+        let stats = Self::access(slot, |s| {
             let b = s.get_mut(id).ok()?;
             Some(self.fast.stats(id, b, Some(now_ms)))
         });

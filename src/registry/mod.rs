@@ -109,7 +109,15 @@ impl Slot {
 /// by id lock only their breaker's slot: through a critical section by
 /// default, through a per-slot lock with the `std` feature (a bounded
 /// spin, then a wait in the kernel), so that threads using different
-/// breakers never contend.
+/// breakers never contend. Without `std`, with policies (whose
+/// bookkeeping takes hundreds of instructions, more with larger
+/// windows), the slot is lent out of the critical section instead:
+/// interrupts are masked only to take and give it back, and an
+/// operation that finds its breaker in another context's operation
+/// (one it preempted: an interrupt handler, a higher-priority task, or,
+/// on a host without `std`, another thread) answers [`Error::Busy`]
+/// having done nothing. Programs that share breakers between threads on
+/// a host use `std`, where operations wait instead.
 /// With `std`, on targets with 64-bit atomics, operations that only count
 /// (a closed breaker's admissions and successes, rejections inside an open
 /// window) take no lock at all: each thread counts in a lane of its own,
@@ -181,7 +189,7 @@ impl<const N: usize> Registry<N> {
         {
             let slot = self.slots.get(id.index()).ok_or(Error::NotFound)?;
             let mut changed = None;
-            let r = slot.with(|s| {
+            let r = Self::access(slot, |s| {
                 s.get_mut(id).map(|b| {
                     self.fast.adopt(id);
                     let r = f(b);
@@ -212,12 +220,28 @@ impl<const N: usize> Registry<N> {
     #[cfg_attr(not(feature = "std"), inline)]
     fn with_breaker_quiet<R>(&self, id: Id, f: impl FnOnce(&mut Breaker) -> R) -> Result<R, Error> {
         let slot = self.slots.get(id.index()).ok_or(Error::NotFound)?;
-        slot.with(|s| {
+        Self::access(slot, |s| {
             s.get_mut(id).map(|b| {
                 self.fast.adopt(id);
                 f(b)
             })
         })?
+    }
+
+    /// Runs `f` on an occupied (or stale) slot's breaker: in a critical
+    /// section when the build's bookkeeping is short (the Snakepit core);
+    /// with the policies, whose bookkeeping is long, lent out of it
+    /// without `std` (a context that preempts `f` and reaches this slot
+    /// answers [`Error::Busy`]). On hosts with `std`, the slot's lock
+    /// either way.
+    #[cfg_attr(feature = "std", inline(always))]
+    #[cfg_attr(not(feature = "std"), inline)]
+    fn access<R>(slot: &SlotCell<Slot>, f: impl FnOnce(&mut Slot) -> R) -> Result<R, Error> {
+        if Breaker::LONG_BOOKKEEPING {
+            slot.with_long(f)
+        } else {
+            slot.with(f)
+        }
     }
 
     /// Queues `b`'s state changes (its slot still locked). Out of line:
@@ -592,5 +616,70 @@ mod tests {
         let next = Config::default().with_reset_timeout_ms(7);
         b.init_in_place(next);
         assert_eq!(b, crate::Breaker::new(next).unwrap());
+    }
+
+    /// Firmware with policies: an operation lends its slot out of the
+    /// critical section. A context that preempts it (here: a call made
+    /// while the slot is lent, as an interrupt handler's would be) and
+    /// reaches the same breaker answers `Busy` and changes nothing; other
+    /// breakers and lookups answer as usual.
+    #[cfg(all(not(feature = "std"), feature = "policies"))]
+    #[test]
+    fn a_call_that_preempts_an_operation_on_its_breaker_is_busy() {
+        let r: Registry<2> = Registry::new();
+        let id = r
+            .create(b"a", Config::default().with_failure_threshold(1))
+            .unwrap();
+        let other = r.create(b"b", Config::default()).unwrap();
+        let before = r.stats(id).unwrap();
+        let mut buf = [0u8; crate::SNAPSHOT_LEN];
+        r.slots[id.index()]
+            .with_long(|_| {
+                assert_eq!(r.try_acquire(id, 1), Err(Error::Busy));
+                assert_eq!(r.record_failure(id, 1), Err(Error::Busy));
+                assert_eq!(r.record_success(id, 1), Err(Error::Busy));
+                assert_eq!(r.state(id, 1), Err(Error::Busy));
+                assert_eq!(r.stats(id), Err(Error::Busy));
+                assert_eq!(r.snapshot(id, 1, &mut buf), Err(Error::Busy));
+                assert_eq!(r.remove(id), Err(Error::Busy));
+                assert_eq!(r.lookup(b"a"), Ok(id));
+                assert_eq!(r.try_acquire(other, 1), Ok(State::Closed));
+            })
+            .unwrap();
+        assert_eq!(r.stats(id).unwrap(), before);
+        assert_eq!(r.record_failure(id, 2), Ok(()));
+        assert_eq!(r.state(id, 2), Ok(State::Open));
+    }
+
+    /// Without `std`, with policies, threads on one breaker never wait for
+    /// each other: an operation that finds the breaker in another's
+    /// operation answers `Busy` and counts nothing; every other answer is
+    /// counted exactly.
+    #[cfg(all(not(feature = "std"), feature = "policies"))]
+    #[test]
+    fn busy_answers_count_nothing() {
+        const ROUNDS: u64 = if cfg!(miri) { 100 } else { 20_000 };
+        static R: Registry<1> = Registry::new();
+        let id = R.create(b"a", Config::default()).unwrap();
+        let admitted: usize = std::thread::scope(|s| {
+            let workers: Vec<_> = (0..4)
+                .map(|_| {
+                    s.spawn(|| {
+                        let mut admitted = 0;
+                        for t in 0..ROUNDS {
+                            if R.try_acquire(id, t) == Ok(State::Closed) {
+                                admitted += 1;
+                                while R.record_success(id, t) == Err(Error::Busy) {}
+                            }
+                        }
+                        admitted
+                    })
+                })
+                .collect();
+            workers.into_iter().map(|w| w.join().unwrap()).sum()
+        });
+        let stats = R.stats(id).unwrap();
+        assert_eq!(stats.admitted_count, admitted as u64);
+        assert_eq!(stats.success_count, admitted as u64);
     }
 }

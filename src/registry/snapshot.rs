@@ -116,7 +116,7 @@ impl<const N: usize> Registry<N> {
             let mut copy = Breaker::VACANT;
             for (i, slot) in self.slots.iter().enumerate() {
                 let Some(name) = named(i) else { continue };
-                slot.with(|s| {
+                Self::access(slot, |s| {
                     if s.occupied {
                         self.fast
                             .with_counts(s.id(), &s.breaker, |b| copy.clone_from(b));

@@ -1,15 +1,17 @@
 //! The slot cell without `std`: a value reached through a critical
 //! section, like `critical_section::Mutex<RefCell<T>>`, plus one thing that
 //! type cannot do: lend the value out of the critical section
-//! ([`CsCell::with_unmasked`]) to a writer that needs time proportional to
-//! its size (a new breaker written into a free slot: hundreds of bytes
-//! with policies), so that interrupts stay enabled meanwhile.
+//! ([`CsCell::lend`]) to a user of the value whose time grows with its
+//! size or with its configuration (a new breaker written into a free
+//! slot, or, with policies, the bookkeeping of an operation on a breaker:
+//! rate windows, backoff with jitter, hundreds of bytes of state), so
+//! that interrupts stay enabled meanwhile.
 //!
-//! While the value is lent, every other access answers an error instead of
-//! touching it: an interrupt handler that preempts the writer and reaches
-//! the same slot never aliases the writer's `&mut`. The one module of the
-//! firmware build with `unsafe` code: the borrow flag stands where the
-//! critical section would.
+//! While the value is lent, every other access answers the lender's error
+//! instead of touching it: an interrupt handler that preempts the borrower
+//! and reaches the same slot never aliases the borrower's `&mut`. The one
+//! module of the firmware build with `unsafe` code: the borrow flag stands
+//! where the critical section would.
 #![allow(unsafe_code)]
 
 use core::cell::{Cell, UnsafeCell};
@@ -18,8 +20,9 @@ use crate::Error;
 
 /// A value behind critical sections, with a borrow flag.
 pub(crate) struct CsCell<T> {
-    /// Set while `with` runs (re-entry) or while the value is lent.
-    borrowed: critical_section::Mutex<Cell<bool>>,
+    /// `None` when free; while the value is borrowed (by `with`, or lent),
+    /// the error every other access answers.
+    borrowed: critical_section::Mutex<Cell<Option<Error>>>,
     value: UnsafeCell<T>,
 }
 
@@ -31,21 +34,23 @@ unsafe impl<T: Send> Sync for CsCell<T> {}
 impl<T> CsCell<T> {
     pub(crate) const fn new(value: T) -> Self {
         CsCell {
-            borrowed: critical_section::Mutex::new(Cell::new(false)),
+            borrowed: critical_section::Mutex::new(Cell::new(None)),
             value: UnsafeCell::new(value),
         }
     }
 
-    /// Runs `f` inside a critical section. `busy` if the value is lent
-    /// (or, which fusebox never does, on re-entry).
+    /// Runs `f` inside a critical section. While the value is lent, the
+    /// lender's error instead (and, which fusebox never does, `Busy` on
+    /// re-entry).
     #[inline]
-    pub(crate) fn with<R>(&self, busy: Error, f: impl FnOnce(&mut T) -> R) -> Result<R, Error> {
+    pub(crate) fn with<R>(&self, f: impl FnOnce(&mut T) -> R) -> Result<R, Error> {
         critical_section::with(|cs| {
             let flag = self.borrowed.borrow(cs);
-            if flag.replace(true) {
-                return Err(busy);
+            if let Some(answer) = flag.get() {
+                return Err(answer);
             }
-            let _lent = Lent(|| flag.set(false));
+            flag.set(Some(Error::Busy));
+            let _lent = Lent(|| flag.set(None));
             // SAFETY: the flag was clear and is now set: no other `&mut`
             // exists until `_lent` clears it, and no other context runs
             // inside this critical section.
@@ -55,19 +60,22 @@ impl<T> CsCell<T> {
 
     /// Runs `f` with the value lent out of the critical section: two short
     /// critical sections (taking and giving back the flag) instead of one
-    /// as long as `f`. `busy` if it is already borrowed.
-    pub(crate) fn with_unmasked<R>(
-        &self,
-        busy: Error,
-        f: impl FnOnce(&mut T) -> R,
-    ) -> Result<R, Error> {
-        let taken = critical_section::with(|cs| !self.borrowed.borrow(cs).replace(true));
-        if !taken {
-            return Err(busy);
-        }
-        let _lent = Lent(|| critical_section::with(|cs| self.borrowed.borrow(cs).set(false)));
+    /// as long as `f`. Meanwhile every other access answers `answer`. When
+    /// the value is already borrowed, its borrower's error instead.
+    pub(crate) fn lend<R>(&self, answer: Error, f: impl FnOnce(&mut T) -> R) -> Result<R, Error> {
+        critical_section::with(|cs| {
+            let flag = self.borrowed.borrow(cs);
+            match flag.get() {
+                Some(theirs) => Err(theirs),
+                None => {
+                    flag.set(Some(answer));
+                    Ok(())
+                }
+            }
+        })?;
+        let _lent = Lent(|| critical_section::with(|cs| self.borrowed.borrow(cs).set(None)));
         // SAFETY: this context set the flag: every other access answers
-        // `busy` until `_lent` clears it, so this is the only reference.
+        // `answer` until `_lent` clears it, so this is the only reference.
         Ok(f(unsafe { &mut *self.value.get() }))
     }
 }
@@ -80,5 +88,27 @@ struct Lent<F: FnMut()>(F);
 impl<F: FnMut()> Drop for Lent<F> {
     fn drop(&mut self) {
         (self.0)();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_lent_value_answers_the_lenders_error_to_everyone_else() {
+        let cell = CsCell::new(1u32);
+        let inner = cell
+            .lend(Error::Busy, |v| {
+                *v += 1;
+                (cell.with(|v| *v), cell.lend(Error::NotFound, |v| *v))
+            })
+            .unwrap();
+        assert_eq!(inner, (Err(Error::Busy), Err(Error::Busy)));
+        let inner = cell.lend(Error::NotFound, |_| cell.with(|v| *v)).unwrap();
+        assert_eq!(inner, Err(Error::NotFound));
+        // Given back: free again, with the lender's write.
+        assert_eq!(cell.with(|v| *v), Ok(2));
+        assert_eq!(cell.with(|_| cell.with(|v| *v)), Ok(Err(Error::Busy)));
     }
 }
