@@ -36,7 +36,7 @@
 #![forbid(unsafe_code)]
 
 use crate::slot::SlotCell;
-use crate::{Error, Id, Transition};
+use crate::{Error, Id, Reason, State, Transition};
 
 /// Events a registry holds before they are delivered; more are dropped and
 /// counted ([`Registry::events_dropped`](crate::Registry::events_dropped)).
@@ -54,6 +54,21 @@ pub struct Event {
     pub seq: u32,
     /// The change.
     pub transition: Transition,
+}
+
+impl Event {
+    /// A placeholder, overwritten before it is read.
+    const ZERO: Event = Event {
+        id: Id::from_raw(0),
+        seq: 0,
+        transition: Transition {
+            from: State::Closed,
+            to: State::Closed,
+            reason: Reason::Manual,
+            generation: 0,
+            now_ms: 0,
+        },
+    };
 }
 
 /// A registry's listener: a plain function and a value handed to it, so
@@ -193,16 +208,19 @@ impl EventQueue {
     }
 
     /// Queues `id`'s pending transitions, taken from `next` one by one.
-    /// Called with the breaker still locked. Returns the sequence number of
-    /// the last one queued (`None` if none was: all dropped).
+    /// Called with the breaker still locked (its events stay in order).
+    /// Each is queued under the queue's lock on its own: on firmware a
+    /// critical section as long as one push, however many are pending.
+    /// Returns the sequence number of the last one queued (`None` if none
+    /// was: all dropped).
     pub(crate) fn push_all(
         &self,
         id: Id,
         mut next: impl FnMut() -> Option<Transition>,
     ) -> Option<u32> {
-        self.with(|q| {
-            let mut last = None;
-            while let Some(transition) = next() {
+        let mut last = None;
+        while let Some(transition) = next() {
+            let queued = self.with(|q| {
                 q.seq = q.seq.wrapping_add(1);
                 let ev = Event {
                     id,
@@ -211,13 +229,14 @@ impl EventQueue {
                 };
                 if q.events.push_back(ev).is_err() {
                     q.dropped = q.dropped.wrapping_add(1);
+                    None
                 } else {
-                    last = Some(q.seq);
+                    Some(q.seq)
                 }
-            }
-            last
-        })
-        .flatten()
+            });
+            last = queued.flatten().or(last);
+        }
+        last
     }
 
     /// Delivers the events queued up to `mine` (from [`push_all`]), or
@@ -267,21 +286,26 @@ impl EventQueue {
         let guard = Release(self);
         waiting::set_here(true);
         let mut done = None;
+        // The event to deliver is copied here by a plain assignment: moved
+        // inside an `Option` with the sink, it took two odd-sized memcpy
+        // calls, half of the critical section on Cortex-M.
+        let mut ev = Event::ZERO;
         loop {
             let next = self.with(|q| {
                 if let Some(seq) = done {
                     q.delivered = seq;
                     q.calling = None;
                 }
-                while let Some(ev) = q.events.front().copied() {
-                    if !not_after(ev.seq, q.bound) {
+                while let Some(front) = q.events.front() {
+                    if !not_after(front.seq, q.bound) {
                         break;
                     }
+                    ev = *front;
                     let _ = q.events.pop_front();
                     match q.sink {
                         Some(sink) => {
                             q.calling = Some(q.sink_gen);
-                            return Some((ev, sink));
+                            return Some(sink);
                         }
                         None => q.delivered = ev.seq,
                     }
@@ -290,7 +314,7 @@ impl EventQueue {
                 None
             });
             match next {
-                Some(Some((ev, sink))) => {
+                Some(Some(sink)) => {
                     sink.call(&ev);
                     done = Some(ev.seq);
                 }
