@@ -9,11 +9,14 @@
 # let the linker drop another library's copy of a symbol made local here.
 # Undefined references (libc, the firmware port's fusebox_port_* hooks)
 # stay undefined.
-# LD, OBJCOPY, NM, AR and CC choose the tools (arm-none-eabi-* for firmware).
+# LD, OBJCOPY, NM, AR and CC choose the tools (arm-none-eabi-* for firmware);
+# LDRFLAGS, options for the relocatable link (riscv64-unknown-elf-ld needs
+# `-m elf32lriscv` for a 32-bit RISC-V archive).
 set -eu
 in=$1
 out=$2
 LD=${LD:-ld}
+LDRFLAGS=${LDRFLAGS:-}
 OBJCOPY=${OBJCOPY:-objcopy}
 NM=${NM:-nm}
 AR=${AR:-ar}
@@ -34,8 +37,8 @@ if ! [ -s "$tmp/exports" ]; then
     echo "hide-symbols.sh: no fusebox_ symbol defined in $in" >&2
     exit 1
 fi
-# shellcheck disable=SC2046 # one -u per export
-"$LD" -r --force-group-allocation $(sed 's/^/-u /' "$tmp/exports") -o "$tmp/fusebox.o" "$in"
+# shellcheck disable=SC2046,SC2086 # one -u per export; LDRFLAGS are words
+"$LD" $LDRFLAGS -r --force-group-allocation $(sed 's/^/-u /' "$tmp/exports") -o "$tmp/fusebox.o" "$in"
 "$OBJCOPY" --keep-global-symbols="$tmp/exports" "$tmp/fusebox.o"
 mkdir -p "$(dirname "$out")"
 rm -f "$out"

@@ -1,6 +1,10 @@
 //! fusebox on a host: a registry of breakers shared by threads, the std
 //! clock, and a flaky service that recovers. `cargo run --example host
 //! --features std`.
+//!
+//! The program chooses critical-section's implementation, not fusebox: here
+//! fusebox's dev-dependency `critical-section = { version = "1", features =
+//! ["std"] }` does; an application puts that line in its own Cargo.toml.
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::thread;
 use std::time::Duration;

@@ -14,8 +14,13 @@
 //!   ([`Id`]) between threads or interrupt handlers. Critical sections
 //!   cover bookkeeping only, never your operation or your clock.
 //! - [`Clock`]: monotonic milliseconds; [`ManualClock`] for tests, [`Tick32`]
-//!   to extend a wrapping 32-bit tick, or any `Fn() -> u64`.
+//!   to extend a wrapping 32-bit tick, `StdClock` (feature `std`) for the
+//!   host's monotonic clock, or any `Fn() -> u64`.
+//! - [`Config`]: Snakepit's defaults, changed with `with_*` methods;
+//!   invalid values are [`Error::InvalidConfig`] when the breaker is made.
 //! - [`snapshot`]: a breaker's state as bytes, to keep it across a reboot.
+//!
+//! An owned breaker, driven by hand:
 //!
 //! ```
 //! use fusebox::{Breaker, Config, Error, State};
@@ -30,12 +35,50 @@
 //! assert_eq!(b.state(30_020), State::Closed);
 //! ```
 //!
-//! Without `std`, the final binary provides the `critical-section`
-//! implementation the registry uses; a library never chooses it. Errors are
-//! values ([`Error`]), never panics. The C API, the features, the firmware
-//! port and the guides (semantics, policies, metrics, snapshots,
-//! performance, robustness) are described in the repository's README and
-//! `docs/`.
+//! A shared registry in a `static`, with an operation run through it:
+//!
+//! ```
+//! use fusebox::{CallError, Config, Error, ManualClock, Registry};
+//!
+//! static BREAKERS: Registry<4> = Registry::new();
+//! let clock = ManualClock::new(0);
+//! let id = BREAKERS.create(b"db", Config::default().with_failure_threshold(1)).unwrap();
+//!
+//! let r: Result<u32, _> = BREAKERS.call(id, &clock, || Err("refused"));
+//! assert_eq!(r, Err(CallError::Failed("refused")));
+//! // Open: the operation does not run.
+//! let r = BREAKERS.call(id, &clock, || Ok::<u32, &str>(1));
+//! assert_eq!(r, Err(CallError::Rejected(Error::CircuitOpen)));
+//! assert_eq!(BREAKERS.lookup(b"db"), Ok(id));
+//! ```
+//!
+//! # Critical sections
+//!
+//! The registry takes its critical sections from the `critical-section`
+//! crate, and the final binary provides the implementation; a library never
+//! chooses it. On a host, a Rust program adds
+//! `critical-section = { version = "1", features = ["std"] }`; Rust
+//! firmware uses its HAL's (for example `cortex-m`'s
+//! `critical-section-single-core`). An owned [`Breaker`] needs none.
+//!
+//! # Features
+//!
+//! - `policies` (default): [`Policy`], events, permits and the other
+//!   policies beyond Snakepit. `default-features = false` keeps only
+//!   Snakepit's breaker, for the smallest firmware.
+//! - `std`: `StdClock`; per-slot locks in the registry (a bounded spin,
+//!   then a futex wait on Linux) and, on unix with 64-bit atomics, a
+//!   lock-free fast path for operations that only count.
+//! - `defmt`: `defmt::Format` on the public value types.
+//! - `capi`, `port-c`, `panic-handler`, `panic-never-proof`: building the
+//!   C library (host or firmware). The C API is compiled only with `capi`
+//!   and is not part of these docs: its header is `include/fusebox.h`,
+//!   its rules in `docs/c-api.md`.
+//!
+//! Errors are values ([`Error`], [`CallError`]), never panics. The guides
+//! (semantics, policies, metrics, snapshots, firmware, performance,
+//! robustness, ABI) are in `docs/` of the package and the repository, and
+//! README.md covers installing the C library.
 #![cfg_attr(not(test), no_std)]
 #![deny(missing_docs)]
 #![deny(unsafe_code)]

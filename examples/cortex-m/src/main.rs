@@ -10,7 +10,7 @@ use core::sync::atomic::{AtomicU32, Ordering};
 use cortex_m::peripheral::syst::SystClkSource;
 use cortex_m_rt::{entry, exception};
 use cortex_m_semihosting::{debug, hprintln};
-use fusebox::{CallError, Config, Registry, State, Tick32};
+use fusebox::{CallError, Clock, Config, Registry, State, Tick32};
 use panic_halt as _;
 
 /// Milliseconds since boot, advanced by SysTick (wraps after 49.7 days).
@@ -70,7 +70,7 @@ fn main() -> ! {
             }
         }
     }
-    let closed = BREAKERS.state(id, 0).ok() == Some(State::Closed);
+    let closed = BREAKERS.state(id, clock.now_ms()).ok() == Some(State::Closed);
     hprintln!("breaker opened: {}, closed again: {}", opened, closed);
     debug_exit(opened && closed)
 }
