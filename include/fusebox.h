@@ -1383,7 +1383,7 @@ fusebox_status fusebox_snapshot_all(uint8_t *buf, size_t len, size_t *out_len);
  * Restores every breaker of a `fusebox_snapshot_all` blob and writes how
  * many to `*out_count`. All or nothing: `FUSEBOX_NAME_TAKEN` if a name is
  * already in use or twice in the blob, `FUSEBOX_REGISTRY_FULL` if they do
- * not all fit, `FUSEBOX_BAD_SNAPSHOT`/`_VERSION` for a bad blob (`len`
+ * not all fit, `FUSEBOX_BAD_SNAPSHOT` or `FUSEBOX_SNAPSHOT_VERSION_MISMATCH` for a bad blob (`len`
  * other than the blob's length, 12 + (32 + `fusebox_snapshot_max()`)
  * per entry (88 for a version 1 blob); a bad CRC; an entry
  * `fusebox_restore` would refuse; a name empty or with a NUL byte),

@@ -68,7 +68,10 @@
 //!   Snakepit's breaker, for the smallest firmware.
 //! - `std`: `StdClock`; per-slot locks in the registry (a bounded spin,
 //!   then a futex wait on Linux) and, on unix with 64-bit atomics, a
-//!   lock-free fast path for operations that only count.
+//!   lock-free fast path for operations that only count. Without it the
+//!   registry never waits: with policies, an operation on a breaker that
+//!   another context (an interrupt handler's preempted task, another
+//!   thread) is in an operation on answers [`Error::Busy`].
 //! - `defmt`: `defmt::Format` on the public value types.
 //! - `capi`, `port-c`, `panic-handler`, `panic-never-proof`: building the
 //!   C library (host or firmware). The C API is compiled only with `capi`
