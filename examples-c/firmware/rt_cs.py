@@ -15,8 +15,10 @@ For each function of the C API (every one that include/fusebox.h declares)
 it prints the most instructions one critical section of it masked, and
 fails (exit 1) when a value is above its bound in the bound table (column
 --key), when a function of the header is not called by the probe or has
-no bound, or when the probe itself fails. The issue's target (150) is
-printed beside each bound, with the functions that miss it.
+no bound, or when the probe itself fails. It also fails when a value is
+above the target of 150 masked instructions, whatever its bound: every
+function of every build meets it (the bounds, lower, catch smaller
+regressions).
 
 --tighten rewrites the column --key of the table to the measured values
 plus the margin wherever that is lower than the bound (a ratchet: bounds
@@ -238,8 +240,9 @@ def main():
             note = "  FAIL: above the bound"
             ok = False
         elif w > TARGET:
-            note = "  misses the target"
+            note = "  FAIL: above the target"
             missing.append(f)
+            ok = False
         print(f"  {f:28}{w:>9}{n:>9}{'-' if bound is None else bound:>9}{TARGET:>8}{note}")
     for k in worst:
         if k not in functions:
