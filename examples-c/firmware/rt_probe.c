@@ -104,6 +104,19 @@ __attribute__((noinline, used)) void rt_mark_none(void) {
     rt_current = -1;
 }
 
+/* Whole operations, for the instruction targets (rt_cs.py counts every
+ * instruction from the entry of rt_op_<name> to the entry of rt_op_end:
+ * the calls, the port, the clock read, and 1 for the marker's return).
+ * Empty bodies that the compiler keeps apart. */
+#define RT_OPS(X) X(closed_pair) X(rejection)
+#define RT_OP_MARK(name)                                                       \
+    __attribute__((noinline, used)) void rt_op_##name(void) {                  \
+        __asm__ volatile("" ::: "memory");                                     \
+    }
+RT_OPS(RT_OP_MARK)
+RT_OP_MARK(end)
+#undef RT_OP_MARK
+
 /* ---------------------------------------------------------------- stack */
 #define RT_PATTERN 0xC5C5C5C5u
 /* Bytes of stack painted below the caller of each API call; 0 (the
@@ -528,6 +541,40 @@ static void full_registry(void) {
     }
 }
 
+/* The issue's instruction targets: a closed breaker's try_acquire +
+ * record_success, and a rejection, each with the variable clock. The
+ * Snakepit config (as a core build's callers use it). */
+static void operations(void) {
+    fusebox_config c;
+    fusebox_id id;
+    fusebox_status st, st2;
+    int round;
+    fusebox_config_init(&c);
+    c.failure_threshold = 1;
+    st = fusebox_create("ops", &c, &id);
+    EXPECT(st == FUSEBOX_OK);
+    /* Twice each: the second is the steady state. */
+    for (round = 0; round < 2; round++) {
+        tick_ms += 1;
+        rt_op_closed_pair();
+        st = fusebox_try_acquire(id);
+        st2 = fusebox_record_success(id);
+        rt_op_end();
+        EXPECT(st == FUSEBOX_OK && st2 == FUSEBOX_OK);
+    }
+    st = fusebox_record_failure(id);
+    EXPECT(st == FUSEBOX_OK);
+    for (round = 0; round < 2; round++) {
+        tick_ms += 1;
+        rt_op_rejection();
+        st = fusebox_try_acquire(id);
+        rt_op_end();
+        EXPECT(st == FUSEBOX_CIRCUIT_OPEN);
+    }
+    st = fusebox_destroy(id);
+    EXPECT(st == FUSEBOX_OK);
+}
+
 int main(void) {
     fusebox_config c;
     fusebox_id id;
@@ -547,6 +594,7 @@ int main(void) {
         RUN(fusebox_destroy, fusebox_destroy(id));
     }
     one_breaker_each_way();
+    operations();
     full_registry();
     printf("rt_probe: capacity %u, %s\n", (unsigned)capacity, policies ? "policies" : "core");
     for (i = 0; i < RT_COUNT; i++) {
