@@ -5,7 +5,7 @@
 //! a call (`admitted_count += 1`) or takes a success (`success_count += 1`),
 //! an open one rejects a call before its window ends (`rejected_count += 1`).
 //! Taking the slot's lock for that costs one atomic read-modify-write
-//! (about 2 ns here), and on a breaker shared between threads every such
+//! (a locked instruction: nanoseconds), and on a breaker shared between threads every such
 //! write moves the slot's cache line from core to core.
 //!
 //! The fast path needs neither:

@@ -7,7 +7,7 @@
 //!   window (an open breaker's rejection, a timeout, a failure's stamp):
 //!   `CLOCK_MONOTONIC_COARSE` on Linux, the time of the last scheduler
 //!   tick, read from the vDSO without touching the hardware counter. Its
-//!   resolution is one jiffy (1 to 4 ms, `CONFIG_HZ`; 4 ms on this VM), so
+//!   resolution is one jiffy (1 to 4 ms, `CONFIG_HZ`: `clock_getres` tells), so
 //!   a timeout may end up to one jiffy late.
 //! - [`precise_ms`], where a duration is measured (a slow call's start and
 //!   end, a permit's): `CLOCK_MONOTONIC`, to the millisecond.
