@@ -14,6 +14,7 @@
 
 use crate::Error;
 
+pub(crate) mod arith;
 pub(crate) mod window;
 #[cfg_attr(not(feature = "policies"), allow(unused_imports))]
 pub(crate) use window::RateWindow;
@@ -446,7 +447,8 @@ impl Policy {
     /// The next open duration after `base_ms` on a reopen: multiplied by
     /// `backoff_percent`, capped, never overflowing.
     pub(crate) fn backed_off(&self, base_ms: u32) -> u32 {
-        let grown = u64::from(base_ms) * u64::from(self.backoff_percent) / 100;
+        // 32-bit steps (no 64-bit multiply or divide helper on 32-bit cores).
+        let (grown, _) = arith::div_rem(arith::mul_wide(base_ms, self.backoff_percent), 100);
         let cap = if self.max_open_ms == 0 {
             u32::MAX
         } else {
@@ -461,14 +463,25 @@ impl Policy {
         if self.jitter_percent == 0 {
             return base_ms;
         }
-        let span = u64::from(base_ms) * u64::from(self.jitter_percent) / 100;
-        // span < 2^63: the divisor is never 0. Checked all the same, so that
-        // no division panic is even linked.
-        let draw = u64::from(next_random(rng))
-            .checked_rem(2 * span + 1)
-            .unwrap_or(0);
-        let moved = (u64::from(base_ms) + draw).saturating_sub(span);
+        let span = self.jitter_span(base_ms);
+        // The draw modulo 2 * span + 1 (< 2^34: span <= base_ms, as
+        // jitter_percent <= 100): a 32-bit remainder when that fits, else
+        // the draw itself (it is below). Never a division by 0, checked all
+        // the same so that no division panic is even linked.
+        let random = next_random(rng);
+        let draw = match u32::try_from(2 * span + 1) {
+            Ok(m) => random.checked_rem(m).unwrap_or(0),
+            Err(_) => random,
+        };
+        let moved = (u64::from(base_ms) + u64::from(draw)).saturating_sub(span);
         u32::try_from(moved).unwrap_or(u32::MAX).max(1)
+    }
+
+    /// How far jitter may move `base_ms` either way: `base_ms *
+    /// jitter_percent / 100` (at most `base_ms` for a valid policy), in
+    /// 32-bit steps.
+    pub(crate) fn jitter_span(&self, base_ms: u32) -> u64 {
+        arith::div_rem(arith::mul_wide(base_ms, self.jitter_percent), 100).0
     }
 
     /// The generator's first state for this policy (never 0).
@@ -508,7 +521,7 @@ fn next_random(state: &mut u32) -> u32 {
 
 /// Whether `part` is at least `percent` of `whole` (no overflow).
 pub(crate) fn rate_reached(part: u32, whole: u32, percent: u32) -> bool {
-    whole > 0 && u64::from(part) * 100 >= u64::from(percent) * u64::from(whole)
+    whole > 0 && arith::mul_wide(part, 100) >= arith::mul_wide(percent, whole)
 }
 
 #[cfg(test)]
