@@ -209,7 +209,10 @@ impl Breaker {
             return None;
         }
         let e = &mut self.ext;
-        let first = e.pending.get(usize::from(e.pending_head)).map(|p| p.transition());
+        let first = e
+            .pending
+            .get(usize::from(e.pending_head))
+            .map(|p| p.transition());
         e.pending_len -= 1;
         e.pending_head = if e.pending_len == 0 {
             0

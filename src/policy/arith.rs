@@ -81,36 +81,49 @@ fn nlz(mut x: u32) -> u32 {
 /// digit's estimate is at most 2 too large once `v` is normalised (its top
 /// bit set): the corrections are bounded by that constant.
 fn div_2by1(u1: u32, u0: u32, v: u32) -> (u32, u32) {
-    const B: u32 = 1 << 16;
     let s = nlz(v); // < 32: v != 0
     let v = v << s;
     let (vn1, vn0) = (v >> 16, v & 0xFFFF); // vn1 >= 2^15
-    let un32 = if s == 0 { u1 } else { (u1 << s) | (u0 >> (32 - s)) };
+    let un32 = if s == 0 {
+        u1
+    } else {
+        (u1 << s) | (u0 >> (32 - s))
+    };
     let un10 = u0 << s;
     let (un1, un0) = (un10 >> 16, un10 & 0xFFFF);
-    // One quotient digit of (top * 2^16 + digit) / v, top < v.
-    let digit = |top: u32, next: u32| -> u32 {
-        let mut q = top / vn1;
-        let mut rhat = top - q * vn1;
-        for _ in 0..2 {
-            // q * vn0 only once q < 2^16 (then < 2^32), and rhat < 2^16.
-            if q >= B || q * vn0 > (rhat << 16) + next {
-                q -= 1;
-                rhat += vn1;
-                if rhat < B {
-                    continue;
-                }
-            }
-            break;
-        }
-        q
-    };
-    let q1 = digit(un32, un1);
+    let q1 = digit(un32, un1, vn1, vn0);
     // The true remainder is < v: wrapping arithmetic gives it exactly.
-    let un21 = (un32 << 16).wrapping_add(un1).wrapping_sub(q1.wrapping_mul(v));
-    let q0 = digit(un21, un0);
-    let r = (un21 << 16).wrapping_add(un0).wrapping_sub(q0.wrapping_mul(v));
+    let un21 = (un32 << 16)
+        .wrapping_add(un1)
+        .wrapping_sub(q1.wrapping_mul(v));
+    let q0 = digit(un21, un0, vn1, vn0);
+    let r = (un21 << 16)
+        .wrapping_add(un0)
+        .wrapping_sub(q0.wrapping_mul(v));
     ((q1 << 16) | q0, r >> s)
+}
+
+/// One quotient digit (< 2^16) of `(top * 2^16 + next) / v` for the
+/// normalised `v = vn1 * 2^16 + vn0` (`vn1 >= 2^15`) and `top < v`: the
+/// estimate `top / vn1`, corrected at most twice. Out of line: called twice.
+#[inline(never)]
+fn digit(top: u32, next: u32, vn1: u32, vn0: u32) -> u32 {
+    const B: u32 = 1 << 16;
+    // vn1 != 0: checked all the same, so that no panic is linked.
+    let mut q = top.checked_div(vn1).unwrap_or(0);
+    let mut rhat = top.wrapping_sub(q.wrapping_mul(vn1));
+    for _ in 0..2 {
+        // q * vn0 only once q < 2^16 (then < 2^32), and rhat < 2^16.
+        if q >= B || q * vn0 > (rhat << 16) + next {
+            q -= 1;
+            rhat += vn1;
+            if rhat < B {
+                continue;
+            }
+        }
+        break;
+    }
+    q
 }
 
 #[cfg(test)]
