@@ -546,6 +546,63 @@ mod tests {
         assert!(p.jittered(1, &mut rng) >= 1);
     }
 
+    /// Values at the edges of what the 32-bit steps handle.
+    const EDGES: [u32; 12] = [
+        0,
+        1,
+        2,
+        99,
+        100,
+        101,
+        0xFFFF,
+        0x1_0000,
+        0x7FFF_FFFF,
+        0x8000_0000,
+        u32::MAX - 1,
+        u32::MAX,
+    ];
+
+    /// Backoff, jitter and rates in 32-bit steps give exactly what the
+    /// plain u64 expressions they replace gave, for every edge value (any
+    /// percentage, not only the valid ones; jitter's draw from every kind
+    /// of generator state, the divisor 2 * span + 1 below and above 2^32).
+    #[test]
+    fn the_32_bit_steps_are_the_u64_expressions() {
+        let percents = EDGES.iter().copied().chain([20, 50, 200, 250, 1000]);
+        for pct in percents {
+            for base in EDGES {
+                let p = Policy::SNAKEPIT.with_backoff(pct, 0);
+                let grown = u64::from(base) * u64::from(pct) / 100;
+                let want = u32::try_from(grown).unwrap_or(u32::MAX);
+                assert_eq!(p.backed_off(base), want, "backoff {base} * {pct}%");
+                for part in EDGES {
+                    let want =
+                        base > 0 && u64::from(part) * 100 >= u64::from(pct) * u64::from(base);
+                    assert_eq!(rate_reached(part, base, pct), want, "{part}/{base} {pct}%");
+                }
+                if pct > 100 {
+                    continue;
+                }
+                let p = Policy::SNAKEPIT.with_jitter(pct, 0);
+                let span = u64::from(base) * u64::from(pct) / 100;
+                assert_eq!(p.jitter_span(base), span);
+                for state in EDGES.into_iter().filter(|&s| s != 0) {
+                    let (mut got_rng, mut want_rng) = (state, state);
+                    let got = p.jittered(base, &mut got_rng);
+                    let want = if pct == 0 {
+                        base
+                    } else {
+                        let draw = u64::from(next_random(&mut want_rng)) % (2 * span + 1);
+                        let moved = (u64::from(base) + draw).saturating_sub(span);
+                        u32::try_from(moved).unwrap_or(u32::MAX).max(1)
+                    };
+                    assert_eq!(got, want, "jitter {base} {pct}% state {state}");
+                    assert_eq!(got_rng, want_rng);
+                }
+            }
+        }
+    }
+
     #[test]
     fn rate_is_exact_at_the_threshold() {
         assert!(rate_reached(1, 2, 50));
