@@ -426,11 +426,7 @@ impl Hooks for Ext {
             s.window_failures = t.failures;
             s.window_slow = t.slow;
         }
-        s.time_in_state_ms = [
-            e.time_in_ms[0].get(),
-            e.time_in_ms[1].get(),
-            e.time_in_ms[2].get(),
-        ];
+        s.time_in_state_ms = e.time_in_ms.map(SplitU64::get);
         s.state_since_ms = e.state_since_ms.get();
     }
 
@@ -464,11 +460,7 @@ impl Hooks for Ext {
         out.open_base_ms = e.open_base_ms;
         out.open_ms = e.open_ms;
         out.rng = e.rng;
-        out.time_in_state_ms = [
-            e.time_in_ms[0].get(),
-            e.time_in_ms[1].get(),
-            e.time_in_ms[2].get(),
-        ];
+        out.time_in_state_ms = e.time_in_ms.map(SplitU64::get);
         out.state_age_ms = b
             .flags
             .timed()
