@@ -26,7 +26,9 @@ pub(crate) fn mul_wide(a: u32, b: u32) -> u64 {
 
 /// `(n / d, n % d)` for a 64-bit `n` and a 32-bit `d`, in 32-bit steps
 /// (high word, then low word); `(0, 0)` for `d == 0`, which callers never
-/// pass (no division panic is linked either).
+/// pass (no division panic is linked either). Inline: the common case, `n`
+/// below 2^32, is one 32-bit division.
+#[inline]
 pub(crate) fn div_rem(n: u64, d: u32) -> (u64, u32) {
     let (hi, lo) = ((n >> 32) as u32, n as u32);
     if d == 0 {
@@ -79,7 +81,9 @@ fn nlz(mut x: u32) -> u32 {
 /// quotient fits in 32 bits): Knuth's algorithm D on 16-bit digits
 /// (Hacker's Delight, `divlu`), with only 32-bit operations. Each quotient
 /// digit's estimate is at most 2 too large once `v` is normalised (its top
-/// bit set): the corrections are bounded by that constant.
+/// bit set): the corrections are bounded by that constant. Out of line (a
+/// leaf: no frame beyond its registers), for the rare `n >= 2^32`.
+#[inline(never)]
 fn div_2by1(u1: u32, u0: u32, v: u32) -> (u32, u32) {
     let s = nlz(v); // < 32: v != 0
     let v = v << s;
@@ -91,22 +95,23 @@ fn div_2by1(u1: u32, u0: u32, v: u32) -> (u32, u32) {
     };
     let un10 = u0 << s;
     let (un1, un0) = (un10 >> 16, un10 & 0xFFFF);
-    let q1 = digit(un32, un1, vn1, vn0);
-    // The true remainder is < v: wrapping arithmetic gives it exactly.
-    let un21 = (un32 << 16)
-        .wrapping_add(un1)
-        .wrapping_sub(q1.wrapping_mul(v));
-    let q0 = digit(un21, un0, vn1, vn0);
-    let r = (un21 << 16)
-        .wrapping_add(un0)
-        .wrapping_sub(q0.wrapping_mul(v));
-    ((q1 << 16) | q0, r >> s)
+    // Two digits, high then low; `rem` < v before and after each.
+    let (mut q, mut rem) = (0, un32);
+    for next in [un1, un0] {
+        let d = digit(rem, next, vn1, vn0);
+        // The true remainder is < v: wrapping arithmetic gives it exactly.
+        rem = (rem << 16)
+            .wrapping_add(next)
+            .wrapping_sub(d.wrapping_mul(v));
+        q = (q << 16) | d;
+    }
+    (q, rem >> s)
 }
 
 /// One quotient digit (< 2^16) of `(top * 2^16 + next) / v` for the
 /// normalised `v = vn1 * 2^16 + vn0` (`vn1 >= 2^15`) and `top < v`: the
-/// estimate `top / vn1`, corrected at most twice. Out of line: called twice.
-#[inline(never)]
+/// estimate `top / vn1`, corrected at most twice.
+#[inline(always)]
 fn digit(top: u32, next: u32, vn1: u32, vn0: u32) -> u32 {
     const B: u32 = 1 << 16;
     // vn1 != 0: checked all the same, so that no panic is linked.
