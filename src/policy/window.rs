@@ -47,12 +47,10 @@ fn wrap(i: usize, size: usize) -> usize {
 /// `__aeabi_llsl`).
 fn put_bit(bits: &mut [u64; WORDS], i: usize, on: bool) {
     if let Some(w) = bits.get_mut(i / 64) {
-        let mut halves = [*w as u32, (*w >> 32) as u32];
-        if let Some(h) = halves.get_mut(i / 32 % 2) {
-            let mask = 1u32 << (i % 32);
-            *h = if on { *h | mask } else { *h & !mask };
-        }
-        *w = (u64::from(halves[1]) << 32) | u64::from(halves[0]);
+        let bit = 1u32 << (i % 32);
+        let (hi, lo) = if i % 64 < 32 { (0, bit) } else { (bit, 0) };
+        let mask = (u64::from(hi) << 32) | u64::from(lo);
+        *w = if on { *w | mask } else { *w & !mask };
     }
 }
 
