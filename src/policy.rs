@@ -521,7 +521,17 @@ fn next_random(state: &mut u32) -> u32 {
 
 /// Whether `part` is at least `percent` of `whole` (no overflow).
 pub(crate) fn rate_reached(part: u32, whole: u32, percent: u32) -> bool {
-    whole > 0 && arith::mul_wide(part, 100) >= arith::mul_wide(percent, whole)
+    if whole == 0 {
+        return false;
+    }
+    // A valid percentage (1..=100) of a whole below 2^32 / 100: 32-bit
+    // products (percent * whole <= 100 * whole, and part * 100 too once
+    // part < whole; a part of at least the whole is at least any valid
+    // percentage of it).
+    if percent <= 100 && whole <= u32::MAX / 100 {
+        return part >= whole || part * 100 >= percent * whole;
+    }
+    arith::mul_wide(part, 100) >= arith::mul_wide(percent, whole)
 }
 
 #[cfg(test)]
@@ -547,7 +557,7 @@ mod tests {
     }
 
     /// Values at the edges of what the 32-bit steps handle.
-    const EDGES: [u32; 12] = [
+    const EDGES: [u32; 14] = [
         0,
         1,
         2,
@@ -556,6 +566,8 @@ mod tests {
         101,
         0xFFFF,
         0x1_0000,
+        u32::MAX / 100,
+        u32::MAX / 100 + 1,
         0x7FFF_FFFF,
         0x8000_0000,
         u32::MAX - 1,
