@@ -179,8 +179,8 @@ fn pending_at(head: u8, k: usize) -> usize {
 }
 
 /// A transition as a breaker keeps it until taken: its reading as two
-/// halves, so that the breaker stays 4-byte aligned (and moving the list
-/// stays a 4-byte move on 32-bit cores).
+/// halves, so that the breaker stays 4-byte aligned (copying an entry
+/// stays 4-byte moves on 32-bit cores).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) struct Pending {
     from: State,
