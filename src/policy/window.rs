@@ -528,6 +528,58 @@ mod tests {
         assert_eq!(end.totals_as_of(&p, Some(0)), t(1, 1, 0));
     }
 
+    /// After any jump of the clock, with any bucket width, the newest
+    /// bucket starts where the u64 arithmetic puts it: whole buckets from
+    /// the previous start; and the buckets that passed expire.
+    #[test]
+    fn a_time_window_moves_by_whole_buckets_of_any_width() {
+        let widths = [
+            1,
+            7,
+            100,
+            0xFFFF,
+            0x1_0000,
+            0x1_0001,
+            u32::MAX - 1,
+            u32::MAX,
+        ];
+        let jumps = [
+            0,
+            1,
+            99,
+            0xFFFF_FFFF,
+            1 << 32,
+            (1 << 32) + 5,
+            1 << 40,
+            u64::MAX / 3,
+        ];
+        for width in widths {
+            let p = Policy::SNAKEPIT.with_window(WindowKind::Time, 3, width);
+            let mut w = RateWindow::EMPTY;
+            let mut now = 12_345u64;
+            w.record(&p, true, false, now);
+            for jump in jumps {
+                let start = w.newest_bucket_start(&p).unwrap();
+                now = now.saturating_add(jump);
+                let passed = (now - start) / u64::from(width);
+                let want = start + passed * u64::from(width);
+                let held = w.totals(&p).calls;
+                let read = w.totals_as_of(&p, Some(now)).calls;
+                match passed {
+                    0 => assert_eq!(read, held, "width {width}, jump {jump}"),
+                    3.. => assert_eq!(read, 0, "width {width}, jump {jump}"),
+                    _ => assert!(read <= held),
+                }
+                w.record(&p, false, false, now);
+                assert_eq!(
+                    w.newest_bucket_start(&p),
+                    Some(want),
+                    "width {width}, jump {jump}"
+                );
+            }
+        }
+    }
+
     #[test]
     fn a_count_window_does_not_age() {
         let p = Policy::SNAKEPIT.with_window(WindowKind::Count, 4, 0);
