@@ -14,6 +14,7 @@
 
 use crate::Error;
 
+pub(crate) mod arith;
 pub(crate) mod window;
 #[cfg_attr(not(feature = "policies"), allow(unused_imports))]
 pub(crate) use window::RateWindow;
@@ -446,7 +447,8 @@ impl Policy {
     /// The next open duration after `base_ms` on a reopen: multiplied by
     /// `backoff_percent`, capped, never overflowing.
     pub(crate) fn backed_off(&self, base_ms: u32) -> u32 {
-        let grown = u64::from(base_ms) * u64::from(self.backoff_percent) / 100;
+        // 32-bit steps (no 64-bit multiply or divide helper on 32-bit cores).
+        let (grown, _) = arith::div_rem(arith::mul_wide(base_ms, self.backoff_percent), 100);
         let cap = if self.max_open_ms == 0 {
             u32::MAX
         } else {
@@ -461,14 +463,25 @@ impl Policy {
         if self.jitter_percent == 0 {
             return base_ms;
         }
-        let span = u64::from(base_ms) * u64::from(self.jitter_percent) / 100;
-        // span < 2^63: the divisor is never 0. Checked all the same, so that
-        // no division panic is even linked.
-        let draw = u64::from(next_random(rng))
-            .checked_rem(2 * span + 1)
-            .unwrap_or(0);
-        let moved = (u64::from(base_ms) + draw).saturating_sub(span);
+        let span = self.jitter_span(base_ms);
+        // The draw modulo 2 * span + 1 (< 2^34: span <= base_ms, as
+        // jitter_percent <= 100): a 32-bit remainder when that fits, else
+        // the draw itself (it is below). Never a division by 0, checked all
+        // the same so that no division panic is even linked.
+        let random = next_random(rng);
+        let draw = match u32::try_from(2 * span + 1) {
+            Ok(m) => random.checked_rem(m).unwrap_or(0),
+            Err(_) => random,
+        };
+        let moved = (u64::from(base_ms) + u64::from(draw)).saturating_sub(span);
         u32::try_from(moved).unwrap_or(u32::MAX).max(1)
+    }
+
+    /// How far jitter may move `base_ms` either way: `base_ms *
+    /// jitter_percent / 100` (at most `base_ms` for a valid policy), in
+    /// 32-bit steps.
+    pub(crate) fn jitter_span(&self, base_ms: u32) -> u64 {
+        arith::div_rem(arith::mul_wide(base_ms, self.jitter_percent), 100).0
     }
 
     /// The generator's first state for this policy (never 0).
@@ -508,7 +521,17 @@ fn next_random(state: &mut u32) -> u32 {
 
 /// Whether `part` is at least `percent` of `whole` (no overflow).
 pub(crate) fn rate_reached(part: u32, whole: u32, percent: u32) -> bool {
-    whole > 0 && u64::from(part) * 100 >= u64::from(percent) * u64::from(whole)
+    if whole == 0 {
+        return false;
+    }
+    // A valid percentage (1..=100) of a whole below 2^32 / 100: 32-bit
+    // products (percent * whole <= 100 * whole, and part * 100 too once
+    // part < whole; a part of at least the whole is at least any valid
+    // percentage of it).
+    if percent <= 100 && whole <= u32::MAX / 100 {
+        return part >= whole || part * 100 >= percent * whole;
+    }
+    arith::mul_wide(part, 100) >= arith::mul_wide(percent, whole)
 }
 
 #[cfg(test)]
@@ -531,6 +554,65 @@ mod tests {
         assert!(draws.iter().all(|d| (800..=1_200).contains(d)));
         assert!(draws.iter().any(|&d| d != draws[0]));
         assert!(p.jittered(1, &mut rng) >= 1);
+    }
+
+    /// Values at the edges of what the 32-bit steps handle.
+    const EDGES: [u32; 14] = [
+        0,
+        1,
+        2,
+        99,
+        100,
+        101,
+        0xFFFF,
+        0x1_0000,
+        u32::MAX / 100,
+        u32::MAX / 100 + 1,
+        0x7FFF_FFFF,
+        0x8000_0000,
+        u32::MAX - 1,
+        u32::MAX,
+    ];
+
+    /// Backoff, jitter and rates in 32-bit steps give exactly what the
+    /// plain u64 expressions they replace gave, for every edge value (any
+    /// percentage, not only the valid ones; jitter's draw from every kind
+    /// of generator state, the divisor 2 * span + 1 below and above 2^32).
+    #[test]
+    fn the_32_bit_steps_are_the_u64_expressions() {
+        let percents = EDGES.iter().copied().chain([20, 50, 200, 250, 1000]);
+        for pct in percents {
+            for base in EDGES {
+                let p = Policy::SNAKEPIT.with_backoff(pct, 0);
+                let grown = u64::from(base) * u64::from(pct) / 100;
+                let want = u32::try_from(grown).unwrap_or(u32::MAX);
+                assert_eq!(p.backed_off(base), want, "backoff {base} * {pct}%");
+                for part in EDGES {
+                    let want =
+                        base > 0 && u64::from(part) * 100 >= u64::from(pct) * u64::from(base);
+                    assert_eq!(rate_reached(part, base, pct), want, "{part}/{base} {pct}%");
+                }
+                if pct > 100 {
+                    continue;
+                }
+                let p = Policy::SNAKEPIT.with_jitter(pct, 0);
+                let span = u64::from(base) * u64::from(pct) / 100;
+                assert_eq!(p.jitter_span(base), span);
+                for state in EDGES.into_iter().filter(|&s| s != 0) {
+                    let (mut got_rng, mut want_rng) = (state, state);
+                    let got = p.jittered(base, &mut got_rng);
+                    let want = if pct == 0 {
+                        base
+                    } else {
+                        let draw = u64::from(next_random(&mut want_rng)) % (2 * span + 1);
+                        let moved = (u64::from(base) + draw).saturating_sub(span);
+                        u32::try_from(moved).unwrap_or(u32::MAX).max(1)
+                    };
+                    assert_eq!(got, want, "jitter {base} {pct}% state {state}");
+                    assert_eq!(got_rng, want_rng);
+                }
+            }
+        }
     }
 
     #[test]

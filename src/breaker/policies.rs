@@ -34,6 +34,9 @@ pub(super) struct Ext {
     /// How many of `pending` hold a change: checked after every registry
     /// operation, hence first.
     pending_len: u8,
+    /// Where the oldest of them is in `pending` (a ring: taking one moves
+    /// no entry, so no `memmove` is linked); 0 when none is.
+    pending_head: u8,
     /// Transitions not yet taken by `take_transition`. One public
     /// operation makes at most five (an owned breaker's `call`: a probe
     /// wait that reopened and an open window already over, twice, and a
@@ -95,6 +98,7 @@ impl Ext {
         ignored_count: SplitU64::new(0),
         pending: [Pending::ZERO; PENDING],
         pending_len: 0,
+        pending_head: 0,
         dropped_transitions: 0,
         state_since_ms: SplitU64::new(0),
         probes_since_ms: SplitU64::new(0),
@@ -163,9 +167,20 @@ const fn time_slot(state: State) -> usize {
     }
 }
 
+/// The index of the `k`-th oldest entry of the pending ring whose oldest
+/// is at `head` (`head < PENDING`, `k <= PENDING`): no division.
+fn pending_at(head: u8, k: usize) -> usize {
+    let i = usize::from(head) + k;
+    if i >= PENDING {
+        i - PENDING
+    } else {
+        i
+    }
+}
+
 /// A transition as a breaker keeps it until taken: its reading as two
-/// halves, so that the breaker stays 4-byte aligned (and moving the list
-/// stays a 4-byte move on 32-bit cores).
+/// halves, so that the breaker stays 4-byte aligned (copying an entry
+/// stays 4-byte moves on 32-bit cores).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) struct Pending {
     from: State,
@@ -304,12 +319,13 @@ impl Hooks for Ext {
             generation: e.generation,
             now_ms: SplitU64::new(at),
         };
-        match e.pending.get_mut(usize::from(e.pending_len)) {
-            Some(free) => {
+        let len = usize::from(e.pending_len);
+        match e.pending.get_mut(pending_at(e.pending_head, len)) {
+            Some(free) if len < PENDING => {
                 *free = t;
                 e.pending_len += 1;
             }
-            None => e.dropped_transitions = e.dropped_transitions.wrapping_add(1),
+            _ => e.dropped_transitions = e.dropped_transitions.wrapping_add(1),
         }
     }
 
@@ -412,11 +428,7 @@ impl Hooks for Ext {
             s.window_failures = t.failures;
             s.window_slow = t.slow;
         }
-        s.time_in_state_ms = [
-            e.time_in_ms[0].get(),
-            e.time_in_ms[1].get(),
-            e.time_in_ms[2].get(),
-        ];
+        s.time_in_state_ms = e.time_in_ms.map(SplitU64::get);
         s.state_since_ms = e.state_since_ms.get();
     }
 
@@ -450,11 +462,7 @@ impl Hooks for Ext {
         out.open_base_ms = e.open_base_ms;
         out.open_ms = e.open_ms;
         out.rng = e.rng;
-        out.time_in_state_ms = [
-            e.time_in_ms[0].get(),
-            e.time_in_ms[1].get(),
-            e.time_in_ms[2].get(),
-        ];
+        out.time_in_state_ms = e.time_in_ms.map(SplitU64::get);
         out.state_age_ms = b
             .flags
             .timed()

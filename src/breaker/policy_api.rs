@@ -6,6 +6,7 @@
 #![forbid(unsafe_code)]
 
 use super::super::{Breaker, Permit, Reason, SplitU64, State, Transition};
+use super::pending_at;
 use crate::policy::{Outcome, RateWindow, WaitAction};
 use crate::{CallError, Clock, Error};
 
@@ -207,9 +208,17 @@ impl Breaker {
         if self.ext.pending_len == 0 {
             return None;
         }
-        let first = self.ext.pending.first().map(|p| p.transition());
-        self.ext.pending.rotate_left(1);
-        self.ext.pending_len -= 1;
+        let e = &mut self.ext;
+        let first = e
+            .pending
+            .get(usize::from(e.pending_head))
+            .map(|p| p.transition());
+        e.pending_len -= 1;
+        e.pending_head = if e.pending_len == 0 {
+            0
+        } else {
+            pending_at(e.pending_head, 1) as u8 // < PENDING
+        };
         first
     }
 

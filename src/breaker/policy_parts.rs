@@ -44,7 +44,7 @@ pub(super) fn jitter_allows(p: &crate::Policy, base: u32, open: u32) -> bool {
     if p.jitter_percent == 0 {
         return open == base;
     }
-    let span = u64::from(base) * u64::from(p.jitter_percent) / 100;
+    let span = p.jitter_span(base);
     let lo = u64::from(base).saturating_sub(span).max(1);
     let hi = u64::from(base) + span;
     (lo..=hi).contains(&u64::from(open)) || open == base

@@ -4,6 +4,7 @@
 //! or as it stands at a later reading (a time window ages).
 #![forbid(unsafe_code)]
 
+use super::arith::div_rem;
 use super::{Policy, WindowKind, MAX_BUCKETS, MAX_WINDOW_CALLS};
 
 /// 64-bit words in each of a count window's two rings (failed, slow).
@@ -41,10 +42,14 @@ fn wrap(i: usize, size: usize) -> usize {
     i.checked_rem(size).unwrap_or(0)
 }
 
-/// Sets or clears bit `i` of a ring.
+/// Sets or clears bit `i` of a ring, in the 32-bit half that holds it (a
+/// variable 64-bit shift is a helper routine on Cortex-M0,
+/// `__aeabi_llsl`).
 fn put_bit(bits: &mut [u64; WORDS], i: usize, on: bool) {
     if let Some(w) = bits.get_mut(i / 64) {
-        let mask = 1u64 << (i % 64);
+        let bit = 1u32 << (i % 32);
+        let (hi, lo) = if i % 64 < 32 { (0, bit) } else { (bit, 0) };
+        let mask = (u64::from(hi) << 32) | u64::from(lo);
         *w = if on { *w | mask } else { *w & !mask };
     }
 }
@@ -175,20 +180,18 @@ impl RateWindow {
     }
 
     /// Time window: how many whole buckets have passed at `now_ms` since
-    /// the newest one began; `None` when the window has no start yet or
-    /// `now_ms` is before it (a clock that went back).
-    fn periods(&self, p: &Policy, now_ms: u64) -> Option<u64> {
+    /// the newest one began, and the ms since the last of them began
+    /// (`now_ms` is that far into its bucket); `None` when the window has
+    /// no start yet or `now_ms` is before it (a clock that went back).
+    fn periods(&self, p: &Policy, now_ms: u64) -> Option<(u64, u32)> {
         if !self.anchored() {
             return None;
         }
         let elapsed = now_ms.checked_sub(self.start())?;
-        let width = p.bucket_ms.max(1);
-        // A 32-bit division when the time fits (a 64-bit one is a library
-        // routine on 32-bit cores, run with the slot locked).
-        Some(match u32::try_from(elapsed) {
-            Ok(e) => u64::from(e.checked_div(width).unwrap_or(0)),
-            Err(_) => elapsed.checked_div(u64::from(width)).unwrap_or(0),
-        })
+        // In 32-bit steps (a 64-bit division is a library routine on
+        // 32-bit cores, run with the slot locked): any elapsed time, any
+        // width (`bucket_ms` is any u32 >= 1).
+        Some(div_rem(elapsed, p.bucket_ms.max(1)))
     }
 
     /// Moves the newest bucket to the one `now_ms` falls in, emptying the
@@ -198,7 +201,7 @@ impl RateWindow {
     /// reading: it lasts `bucket_ms` of forward time from here, so no jump
     /// of the clock keeps a bucket for longer.
     fn advance(&mut self, p: &Policy, now_ms: u64) {
-        let Some(k) = self.periods(p, now_ms) else {
+        let Some((k, into)) = self.periods(p, now_ms) else {
             self.set_start(now_ms);
             return;
         };
@@ -214,9 +217,10 @@ impl RateWindow {
                 *b = Totals::default();
             }
         }
-        // k * width <= elapsed: no overflow, and the start stays <= now.
-        let width = u64::from(p.bucket_ms.max(1));
-        self.set_start(self.start().saturating_add(k.saturating_mul(width)));
+        // start + k * width, the start of the bucket `now_ms` falls in:
+        // `into` (< width) before `now_ms`, which is >= start (no
+        // multiplication, and no overflow).
+        self.set_start(now_ms.saturating_sub(u64::from(into)));
     }
 
     /// The window's totals, as of its last record.
@@ -243,7 +247,7 @@ impl RateWindow {
         }
         let size = Self::size(p);
         // The buckets still in: the newest `kept`.
-        let Some(passed) = now_ms.and_then(|now| self.periods(p, now)) else {
+        let Some((passed, _)) = now_ms.and_then(|now| self.periods(p, now)) else {
             // As of the last record: every bucket (those past
             // `window_size` stay empty).
             return self
@@ -522,6 +526,58 @@ mod tests {
         end.record(&p, true, false, u64::MAX);
         assert_eq!(end.totals_as_of(&p, Some(u64::MAX)), t(1, 1, 0));
         assert_eq!(end.totals_as_of(&p, Some(0)), t(1, 1, 0));
+    }
+
+    /// After any jump of the clock, with any bucket width, the newest
+    /// bucket starts where the u64 arithmetic puts it: whole buckets from
+    /// the previous start; and the buckets that passed expire.
+    #[test]
+    fn a_time_window_moves_by_whole_buckets_of_any_width() {
+        let widths = [
+            1,
+            7,
+            100,
+            0xFFFF,
+            0x1_0000,
+            0x1_0001,
+            u32::MAX - 1,
+            u32::MAX,
+        ];
+        let jumps = [
+            0,
+            1,
+            99,
+            0xFFFF_FFFF,
+            1 << 32,
+            (1 << 32) + 5,
+            1 << 40,
+            u64::MAX / 3,
+        ];
+        for width in widths {
+            let p = Policy::SNAKEPIT.with_window(WindowKind::Time, 3, width);
+            let mut w = RateWindow::EMPTY;
+            let mut now = 12_345u64;
+            w.record(&p, true, false, now);
+            for jump in jumps {
+                let start = w.newest_bucket_start(&p).unwrap();
+                now = now.saturating_add(jump);
+                let passed = (now - start) / u64::from(width);
+                let want = start + passed * u64::from(width);
+                let held = w.totals(&p).calls;
+                let read = w.totals_as_of(&p, Some(now)).calls;
+                match passed {
+                    0 => assert_eq!(read, held, "width {width}, jump {jump}"),
+                    3.. => assert_eq!(read, 0, "width {width}, jump {jump}"),
+                    _ => assert!(read <= held),
+                }
+                w.record(&p, false, false, now);
+                assert_eq!(
+                    w.newest_bucket_start(&p),
+                    Some(want),
+                    "width {width}, jump {jump}"
+                );
+            }
+        }
     }
 
     #[test]
