@@ -3,20 +3,12 @@ use fusebox::{Config, Error, Registry, State};
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::Barrier;
 
+#[path = "support/busy.rs"]
+mod busy;
+use busy::unless_busy;
+
 const THREADS: usize = if cfg!(miri) { 2 } else { 4 };
 const ROUNDS: u64 = if cfg!(miri) { 20 } else { 2_000 };
-
-/// `op` again while it answers `Busy`: without `std`, with policies, a call
-/// on a breaker that another thread is in a call on answers `Busy` (having
-/// done nothing) instead of waiting; with `std` it waits.
-fn unless_busy<T>(mut op: impl FnMut() -> Result<T, Error>) -> Result<T, Error> {
-    loop {
-        match op() {
-            Err(Error::Busy) if !cfg!(feature = "std") => std::thread::yield_now(),
-            other => return other,
-        }
-    }
-}
 
 #[test]
 fn half_open_admissions_never_exceed_the_limit_under_a_race() {
