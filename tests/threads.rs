@@ -6,6 +6,20 @@ use std::sync::Barrier;
 const THREADS: usize = if cfg!(miri) { 2 } else { 4 };
 const ROUNDS: u64 = if cfg!(miri) { 20 } else { 2_000 };
 
+/// `op` again while it answers `Busy`: without `std`, with policies, an
+/// operation that finds its breaker in another thread's operation answers
+/// `Busy` having done nothing (it cannot tell another thread from the task
+/// an interrupt handler preempted). With `std` it waits, and `Busy` is an
+/// answer like any other.
+fn retry<T>(mut op: impl FnMut() -> Result<T, Error>) -> Result<T, Error> {
+    loop {
+        match op() {
+            Err(Error::Busy) if !cfg!(feature = "std") => std::thread::yield_now(),
+            other => return other,
+        }
+    }
+}
+
 #[test]
 fn half_open_admissions_never_exceed_the_limit_under_a_race() {
     static REG: Registry<2> = Registry::new();
@@ -31,7 +45,7 @@ fn half_open_admissions_never_exceed_the_limit_under_a_race() {
                 s.spawn(|| {
                     barrier.wait();
                     for _ in 0..8 {
-                        match REG.try_acquire(id, t + 10) {
+                        match retry(|| REG.try_acquire(id, t + 10)) {
                             Ok(state) => {
                                 assert_eq!(state, State::HalfOpen);
                                 admitted.fetch_add(1, Ordering::Relaxed);
@@ -68,21 +82,21 @@ fn mixed_operations_keep_the_counts_consistent() {
             s.spawn(move || {
                 for i in 0..ROUNDS * 5 {
                     let now = clock.fetch_add(1, Ordering::Relaxed);
-                    match REG.try_acquire(shared, now) {
+                    match retry(|| REG.try_acquire(shared, now)) {
                         Ok(_) => {
                             admitted.fetch_add(1, Ordering::Relaxed);
                             if (i + t as u64).is_multiple_of(3) {
-                                REG.record_failure(shared, now).unwrap();
+                                retry(|| REG.record_failure(shared, now)).unwrap();
                             } else {
                                 successes.fetch_add(1, Ordering::Relaxed);
-                                REG.record_success(shared, now).unwrap();
+                                retry(|| REG.record_success(shared, now)).unwrap();
                             }
                         }
                         Err(_) => {
                             rejected.fetch_add(1, Ordering::Relaxed);
                         }
                     }
-                    let st = REG.stats(shared).unwrap();
+                    let st = retry(|| REG.stats(shared)).unwrap();
                     assert!(st.half_open_calls <= max);
                 }
             });
@@ -129,9 +143,9 @@ fn counts_stay_exact_beyond_the_lanes_across_thread_ends_and_slot_reuse() {
     REG.record_failure(open, 10).unwrap();
     let hammer = |closed, open| {
         for _ in 0..K {
-            assert_eq!(REG.try_acquire(closed, 20), Ok(State::Closed));
-            REG.record_success(closed, 20).unwrap();
-            assert_eq!(REG.try_acquire(open, 20), Err(Error::CircuitOpen));
+            assert_eq!(retry(|| REG.try_acquire(closed, 20)), Ok(State::Closed));
+            retry(|| REG.record_success(closed, 20)).unwrap();
+            assert_eq!(retry(|| REG.try_acquire(open, 20)), Err(Error::CircuitOpen));
         }
     };
     let check = |closed, open, times: u32| {
@@ -193,25 +207,19 @@ fn counts_stay_exact_beyond_the_lanes_across_thread_ends_and_slot_reuse() {
 #[test]
 fn lookups_race_creates_and_removes_without_a_wrong_answer() {
     static REG: Registry<8> = Registry::new();
-    let retry = |op: &dyn Fn() -> Result<fusebox::Id, Error>| loop {
-        match op() {
-            Err(Error::Busy) if !cfg!(feature = "std") => std::thread::yield_now(),
-            other => return other,
-        }
-    };
     let steady = REG.create(b"steady", Config::default()).unwrap();
     let churning = AtomicU32::new(2);
     std::thread::scope(|s| {
         for t in 0..2u32 {
-            let (churning, retry) = (&churning, &retry);
+            let churning = &churning;
             s.spawn(move || {
                 // By time, not rounds: the readers must overlap the writes.
                 let start = std::time::Instant::now();
                 let run = std::time::Duration::from_millis(if cfg!(miri) { 50 } else { 300 });
                 for k in (0..).take_while(|_| start.elapsed() < run) {
                     let name = format!("n{t}-{}", k % 3);
-                    let id = retry(&|| REG.create(name.as_bytes(), Config::default())).unwrap();
-                    retry(&|| REG.remove(id).map(|()| id)).unwrap();
+                    let id = retry(|| REG.create(name.as_bytes(), Config::default())).unwrap();
+                    retry(|| REG.remove(id)).unwrap();
                 }
                 churning.fetch_sub(1, Ordering::Relaxed);
             });
