@@ -84,9 +84,16 @@ impl Slot {
     /// The breaker, if `id` is its occupant's: one comparison of the whole
     /// id (index and generation).
     fn get_mut(&mut self, id: Id) -> Result<&mut Breaker, Error> {
+        self.holds(id)?;
+        Ok(&mut self.breaker)
+    }
+
+    /// `Ok` if `id` is its occupant's, else [`Error::NotFound`].
+    #[inline]
+    fn holds(&self, id: Id) -> Result<(), Error> {
         let raw = id.to_raw();
         if self.occupied && self.id == [raw as u32, (raw >> 32) as u32] {
-            Ok(&mut self.breaker)
+            Ok(())
         } else {
             Err(Error::NotFound)
         }
@@ -189,7 +196,7 @@ impl<const N: usize> Registry<N> {
         {
             let slot = self.slots.get(id.index()).ok_or(Error::NotFound)?;
             let mut changed = None;
-            let r = Self::access(slot, |s| {
+            let r = Self::access(slot, id, |s| {
                 s.get_mut(id).map(|b| {
                     self.fast.adopt(id);
                     let r = f(b);
@@ -220,7 +227,7 @@ impl<const N: usize> Registry<N> {
     #[cfg_attr(not(feature = "std"), inline)]
     fn with_breaker_quiet<R>(&self, id: Id, f: impl FnOnce(&mut Breaker) -> R) -> Result<R, Error> {
         let slot = self.slots.get(id.index()).ok_or(Error::NotFound)?;
-        Self::access(slot, |s| {
+        Self::access(slot, id, |s| {
             s.get_mut(id).map(|b| {
                 self.fast.adopt(id);
                 f(b)
@@ -228,17 +235,37 @@ impl<const N: usize> Registry<N> {
         })?
     }
 
-    /// Runs `f` on an occupied (or stale) slot's breaker: in a critical
-    /// section when the build's bookkeeping is short (the Snakepit core);
-    /// with the policies, whose bookkeeping is long, lent out of it
-    /// without `std` (a context that preempts `f` and reaches this slot
-    /// answers [`Error::Busy`]). On hosts with `std`, the slot's lock
-    /// either way.
+    /// Runs `f` on the slot of breaker `id`: in a critical section when
+    /// the build's bookkeeping is short (the Snakepit core); with the
+    /// policies, whose bookkeeping is long, lent out of it without `std`
+    /// (a context that preempts `f` and reaches this slot answers
+    /// [`Error::Busy`]), and only if `id` is the slot's occupant (else
+    /// [`Error::NotFound`], the slot not taken: an operation by a stale id
+    /// never makes a `create`, `remove` or restore of this slot answer
+    /// `Busy`). On hosts with `std`, the slot's lock either way. `f`
+    /// checks the id itself all the same.
     #[cfg_attr(feature = "std", inline(always))]
     #[cfg_attr(not(feature = "std"), inline)]
-    fn access<R>(slot: &SlotCell<Slot>, f: impl FnOnce(&mut Slot) -> R) -> Result<R, Error> {
+    fn access<R>(
+        slot: &SlotCell<Slot>,
+        id: Id,
+        f: impl FnOnce(&mut Slot) -> R,
+    ) -> Result<R, Error> {
+        Self::access_if(slot, |s| s.holds(id), f)
+    }
+
+    /// [`access`](Self::access) with the slot taken only if `check` (a
+    /// constant-time look at it: masked on firmware) answers `Ok`. With
+    /// `std`, or without policies, `check` is not called: `f` looks itself.
+    #[cfg_attr(feature = "std", inline(always))]
+    #[cfg_attr(not(feature = "std"), inline)]
+    fn access_if<R>(
+        slot: &SlotCell<Slot>,
+        check: impl FnOnce(&Slot) -> Result<(), Error>,
+        f: impl FnOnce(&mut Slot) -> R,
+    ) -> Result<R, Error> {
         if Breaker::LONG_BOOKKEEPING {
-            slot.with_long(f)
+            slot.with_long_if(check, f)
         } else {
             slot.with(f)
         }
@@ -649,6 +676,25 @@ mod tests {
         assert_eq!(r.stats(id).unwrap(), before);
         assert_eq!(r.record_failure(id, 2), Ok(()));
         assert_eq!(r.state(id, 2), Ok(State::Open));
+    }
+
+    /// A `snapshot_all` that preempted an operation on one of the breakers
+    /// answers `Busy` with `buf` untouched (it is written only on `Ok`),
+    /// and holds the structural token no longer.
+    #[cfg(all(not(feature = "std"), feature = "policies"))]
+    #[test]
+    fn a_snapshot_all_that_preempts_an_operation_is_busy_and_writes_nothing() {
+        let r: Registry<3> = Registry::new();
+        for name in [b"a", b"b"] {
+            r.create(name, Config::default()).unwrap();
+        }
+        let last = r.create(b"c", Config::default()).unwrap();
+        let mut buf = [0xA5u8; Registry::<3>::SNAPSHOT_ALL_MAX];
+        r.slots[last.index()]
+            .with_long(|_| assert_eq!(r.snapshot_all(0, &mut buf), Err(Error::Busy)))
+            .unwrap();
+        assert!(buf.iter().all(|&b| b == 0xA5), "buf written on Busy");
+        assert_eq!(r.snapshot_all(0, &mut buf), Ok(buf.len()));
     }
 
     /// Without `std`, with policies, threads on one breaker never wait for

@@ -63,15 +63,31 @@ impl<T> CsCell<T> {
     /// as long as `f`. Meanwhile every other access answers `answer`. When
     /// the value is already borrowed, its borrower's error instead.
     pub(crate) fn lend<R>(&self, answer: Error, f: impl FnOnce(&mut T) -> R) -> Result<R, Error> {
+        self.lend_if(answer, |_| Ok(()), f)
+    }
+
+    /// [`lend`](Self::lend) only if `check`, run on the value in the
+    /// critical section that takes the flag, answers `Ok`; its error
+    /// otherwise, the value not lent. `check` is a constant-time look
+    /// (an id comparison): it runs with interrupts masked.
+    pub(crate) fn lend_if<R>(
+        &self,
+        answer: Error,
+        check: impl FnOnce(&T) -> Result<(), Error>,
+        f: impl FnOnce(&mut T) -> R,
+    ) -> Result<R, Error> {
         critical_section::with(|cs| {
             let flag = self.borrowed.borrow(cs);
-            match flag.get() {
-                Some(theirs) => Err(theirs),
-                None => {
-                    flag.set(Some(answer));
-                    Ok(())
-                }
+            if let Some(theirs) = flag.get() {
+                return Err(theirs);
             }
+            // SAFETY: the flag is clear and this is a critical section:
+            // no `&mut` exists (only the flag's holder makes one, and it
+            // sets the flag in a critical section first), and none is made
+            // while this shared reference lives.
+            check(unsafe { &*self.value.get() })?;
+            flag.set(Some(answer));
+            Ok(())
         })?;
         let _lent = Lent(|| critical_section::with(|cs| self.borrowed.borrow(cs).set(None)));
         // SAFETY: this context set the flag: every other access answers
@@ -110,5 +126,36 @@ mod tests {
         // Given back: free again, with the lender's write.
         assert_eq!(cell.with(|v| *v), Ok(2));
         assert_eq!(cell.with(|_| cell.with(|v| *v)), Ok(Err(Error::Busy)));
+    }
+
+    #[test]
+    fn a_value_that_fails_the_check_is_not_lent() {
+        let cell = CsCell::new(1u32);
+        let check = |v: &u32| {
+            if *v == 1 {
+                Ok(())
+            } else {
+                Err(Error::NotFound)
+            }
+        };
+        // Refused by the check: the value stays free for everyone else.
+        let other = CsCell::new(2u32);
+        assert_eq!(
+            other.lend_if(Error::Busy, check, |_| unreachable!()),
+            Err(Error::NotFound)
+        );
+        assert_eq!(other.with(|v| *v), Ok(2));
+        // Passed: lent, others answered `Busy`; a lent value's own error
+        // comes before the check.
+        let inner = cell
+            .lend_if(Error::Busy, check, |_| {
+                (
+                    cell.with(|v| *v),
+                    cell.lend_if(Error::Busy, |_| Err(Error::NotFound), |v| *v),
+                )
+            })
+            .unwrap();
+        assert_eq!(inner, (Err(Error::Busy), Err(Error::Busy)));
+        assert_eq!(cell.with(|v| *v), Ok(1));
     }
 }
