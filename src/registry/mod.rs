@@ -355,7 +355,9 @@ impl<const N: usize> Registry<N> {
     ///
     /// # Errors
     /// [`Error::NotFound`] for an unknown or stale id, [`Error::Busy`] as
-    /// for [`create`](Self::create).
+    /// for [`create`](Self::create), and, without `std` with policies,
+    /// while the breaker is in another context's operation (see the
+    /// type's docs): the breaker stays.
     pub fn remove(&self, id: Id) -> Result<(), Error> {
         let w = self.names.begin()?;
         let slot = self.slots.get(id.index()).ok_or(Error::NotFound)?;
