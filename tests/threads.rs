@@ -261,7 +261,7 @@ fn operations_by_stale_ids_never_make_structural_calls_busy() {
         REG.remove(*id).unwrap();
     }
     let done = std::sync::atomic::AtomicBool::new(false);
-    let rounds = if cfg!(miri) { 20 } else { 20_000 };
+    let rounds = if cfg!(miri) { 10 } else { 20_000 };
     std::thread::scope(|s| {
         s.spawn(|| {
             while !done.load(Ordering::Relaxed) {
