@@ -90,6 +90,19 @@ impl Slot {
         Ok(&mut self.breaker)
     }
 
+    /// [`holds`](Self::holds) as a check of one type for every caller (so
+    /// that the firmware's slot-taking code exists once, not once per
+    /// operation).
+    fn held_by(id: Id) -> impl Fn(&Slot) -> Result<(), Error> {
+        move |s| s.holds(id)
+    }
+
+    /// No check: any slot (`snapshot_all`'s, whose occupants the
+    /// structural token keeps).
+    fn any(_: &Slot) -> Result<(), Error> {
+        Ok(())
+    }
+
     /// `Ok` if `id` is its occupant's, else [`Error::NotFound`].
     #[inline]
     fn holds(&self, id: Id) -> Result<(), Error> {
@@ -253,7 +266,7 @@ impl<const N: usize> Registry<N> {
         id: Id,
         f: impl FnOnce(&mut Slot) -> R,
     ) -> Result<R, Error> {
-        Self::access_if(slot, |s| s.holds(id), f)
+        Self::access_if(slot, Slot::held_by(id), f)
     }
 
     /// [`access`](Self::access) with the slot taken only if `check` (a

@@ -4,7 +4,7 @@
 #![forbid(unsafe_code)]
 
 use super::names::NameWords;
-use super::Registry;
+use super::{Registry, Slot};
 use crate::snapshot::{self, Writer, ALL_OVERHEAD, ENTRY_LEN};
 use crate::{Breaker, Config, Error, Id};
 
@@ -123,7 +123,7 @@ impl<const N: usize> Registry<N> {
             if Breaker::LONG_BOOKKEEPING && !cfg!(feature = "std") {
                 for (i, slot) in self.slots.iter().enumerate() {
                     if named(i).is_some() {
-                        Self::access_if(slot, |_| Ok(()), |_| ())?;
+                        Self::access_if(slot, Slot::any, |_| ())?;
                     }
                 }
             }
@@ -135,16 +135,12 @@ impl<const N: usize> Registry<N> {
             let mut copy = Breaker::VACANT;
             for (i, slot) in self.slots.iter().enumerate() {
                 let Some(name) = named(i) else { continue };
-                Self::access_if(
-                    slot,
-                    |_| Ok(()),
-                    |s| {
-                        if s.occupied {
-                            self.fast
-                                .with_counts(s.id(), &s.breaker, |b| copy.clone_from(b));
-                        }
-                    },
-                )?;
+                Self::access_if(slot, Slot::any, |s| {
+                    if s.occupied {
+                        self.fast
+                            .with_counts(s.id(), &s.breaker, |b| copy.clone_from(b));
+                    }
+                })?;
                 name.with_bytes(|name| {
                     snapshot::write_entry(&mut w, name, copy.config(), &copy.to_parts(now_ms))
                 });

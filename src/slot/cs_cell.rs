@@ -63,19 +63,50 @@ impl<T> CsCell<T> {
     /// as long as `f`. Meanwhile every other access answers `answer`. When
     /// the value is already borrowed, its borrower's error instead.
     pub(crate) fn lend<R>(&self, answer: Error, f: impl FnOnce(&mut T) -> R) -> Result<R, Error> {
-        self.lend_if(answer, |_| Ok(()), f)
+        critical_section::with(|cs| {
+            let flag = self.borrowed.borrow(cs);
+            match flag.get() {
+                Some(theirs) => Err(theirs),
+                None => {
+                    flag.set(Some(answer));
+                    Ok(())
+                }
+            }
+        })?;
+        let _lent = Lent(|| critical_section::with(|cs| self.borrowed.borrow(cs).set(None)));
+        // SAFETY: this context set the flag: every other access answers
+        // `answer` until `_lent` clears it, so this is the only reference.
+        Ok(f(unsafe { &mut *self.value.get() }))
     }
 
     /// [`lend`](Self::lend) only if `check`, run on the value in the
     /// critical section that takes the flag, answers `Ok`; its error
     /// otherwise, the value not lent. `check` is a constant-time look
-    /// (an id comparison): it runs with interrupts masked.
+    /// (an id comparison): it runs with interrupts masked. The taking and
+    /// the giving back are out of line: the policies' operations share
+    /// one copy of each (`lend`, for the one `fill`, stays inline).
     pub(crate) fn lend_if<R>(
         &self,
         answer: Error,
         check: impl FnOnce(&T) -> Result<(), Error>,
         f: impl FnOnce(&mut T) -> R,
     ) -> Result<R, Error> {
+        self.take(answer, check)?;
+        let _lent = Lent(|| self.give_back());
+        // SAFETY: this context set the flag: every other access answers
+        // `answer` until `_lent` clears it, so this is the only reference.
+        Ok(f(unsafe { &mut *self.value.get() }))
+    }
+
+    /// Sets the flag to `answer` if it is clear and `check` passes, in one
+    /// critical section. Out of line: one copy per kind of check (the
+    /// registry has one), not one per operation (firmware flash).
+    #[inline(never)]
+    fn take(
+        &self,
+        answer: Error,
+        check: impl FnOnce(&T) -> Result<(), Error>,
+    ) -> Result<(), Error> {
         critical_section::with(|cs| {
             let flag = self.borrowed.borrow(cs);
             if let Some(theirs) = flag.get() {
@@ -88,11 +119,13 @@ impl<T> CsCell<T> {
             check(unsafe { &*self.value.get() })?;
             flag.set(Some(answer));
             Ok(())
-        })?;
-        let _lent = Lent(|| critical_section::with(|cs| self.borrowed.borrow(cs).set(None)));
-        // SAFETY: this context set the flag: every other access answers
-        // `answer` until `_lent` clears it, so this is the only reference.
-        Ok(f(unsafe { &mut *self.value.get() }))
+        })
+    }
+
+    /// Clears the flag, in a critical section. Out of line, as `take`.
+    #[inline(never)]
+    fn give_back(&self) {
+        critical_section::with(|cs| self.borrowed.borrow(cs).set(None));
     }
 }
 
