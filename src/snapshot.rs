@@ -715,14 +715,19 @@ pub(crate) fn entry_name(entry: &[u8]) -> Result<Name, Error> {
     Name::from_slice(name).map_err(|_| Error::BadSnapshot)
 }
 
-/// The breaker of an entry of a registry blob, restored on a clock reading
-/// `now_ms` with the config the entry carries (a registry blob has no
-/// config given alongside it).
-pub(crate) fn entry_breaker(entry: &[u8], now_ms: u64) -> Result<Breaker, Error> {
-    let blob = entry.get(1 + NAME_MAX..).ok_or(Error::BadSnapshot)?;
-    let (config, parts) = decode(blob)?;
-    // `decode` validated the config: every error here is `BadSnapshot`.
-    Breaker::from_parts(config, &parts, now_ms)
+/// The config and state of an entry of a registry blob (a registry blob
+/// has no config given alongside it: the entry carries it), decoded and
+/// range-checked.
+pub(crate) fn entry_parts(entry: &[u8]) -> Result<(Config, Parts), Error> {
+    decode(entry.get(1 + NAME_MAX..).ok_or(Error::BadSnapshot)?)
+}
+
+/// Checks that an entry of a registry blob restores, on a clock reading
+/// `now_ms`, without building its breaker: what
+/// [`entry_parts`] and `Breaker::set_parts` would refuse.
+pub(crate) fn entry_check(entry: &[u8], now_ms: u64) -> Result<(), Error> {
+    let (config, parts) = entry_parts(entry)?;
+    Breaker::check_parts(&config, &parts, now_ms)
 }
 
 /// Snapshots of an owned breaker.

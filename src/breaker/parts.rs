@@ -119,13 +119,12 @@ impl Breaker {
         Ok(b)
     }
 
-    /// [`from_parts`](Self::from_parts) into `self`, a new breaker with
-    /// the snapshot's config (in place: no breaker-sized temporary).
-    pub(crate) fn set_parts(&mut self, p: &Parts, now_ms: u64) -> Result<(), Error> {
-        let config = self.config;
+    /// The checks of the parts every build keeps (the state and the
+    /// Snakepit counters) against `config`.
+    fn check_core_parts(config: &Config, p: &Parts) -> Result<(), Error> {
         // A count rule trips a closed breaker at the threshold; a rate rule
         // (policies) lets failures pile up while closed.
-        let counts_trip = Ext::counts_failures(self);
+        let counts_trip = Ext::counts_failures(config);
         let consistent = match p.state {
             State::Closed => {
                 (!counts_trip || p.failure_count < config.failure_threshold)
@@ -148,6 +147,25 @@ impl Breaker {
         if !consistent || p.failure_total < u64::from(p.failure_count) {
             return Err(Error::BadSnapshot);
         }
+        Ok(())
+    }
+
+    /// The checks of [`set_parts`](Self::set_parts), without a breaker:
+    /// whether parts decoded for `config` are state a breaker with that
+    /// config could have reached. A restore checks a snapshot with this
+    /// before it decides anything else (name, room), then writes the
+    /// breaker in place with `init_in_place` and `set_parts`.
+    pub(crate) fn check_parts(config: &Config, p: &Parts, now_ms: u64) -> Result<(), Error> {
+        Self::check_core_parts(config, p)?;
+        Ext::check_policy_parts(config, p.state, p.policy.as_ref(), now_ms)
+    }
+
+    /// [`from_parts`](Self::from_parts) into `self`, a new breaker with
+    /// the snapshot's config (in place: no breaker-sized temporary).
+    /// Checked as [`check_parts`](Self::check_parts) checks: on error
+    /// `self` may be partly written (a restore then leaves its slot empty).
+    pub(crate) fn set_parts(&mut self, p: &Parts, now_ms: u64) -> Result<(), Error> {
+        Self::check_core_parts(&self.config, p)?;
         self.state = p.state;
         self.failure_count = p.failure_count;
         self.failure_total = SplitU64::new(p.failure_total);
