@@ -23,6 +23,21 @@ pub(crate) struct Parts {
     pub policy: Option<PolicyParts>,
 }
 
+impl Parts {
+    /// Parts to decode into: a closed breaker's, without policy state.
+    pub(crate) const EMPTY: Parts = Parts {
+        state: State::Closed,
+        failure_count: 0,
+        half_open_calls: 0,
+        failure_total: 0,
+        success_count: 0,
+        rejected_count: 0,
+        admitted_count: 0,
+        since_failure_ms: None,
+        policy: None,
+    };
+}
+
 /// Bytes of a count window's outcome bits in a snapshot, per ring.
 pub(crate) const WINDOW_BITS_BYTES: usize = crate::policy::MAX_WINDOW_CALLS.div_ceil(8) as usize;
 /// Time buckets in a snapshot.

@@ -5,6 +5,7 @@
 
 use super::names::NameWords;
 use super::{Registry, Slot};
+use crate::breaker::Parts;
 use crate::slot::SlotCell;
 use crate::snapshot::{self, Writer, ALL_OVERHEAD, ENTRY_LEN};
 use crate::{Breaker, Config, Error, Id};
@@ -85,7 +86,8 @@ impl<const N: usize> Registry<N> {
         now_ms: u64,
     ) -> Result<Id, Error> {
         let name = NameWords::new(name)?;
-        let parts = snapshot::decode_for(config, blob)?;
+        let mut parts = Parts::EMPTY;
+        snapshot::decode_for(config, blob, &mut parts)?;
         // Every check of the snapshot before name and room are decided.
         Breaker::check_parts(&config, &parts, now_ms)?;
         self.insert_with(&self.names.begin()?, &name, |b| {
@@ -221,6 +223,7 @@ impl<const N: usize> Registry<N> {
         // (a `create`'s). The structural token keeps every other create,
         // remove and restore out meanwhile: nothing can fail any more.
         let token = self.names.begin()?;
+        let mut parts = Parts::EMPTY;
         for entry in entries.iter() {
             let name = NameWords::new(&snapshot::entry_name(entry)?)?;
             if token.table().find(&name).is_some() {
@@ -231,7 +234,7 @@ impl<const N: usize> Registry<N> {
             return Err(Error::RegistryFull);
         }
         for entry in entries.iter() {
-            let (config, parts) = snapshot::entry_parts(entry)?;
+            let config = snapshot::entry_parts(entry, &mut parts)?;
             let name = NameWords::new(&snapshot::entry_name(entry)?)?;
             self.insert_with(&token, &name, |b| {
                 b.init_in_place(config);
