@@ -402,7 +402,8 @@ fn seal(dst: &mut [u8]) {
 /// `breaker`'s snapshot at `now_ms` into `buf`; returns [`SNAPSHOT_LEN`].
 /// Nothing is written unless the answer is `Ok`.
 pub(crate) fn snapshot(breaker: &Breaker, now_ms: u64, buf: &mut [u8]) -> Result<usize, Error> {
-    let parts = breaker.to_parts(now_ms);
+    let mut parts = Parts::EMPTY;
+    breaker.to_parts(now_ms, &mut parts);
     write_parts(breaker.config(), &parts, buf)
 }
 

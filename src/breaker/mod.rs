@@ -150,8 +150,9 @@ trait Hooks {
     /// breaker has fewer than `failure_threshold`).
     fn counts_failures(c: &Config) -> bool;
 
-    /// The policy state a snapshot carries, as it stands at `now_ms`.
-    fn policy_parts(b: &Breaker, now_ms: u64) -> PolicyParts;
+    /// The policy state a snapshot carries, as it stands at `now_ms`,
+    /// written to `out` (in place: no other copy on the stack).
+    fn policy_parts(b: &Breaker, now_ms: u64, out: &mut PolicyParts);
 
     /// Installs `p` (checked) into `b`, a breaker being restored at
     /// `now_ms` whose Snakepit state is already set; `None` (a version 1

@@ -106,23 +106,25 @@ impl PolicyParts {
 /// Snapshots' parts.
 impl Breaker {
     /// The state a snapshot carries, every time as an age at `now_ms`
-    /// (clock-independent). O(window) with policies.
-    pub(crate) fn to_parts(&self, now_ms: u64) -> Parts {
-        Parts {
-            state: self.state,
-            failure_count: self.failure_count,
-            half_open_calls: self.half_open_calls,
-            failure_total: self.failure_total.get(),
-            success_count: self.success_count.get(),
-            rejected_count: self.rejected_count.get(),
-            admitted_count: self.admitted_count.get(),
-            since_failure_ms: self.has_failure_time.then(|| {
-                now_ms
-                    .saturating_sub(self.last_failure_ms.get())
-                    .saturating_add(u64::from(self.elapsed_credit_ms))
-            }),
-            policy: Some(Ext::policy_parts(self, now_ms)),
-        }
+    /// (clock-independent), written to `out` (in place: one copy on the
+    /// stack, the caller's). O(window) with policies.
+    pub(crate) fn to_parts(&self, now_ms: u64, out: &mut Parts) {
+        out.state = self.state;
+        out.failure_count = self.failure_count;
+        out.half_open_calls = self.half_open_calls;
+        out.failure_total = self.failure_total.get();
+        out.success_count = self.success_count.get();
+        out.rejected_count = self.rejected_count.get();
+        out.admitted_count = self.admitted_count.get();
+        out.since_failure_ms = self.has_failure_time.then(|| {
+            now_ms
+                .saturating_sub(self.last_failure_ms.get())
+                .saturating_add(u64::from(self.elapsed_credit_ms))
+        });
+        let x = out
+            .policy
+            .get_or_insert(PolicyParts::neutral(&Config::ZERO));
+        Ext::policy_parts(self, now_ms, x);
     }
 
     /// Rebuilds a breaker from snapshot parts on a clock reading `now_ms`,
@@ -132,6 +134,22 @@ impl Breaker {
         let mut b = Self::new(config)?;
         b.set_parts(p, now_ms)?;
         Ok(b)
+    }
+
+    /// Makes `self` the breaker with `config` restored from `p` on a clock
+    /// reading `now_ms`, written in place (a registry slot's breaker: no
+    /// breaker-sized temporary), `p` checked as [`set_parts`](Self::set_parts)
+    /// checks it. Out of line: its temporaries (a new breaker's policy
+    /// state) stay off its caller's frame, which holds the parts.
+    #[inline(never)]
+    pub(crate) fn restore_in_place(
+        &mut self,
+        config: Config,
+        p: &Parts,
+        now_ms: u64,
+    ) -> Result<(), Error> {
+        self.init_in_place(config);
+        self.set_parts(p, now_ms)
     }
 
     /// The checks of the parts every build keeps (the state and the

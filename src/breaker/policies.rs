@@ -448,10 +448,10 @@ impl Hooks for Ext {
         )
     }
 
-    fn policy_parts(b: &Breaker, now_ms: u64) -> PolicyParts {
+    fn policy_parts(b: &Breaker, now_ms: u64, out: &mut PolicyParts) {
         let e = &b.ext;
         let p = &b.config.policy;
-        let mut out = PolicyParts::neutral(&b.config);
+        *out = PolicyParts::neutral(&b.config);
         out.transitions = e.transitions.get();
         out.slow_count = e.slow_count.get();
         out.stale_count = e.stale_count.get();
@@ -479,7 +479,7 @@ impl Hooks for Ext {
         // still hold a bucket start, with nothing in it): none is written,
         // as none is restored.
         if !b.has_window() {
-            return out;
+            return;
         }
         match p.window_kind {
             WindowKind::Count => {
@@ -502,7 +502,6 @@ impl Hooks for Ext {
                 }
             }
         }
-        out
     }
 
     fn check_policy_parts(
@@ -512,7 +511,11 @@ impl Hooks for Ext {
         now_ms: u64,
     ) -> Result<(), Error> {
         match parts {
-            Some(x) => checked_window(config, state, x, now_ms).map(drop),
+            Some(x) => {
+                // The window is built to be checked, then dropped.
+                let mut scratch = RateWindow::EMPTY;
+                checked_window(config, state, x, now_ms, &mut scratch)
+            }
             None => Ok(()),
         }
     }
@@ -527,11 +530,10 @@ impl Hooks for Ext {
             // reading.
             return Ok(());
         };
-        let window = checked_window(&b.config, b.state, x, now_ms)?;
+        checked_window(&b.config, b.state, x, now_ms, &mut b.ext.window)?;
         let max_calls = b.config.half_open_max_calls;
         let done = x.half_open_successes.saturating_add(x.half_open_failures);
         let e = &mut b.ext;
-        e.window = window;
         e.transitions = SplitU64::new(x.transitions);
         e.slow_count = SplitU64::new(x.slow_count);
         e.stale_count = SplitU64::new(x.stale_count);

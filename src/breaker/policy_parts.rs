@@ -17,14 +17,17 @@ pub(super) fn keeps_window(p: &Policy) -> bool {
 /// Checks policy parts for a breaker with `config` in `state` (the
 /// snapshot's), restored at `now_ms`, without a breaker: the half-open
 /// round, the forced-open time, the jitter generator, the backoff step and
-/// the rate window (returned, for the restore to install).
-/// [`Error::BadSnapshot`] for state such a breaker could not have reached.
+/// the rate window (written to `window`, the restored breaker's or a
+/// scratch one: no other copy of it on the stack). [`Error::BadSnapshot`]
+/// for state such a breaker could not have reached (`window` then may
+/// have been written).
 pub(super) fn checked_window(
     config: &Config,
     state: State,
     x: &PolicyParts,
     now_ms: u64,
-) -> Result<RateWindow, Error> {
+    window: &mut RateWindow,
+) -> Result<(), Error> {
     let p = &config.policy;
     let max_calls = config.half_open_max_calls;
     let done = x.half_open_successes.saturating_add(x.half_open_failures);
@@ -49,7 +52,7 @@ pub(super) fn checked_window(
     {
         return Err(Error::BadSnapshot);
     }
-    restore_window(p, x, now_ms).ok_or(Error::BadSnapshot)
+    restore_window(p, x, now_ms, window).ok_or(Error::BadSnapshot)
 }
 
 /// Sets bit `k` of `bits` (oldest first, bit k of byte k / 8).
@@ -98,8 +101,8 @@ fn jitter_allows(p: &Policy, base: u32, open: u32) -> bool {
 /// The rate window of a snapshot's parts, checked against the breaker's
 /// policy: `None` for bits beyond the calls held, more calls than the
 /// window, a bucket beyond the window's size or with more failures than
-/// calls, or contents of the other kind of window.
-fn restore_window(p: &Policy, x: &PolicyParts, now_ms: u64) -> Option<RateWindow> {
+/// calls, or contents of the other kind of window. Written to `out`.
+fn restore_window(p: &Policy, x: &PolicyParts, now_ms: u64, out: &mut RateWindow) -> Option<()> {
     let has = keeps_window(p);
     let size = p.window_size as usize;
     let fill = usize::from(x.window_fill);
@@ -109,14 +112,19 @@ fn restore_window(p: &Policy, x: &PolicyParts, now_ms: u64) -> Option<RateWindow
     };
     let no_buckets = x.newest_bucket_age_ms.is_none() && x.buckets.iter().all(|t| *t == [0; 3]);
     match p.window_kind {
-        _ if !has => (fill == 0 && bits_clear_from(0) && no_buckets).then_some(RateWindow::EMPTY),
+        _ if !has => {
+            if !(fill == 0 && bits_clear_from(0) && no_buckets) {
+                return None;
+            }
+            *out = RateWindow::EMPTY;
+        }
         WindowKind::Count => {
             if fill > size || !bits_clear_from(fill) || !no_buckets {
                 return None;
             }
             let outcomes =
                 (0..fill).map(|k| (get_bit(&x.window_failed, k), get_bit(&x.window_slow, k)));
-            RateWindow::from_count_outcomes(p, outcomes)
+            *out = RateWindow::from_count_outcomes(p, outcomes)?;
         }
         WindowKind::Time => {
             if fill != 0 || !bits_clear_from(0) {
@@ -137,7 +145,8 @@ fn restore_window(p: &Policy, x: &PolicyParts, now_ms: u64) -> Option<RateWindow
                 failures: t[1],
                 slow: t[2],
             });
-            RateWindow::from_time_buckets(p, start, buckets)
+            *out = RateWindow::from_time_buckets(p, start, buckets)?;
         }
     }
+    Some(())
 }

@@ -140,8 +140,8 @@ impl Hooks for Ext {
 
     /// Snakepit's neutral values: the same format as a build with
     /// policies, which restores it as a breaker with an empty history.
-    fn policy_parts(b: &Breaker, _: u64) -> PolicyParts {
-        PolicyParts::neutral(&b.config)
+    fn policy_parts(b: &Breaker, _: u64, out: &mut PolicyParts) {
+        *out = PolicyParts::neutral(&b.config);
     }
 
     /// A blob written with policies restores if nothing in its policy

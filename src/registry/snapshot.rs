@@ -91,8 +91,7 @@ impl<const N: usize> Registry<N> {
         // Every check of the snapshot before name and room are decided.
         Breaker::check_parts(&config, &parts, now_ms)?;
         self.insert_with(&self.names.begin()?, &name, |b| {
-            b.init_in_place(config);
-            b.set_parts(&parts, now_ms)
+            b.restore_in_place(config, &parts, now_ms)
         })
     }
 
@@ -144,13 +143,15 @@ impl<const N: usize> Registry<N> {
             // encoded after the lock is released. On firmware with
             // policies, encoded from its lent slot instead.
             let mut copy = Breaker::VACANT;
+            let mut parts = Parts::EMPTY;
             for (i, slot) in self.slots.iter().enumerate() {
                 let Some(name) = named(i) else { continue };
                 if Self::ENCODE_IN_SLOT {
                     Self::access(slot, |s| {
                         self.fast.with_counts(s.id(), &s.breaker, |b| {
                             name.with_bytes(|name| {
-                                snapshot::write_entry(&mut w, name, b.config(), &b.to_parts(now_ms))
+                                b.to_parts(now_ms, &mut parts);
+                                snapshot::write_entry(&mut w, name, b.config(), &parts)
                             })
                         })
                     })?;
@@ -163,7 +164,8 @@ impl<const N: usize> Registry<N> {
                     }
                 })?;
                 name.with_bytes(|name| {
-                    snapshot::write_entry(&mut w, name, copy.config(), &copy.to_parts(now_ms))
+                    copy.to_parts(now_ms, &mut parts);
+                    snapshot::write_entry(&mut w, name, copy.config(), &parts)
                 });
             }
             Ok(count)
@@ -237,8 +239,7 @@ impl<const N: usize> Registry<N> {
             let config = snapshot::entry_parts(entry, &mut parts)?;
             let name = NameWords::new(&snapshot::entry_name(entry)?)?;
             self.insert_with(&token, &name, |b| {
-                b.init_in_place(config);
-                b.set_parts(&parts, now_ms)
+                b.restore_in_place(config, &parts, now_ms)
             })?;
         }
         Ok(entries.len())
