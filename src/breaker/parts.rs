@@ -225,3 +225,84 @@ impl Breaker {
         Ext::set_policy_parts(self, p.policy.as_ref(), now_ms)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The parts of a breaker with `config`, then `edit`ed.
+    fn edited(config: Config, edit: impl FnOnce(&mut Parts)) -> Parts {
+        let mut p = Parts::EMPTY;
+        Breaker::new(config).unwrap().to_parts(1_000, &mut p);
+        edit(&mut p);
+        p
+    }
+
+    fn x(p: &mut Parts) -> &mut PolicyParts {
+        p.policy.as_mut().unwrap()
+    }
+
+    /// A restore checks a snapshot with `check_parts` before it decides
+    /// anything else, then writes the breaker with `set_parts`, whose
+    /// error it does not expect: the two must agree on every input.
+    #[test]
+    fn check_parts_answers_as_building_the_breaker_does() {
+        let config = Config::default()
+            .with_failure_threshold(3)
+            .with_half_open_max_calls(2);
+        #[cfg(feature = "policies")]
+        let windowed = config.with_policy(
+            crate::Policy::SNAKEPIT
+                .with_trip_rule(crate::TripRule::FailureRate)
+                .with_window(crate::WindowKind::Count, 4, 0),
+        );
+        #[cfg(not(feature = "policies"))]
+        let windowed = config;
+        let cases: [(Config, Parts, bool); 12] = [
+            (config, edited(config, |_| ()), true),
+            (config, edited(config, |p| p.policy = None), true),
+            (config, edited(config, |p| p.failure_count = 3), false),
+            (config, edited(config, |p| p.failure_total = 1), true),
+            (config, edited(config, |p| p.state = State::Open), false),
+            (
+                config,
+                edited(config, |p| {
+                    p.state = State::HalfOpen;
+                    p.half_open_calls = 3;
+                }),
+                false,
+            ),
+            (
+                config,
+                edited(config, |p| {
+                    p.failure_count = 2;
+                    p.failure_total = 1;
+                }),
+                false,
+            ),
+            (
+                config,
+                edited(config, |p| x(p).half_open_failures = 1),
+                false,
+            ),
+            (config, edited(config, |p| x(p).open_ms += 1), false),
+            (
+                config,
+                edited(config, |p| x(p).forced = Some((5, 1))),
+                false,
+            ),
+            (windowed, edited(windowed, |p| x(p).window_fill = 5), false),
+            (
+                windowed,
+                edited(windowed, |p| x(p).window_fill = 1),
+                Ext::POLICIES,
+            ),
+        ];
+        for (i, (config, parts, ok)) in cases.iter().enumerate() {
+            let checked = Breaker::check_parts(config, parts, 1_000);
+            let built = Breaker::from_parts(*config, parts, 1_000).map(drop);
+            assert_eq!(checked, built, "case {i}");
+            assert_eq!(checked.is_ok(), *ok, "case {i}: {checked:?}");
+        }
+    }
+}
