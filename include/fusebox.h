@@ -786,7 +786,9 @@ fusebox_status fusebox_lookup(const char *name, fusebox_id *out_id);
  * Destroys a breaker: its slot is free and its id (every copy) is stale.
  *
  * Errors: `FUSEBOX_NOT_FOUND` (unknown or stale id), `FUSEBOX_BUSY` (as
- * for `fusebox_create`).
+ * for `fusebox_create`, and, on firmware with policies, while a function
+ * on this breaker is in progress in a context this call preempted: the
+ * breaker stays).
  */
 fusebox_status fusebox_destroy(fusebox_id id);
 
@@ -837,11 +839,17 @@ fusebox_status fusebox_record_failure(fusebox_id id);
 
 /**
  * Runs `op(userdata)` through the breaker. Rejected: returns
- * `FUSEBOX_CIRCUIT_OPEN` (or `FUSEBOX_NOT_FOUND`) and `op` does not run.
+ * `FUSEBOX_CIRCUIT_OPEN` (or `FUSEBOX_NOT_FOUND`, or, on firmware with
+ * policies, `FUSEBOX_BUSY`: see the header's summary) and `op` does not
+ * run.
  * Admitted: `op` runs outside every critical section, its return value is
  * recorded (0 success, anything else failure) and written to `*out_result`,
  * and the status is `FUSEBOX_OK`. If the breaker is destroyed while `op`
- * runs, the outcome is dropped and the status is still `FUSEBOX_OK`. A
+ * runs, the outcome is dropped and the status is still `FUSEBOX_OK`; so it
+ * is, on firmware with policies, when recording it finds the breaker in
+ * another context's function (possible when `op` let another task or
+ * core use the breaker, never from an interrupt handler that preempted
+ * `op`): a half-open probe's outcome then stays in flight. A
  * breaker that measures slow calls times `op` through a permit, like
  * `fusebox_call_classified`: a result that arrives after the breaker moved
  * on only counts in `stale_count`.
@@ -1106,7 +1114,9 @@ fusebox_status fusebox_next(fusebox_id after, fusebox_id *out_next);
  * status is also `FUSEBOX_BUFFER_TOO_SMALL` with the new size, but `buf`
  * then holds an empty string (a NUL at `buf[0]`, the rest unspecified):
  * the only error that changes `buf`. Leave some room (say a quarter more
- * than the size reported) to make a retry unlikely.
+ * than the size reported) to make a retry unlikely. On firmware with
+ * policies, a breaker that is in a function this call preempted is left
+ * out of the text (back in the next one).
  *
  * Errors: `FUSEBOX_NULL_PARAMETER`, `FUSEBOX_BUFFER_TOO_SMALL`,
  * `FUSEBOX_NO_CLOCK` (firmware before `fusebox_set_clock`: the time spent
@@ -1156,8 +1166,10 @@ fusebox_status fusebox_complete(const struct fusebox_permit *permit, fusebox_out
  * Runs `op(userdata)` like `fusebox_call`, but `classify(result, userdata)`
  * decides how the result counts (`FUSEBOX_OUTCOME_*`; an unknown code
  * counts as a failure). The call goes through a permit: a result that
- * arrives after the breaker moved on is not recorded. `*out_result`
- * receives `op`'s value and the status is `FUSEBOX_OK` whenever `op` ran.
+ * arrives after the breaker moved on is not recorded; nor, as in
+ * `fusebox_call`, one whose recording finds the breaker busy (firmware
+ * with policies). `*out_result` receives `op`'s value and the status is
+ * `FUSEBOX_OK` whenever `op` ran.
  * A state change is delivered to the listener before this returns (see
  * `fusebox_set_listener`: who waits for what).
  *
@@ -1313,7 +1325,9 @@ fusebox_status fusebox_events_dropped(uint32_t *out_count);
  * encoding and CRC are done after it is released.
  *
  * Errors: `FUSEBOX_NULL_PARAMETER`, `FUSEBOX_NOT_FOUND`,
- * `FUSEBOX_BUFFER_TOO_SMALL`, `FUSEBOX_NO_CLOCK`. `buf` and `*out_len` are
+ * `FUSEBOX_BUFFER_TOO_SMALL`, `FUSEBOX_NO_CLOCK`, `FUSEBOX_BUSY` (firmware
+ * with policies: the breaker is in a function this call preempted; see
+ * the header's summary). `buf` and `*out_len` are
  * written only on `FUSEBOX_OK`: on an error not a byte of `buf` changes.
  *
  * # Safety
@@ -1370,9 +1384,12 @@ size_t fusebox_snapshot_all_max(void);
  *
  * Errors: `FUSEBOX_NULL_PARAMETER`, `FUSEBOX_BUFFER_TOO_SMALL` (`len`
  * below the blob's length; `fusebox_snapshot_all_max()` always suffices),
- * `FUSEBOX_NO_CLOCK`, `FUSEBOX_BUSY` (as for `fusebox_create`). `buf`
- * and `*out_len` are written only
- * on `FUSEBOX_OK`: on an error not a byte of `buf` changes.
+ * `FUSEBOX_NO_CLOCK`, `FUSEBOX_BUSY` (as for `fusebox_create`, and, on
+ * firmware with policies, while any breaker is in a function this call
+ * preempted). `buf` and `*out_len` are written only on `FUSEBOX_OK`: on
+ * an error not a byte of `buf` changes (one exception, multi-core
+ * firmware: a breaker that another core takes during this call makes it
+ * `FUSEBOX_BUSY` with `buf` partly written).
  *
  * # Safety
  * `buf` is NULL or writable for `len` bytes; `out_len` is NULL or writable.

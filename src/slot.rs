@@ -37,7 +37,7 @@ mod imp {
     pub(crate) struct SlotCell<T>(Lock<T>);
 
     impl<T> SlotCell<T> {
-        /// Whether [`with_long`](Self::with_long) lends the value out of
+        /// Whether [`with_long_if`](Self::with_long_if) lends the value out of
         /// the lock: no, on hosts it holds the lock throughout.
         pub(crate) const LENDS: bool = false;
 
@@ -60,10 +60,15 @@ mod imp {
             self.with(f)
         }
 
-        /// [`with`](Self::with): on hosts long bookkeeping holds the lock
-        /// as any other does.
+        /// [`with`](Self::with), `check` unused: on hosts long bookkeeping
+        /// holds the lock as any other does, and `f` looks at the value
+        /// under the lock itself.
         #[inline(always)]
-        pub(crate) fn with_long<R>(&self, f: impl FnOnce(&mut T) -> R) -> Result<R, Error> {
+        pub(crate) fn with_long_if<R>(
+            &self,
+            _check: impl FnOnce(&T) -> Result<(), Error>,
+            f: impl FnOnce(&mut T) -> R,
+        ) -> Result<R, Error> {
             self.with(f)
         }
     }
@@ -81,7 +86,7 @@ mod imp {
     pub(crate) struct SlotCell<T>(Mutex<T>);
 
     impl<T> SlotCell<T> {
-        /// Whether [`with_long`](Self::with_long) lends the value out of
+        /// Whether [`with_long_if`](Self::with_long_if) lends the value out of
         /// the lock: no, on hosts it holds the lock throughout.
         pub(crate) const LENDS: bool = false;
 
@@ -108,10 +113,15 @@ mod imp {
             self.with(f)
         }
 
-        /// [`with`](Self::with): on hosts long bookkeeping holds the lock
-        /// as any other does.
+        /// [`with`](Self::with), `check` unused: on hosts long bookkeeping
+        /// holds the lock as any other does, and `f` looks at the value
+        /// under the lock itself.
         #[inline(always)]
-        pub(crate) fn with_long<R>(&self, f: impl FnOnce(&mut T) -> R) -> Result<R, Error> {
+        pub(crate) fn with_long_if<R>(
+            &self,
+            _check: impl FnOnce(&T) -> Result<(), Error>,
+            f: impl FnOnce(&mut T) -> R,
+        ) -> Result<R, Error> {
             self.with(f)
         }
     }
@@ -129,7 +139,7 @@ mod imp {
     pub(crate) struct SlotCell<T>(CsCell<T>);
 
     impl<T> SlotCell<T> {
-        /// Whether [`with_long`](Self::with_long) lends the value out of
+        /// Whether [`with_long_if`](Self::with_long_if) lends the value out of
         /// the critical section: yes, interrupts stay enabled meanwhile.
         pub(crate) const LENDS: bool = true;
 
@@ -140,7 +150,7 @@ mod imp {
         /// Runs `f` inside a critical section. `NotFound` while the slot
         /// is being filled ([`fill`](Self::fill): an empty slot, whose ids
         /// are all stale), `Busy` while it is lent to
-        /// [`with_long`](Self::with_long) (or, which fusebox never does,
+        /// [`with_long_if`](Self::with_long_if) (or, which fusebox never does,
         /// on re-entry).
         #[inline]
         pub(crate) fn with<R>(&self, f: impl FnOnce(&mut T) -> R) -> Result<R, Error> {
@@ -154,14 +164,31 @@ mod imp {
             self.0.lend(Error::NotFound, f)
         }
 
+        /// [`with_long_if`](Self::with_long_if) without a check (unit
+        /// tests: a context holding the slot, as a preempted operation
+        /// does).
+        #[cfg(all(test, feature = "policies"))]
+        pub(crate) fn with_long<R>(&self, f: impl FnOnce(&mut T) -> R) -> Result<R, Error> {
+            self.0.lend(Error::Busy, f)
+        }
+
         /// Runs `f`, bookkeeping whose time grows with the breaker's
         /// configuration (policies), with interrupts enabled: masked only
         /// to take and give back the slot. Meanwhile every other access to
         /// this slot answers `Busy` (a context that preempted `f`: it
         /// cannot wait for it); `Busy` too if this one preempted another.
+        /// Only if `check` (a constant-time look at the value, made in the
+        /// critical section that takes the slot) answers `Ok`; its error
+        /// otherwise, and the slot is not taken: an operation by a stale
+        /// id never makes a `create` or a `remove` of this slot answer
+        /// `Busy`.
         #[inline]
-        pub(crate) fn with_long<R>(&self, f: impl FnOnce(&mut T) -> R) -> Result<R, Error> {
-            self.0.lend(Error::Busy, f)
+        pub(crate) fn with_long_if<R>(
+            &self,
+            check: impl FnOnce(&T) -> Result<(), Error>,
+            f: impl FnOnce(&mut T) -> R,
+        ) -> Result<R, Error> {
+            self.0.lend_if(Error::Busy, check, f)
         }
     }
 }

@@ -6,6 +6,10 @@ use fusebox::{Config, Error, Event, Listener, Outcome, Policy, Registry, State, 
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::{Barrier, Mutex};
 
+#[path = "support/busy.rs"]
+mod busy;
+use busy::unless_busy;
+
 const THREADS: usize = if cfg!(miri) { 2 } else { 4 };
 const ROUNDS: u64 = if cfg!(miri) { 20 } else { 2_000 };
 
@@ -269,22 +273,6 @@ fn state_changes_and_structural_operations_do_not_deadlock() {
         done_rx.recv_timeout(limit).is_ok(),
         "deadlock: state changes and structural operations never finished"
     );
-}
-
-/// `op` again while it answers `Busy`: without `std`, a structural
-/// operation never waits for another in progress (on firmware that one may
-/// be the task it preempted); it answers `Busy`, and the caller retries.
-/// So does, with policies, an operation on a breaker that another thread
-/// is in an operation on (firmware lends the slot out of the critical
-/// section for the policies' long bookkeeping). With `std` it waits, and
-/// `Busy` never comes from another thread.
-fn unless_busy<T>(mut op: impl FnMut() -> Result<T, Error>) -> Result<T, Error> {
-    loop {
-        match op() {
-            Err(Error::Busy) if !cfg!(feature = "std") => std::thread::yield_now(),
-            other => return other,
-        }
-    }
 }
 
 /// Retirement: once `set_listener` returned, the listener it replaced is

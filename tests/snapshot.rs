@@ -3,6 +3,12 @@
 use fusebox::{Breaker, Config, Error, Registry, State, SNAPSHOT_LEN};
 use proptest::prelude::*;
 
+#[cfg(feature = "policies")]
+#[path = "support/busy.rs"]
+mod busy;
+#[cfg(feature = "policies")]
+use busy::unless_busy;
+
 fn cfg() -> Config {
     Config::default()
         .with_failure_threshold(3)
@@ -503,17 +509,6 @@ fn manual_states_are_carried_anywhere_in_a_registry_blob() {
 #[cfg(feature = "policies")]
 #[test]
 fn a_manual_state_set_during_snapshot_all_never_leaves_half_a_blob() {
-    /// `op` again while it answers `Busy`: without `std`, with policies, a
-    /// call on a breaker that the other thread is in a call on answers
-    /// `Busy` instead of waiting.
-    fn unless_busy<T>(mut op: impl FnMut() -> Result<T, Error>) -> Result<T, Error> {
-        loop {
-            match op() {
-                Err(Error::Busy) if !cfg!(feature = "std") => std::thread::yield_now(),
-                other => return other,
-            }
-        }
-    }
     use std::sync::atomic::{AtomicBool, Ordering};
     static R: Registry<8> = Registry::new();
     let ids: Vec<_> = (0..8u8)

@@ -3,20 +3,12 @@ use fusebox::{Config, Error, Registry, State};
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::Barrier;
 
+#[path = "support/busy.rs"]
+mod busy;
+use busy::unless_busy;
+
 const THREADS: usize = if cfg!(miri) { 2 } else { 4 };
 const ROUNDS: u64 = if cfg!(miri) { 20 } else { 2_000 };
-
-/// `op` again while it answers `Busy`: without `std`, with policies, a call
-/// on a breaker that another thread is in a call on answers `Busy` (having
-/// done nothing) instead of waiting; with `std` it waits.
-fn unless_busy<T>(mut op: impl FnMut() -> Result<T, Error>) -> Result<T, Error> {
-    loop {
-        match op() {
-            Err(Error::Busy) if !cfg!(feature = "std") => std::thread::yield_now(),
-            other => return other,
-        }
-    }
-}
 
 #[test]
 fn half_open_admissions_never_exceed_the_limit_under_a_race() {
@@ -214,25 +206,20 @@ fn counts_stay_exact_beyond_the_lanes_across_thread_ends_and_slot_reuse() {
 #[test]
 fn lookups_race_creates_and_removes_without_a_wrong_answer() {
     static REG: Registry<8> = Registry::new();
-    let retry = |op: &dyn Fn() -> Result<fusebox::Id, Error>| loop {
-        match op() {
-            Err(Error::Busy) if !cfg!(feature = "std") => std::thread::yield_now(),
-            other => return other,
-        }
-    };
     let steady = REG.create(b"steady", Config::default()).unwrap();
     let churning = AtomicU32::new(2);
     std::thread::scope(|s| {
         for t in 0..2u32 {
-            let (churning, retry) = (&churning, &retry);
+            let churning = &churning;
             s.spawn(move || {
                 // By time, not rounds: the readers must overlap the writes.
                 let start = std::time::Instant::now();
                 let run = std::time::Duration::from_millis(if cfg!(miri) { 50 } else { 300 });
                 for k in (0..).take_while(|_| start.elapsed() < run) {
                     let name = format!("n{t}-{}", k % 3);
-                    let id = retry(&|| REG.create(name.as_bytes(), Config::default())).unwrap();
-                    retry(&|| REG.remove(id).map(|()| id)).unwrap();
+                    let id =
+                        unless_busy(|| REG.create(name.as_bytes(), Config::default())).unwrap();
+                    unless_busy(|| REG.remove(id)).unwrap();
                 }
                 churning.fetch_sub(1, Ordering::Relaxed);
             });
@@ -256,4 +243,57 @@ fn lookups_race_creates_and_removes_without_a_wrong_answer() {
         }
     });
     assert_eq!(REG.len(), 1);
+}
+
+/// An operation by a stale id (its breaker removed) on another thread
+/// never makes a structural call answer `Busy`: with no other structural
+/// call in progress, `create`, `remove` and `restore_all` (all or
+/// nothing) always succeed in the slots the stale id points to.
+#[test]
+fn operations_by_stale_ids_never_make_structural_calls_busy() {
+    static REG: Registry<2> = Registry::new();
+    let stale: Vec<_> = [b"a", b"b"]
+        .map(|n| REG.create(n, Config::default()).unwrap())
+        .to_vec();
+    let mut blob = vec![0u8; Registry::<2>::SNAPSHOT_ALL_MAX];
+    let len = REG.snapshot_all(0, &mut blob).unwrap();
+    for id in &stale {
+        REG.remove(*id).unwrap();
+    }
+    let done = std::sync::atomic::AtomicBool::new(false);
+    let rounds = if cfg!(miri) { 10 } else { 20_000 };
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            while !done.load(Ordering::Relaxed) {
+                for id in &stale {
+                    assert_eq!(REG.record_failure(*id, 1), Err(Error::NotFound));
+                }
+            }
+        });
+        let _done = StopOnDrop(&done);
+        for round in 0..rounds {
+            let id = REG.create(b"x", Config::default());
+            assert!(id.is_ok(), "round {round}: create answered {id:?}");
+            assert_eq!(REG.remove(id.unwrap()), Ok(()), "round {round}: remove");
+            assert_eq!(
+                REG.restore_all(&blob[..len], 0),
+                Ok(2),
+                "round {round}: restore_all"
+            );
+            for name in [b"a", b"b"] {
+                let id = REG.lookup(name).unwrap();
+                assert_eq!(REG.remove(id), Ok(()), "round {round}: remove");
+            }
+        }
+    });
+}
+
+/// Stops another thread however the test ends (a failed assertion too,
+/// or the scope would wait for it forever).
+struct StopOnDrop<'a>(&'a std::sync::atomic::AtomicBool);
+
+impl Drop for StopOnDrop<'_> {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
 }

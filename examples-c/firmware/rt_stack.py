@@ -174,10 +174,25 @@ class Graph:
                         todo.append(g)
         return found
 
+    # The setters store fusebox functions (the C listener's and clock's
+    # trampolines) that any later call may reach through a pointer loaded
+    # from data, not from its own code: they are targets of every entry.
+    SETTERS = ("fusebox_set_listener", "fusebox_set_clock", "fusebox_set_clock32",
+               "fusebox_set_clock_var32", "fusebox_set_clock_var64")
+
+    def stored_targets(self):
+        """The fusebox functions that the setters' code stores."""
+        if not hasattr(self, "_stored"):
+            self._stored = set()
+            for s in self.SETTERS:
+                if s in self.funcs:
+                    self._stored |= self.targets_of(s)
+        return self._stored
+
     def depth(self, entry):
         """(bytes, chain, indirect, cut) of the deepest path from `entry`;
         `cut`: cycles through indirect calls (each counted once)."""
-        targets = self.targets_of(entry)
+        targets = self.targets_of(entry) | self.stored_targets()
         memo, cut = {}, []
 
         def walk(f, stack, kinds):

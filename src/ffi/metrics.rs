@@ -121,7 +121,9 @@ pub unsafe extern "C" fn fusebox_next(
 /// status is also `FUSEBOX_BUFFER_TOO_SMALL` with the new size, but `buf`
 /// then holds an empty string (a NUL at `buf[0]`, the rest unspecified):
 /// the only error that changes `buf`. Leave some room (say a quarter more
-/// than the size reported) to make a retry unlikely.
+/// than the size reported) to make a retry unlikely. On firmware with
+/// policies, a breaker that is in a function this call preempted is left
+/// out of the text (back in the next one).
 ///
 /// Errors: `FUSEBOX_NULL_PARAMETER`, `FUSEBOX_BUFFER_TOO_SMALL`,
 /// `FUSEBOX_NO_CLOCK` (firmware before `fusebox_set_clock`: the time spent

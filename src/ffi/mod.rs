@@ -119,7 +119,9 @@ pub unsafe extern "C" fn fusebox_lookup(
 /// Destroys a breaker: its slot is free and its id (every copy) is stale.
 ///
 /// Errors: `FUSEBOX_NOT_FOUND` (unknown or stale id), `FUSEBOX_BUSY` (as
-/// for `fusebox_create`).
+/// for `fusebox_create`, and, on firmware with policies, while a function
+/// on this breaker is in progress in a context this call preempted: the
+/// breaker stays).
 #[no_mangle]
 pub extern "C" fn fusebox_destroy(id: fusebox_id) -> fusebox_status {
     to_status(REGISTRY.remove(Id::from_raw(id)))
@@ -199,11 +201,17 @@ pub extern "C" fn fusebox_record_failure(id: fusebox_id) -> fusebox_status {
 }
 
 /// Runs `op(userdata)` through the breaker. Rejected: returns
-/// `FUSEBOX_CIRCUIT_OPEN` (or `FUSEBOX_NOT_FOUND`) and `op` does not run.
+/// `FUSEBOX_CIRCUIT_OPEN` (or `FUSEBOX_NOT_FOUND`, or, on firmware with
+/// policies, `FUSEBOX_BUSY`: see the header's summary) and `op` does not
+/// run.
 /// Admitted: `op` runs outside every critical section, its return value is
 /// recorded (0 success, anything else failure) and written to `*out_result`,
 /// and the status is `FUSEBOX_OK`. If the breaker is destroyed while `op`
-/// runs, the outcome is dropped and the status is still `FUSEBOX_OK`. A
+/// runs, the outcome is dropped and the status is still `FUSEBOX_OK`; so it
+/// is, on firmware with policies, when recording it finds the breaker in
+/// another context's function (possible when `op` let another task or
+/// core use the breaker, never from an interrupt handler that preempted
+/// `op`): a half-open probe's outcome then stays in flight. A
 /// breaker that measures slow calls times `op` through a permit, like
 /// `fusebox_call_classified`: a result that arrives after the breaker moved
 /// on only counts in `stale_count`.

@@ -175,8 +175,10 @@ pub unsafe extern "C" fn fusebox_complete(
 /// Runs `op(userdata)` like `fusebox_call`, but `classify(result, userdata)`
 /// decides how the result counts (`FUSEBOX_OUTCOME_*`; an unknown code
 /// counts as a failure). The call goes through a permit: a result that
-/// arrives after the breaker moved on is not recorded. `*out_result`
-/// receives `op`'s value and the status is `FUSEBOX_OK` whenever `op` ran.
+/// arrives after the breaker moved on is not recorded; nor, as in
+/// `fusebox_call`, one whose recording finds the breaker busy (firmware
+/// with policies). `*out_result` receives `op`'s value and the status is
+/// `FUSEBOX_OK` whenever `op` ran.
 /// A state change is delivered to the listener before this returns (see
 /// `fusebox_set_listener`: who waits for what).
 ///

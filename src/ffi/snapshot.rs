@@ -20,7 +20,9 @@ use crate::{Id, Registry};
 /// encoding and CRC are done after it is released.
 ///
 /// Errors: `FUSEBOX_NULL_PARAMETER`, `FUSEBOX_NOT_FOUND`,
-/// `FUSEBOX_BUFFER_TOO_SMALL`, `FUSEBOX_NO_CLOCK`. `buf` and `*out_len` are
+/// `FUSEBOX_BUFFER_TOO_SMALL`, `FUSEBOX_NO_CLOCK`, `FUSEBOX_BUSY` (firmware
+/// with policies: the breaker is in a function this call preempted; see
+/// the header's summary). `buf` and `*out_len` are
 /// written only on `FUSEBOX_OK`: on an error not a byte of `buf` changes.
 ///
 /// # Safety
@@ -99,9 +101,12 @@ pub extern "C" fn fusebox_snapshot_all_max() -> usize {
 ///
 /// Errors: `FUSEBOX_NULL_PARAMETER`, `FUSEBOX_BUFFER_TOO_SMALL` (`len`
 /// below the blob's length; `fusebox_snapshot_all_max()` always suffices),
-/// `FUSEBOX_NO_CLOCK`, `FUSEBOX_BUSY` (as for `fusebox_create`). `buf`
-/// and `*out_len` are written only
-/// on `FUSEBOX_OK`: on an error not a byte of `buf` changes.
+/// `FUSEBOX_NO_CLOCK`, `FUSEBOX_BUSY` (as for `fusebox_create`, and, on
+/// firmware with policies, while any breaker is in a function this call
+/// preempted). `buf` and `*out_len` are written only on `FUSEBOX_OK`: on
+/// an error not a byte of `buf` changes (one exception, multi-core
+/// firmware: a breaker that another core takes during this call makes it
+/// `FUSEBOX_BUSY` with `buf` partly written).
 ///
 /// # Safety
 /// `buf` is NULL or writable for `len` bytes; `out_len` is NULL or writable.

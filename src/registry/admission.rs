@@ -163,12 +163,17 @@ impl<const N: usize> Registry<N> {
     /// a failure's time), as in [`Breaker::call`] (firmware without
     /// policies reads it to admit, too: the answers are the same). If the
     /// breaker is removed while `op` runs, the outcome is not recorded and
-    /// `op`'s result is still returned.
+    /// `op`'s result is still returned. So it is, without `std` with
+    /// policies, when the record finds the breaker in another context's
+    /// operation ([`Error::Busy`]: possible when `op` lets another thread,
+    /// core or task use the breaker, never from an interrupt handler that
+    /// preempted `op`): a half-open probe's outcome then stays in flight.
     ///
     /// # Errors
-    /// [`CallError::Rejected`] with [`Error::CircuitOpen`] or
-    /// [`Error::NotFound`] (the op did not run), or [`CallError::Failed`]
-    /// with the op's own error.
+    /// [`CallError::Rejected`] with [`Error::CircuitOpen`],
+    /// [`Error::NotFound`] or, without `std` with policies, [`Error::Busy`]
+    /// (the op did not run), or [`CallError::Failed`] with the op's own
+    /// error.
     #[cfg_attr(fusebox_fast, inline)]
     pub fn call<T, E>(
         &self,

@@ -312,7 +312,7 @@ impl<const N: usize> Registry<N> {
         // breaker the name was read for is gone, as with `None`), or, with
         // policies, while this reading preempted an operation on the
         // breaker (left out of this exposition, back in the next).
-        let stats = Self::access(slot, |s| {
+        let stats = Self::access(slot, id, |s| {
             let b = s.get_mut(id).ok()?;
             Some(self.fast.stats(id, b, Some(now_ms)))
         });

@@ -127,7 +127,9 @@ impl<const N: usize> Registry<N> {
     /// [`Breaker::call_classified`](crate::Breaker::call_classified) by id: acquires a permit, runs `op`
     /// outside every lock, and completes the permit with `classify`'s
     /// verdict. A result that arrives after the breaker moved on (another
-    /// thread's probe closed it, it was reset...) is stale: not recorded.
+    /// thread's probe closed it, it was reset...) is stale: not recorded;
+    /// nor, as in [`call`](Self::call), one whose completion finds the
+    /// breaker busy (without `std`).
     ///
     /// # Errors
     /// As [`call`](Self::call).

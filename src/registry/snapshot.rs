@@ -108,12 +108,18 @@ impl<const N: usize> Registry<N> {
     /// CRCs are done outside every lock. O(N) (plus the blob's CRC).
     ///
     /// `buf` is written only when the answer is `Ok`: every check (room,
-    /// and what the format can carry) comes before the first byte.
+    /// what the format can carry and, without `std` with policies, that no
+    /// breaker is in an operation this call preempted) comes before the
+    /// first byte. One exception: without `std`, a breaker that another
+    /// core or thread (not a preempted context) takes between that check
+    /// and its copy makes the answer `Busy` with `buf` partly written.
     ///
     /// # Errors
     /// [`Error::BufferTooSmall`] (shorter than the blob), [`Error::Unsupported`]
     /// (a name with a NUL byte, which [`restore_all`](Self::restore_all)
-    /// refuses), [`Error::Busy`] (as for [`create`](Self::create)).
+    /// refuses), [`Error::Busy`] (as for [`create`](Self::create), and,
+    /// without `std` with policies, when a breaker is in another context's
+    /// operation: see [`Registry`]).
     pub fn snapshot_all(&self, now_ms: u64, buf: &mut [u8]) -> Result<usize, Error> {
         // The structural token: no breaker is added or removed meanwhile.
         let token = self.names.begin()?;
@@ -136,6 +142,19 @@ impl<const N: usize> Registry<N> {
                     return Err(Error::Unsupported);
                 }
             }
+            // Without `std`, with policies, a breaker lent to an operation
+            // this call preempted answers `Busy`: asked before the first
+            // byte, so that `buf` stays untouched. (On one core the lender
+            // cannot run until this call returns: the answer holds for the
+            // copies below. Only a lender on another core or thread can
+            // take a slot between this pass and its copy.)
+            if Breaker::LONG_BOOKKEEPING && !cfg!(feature = "std") {
+                for (i, slot) in self.slots.iter().enumerate() {
+                    if named(i).is_some() {
+                        Self::access_if(slot, Slot::any, |_| ())?;
+                    }
+                }
+            }
             let mut w = Writer::new(buf);
             snapshot::write_all_header(&mut w, header);
             // Each breaker copied under its own slot lock (a plain copy,
@@ -147,7 +166,7 @@ impl<const N: usize> Registry<N> {
             for (i, slot) in self.slots.iter().enumerate() {
                 let Some(name) = named(i) else { continue };
                 if Self::ENCODE_IN_SLOT {
-                    Self::access(slot, |s| {
+                    Self::access_if(slot, Slot::any, |s| {
                         self.fast.with_counts(s.id(), &s.breaker, |b| {
                             name.with_bytes(|name| {
                                 b.to_parts(now_ms, &mut parts);
@@ -157,7 +176,7 @@ impl<const N: usize> Registry<N> {
                     })?;
                     continue;
                 }
-                Self::access(slot, |s| {
+                Self::access_if(slot, Slot::any, |s| {
                     if s.occupied {
                         self.fast
                             .with_counts(s.id(), &s.breaker, |b| copy.clone_from(b));

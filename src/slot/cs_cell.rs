@@ -78,6 +78,55 @@ impl<T> CsCell<T> {
         // `answer` until `_lent` clears it, so this is the only reference.
         Ok(f(unsafe { &mut *self.value.get() }))
     }
+
+    /// [`lend`](Self::lend) only if `check`, run on the value in the
+    /// critical section that takes the flag, answers `Ok`; its error
+    /// otherwise, the value not lent. `check` is a constant-time look
+    /// (an id comparison): it runs with interrupts masked. The taking and
+    /// the giving back are out of line: the policies' operations share
+    /// one copy of each (`lend`, for the one `fill`, stays inline).
+    pub(crate) fn lend_if<R>(
+        &self,
+        answer: Error,
+        check: impl FnOnce(&T) -> Result<(), Error>,
+        f: impl FnOnce(&mut T) -> R,
+    ) -> Result<R, Error> {
+        self.take(answer, check)?;
+        let _lent = Lent(|| self.give_back());
+        // SAFETY: this context set the flag: every other access answers
+        // `answer` until `_lent` clears it, so this is the only reference.
+        Ok(f(unsafe { &mut *self.value.get() }))
+    }
+
+    /// Sets the flag to `answer` if it is clear and `check` passes, in one
+    /// critical section. Out of line: one copy per kind of check (the
+    /// registry has one), not one per operation (firmware flash).
+    #[inline(never)]
+    fn take(
+        &self,
+        answer: Error,
+        check: impl FnOnce(&T) -> Result<(), Error>,
+    ) -> Result<(), Error> {
+        critical_section::with(|cs| {
+            let flag = self.borrowed.borrow(cs);
+            if let Some(theirs) = flag.get() {
+                return Err(theirs);
+            }
+            // SAFETY: the flag is clear and this is a critical section:
+            // no `&mut` exists (only the flag's holder makes one, and it
+            // sets the flag in a critical section first), and none is made
+            // while this shared reference lives.
+            check(unsafe { &*self.value.get() })?;
+            flag.set(Some(answer));
+            Ok(())
+        })
+    }
+
+    /// Clears the flag, in a critical section. Out of line, as `take`.
+    #[inline(never)]
+    fn give_back(&self) {
+        critical_section::with(|cs| self.borrowed.borrow(cs).set(None));
+    }
 }
 
 /// Gives the value back when dropped: after `f` returns, and also if it
@@ -110,5 +159,36 @@ mod tests {
         // Given back: free again, with the lender's write.
         assert_eq!(cell.with(|v| *v), Ok(2));
         assert_eq!(cell.with(|_| cell.with(|v| *v)), Ok(Err(Error::Busy)));
+    }
+
+    #[test]
+    fn a_value_that_fails_the_check_is_not_lent() {
+        let cell = CsCell::new(1u32);
+        let check = |v: &u32| {
+            if *v == 1 {
+                Ok(())
+            } else {
+                Err(Error::NotFound)
+            }
+        };
+        // Refused by the check: the value stays free for everyone else.
+        let other = CsCell::new(2u32);
+        assert_eq!(
+            other.lend_if(Error::Busy, check, |_| unreachable!()),
+            Err(Error::NotFound)
+        );
+        assert_eq!(other.with(|v| *v), Ok(2));
+        // Passed: lent, others answered `Busy`; a lent value's own error
+        // comes before the check.
+        let inner = cell
+            .lend_if(Error::Busy, check, |_| {
+                (
+                    cell.with(|v| *v),
+                    cell.lend_if(Error::Busy, |_| Err(Error::NotFound), |v| *v),
+                )
+            })
+            .unwrap();
+        assert_eq!(inner, (Err(Error::Busy), Err(Error::Busy)));
+        assert_eq!(cell.with(|v| *v), Ok(1));
     }
 }
