@@ -148,8 +148,16 @@ impl Breaker {
         p: &Parts,
         now_ms: u64,
     ) -> Result<(), Error> {
-        self.init_in_place(config);
+        self.init_out_of_line(config);
         self.set_parts(p, now_ms)
+    }
+
+    /// [`init_in_place`](Self::init_in_place) in a frame of its own (a new
+    /// policy state may be built there before it is written), which is
+    /// gone when [`set_parts`](Self::set_parts) runs.
+    #[inline(never)]
+    fn init_out_of_line(&mut self, config: Config) {
+        self.init_in_place(config);
     }
 
     /// The checks of the parts every build keeps (the state and the

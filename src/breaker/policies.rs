@@ -511,11 +511,7 @@ impl Hooks for Ext {
         now_ms: u64,
     ) -> Result<(), Error> {
         match parts {
-            Some(x) => {
-                // The window is built to be checked, then dropped.
-                let mut scratch = RateWindow::EMPTY;
-                checked_window(config, state, x, now_ms, &mut scratch)
-            }
+            Some(x) => checked_window(config, state, x, now_ms, None),
             None => Ok(()),
         }
     }
@@ -530,7 +526,7 @@ impl Hooks for Ext {
             // reading.
             return Ok(());
         };
-        checked_window(&b.config, b.state, x, now_ms, &mut b.ext.window)?;
+        checked_window(&b.config, b.state, x, now_ms, Some(&mut b.ext.window))?;
         let max_calls = b.config.half_open_max_calls;
         let done = x.half_open_successes.saturating_add(x.half_open_failures);
         let e = &mut b.ext;

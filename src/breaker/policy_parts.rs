@@ -17,8 +17,8 @@ pub(super) fn keeps_window(p: &Policy) -> bool {
 /// Checks policy parts for a breaker with `config` in `state` (the
 /// snapshot's), restored at `now_ms`, without a breaker: the half-open
 /// round, the forced-open time, the jitter generator, the backoff step and
-/// the rate window (written to `window`, the restored breaker's or a
-/// scratch one: no other copy of it on the stack). [`Error::BadSnapshot`]
+/// the rate window (built, and written to `window` if given: the restored
+/// breaker's; a check alone keeps no copy of it). [`Error::BadSnapshot`]
 /// for state such a breaker could not have reached (`window` then may
 /// have been written).
 pub(super) fn checked_window(
@@ -26,7 +26,7 @@ pub(super) fn checked_window(
     state: State,
     x: &PolicyParts,
     now_ms: u64,
-    window: &mut RateWindow,
+    window: Option<&mut RateWindow>,
 ) -> Result<(), Error> {
     let p = &config.policy;
     let max_calls = config.half_open_max_calls;
@@ -101,8 +101,14 @@ fn jitter_allows(p: &Policy, base: u32, open: u32) -> bool {
 /// The rate window of a snapshot's parts, checked against the breaker's
 /// policy: `None` for bits beyond the calls held, more calls than the
 /// window, a bucket beyond the window's size or with more failures than
-/// calls, or contents of the other kind of window. Written to `out`.
-fn restore_window(p: &Policy, x: &PolicyParts, now_ms: u64, out: &mut RateWindow) -> Option<()> {
+/// calls, or contents of the other kind of window. Written to `out` if
+/// given.
+fn restore_window(
+    p: &Policy,
+    x: &PolicyParts,
+    now_ms: u64,
+    out: Option<&mut RateWindow>,
+) -> Option<()> {
     let has = keeps_window(p);
     let size = p.window_size as usize;
     let fill = usize::from(x.window_fill);
@@ -116,7 +122,9 @@ fn restore_window(p: &Policy, x: &PolicyParts, now_ms: u64, out: &mut RateWindow
             if !(fill == 0 && bits_clear_from(0) && no_buckets) {
                 return None;
             }
-            *out = RateWindow::EMPTY;
+            if let Some(out) = out {
+                *out = RateWindow::EMPTY;
+            }
         }
         WindowKind::Count => {
             if fill > size || !bits_clear_from(fill) || !no_buckets {
@@ -124,7 +132,10 @@ fn restore_window(p: &Policy, x: &PolicyParts, now_ms: u64, out: &mut RateWindow
             }
             let outcomes =
                 (0..fill).map(|k| (get_bit(&x.window_failed, k), get_bit(&x.window_slow, k)));
-            *out = RateWindow::from_count_outcomes(p, outcomes)?;
+            let w = RateWindow::from_count_outcomes(p, outcomes)?;
+            if let Some(out) = out {
+                *out = w;
+            }
         }
         WindowKind::Time => {
             if fill != 0 || !bits_clear_from(0) {
@@ -145,7 +156,10 @@ fn restore_window(p: &Policy, x: &PolicyParts, now_ms: u64, out: &mut RateWindow
                 failures: t[1],
                 slow: t[2],
             });
-            *out = RateWindow::from_time_buckets(p, start, buckets)?;
+            let w = RateWindow::from_time_buckets(p, start, buckets)?;
+            if let Some(out) = out {
+                *out = w;
+            }
         }
     }
     Some(())
