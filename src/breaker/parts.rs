@@ -144,7 +144,7 @@ impl Breaker {
     #[inline(never)]
     pub(crate) fn restore_in_place(
         &mut self,
-        config: Config,
+        config: &Config,
         p: &Parts,
         now_ms: u64,
     ) -> Result<(), Error> {
@@ -156,8 +156,8 @@ impl Breaker {
     /// policy state may be built there before it is written), which is
     /// gone when [`set_parts`](Self::set_parts) runs.
     #[inline(never)]
-    fn init_out_of_line(&mut self, config: Config) {
-        self.init_in_place(config);
+    fn init_out_of_line(&mut self, config: &Config) {
+        self.init_in_place(*config);
     }
 
     /// The checks of the parts every build keeps (the state and the

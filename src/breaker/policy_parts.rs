@@ -112,55 +112,78 @@ fn restore_window(
     let has = keeps_window(p);
     let size = p.window_size as usize;
     let fill = usize::from(x.window_fill);
-    let bits_clear_from = |from: usize| {
-        (from..x.window_failed.len() * 8)
-            .all(|k| !get_bit(&x.window_failed, k) && !get_bit(&x.window_slow, k))
-    };
     let no_buckets = x.newest_bucket_age_ms.is_none() && x.buckets.iter().all(|t| *t == [0; 3]);
     match p.window_kind {
         _ if !has => {
-            if !(fill == 0 && bits_clear_from(0) && no_buckets) {
+            if !(fill == 0 && bits_clear_from(x, 0) && no_buckets) {
                 return None;
             }
             if let Some(out) = out {
                 *out = RateWindow::EMPTY;
             }
+            Some(())
         }
         WindowKind::Count => {
-            if fill > size || !bits_clear_from(fill) || !no_buckets {
+            if fill > size || !bits_clear_from(x, fill) || !no_buckets {
                 return None;
             }
-            let outcomes =
-                (0..fill).map(|k| (get_bit(&x.window_failed, k), get_bit(&x.window_slow, k)));
-            let w = RateWindow::from_count_outcomes(p, outcomes)?;
-            if let Some(out) = out {
-                *out = w;
-            }
+            count_window(p, x, out)
         }
         WindowKind::Time => {
-            if fill != 0 || !bits_clear_from(0) {
+            if fill != 0 || !bits_clear_from(x, 0) {
                 return None;
             }
             if x.buckets.iter().skip(size).any(|t| *t != [0; 3]) {
                 return None;
             }
-            // The newest bucket is at most a bucket old (the snapshot aged
-            // the window to its reading).
-            let start = match x.newest_bucket_age_ms {
-                Some(age) if age >= u64::from(p.bucket_ms) => return None,
-                Some(age) => Some(now_ms.saturating_sub(age)),
-                None => None,
-            };
-            let buckets = x.buckets.iter().take(size).map(|t| Totals {
-                calls: t[0],
-                failures: t[1],
-                slow: t[2],
-            });
-            let w = RateWindow::from_time_buckets(p, start, buckets)?;
-            if let Some(out) = out {
-                *out = w;
-            }
+            time_window(p, x, now_ms, out)
         }
+    }
+}
+
+/// Whether no outcome bit is set from call `from` on.
+fn bits_clear_from(x: &PolicyParts, from: usize) -> bool {
+    (from..x.window_failed.len() * 8)
+        .all(|k| !get_bit(&x.window_failed, k) && !get_bit(&x.window_slow, k))
+}
+
+/// A count window's part of [`restore_window`], in a frame of its own
+/// (one window built at a time on the stack).
+#[inline(never)]
+fn count_window(p: &Policy, x: &PolicyParts, out: Option<&mut RateWindow>) -> Option<()> {
+    let fill = usize::from(x.window_fill);
+    let outcomes = (0..fill).map(|k| (get_bit(&x.window_failed, k), get_bit(&x.window_slow, k)));
+    let w = RateWindow::from_count_outcomes(p, outcomes)?;
+    if let Some(out) = out {
+        *out = w;
+    }
+    Some(())
+}
+
+/// A time window's part of [`restore_window`], in a frame of its own.
+#[inline(never)]
+fn time_window(
+    p: &Policy,
+    x: &PolicyParts,
+    now_ms: u64,
+    out: Option<&mut RateWindow>,
+) -> Option<()> {
+    let size = p.window_size as usize;
+    // The newest bucket is at most a bucket old (the snapshot aged the
+    // window to its reading).
+    let start = match x.newest_bucket_age_ms {
+        Some(age) if age >= u64::from(p.bucket_ms) => return None,
+        Some(age) => Some(now_ms.saturating_sub(age)),
+        None => None,
+    };
+    let buckets = x.buckets.iter().take(size).map(|t| Totals {
+        calls: t[0],
+        failures: t[1],
+        slow: t[2],
+    });
+    let w = RateWindow::from_time_buckets(p, start, buckets)?;
+    if let Some(out) = out {
+        *out = w;
     }
     Some(())
 }

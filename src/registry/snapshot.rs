@@ -91,7 +91,7 @@ impl<const N: usize> Registry<N> {
         // Every check of the snapshot before name and room are decided.
         Breaker::check_parts(&config, &parts, now_ms)?;
         self.insert_with(&self.names.begin()?, &name, |b| {
-            b.restore_in_place(config, &parts, now_ms)
+            b.restore_in_place(&config, &parts, now_ms)
         })
     }
 
@@ -258,7 +258,7 @@ impl<const N: usize> Registry<N> {
             let config = snapshot::entry_parts(entry, &mut parts)?;
             let name = NameWords::new(&snapshot::entry_name(entry)?)?;
             self.insert_with(&token, &name, |b| {
-                b.restore_in_place(config, &parts, now_ms)
+                b.restore_in_place(&config, &parts, now_ms)
             })?;
         }
         Ok(entries.len())
