@@ -105,7 +105,10 @@ impl<const N: usize> Registry<N> {
     /// breaker is copied under its own slot lock, a plain copy (on
     /// firmware a critical section whose length does not grow with the
     /// registry), and is as it was at that copy. The encoding and the
-    /// CRCs are done outside every lock. O(N) (plus the blob's CRC).
+    /// CRCs are done outside every lock. On firmware with policies, where
+    /// a slot is lent out of the critical section, each breaker is encoded
+    /// straight from its lent slot instead (interrupts enabled; no copy on
+    /// the stack). O(N) (plus the blob's CRC).
     ///
     /// `buf` is written only when the answer is `Ok`: every check (room,
     /// what the format can carry and, without `std` with policies, that no
