@@ -145,13 +145,15 @@ impl<const N: usize> Registry<N> {
                     return Err(Error::Unsupported);
                 }
             }
-            // Without `std`, with policies, a breaker lent to an operation
-            // this call preempted answers `Busy`: asked before the first
-            // byte, so that `buf` stays untouched. (On one core the lender
+            // Without `std`, with policies (where slots are lent: the
+            // constant that also chooses the encoding from the slot below),
+            // a breaker lent to an operation this call preempted answers
+            // `Busy`: asked before the first byte, so that `buf` stays
+            // untouched. (On one core the lender
             // cannot run until this call returns: the answer holds for the
             // copies below. Only a lender on another core or thread can
             // take a slot between this pass and its copy.)
-            if Breaker::LONG_BOOKKEEPING && !cfg!(feature = "std") {
+            if Self::ENCODE_IN_SLOT {
                 for (i, slot) in self.slots.iter().enumerate() {
                     if named(i).is_some() {
                         Self::access_if(slot, Slot::any, |_| ())?;
