@@ -37,6 +37,10 @@ mod imp {
     pub(crate) struct SlotCell<T>(Lock<T>);
 
     impl<T> SlotCell<T> {
+        /// Whether [`with_long_if`](Self::with_long_if) lends the value out of
+        /// the lock: no, on hosts it holds the lock throughout.
+        pub(crate) const LENDS: bool = false;
+
         pub(crate) const fn new(value: T) -> Self {
             SlotCell(Lock::new(value))
         }
@@ -82,6 +86,10 @@ mod imp {
     pub(crate) struct SlotCell<T>(Mutex<T>);
 
     impl<T> SlotCell<T> {
+        /// Whether [`with_long_if`](Self::with_long_if) lends the value out of
+        /// the lock: no, on hosts it holds the lock throughout.
+        pub(crate) const LENDS: bool = false;
+
         pub(crate) const fn new(value: T) -> Self {
             SlotCell(Mutex::new(value))
         }
@@ -131,6 +139,10 @@ mod imp {
     pub(crate) struct SlotCell<T>(CsCell<T>);
 
     impl<T> SlotCell<T> {
+        /// Whether [`with_long_if`](Self::with_long_if) lends the value out of
+        /// the critical section: yes, interrupts stay enabled meanwhile.
+        pub(crate) const LENDS: bool = true;
+
         pub(crate) const fn new(value: T) -> Self {
             SlotCell(CsCell::new(value))
         }

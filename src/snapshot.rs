@@ -402,7 +402,8 @@ fn seal(dst: &mut [u8]) {
 /// `breaker`'s snapshot at `now_ms` into `buf`; returns [`SNAPSHOT_LEN`].
 /// Nothing is written unless the answer is `Ok`.
 pub(crate) fn snapshot(breaker: &Breaker, now_ms: u64, buf: &mut [u8]) -> Result<usize, Error> {
-    let parts = breaker.to_parts(now_ms);
+    let mut parts = Parts::EMPTY;
+    breaker.to_parts(now_ms, &mut parts);
     write_parts(breaker.config(), &parts, buf)
 }
 
@@ -419,12 +420,14 @@ pub(crate) fn write_parts(config: &Config, parts: &Parts, buf: &mut [u8]) -> Res
     Ok(SNAPSHOT_LEN)
 }
 
-/// Decodes a breaker blob (version 1 or 2): its config and state, CRC and
-/// ranges checked.
-pub(crate) fn decode(blob: &[u8]) -> Result<(Config, Parts), Error> {
+/// Decodes a breaker blob (version 1 or 2) into `parts` (in place: this
+/// runs on small stacks); returns its config. CRC and ranges checked; on
+/// error `parts` may be partly written.
+#[inline(never)]
+pub(crate) fn decode(blob: &[u8], parts: &mut Parts) -> Result<Config, Error> {
     let version = check_header(&mut Reader::new(blob), MAGIC)?;
     if version == 1 {
-        return decode_v1(blob);
+        return decode_v1(blob, parts);
     }
     let mut r = Reader::new(blob);
     let _ = r.take::<6>();
@@ -440,17 +443,8 @@ pub(crate) fn decode(blob: &[u8]) -> Result<(Config, Parts), Error> {
     let _ = r.take::<10>();
     // Read straight into the parts (no arrays in between: this runs on
     // small stacks).
-    let mut parts = Parts {
-        state: State::Closed,
-        failure_count: 0,
-        half_open_calls: 0,
-        failure_total: 0,
-        success_count: 0,
-        rejected_count: 0,
-        admitted_count: 0,
-        since_failure_ms: None,
-        policy: Some(PolicyParts::neutral(&Config::ZERO)),
-    };
+    parts.since_failure_ms = None;
+    let x = parts.policy.insert(PolicyParts::neutral(&Config::ZERO));
     let fields = (|| {
         parts.state = State::from_code(u32::from(r.u8()?))?;
         let flags = r.u8()?;
@@ -473,7 +467,6 @@ pub(crate) fn decode(blob: &[u8]) -> Result<(Config, Parts), Error> {
         parts.rejected_count = r.u64()?;
         parts.admitted_count = r.u64()?;
         let since = r.u64()?;
-        let x = parts.policy.as_mut()?;
         x.transitions = r.u64()?;
         x.slow_count = r.u64()?;
         x.stale_count = r.u64()?;
@@ -522,11 +515,11 @@ pub(crate) fn decode(blob: &[u8]) -> Result<(Config, Parts), Error> {
     let (base, policy) = fields.ok_or(Error::BadSnapshot)?;
     let config = with_policy(base, policy)?;
     config.validate().map_err(|_| Error::BadSnapshot)?;
-    Ok((config, parts))
+    Ok(config)
 }
 
 /// Decodes a version 1 blob (Snakepit's state only, 32-bit counters).
-fn decode_v1(blob: &[u8]) -> Result<(Config, Parts), Error> {
+fn decode_v1(blob: &[u8], out: &mut Parts) -> Result<Config, Error> {
     let mut r = Reader::new(verified(blob, V1_LEN)?);
     let _ = r.take::<6>();
     let fields = (|| {
@@ -577,24 +570,26 @@ fn decode_v1(blob: &[u8]) -> Result<(Config, Parts), Error> {
     })();
     let (config, parts) = fields.ok_or(Error::BadSnapshot)?;
     config.validate().map_err(|_| Error::BadSnapshot)?;
-    Ok((config, parts))
+    *out = parts;
+    Ok(config)
 }
 
-/// Decodes and checks `blob` against `config` (the one it must have been
-/// taken with): the part of a restore done outside every lock.
-pub(crate) fn decode_for(config: Config, blob: &[u8]) -> Result<Parts, Error> {
+/// Decodes `blob` into `parts` and checks it against `config` (the one it
+/// must have been taken with): the part of a restore done outside every
+/// lock.
+pub(crate) fn decode_for(config: Config, blob: &[u8], parts: &mut Parts) -> Result<(), Error> {
     config.validate()?;
-    let (stored, parts) = decode(blob)?;
-    if stored != config {
+    if decode(blob, parts)? != config {
         return Err(Error::ConfigMismatch);
     }
-    Ok(parts)
+    Ok(())
 }
 
 /// A breaker restored from `blob` on a clock reading `now_ms`; `config`
 /// must be the one the snapshot was taken with.
 pub(crate) fn restore(config: Config, blob: &[u8], now_ms: u64) -> Result<Breaker, Error> {
-    let parts = decode_for(config, blob)?;
+    let mut parts = Parts::EMPTY;
+    decode_for(config, blob, &mut parts)?;
     Breaker::from_parts(config, &parts, now_ms).map_err(|_| Error::BadSnapshot)
 }
 
@@ -715,14 +710,20 @@ pub(crate) fn entry_name(entry: &[u8]) -> Result<Name, Error> {
     Name::from_slice(name).map_err(|_| Error::BadSnapshot)
 }
 
-/// The breaker of an entry of a registry blob, restored on a clock reading
-/// `now_ms` with the config the entry carries (a registry blob has no
-/// config given alongside it).
-pub(crate) fn entry_breaker(entry: &[u8], now_ms: u64) -> Result<Breaker, Error> {
-    let blob = entry.get(1 + NAME_MAX..).ok_or(Error::BadSnapshot)?;
-    let (config, parts) = decode(blob)?;
-    // `decode` validated the config: every error here is `BadSnapshot`.
-    Breaker::from_parts(config, &parts, now_ms)
+/// The config and state of an entry of a registry blob (a registry blob
+/// has no config given alongside it: the entry carries it), decoded and
+/// range-checked.
+pub(crate) fn entry_parts(entry: &[u8], parts: &mut Parts) -> Result<Config, Error> {
+    decode(entry.get(1 + NAME_MAX..).ok_or(Error::BadSnapshot)?, parts)
+}
+
+/// Checks that an entry of a registry blob restores, on a clock reading
+/// `now_ms`, without building its breaker: what
+/// [`entry_parts`] and `Breaker::set_parts` would refuse.
+pub(crate) fn entry_check(entry: &[u8], now_ms: u64) -> Result<(), Error> {
+    let mut parts = Parts::EMPTY;
+    let config = entry_parts(entry, &mut parts)?;
+    Breaker::check_parts(&config, &parts, now_ms)
 }
 
 /// Snapshots of an owned breaker.

@@ -148,10 +148,11 @@ trait Hooks {
 
     /// Whether failures trip a closed breaker by count (so that a closed
     /// breaker has fewer than `failure_threshold`).
-    fn counts_failures(b: &Breaker) -> bool;
+    fn counts_failures(c: &Config) -> bool;
 
-    /// The policy state a snapshot carries, as it stands at `now_ms`.
-    fn policy_parts(b: &Breaker, now_ms: u64) -> PolicyParts;
+    /// The policy state a snapshot carries, as it stands at `now_ms`,
+    /// written to `out` (in place: no other copy on the stack).
+    fn policy_parts(b: &Breaker, now_ms: u64, out: &mut PolicyParts);
 
     /// Installs `p` (checked) into `b`, a breaker being restored at
     /// `now_ms` whose Snakepit state is already set; `None` (a version 1
@@ -159,6 +160,15 @@ trait Hooks {
     /// breaker could not have reached.
     fn set_policy_parts(b: &mut Breaker, p: Option<&PolicyParts>, now_ms: u64)
         -> Result<(), Error>;
+
+    /// The checks of [`set_policy_parts`](Self::set_policy_parts), without
+    /// a breaker: for a breaker with `config` in `state`.
+    fn check_policy_parts(
+        config: &Config,
+        state: State,
+        p: Option<&PolicyParts>,
+        now_ms: u64,
+    ) -> Result<(), Error>;
 }
 
 /// A judgement of an outcome: what the state machine does next.

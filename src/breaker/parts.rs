@@ -23,6 +23,21 @@ pub(crate) struct Parts {
     pub policy: Option<PolicyParts>,
 }
 
+impl Parts {
+    /// Parts to decode into: a closed breaker's, without policy state.
+    pub(crate) const EMPTY: Parts = Parts {
+        state: State::Closed,
+        failure_count: 0,
+        half_open_calls: 0,
+        failure_total: 0,
+        success_count: 0,
+        rejected_count: 0,
+        admitted_count: 0,
+        since_failure_ms: None,
+        policy: None,
+    };
+}
+
 /// Bytes of a count window's outcome bits in a snapshot, per ring.
 pub(crate) const WINDOW_BITS_BYTES: usize = crate::policy::MAX_WINDOW_CALLS.div_ceil(8) as usize;
 /// Time buckets in a snapshot.
@@ -91,23 +106,25 @@ impl PolicyParts {
 /// Snapshots' parts.
 impl Breaker {
     /// The state a snapshot carries, every time as an age at `now_ms`
-    /// (clock-independent). O(window) with policies.
-    pub(crate) fn to_parts(&self, now_ms: u64) -> Parts {
-        Parts {
-            state: self.state,
-            failure_count: self.failure_count,
-            half_open_calls: self.half_open_calls,
-            failure_total: self.failure_total.get(),
-            success_count: self.success_count.get(),
-            rejected_count: self.rejected_count.get(),
-            admitted_count: self.admitted_count.get(),
-            since_failure_ms: self.has_failure_time.then(|| {
-                now_ms
-                    .saturating_sub(self.last_failure_ms.get())
-                    .saturating_add(u64::from(self.elapsed_credit_ms))
-            }),
-            policy: Some(Ext::policy_parts(self, now_ms)),
-        }
+    /// (clock-independent), written to `out` (in place: one copy on the
+    /// stack, the caller's). O(window) with policies.
+    pub(crate) fn to_parts(&self, now_ms: u64, out: &mut Parts) {
+        out.state = self.state;
+        out.failure_count = self.failure_count;
+        out.half_open_calls = self.half_open_calls;
+        out.failure_total = self.failure_total.get();
+        out.success_count = self.success_count.get();
+        out.rejected_count = self.rejected_count.get();
+        out.admitted_count = self.admitted_count.get();
+        out.since_failure_ms = self.has_failure_time.then(|| {
+            now_ms
+                .saturating_sub(self.last_failure_ms.get())
+                .saturating_add(u64::from(self.elapsed_credit_ms))
+        });
+        let x = out
+            .policy
+            .get_or_insert(PolicyParts::neutral(&Config::ZERO));
+        Ext::policy_parts(self, now_ms, x);
     }
 
     /// Rebuilds a breaker from snapshot parts on a clock reading `now_ms`,
@@ -119,13 +136,36 @@ impl Breaker {
         Ok(b)
     }
 
-    /// [`from_parts`](Self::from_parts) into `self`, a new breaker with
-    /// the snapshot's config (in place: no breaker-sized temporary).
-    pub(crate) fn set_parts(&mut self, p: &Parts, now_ms: u64) -> Result<(), Error> {
-        let config = self.config;
+    /// Makes `self` the breaker with `config` restored from `p` on a clock
+    /// reading `now_ms`, written in place (a registry slot's breaker: no
+    /// breaker-sized temporary), `p` checked as [`set_parts`](Self::set_parts)
+    /// checks it. Out of line: its temporaries (a new breaker's policy
+    /// state) stay off its caller's frame, which holds the parts.
+    #[inline(never)]
+    pub(crate) fn restore_in_place(
+        &mut self,
+        config: &Config,
+        p: &Parts,
+        now_ms: u64,
+    ) -> Result<(), Error> {
+        self.init_out_of_line(config);
+        self.set_parts(p, now_ms)
+    }
+
+    /// [`init_in_place`](Self::init_in_place) in a frame of its own (a new
+    /// policy state may be built there before it is written), which is
+    /// gone when [`set_parts`](Self::set_parts) runs.
+    #[inline(never)]
+    fn init_out_of_line(&mut self, config: &Config) {
+        self.init_in_place(*config);
+    }
+
+    /// The checks of the parts every build keeps (the state and the
+    /// Snakepit counters) against `config`.
+    fn check_core_parts(config: &Config, p: &Parts) -> Result<(), Error> {
         // A count rule trips a closed breaker at the threshold; a rate rule
         // (policies) lets failures pile up while closed.
-        let counts_trip = Ext::counts_failures(self);
+        let counts_trip = Ext::counts_failures(config);
         let consistent = match p.state {
             State::Closed => {
                 (!counts_trip || p.failure_count < config.failure_threshold)
@@ -148,6 +188,25 @@ impl Breaker {
         if !consistent || p.failure_total < u64::from(p.failure_count) {
             return Err(Error::BadSnapshot);
         }
+        Ok(())
+    }
+
+    /// The checks of [`set_parts`](Self::set_parts), without a breaker:
+    /// whether parts decoded for `config` are state a breaker with that
+    /// config could have reached. A restore checks a snapshot with this
+    /// before it decides anything else (name, room), then writes the
+    /// breaker in place with `init_in_place` and `set_parts`.
+    pub(crate) fn check_parts(config: &Config, p: &Parts, now_ms: u64) -> Result<(), Error> {
+        Self::check_core_parts(config, p)?;
+        Ext::check_policy_parts(config, p.state, p.policy.as_ref(), now_ms)
+    }
+
+    /// [`from_parts`](Self::from_parts) into `self`, a new breaker with
+    /// the snapshot's config (in place: no breaker-sized temporary).
+    /// Checked as [`check_parts`](Self::check_parts) checks: on error
+    /// `self` may be partly written (a restore then leaves its slot empty).
+    pub(crate) fn set_parts(&mut self, p: &Parts, now_ms: u64) -> Result<(), Error> {
+        Self::check_core_parts(&self.config, p)?;
         self.state = p.state;
         self.failure_count = p.failure_count;
         self.failure_total = SplitU64::new(p.failure_total);
@@ -172,5 +231,86 @@ impl Breaker {
             }
         }
         Ext::set_policy_parts(self, p.policy.as_ref(), now_ms)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The parts of a breaker with `config`, then `edit`ed.
+    fn edited(config: Config, edit: impl FnOnce(&mut Parts)) -> Parts {
+        let mut p = Parts::EMPTY;
+        Breaker::new(config).unwrap().to_parts(1_000, &mut p);
+        edit(&mut p);
+        p
+    }
+
+    fn x(p: &mut Parts) -> &mut PolicyParts {
+        p.policy.as_mut().unwrap()
+    }
+
+    /// A restore checks a snapshot with `check_parts` before it decides
+    /// anything else, then writes the breaker with `set_parts`, whose
+    /// error it does not expect: the two must agree on every input.
+    #[test]
+    fn check_parts_answers_as_building_the_breaker_does() {
+        let config = Config::default()
+            .with_failure_threshold(3)
+            .with_half_open_max_calls(2);
+        #[cfg(feature = "policies")]
+        let windowed = config.with_policy(
+            crate::Policy::SNAKEPIT
+                .with_trip_rule(crate::TripRule::FailureRate)
+                .with_window(crate::WindowKind::Count, 4, 0),
+        );
+        #[cfg(not(feature = "policies"))]
+        let windowed = config;
+        let cases: [(Config, Parts, bool); 12] = [
+            (config, edited(config, |_| ()), true),
+            (config, edited(config, |p| p.policy = None), true),
+            (config, edited(config, |p| p.failure_count = 3), false),
+            (config, edited(config, |p| p.failure_total = 1), true),
+            (config, edited(config, |p| p.state = State::Open), false),
+            (
+                config,
+                edited(config, |p| {
+                    p.state = State::HalfOpen;
+                    p.half_open_calls = 3;
+                }),
+                false,
+            ),
+            (
+                config,
+                edited(config, |p| {
+                    p.failure_count = 2;
+                    p.failure_total = 1;
+                }),
+                false,
+            ),
+            (
+                config,
+                edited(config, |p| x(p).half_open_failures = 1),
+                false,
+            ),
+            (config, edited(config, |p| x(p).open_ms += 1), false),
+            (
+                config,
+                edited(config, |p| x(p).forced = Some((5, 1))),
+                false,
+            ),
+            (windowed, edited(windowed, |p| x(p).window_fill = 5), false),
+            (
+                windowed,
+                edited(windowed, |p| x(p).window_fill = 1),
+                Ext::POLICIES,
+            ),
+        ];
+        for (i, (config, parts, ok)) in cases.iter().enumerate() {
+            let checked = Breaker::check_parts(config, parts, 1_000);
+            let built = Breaker::from_parts(*config, parts, 1_000).map(drop);
+            assert_eq!(checked, built, "case {i}");
+            assert_eq!(checked.is_ok(), *ok, "case {i}: {checked:?}");
+        }
     }
 }

@@ -22,7 +22,7 @@ mod api;
 // What snapshots carry of the policy state, checked on the way back.
 #[path = "policy_parts.rs"]
 mod parts;
-use parts::{backoff_reachable, jitter_allows, restore_window, set_bit};
+use parts::{checked_window, keeps_window, set_bit};
 
 /// How many transitions a breaker keeps for `take_transition`.
 const PENDING: usize = 5;
@@ -441,17 +441,17 @@ impl Hooks for Ext {
     const POLICIES: bool = true;
 
     #[inline]
-    fn counts_failures(b: &Breaker) -> bool {
+    fn counts_failures(c: &Config) -> bool {
         matches!(
-            b.config.policy.trip_rule,
+            c.policy.trip_rule,
             TripRule::Cumulative | TripRule::Consecutive
         )
     }
 
-    fn policy_parts(b: &Breaker, now_ms: u64) -> PolicyParts {
+    fn policy_parts(b: &Breaker, now_ms: u64, out: &mut PolicyParts) {
         let e = &b.ext;
         let p = &b.config.policy;
-        let mut out = PolicyParts::neutral(&b.config);
+        *out = PolicyParts::neutral(&b.config);
         out.transitions = e.transitions.get();
         out.slow_count = e.slow_count.get();
         out.stale_count = e.stale_count.get();
@@ -479,7 +479,7 @@ impl Hooks for Ext {
         // still hold a bucket start, with nothing in it): none is written,
         // as none is restored.
         if !b.has_window() {
-            return out;
+            return;
         }
         match p.window_kind {
             WindowKind::Count => {
@@ -502,7 +502,18 @@ impl Hooks for Ext {
                 }
             }
         }
-        out
+    }
+
+    fn check_policy_parts(
+        config: &Config,
+        state: State,
+        parts: Option<&PolicyParts>,
+        now_ms: u64,
+    ) -> Result<(), Error> {
+        match parts {
+            Some(x) => checked_window(config, state, x, now_ms, None),
+            None => Ok(()),
+        }
     }
 
     fn set_policy_parts(
@@ -515,33 +526,10 @@ impl Hooks for Ext {
             // reading.
             return Ok(());
         };
-        let p = b.config.policy;
+        checked_window(&b.config, b.state, x, now_ms, Some(&mut b.ext.window))?;
         let max_calls = b.config.half_open_max_calls;
         let done = x.half_open_successes.saturating_add(x.half_open_failures);
-        let round_ok = if b.state != State::HalfOpen {
-            done == 0 && x.half_open_slow == 0
-        } else if p.half_open_judge == ProbeJudge::Rate {
-            done < max_calls && x.half_open_slow <= done
-        } else {
-            x.half_open_successes < p.half_open_success_threshold
-                && x.half_open_failures == 0
-                && x.half_open_slow == 0
-        };
-        let forced_ok = match x.forced {
-            None => true,
-            Some((ms, left)) => b.state == State::ForcedOpen && ms != 0 && left <= ms,
-        };
-        if !round_ok
-            || !forced_ok
-            || x.rng == 0
-            || !backoff_reachable(&p, b.config.reset_timeout_ms, x.open_base_ms)
-            || !jitter_allows(&p, x.open_base_ms, x.open_ms)
-        {
-            return Err(Error::BadSnapshot);
-        }
-        let window = restore_window(b, x, now_ms).ok_or(Error::BadSnapshot)?;
         let e = &mut b.ext;
-        e.window = window;
         e.transitions = SplitU64::new(x.transitions);
         e.slow_count = SplitU64::new(x.slow_count);
         e.stale_count = SplitU64::new(x.stale_count);
@@ -674,8 +662,7 @@ impl Breaker {
     /// Whether a rate window is kept: a failure-rate rule, or slow calls.
     #[inline]
     fn has_window(&self) -> bool {
-        let p = &self.config.policy;
-        p.trip_rule == TripRule::FailureRate || p.slow_call_ms != 0
+        keeps_window(&self.config.policy)
     }
 
     /// Half-open probes that have not all reported after

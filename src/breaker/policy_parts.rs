@@ -3,9 +3,57 @@
 //! buckets, the backoff step.
 #![forbid(unsafe_code)]
 
-use super::super::{Breaker, PolicyParts};
+use super::super::{PolicyParts, State};
 use crate::policy::window::Totals;
-use crate::policy::{RateWindow, WindowKind};
+use crate::policy::{ProbeJudge, RateWindow, TripRule, WindowKind};
+use crate::{Config, Error, Policy};
+
+/// Whether `p` keeps a rate window: a failure-rate rule, or slow calls.
+#[inline]
+pub(super) fn keeps_window(p: &Policy) -> bool {
+    p.trip_rule == TripRule::FailureRate || p.slow_call_ms != 0
+}
+
+/// Checks policy parts for a breaker with `config` in `state` (the
+/// snapshot's), restored at `now_ms`, without a breaker: the half-open
+/// round, the forced-open time, the jitter generator, the backoff step and
+/// the rate window (built, and written to `window` if given: the restored
+/// breaker's; a check alone keeps no copy of it). [`Error::BadSnapshot`]
+/// for state such a breaker could not have reached (`window` then may
+/// have been written).
+pub(super) fn checked_window(
+    config: &Config,
+    state: State,
+    x: &PolicyParts,
+    now_ms: u64,
+    window: Option<&mut RateWindow>,
+) -> Result<(), Error> {
+    let p = &config.policy;
+    let max_calls = config.half_open_max_calls;
+    let done = x.half_open_successes.saturating_add(x.half_open_failures);
+    let round_ok = if state != State::HalfOpen {
+        done == 0 && x.half_open_slow == 0
+    } else if p.half_open_judge == ProbeJudge::Rate {
+        done < max_calls && x.half_open_slow <= done
+    } else {
+        x.half_open_successes < p.half_open_success_threshold
+            && x.half_open_failures == 0
+            && x.half_open_slow == 0
+    };
+    let forced_ok = match x.forced {
+        None => true,
+        Some((ms, left)) => state == State::ForcedOpen && ms != 0 && left <= ms,
+    };
+    if !round_ok
+        || !forced_ok
+        || x.rng == 0
+        || !backoff_reachable(p, config.reset_timeout_ms, x.open_base_ms)
+        || !jitter_allows(p, x.open_base_ms, x.open_ms)
+    {
+        return Err(Error::BadSnapshot);
+    }
+    restore_window(p, x, now_ms, window).ok_or(Error::BadSnapshot)
+}
 
 /// Sets bit `k` of `bits` (oldest first, bit k of byte k / 8).
 pub(super) fn set_bit(bits: &mut [u8], k: usize, on: bool) {
@@ -25,7 +73,7 @@ pub(super) fn get_bit(bits: &[u8], k: usize) -> bool {
 /// walked until the duration stops growing (the cap, `u32::MAX`, or a
 /// 1 % step that rounds to nothing): at most about 2 000 steps, outside
 /// every lock.
-pub(super) fn backoff_reachable(p: &crate::Policy, reset_ms: u32, base: u32) -> bool {
+fn backoff_reachable(p: &Policy, reset_ms: u32, base: u32) -> bool {
     let mut d = reset_ms;
     loop {
         if d == base {
@@ -40,7 +88,7 @@ pub(super) fn backoff_reachable(p: &crate::Policy, reset_ms: u32, base: u32) -> 
 }
 
 /// Whether `open` is a jittered draw around `base`.
-pub(super) fn jitter_allows(p: &crate::Policy, base: u32, open: u32) -> bool {
+fn jitter_allows(p: &Policy, base: u32, open: u32) -> bool {
     if p.jitter_percent == 0 {
         return open == base;
     }
@@ -53,47 +101,89 @@ pub(super) fn jitter_allows(p: &crate::Policy, base: u32, open: u32) -> bool {
 /// The rate window of a snapshot's parts, checked against the breaker's
 /// policy: `None` for bits beyond the calls held, more calls than the
 /// window, a bucket beyond the window's size or with more failures than
-/// calls, or contents of the other kind of window.
-pub(super) fn restore_window(b: &Breaker, x: &PolicyParts, now_ms: u64) -> Option<RateWindow> {
-    let p = &b.config.policy;
-    let has = b.has_window();
+/// calls, or contents of the other kind of window. Written to `out` if
+/// given.
+fn restore_window(
+    p: &Policy,
+    x: &PolicyParts,
+    now_ms: u64,
+    out: Option<&mut RateWindow>,
+) -> Option<()> {
+    let has = keeps_window(p);
     let size = p.window_size as usize;
     let fill = usize::from(x.window_fill);
-    let bits_clear_from = |from: usize| {
-        (from..x.window_failed.len() * 8)
-            .all(|k| !get_bit(&x.window_failed, k) && !get_bit(&x.window_slow, k))
-    };
     let no_buckets = x.newest_bucket_age_ms.is_none() && x.buckets.iter().all(|t| *t == [0; 3]);
     match p.window_kind {
-        _ if !has => (fill == 0 && bits_clear_from(0) && no_buckets).then_some(RateWindow::EMPTY),
-        WindowKind::Count => {
-            if fill > size || !bits_clear_from(fill) || !no_buckets {
+        _ if !has => {
+            if !(fill == 0 && bits_clear_from(x, 0) && no_buckets) {
                 return None;
             }
-            let outcomes =
-                (0..fill).map(|k| (get_bit(&x.window_failed, k), get_bit(&x.window_slow, k)));
-            RateWindow::from_count_outcomes(p, outcomes)
+            if let Some(out) = out {
+                *out = RateWindow::EMPTY;
+            }
+            Some(())
+        }
+        WindowKind::Count => {
+            if fill > size || !bits_clear_from(x, fill) || !no_buckets {
+                return None;
+            }
+            count_window(p, x, out)
         }
         WindowKind::Time => {
-            if fill != 0 || !bits_clear_from(0) {
+            if fill != 0 || !bits_clear_from(x, 0) {
                 return None;
             }
             if x.buckets.iter().skip(size).any(|t| *t != [0; 3]) {
                 return None;
             }
-            // The newest bucket is at most a bucket old (the snapshot aged
-            // the window to its reading).
-            let start = match x.newest_bucket_age_ms {
-                Some(age) if age >= u64::from(p.bucket_ms) => return None,
-                Some(age) => Some(now_ms.saturating_sub(age)),
-                None => None,
-            };
-            let buckets = x.buckets.iter().take(size).map(|t| Totals {
-                calls: t[0],
-                failures: t[1],
-                slow: t[2],
-            });
-            RateWindow::from_time_buckets(p, start, buckets)
+            time_window(p, x, now_ms, out)
         }
     }
+}
+
+/// Whether no outcome bit is set from call `from` on.
+fn bits_clear_from(x: &PolicyParts, from: usize) -> bool {
+    (from..x.window_failed.len() * 8)
+        .all(|k| !get_bit(&x.window_failed, k) && !get_bit(&x.window_slow, k))
+}
+
+/// A count window's part of [`restore_window`], in a frame of its own
+/// (one window built at a time on the stack).
+#[inline(never)]
+fn count_window(p: &Policy, x: &PolicyParts, out: Option<&mut RateWindow>) -> Option<()> {
+    let fill = usize::from(x.window_fill);
+    let outcomes = (0..fill).map(|k| (get_bit(&x.window_failed, k), get_bit(&x.window_slow, k)));
+    let w = RateWindow::from_count_outcomes(p, outcomes)?;
+    if let Some(out) = out {
+        *out = w;
+    }
+    Some(())
+}
+
+/// A time window's part of [`restore_window`], in a frame of its own.
+#[inline(never)]
+fn time_window(
+    p: &Policy,
+    x: &PolicyParts,
+    now_ms: u64,
+    out: Option<&mut RateWindow>,
+) -> Option<()> {
+    let size = p.window_size as usize;
+    // The newest bucket is at most a bucket old (the snapshot aged the
+    // window to its reading).
+    let start = match x.newest_bucket_age_ms {
+        Some(age) if age >= u64::from(p.bucket_ms) => return None,
+        Some(age) => Some(now_ms.saturating_sub(age)),
+        None => None,
+    };
+    let buckets = x.buckets.iter().take(size).map(|t| Totals {
+        calls: t[0],
+        failures: t[1],
+        slow: t[2],
+    });
+    let w = RateWindow::from_time_buckets(p, start, buckets)?;
+    if let Some(out) = out {
+        *out = w;
+    }
+    Some(())
 }

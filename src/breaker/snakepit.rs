@@ -134,23 +134,36 @@ impl Hooks for Ext {
     const POLICIES: bool = false;
 
     #[inline(always)]
-    fn counts_failures(_: &Breaker) -> bool {
+    fn counts_failures(_: &Config) -> bool {
         true
     }
 
     /// Snakepit's neutral values: the same format as a build with
     /// policies, which restores it as a breaker with an empty history.
-    fn policy_parts(b: &Breaker, _: u64) -> PolicyParts {
-        PolicyParts::neutral(&b.config)
+    fn policy_parts(b: &Breaker, _: u64, out: &mut PolicyParts) {
+        *out = PolicyParts::neutral(&b.config);
     }
 
     /// A blob written with policies restores if nothing in its policy
     /// state would change a decision here (its policy was Snakepit's, as
     /// the config check has made sure): the counters this build does not
     /// keep (transitions, slow, stale, ignored, time in state) are dropped.
-    fn set_policy_parts(b: &mut Breaker, p: Option<&PolicyParts>, _: u64) -> Result<(), Error> {
+    fn set_policy_parts(
+        b: &mut Breaker,
+        p: Option<&PolicyParts>,
+        now_ms: u64,
+    ) -> Result<(), Error> {
+        Self::check_policy_parts(&b.config, b.state, p, now_ms)
+    }
+
+    fn check_policy_parts(
+        config: &Config,
+        _: State,
+        p: Option<&PolicyParts>,
+        _: u64,
+    ) -> Result<(), Error> {
         let Some(p) = p else { return Ok(()) };
-        let n = PolicyParts::neutral(&b.config);
+        let n = PolicyParts::neutral(config);
         let neutral = p.half_open_successes == 0
             && p.half_open_failures == 0
             && p.half_open_slow == 0

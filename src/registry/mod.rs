@@ -303,18 +303,14 @@ impl<const N: usize> Registry<N> {
         self.events.deliver(last);
     }
 
-    /// Puts `breaker` named `name` into a free slot, the structural token
-    /// held. On error nothing has changed.
-    fn insert(&self, w: &Writer<'_, N>, name: &NameWords, breaker: Breaker) -> Result<Id, Error> {
-        self.insert_with(w, name, |b| *b = breaker)
-    }
-
-    /// [`insert`](Self::insert) of the breaker `init` writes in place.
+    /// Puts the breaker `init` writes in place into a free slot, named
+    /// `name`, the structural token held. On error (`init`'s too: the slot
+    /// is left empty) nothing has changed.
     fn insert_with(
         &self,
         w: &Writer<'_, N>,
         name: &NameWords,
-        init: impl FnOnce(&mut Breaker),
+        init: impl FnOnce(&mut Breaker) -> Result<(), Error>,
     ) -> Result<Id, Error> {
         if w.table().find(name).is_some() {
             return Err(Error::NameTaken);
@@ -324,7 +320,7 @@ impl<const N: usize> Registry<N> {
         // The breaker is written into the empty slot with interrupts
         // enabled on firmware (its size grows with the window limits),
         // then made the occupant in a constant critical section.
-        slot.fill(|s| init(&mut s.breaker))?;
+        slot.fill(|s| init(&mut s.breaker))??;
         let id = slot.with(|s| {
             let id = s.occupy(i);
             self.fast.publish(id, &s.breaker);
@@ -348,7 +344,10 @@ impl<const N: usize> Registry<N> {
     pub fn create(&self, name: &[u8], config: Config) -> Result<Id, Error> {
         let name = NameWords::new(name)?;
         config.validate()?;
-        self.insert_with(&self.names.begin()?, &name, |b| b.init_in_place(config))
+        self.insert_with(&self.names.begin()?, &name, |b| {
+            b.init_in_place(config);
+            Ok(())
+        })
     }
 
     /// The id of the breaker named `name`. O(N) name comparisons, without

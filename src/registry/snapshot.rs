@@ -5,6 +5,8 @@
 
 use super::names::NameWords;
 use super::{Registry, Slot};
+use crate::breaker::Parts;
+use crate::slot::SlotCell;
 use crate::snapshot::{self, Writer, ALL_OVERHEAD, ENTRY_LEN};
 use crate::{Breaker, Config, Error, Id};
 
@@ -14,11 +16,24 @@ impl<const N: usize> Registry<N> {
     /// this capacity, in bytes.
     pub const SNAPSHOT_ALL_MAX: usize = ALL_OVERHEAD + N * ENTRY_LEN;
 
+    /// Whether a snapshot is encoded straight from the slot's breaker into
+    /// the caller's buffer (no copy of the breaker on the stack): when the
+    /// slot is lent out of the critical section for long bookkeeping
+    /// (firmware with policies), so that the encoding runs with
+    /// interrupts enabled. Otherwise the breaker is copied under the
+    /// slot's lock and encoded after it is released: a critical section
+    /// (the Snakepit core on firmware) or a host's lock is held for a
+    /// plain copy only.
+    const ENCODE_IN_SLOT: bool = SlotCell::<Slot>::LENDS && Breaker::LONG_BOOKKEEPING;
+
     /// Writes breaker `id`'s snapshot, taken at `now_ms`, to the start of
     /// `buf`; returns its length, [`SNAPSHOT_LEN`](crate::SNAPSHOT_LEN).
     /// The breaker is copied with its slot locked (a plain copy); the
     /// encoding and the CRC (O(window)) are done after the lock is
-    /// released. `buf` is written only when the answer is `Ok`.
+    /// released. On firmware with policies, where the slot is lent out of
+    /// the critical section, it is encoded straight from the slot instead
+    /// (interrupts enabled; meanwhile other calls on this breaker answer
+    /// [`Error::Busy`]). `buf` is written only when the answer is `Ok`.
     ///
     /// # Errors
     /// [`Error::NotFound`], [`Error::BufferTooSmall`].
@@ -28,6 +43,13 @@ impl<const N: usize> Registry<N> {
             // `NotFound` with a large enough buffer (and nothing copied).
             self.with_breaker_quiet(id, |_| ())?;
             return Err(Error::BufferTooSmall);
+        }
+        if Self::ENCODE_IN_SLOT {
+            // The slot lent: encoded from it, interrupts enabled.
+            return self.with_breaker_quiet(id, |b| {
+                self.fast
+                    .with_counts(id, b, |b| snapshot::snapshot(b, now_ms, buf))
+            })?;
         }
         // A plain copy under the slot's lock (with the fast path's counts);
         // the ages, the encoding and the CRC outside it.
@@ -43,10 +65,11 @@ impl<const N: usize> Registry<N> {
     /// `config` must be the one the snapshot was taken with; `blob` is
     /// exactly the snapshot ([`SNAPSHOT_LEN`](crate::SNAPSHOT_LEN) bytes,
     /// or 56 for a version 1 blob). `name` follows
-    /// [`create`](Self::create)'s rules. The blob is decoded, checked and
-    /// the breaker built before any lock is taken, and copied into its
-    /// empty slot with interrupts enabled; a constant critical section
-    /// makes it the occupant. O(N) plus O(window).
+    /// [`create`](Self::create)'s rules. The blob is decoded and checked
+    /// before any lock is taken, then the breaker is written in place into
+    /// its empty slot with interrupts enabled (no breaker on the stack);
+    /// a constant critical section makes it the occupant. O(N) plus
+    /// O(window).
     ///
     /// # Errors
     /// [`Error::BadSnapshot`] (shorter or longer than
@@ -63,8 +86,13 @@ impl<const N: usize> Registry<N> {
         now_ms: u64,
     ) -> Result<Id, Error> {
         let name = NameWords::new(name)?;
-        let breaker = snapshot::restore(config, blob, now_ms)?;
-        self.insert(&self.names.begin()?, &name, breaker)
+        let mut parts = Parts::EMPTY;
+        snapshot::decode_for(config, blob, &mut parts)?;
+        // Every check of the snapshot before name and room are decided.
+        Breaker::check_parts(&config, &parts, now_ms)?;
+        self.insert_with(&self.names.begin()?, &name, |b| {
+            b.restore_in_place(&config, &parts, now_ms)
+        })
     }
 
     /// Writes every breaker (names, configs, states, policy state) taken at
@@ -77,7 +105,10 @@ impl<const N: usize> Registry<N> {
     /// breaker is copied under its own slot lock, a plain copy (on
     /// firmware a critical section whose length does not grow with the
     /// registry), and is as it was at that copy. The encoding and the
-    /// CRCs are done outside every lock. O(N) (plus the blob's CRC).
+    /// CRCs are done outside every lock. On firmware with policies, where
+    /// a slot is lent out of the critical section, each breaker is encoded
+    /// straight from its lent slot instead (interrupts enabled; no copy on
+    /// the stack). O(N) (plus the blob's CRC).
     ///
     /// `buf` is written only when the answer is `Ok`: every check (room,
     /// what the format can carry and, without `std` with policies, that no
@@ -114,13 +145,15 @@ impl<const N: usize> Registry<N> {
                     return Err(Error::Unsupported);
                 }
             }
-            // Without `std`, with policies, a breaker lent to an operation
-            // this call preempted answers `Busy`: asked before the first
-            // byte, so that `buf` stays untouched. (On one core the lender
+            // Without `std`, with policies (where slots are lent: the
+            // constant that also chooses the encoding from the slot below),
+            // a breaker lent to an operation this call preempted answers
+            // `Busy`: asked before the first byte, so that `buf` stays
+            // untouched. (On one core the lender
             // cannot run until this call returns: the answer holds for the
             // copies below. Only a lender on another core or thread can
             // take a slot between this pass and its copy.)
-            if Breaker::LONG_BOOKKEEPING && !cfg!(feature = "std") {
+            if Self::ENCODE_IN_SLOT {
                 for (i, slot) in self.slots.iter().enumerate() {
                     if named(i).is_some() {
                         Self::access_if(slot, Slot::any, |_| ())?;
@@ -131,10 +164,23 @@ impl<const N: usize> Registry<N> {
             snapshot::write_all_header(&mut w, header);
             // Each breaker copied under its own slot lock (a plain copy,
             // with the fast path's counts), into one breaker of this frame;
-            // encoded after the lock is released.
+            // encoded after the lock is released. On firmware with
+            // policies, encoded from its lent slot instead.
             let mut copy = Breaker::VACANT;
+            let mut parts = Parts::EMPTY;
             for (i, slot) in self.slots.iter().enumerate() {
                 let Some(name) = named(i) else { continue };
+                if Self::ENCODE_IN_SLOT {
+                    Self::access_if(slot, Slot::any, |s| {
+                        self.fast.with_counts(s.id(), &s.breaker, |b| {
+                            name.with_bytes(|name| {
+                                b.to_parts(now_ms, &mut parts);
+                                snapshot::write_entry(&mut w, name, b.config(), &parts)
+                            })
+                        })
+                    })?;
+                    continue;
+                }
                 Self::access_if(slot, Slot::any, |s| {
                     if s.occupied {
                         self.fast
@@ -142,7 +188,8 @@ impl<const N: usize> Registry<N> {
                     }
                 })?;
                 name.with_bytes(|name| {
-                    snapshot::write_entry(&mut w, name, copy.config(), &copy.to_parts(now_ms))
+                    copy.to_parts(now_ms, &mut parts);
+                    snapshot::write_entry(&mut w, name, copy.config(), &parts)
                 });
             }
             Ok(count)
@@ -186,7 +233,7 @@ impl<const N: usize> Registry<N> {
         // consistent, and no name appears twice in the blob.
         for (i, entry) in entries.iter().enumerate() {
             snapshot::entry_name(entry)?;
-            snapshot::entry_breaker(entry, now_ms)?;
+            snapshot::entry_check(entry, now_ms)?;
             let name = snapshot::entry_name_field(entry);
             if entries
                 .iter()
@@ -202,6 +249,7 @@ impl<const N: usize> Registry<N> {
         // (a `create`'s). The structural token keeps every other create,
         // remove and restore out meanwhile: nothing can fail any more.
         let token = self.names.begin()?;
+        let mut parts = Parts::EMPTY;
         for entry in entries.iter() {
             let name = NameWords::new(&snapshot::entry_name(entry)?)?;
             if token.table().find(&name).is_some() {
@@ -212,9 +260,11 @@ impl<const N: usize> Registry<N> {
             return Err(Error::RegistryFull);
         }
         for entry in entries.iter() {
-            let breaker = snapshot::entry_breaker(entry, now_ms)?;
+            let config = snapshot::entry_parts(entry, &mut parts)?;
             let name = NameWords::new(&snapshot::entry_name(entry)?)?;
-            self.insert(&token, &name, breaker)?;
+            self.insert_with(&token, &name, |b| {
+                b.restore_in_place(&config, &parts, now_ms)
+            })?;
         }
         Ok(entries.len())
     }
