@@ -37,10 +37,6 @@ mod imp {
     pub(crate) struct SlotCell<T>(Lock<T>);
 
     impl<T> SlotCell<T> {
-        /// Whether [`with_long_if`](Self::with_long_if) lends the value out of
-        /// the lock: no, on hosts it holds the lock throughout.
-        pub(crate) const LENDS: bool = false;
-
         pub(crate) const fn new(value: T) -> Self {
             SlotCell(Lock::new(value))
         }
@@ -51,25 +47,6 @@ mod imp {
         #[inline(always)]
         pub(crate) fn with<R>(&self, f: impl FnOnce(&mut T) -> R) -> Result<R, Error> {
             Ok(self.0.with(f))
-        }
-
-        /// [`with`](Self::with): on hosts no interrupt is masked, and
-        /// writing a new occupant holds the lock as any operation does.
-        #[inline]
-        pub(crate) fn fill<R>(&self, f: impl FnOnce(&mut T) -> R) -> Result<R, Error> {
-            self.with(f)
-        }
-
-        /// [`with`](Self::with), `check` unused: on hosts long bookkeeping
-        /// holds the lock as any other does, and `f` looks at the value
-        /// under the lock itself.
-        #[inline(always)]
-        pub(crate) fn with_long_if<R>(
-            &self,
-            _check: impl FnOnce(&T) -> Result<(), Error>,
-            f: impl FnOnce(&mut T) -> R,
-        ) -> Result<R, Error> {
-            self.with(f)
         }
     }
 }
@@ -86,10 +63,6 @@ mod imp {
     pub(crate) struct SlotCell<T>(Mutex<T>);
 
     impl<T> SlotCell<T> {
-        /// Whether [`with_long_if`](Self::with_long_if) lends the value out of
-        /// the lock: no, on hosts it holds the lock throughout.
-        pub(crate) const LENDS: bool = false;
-
         pub(crate) const fn new(value: T) -> Self {
             SlotCell(Mutex::new(value))
         }
@@ -104,25 +77,6 @@ mod imp {
                 .0
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner)))
-        }
-
-        /// [`with`](Self::with): on hosts no interrupt is masked, and
-        /// writing a new occupant holds the lock as any operation does.
-        #[inline]
-        pub(crate) fn fill<R>(&self, f: impl FnOnce(&mut T) -> R) -> Result<R, Error> {
-            self.with(f)
-        }
-
-        /// [`with`](Self::with), `check` unused: on hosts long bookkeeping
-        /// holds the lock as any other does, and `f` looks at the value
-        /// under the lock itself.
-        #[inline(always)]
-        pub(crate) fn with_long_if<R>(
-            &self,
-            _check: impl FnOnce(&T) -> Result<(), Error>,
-            f: impl FnOnce(&mut T) -> R,
-        ) -> Result<R, Error> {
-            self.with(f)
         }
     }
 }
@@ -193,7 +147,37 @@ mod imp {
     }
 }
 
+#[cfg(feature = "std")]
+use crate::Error;
 pub(crate) use imp::SlotCell;
+
+/// What both host cells (the futex lock and std's mutex) do alike: every
+/// access holds the lock.
+#[cfg(feature = "std")]
+impl<T> SlotCell<T> {
+    /// Whether [`with_long_if`](Self::with_long_if) lends the value out of
+    /// the lock: no, on hosts it holds the lock throughout.
+    pub(crate) const LENDS: bool = false;
+
+    /// [`with`](Self::with): on hosts no interrupt is masked, and writing
+    /// a new occupant holds the lock as any operation does.
+    #[inline]
+    pub(crate) fn fill<R>(&self, f: impl FnOnce(&mut T) -> R) -> Result<R, Error> {
+        self.with(f)
+    }
+
+    /// [`with`](Self::with), `check` unused: on hosts long bookkeeping
+    /// holds the lock as any other does, and `f` looks at the value under
+    /// the lock itself.
+    #[inline(always)]
+    pub(crate) fn with_long_if<R>(
+        &self,
+        _check: impl FnOnce(&T) -> Result<(), Error>,
+        f: impl FnOnce(&mut T) -> R,
+    ) -> Result<R, Error> {
+        self.with(f)
+    }
+}
 
 impl<T> core::fmt::Debug for SlotCell<T> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
