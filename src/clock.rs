@@ -39,6 +39,23 @@ pub trait Clock {
     fn precise_now_ms(&self) -> u64 {
         self.now_ms()
     }
+
+    /// The reading, when taking it is only loads: a variable that the
+    /// application keeps current (a tick counter its timer interrupt
+    /// increments), read and extended in constant time, calling no code of
+    /// the application. `None`, the default, when reading calls code: the
+    /// registry then reads [`now_ms`](Self::now_ms) after leaving the slot.
+    ///
+    /// Unlike `now_ms` it may be called inside a slot's bookkeeping, in a
+    /// critical section: a registry that finds a breaker not closed takes
+    /// the time there and decides in the same pass (a firmware rejection
+    /// then passes through the slot once instead of twice). When `Some`,
+    /// it is the same reading `now_ms` would give (and, for a variable,
+    /// the precise one too).
+    #[inline]
+    fn load_now_ms(&self) -> Option<u64> {
+        None
+    }
 }
 
 /// Any `Fn() -> u64` is a clock, so a closure over a HAL tick works directly.
@@ -99,6 +116,11 @@ impl Default for ManualClock {
 impl Clock for ManualClock {
     fn now_ms(&self) -> u64 {
         critical_section::with(|cs| self.now.borrow(cs).get())
+    }
+
+    /// A load: the reading is taken in the slot's bookkeeping.
+    fn load_now_ms(&self) -> Option<u64> {
+        Some(self.now_ms())
     }
 }
 

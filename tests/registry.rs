@@ -257,3 +257,55 @@ fn errors_have_static_descriptions() {
     }
     assert_eq!(CallError::<&str>::Failed("x").to_string(), "failed: x");
 }
+
+/// A clock read by loads, counting how it is read.
+struct LoadClock {
+    now: core::cell::Cell<u64>,
+    loads: core::cell::Cell<u32>,
+    calls: core::cell::Cell<u32>,
+}
+
+impl fusebox::Clock for LoadClock {
+    fn now_ms(&self) -> u64 {
+        self.calls.set(self.calls.get() + 1);
+        self.now.get()
+    }
+    fn load_now_ms(&self) -> Option<u64> {
+        self.loads.set(self.loads.get() + 1);
+        Some(self.now.get())
+    }
+}
+
+#[test]
+fn a_clock_read_by_loads_decides_in_the_same_pass() {
+    let r: Registry<2> = Registry::new();
+    let cfg = Config::default()
+        .with_failure_threshold(1)
+        .with_reset_timeout_ms(100);
+    let id = r.create(b"x", cfg).unwrap();
+    let clock = LoadClock {
+        now: core::cell::Cell::new(0),
+        loads: core::cell::Cell::new(0),
+        calls: core::cell::Cell::new(0),
+    };
+    // Closed: no reading at all.
+    assert_eq!(r.try_acquire_with(id, &clock), Ok(State::Closed));
+    assert_eq!((clock.loads.get(), clock.calls.get()), (0, 0));
+    r.record_failure(id, 0).unwrap();
+    clock.now.set(50);
+    assert_eq!(r.try_acquire_with(id, &clock), Err(Error::CircuitOpen));
+    clock.now.set(100);
+    assert_eq!(r.try_acquire_with(id, &clock), Ok(State::HalfOpen));
+    assert_eq!(r.stats(id).unwrap().rejected_count, 1);
+    // Each acquisition of a breaker not closed reads the time once. Where
+    // the slot is lent out of the critical section (policies without
+    // `std`) the registry takes the load inside its one pass through the
+    // slot and never calls `now_ms`; elsewhere it reads `now_ms` outside
+    // (the core's masked bookkeeping, the host fast path).
+    let expected = if cfg!(all(feature = "policies", not(feature = "std"))) {
+        (2, 0)
+    } else {
+        (0, 2)
+    };
+    assert_eq!((clock.loads.get(), clock.calls.get()), expected);
+}

@@ -188,6 +188,7 @@ mod imp {
     use super::{other, slot, Entered, Read, Slot, ACTIVE, VAR32};
     use crate::clock::extend_in;
     use core::sync::atomic::Ordering;
+    use critical_section::CriticalSection;
 
     /// Starts a read: announces it on the active slot, or reads a variable
     /// clock at once in the same critical section (no announcement). `None`
@@ -202,23 +203,45 @@ mod imp {
             let s = slot(active);
             let read = Read::of(s);
             if read.kind >= VAR32 {
-                // SAFETY: a VAR kind's `func` is the variable's address,
-                // valid while it is published (`fusebox_set_clock_var*`).
-                let now = unsafe {
-                    if read.kind == VAR32 {
-                        let raw = core::ptr::read_volatile(read.func.cast::<u32>());
-                        extend_in(s.tick32.borrow(cs), raw)
-                    } else {
-                        // Whole: no interrupt on this core runs in between.
-                        core::ptr::read_volatile(read.func.cast::<u64>())
-                    }
-                };
-                return Some(Entered::Now(now));
+                return Some(Entered::Now(variable(&read, cs)));
             }
             let n = s.readers.load(Ordering::Relaxed);
             s.readers.store(n.wrapping_add(1), Ordering::Relaxed);
             Some(Entered::Call(read))
         })
+    }
+
+    /// The reading of a variable clock, `None` for a callback (or no
+    /// clock): one critical section, nested in the caller's if it is in
+    /// one (the registry's slot bookkeeping).
+    #[inline]
+    pub(super) fn variable_now_ms() -> Option<u64> {
+        critical_section::with(|cs| {
+            let active = ACTIVE.load(Ordering::Relaxed);
+            if active.is_null() {
+                return None;
+            }
+            let read = Read::of(slot(active));
+            (read.kind >= VAR32).then(|| variable(&read, cs))
+        })
+    }
+
+    /// Reads the variable `read` found (kind `VAR32` or `VAR64`) in the
+    /// critical section `cs`, which keeps it published meanwhile and
+    /// guards the 32-bit extension's state.
+    #[inline]
+    fn variable(read: &Read, cs: CriticalSection<'_>) -> u64 {
+        // SAFETY: a VAR kind's `func` is the variable's address, valid
+        // while it is published (`fusebox_set_clock_var*`).
+        unsafe {
+            if read.kind == VAR32 {
+                let raw = core::ptr::read_volatile(read.func.cast::<u32>());
+                extend_in(read.slot.tick32.borrow(cs), raw)
+            } else {
+                // Whole: no interrupt on this core runs in between.
+                core::ptr::read_volatile(read.func.cast::<u64>())
+            }
+        }
     }
 
     /// Ends a read; `finish` (the 32-bit extension) runs in the same
@@ -429,6 +452,15 @@ impl Clock for CClock {
     fn precise_now_ms(&self) -> u64 {
         // As `now_ms`: the 0 is never returned.
         precise_now_ms().unwrap_or(0)
+    }
+
+    /// Firmware: a variable clock's reading (`fusebox_set_clock_var32` /
+    /// `var64`), which the registry takes in the slot's bookkeeping. On
+    /// hosts the fast path rejects without the slot: none.
+    #[cfg(not(feature = "std"))]
+    #[inline]
+    fn load_now_ms(&self) -> Option<u64> {
+        imp::variable_now_ms()
     }
 }
 

@@ -9,7 +9,9 @@
 //! saves the clock read and its critical section (a closed
 //! `try_acquire` + `record_success` on Cortex-M3: 124 instructions, 311
 //! when the clock was read first); a rejection pays one more pass through
-//! the slot (the closed check) before it reads the clock.
+//! the slot (the closed check) before it reads the clock, except where the
+//! slot is lent out of the critical section (policies): there a clock
+//! read by loads (a variable) is read in the same pass.
 //!
 //! On hosts each method is a lock-free fast path (see [`crate::fast`]),
 //! inlined into its caller, and an out-of-line rest.
@@ -69,10 +71,27 @@ impl<const N: usize> Registry<N> {
         }
     }
 
-    /// Without the fast path: closed by the lock, else at the clock's time.
+    /// Without the fast path: closed by the lock, else at the clock's
+    /// time. Where a breaker's bookkeeping runs with interrupts enabled
+    /// (firmware with policies: the slot is lent out of the critical
+    /// section), a clock read by loads ([`Clock::load_now_ms`]: a
+    /// variable) is read in the same pass through the slot, so that a
+    /// rejection takes one; any other clock after it, outside the slot.
+    /// Where the bookkeeping is masked (the Snakepit core) the clock stays
+    /// out of it: its reading would lengthen the critical section.
     #[cfg(not(fusebox_fast))]
     fn try_acquire_unless_closed(&self, id: Id, clock: &impl Clock) -> Result<State, Error> {
-        self.try_acquire_locked_with(id, clock)
+        if !Self::LENDS_SLOTS {
+            return self.try_acquire_locked_with(id, clock);
+        }
+        let decided = self.with_breaker(id, |b| match b.try_acquire_if_closed() {
+            Some(state) => Some(Ok(state)),
+            None => clock.load_now_ms().map(|now_ms| b.try_acquire(now_ms)),
+        })?;
+        match decided {
+            Some(r) => r,
+            None => self.try_acquire(id, clock.now_ms()),
+        }
     }
 
     /// `try_acquire_unless_closed` past the fast path, no reading taken.

@@ -195,6 +195,13 @@ impl<const N: usize> Registry<N> {
         }
     }
 
+    /// Whether operations on a breaker run with interrupts enabled: its
+    /// slot lent out of the critical section (without `std`, with
+    /// policies), so that constant-time reads (a variable clock) may join
+    /// them without lengthening any critical section.
+    #[cfg(not(fusebox_fast))]
+    const LENDS_SLOTS: bool = SlotCell::<Slot>::LENDS && Breaker::LONG_BOOKKEEPING;
+
     /// The number of slots, `N`.
     pub const fn capacity(&self) -> usize {
         N
