@@ -1740,3 +1740,41 @@ fn a_reopen_at_the_end_of_the_probe_wait_counts_from_there_however_late_the_next
     assert_eq!(b.retry_after_ms(2_499), Some(1));
     assert_eq!(b.state(2_500), State::HalfOpen);
 }
+
+#[test]
+fn a_transition_decided_at_a_load_clocks_reading_reaches_the_listener() {
+    use std::sync::Mutex;
+    static SEEN: Mutex<Vec<(State, State, u64)>> = Mutex::new(Vec::new());
+    static REG: Registry<2> = Registry::new();
+    fn on_event(ev: &fusebox::Event, _: usize) {
+        let t = ev.transition;
+        SEEN.lock().unwrap().push((t.from, t.to, t.now_ms));
+    }
+    REG.set_listener(Some(fusebox::Listener {
+        func: on_event,
+        data: 0,
+    }))
+    .unwrap();
+    let cfg = Config::default()
+        .with_failure_threshold(1)
+        .with_reset_timeout_ms(100);
+    let id = REG.create(b"db", cfg).unwrap();
+    // `ManualClock` is read by loads: without `std` the registry decides
+    // at its reading inside the one pass through the slot.
+    let clock = fusebox::ManualClock::new(10);
+    REG.record_failure(id, 10).unwrap();
+    clock.set(60);
+    assert_eq!(REG.try_acquire_with(id, &clock), Err(Error::CircuitOpen));
+    clock.set(110);
+    assert_eq!(REG.try_acquire_with(id, &clock), Ok(State::HalfOpen));
+    REG.set_listener(None).unwrap();
+    assert_eq!(
+        *SEEN.lock().unwrap(),
+        [
+            (State::Closed, State::Open, 10),
+            (State::Open, State::HalfOpen, 110)
+        ]
+    );
+    let stats = REG.stats(id).unwrap();
+    assert_eq!((stats.rejected_count, stats.admitted_count), (1, 1));
+}
