@@ -19,10 +19,11 @@
 #![forbid(unsafe_code)]
 
 use core::fmt::{self, Write};
+use core::mem::MaybeUninit;
 
 use super::Registry;
 use crate::name::Name;
-use crate::{State, Stats};
+use crate::{Error, Id, State, Stats};
 
 /// Why [`Registry::metrics_into`] did not write the exposition.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -295,6 +296,42 @@ impl Write for SliceWriter<'_> {
             }
         }
         self.len = self.len.saturating_add(s.len());
+        Ok(())
+    }
+}
+
+/// The stats of one breaker for the C API, into the caller's storage.
+impl<const N: usize> Registry<N> {
+    /// `stats_when` into `out`: the stats of breaker `id`, as of the
+    /// reading `now` gives when they age (a time window; `now` runs outside
+    /// every lock), else as of the last record, built straight into `out`
+    /// under the slot's lock (no copy of them in a frame of this path, as
+    /// `stats_when`'s own result and its closure's would be). `out` is
+    /// written only on `Ok`.
+    ///
+    /// # Errors
+    /// [`Error::NotFound`] for an unknown or stale id (also when the
+    /// breaker went between the two lookups of a breaker whose stats age).
+    #[cfg_attr(not(feature = "capi"), allow(dead_code))] // only the C API calls it
+    pub(crate) fn stats_into(
+        &self,
+        id: Id,
+        now: impl FnOnce() -> Option<u64>,
+        out: &mut MaybeUninit<Stats>,
+    ) -> Result<(), Error> {
+        let ages = self.with_breaker_quiet(id, |b| {
+            let ages = b.stats_age();
+            if !ages {
+                out.write(self.fast.stats(id, b, None));
+            }
+            ages
+        })?;
+        if ages {
+            let now_ms = now();
+            self.with_breaker_quiet(id, |b| {
+                out.write(self.fast.stats(id, b, now_ms));
+            })?;
+        }
         Ok(())
     }
 }
