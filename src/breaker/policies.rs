@@ -579,7 +579,9 @@ impl Breaker {
 
     /// Records a closed (or metrics-only) call into the rate window; the
     /// reason a closed breaker must open, if any (only a closed one acts
-    /// on it).
+    /// on it). Inline in its two callers (the success and failure judges,
+    /// out of line): the window's record runs from their frame.
+    #[inline(always)]
     fn closed_verdict(&mut self, failed: bool, slow: bool, now_ms: u64) -> Verdict {
         let verdict = self.window_verdict(failed, slow, now_ms);
         let p = &self.config.policy;
@@ -616,12 +618,24 @@ impl Breaker {
     }
 
     /// Records into the rate window; the reason it would trip, if any.
+    /// The record runs from its caller's frame; the judging of the
+    /// totals, which needs more registers, in a frame of its own beside it
+    /// (not above it: the record goes deepest, down to the window's aging).
+    #[inline(always)]
     fn window_verdict(&mut self, failed: bool, slow: bool, now_ms: u64) -> Option<Reason> {
         if !self.has_window() {
             return None;
         }
+        self.ext
+            .window
+            .record(&self.config.policy, failed, slow, now_ms);
+        self.window_rates()
+    }
+
+    /// The reason the rate window's totals would trip, if any.
+    #[inline(never)]
+    fn window_rates(&self) -> Option<Reason> {
         let p = &self.config.policy;
-        self.ext.window.record(p, failed, slow, now_ms);
         let t = self.ext.window.totals(p);
         if t.calls < p.effective_minimum_calls() {
             return None;
