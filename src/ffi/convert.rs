@@ -156,13 +156,15 @@ fn policy_of(c: &fusebox_config) -> Result<Policy, fusebox_status> {
 /// Writes the C view of a breaker's counters to `out`, field by field
 /// (no `fusebox_stats` built on the stack first: the firmware's stack).
 ///
-/// Out of line, so that the stats stay in memory, read once each (inline,
-/// the compiler copies them into spill slots first: Cortex-M0 has few
-/// registers).
+/// Out of line with policies, so that the stats stay in memory, read once
+/// each (inline, the compiler copies them into spill slots first: a
+/// Cortex-M0 has few registers); inline without (less flash, and the
+/// stats path is shallow there).
 ///
 /// # Safety
 /// `out` is valid for a write of a `fusebox_stats`.
-#[inline(never)]
+#[cfg_attr(feature = "policies", inline(never))]
+#[cfg_attr(not(feature = "policies"), inline(always))]
 pub(super) unsafe fn write_c_stats(s: &Stats, out: *mut fusebox_stats) {
     // SAFETY: `out` is valid for writes (the caller's contract); each
     // field is written through the raw pointer, no reference to the
