@@ -10,6 +10,7 @@
 use super::{
     Breaker, Hooks, Permit, PolicyParts, Quick, Reason, SplitU64, State, Stats, Transition, Verdict,
 };
+use crate::policy::arith::div_rem;
 use crate::policy::{
     outcome_of, rate_reached, Outcome, ProbeJudge, RateWindow, TripRule, WaitAction, WindowKind,
 };
@@ -23,6 +24,12 @@ mod api;
 #[path = "policy_parts.rs"]
 mod parts;
 use parts::{checked_window, keeps_window, set_bit};
+
+// `RateWindow::aged` is the rule `policy_parts` follows without a copy of
+// the window; the unit test `policy_parts_ages_as_the_window_does` holds
+// them together. Named here so that it is not dead code outside tests
+// (src/policy/window.rs may make it test-only instead).
+const _: fn(&RateWindow, &crate::Policy, u64) -> RateWindow = RateWindow::aged;
 
 /// How many transitions a breaker keeps for `take_transition`.
 const PENDING: usize = 5;
@@ -490,14 +497,24 @@ impl Hooks for Ext {
                 }
             }
             WindowKind::Time => {
-                // As it stands at `now_ms`: the buckets that expired by
-                // then are left out, and the newest one's start is at most
-                // a bucket old.
-                let w = e.window.aged(p, now_ms);
-                out.newest_bucket_age_ms = w
-                    .newest_bucket_start(p)
-                    .map(|start| now_ms.saturating_sub(start));
-                for (slot, t) in out.buckets.iter_mut().zip(w.time_buckets(p)) {
+                // As it stands at `now_ms` (as `RateWindow::aged` moves
+                // it, without a copy of the window): the `k` buckets that
+                // expired by then are left out (the rest move back `k`
+                // places, empty ones after them: `out`'s are 0), and the
+                // newest one's start is at most a bucket old.
+                let start = e.window.newest_bucket_start(p);
+                let mut expired = 0;
+                let mut newest = start;
+                if let Some(elapsed) = start.and_then(|s| now_ms.checked_sub(s)) {
+                    let (k, into) = div_rem(elapsed, p.bucket_ms.max(1));
+                    if k != 0 {
+                        expired = usize::try_from(k).unwrap_or(usize::MAX);
+                        newest = Some(now_ms.saturating_sub(u64::from(into)));
+                    }
+                }
+                out.newest_bucket_age_ms = newest.map(|start| now_ms.saturating_sub(start));
+                let kept = e.window.time_buckets(p).skip(expired);
+                for (slot, t) in out.buckets.iter_mut().zip(kept) {
                     *slot = [t.calls, t.failures, t.slow];
                 }
             }

@@ -187,3 +187,68 @@ fn time_window(
     }
     Some(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::super::{Breaker, Parts, SNAPSHOT_BUCKETS};
+    use crate::{Config, Policy, TripRule, WindowKind};
+
+    /// `policy_parts` ages a time window's buckets without a copy of the
+    /// window: as `RateWindow::aged` moves them, at every reading (none
+    /// expired, some, all, a clock that went back, far later).
+    #[test]
+    fn policy_parts_ages_as_the_window_does() {
+        let p = Policy::SNAKEPIT
+            .with_trip_rule(TripRule::FailureRate)
+            .with_minimum_calls(u32::MAX)
+            .with_window(WindowKind::Time, 4, 100);
+        let config = Config::default().with_policy(p);
+        let fresh = Breaker::new(config).unwrap();
+        let mut b = Breaker::new(config).unwrap();
+        for (t, failed) in [
+            (5, true),
+            (50, false),
+            (130, true),
+            (260, false),
+            (270, true),
+        ] {
+            if failed {
+                b.record_failure(t);
+            } else {
+                b.record_success(t);
+            }
+        }
+        let readings = [
+            0,
+            4,
+            269,
+            270,
+            299,
+            300,
+            301,
+            399,
+            400,
+            450,
+            599,
+            600,
+            699,
+            700,
+            1_000,
+            10_007,
+            u64::MAX,
+        ];
+        for (b, now) in readings.iter().flat_map(|&now| [(&b, now), (&fresh, now)]) {
+            let mut parts = Parts::EMPTY;
+            b.to_parts(now, &mut parts);
+            let x = parts.policy.unwrap();
+            let w = b.ext.window.aged(&p, now);
+            let age = w.newest_bucket_start(&p).map(|s| now.saturating_sub(s));
+            assert_eq!(x.newest_bucket_age_ms, age, "at {now}");
+            let mut buckets = [[0; 3]; SNAPSHOT_BUCKETS];
+            for (slot, t) in buckets.iter_mut().zip(w.time_buckets(&p)) {
+                *slot = [t.calls, t.failures, t.slow];
+            }
+            assert_eq!(x.buckets, buckets, "at {now}");
+        }
+    }
+}
