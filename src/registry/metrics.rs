@@ -46,9 +46,9 @@ pub enum MetricsError {
 }
 
 /// One breaker, read at one instant.
-struct Reading {
+struct Reading<'a> {
     name: Name,
-    stats: Stats,
+    stats: &'a Stats,
 }
 
 /// The states in `fusebox_state`'s samples, with their label values (the
@@ -134,7 +134,7 @@ const FAMILIES: &[Family] = &[
 ];
 
 /// The samples of family `which` for the breaker read as `r` at `now`.
-fn samples<W: Write + ?Sized>(w: &mut W, which: Samples, r: &Reading, now: u64) -> fmt::Result {
+fn samples<W: Write + ?Sized>(w: &mut W, which: Samples, r: &Reading<'_>, now: u64) -> fmt::Result {
     #[cfg(not(feature = "policies"))]
     let _ = now;
     match which {
@@ -158,12 +158,12 @@ fn samples<W: Write + ?Sized>(w: &mut W, which: Samples, r: &Reading, now: u64) 
         #[cfg(feature = "policies")]
         Samples::OpenSeconds => {
             w.write_str("} ")?;
-            millis_as_seconds(w, open_ms(&r.stats, now))
+            millis_as_seconds(w, open_ms(r.stats, now))
         }
     }
 }
 
-fn state_samples<W: Write + ?Sized>(w: &mut W, r: &Reading) -> fmt::Result {
+fn state_samples<W: Write + ?Sized>(w: &mut W, r: &Reading<'_>) -> fmt::Result {
     for (i, (state, label)) in STATES.iter().enumerate() {
         if i > 0 {
             sample_start(w, "fusebox_state", &r.name)?;
@@ -182,7 +182,7 @@ fn state_samples<W: Write + ?Sized>(w: &mut W, r: &Reading) -> fmt::Result {
     Ok(())
 }
 
-fn call_samples<W: Write + ?Sized>(w: &mut W, r: &Reading) -> fmt::Result {
+fn call_samples<W: Write + ?Sized>(w: &mut W, r: &Reading<'_>) -> fmt::Result {
     let s = &r.stats;
     let outcomes: &[(&str, u64)] = &[
         ("admitted", s.admitted_count),
@@ -387,28 +387,29 @@ impl<const N: usize> Registry<N> {
 /// The exposition.
 impl<const N: usize> Registry<N> {
     /// The breaker in slot `i`, if any: its name (read without a lock)
-    /// and its stats as of `now_ms` (under its slot lock), the stats only
-    /// if the slot still holds the breaker the name was read for. O(1)
-    /// (O(buckets) with a time window).
-    fn reading(&self, i: usize, now_ms: u64) -> Option<Reading> {
+    /// and its stats as of `now_ms` (under its slot lock, written over
+    /// `stats`: no copy of them on this path), the stats only if the slot
+    /// still holds the breaker the name was read for. O(1) (O(buckets) with
+    /// a time window). `stats` holds the breaker's when the answer is
+    /// `Some`.
+    fn reading(&self, i: usize, now_ms: u64, stats: &mut Stats) -> Option<Name> {
         let (name, id) = self.names.read(i)?;
         let slot = self.slots.get(i)?;
         // `Err` only without `std`: while the slot is being filled (the
         // breaker the name was read for is gone, as with `None`), or, with
         // policies, while this reading preempted an operation on the
         // breaker (left out of this exposition, back in the next).
-        let stats = Self::access(slot, id, |s| {
+        let read = Self::access(slot, id, |s| {
             let b = s.get_mut(id).ok()?;
-            Some(self.fast.stats(id, b, Some(now_ms)))
+            *stats = self.fast.stats(id, b, Some(now_ms));
+            Some(())
         });
-        Some(Reading {
-            name: name.to_name(),
-            stats: stats.ok().flatten()?,
-        })
+        read.ok().flatten().map(|()| name.to_name())
     }
 
     /// Writes every family to `w`; fails only when `w` does.
     fn render<W: Write + ?Sized>(&self, now_ms: u64, w: &mut W) -> fmt::Result {
+        let mut stats = Stats::ZERO;
         for family in FAMILIES {
             for part in ["# HELP ", family.name, " ", family.help, "\n"] {
                 w.write_str(part)?;
@@ -417,8 +418,12 @@ impl<const N: usize> Registry<N> {
                 w.write_str(part)?;
             }
             for i in 0..N {
-                let Some(r) = self.reading(i, now_ms) else {
+                let Some(name) = self.reading(i, now_ms, &mut stats) else {
                     continue;
+                };
+                let r = Reading {
+                    name,
+                    stats: &stats,
                 };
                 sample_start(w, family.name, &r.name)?;
                 samples(w, family.samples, &r, now_ms)?;
