@@ -598,9 +598,9 @@ fn decode_v1(blob: &[u8], out: &mut Parts) -> Result<Config, Error> {
 /// Decodes `blob` into `parts` and checks it against `config` (the one it
 /// must have been taken with): the part of a restore done outside every
 /// lock.
-pub(crate) fn decode_for(config: Config, blob: &[u8], parts: &mut Parts) -> Result<(), Error> {
+pub(crate) fn decode_for(config: &Config, blob: &[u8], parts: &mut Parts) -> Result<(), Error> {
     config.validate()?;
-    if decode(blob, parts)? != config {
+    if decode(blob, parts)? != *config {
         return Err(Error::ConfigMismatch);
     }
     Ok(())
@@ -610,7 +610,7 @@ pub(crate) fn decode_for(config: Config, blob: &[u8], parts: &mut Parts) -> Resu
 /// must be the one the snapshot was taken with.
 pub(crate) fn restore(config: Config, blob: &[u8], now_ms: u64) -> Result<Breaker, Error> {
     let mut parts = Parts::EMPTY;
-    decode_for(config, blob, &mut parts)?;
+    decode_for(&config, blob, &mut parts)?;
     Breaker::from_parts(config, &parts, now_ms).map_err(|_| Error::BadSnapshot)
 }
 
