@@ -620,6 +620,7 @@ impl Breaker {
         limit != 0 && duration_ms > u64::from(limit)
     }
 
+    #[inline(always)]
     fn record_outcome(&mut self, outcome: Outcome, slow: bool, probe: bool, now_ms: u64) {
         match outcome {
             Outcome::Success => self.on_success(slow, now_ms),

@@ -28,6 +28,7 @@ impl Breaker {
     ///
     /// # Errors
     /// [`Error::CircuitOpen`].
+    #[inline]
     pub fn try_acquire_permit(&mut self, now_ms: u64) -> Result<Permit, Error> {
         let admitted_in = self.try_acquire(now_ms)?;
         Ok(Permit::from_parts(self.ext.generation, admitted_in, now_ms))
