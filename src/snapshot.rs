@@ -598,6 +598,7 @@ fn decode_v1(blob: &[u8], out: &mut Parts) -> Result<Config, Error> {
 /// Decodes `blob` into `parts` and checks it against `config` (the one it
 /// must have been taken with): the part of a restore done outside every
 /// lock.
+#[inline(never)]
 pub(crate) fn decode_for(config: &Config, blob: &[u8], parts: &mut Parts) -> Result<(), Error> {
     config.validate()?;
     if decode(blob, parts)? != *config {
