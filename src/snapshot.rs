@@ -133,6 +133,42 @@ impl<'a> Writer<'a> {
         }
     }
 
+    /// `K` bytes, stored as a whole (no copy routine called).
+    #[inline(always)]
+    fn array<const K: usize>(&mut self, bytes: [u8; K]) {
+        let end = self.pos.saturating_add(K);
+        let dst = self.buf.get_mut(self.pos..end);
+        match dst.and_then(|d| <&mut [u8; K]>::try_from(d).ok()) {
+            Some(dst) => *dst = bytes,
+            None => self.ok = false,
+        }
+        self.pos = end;
+    }
+
+    /// One byte.
+    #[inline(never)]
+    fn u8(&mut self, v: u8) {
+        self.array([v]);
+    }
+
+    /// A little-endian `u16`.
+    #[inline(never)]
+    fn u16(&mut self, v: u16) {
+        self.array(v.to_le_bytes());
+    }
+
+    /// A little-endian `u32`.
+    #[inline(never)]
+    fn u32(&mut self, v: u32) {
+        self.array(v.to_le_bytes());
+    }
+
+    /// A little-endian `u64`, as two `u32`s (low first).
+    fn u64(&mut self, v: u64) {
+        self.u32(v as u32);
+        self.u32((v >> 32) as u32);
+    }
+
     pub(crate) fn put(&mut self, bytes: &[u8]) {
         let end = self.pos.saturating_add(bytes.len());
         match self.buf.get_mut(self.pos..end) {
@@ -222,26 +258,25 @@ fn verified(blob: &[u8], len: usize) -> Result<&[u8], Error> {
     Ok(body)
 }
 
-/// The policy fields as the blob stores them (`fusebox_config`'s order).
-fn policy_words(p: &Policy) -> [u32; 16] {
-    [
-        p.trip_rule as u32,
-        p.window_kind as u32,
-        p.window_size,
-        p.bucket_ms,
-        p.minimum_calls,
-        p.failure_rate_percent,
-        p.slow_call_ms,
-        p.slow_call_rate_percent,
-        p.half_open_success_threshold,
-        p.half_open_max_wait_ms,
-        p.half_open_wait_action as u32,
-        p.half_open_judge as u32,
-        p.backoff_percent,
-        p.max_open_ms,
-        p.jitter_percent,
-        p.jitter_seed,
-    ]
+/// Writes the policy fields as the blob stores them (`fusebox_config`'s
+/// order), one by one (no array of them on the stack).
+fn put_policy(w: &mut Writer<'_>, p: &Policy) {
+    w.u32(p.trip_rule as u32);
+    w.u32(p.window_kind as u32);
+    w.u32(p.window_size);
+    w.u32(p.bucket_ms);
+    w.u32(p.minimum_calls);
+    w.u32(p.failure_rate_percent);
+    w.u32(p.slow_call_ms);
+    w.u32(p.slow_call_rate_percent);
+    w.u32(p.half_open_success_threshold);
+    w.u32(p.half_open_max_wait_ms);
+    w.u32(p.half_open_wait_action as u32);
+    w.u32(p.half_open_judge as u32);
+    w.u32(p.backoff_percent);
+    w.u32(p.max_open_ms);
+    w.u32(p.jitter_percent);
+    w.u32(p.jitter_seed);
 }
 
 /// The policy of stored fields; `None` for an unknown code.
@@ -286,13 +321,13 @@ fn policy_of_words(w: [u32; 16]) -> Option<Policy> {
 }
 
 /// The config's policy (Snakepit's without the feature).
-fn policy_of_config(c: &Config) -> Policy {
+fn policy_of_config(c: &Config) -> &Policy {
     #[cfg(feature = "policies")]
-    return c.policy;
+    return &c.policy;
     #[cfg(not(feature = "policies"))]
     {
         let _ = c;
-        Policy::SNAKEPIT
+        &Policy::SNAKEPIT
     }
 }
 
@@ -323,68 +358,54 @@ fn encode_into(config: &Config, p: &Parts, x: &PolicyParts, dst: &mut [u8]) {
             0
         }
         | if x.forced.is_some() { F_FORCED } else { 0 };
+    // Field by field, each through an out-of-line writer: no array of
+    // them, and no copy routine, on the stack (the firmware's stack).
     let mut w = Writer::new(dst);
     w.put(&MAGIC);
-    w.put(&SNAPSHOT_VERSION.to_le_bytes());
+    w.u16(SNAPSHOT_VERSION);
     // Both limits are at most 1024: they fit.
-    w.put(&(MAX_WINDOW_CALLS as u16).to_le_bytes());
-    w.put(&(MAX_BUCKETS as u16).to_le_bytes());
-    w.put(&[p.state as u8, flags]);
-    for v in [
-        config.failure_threshold,
-        config.reset_timeout_ms,
-        config.half_open_max_calls,
-    ] {
-        w.put(&v.to_le_bytes());
-    }
-    for v in policy_words(&policy_of_config(config)) {
-        w.put(&v.to_le_bytes());
-    }
-    w.put(&p.failure_count.to_le_bytes());
-    w.put(&p.half_open_calls.to_le_bytes());
+    w.u16(MAX_WINDOW_CALLS as u16);
+    w.u16(MAX_BUCKETS as u16);
+    w.u16(u16::from_le_bytes([p.state as u8, flags]));
+    w.u32(config.failure_threshold);
+    w.u32(config.reset_timeout_ms);
+    w.u32(config.half_open_max_calls);
+    put_policy(&mut w, policy_of_config(config));
+    w.u32(p.failure_count);
+    w.u32(p.half_open_calls);
     let (forced_ms, forced_left) = x.forced.unwrap_or((0, 0));
-    for v in [
-        p.failure_total,
-        p.success_count,
-        p.rejected_count,
-        p.admitted_count,
-        p.since_failure_ms.unwrap_or(0),
-        x.transitions,
-        x.slow_count,
-        x.stale_count,
-        x.ignored_count,
-    ] {
-        w.put(&v.to_le_bytes());
-    }
-    for v in [
-        x.half_open_successes,
-        x.half_open_failures,
-        x.half_open_slow,
-        x.open_base_ms,
-        x.open_ms,
-        x.rng,
-    ] {
-        w.put(&v.to_le_bytes());
-    }
+    w.u64(p.failure_total);
+    w.u64(p.success_count);
+    w.u64(p.rejected_count);
+    w.u64(p.admitted_count);
+    w.u64(p.since_failure_ms.unwrap_or(0));
+    w.u64(x.transitions);
+    w.u64(x.slow_count);
+    w.u64(x.stale_count);
+    w.u64(x.ignored_count);
+    w.u32(x.half_open_successes);
+    w.u32(x.half_open_failures);
+    w.u32(x.half_open_slow);
+    w.u32(x.open_base_ms);
+    w.u32(x.open_ms);
+    w.u32(x.rng);
     for v in x.time_in_state_ms {
-        w.put(&v.to_le_bytes());
+        w.u64(v);
     }
-    for v in [
-        x.state_age_ms.unwrap_or(0),
-        x.probes_age_ms,
-        forced_ms,
-        forced_left,
-    ] {
-        w.put(&v.to_le_bytes());
+    w.u64(x.state_age_ms.unwrap_or(0));
+    w.u64(x.probes_age_ms);
+    w.u64(forced_ms);
+    w.u64(forced_left);
+    w.u16(x.window_fill);
+    w.u16(0);
+    w.u32(0);
+    w.u64(x.newest_bucket_age_ms.unwrap_or(0));
+    for &b in x.window_failed.iter().chain(&x.window_slow) {
+        w.u8(b);
     }
-    w.put(&x.window_fill.to_le_bytes());
-    w.put(&[0; 6]);
-    w.put(&x.newest_bucket_age_ms.unwrap_or(0).to_le_bytes());
-    w.put(&x.window_failed);
-    w.put(&x.window_slow);
     for b in &x.buckets {
-        for v in b {
-            w.put(&v.to_le_bytes());
+        for &v in b {
+            w.u32(v);
         }
     }
 }
@@ -577,9 +598,10 @@ fn decode_v1(blob: &[u8], out: &mut Parts) -> Result<Config, Error> {
 /// Decodes `blob` into `parts` and checks it against `config` (the one it
 /// must have been taken with): the part of a restore done outside every
 /// lock.
-pub(crate) fn decode_for(config: Config, blob: &[u8], parts: &mut Parts) -> Result<(), Error> {
+#[inline(never)]
+pub(crate) fn decode_for(config: &Config, blob: &[u8], parts: &mut Parts) -> Result<(), Error> {
     config.validate()?;
-    if decode(blob, parts)? != config {
+    if decode(blob, parts)? != *config {
         return Err(Error::ConfigMismatch);
     }
     Ok(())
@@ -589,7 +611,7 @@ pub(crate) fn decode_for(config: Config, blob: &[u8], parts: &mut Parts) -> Resu
 /// must be the one the snapshot was taken with.
 pub(crate) fn restore(config: Config, blob: &[u8], now_ms: u64) -> Result<Breaker, Error> {
     let mut parts = Parts::EMPTY;
-    decode_for(config, blob, &mut parts)?;
+    decode_for(&config, blob, &mut parts)?;
     Breaker::from_parts(config, &parts, now_ms).map_err(|_| Error::BadSnapshot)
 }
 

@@ -10,6 +10,7 @@
 use super::{
     Breaker, Hooks, Permit, PolicyParts, Quick, Reason, SplitU64, State, Stats, Transition, Verdict,
 };
+use crate::policy::arith::div_rem;
 use crate::policy::{
     outcome_of, rate_reached, Outcome, ProbeJudge, RateWindow, TripRule, WaitAction, WindowKind,
 };
@@ -23,6 +24,12 @@ mod api;
 #[path = "policy_parts.rs"]
 mod parts;
 use parts::{checked_window, keeps_window, set_bit};
+
+// `RateWindow::aged` is the rule `policy_parts` follows without a copy of
+// the window; the unit test `policy_parts_ages_as_the_window_does` holds
+// them together. Named here so that it is not dead code outside tests
+// (src/policy/window.rs may make it test-only instead).
+const _: fn(&RateWindow, &crate::Policy, u64) -> RateWindow = RateWindow::aged;
 
 /// How many transitions a breaker keeps for `take_transition`.
 const PENDING: usize = 5;
@@ -490,14 +497,24 @@ impl Hooks for Ext {
                 }
             }
             WindowKind::Time => {
-                // As it stands at `now_ms`: the buckets that expired by
-                // then are left out, and the newest one's start is at most
-                // a bucket old.
-                let w = e.window.aged(p, now_ms);
-                out.newest_bucket_age_ms = w
-                    .newest_bucket_start(p)
-                    .map(|start| now_ms.saturating_sub(start));
-                for (slot, t) in out.buckets.iter_mut().zip(w.time_buckets(p)) {
+                // As it stands at `now_ms` (as `RateWindow::aged` moves
+                // it, without a copy of the window): the `k` buckets that
+                // expired by then are left out (the rest move back `k`
+                // places, empty ones after them: `out`'s are 0), and the
+                // newest one's start is at most a bucket old.
+                let start = e.window.newest_bucket_start(p);
+                let mut expired = 0;
+                let mut newest = start;
+                if let Some(elapsed) = start.and_then(|s| now_ms.checked_sub(s)) {
+                    let (k, into) = div_rem(elapsed, p.bucket_ms.max(1));
+                    if k != 0 {
+                        expired = usize::try_from(k).unwrap_or(usize::MAX);
+                        newest = Some(now_ms.saturating_sub(u64::from(into)));
+                    }
+                }
+                out.newest_bucket_age_ms = newest.map(|start| now_ms.saturating_sub(start));
+                let kept = e.window.time_buckets(p).skip(expired);
+                for (slot, t) in out.buckets.iter_mut().zip(kept) {
                     *slot = [t.calls, t.failures, t.slow];
                 }
             }
@@ -579,7 +596,9 @@ impl Breaker {
 
     /// Records a closed (or metrics-only) call into the rate window; the
     /// reason a closed breaker must open, if any (only a closed one acts
-    /// on it).
+    /// on it). Inline in its two callers (the success and failure judges,
+    /// out of line): the window's record runs from their frame.
+    #[inline(always)]
     fn closed_verdict(&mut self, failed: bool, slow: bool, now_ms: u64) -> Verdict {
         let verdict = self.window_verdict(failed, slow, now_ms);
         let p = &self.config.policy;
@@ -601,6 +620,7 @@ impl Breaker {
         limit != 0 && duration_ms > u64::from(limit)
     }
 
+    #[inline(always)]
     fn record_outcome(&mut self, outcome: Outcome, slow: bool, probe: bool, now_ms: u64) {
         match outcome {
             Outcome::Success => self.on_success(slow, now_ms),
@@ -616,12 +636,24 @@ impl Breaker {
     }
 
     /// Records into the rate window; the reason it would trip, if any.
+    /// The record runs from its caller's frame; the judging of the
+    /// totals, which needs more registers, in a frame of its own beside it
+    /// (not above it: the record goes deepest, down to the window's aging).
+    #[inline(always)]
     fn window_verdict(&mut self, failed: bool, slow: bool, now_ms: u64) -> Option<Reason> {
         if !self.has_window() {
             return None;
         }
+        self.ext
+            .window
+            .record(&self.config.policy, failed, slow, now_ms);
+        self.window_rates()
+    }
+
+    /// The reason the rate window's totals would trip, if any.
+    #[inline(never)]
+    fn window_rates(&self) -> Option<Reason> {
         let p = &self.config.policy;
-        self.ext.window.record(p, failed, slow, now_ms);
         let t = self.ext.window.totals(p);
         if t.calls < p.effective_minimum_calls() {
             return None;

@@ -28,6 +28,7 @@ impl Breaker {
     ///
     /// # Errors
     /// [`Error::CircuitOpen`].
+    #[inline]
     pub fn try_acquire_permit(&mut self, now_ms: u64) -> Result<Permit, Error> {
         let admitted_in = self.try_acquire(now_ms)?;
         Ok(Permit::from_parts(self.ext.generation, admitted_in, now_ms))
@@ -139,6 +140,12 @@ impl Breaker {
     /// ```
     pub fn force_open_for(&mut self, duration_ms: u64, now_ms: u64) {
         self.enter_manual(State::ForcedOpen, now_ms);
+        self.limit_forced(duration_ms, now_ms);
+    }
+
+    /// The time limit of [`force_open_for`](Self::force_open_for), once
+    /// forced open: `duration_ms` from `now_ms`.
+    fn limit_forced(&mut self, duration_ms: u64, now_ms: u64) {
         if duration_ms == 0 {
             // The time is up already (`forced_ms` 0 would mean "until a
             // reset").
@@ -179,6 +186,43 @@ impl Breaker {
     /// nothing trips. O(1).
     pub fn metrics_only(&mut self, now_ms: u64) {
         self.enter_manual(State::MetricsOnly, now_ms);
+    }
+
+    /// [`manual`](Self::manual)'s code of [`force_open`](Self::force_open).
+    #[cfg_attr(not(feature = "capi"), allow(dead_code))] // only the C API names it
+    pub(crate) const MANUAL_FORCE_OPEN: u8 = 0;
+    /// ... of [`force_open_for`](Self::force_open_for) (`arg`: the duration).
+    pub(crate) const MANUAL_FORCE_OPEN_FOR: u8 = 1;
+    /// ... of [`force_open_until`](Self::force_open_until) (`arg`: the instant).
+    pub(crate) const MANUAL_FORCE_OPEN_UNTIL: u8 = 2;
+    /// ... of [`force_half_open`](Self::force_half_open).
+    pub(crate) const MANUAL_FORCE_HALF_OPEN: u8 = 3;
+    /// ... of [`disable`](Self::disable).
+    pub(crate) const MANUAL_DISABLE: u8 = 4;
+    /// ... of [`metrics_only`](Self::metrics_only).
+    pub(crate) const MANUAL_METRICS_ONLY: u8 = 5;
+
+    /// The manual change of code `op` (`MANUAL_*`; an unknown code is
+    /// `MANUAL_FORCE_OPEN`), with `arg` for the two with a time limit: the
+    /// C API's one path for them all, named by a code rather than passed
+    /// as a function pointer, so that every call on it is direct. O(1).
+    #[cfg_attr(not(feature = "capi"), allow(dead_code))] // only the C API calls it
+    #[inline(always)]
+    pub(crate) fn manual(&mut self, op: u8, arg: u64, now_ms: u64) {
+        // One call of `enter_manual` for all (not through `force_open_for`,
+        // whose frame would come on top of it), then the time limit.
+        let to = match op {
+            Self::MANUAL_FORCE_HALF_OPEN => State::HalfOpen,
+            Self::MANUAL_DISABLE => State::Disabled,
+            Self::MANUAL_METRICS_ONLY => State::MetricsOnly,
+            _ => State::ForcedOpen,
+        };
+        self.enter_manual(to, now_ms);
+        match op {
+            Self::MANUAL_FORCE_OPEN_FOR => self.limit_forced(arg, now_ms),
+            Self::MANUAL_FORCE_OPEN_UNTIL => self.limit_forced(arg.saturating_sub(now_ms), now_ms),
+            _ => {}
+        }
     }
 
     fn enter_manual(&mut self, to: State, now_ms: u64) {

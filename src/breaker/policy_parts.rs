@@ -127,7 +127,12 @@ fn restore_window(
             if fill > size || !bits_clear_from(x, fill) || !no_buckets {
                 return None;
             }
-            count_window(p, x, out)
+            // Nothing more to check: the window of `fill <= size` calls is
+            // built only when it is written.
+            if let Some(out) = out {
+                count_window(p, x, out);
+            }
+            Some(())
         }
         WindowKind::Time => {
             if fill != 0 || !bits_clear_from(x, 0) {
@@ -136,7 +141,10 @@ fn restore_window(
             if x.buckets.iter().skip(size).any(|t| *t != [0; 3]) {
                 return None;
             }
-            time_window(p, x, now_ms, out)
+            match out {
+                Some(out) => time_window(p, x, now_ms, out),
+                None => time_buckets_ok(p, x),
+            }
         }
     }
 }
@@ -147,27 +155,49 @@ fn bits_clear_from(x: &PolicyParts, from: usize) -> bool {
         .all(|k| !get_bit(&x.window_failed, k) && !get_bit(&x.window_slow, k))
 }
 
-/// A count window's part of [`restore_window`], in a frame of its own
-/// (one window built at a time on the stack).
-#[inline(never)]
-fn count_window(p: &Policy, x: &PolicyParts, out: Option<&mut RateWindow>) -> Option<()> {
-    let fill = usize::from(x.window_fill);
-    let outcomes = (0..fill).map(|k| (get_bit(&x.window_failed, k), get_bit(&x.window_slow, k)));
-    let w = RateWindow::from_count_outcomes(p, outcomes)?;
-    if let Some(out) = out {
-        *out = w;
+/// A count window's part of [`restore_window`], once checked (`window_fill`
+/// calls, at most the window's size): the window that records them, oldest
+/// first, into an empty one (as `RateWindow::from_count_outcomes` builds
+/// it), recorded in place in `out` (no window on the stack).
+fn count_window(p: &Policy, x: &PolicyParts, out: &mut RateWindow) {
+    // `from_count_outcomes` is the rule this follows (the restore tests
+    // and `check_parts_answers_as_building_the_breaker_does` hold them
+    // together); named so that it is not dead code outside tests
+    // (src/policy/window.rs may make it test-only instead).
+    type FromOutcomes = fn(&Policy, core::iter::Empty<(bool, bool)>) -> Option<RateWindow>;
+    const _: FromOutcomes = RateWindow::from_count_outcomes;
+    *out = RateWindow::EMPTY;
+    for k in 0..usize::from(x.window_fill) {
+        out.record(
+            p,
+            get_bit(&x.window_failed, k),
+            get_bit(&x.window_slow, k),
+            0,
+        );
     }
-    Some(())
 }
 
-/// A time window's part of [`restore_window`], in a frame of its own.
+/// A time window's part of [`restore_window`] without building it: the
+/// checks of [`time_window`] (`RateWindow::from_time_buckets`'s refusals):
+/// the newest bucket at most a bucket old, no bucket with more failures or
+/// slow calls than calls, no calls in a window that has not started.
+fn time_buckets_ok(p: &Policy, x: &PolicyParts) -> Option<()> {
+    let size = p.window_size as usize;
+    let started = match x.newest_bucket_age_ms {
+        Some(age) if age >= u64::from(p.bucket_ms) => return None,
+        Some(_) => true,
+        None => false,
+    };
+    let ok = x.buckets.iter().take(size).all(|&[calls, failures, slow]| {
+        failures <= calls && slow <= calls && (started || calls == 0)
+    });
+    ok.then_some(())
+}
+
+/// A time window's part of [`restore_window`], written to `out`, in a
+/// frame of its own.
 #[inline(never)]
-fn time_window(
-    p: &Policy,
-    x: &PolicyParts,
-    now_ms: u64,
-    out: Option<&mut RateWindow>,
-) -> Option<()> {
+fn time_window(p: &Policy, x: &PolicyParts, now_ms: u64, out: &mut RateWindow) -> Option<()> {
     let size = p.window_size as usize;
     // The newest bucket is at most a bucket old (the snapshot aged the
     // window to its reading).
@@ -181,9 +211,167 @@ fn time_window(
         failures: t[1],
         slow: t[2],
     });
-    let w = RateWindow::from_time_buckets(p, start, buckets)?;
-    if let Some(out) = out {
-        *out = w;
-    }
+    *out = RateWindow::from_time_buckets(p, start, buckets)?;
     Some(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::super::{Breaker, Parts, SNAPSHOT_BUCKETS};
+    use super::*;
+    use crate::{Config, Policy, TripRule, WindowKind};
+
+    /// A breaker with a rate window of `kind` (4 calls, or 4 buckets of
+    /// 100 ms) that never trips, after five outcomes.
+    fn windowed(kind: WindowKind) -> Breaker {
+        let p = Policy::SNAKEPIT
+            .with_trip_rule(TripRule::FailureRate)
+            .with_minimum_calls(u32::MAX)
+            .with_window(kind, 4, 100);
+        let mut b = Breaker::new(Config::default().with_policy(p)).unwrap();
+        for (t, failed) in [
+            (5, true),
+            (50, false),
+            (130, true),
+            (260, false),
+            (270, true),
+        ] {
+            if failed {
+                b.record_failure(t);
+            } else {
+                b.record_success(t);
+            }
+        }
+        b
+    }
+
+    /// The window checks without a window (`check_parts`) answer as
+    /// building it does (`from_parts`), and the window built in place is
+    /// the one `RateWindow`'s own constructors build.
+    #[test]
+    fn window_checks_answer_as_building_the_window_does() {
+        type Edit = fn(&mut PolicyParts);
+        let cases: [(WindowKind, Edit, bool); 11] = [
+            (WindowKind::Count, |_| (), true),
+            (WindowKind::Count, |x| x.window_fill = 5, false),
+            (WindowKind::Count, |x| x.window_fill = 0, false), // bits past the fill
+            (WindowKind::Time, |_| (), true),
+            (
+                WindowKind::Time,
+                |x| x.newest_bucket_age_ms = Some(99),
+                true,
+            ),
+            (
+                WindowKind::Time,
+                |x| x.newest_bucket_age_ms = Some(100),
+                false,
+            ),
+            (WindowKind::Time, |x| x.buckets[0] = [1, 2, 0], false),
+            (WindowKind::Time, |x| x.buckets[1] = [1, 0, 2], false),
+            (WindowKind::Time, |x| x.buckets[3] = [5, 5, 5], true),
+            (WindowKind::Time, |x| x.newest_bucket_age_ms = None, false), // calls, no start
+            (
+                WindowKind::Time,
+                |x| {
+                    x.newest_bucket_age_ms = None;
+                    x.buckets = [[0; 3]; SNAPSHOT_BUCKETS];
+                },
+                true,
+            ),
+        ];
+        for (i, (kind, edit, ok)) in cases.into_iter().enumerate() {
+            let b = windowed(kind);
+            let mut parts = Parts::EMPTY;
+            b.to_parts(300, &mut parts);
+            edit(parts.policy.as_mut().unwrap());
+            let checked = Breaker::check_parts(&b.config, &parts, 300);
+            let built = Breaker::from_parts(b.config, &parts, 300);
+            assert_eq!(
+                checked,
+                built.as_ref().map(drop).map_err(|e| *e),
+                "case {i}"
+            );
+            assert_eq!(checked.is_ok(), ok, "case {i}: {checked:?}");
+            let (Ok(r), Some(x)) = (built, parts.policy.as_ref()) else {
+                continue;
+            };
+            let p = &b.config.policy;
+            let fill = usize::from(x.window_fill);
+            let want = match kind {
+                WindowKind::Count => RateWindow::from_count_outcomes(
+                    p,
+                    (0..fill).map(|k| (get_bit(&x.window_failed, k), get_bit(&x.window_slow, k))),
+                ),
+                WindowKind::Time => Some(r.ext.window), // built by from_time_buckets itself
+            };
+            assert_eq!(Some(r.ext.window), want, "case {i}");
+            if i == 0 || i == 3 {
+                // Unedited: the breaker's own window as it stands then
+                // (the same calls or buckets, oldest first, and start).
+                let (got, was) = (&r.ext.window, b.ext.window.aged(p, 300));
+                assert!(got.count_outcomes(p).eq(was.count_outcomes(p)), "case {i}");
+                assert!(got.time_buckets(p).eq(was.time_buckets(p)), "case {i}");
+                assert_eq!(got.newest_bucket_start(p), was.newest_bucket_start(p));
+            }
+        }
+    }
+
+    /// `policy_parts` ages a time window's buckets without a copy of the
+    /// window: as `RateWindow::aged` moves them, at every reading (none
+    /// expired, some, all, a clock that went back, far later).
+    #[test]
+    fn policy_parts_ages_as_the_window_does() {
+        let p = Policy::SNAKEPIT
+            .with_trip_rule(TripRule::FailureRate)
+            .with_minimum_calls(u32::MAX)
+            .with_window(WindowKind::Time, 4, 100);
+        let config = Config::default().with_policy(p);
+        let fresh = Breaker::new(config).unwrap();
+        let mut b = Breaker::new(config).unwrap();
+        for (t, failed) in [
+            (5, true),
+            (50, false),
+            (130, true),
+            (260, false),
+            (270, true),
+        ] {
+            if failed {
+                b.record_failure(t);
+            } else {
+                b.record_success(t);
+            }
+        }
+        let readings = [
+            0,
+            4,
+            269,
+            270,
+            299,
+            300,
+            301,
+            399,
+            400,
+            450,
+            599,
+            600,
+            699,
+            700,
+            1_000,
+            10_007,
+            u64::MAX,
+        ];
+        for (b, now) in readings.iter().flat_map(|&now| [(&b, now), (&fresh, now)]) {
+            let mut parts = Parts::EMPTY;
+            b.to_parts(now, &mut parts);
+            let x = parts.policy.unwrap();
+            let w = b.ext.window.aged(&p, now);
+            let age = w.newest_bucket_start(&p).map(|s| now.saturating_sub(s));
+            assert_eq!(x.newest_bucket_age_ms, age, "at {now}");
+            let mut buckets = [[0; 3]; SNAPSHOT_BUCKETS];
+            for (slot, t) in buckets.iter_mut().zip(w.time_buckets(&p)) {
+                *slot = [t.calls, t.failures, t.slow];
+            }
+            assert_eq!(x.buckets, buckets, "at {now}");
+        }
+    }
 }

@@ -209,3 +209,33 @@ pub struct Stats {
     /// When the current state began (see `time_in_state_ms`).
     pub state_since_ms: u64,
 }
+
+impl Stats {
+    /// Every counter 0, closed: storage for stats to be written over (a
+    /// reader that builds them in place).
+    pub(crate) const ZERO: Stats = Stats {
+        state: State::Closed,
+        failure_count: 0,
+        failure_total: 0,
+        success_count: 0,
+        failure_threshold: 0,
+        half_open_calls: 0,
+        half_open_max_calls: 0,
+        reset_timeout_ms: 0,
+        rejected_count: 0,
+        admitted_count: 0,
+        last_failure_ms: None,
+        transitions: 0,
+        generation: 0,
+        slow_count: 0,
+        stale_count: 0,
+        ignored_count: 0,
+        half_open_successes: 0,
+        open_duration_ms: 0,
+        window_calls: 0,
+        window_failures: 0,
+        window_slow: 0,
+        time_in_state_ms: [0; 3],
+        state_since_ms: 0,
+    };
+}

@@ -153,35 +153,49 @@ fn policy_of(c: &fusebox_config) -> Result<Policy, fusebox_status> {
         .with_jitter(c.jitter_percent, c.jitter_seed))
 }
 
-/// The C view of a breaker's counters.
-pub(super) fn to_c_stats(s: &Stats) -> fusebox_stats {
-    fusebox_stats {
-        state: s.state.code(),
-        failure_count: s.failure_count,
-        failure_total: s.failure_total,
-        success_count: s.success_count,
-        failure_threshold: s.failure_threshold,
-        half_open_calls: s.half_open_calls,
-        half_open_max_calls: s.half_open_max_calls,
-        reset_timeout_ms: s.reset_timeout_ms,
-        rejected_count: s.rejected_count,
-        admitted_count: s.admitted_count,
-        has_last_failure: s.last_failure_ms.is_some(),
-        last_failure_ms: s.last_failure_ms.unwrap_or(0),
-        transitions: s.transitions,
-        generation: s.generation,
-        slow_count: s.slow_count,
-        stale_count: s.stale_count,
-        ignored_count: s.ignored_count,
-        half_open_successes: s.half_open_successes,
-        open_duration_ms: s.open_duration_ms,
-        window_calls: s.window_calls,
-        window_failures: s.window_failures,
-        window_slow: s.window_slow,
-        time_closed_ms: s.time_in_state_ms[0],
-        time_open_ms: s.time_in_state_ms[1],
-        time_half_open_ms: s.time_in_state_ms[2],
-        state_since_ms: s.state_since_ms,
+/// Writes the C view of a breaker's counters to `out`, field by field
+/// (no `fusebox_stats` built on the stack first: the firmware's stack).
+///
+/// Out of line with policies, so that the stats stay in memory, read once
+/// each (inline, the compiler copies them into spill slots first: a
+/// Cortex-M0 has few registers); inline without (less flash, and the
+/// stats path is shallow there).
+///
+/// # Safety
+/// `out` is valid for a write of a `fusebox_stats`.
+#[cfg_attr(feature = "policies", inline(never))]
+#[cfg_attr(not(feature = "policies"), inline(always))]
+pub(super) unsafe fn write_c_stats(s: &Stats, out: *mut fusebox_stats) {
+    // SAFETY: `out` is valid for writes (the caller's contract); each
+    // field is written through the raw pointer, no reference to the
+    // (possibly uninitialised) target is made.
+    unsafe {
+        (*out).state = s.state.code();
+        (*out).failure_count = s.failure_count;
+        (*out).failure_total = s.failure_total;
+        (*out).success_count = s.success_count;
+        (*out).failure_threshold = s.failure_threshold;
+        (*out).half_open_calls = s.half_open_calls;
+        (*out).half_open_max_calls = s.half_open_max_calls;
+        (*out).reset_timeout_ms = s.reset_timeout_ms;
+        (*out).rejected_count = s.rejected_count;
+        (*out).admitted_count = s.admitted_count;
+        (*out).has_last_failure = s.last_failure_ms.is_some();
+        (*out).last_failure_ms = s.last_failure_ms.unwrap_or(0);
+        (*out).transitions = s.transitions;
+        (*out).generation = s.generation;
+        (*out).slow_count = s.slow_count;
+        (*out).stale_count = s.stale_count;
+        (*out).ignored_count = s.ignored_count;
+        (*out).half_open_successes = s.half_open_successes;
+        (*out).open_duration_ms = s.open_duration_ms;
+        (*out).window_calls = s.window_calls;
+        (*out).window_failures = s.window_failures;
+        (*out).window_slow = s.window_slow;
+        (*out).time_closed_ms = s.time_in_state_ms[0];
+        (*out).time_open_ms = s.time_in_state_ms[1];
+        (*out).time_half_open_ms = s.time_in_state_ms[2];
+        (*out).state_since_ms = s.state_since_ms;
     }
 }
 

@@ -36,7 +36,7 @@ mod snapshot;
 mod types;
 
 use clock::{clock, now_ms, with_time};
-use convert::{call_result, config_or_default, to_c_stats, to_status};
+use convert::{call_result, config_or_default, to_status, write_c_stats};
 
 pub use clock::{
     fusebox_now_ms, fusebox_set_clock, fusebox_set_clock32, fusebox_set_clock_var32,
@@ -267,14 +267,15 @@ pub unsafe extern "C" fn fusebox_stats_get(
     out_stats: *mut fusebox_stats,
 ) -> fusebox_status {
     non_null!(out_stats);
-    let written = REGISTRY.stats_when(
-        Id::from_raw(id),
-        || now_ms().ok(),
-        // SAFETY: non-NULL (checked) and writable by this function's
-        // contract; written once, on success only.
-        |s| unsafe { out_stats.write(to_c_stats(&s)) },
-    );
-    to_status(written)
+    let mut s = core::mem::MaybeUninit::uninit();
+    let read = REGISTRY.stats_into(Id::from_raw(id), || now_ms().ok(), &mut s);
+    if read.is_ok() {
+        // SAFETY: `stats_into` wrote `s` (it answered `Ok`); `out_stats`
+        // is non-NULL (checked) and writable by this function's contract:
+        // written on success only.
+        unsafe { write_c_stats(s.assume_init_ref(), out_stats) };
+    }
+    to_status(read)
 }
 
 /// A static, NUL-terminated description of `status`; never NULL

@@ -21,7 +21,7 @@ use super::REGISTRY;
 #[cfg(feature = "policies")]
 use crate::events::Sink;
 #[cfg(feature = "policies")]
-use crate::{Event, Id, Outcome, Permit, State};
+use crate::{Breaker, Event, Id, Outcome, Permit, State};
 
 /// An admission handed out by `fusebox_acquire_permit`, to be given back to
 /// `fusebox_complete` with the call's outcome. Plain data: copy it freely.
@@ -249,11 +249,11 @@ pub unsafe extern "C" fn fusebox_retry_after_ms(
     }
 }
 
-/// `op(breaker, arg, now)` on breaker `id`: the one path of every manual
-/// function.
+/// The manual change `op` (a `Breaker::MANUAL_*` code, with `arg`) on
+/// breaker `id`: the one path of every manual function.
 #[cfg(feature = "policies")]
 #[inline(never)]
-fn manual(id: fusebox_id, op: fn(&mut crate::Breaker, u64, u64), arg: u64) -> fusebox_status {
+fn manual(id: fusebox_id, op: u8, arg: u64) -> fusebox_status {
     or_ok(with_time(|now| {
         REGISTRY.manual(Id::from_raw(id), op, arg, now)
     }))
@@ -267,7 +267,7 @@ fn manual(id: fusebox_id, op: fn(&mut crate::Breaker, u64, u64), arg: u64) -> fu
 #[no_mangle]
 pub extern "C" fn fusebox_force_open(id: fusebox_id) -> fusebox_status {
     #[cfg(feature = "policies")]
-    return manual(id, |b, _, now| b.force_open(now), 0);
+    return manual(id, Breaker::MANUAL_FORCE_OPEN, 0);
     #[cfg(not(feature = "policies"))]
     {
         let _ = id;
@@ -288,7 +288,7 @@ pub extern "C" fn fusebox_force_open(id: fusebox_id) -> fusebox_status {
 #[no_mangle]
 pub extern "C" fn fusebox_force_open_for(id: fusebox_id, duration_ms: u64) -> fusebox_status {
     #[cfg(feature = "policies")]
-    return manual(id, |b, ms, now| b.force_open_for(ms, now), duration_ms);
+    return manual(id, Breaker::MANUAL_FORCE_OPEN_FOR, duration_ms);
     #[cfg(not(feature = "policies"))]
     {
         let _ = (id, duration_ms);
@@ -306,7 +306,7 @@ pub extern "C" fn fusebox_force_open_for(id: fusebox_id, duration_ms: u64) -> fu
 #[no_mangle]
 pub extern "C" fn fusebox_force_open_until(id: fusebox_id, until_ms: u64) -> fusebox_status {
     #[cfg(feature = "policies")]
-    return manual(id, |b, until, now| b.force_open_until(until, now), until_ms);
+    return manual(id, Breaker::MANUAL_FORCE_OPEN_UNTIL, until_ms);
     #[cfg(not(feature = "policies"))]
     {
         let _ = (id, until_ms);
@@ -324,7 +324,7 @@ pub extern "C" fn fusebox_force_open_until(id: fusebox_id, until_ms: u64) -> fus
 #[no_mangle]
 pub extern "C" fn fusebox_force_half_open(id: fusebox_id) -> fusebox_status {
     #[cfg(feature = "policies")]
-    return manual(id, |b, _, now| b.force_half_open(now), 0);
+    return manual(id, Breaker::MANUAL_FORCE_HALF_OPEN, 0);
     #[cfg(not(feature = "policies"))]
     {
         let _ = id;
@@ -339,7 +339,7 @@ pub extern "C" fn fusebox_force_half_open(id: fusebox_id) -> fusebox_status {
 #[no_mangle]
 pub extern "C" fn fusebox_disable(id: fusebox_id) -> fusebox_status {
     #[cfg(feature = "policies")]
-    return manual(id, |b, _, now| b.disable(now), 0);
+    return manual(id, Breaker::MANUAL_DISABLE, 0);
     #[cfg(not(feature = "policies"))]
     {
         let _ = id;
@@ -355,7 +355,7 @@ pub extern "C" fn fusebox_disable(id: fusebox_id) -> fusebox_status {
 #[no_mangle]
 pub extern "C" fn fusebox_metrics_only(id: fusebox_id) -> fusebox_status {
     #[cfg(feature = "policies")]
-    return manual(id, |b, _, now| b.metrics_only(now), 0);
+    return manual(id, Breaker::MANUAL_METRICS_ONLY, 0);
     #[cfg(not(feature = "policies"))]
     {
         let _ = id;

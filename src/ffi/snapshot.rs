@@ -75,7 +75,7 @@ pub unsafe extern "C" fn fusebox_restore(
     // SAFETY: NULL or valid, by the caller's contract.
     let config = try_status!(unsafe { config_or_default(cfg) });
     let blob = try_slice!(buf, len);
-    let id = with_time(|now| REGISTRY.restore(name, config, blob, now));
+    let id = with_time(|now| REGISTRY.restore_config(name, &config, blob, now));
     out_result!(out_id, id.map(Id::to_raw))
 }
 

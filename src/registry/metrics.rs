@@ -19,10 +19,14 @@
 #![forbid(unsafe_code)]
 
 use core::fmt::{self, Write};
+use core::mem::MaybeUninit;
 
 use super::Registry;
 use crate::name::Name;
-use crate::{State, Stats};
+use crate::policy::arith::div_rem;
+#[cfg(feature = "policies")]
+use crate::policy::arith::mul_wide;
+use crate::{Error, Id, State, Stats};
 
 /// Why [`Registry::metrics_into`] did not write the exposition.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -42,9 +46,9 @@ pub enum MetricsError {
 }
 
 /// One breaker, read at one instant.
-struct Reading {
+struct Reading<'a> {
     name: Name,
-    stats: Stats,
+    stats: &'a Stats,
 }
 
 /// The states in `fusebox_state`'s samples, with their label values (the
@@ -65,7 +69,25 @@ struct Family {
     name: &'static str,
     kind: &'static str,
     help: &'static str,
-    samples: fn(&mut dyn Write, &Reading, u64) -> fmt::Result,
+    samples: Samples,
+}
+
+/// Which samples a family writes: named, not a function pointer, so that
+/// every call of the rendering is direct (the firmware's stack analysis
+/// follows direct calls exactly; an indirect one may reach every function
+/// whose address is taken).
+#[derive(Clone, Copy)]
+enum Samples {
+    State,
+    Calls,
+    #[cfg(feature = "policies")]
+    FailureRate,
+    #[cfg(feature = "policies")]
+    SlowCallRate,
+    #[cfg(feature = "policies")]
+    WindowCalls,
+    #[cfg(feature = "policies")]
+    OpenSeconds,
 }
 
 const FAMILIES: &[Family] = &[
@@ -73,51 +95,75 @@ const FAMILIES: &[Family] = &[
         name: "fusebox_state",
         kind: "gauge",
         help: "Circuit breaker state: 1 for the current (stored) state, 0 for the others.",
-        samples: state_samples,
+        samples: Samples::State,
     },
     Family {
         name: "fusebox_calls_total",
         kind: "counter",
         help: "Calls by outcome (outcomes overlap: slow calls also succeeded or failed; failed counts since the last close).",
-        samples: call_samples,
+        samples: Samples::Calls,
     },
     #[cfg(feature = "policies")]
     Family {
         name: "fusebox_failure_rate",
         kind: "gauge",
         help: "Failures over calls in the rate window, 0 to 1 (0 when the window is empty).",
-        samples: |w, r, _| w.write_str("} ").and_then(|()| ratio(w, r.stats.window_failures.into(), r.stats.window_calls.into())),
+        samples: Samples::FailureRate,
     },
     #[cfg(feature = "policies")]
     Family {
         name: "fusebox_slow_call_rate",
         kind: "gauge",
         help: "Slow calls over calls in the rate window, 0 to 1 (0 when the window is empty).",
-        samples: |w, r, _| w.write_str("} ").and_then(|()| ratio(w, r.stats.window_slow.into(), r.stats.window_calls.into())),
+        samples: Samples::SlowCallRate,
     },
     #[cfg(feature = "policies")]
     Family {
         name: "fusebox_window_calls",
         kind: "gauge",
         help: "Calls in the rate window.",
-        samples: |w, r, _| {
-            w.write_str("} ")?;
-            put_u64(w, r.stats.window_calls.into())
-        },
+        samples: Samples::WindowCalls,
     },
     #[cfg(feature = "policies")]
     Family {
         name: "fusebox_open_seconds_total",
         kind: "counter",
         help: "Seconds spent open or forced open, the current open period included.",
-        samples: |w, r, now| {
-            w.write_str("} ")?;
-            millis_as_seconds(w, open_ms(&r.stats, now))
-        },
+        samples: Samples::OpenSeconds,
     },
 ];
 
-fn state_samples(w: &mut dyn Write, r: &Reading, _: u64) -> fmt::Result {
+/// The samples of family `which` for the breaker read as `r` at `now`.
+fn samples<W: Write + ?Sized>(w: &mut W, which: Samples, r: &Reading<'_>, now: u64) -> fmt::Result {
+    #[cfg(not(feature = "policies"))]
+    let _ = now;
+    match which {
+        Samples::State => state_samples(w, r),
+        Samples::Calls => call_samples(w, r),
+        #[cfg(feature = "policies")]
+        Samples::FailureRate => {
+            w.write_str("} ")?;
+            ratio(w, r.stats.window_failures, r.stats.window_calls)
+        }
+        #[cfg(feature = "policies")]
+        Samples::SlowCallRate => {
+            w.write_str("} ")?;
+            ratio(w, r.stats.window_slow, r.stats.window_calls)
+        }
+        #[cfg(feature = "policies")]
+        Samples::WindowCalls => {
+            w.write_str("} ")?;
+            put_u64(w, r.stats.window_calls.into())
+        }
+        #[cfg(feature = "policies")]
+        Samples::OpenSeconds => {
+            w.write_str("} ")?;
+            millis_as_seconds(w, open_ms(r.stats, now))
+        }
+    }
+}
+
+fn state_samples<W: Write + ?Sized>(w: &mut W, r: &Reading<'_>) -> fmt::Result {
     for (i, (state, label)) in STATES.iter().enumerate() {
         if i > 0 {
             sample_start(w, "fusebox_state", &r.name)?;
@@ -136,7 +182,7 @@ fn state_samples(w: &mut dyn Write, r: &Reading, _: u64) -> fmt::Result {
     Ok(())
 }
 
-fn call_samples(w: &mut dyn Write, r: &Reading, _: u64) -> fmt::Result {
+fn call_samples<W: Write + ?Sized>(w: &mut W, r: &Reading<'_>) -> fmt::Result {
     let s = &r.stats;
     let outcomes: &[(&str, u64)] = &[
         ("admitted", s.admitted_count),
@@ -175,24 +221,25 @@ fn open_ms(s: &Stats, now_ms: u64) -> u64 {
 }
 
 /// `num / den` with up to 6 decimals, rounded down; 0 when `den` is 0.
+/// 32-bit operands: the product fits in 64 bits, and no 64-bit helper
+/// routine is linked (`div_rem`, `mul_wide`).
 #[cfg(feature = "policies")]
-fn ratio(w: &mut dyn Write, num: u64, den: u64) -> fmt::Result {
-    let micros = num.saturating_mul(1_000_000).checked_div(den).unwrap_or(0);
+fn ratio<W: Write + ?Sized>(w: &mut W, num: u32, den: u32) -> fmt::Result {
+    let (micros, _) = div_rem(mul_wide(num, 1_000_000), den); // (0, 0) for den 0
     decimal(w, micros, 1_000_000, 6)
 }
 
 /// Milliseconds as seconds with up to 3 decimals.
 #[cfg(feature = "policies")]
-fn millis_as_seconds(w: &mut dyn Write, ms: u64) -> fmt::Result {
+fn millis_as_seconds<W: Write + ?Sized>(w: &mut W, ms: u64) -> fmt::Result {
     decimal(w, ms, 1000, 3)
 }
 
 /// `value / scale` (`scale` = 10^`digits`) in decimal, without trailing
 /// zeros: integer arithmetic only, so that no float formatting is linked.
 #[cfg(feature = "policies")]
-fn decimal(w: &mut dyn Write, value: u64, scale: u64, digits: u32) -> fmt::Result {
-    let int = value.checked_div(scale).unwrap_or(0);
-    let mut frac = value.checked_rem(scale).unwrap_or(0);
+fn decimal<W: Write + ?Sized>(w: &mut W, value: u64, scale: u32, digits: u32) -> fmt::Result {
+    let (int, mut frac) = div_rem(value, scale);
     put_u64(w, int)?;
     if frac == 0 {
         return Ok(());
@@ -213,21 +260,23 @@ fn decimal(w: &mut dyn Write, value: u64, scale: u64, digits: u32) -> fmt::Resul
     for _ in shown..width {
         w.write_str("0")?;
     }
-    put_u64(w, frac)
+    put_u64(w, frac.into())
 }
 
 /// `v` in decimal. The text goes out through `write_str` alone: no
 /// `core::fmt` formatting machinery, which brings panic paths that the
 /// firmware's no-panic proof refuses.
-fn put_u64(w: &mut dyn Write, mut v: u64) -> fmt::Result {
+fn put_u64<W: Write + ?Sized>(w: &mut W, mut v: u64) -> fmt::Result {
     let mut digits = [b'0'; 20]; // u64::MAX has 20 digits
     let mut at = digits.len();
     loop {
         at = at.saturating_sub(1);
+        // In 32-bit steps: no 64-bit division helper is linked.
+        let (q, digit) = div_rem(v, 10);
         if let Some(d) = digits.get_mut(at) {
-            *d = b'0' + (v % 10) as u8;
+            *d = b'0' + digit as u8;
         }
-        v /= 10;
+        v = q;
         if v == 0 {
             break;
         }
@@ -237,7 +286,7 @@ fn put_u64(w: &mut dyn Write, mut v: u64) -> fmt::Result {
 }
 
 /// `family{name="..."` (the caller adds its other labels and `}`).
-fn sample_start(w: &mut dyn Write, family: &str, name: &[u8]) -> fmt::Result {
+fn sample_start<W: Write + ?Sized>(w: &mut W, family: &str, name: &[u8]) -> fmt::Result {
     w.write_str(family)?;
     w.write_str("{name=\"")?;
     label_value(w, name)?;
@@ -247,7 +296,7 @@ fn sample_start(w: &mut dyn Write, family: &str, name: &[u8]) -> fmt::Result {
 /// A label value: `\`, `"` and newline escaped as the format requires;
 /// bytes that are not UTF-8 each replaced by U+FFFD, as
 /// `String::from_utf8_lossy` does (one per maximal invalid sequence).
-fn label_value(w: &mut dyn Write, mut bytes: &[u8]) -> fmt::Result {
+fn label_value<W: Write + ?Sized>(w: &mut W, mut bytes: &[u8]) -> fmt::Result {
     while !bytes.is_empty() {
         let (valid, skip) = match core::str::from_utf8(bytes) {
             Ok(s) => (s, bytes.len()),
@@ -299,31 +348,68 @@ impl Write for SliceWriter<'_> {
     }
 }
 
+/// The stats of one breaker for the C API, into the caller's storage.
+impl<const N: usize> Registry<N> {
+    /// `stats_when` into `out`: the stats of breaker `id`, as of the
+    /// reading `now` gives when they age (a time window; `now` runs outside
+    /// every lock), else as of the last record, built straight into `out`
+    /// under the slot's lock (no copy of them in a frame of this path, as
+    /// `stats_when`'s own result and its closure's would be). `out` is
+    /// written only on `Ok`.
+    ///
+    /// # Errors
+    /// [`Error::NotFound`] for an unknown or stale id (also when the
+    /// breaker went between the two lookups of a breaker whose stats age).
+    #[cfg_attr(not(feature = "capi"), allow(dead_code))] // only the C API calls it
+    pub(crate) fn stats_into(
+        &self,
+        id: Id,
+        now: impl FnOnce() -> Option<u64>,
+        out: &mut MaybeUninit<Stats>,
+    ) -> Result<(), Error> {
+        let ages = self.with_breaker_quiet(id, |b| {
+            let ages = b.stats_age();
+            if !ages {
+                out.write(self.fast.stats(id, b, None));
+            }
+            ages
+        })?;
+        if ages {
+            let now_ms = now();
+            self.with_breaker_quiet(id, |b| {
+                out.write(self.fast.stats(id, b, now_ms));
+            })?;
+        }
+        Ok(())
+    }
+}
+
 /// The exposition.
 impl<const N: usize> Registry<N> {
     /// The breaker in slot `i`, if any: its name (read without a lock)
-    /// and its stats as of `now_ms` (under its slot lock), the stats only
-    /// if the slot still holds the breaker the name was read for. O(1)
-    /// (O(buckets) with a time window).
-    fn reading(&self, i: usize, now_ms: u64) -> Option<Reading> {
+    /// and its stats as of `now_ms` (under its slot lock, written over
+    /// `stats`: no copy of them on this path), the stats only if the slot
+    /// still holds the breaker the name was read for. O(1) (O(buckets) with
+    /// a time window). `stats` holds the breaker's when the answer is
+    /// `Some`.
+    fn reading(&self, i: usize, now_ms: u64, stats: &mut Stats) -> Option<Name> {
         let (name, id) = self.names.read(i)?;
         let slot = self.slots.get(i)?;
         // `Err` only without `std`: while the slot is being filled (the
         // breaker the name was read for is gone, as with `None`), or, with
         // policies, while this reading preempted an operation on the
         // breaker (left out of this exposition, back in the next).
-        let stats = Self::access(slot, id, |s| {
+        let read = Self::access(slot, id, |s| {
             let b = s.get_mut(id).ok()?;
-            Some(self.fast.stats(id, b, Some(now_ms)))
+            *stats = self.fast.stats(id, b, Some(now_ms));
+            Some(())
         });
-        Some(Reading {
-            name: name.to_name(),
-            stats: stats.ok().flatten()?,
-        })
+        read.ok().flatten().map(|()| name.to_name())
     }
 
     /// Writes every family to `w`; fails only when `w` does.
-    fn render(&self, now_ms: u64, w: &mut dyn Write) -> fmt::Result {
+    fn render<W: Write + ?Sized>(&self, now_ms: u64, w: &mut W) -> fmt::Result {
+        let mut stats = Stats::ZERO;
         for family in FAMILIES {
             for part in ["# HELP ", family.name, " ", family.help, "\n"] {
                 w.write_str(part)?;
@@ -332,11 +418,15 @@ impl<const N: usize> Registry<N> {
                 w.write_str(part)?;
             }
             for i in 0..N {
-                let Some(r) = self.reading(i, now_ms) else {
+                let Some(name) = self.reading(i, now_ms, &mut stats) else {
                     continue;
                 };
+                let r = Reading {
+                    name,
+                    stats: &stats,
+                };
                 sample_start(w, family.name, &r.name)?;
-                (family.samples)(w, &r, now_ms)?;
+                samples(w, family.samples, &r, now_ms)?;
                 w.write_str("\n")?;
             }
         }
@@ -421,5 +511,75 @@ impl<const N: usize> Registry<N> {
             needed: len,
             buf_changed: true,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The 64-bit values around the 32-bit boundaries and the extremes,
+    /// where the 32-bit steps of `put_u64` and `decimal` could go wrong.
+    const VALUES: [u64; 12] = [
+        0,
+        9,
+        10,
+        999_999,
+        u32::MAX as u64 - 1,
+        u32::MAX as u64,
+        1 << 32,
+        (1 << 32) + 7,
+        10_000_000_000_000_000_000,
+        u64::MAX / 10,
+        u64::MAX - 1,
+        u64::MAX,
+    ];
+
+    #[test]
+    fn put_u64_is_decimal() {
+        for v in VALUES {
+            let mut s = String::new();
+            put_u64(&mut s, v).unwrap();
+            assert_eq!(s, v.to_string());
+        }
+    }
+
+    /// `decimal` as the exact quotient with trailing zeros cut.
+    #[cfg(feature = "policies")]
+    #[test]
+    fn decimal_is_the_quotient() {
+        for v in VALUES {
+            for (scale, digits) in [(1000u32, 3usize), (1_000_000, 6)] {
+                let mut s = String::new();
+                decimal(&mut s, v, scale, digits as u32).unwrap();
+                let (int, frac) = (v / u64::from(scale), v % u64::from(scale));
+                let mut want = int.to_string();
+                if frac != 0 {
+                    let f = format!("{frac:0digits$}");
+                    want = format!("{want}.{}", f.trim_end_matches('0'));
+                }
+                assert_eq!(s, want, "{v} / {scale}");
+            }
+        }
+    }
+
+    /// `ratio` as `num * 10^6 / den` rounded down, 0 for `den` 0.
+    #[cfg(feature = "policies")]
+    #[test]
+    fn ratio_is_rounded_down() {
+        for (num, den, want) in [
+            (0, 0, "0"),
+            (5, 0, "0"),
+            (1, 2, "0.5"),
+            (1, 3, "0.333333"),
+            (2, 3, "0.666666"),
+            (u32::MAX, u32::MAX, "1"),
+            (u32::MAX, 1, "4294967295"),
+            (1, u32::MAX, "0"),
+        ] {
+            let mut s = String::new();
+            ratio(&mut s, num, den).unwrap();
+            assert_eq!(s, want, "{num} / {den}");
+        }
     }
 }

@@ -1,12 +1,12 @@
 //! The registry's policy operations (feature `policies`): permits, outcomes
 //! with durations, classified calls, retry-after, manual control and the
-//! event listener. Each is the [`Breaker`] method of the same name, by id,
+//! event listener. Each is the [`Breaker`](crate::Breaker) method of the same name, by id,
 //! with only the breaker's slot locked.
 #![forbid(unsafe_code)]
 
 use super::Registry;
 use crate::events::Sink;
-use crate::{Breaker, CallError, Clock, Error, Id, Listener, Outcome, Permit};
+use crate::{CallError, Clock, Error, Id, Listener, Outcome, Permit};
 
 /// Policies: permits, manual control, events.
 impl<const N: usize> Registry<N> {
@@ -90,22 +90,20 @@ impl<const N: usize> Registry<N> {
         self.with_breaker(id, |b| b.force_half_open(now_ms))
     }
 
-    /// `op(breaker, arg, now_ms)` by id: one path for every manual change,
-    /// so that the C API's manual functions share one copy of the locking
-    /// and event code (firmware flash). O(1).
+    /// [`Breaker::manual`](crate::Breaker::manual) by id (`op` one of
+    /// its `MANUAL_*` codes): one path for every manual change, so that
+    /// the C API's manual functions share one copy of the locking and
+    /// event code (firmware flash). The change is named by a code, not
+    /// passed as a function pointer: every call on this path is direct, so
+    /// the firmware's stack analysis does not take the listener's indirect
+    /// call for a way into the manual changes. O(1).
     ///
     /// # Errors
     /// [`Error::NotFound`].
     #[inline(never)]
     #[cfg_attr(not(feature = "capi"), allow(dead_code))] // only the C API calls it
-    pub(crate) fn manual(
-        &self,
-        id: Id,
-        op: fn(&mut Breaker, u64, u64),
-        arg: u64,
-        now_ms: u64,
-    ) -> Result<(), Error> {
-        self.with_breaker(id, |b| op(b, arg, now_ms))
+    pub(crate) fn manual(&self, id: Id, op: u8, arg: u64, now_ms: u64) -> Result<(), Error> {
+        self.with_breaker(id, |b| b.manual(op, arg, now_ms))
     }
 
     /// [`Breaker::disable`](crate::Breaker::disable) by id. O(1).

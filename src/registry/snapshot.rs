@@ -85,13 +85,25 @@ impl<const N: usize> Registry<N> {
         blob: &[u8],
         now_ms: u64,
     ) -> Result<Id, Error> {
+        self.restore_config(name, &config, blob, now_ms)
+    }
+
+    /// [`restore`](Self::restore) with the config by reference (one copy
+    /// of it on the stack, the caller's: the C API's).
+    pub(crate) fn restore_config(
+        &self,
+        name: &[u8],
+        config: &Config,
+        blob: &[u8],
+        now_ms: u64,
+    ) -> Result<Id, Error> {
         let name = NameWords::new(name)?;
         let mut parts = Parts::EMPTY;
         snapshot::decode_for(config, blob, &mut parts)?;
         // Every check of the snapshot before name and room are decided.
-        Breaker::check_parts(&config, &parts, now_ms)?;
+        Breaker::check_parts(config, &parts, now_ms)?;
         self.insert_with(&self.names.begin()?, &name, |b| {
-            b.restore_in_place(&config, &parts, now_ms)
+            b.restore_in_place(config, &parts, now_ms)
         })
     }
 
