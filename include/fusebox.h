@@ -16,8 +16,7 @@
  *   interrupts around bookkeeping only, never around a callback. With
  *   policies, an operation's bookkeeping runs with interrupts enabled and
  *   its breaker lent: a handler that preempts it and reaches the same
- *   breaker gets FUSEBOX_BUSY, except for a success or failure, which
- *   waits in the breaker's slot (one per slot) for its next function.
+ *   breaker gets FUSEBOX_BUSY.
  * - Signal handlers (hosts): not async-signal-safe. A handler that
  *   interrupts a fusebox call and calls fusebox on the same breaker
  *   deadlocks. Only fusebox_config_init, fusebox_status_str,
@@ -37,10 +36,7 @@
  * at a time, called while another is in progress on firmware (a handler
  * or task that preempted it) or on the same thread (a signal handler),
  * and, on firmware with policies, from a function on one breaker called
- * while another context's function on it is in progress (preempted):
- * fusebox_record_success / _failure then return FUSEBOX_OK with the
- * outcome left in the slot for the breaker's next function, and BUSY only
- * when another outcome already waits there.
+ * while another context's function on it is in progress (preempted).
  * BUSY means nothing was done: not admitted, not recorded; retry later.
  * fusebox_lookup, fusebox_name and fusebox_next take no lock.
  *

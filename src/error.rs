@@ -34,9 +34,7 @@ pub enum Error {
     /// method called while another is in progress, or, without `std` with
     /// policies, an operation on a breaker called while another context's
     /// operation on it is in progress (one that this call preempted: see
-    /// [`Registry`](crate::Registry); a success or a failure then waits in
-    /// the breaker's slot instead, and `Busy` only when another outcome
-    /// already waits there). Nothing changed: retry later.
+    /// [`Registry`](crate::Registry)). Nothing changed: retry later.
     Busy = 9,
     /// A snapshot does not fit in the buffer given.
     BufferTooSmall = 10,

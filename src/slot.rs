@@ -87,7 +87,6 @@ mod cs_cell;
 #[cfg(not(feature = "std"))]
 mod imp {
     use super::cs_cell::CsCell;
-    use super::Deferred;
     use crate::Error;
 
     /// A value reached through a critical section.
@@ -127,22 +126,6 @@ mod imp {
             self.0.lend(Error::Busy, f)
         }
 
-        /// Leaves `mail` for a later holder of the slot
-        /// ([`take_mail`](Self::take_mail)), while the slot is lent to
-        /// another context's operation: `Ok(true)`. `Ok(false)` when the
-        /// slot is free now; `Busy` when its mailbox is full; `NotFound`
-        /// while a new occupant is written.
-        pub(crate) fn post(&self, mail: Deferred) -> Result<bool, Error> {
-            self.0.post(mail)
-        }
-
-        /// The mail posted to this slot, emptying its mailbox; for the
-        /// slot's holder, whom [`with_long_if`](Self::with_long_if) told
-        /// that mail was waiting.
-        pub(crate) fn take_mail(&self) -> Option<Deferred> {
-            self.0.take_mail()
-        }
-
         /// Runs `f`, bookkeeping whose time grows with the breaker's
         /// configuration (policies), with interrupts enabled: masked only
         /// to take and give back the slot. Meanwhile every other access to
@@ -152,13 +135,12 @@ mod imp {
         /// critical section that takes the slot) answers `Ok`; its error
         /// otherwise, and the slot is not taken: an operation by a stale
         /// id never makes a `create` or a `remove` of this slot answer
-        /// `Busy`. `f` is told whether mail ([`post`](Self::post)) was
-        /// waiting when the slot was taken.
+        /// `Busy`.
         #[inline]
         pub(crate) fn with_long_if<R>(
             &self,
             check: impl FnOnce(&T) -> Result<(), Error>,
-            f: impl FnOnce(&mut T, bool) -> R,
+            f: impl FnOnce(&mut T) -> R,
         ) -> Result<R, Error> {
             self.0.lend_if(Error::Busy, check, f)
         }
@@ -167,7 +149,6 @@ mod imp {
 
 #[cfg(feature = "std")]
 use crate::Error;
-use crate::Id;
 pub(crate) use imp::SlotCell;
 
 /// What both host cells (the futex lock and std's mutex) do alike: every
@@ -187,52 +168,15 @@ impl<T> SlotCell<T> {
 
     /// [`with`](Self::with), `check` unused: on hosts long bookkeeping
     /// holds the lock as any other does, and `f` looks at the value under
-    /// the lock itself. No mail: an operation waits for the lock instead.
+    /// the lock itself.
     #[inline(always)]
     pub(crate) fn with_long_if<R>(
         &self,
         _check: impl FnOnce(&T) -> Result<(), Error>,
-        f: impl FnOnce(&mut T, bool) -> R,
+        f: impl FnOnce(&mut T) -> R,
     ) -> Result<R, Error> {
-        self.with(|v| f(v, false))
+        self.with(f)
     }
-
-    /// Never called on hosts, whose operations wait for the slot instead
-    /// of answering `Busy`: there is no mailbox, so `Busy`.
-    pub(crate) fn post(&self, _mail: Deferred) -> Result<bool, Error> {
-        Err(Error::Busy)
-    }
-
-    /// No mailbox on hosts: none.
-    pub(crate) fn take_mail(&self) -> Option<Deferred> {
-        None
-    }
-}
-
-/// An outcome (a success or a failure at `now_ms`) for the breaker `id`,
-/// posted to its slot by a context that found the slot lent to another
-/// context's operation (without `std`, with policies), and applied by the
-/// next operation that takes the slot: so that an outcome is never lost
-/// to a preemption (a half-open probe's, lost, would leave its breaker
-/// half-open). One per slot.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Deferred {
-    /// The breaker it is for: a later occupant of the slot ignores it.
-    pub id: Id,
-    /// A success, else a failure.
-    pub success: bool,
-    /// The clock reading of the outcome.
-    pub now_ms: u64,
-}
-
-impl Deferred {
-    /// An empty mailbox's contents (id 0 is never valid).
-    #[cfg_attr(feature = "std", allow(dead_code))]
-    pub(crate) const NONE: Deferred = Deferred {
-        id: Id::from_raw(0),
-        success: false,
-        now_ms: 0,
-    };
 }
 
 impl<T> core::fmt::Debug for SlotCell<T> {

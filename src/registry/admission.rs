@@ -18,7 +18,6 @@
 #![forbid(unsafe_code)]
 
 use super::Registry;
-use crate::slot::Deferred;
 #[cfg(feature = "policies")]
 use crate::Permit;
 use crate::{Breaker, CallError, Clock, Error, Id, State};
@@ -119,19 +118,8 @@ impl<const N: usize> Registry<N> {
 
     /// [`Breaker::record_success`] by id. O(1).
     ///
-    /// Without `std`, with policies, an outcome that finds its breaker in
-    /// another context's operation (one it preempted, or another thread's
-    /// or core's) is posted to the breaker's slot and applied, at its time,
-    /// by the next operation on the breaker by id (any method of this
-    /// type that takes an id: an acquisition, a record, stats, a
-    /// snapshot), before that operation's own: `Ok`, nothing lost. One
-    /// outcome waits per slot; an id that went stale meanwhile has its
-    /// outcome dropped when it would be applied.
-    ///
     /// # Errors
-    /// [`Error::NotFound`] for an unknown or stale id; without `std`, with
-    /// policies, [`Error::Busy`] when the breaker is in another context's
-    /// operation and another outcome already waits for it.
+    /// [`Error::NotFound`] for an unknown or stale id.
     #[cfg_attr(fusebox_fast, inline)]
     pub fn record_success(&self, id: Id, now_ms: u64) -> Result<(), Error> {
         if self.fast.record_success(id, true) {
@@ -142,51 +130,7 @@ impl<const N: usize> Registry<N> {
 
     #[cfg_attr(fusebox_fast, inline(never))]
     fn record_success_locked(&self, id: Id, now_ms: u64) -> Result<(), Error> {
-        self.record_outcome(id, true, now_ms)
-    }
-
-    /// Records a success or a failure at `now_ms`; when the breaker is in
-    /// another context's operation (without `std`, with policies), posts
-    /// it to the slot instead (see [`record_success`](Self::record_success)).
-    #[inline]
-    fn record_outcome(&self, id: Id, success: bool, now_ms: u64) -> Result<(), Error> {
-        match self.with_breaker(id, |b| Self::apply_outcome(b, success, now_ms)) {
-            Err(Error::Busy) if Self::LENDS_SLOTS => self.post_outcome(id, success, now_ms),
-            r => r,
-        }
-    }
-
-    fn apply_outcome(b: &mut Breaker, success: bool, now_ms: u64) {
-        if success {
-            b.record_success(now_ms);
-        } else {
-            b.record_failure(now_ms);
-        }
-    }
-
-    /// Posts an outcome that found its breaker busy. Should the slot be
-    /// free again by then (given back meanwhile, on another core or host
-    /// thread), the outcome is recorded directly; a second `Busy` then is
-    /// answered. Out of line: rare.
-    #[cold]
-    #[inline(never)]
-    fn post_outcome(&self, id: Id, success: bool, now_ms: u64) -> Result<(), Error> {
-        let slot = self.slots.get(id.index()).ok_or(Error::NotFound)?;
-        let mail = Deferred {
-            id,
-            success,
-            now_ms,
-        };
-        for _ in 0..2 {
-            if slot.post(mail)? {
-                return Ok(());
-            }
-            match self.with_breaker(id, |b| Self::apply_outcome(b, success, now_ms)) {
-                Err(Error::Busy) => {}
-                r => return r,
-            }
-        }
-        Err(Error::Busy)
+        self.with_breaker(id, |b| b.record_success(now_ms))
     }
 
     /// [`record_success`](Self::record_success) at `clock`'s time, read
@@ -206,11 +150,8 @@ impl<const N: usize> Registry<N> {
     /// counts the success without the clock, any other at its time.
     #[cfg_attr(fusebox_fast, inline(never))]
     fn record_success_unless_closed(&self, id: Id, clock: &impl Clock) -> Result<(), Error> {
-        // Anything but a counted success (not closed, a stale id, a busy
-        // breaker whose outcome is to be posted) goes the timed way, which
-        // answers for it.
         if !self.fast.declines_success(id)
-            && self.with_breaker_quiet(id, Breaker::record_success_if_closed) == Ok(true)
+            && self.with_breaker_quiet(id, Breaker::record_success_if_closed)?
         {
             return Ok(());
         }
@@ -219,13 +160,10 @@ impl<const N: usize> Registry<N> {
 
     /// [`Breaker::record_failure`] by id. O(1).
     ///
-    /// Posted when the breaker is busy, as
-    /// [`record_success`](Self::record_success) says.
-    ///
     /// # Errors
-    /// As [`record_success`](Self::record_success).
+    /// [`Error::NotFound`] for an unknown or stale id.
     pub fn record_failure(&self, id: Id, now_ms: u64) -> Result<(), Error> {
-        self.record_outcome(id, false, now_ms)
+        self.with_breaker(id, |b| b.record_failure(now_ms))
     }
 
     /// [`record_failure`](Self::record_failure) at `clock`'s time (a

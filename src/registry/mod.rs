@@ -29,14 +29,6 @@ mod snapshot;
 pub use metrics::MetricsError;
 use names::{NameTable, NameWords, Writer};
 
-/// What an operation queued for the listener, delivered once its slot is
-/// given back: with policies, the sequence number of its last event.
-#[cfg(feature = "policies")]
-type Queued = Option<Option<u32>>;
-/// Without policies there are no events: always `None`.
-#[cfg(not(feature = "policies"))]
-type Queued = Option<core::convert::Infallible>;
-
 /// Most slots a registry can have: ids keep the slot index in their low
 /// [`INDEX_BITS`](Id::INDEX_BITS) bits.
 pub const MAX_CAPACITY: usize = 1 << Id::INDEX_BITS;
@@ -146,9 +138,7 @@ impl Slot {
 /// operation that finds its breaker in another context's operation
 /// (one it preempted: an interrupt handler, a higher-priority task, or,
 /// on a host without `std`, another thread) answers [`Error::Busy`]
-/// having done nothing, except for a success or a failure: that waits in
-/// the slot (one per slot) and the breaker's next operation applies it
-/// first ([`record_success`](Self::record_success)). Programs that share breakers between threads on
+/// having done nothing. Programs that share breakers between threads on
 /// a host use `std`, where operations wait instead.
 /// With `std`, on targets with 64-bit atomics, operations that only count
 /// (a closed breaker's admissions and successes, rejections inside an open
@@ -209,6 +199,7 @@ impl<const N: usize> Registry<N> {
     /// slot lent out of the critical section (without `std`, with
     /// policies), so that constant-time reads (a variable clock) may join
     /// them without lengthening any critical section.
+    #[cfg(not(fusebox_fast))]
     const LENDS_SLOTS: bool = SlotCell::<Slot>::LENDS && Breaker::LONG_BOOKKEEPING;
 
     /// The number of slots, `N`.
@@ -223,93 +214,47 @@ impl<const N: usize> Registry<N> {
     #[cfg_attr(feature = "std", inline(always))]
     #[cfg_attr(not(feature = "std"), inline)]
     fn with_breaker<R>(&self, id: Id, f: impl FnOnce(&mut Breaker) -> R) -> Result<R, Error> {
-        self.operate(id, true, f)
+        #[cfg(feature = "policies")]
+        {
+            let slot = self.slots.get(id.index()).ok_or(Error::NotFound)?;
+            let mut changed = None;
+            let r = Self::access(slot, id, |s| {
+                s.get_mut(id).map(|b| {
+                    self.fast.adopt(id);
+                    let r = f(b);
+                    self.fast.publish(id, b);
+                    if b.has_transitions() {
+                        changed = Some(self.queue_transitions(id, b));
+                    }
+                    r
+                })
+            })??;
+            if let Some(last) = changed {
+                self.deliver_events(last);
+            }
+            Ok(r)
+        }
+        #[cfg(not(feature = "policies"))]
+        self.with_breaker_quiet(id, |b| {
+            let r = f(b);
+            self.fast.publish(id, b);
+            r
+        })
     }
 
     /// [`with_breaker`](Self::with_breaker) for operations that cannot
     /// change the state (the closed fast paths, reads): no event handling,
-    /// no new mode for the fast path (unless an outcome posted to the slot
-    /// is applied first).
+    /// no new mode for the fast path.
     #[cfg_attr(feature = "std", inline(always))]
     #[cfg_attr(not(feature = "std"), inline)]
     fn with_breaker_quiet<R>(&self, id: Id, f: impl FnOnce(&mut Breaker) -> R) -> Result<R, Error> {
-        self.operate(id, false, f)
-    }
-
-    /// Runs `f` on breaker `id`; with `settles`, publishes its mode and
-    /// queues its state changes afterwards. An outcome that another context
-    /// posted to the slot while it was lent ([`record_outcome`](Self::record_outcome))
-    /// is applied first, with its own mode and events.
-    #[cfg_attr(feature = "std", inline(always))]
-    #[cfg_attr(not(feature = "std"), inline)]
-    fn operate<R>(
-        &self,
-        id: Id,
-        settles: bool,
-        f: impl FnOnce(&mut Breaker) -> R,
-    ) -> Result<R, Error> {
         let slot = self.slots.get(id.index()).ok_or(Error::NotFound)?;
-        let mut queued = Queued::default();
-        let r = Self::access_mail(slot, id, |s, mail| {
-            if mail {
-                queued = self.apply_mail(slot, s);
-            }
+        Self::access(slot, id, |s| {
             s.get_mut(id).map(|b| {
                 self.fast.adopt(id);
-                let r = f(b);
-                if settles {
-                    self.settle(id, b, &mut queued);
-                }
-                r
+                f(b)
             })
-        })?;
-        self.deliver(queued);
-        r
-    }
-
-    /// Applies the outcome posted to `slot` (whose holder found mail
-    /// waiting) to its breaker, if it is still the occupant the outcome
-    /// was for. Out of line: mail is rare.
-    #[cold]
-    #[inline(never)]
-    fn apply_mail(&self, slot: &SlotCell<Slot>, s: &mut Slot) -> Queued {
-        let mut queued = Queued::default();
-        if let Some(mail) = slot.take_mail() {
-            if let Ok(b) = s.get_mut(mail.id) {
-                if mail.success {
-                    b.record_success(mail.now_ms);
-                } else {
-                    b.record_failure(mail.now_ms);
-                }
-                self.settle(mail.id, b, &mut queued);
-            }
-        }
-        queued
-    }
-
-    /// After an operation that may have changed breaker `id`: publishes its
-    /// mode for the fast path and, with policies, queues its state changes
-    /// (its slot still held) for [`deliver`](Self::deliver).
-    #[inline(always)]
-    fn settle(&self, id: Id, b: &mut Breaker, queued: &mut Queued) {
-        self.fast.publish(id, b);
-        #[cfg(feature = "policies")]
-        if b.has_transitions() {
-            *queued = Some(self.queue_transitions(id, b));
-        }
-        #[cfg(not(feature = "policies"))]
-        let _ = queued;
-    }
-
-    /// Delivers what [`settle`](Self::settle) queued (no slot held).
-    #[inline(always)]
-    fn deliver(&self, queued: Queued) {
-        #[cfg(feature = "policies")]
-        if let Some(last) = queued {
-            self.deliver_events(last);
-        }
-        #[cfg(not(feature = "policies"))]
-        let _ = queued;
+        })?
     }
 
     /// Runs `f` on the slot of breaker `id`: in a critical section when
@@ -331,23 +276,6 @@ impl<const N: usize> Registry<N> {
         Self::access_if(slot, Slot::held_by(id), f)
     }
 
-    /// [`access`](Self::access), `f` also told whether an outcome posted
-    /// to the slot is waiting (only where slots are lent: without `std`,
-    /// with policies).
-    #[cfg_attr(feature = "std", inline(always))]
-    #[cfg_attr(not(feature = "std"), inline)]
-    fn access_mail<R>(
-        slot: &SlotCell<Slot>,
-        id: Id,
-        f: impl FnOnce(&mut Slot, bool) -> R,
-    ) -> Result<R, Error> {
-        if Breaker::LONG_BOOKKEEPING {
-            slot.with_long_if(Slot::held_by(id), f)
-        } else {
-            slot.with(|s| f(s, false))
-        }
-    }
-
     /// [`access`](Self::access) with the slot taken only if `check` (a
     /// constant-time look at it: masked on firmware) answers `Ok`. With
     /// `std`, or without policies, `check` is not called: `f` looks itself.
@@ -359,7 +287,7 @@ impl<const N: usize> Registry<N> {
         f: impl FnOnce(&mut Slot) -> R,
     ) -> Result<R, Error> {
         if Breaker::LONG_BOOKKEEPING {
-            slot.with_long_if(check, |s, _| f(s))
+            slot.with_long_if(check, f)
         } else {
             slot.with(f)
         }

@@ -16,20 +16,13 @@
 
 use core::cell::{Cell, UnsafeCell};
 
-use super::Deferred;
 use crate::Error;
 
-/// A value behind critical sections, with a borrow flag and a mailbox.
+/// A value behind critical sections, with a borrow flag.
 pub(crate) struct CsCell<T> {
     /// `None` when free; while the value is borrowed (by `with`, or lent),
     /// the error every other access answers.
     borrowed: critical_section::Mutex<Cell<Option<Error>>>,
-    /// Whether `mail` holds an outcome ([`post`](Self::post)): one byte
-    /// that the taking of the value reads, not the whole mail.
-    has_mail: critical_section::Mutex<Cell<bool>>,
-    /// An outcome posted while the value was lent, for a later holder
-    /// ([`take_mail`](Self::take_mail)).
-    mail: critical_section::Mutex<Cell<Deferred>>,
     value: UnsafeCell<T>,
 }
 
@@ -42,33 +35,8 @@ impl<T> CsCell<T> {
     pub(crate) const fn new(value: T) -> Self {
         CsCell {
             borrowed: critical_section::Mutex::new(Cell::new(None)),
-            has_mail: critical_section::Mutex::new(Cell::new(false)),
-            mail: critical_section::Mutex::new(Cell::new(Deferred::NONE)),
             value: UnsafeCell::new(value),
         }
-    }
-
-    /// Leaves `mail` for the next taker that asks for it, while the value
-    /// is lent with [`Error::Busy`] (an operation in progress, which the
-    /// poster preempted or runs beside): `Ok(true)`. `Ok(false)` when the
-    /// value is free (the poster may take it itself); the borrower's error
-    /// when it is lent otherwise (a new occupant being written), and
-    /// `Busy` when the mailbox is full. Constant time, masked.
-    pub(crate) fn post(&self, mail: Deferred) -> Result<bool, Error> {
-        critical_section::with(|cs| {
-            match self.borrowed.borrow(cs).get() {
-                None => return Ok(false),
-                Some(Error::Busy) => {}
-                Some(theirs) => return Err(theirs),
-            }
-            let has_mail = self.has_mail.borrow(cs);
-            if has_mail.get() {
-                return Err(Error::Busy);
-            }
-            self.mail.borrow(cs).set(mail);
-            has_mail.set(true);
-            Ok(true)
-        })
     }
 
     /// Runs `f` inside a critical section. While the value is lent, the
@@ -114,34 +82,31 @@ impl<T> CsCell<T> {
     /// [`lend`](Self::lend) only if `check`, run on the value in the
     /// critical section that takes the flag, answers `Ok`; its error
     /// otherwise, the value not lent. `check` is a constant-time look
-    /// (an id comparison): it runs with interrupts masked. `f` is also
-    /// told whether mail was waiting when the value was taken
-    /// ([`take_mail`](Self::take_mail) takes it). The taking and the
-    /// giving back are out of line: the policies' operations share one
-    /// copy of each (`lend`, for the one `fill`, stays inline).
+    /// (an id comparison): it runs with interrupts masked. The taking and
+    /// the giving back are out of line: the policies' operations share
+    /// one copy of each (`lend`, for the one `fill`, stays inline).
     pub(crate) fn lend_if<R>(
         &self,
         answer: Error,
         check: impl FnOnce(&T) -> Result<(), Error>,
-        f: impl FnOnce(&mut T, bool) -> R,
+        f: impl FnOnce(&mut T) -> R,
     ) -> Result<R, Error> {
-        let mail = self.take(answer, check)?;
+        self.take(answer, check)?;
         let _lent = Lent(|| self.give_back());
         // SAFETY: this context set the flag: every other access answers
         // `answer` until `_lent` clears it, so this is the only reference.
-        Ok(f(unsafe { &mut *self.value.get() }, mail))
+        Ok(f(unsafe { &mut *self.value.get() }))
     }
 
     /// Sets the flag to `answer` if it is clear and `check` passes, in one
-    /// critical section; whether mail is waiting. Out of line: one copy per
-    /// kind of check (the registry has one), not one per operation
-    /// (firmware flash).
+    /// critical section. Out of line: one copy per kind of check (the
+    /// registry has one), not one per operation (firmware flash).
     #[inline(never)]
     fn take(
         &self,
         answer: Error,
         check: impl FnOnce(&T) -> Result<(), Error>,
-    ) -> Result<bool, Error> {
+    ) -> Result<(), Error> {
         critical_section::with(|cs| {
             let flag = self.borrowed.borrow(cs);
             if let Some(theirs) = flag.get() {
@@ -153,20 +118,7 @@ impl<T> CsCell<T> {
             // while this shared reference lives.
             check(unsafe { &*self.value.get() })?;
             flag.set(Some(answer));
-            Ok(self.has_mail.borrow(cs).get())
-        })
-    }
-
-    /// The mail, if any, emptying the mailbox: for the value's holder
-    /// (while the mail waits, a poster is refused, so the holder that
-    /// saw it waiting finds it here). Constant time, masked. Out of line:
-    /// mail is rare.
-    #[cold]
-    #[inline(never)]
-    pub(crate) fn take_mail(&self) -> Option<Deferred> {
-        critical_section::with(|cs| {
-            let has_mail = self.has_mail.borrow(cs);
-            has_mail.replace(false).then(|| self.mail.borrow(cs).get())
+            Ok(())
         })
     }
 
@@ -222,17 +174,17 @@ mod tests {
         // Refused by the check: the value stays free for everyone else.
         let other = CsCell::new(2u32);
         assert_eq!(
-            other.lend_if(Error::Busy, check, |_, _| unreachable!()),
+            other.lend_if(Error::Busy, check, |_| unreachable!()),
             Err(Error::NotFound)
         );
         assert_eq!(other.with(|v| *v), Ok(2));
         // Passed: lent, others answered `Busy`; a lent value's own error
         // comes before the check.
         let inner = cell
-            .lend_if(Error::Busy, check, |_, _| {
+            .lend_if(Error::Busy, check, |_| {
                 (
                     cell.with(|v| *v),
-                    cell.lend_if(Error::Busy, |_| Err(Error::NotFound), |v, _| *v),
+                    cell.lend_if(Error::Busy, |_| Err(Error::NotFound), |v| *v),
                 )
             })
             .unwrap();
