@@ -90,6 +90,15 @@ impl Ext {
         }
     }
 
+    /// Sets, on a zeroed `Ext`, the fields `new` takes from `config`:
+    /// `init_in_place` writes the policy state in place with it, without
+    /// a temporary `Ext` on the stack.
+    pub(super) fn init_fields(&mut self, config: &Config) {
+        self.open_base_ms = config.reset_timeout_ms;
+        self.open_ms = config.reset_timeout_ms;
+        self.rng = config.policy.rng_seed();
+    }
+
     /// All zero: the state of an empty registry slot (`.bss`).
     pub(super) const ZERO: Ext = Ext {
         generation: 0,
