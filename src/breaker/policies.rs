@@ -25,12 +25,6 @@ mod api;
 mod parts;
 use parts::{checked_window, keeps_window, set_bit};
 
-// `RateWindow::aged` is the rule `policy_parts` follows without a copy of
-// the window; the unit test `policy_parts_ages_as_the_window_does` holds
-// them together. Named here so that it is not dead code outside tests
-// (src/policy/window.rs may make it test-only instead).
-const _: fn(&RateWindow, &crate::Policy, u64) -> RateWindow = RateWindow::aged;
-
 /// How many transitions a breaker keeps for `take_transition`.
 const PENDING: usize = 5;
 

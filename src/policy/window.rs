@@ -278,6 +278,9 @@ impl RateWindow {
     /// A copy moved to `now_ms` as a call recorded then would move it (a
     /// time window's expired buckets emptied); unchanged for a count
     /// window, one not started, or a reading before its newest bucket.
+    /// Test-only: the rule `policy_parts` follows without a copy of the
+    /// window (`policy_parts_ages_as_the_window_does` holds them together).
+    #[cfg(test)]
     pub(crate) fn aged(&self, p: &Policy, now_ms: u64) -> RateWindow {
         let mut w = *self;
         if p.window_kind == WindowKind::Time && w.periods(p, now_ms).is_some() {
@@ -314,7 +317,9 @@ impl RateWindow {
 
     /// Count window: the window that records `outcomes` (oldest first,
     /// (failed, slow) each) into an empty one; `None` for more than
-    /// `window_size` of them, or for a time window.
+    /// `window_size` of them, or for a time window. Test-only: the rule
+    /// a restored count window is rebuilt by, in place.
+    #[cfg(test)]
     pub(crate) fn from_count_outcomes(
         p: &Policy,
         outcomes: impl IntoIterator<Item = (bool, bool)>,
