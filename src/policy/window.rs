@@ -183,6 +183,7 @@ impl RateWindow {
     /// the newest one began, and the ms since the last of them began
     /// (`now_ms` is that far into its bucket); `None` when the window has
     /// no start yet or `now_ms` is before it (a clock that went back).
+    #[inline(always)]
     fn periods(&self, p: &Policy, now_ms: u64) -> Option<(u64, u32)> {
         if !self.anchored() {
             return None;
