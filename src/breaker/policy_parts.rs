@@ -208,8 +208,7 @@ fn time_window(p: &Policy, x: &PolicyParts, now_ms: u64, out: &mut RateWindow) -
         failures: t[1],
         slow: t[2],
     });
-    *out = RateWindow::from_time_buckets(p, start, buckets)?;
-    Some(())
+    RateWindow::time_buckets_into(p, start, buckets, out)
 }
 
 #[cfg(test)]

@@ -367,19 +367,37 @@ impl RateWindow {
     /// for more than `window_size` buckets, a bucket with more failures or
     /// slow calls than calls, calls in a window that has not started, or
     /// a count window.
+    ///
+    /// Test-only: the restore builds it in place with
+    /// [`time_buckets_into`](Self::time_buckets_into).
+    #[cfg(test)]
     pub(crate) fn from_time_buckets(
         p: &Policy,
         newest_start: Option<u64>,
         buckets: impl IntoIterator<Item = Totals>,
     ) -> Option<RateWindow> {
+        let mut w = RateWindow::EMPTY;
+        Self::time_buckets_into(p, newest_start, buckets, &mut w)?;
+        Some(w)
+    }
+
+    /// [`from_time_buckets`](Self::from_time_buckets) written in place in
+    /// `out` (no window on the stack): `Some` when `out` holds it; on
+    /// `None`, `out` may have been written.
+    pub(crate) fn time_buckets_into(
+        p: &Policy,
+        newest_start: Option<u64>,
+        buckets: impl IntoIterator<Item = Totals>,
+        out: &mut RateWindow,
+    ) -> Option<()> {
         if p.window_kind != WindowKind::Time {
             return None;
         }
         let size = Self::size(p);
-        let mut w = RateWindow::EMPTY;
+        *out = RateWindow::EMPTY;
         let mut n = 0;
         for b in buckets {
-            let slot = w.buckets.get_mut(n).filter(|_| n < size)?;
+            let slot = out.buckets.get_mut(n).filter(|_| n < size)?;
             if !b.consistent() || (newest_start.is_none() && b.calls != 0) {
                 return None;
             }
@@ -388,11 +406,11 @@ impl RateWindow {
         }
         // Buckets 0..n hold them, the newest at n - 1; n..size, the oldest
         // in ring order, are empty.
-        w.pos = n.saturating_sub(1) as u16; // < size <= MAX_BUCKETS
+        out.pos = n.saturating_sub(1) as u16; // < size <= MAX_BUCKETS
         if let Some(start) = newest_start {
-            w.set_start(start);
+            out.set_start(start);
         }
-        Some(w)
+        Some(())
     }
 }
 
