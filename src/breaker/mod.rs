@@ -667,8 +667,10 @@ impl Breaker {
     /// [`stats_as_of`](Self::stats_as_of) `now_ms`, stored field by field
     /// into `out`, out of line: a `Stats` built as a value was a whole
     /// temporary in this frame, copied out. Every field is named (a field
-    /// added later fails to compile here until it is set too).
-    #[inline(never)]
+    /// added later fails to compile here until it is set too). Inline
+    /// without policies (no window: a small frame; out of line it cost
+    /// core flash).
+    #[cfg_attr(feature = "policies", inline(never))]
     pub(crate) fn stats_into(&self, now_ms: Option<u64>, out: &mut Stats) {
         let Stats {
             state,
