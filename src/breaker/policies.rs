@@ -25,12 +25,6 @@ mod api;
 mod parts;
 use parts::{checked_window, keeps_window, set_bit};
 
-// `RateWindow::aged` is the rule `policy_parts` follows without a copy of
-// the window; the unit test `policy_parts_ages_as_the_window_does` holds
-// them together. Named here so that it is not dead code outside tests
-// (src/policy/window.rs may make it test-only instead).
-const _: fn(&RateWindow, &crate::Policy, u64) -> RateWindow = RateWindow::aged;
-
 /// How many transitions a breaker keeps for `take_transition`.
 const PENDING: usize = 5;
 
@@ -88,6 +82,15 @@ impl Ext {
             rng: config.policy.rng_seed(),
             ..Ext::ZERO
         }
+    }
+
+    /// Sets, on a zeroed `Ext`, the fields `new` takes from `config`:
+    /// `init_in_place` writes the policy state in place with it, without
+    /// a temporary `Ext` on the stack.
+    pub(super) fn init_fields(&mut self, config: &Config) {
+        self.open_base_ms = config.reset_timeout_ms;
+        self.open_ms = config.reset_timeout_ms;
+        self.rng = config.policy.rng_seed();
     }
 
     /// All zero: the state of an empty registry slot (`.bss`).

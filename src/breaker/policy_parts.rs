@@ -160,12 +160,9 @@ fn bits_clear_from(x: &PolicyParts, from: usize) -> bool {
 /// first, into an empty one (as `RateWindow::from_count_outcomes` builds
 /// it), recorded in place in `out` (no window on the stack).
 fn count_window(p: &Policy, x: &PolicyParts, out: &mut RateWindow) {
-    // `from_count_outcomes` is the rule this follows (the restore tests
-    // and `check_parts_answers_as_building_the_breaker_does` hold them
-    // together); named so that it is not dead code outside tests
-    // (src/policy/window.rs may make it test-only instead).
-    type FromOutcomes = fn(&Policy, core::iter::Empty<(bool, bool)>) -> Option<RateWindow>;
-    const _: FromOutcomes = RateWindow::from_count_outcomes;
+    // `RateWindow::from_count_outcomes` (test-only) is the rule this
+    // follows: the restore tests and
+    // `check_parts_answers_as_building_the_breaker_does` hold them together.
     *out = RateWindow::EMPTY;
     for k in 0..usize::from(x.window_fill) {
         out.record(
@@ -211,8 +208,7 @@ fn time_window(p: &Policy, x: &PolicyParts, now_ms: u64, out: &mut RateWindow) -
         failures: t[1],
         slow: t[2],
     });
-    *out = RateWindow::from_time_buckets(p, start, buckets)?;
-    Some(())
+    RateWindow::time_buckets_into(p, start, buckets, out)
 }
 
 #[cfg(test)]

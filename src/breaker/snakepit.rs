@@ -22,6 +22,10 @@ impl Ext {
     pub(super) const fn new(_: &Config) -> Ext {
         Ext
     }
+
+    /// Nothing to set.
+    #[inline(always)]
+    pub(super) fn init_fields(&mut self, _: &Config) {}
 }
 
 impl Flags {

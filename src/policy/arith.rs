@@ -95,17 +95,19 @@ fn div_2by1(u1: u32, u0: u32, v: u32) -> (u32, u32) {
     };
     let un10 = u0 << s;
     let (un1, un0) = (un10 >> 16, un10 & 0xFFFF);
-    // Two digits, high then low; `rem` < v before and after each.
-    let (mut q, mut rem) = (0, un32);
-    for next in [un1, un0] {
-        let d = digit(rem, next, vn1, vn0);
-        // The true remainder is < v: wrapping arithmetic gives it exactly.
-        rem = (rem << 16)
-            .wrapping_add(next)
-            .wrapping_sub(d.wrapping_mul(v));
-        q = (q << 16) | d;
-    }
-    (q, rem >> s)
+    // Two digits, high then low; `rem` < v before and after each. The
+    // true remainder is < v: wrapping arithmetic gives it exactly.
+    // Written out (not a loop over an array of the two: that array and
+    // its index were spilled, an 88-byte frame on Cortex-M0).
+    let q1 = digit(un32, un1, vn1, vn0);
+    let rem = (un32 << 16)
+        .wrapping_add(un1)
+        .wrapping_sub(q1.wrapping_mul(v));
+    let q0 = digit(rem, un0, vn1, vn0);
+    let rem = (rem << 16)
+        .wrapping_add(un0)
+        .wrapping_sub(q0.wrapping_mul(v));
+    ((q1 << 16) | q0, rem >> s)
 }
 
 /// One quotient digit (< 2^16) of `(top * 2^16 + next) / v` for the

@@ -183,6 +183,7 @@ impl RateWindow {
     /// the newest one began, and the ms since the last of them began
     /// (`now_ms` is that far into its bucket); `None` when the window has
     /// no start yet or `now_ms` is before it (a clock that went back).
+    #[inline(always)]
     fn periods(&self, p: &Policy, now_ms: u64) -> Option<(u64, u32)> {
         if !self.anchored() {
             return None;
@@ -278,6 +279,9 @@ impl RateWindow {
     /// A copy moved to `now_ms` as a call recorded then would move it (a
     /// time window's expired buckets emptied); unchanged for a count
     /// window, one not started, or a reading before its newest bucket.
+    /// Test-only: the rule `policy_parts` follows without a copy of the
+    /// window (`policy_parts_ages_as_the_window_does` holds them together).
+    #[cfg(test)]
     pub(crate) fn aged(&self, p: &Policy, now_ms: u64) -> RateWindow {
         let mut w = *self;
         if p.window_kind == WindowKind::Time && w.periods(p, now_ms).is_some() {
@@ -314,7 +318,9 @@ impl RateWindow {
 
     /// Count window: the window that records `outcomes` (oldest first,
     /// (failed, slow) each) into an empty one; `None` for more than
-    /// `window_size` of them, or for a time window.
+    /// `window_size` of them, or for a time window. Test-only: the rule
+    /// a restored count window is rebuilt by, in place.
+    #[cfg(test)]
     pub(crate) fn from_count_outcomes(
         p: &Policy,
         outcomes: impl IntoIterator<Item = (bool, bool)>,
@@ -361,19 +367,37 @@ impl RateWindow {
     /// for more than `window_size` buckets, a bucket with more failures or
     /// slow calls than calls, calls in a window that has not started, or
     /// a count window.
+    ///
+    /// Test-only: the restore builds it in place with
+    /// [`time_buckets_into`](Self::time_buckets_into).
+    #[cfg(test)]
     pub(crate) fn from_time_buckets(
         p: &Policy,
         newest_start: Option<u64>,
         buckets: impl IntoIterator<Item = Totals>,
     ) -> Option<RateWindow> {
+        let mut w = RateWindow::EMPTY;
+        Self::time_buckets_into(p, newest_start, buckets, &mut w)?;
+        Some(w)
+    }
+
+    /// [`from_time_buckets`](Self::from_time_buckets) written in place in
+    /// `out` (no window on the stack): `Some` when `out` holds it; on
+    /// `None`, `out` may have been written.
+    pub(crate) fn time_buckets_into(
+        p: &Policy,
+        newest_start: Option<u64>,
+        buckets: impl IntoIterator<Item = Totals>,
+        out: &mut RateWindow,
+    ) -> Option<()> {
         if p.window_kind != WindowKind::Time {
             return None;
         }
         let size = Self::size(p);
-        let mut w = RateWindow::EMPTY;
+        *out = RateWindow::EMPTY;
         let mut n = 0;
         for b in buckets {
-            let slot = w.buckets.get_mut(n).filter(|_| n < size)?;
+            let slot = out.buckets.get_mut(n).filter(|_| n < size)?;
             if !b.consistent() || (newest_start.is_none() && b.calls != 0) {
                 return None;
             }
@@ -382,11 +406,11 @@ impl RateWindow {
         }
         // Buckets 0..n hold them, the newest at n - 1; n..size, the oldest
         // in ring order, are empty.
-        w.pos = n.saturating_sub(1) as u16; // < size <= MAX_BUCKETS
+        out.pos = n.saturating_sub(1) as u16; // < size <= MAX_BUCKETS
         if let Some(start) = newest_start {
-            w.set_start(start);
+            out.set_start(start);
         }
-        Some(w)
+        Some(())
     }
 }
 

@@ -350,16 +350,11 @@ impl Write for SliceWriter<'_> {
 
 /// The stats of one breaker for the C API, into the caller's storage.
 impl<const N: usize> Registry<N> {
-    /// `stats_when` into `out`: the stats of breaker `id`, as of the
-    /// reading `now` gives when they age (a time window; `now` runs outside
-    /// every lock), else as of the last record, built straight into `out`
-    /// under the slot's lock (no copy of them in a frame of this path, as
-    /// `stats_when`'s own result and its closure's would be). `out` is
-    /// written only on `Ok`.
+    /// [`stats_to`](Self::stats_to) for the C API, whose `out` is
+    /// uninitialised: zeroed first (outside every lock), then written.
     ///
     /// # Errors
-    /// [`Error::NotFound`] for an unknown or stale id (also when the
-    /// breaker went between the two lookups of a breaker whose stats age).
+    /// As `stats_to`.
     #[cfg_attr(not(feature = "capi"), allow(dead_code))] // only the C API calls it
     pub(crate) fn stats_into(
         &self,
@@ -367,20 +362,7 @@ impl<const N: usize> Registry<N> {
         now: impl FnOnce() -> Option<u64>,
         out: &mut MaybeUninit<Stats>,
     ) -> Result<(), Error> {
-        let ages = self.with_breaker_quiet(id, |b| {
-            let ages = b.stats_age();
-            if !ages {
-                out.write(self.fast.stats(id, b, None));
-            }
-            ages
-        })?;
-        if ages {
-            let now_ms = now();
-            self.with_breaker_quiet(id, |b| {
-                out.write(self.fast.stats(id, b, now_ms));
-            })?;
-        }
-        Ok(())
+        self.stats_to(id, now, out.write(Stats::ZERO))
     }
 }
 
@@ -401,7 +383,7 @@ impl<const N: usize> Registry<N> {
         // breaker (left out of this exposition, back in the next).
         let read = Self::access(slot, id, |s| {
             let b = s.get_mut(id).ok()?;
-            *stats = self.fast.stats(id, b, Some(now_ms));
+            self.stats_of(id, b, Some(now_ms), stats);
             Some(())
         });
         read.ok().flatten().map(|()| name.to_name())

@@ -461,37 +461,63 @@ impl<const N: usize> Registry<N> {
     /// (`now` answers `None`: a C API with no clock yet, which then gets
     /// the stats as of the last record), handing the stats to `then`
     /// (outside every lock), whose answer it returns.
-    ///
-    /// The common case (stats that do not age) is one pass through the
-    /// slot; `then` is called in each branch on its own stats, so that the
-    /// C API's conversion writes them straight out, as for `stats`.
     pub(crate) fn stats_when<R>(
         &self,
         id: Id,
         now: impl FnOnce() -> Option<u64>,
         then: impl FnOnce(Stats) -> R,
     ) -> Result<R, Error> {
-        let timeless = self.with_breaker_quiet(id, |b| {
-            (!b.stats_age()).then(|| self.fast.stats(id, b, None))
-        })?;
-        match timeless {
-            Some(s) => Ok(then(s)),
-            None => self.stats_aged(id, now).map(then),
-        }
+        let mut s = Stats::ZERO;
+        self.stats_to(id, now, &mut s)?;
+        Ok(then(s))
     }
 
-    /// The rest of `stats_when` for stats that age: the reading, outside
-    /// the lock (the clock is the application's code), then the stats at
-    /// it. Out of line, so that the common path stays as short as `stats`.
-    #[cold]
-    #[inline(never)]
-    fn stats_aged(&self, id: Id, now: impl FnOnce() -> Option<u64>) -> Result<Stats, Error> {
-        let now_ms = now();
-        // Built straight into `out`: a move of the stats out of the
-        // closure's result would be a byte copy with the slot locked.
-        let mut out = None;
-        self.with_breaker_quiet(id, |b| out = Some(self.fast.stats(id, b, now_ms)))?;
-        out.ok_or(Error::NotFound)
+    /// `stats_when` into `out`: the stats of breaker `id`, as of the
+    /// reading `now` gives when they age (a time window; `now` runs outside
+    /// every lock, between two lookups of the slot), else as of the last
+    /// record in one pass, stored field by field into `out` under the
+    /// slot's lock (no copy of them in a frame of this path on firmware).
+    /// `out` holds the stats on `Ok`; on `Err` it may have been written.
+    ///
+    /// # Errors
+    /// [`Error::NotFound`] for an unknown or stale id (also when the
+    /// breaker went between the two lookups of a breaker whose stats age).
+    pub(crate) fn stats_to(
+        &self,
+        id: Id,
+        now: impl FnOnce() -> Option<u64>,
+        out: &mut Stats,
+    ) -> Result<(), Error> {
+        let ages = self.with_breaker_quiet(id, |b| {
+            let ages = b.stats_age();
+            if !ages {
+                self.stats_of(id, b, None, out);
+            }
+            ages
+        })?;
+        if ages {
+            let now_ms = now();
+            self.with_breaker_quiet(id, |b| self.stats_of(id, b, now_ms, out))?;
+        }
+        Ok(())
+    }
+
+    /// The stats of `b` (the breaker of `id`, its slot locked) with the
+    /// fast path's lane counts, as of `now_ms` (see
+    /// [`Breaker::stats_at`]), into `out`. Without the fast path (firmware)
+    /// stored field by field by `Breaker::stats_into`: no `Stats`
+    /// temporary in the caller's frame.
+    #[inline(always)]
+    fn stats_of(&self, id: Id, b: &Breaker, now_ms: Option<u64>, out: &mut Stats) {
+        #[cfg(fusebox_fast)]
+        {
+            *out = self.fast.stats(id, b, now_ms);
+        }
+        #[cfg(not(fusebox_fast))]
+        {
+            let _ = (id, &self.fast);
+            b.stats_into(now_ms, out);
+        }
     }
 
     /// The configuration of a breaker by id. O(1).
