@@ -659,72 +659,57 @@ impl Breaker {
     /// for `None`.
     #[inline]
     pub(crate) fn stats_as_of(&self, now_ms: Option<u64>) -> Stats {
-        let mut s = Stats::ZERO;
-        self.stats_into(now_ms, &mut s);
+        let mut s = self.snakepit_stats();
+        Ext::fill_stats(self, &mut s, now_ms);
         s
     }
 
-    /// [`stats_as_of`](Self::stats_as_of) `now_ms`, stored field by field
-    /// into `out`, out of line: a `Stats` built as a value was a whole
-    /// temporary in this frame, copied out. Every field is named (a field
-    /// added later fails to compile here until it is set too). Inline
-    /// without policies (no window: a small frame; out of line it cost
-    /// core flash).
+    /// [`stats_as_of`](Self::stats_as_of) `now_ms`, into `out`, out of
+    /// line with policies: a `Stats` built as a value was a whole
+    /// temporary in the caller's frame, copied out. Inline without
+    /// policies (no window: a small frame; out of line it cost core
+    /// flash).
     #[cfg_attr(feature = "policies", inline(never))]
+    #[cfg_attr(fusebox_fast, allow(dead_code))] // hosts add the lanes' counts to a value
     pub(crate) fn stats_into(&self, now_ms: Option<u64>, out: &mut Stats) {
-        let Stats {
-            state,
-            failure_count,
-            failure_total,
-            success_count,
-            failure_threshold,
-            half_open_calls,
-            half_open_max_calls,
-            reset_timeout_ms,
-            rejected_count,
-            admitted_count,
-            last_failure_ms,
-            transitions,
-            generation,
-            slow_count,
-            stale_count,
-            ignored_count,
-            half_open_successes,
-            open_duration_ms,
-            window_calls,
-            window_failures,
-            window_slow,
-            time_in_state_ms,
-            state_since_ms,
-        } = out;
-        *state = self.state;
-        *failure_count = u64::from(self.failure_count);
-        *failure_total = self.failure_total.get();
-        *success_count = self.success_count.get();
-        *failure_threshold = self.config.failure_threshold;
-        *half_open_calls = self.half_open_calls;
-        *half_open_max_calls = self.config.half_open_max_calls;
-        *reset_timeout_ms = self.config.reset_timeout_ms;
-        *rejected_count = self.rejected_count.get();
-        *admitted_count = self.admitted_count.get();
-        *last_failure_ms = if self.has_failure_time {
-            Some(self.last_failure_ms.get())
-        } else {
-            None
-        };
-        *transitions = 0;
-        *generation = 0;
-        *slow_count = 0;
-        *stale_count = 0;
-        *ignored_count = 0;
-        *half_open_successes = 0;
-        *open_duration_ms = self.open_duration_ms();
-        *window_calls = 0;
-        *window_failures = 0;
-        *window_slow = 0;
-        *time_in_state_ms = [0; 3];
-        *state_since_ms = 0;
+        *out = self.snakepit_stats();
         Ext::fill_stats(self, out, now_ms);
+    }
+
+    /// The stats Snakepit's breaker has, every policy field 0 (every field
+    /// is named: a field added later fails to compile here until it is
+    /// set too).
+    #[inline(always)]
+    fn snakepit_stats(&self) -> Stats {
+        Stats {
+            state: self.state,
+            failure_count: u64::from(self.failure_count),
+            failure_total: self.failure_total.get(),
+            success_count: self.success_count.get(),
+            failure_threshold: self.config.failure_threshold,
+            half_open_calls: self.half_open_calls,
+            half_open_max_calls: self.config.half_open_max_calls,
+            reset_timeout_ms: self.config.reset_timeout_ms,
+            rejected_count: self.rejected_count.get(),
+            admitted_count: self.admitted_count.get(),
+            last_failure_ms: if self.has_failure_time {
+                Some(self.last_failure_ms.get())
+            } else {
+                None
+            },
+            transitions: 0,
+            generation: 0,
+            slow_count: 0,
+            stale_count: 0,
+            ignored_count: 0,
+            half_open_successes: 0,
+            open_duration_ms: self.open_duration_ms(),
+            window_calls: 0,
+            window_failures: 0,
+            window_slow: 0,
+            time_in_state_ms: [0; 3],
+            state_since_ms: 0,
+        }
     }
 
     /// Runs `op` through the breaker: when rejected, `op` does not run;
