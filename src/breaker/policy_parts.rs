@@ -317,26 +317,9 @@ mod tests {
     /// expired, some, all, a clock that went back, far later).
     #[test]
     fn policy_parts_ages_as_the_window_does() {
-        let p = Policy::SNAKEPIT
-            .with_trip_rule(TripRule::FailureRate)
-            .with_minimum_calls(u32::MAX)
-            .with_window(WindowKind::Time, 4, 100);
-        let config = Config::default().with_policy(p);
-        let fresh = Breaker::new(config).unwrap();
-        let mut b = Breaker::new(config).unwrap();
-        for (t, failed) in [
-            (5, true),
-            (50, false),
-            (130, true),
-            (260, false),
-            (270, true),
-        ] {
-            if failed {
-                b.record_failure(t);
-            } else {
-                b.record_success(t);
-            }
-        }
+        let b = windowed(WindowKind::Time);
+        let fresh = Breaker::new(*b.config()).unwrap();
+        let p = b.config().policy;
         let readings = [
             0,
             4,
