@@ -47,11 +47,12 @@ pub trait Clock {
     /// registry then reads [`now_ms`](Self::now_ms) after leaving the slot.
     ///
     /// Unlike `now_ms` it may be called inside a slot's bookkeeping, in a
-    /// critical section: a registry that finds a breaker not closed takes
-    /// the time there and decides in the same pass (a firmware rejection
-    /// then passes through the slot once instead of twice). When `Some`,
-    /// it is the same reading `now_ms` would give (and, for a variable,
-    /// the precise one too).
+    /// critical section. Where that bookkeeping runs with interrupts
+    /// enabled (without `std`, with policies), a registry that finds a
+    /// breaker not closed takes the time there and decides in the same
+    /// pass: a rejection then passes through the slot once instead of
+    /// twice. When `Some`, it is the same reading `now_ms` would give
+    /// (and, for a variable, the precise one too).
     #[inline]
     fn load_now_ms(&self) -> Option<u64> {
         None
