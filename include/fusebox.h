@@ -193,6 +193,16 @@ void fusebox_port_panic(void);
 #define FUSEBOX_NAME_MAX 31
 
 /**
+ * A registry placed in memory the caller provides
+ * (`fusebox_registry_place`), or attached to there
+ * (`fusebox_registry_attach`). Opaque: the handle is the memory's
+ * address, and the memory holds the registry's header and slots. The
+ * `fusebox_registry_*` functions take it; the other functions use the
+ * library's global registry.
+ */
+typedef struct fusebox_registry fusebox_registry;
+
+/**
  * How a breaker trips and recovers. Initialise with `fusebox_config_init`.
  * The fields after `half_open_max_calls` are the policies beyond Snakepit;
  * a library built without the `policies` feature answers
@@ -638,6 +648,20 @@ typedef void (*fusebox_listener_fn)(const struct fusebox_event *event, void *use
  * handed out. Nothing was recorded; `stale_count` grew.
  */
 #define FUSEBOX_STALE_PERMIT 15
+
+/**
+ * Memory given to `fusebox_registry_place` is misaligned or too short for
+ * the capacity, or the capacity is outside 1..=4096 (see
+ * `fusebox_registry_size`, `fusebox_registry_align`). Nothing was written.
+ */
+#define FUSEBOX_INVALID_MEMORY 16
+
+/**
+ * `fusebox_registry_attach` (or a handle) found memory that holds no
+ * registry this library can use: not placed by fusebox, or by another
+ * version, build (features, target) or layout.
+ */
+#define FUSEBOX_LAYOUT_MISMATCH 17
 
 /**
  * Closed: calls allowed.
@@ -1314,6 +1338,175 @@ fusebox_status fusebox_set_listener(fusebox_listener_fn listener, void *userdata
  * `out_count` is NULL or writable.
  */
 fusebox_status fusebox_events_dropped(uint32_t *out_count);
+
+/**
+ * The bytes a registry of `capacity` breakers needs in this build of the
+ * library (they depend on its features and target: ask at run time, do
+ * not hard-code them); 0 for a capacity outside 1..=4096.
+ */
+size_t fusebox_registry_size(uint32_t capacity);
+
+/**
+ * The alignment a registry's memory needs in this build: 64 on hosts
+ * (each breaker has a cache line of its own), 4 or 8 on firmware.
+ * `mmap` and `aligned_alloc(fusebox_registry_align(), size)` give it.
+ */
+size_t fusebox_registry_align(void);
+
+/**
+ * Places an empty registry of `capacity` breakers in `mem` (`len` bytes,
+ * at least `fusebox_registry_size(capacity)`, aligned to
+ * `fusebox_registry_align()`) and writes its handle to `*out_reg`. Any
+ * previous contents of `mem` are overwritten; no allocation. O(capacity).
+ *
+ * Errors: `FUSEBOX_NULL_PARAMETER`, `FUSEBOX_INVALID_MEMORY` (capacity
+ * outside 1..=4096, `mem` misaligned or `len` too short: nothing is
+ * written).
+ *
+ * # Safety
+ * `mem` is NULL or writable for `len` bytes, not used by anything but
+ * fusebox while the registry is in use, and outlives every use of the
+ * handle; `out_reg` is NULL or writable. The registry must not be placed
+ * again while another thread uses it.
+ */
+fusebox_status fusebox_registry_place(void *mem,
+                                      size_t len,
+                                      uint32_t capacity,
+                                      struct fusebox_registry **out_reg);
+
+/**
+ * The handle of the registry already placed in `mem` (`len` bytes), for
+ * a second user of the same memory, after checking the header there:
+ * the magic, the layout version, the library's version, its build (slot
+ * size) and the capacity.
+ *
+ * Errors: `FUSEBOX_NULL_PARAMETER`, `FUSEBOX_INVALID_MEMORY` (`mem`
+ * misaligned, or `len` shorter than the registry),
+ * `FUSEBOX_LAYOUT_MISMATCH` (no registry this library can use).
+ *
+ * # Safety
+ * `mem` is NULL or readable for `len` bytes and outlives every use of the
+ * handle; `out_reg` is NULL or writable.
+ */
+fusebox_status fusebox_registry_attach(void *mem, size_t len, struct fusebox_registry **out_reg);
+
+/**
+ * Writes the number of breakers `reg` holds at most to `*out_capacity`.
+ *
+ * # Safety
+ * `reg` is NULL or a handle whose memory is valid; `out_capacity` is NULL
+ * or writable.
+ */
+fusebox_status fusebox_registry_capacity(const struct fusebox_registry *reg, size_t *out_capacity);
+
+/**
+ * `fusebox_create` in `reg`.
+ *
+ * # Safety
+ * `reg` is NULL or a handle whose memory is valid; the rest as
+ * `fusebox_create`.
+ */
+fusebox_status fusebox_registry_create(const struct fusebox_registry *reg,
+                                       const char *name,
+                                       const struct fusebox_config *cfg,
+                                       fusebox_id *out_id);
+
+/**
+ * `fusebox_lookup` in `reg`.
+ *
+ * # Safety
+ * `reg` is NULL or a handle whose memory is valid; the rest as
+ * `fusebox_lookup`.
+ */
+fusebox_status fusebox_registry_lookup(const struct fusebox_registry *reg,
+                                       const char *name,
+                                       fusebox_id *out_id);
+
+/**
+ * `fusebox_destroy` in `reg`.
+ *
+ * # Safety
+ * `reg` is NULL or a handle whose memory is valid.
+ */
+fusebox_status fusebox_registry_destroy(const struct fusebox_registry *reg, fusebox_id id);
+
+/**
+ * `fusebox_get_state` in `reg`.
+ *
+ * # Safety
+ * `reg` is NULL or a handle whose memory is valid; `out_state` is NULL or
+ * writable.
+ */
+fusebox_status fusebox_registry_get_state(const struct fusebox_registry *reg,
+                                          fusebox_id id,
+                                          fusebox_state *out_state);
+
+/**
+ * `fusebox_allow_call` in `reg`.
+ *
+ * # Safety
+ * `reg` is NULL or a handle whose memory is valid; `out_allowed` is NULL
+ * or writable.
+ */
+fusebox_status fusebox_registry_allow_call(const struct fusebox_registry *reg,
+                                           fusebox_id id,
+                                           bool *out_allowed);
+
+/**
+ * `fusebox_try_acquire` in `reg`.
+ *
+ * # Safety
+ * `reg` is NULL or a handle whose memory is valid.
+ */
+fusebox_status fusebox_registry_try_acquire(const struct fusebox_registry *reg, fusebox_id id);
+
+/**
+ * `fusebox_record_success` in `reg`.
+ *
+ * # Safety
+ * `reg` is NULL or a handle whose memory is valid.
+ */
+fusebox_status fusebox_registry_record_success(const struct fusebox_registry *reg, fusebox_id id);
+
+/**
+ * `fusebox_record_failure` in `reg`.
+ *
+ * # Safety
+ * `reg` is NULL or a handle whose memory is valid.
+ */
+fusebox_status fusebox_registry_record_failure(const struct fusebox_registry *reg, fusebox_id id);
+
+/**
+ * `fusebox_call` in `reg`.
+ *
+ * # Safety
+ * `reg` is NULL or a handle whose memory is valid; the rest as
+ * `fusebox_call`.
+ */
+fusebox_status fusebox_registry_call(const struct fusebox_registry *reg,
+                                     fusebox_id id,
+                                     fusebox_op_fn op,
+                                     void *userdata,
+                                     int32_t *out_result);
+
+/**
+ * `fusebox_reset` in `reg`.
+ *
+ * # Safety
+ * `reg` is NULL or a handle whose memory is valid.
+ */
+fusebox_status fusebox_registry_reset(const struct fusebox_registry *reg, fusebox_id id);
+
+/**
+ * `fusebox_stats_get` in `reg`.
+ *
+ * # Safety
+ * `reg` is NULL or a handle whose memory is valid; `out_stats` is NULL or
+ * writable.
+ */
+fusebox_status fusebox_registry_stats_get(const struct fusebox_registry *reg,
+                                          fusebox_id id,
+                                          struct fusebox_stats *out_stats);
 
 /**
  * Writes breaker `id`'s snapshot (format version 2: config, state,

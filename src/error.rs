@@ -54,7 +54,16 @@ pub enum Error {
     /// A permit from an earlier generation of the breaker (it changed state,
     /// was reset, or its probes were released since): the outcome was not
     /// recorded, only counted as stale.
-    StalePermit,
+    StalePermit = 15,
+    /// Memory given for a [`PlacedRegistry`](crate::PlacedRegistry) is
+    /// misaligned or too short for the capacity, or the capacity is
+    /// outside `1..=`[`MAX_CAPACITY`](crate::MAX_CAPACITY). Nothing was
+    /// written.
+    InvalidMemory = 16,
+    /// Memory holds no registry this build can use: not placed by
+    /// fusebox, or by a version, build (features, target) or layout that
+    /// lays it out differently.
+    LayoutMismatch = 17,
 }
 
 impl Error {
@@ -74,6 +83,8 @@ impl Error {
             Error::ConfigMismatch => "config mismatch",
             Error::Unsupported => "unsupported",
             Error::StalePermit => "stale permit",
+            Error::InvalidMemory => "invalid registry memory",
+            Error::LayoutMismatch => "registry layout mismatch",
         }
     }
 }

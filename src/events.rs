@@ -150,7 +150,7 @@ enum Step {
 /// locked, while create, lookup and remove lock slots inside the critical
 /// section; queueing under it would take the two in the opposite order.
 #[derive(Debug)]
-pub(crate) struct EventQueue(SlotCell<Queue>);
+pub struct EventQueue(SlotCell<Queue>);
 
 impl EventQueue {
     pub(crate) const fn new() -> Self {

@@ -163,5 +163,8 @@ pub use name::NAME_MAX;
 pub use policy::{
     Outcome, Policy, ProbeJudge, TripRule, WaitAction, WindowKind, MAX_BUCKETS, MAX_WINDOW_CALLS,
 };
-pub use registry::{MetricsError, Registry, MAX_CAPACITY};
+pub use registry::{
+    MetricsError, OwnedStorage, PlacedRegistry, PlacedStorage, Registry, RegistryInner, Storage,
+    MAX_CAPACITY,
+};
 pub use snapshot::{SNAPSHOT_LEN, SNAPSHOT_VERSION};

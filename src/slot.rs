@@ -34,7 +34,7 @@ mod imp {
 
     /// A value behind its own futex lock, alone on a cache line.
     #[repr(align(64))]
-    pub(crate) struct SlotCell<T>(Lock<T>);
+    pub struct SlotCell<T>(Lock<T>);
 
     impl<T> SlotCell<T> {
         pub(crate) const fn new(value: T) -> Self {
@@ -60,7 +60,7 @@ mod imp {
 
     /// A value behind std's mutex, alone on a cache line.
     #[repr(align(64))]
-    pub(crate) struct SlotCell<T>(Mutex<T>);
+    pub struct SlotCell<T>(Mutex<T>);
 
     impl<T> SlotCell<T> {
         pub(crate) const fn new(value: T) -> Self {
@@ -90,7 +90,7 @@ mod imp {
     use crate::Error;
 
     /// A value reached through a critical section.
-    pub(crate) struct SlotCell<T>(CsCell<T>);
+    pub struct SlotCell<T>(CsCell<T>);
 
     impl<T> SlotCell<T> {
         /// Whether [`with_long_if`](Self::with_long_if) lends the value out of

@@ -4,7 +4,7 @@
 //! agree.
 mod support;
 
-use fusebox::{Config, Error, Id, Registry};
+use fusebox::{Config, Error, Id, PlacedRegistry, Registry, RegistryInner, Storage};
 use proptest::prelude::*;
 use support::model::{BreakerModel, RegistryModel};
 
@@ -51,7 +51,7 @@ fn op() -> impl Strategy<Value = Op> {
     ]
 }
 
-fn check(reg: &Registry<CAP>, id: Id, m: &BreakerModel) {
+fn check<S: Storage>(reg: &RegistryInner<S>, id: Id, m: &BreakerModel) {
     let s = reg.stats(id).expect("live breaker");
     assert_eq!(s.state, m.state, "state");
     assert_eq!(s.failure_count, u64::from(m.failures), "failure_count");
@@ -66,7 +66,21 @@ fn check(reg: &Registry<CAP>, id: Id, m: &BreakerModel) {
 }
 
 fn run(ops: Vec<Op>) {
-    let reg: Registry<CAP> = Registry::new();
+    run_in(&Registry::<CAP>::new(), ops);
+}
+
+/// [`run`] on a registry placed in a heap buffer with capacity `CAP`
+/// chosen at run time: the same answers, the same stats.
+fn run_placed(ops: Vec<Op>) {
+    let align = PlacedRegistry::align();
+    let mut buf = vec![0u8; PlacedRegistry::size_for(CAP).unwrap() + align];
+    let start = buf.as_ptr().align_offset(align);
+    let reg = PlacedRegistry::place(&mut buf[start..], CAP).unwrap();
+    assert_eq!(reg.capacity(), CAP);
+    run_in(&reg, ops);
+}
+
+fn run_in<S: Storage>(reg: &RegistryInner<S>, ops: Vec<Op>) {
     let mut model = RegistryModel::new(CAP);
     let mut now: u64 = 1_000;
 
@@ -149,7 +163,7 @@ fn run(ops: Vec<Op>) {
         assert_eq!(reg.len(), model.live().count());
         for t in &model.tracked {
             match &t.model {
-                Some(m) => check(&reg, Id::from_raw(t.id), m),
+                Some(m) => check(reg, Id::from_raw(t.id), m),
                 None => assert_eq!(reg.stats(Id::from_raw(t.id)), Err(Error::NotFound)),
             }
         }
@@ -166,6 +180,11 @@ proptest! {
     #[test]
     fn registry_agrees_with_the_model(ops in proptest::collection::vec(op(), 1..if cfg!(miri) { 60 } else { 200 })) {
         run(ops);
+    }
+
+    #[test]
+    fn a_placed_registry_agrees_with_the_model(ops in proptest::collection::vec(op(), 1..if cfg!(miri) { 60 } else { 200 })) {
+        run_placed(ops);
     }
 
     /// Whatever the clock did before, once time moves forward from any

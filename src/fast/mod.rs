@@ -70,10 +70,114 @@ impl Mode {
     }
 }
 
+/// The fast path's operations, as the registry calls them. Every method
+/// has the answer of "no fast path" as its default: [`NoFast`] (registries
+/// in caller memory, and every build without `fusebox_fast`) takes them
+/// all; the host fast path ([`FastPath`] with `fusebox_fast`) overrides
+/// them.
+pub trait Fast {
+    /// Publishes `b`'s mode for id `id`. Call with the slot locked.
+    #[inline(always)]
+    fn publish(&self, id: Id, b: &Breaker) {
+        let _ = (id, b);
+    }
+
+    /// Nothing goes fast on this slot (its breaker was removed). Call
+    /// with the slot locked.
+    #[inline(always)]
+    fn clear(&self, id: Id) {
+        let _ = id;
+    }
+
+    /// Gives the calling thread a lane for `id`'s occupant, if it can.
+    /// Called on the locked path, once `id` is known to be live.
+    #[inline(always)]
+    fn adopt(&self, id: Id) {
+        let _ = id;
+    }
+
+    /// Whether `id`'s breaker, by its published mode, is not closed:
+    /// `try_acquire_if_closed` would decline.
+    #[inline(always)]
+    fn declines_admission(&self, id: Id) -> bool {
+        let _ = id;
+        false
+    }
+
+    /// As [`declines_admission`](Self::declines_admission), for
+    /// `record_success_if_closed`.
+    #[inline(always)]
+    fn declines_success(&self, id: Id) -> bool {
+        let _ = id;
+        false
+    }
+
+    /// `try_acquire` without the lock, if it only counts; `None` to take
+    /// the lock.
+    #[inline(always)]
+    fn try_acquire(&self, id: Id, now_ms: Option<u64>) -> Option<Result<State, Error>> {
+        let _ = (id, now_ms);
+        None
+    }
+
+    /// `try_acquire` at `clock`'s time, read only when the published mode
+    /// is an open window: `Ok` with the answer, or `Err` with the reading
+    /// if one was taken, to take the lock.
+    #[cfg(fusebox_fast)]
+    #[inline(always)]
+    fn try_acquire_with(
+        &self,
+        id: Id,
+        clock: &impl crate::Clock,
+    ) -> Result<Result<State, Error>, Option<u64>> {
+        let _ = (id, clock);
+        Err(None)
+    }
+
+    /// `call`'s admission without the lock, if it only counts.
+    #[cfg(fusebox_fast)]
+    #[inline(always)]
+    fn admit_call(&self, id: Id) -> Option<imp::Admitted<'_>> {
+        let _ = id;
+        None
+    }
+
+    /// `record_success` without the lock, if it only counts (closed).
+    #[inline(always)]
+    fn record_success(&self, id: Id, timed: bool) -> bool {
+        let _ = (id, timed);
+        false
+    }
+
+    /// `b` (the breaker of `id`, its slot locked) with the lanes' counts
+    /// added, handed to `f`.
+    #[inline(always)]
+    fn with_counts<R>(&self, id: Id, b: &Breaker, f: impl FnOnce(&Breaker) -> R) -> R {
+        let _ = id;
+        f(b)
+    }
+
+    /// `b`'s stats (the breaker of `id`, its slot locked) with the lanes'
+    /// counts added, as of `now_ms` if given.
+    #[inline(always)]
+    fn stats(&self, id: Id, b: &Breaker, now_ms: Option<u64>) -> Stats {
+        let _ = id;
+        b.stats_as_of(now_ms)
+    }
+}
+
+/// No fast path: every operation takes its slot's lock.
+#[derive(Debug)]
+pub struct NoFast;
+
+impl Fast for NoFast {}
+
+use crate::id::Id;
+use crate::{Breaker, Error, State, Stats};
+
 #[cfg(fusebox_fast)]
 mod imp {
-    use super::Mode;
-    use crate::id::Id;
+    use super::{Id, Mode};
     use crate::{Breaker, Error, State, Stats};
     use core::sync::atomic::{fence, AtomicU32, AtomicU64, Ordering};
 
@@ -137,7 +241,7 @@ mod imp {
     }
 
     /// A call admitted by [`FastPath::admit_call`].
-    pub(crate) struct Admitted<'a> {
+    pub struct Admitted<'a> {
         word: &'a Word,
         counts: &'a Counts,
         id: Id,
@@ -163,7 +267,7 @@ mod imp {
 
     /// The fast path of a registry of `N` slots.
     #[derive(Debug)]
-    pub(crate) struct FastPath<const N: usize> {
+    pub struct FastPath<const N: usize> {
         words: [Word; N],
         lanes: [Lane<N>; LANES],
     }
@@ -193,20 +297,6 @@ mod imp {
                     }
                 }; N],
                 lanes: [const { Lane([const { Counts::new() }; N]) }; LANES],
-            }
-        }
-
-        /// Publishes `b`'s mode for id `id`. Call with the slot locked.
-        pub(crate) fn publish(&self, id: Id, b: &Breaker) {
-            self.publish_mode(id, Mode::of(b));
-        }
-
-        /// Nothing goes fast on this slot (its breaker was removed). Call
-        /// with the slot locked.
-        pub(crate) fn clear(&self, id: Id) {
-            self.publish_mode(id, Mode::default());
-            if let Some(w) = self.words.get(id.index()) {
-                w.lanes.store(0, Ordering::Relaxed);
             }
         }
 
@@ -259,83 +349,12 @@ mod imp {
             (c.generation.load(Ordering::Relaxed) == id.generation()).then_some(c)
         }
 
-        /// Gives the calling thread a lane if it has none and one is free,
-        /// and starts its counts for `id`'s occupant: the next operations
-        /// of this thread on `id` may go fast. Called on the locked path,
-        /// once `id` is known to be live.
-        pub(crate) fn adopt(&self, id: Id) {
-            let Some(lane) = lane::mine().or_else(lane::claim) else {
-                return;
-            };
-            let c = self.lanes.get(lane).and_then(|l| l.0.get(id.index()));
-            let (Some(c), Some(w)) = (c, self.words.get(id.index())) else {
-                return;
-            };
-            if c.generation.load(Ordering::Relaxed) != id.generation() {
-                c.start(id.generation());
-            }
-            let used = w.lanes.load(Ordering::Relaxed);
-            if used & 1 << lane == 0 {
-                w.lanes.store(used | 1 << lane, Ordering::Relaxed);
-            }
-        }
-
         /// Whether `id`'s mode word has every bit of `bits`; the word.
         #[inline(always)]
         fn word(&self, id: Id, bits: u64) -> Option<(&Word, u64)> {
             let w = self.words.get(id.index())?;
             let cur = w.word.load(Ordering::Acquire);
             has_bits(cur, id, bits).then_some((w, cur))
-        }
-
-        /// `try_acquire` without the lock, if it only counts: `Some(Ok)`
-        /// from a closed breaker, `Some(Err(CircuitOpen))` from an open one
-        /// whose window holds `now_ms`, `None` to take the lock. With
-        /// `now_ms` `None` (the caller has not read the clock), only the
-        /// closed answer.
-        #[inline(always)]
-        pub(crate) fn try_acquire(
-            &self,
-            id: Id,
-            now_ms: Option<u64>,
-        ) -> Option<Result<State, Error>> {
-            // One load of the word answers both questions.
-            let (w, seen) = self.word(id, 0)?;
-            let timed = if now_ms.is_some() { TIMED } else { 0 };
-            if seen & (ADMIT | timed) == ADMIT | timed {
-                bump(&self.counts(id)?.admitted);
-                return Some(Ok(State::Closed));
-            }
-            let now = now_ms?;
-            if seen & REJECT == 0 {
-                return None;
-            }
-            self.reject_in_window(w, seen, id, now)
-        }
-
-        /// [`try_acquire`](Self::try_acquire) at `clock`'s time, read
-        /// only when the published mode is an open window: `Ok` with the
-        /// answer, or `Err` with the reading if one was taken, to take the
-        /// lock (so that the clock is read once).
-        #[inline(always)]
-        pub(crate) fn try_acquire_with(
-            &self,
-            id: Id,
-            clock: &impl crate::Clock,
-        ) -> Result<Result<State, Error>, Option<u64>> {
-            let Some((w, seen)) = self.word(id, 0) else {
-                return Err(None);
-            };
-            if seen & ADMIT != 0 {
-                let c = self.counts(id).ok_or(None)?;
-                bump(&c.admitted);
-                return Ok(Ok(State::Closed));
-            }
-            if seen & REJECT == 0 {
-                return Err(None);
-            }
-            let now = clock.now_ms();
-            self.reject_in_window(w, seen, id, now).ok_or(Some(now))
         }
 
         /// The rejection of an open breaker whose published window (mode
@@ -362,78 +381,6 @@ mod imp {
             Some(Err(Error::CircuitOpen))
         }
 
-        /// `call`'s admission without the lock, if it only counts: the
-        /// admission is counted, and the returned handle takes the op's
-        /// success with the same lane.
-        #[inline(always)]
-        pub(crate) fn admit_call(&self, id: Id) -> Option<Admitted<'_>> {
-            let (w, _) = self.word(id, ADMIT)?;
-            let c = self.counts(id)?;
-            bump(&c.admitted);
-            Some(Admitted {
-                word: w,
-                counts: c,
-                id,
-            })
-        }
-
-        /// `record_success` without the lock, if it only counts (closed).
-        /// `timed`: the caller passes a clock reading.
-        #[inline(always)]
-        pub(crate) fn record_success(&self, id: Id, timed: bool) -> bool {
-            let timed = if timed { TIMED } else { 0 };
-            if self.word(id, SUCCEED | timed).is_none() {
-                return false;
-            }
-            match self.counts(id) {
-                Some(c) => {
-                    bump(&c.succeeded);
-                    true
-                }
-                None => false,
-            }
-        }
-
-        /// Whether `id`'s breaker, by its published mode, is not closed
-        /// (or measures slow calls): `try_acquire_if_closed` would decline.
-        /// `false` also when the word is not `id`'s (the lock decides).
-        pub(crate) fn declines_admission(&self, id: Id) -> bool {
-            self.word(id, 0).is_some_and(|(_, w)| w & ADMIT == 0)
-        }
-
-        /// As [`declines_admission`](Self::declines_admission), for
-        /// `record_success_if_closed`.
-        pub(crate) fn declines_success(&self, id: Id) -> bool {
-            self.word(id, 0).is_some_and(|(_, w)| w & SUCCEED == 0)
-        }
-
-        /// `b` (the breaker of `id`, its slot locked) with the lanes'
-        /// counts added, handed to `f`.
-        pub(crate) fn with_counts<R>(
-            &self,
-            id: Id,
-            b: &Breaker,
-            f: impl FnOnce(&Breaker) -> R,
-        ) -> R {
-            let mut whole = b.clone();
-            let (admitted, succeeded, rejected) = self.lane_counts(id);
-            whole.add_counts(admitted, succeeded, rejected);
-            f(&whole)
-        }
-
-        /// `b`'s stats (the breaker of `id`, its slot locked) with the
-        /// lanes' counts added; the rate window as of `now_ms` if given
-        /// (see [`Breaker::stats_at`]).
-        #[inline]
-        pub(crate) fn stats(&self, id: Id, b: &Breaker, now_ms: Option<u64>) -> Stats {
-            let mut s = b.stats_as_of(now_ms);
-            let (admitted, succeeded, rejected) = self.lane_counts(id);
-            s.admitted_count = s.admitted_count.wrapping_add(admitted);
-            s.success_count = s.success_count.wrapping_add(succeeded);
-            s.rejected_count = s.rejected_count.wrapping_add(rejected);
-            s
-        }
-
         /// The counts the lanes hold for `id`'s occupant: admitted,
         /// succeeded, rejected.
         fn lane_counts(&self, id: Id) -> (u64, u64, u64) {
@@ -457,66 +404,172 @@ mod imp {
             sum
         }
     }
+
+    impl<const N: usize> super::Fast for FastPath<N> {
+        /// Publishes `b`'s mode for id `id`. Call with the slot locked.
+        fn publish(&self, id: Id, b: &Breaker) {
+            self.publish_mode(id, Mode::of(b));
+        }
+
+        /// Nothing goes fast on this slot (its breaker was removed). Call
+        /// with the slot locked.
+        fn clear(&self, id: Id) {
+            self.publish_mode(id, Mode::default());
+            if let Some(w) = self.words.get(id.index()) {
+                w.lanes.store(0, Ordering::Relaxed);
+            }
+        }
+
+        /// Gives the calling thread a lane if it has none and one is free,
+        /// and starts its counts for `id`'s occupant: the next operations
+        /// of this thread on `id` may go fast. Called on the locked path,
+        /// once `id` is known to be live.
+        fn adopt(&self, id: Id) {
+            let Some(lane) = lane::mine().or_else(lane::claim) else {
+                return;
+            };
+            let c = self.lanes.get(lane).and_then(|l| l.0.get(id.index()));
+            let (Some(c), Some(w)) = (c, self.words.get(id.index())) else {
+                return;
+            };
+            if c.generation.load(Ordering::Relaxed) != id.generation() {
+                c.start(id.generation());
+            }
+            let used = w.lanes.load(Ordering::Relaxed);
+            if used & 1 << lane == 0 {
+                w.lanes.store(used | 1 << lane, Ordering::Relaxed);
+            }
+        }
+
+        /// `try_acquire` without the lock, if it only counts: `Some(Ok)`
+        /// from a closed breaker, `Some(Err(CircuitOpen))` from an open one
+        /// whose window holds `now_ms`, `None` to take the lock. With
+        /// `now_ms` `None` (the caller has not read the clock), only the
+        /// closed answer.
+        #[inline(always)]
+        fn try_acquire(&self, id: Id, now_ms: Option<u64>) -> Option<Result<State, Error>> {
+            // One load of the word answers both questions.
+            let (w, seen) = self.word(id, 0)?;
+            let timed = if now_ms.is_some() { TIMED } else { 0 };
+            if seen & (ADMIT | timed) == ADMIT | timed {
+                bump(&self.counts(id)?.admitted);
+                return Some(Ok(State::Closed));
+            }
+            let now = now_ms?;
+            if seen & REJECT == 0 {
+                return None;
+            }
+            self.reject_in_window(w, seen, id, now)
+        }
+
+        /// [`try_acquire`](Self::try_acquire) at `clock`'s time, read
+        /// only when the published mode is an open window: `Ok` with the
+        /// answer, or `Err` with the reading if one was taken, to take the
+        /// lock (so that the clock is read once).
+        #[inline(always)]
+        fn try_acquire_with(
+            &self,
+            id: Id,
+            clock: &impl crate::Clock,
+        ) -> Result<Result<State, Error>, Option<u64>> {
+            let Some((w, seen)) = self.word(id, 0) else {
+                return Err(None);
+            };
+            if seen & ADMIT != 0 {
+                let c = self.counts(id).ok_or(None)?;
+                bump(&c.admitted);
+                return Ok(Ok(State::Closed));
+            }
+            if seen & REJECT == 0 {
+                return Err(None);
+            }
+            let now = clock.now_ms();
+            self.reject_in_window(w, seen, id, now).ok_or(Some(now))
+        }
+
+        /// `call`'s admission without the lock, if it only counts: the
+        /// admission is counted, and the returned handle takes the op's
+        /// success with the same lane.
+        #[inline(always)]
+        fn admit_call(&self, id: Id) -> Option<Admitted<'_>> {
+            let (w, _) = self.word(id, ADMIT)?;
+            let c = self.counts(id)?;
+            bump(&c.admitted);
+            Some(Admitted {
+                word: w,
+                counts: c,
+                id,
+            })
+        }
+
+        /// `record_success` without the lock, if it only counts (closed).
+        /// `timed`: the caller passes a clock reading.
+        #[inline(always)]
+        fn record_success(&self, id: Id, timed: bool) -> bool {
+            let timed = if timed { TIMED } else { 0 };
+            if self.word(id, SUCCEED | timed).is_none() {
+                return false;
+            }
+            match self.counts(id) {
+                Some(c) => {
+                    bump(&c.succeeded);
+                    true
+                }
+                None => false,
+            }
+        }
+
+        /// Whether `id`'s breaker, by its published mode, is not closed
+        /// (or measures slow calls): `try_acquire_if_closed` would decline.
+        /// `false` also when the word is not `id`'s (the lock decides).
+        fn declines_admission(&self, id: Id) -> bool {
+            self.word(id, 0).is_some_and(|(_, w)| w & ADMIT == 0)
+        }
+
+        /// As [`declines_admission`](Self::declines_admission), for
+        /// `record_success_if_closed`.
+        fn declines_success(&self, id: Id) -> bool {
+            self.word(id, 0).is_some_and(|(_, w)| w & SUCCEED == 0)
+        }
+
+        /// `b` (the breaker of `id`, its slot locked) with the lanes'
+        /// counts added, handed to `f`.
+        fn with_counts<R>(&self, id: Id, b: &Breaker, f: impl FnOnce(&Breaker) -> R) -> R {
+            let mut whole = b.clone();
+            let (admitted, succeeded, rejected) = self.lane_counts(id);
+            whole.add_counts(admitted, succeeded, rejected);
+            f(&whole)
+        }
+
+        /// `b`'s stats (the breaker of `id`, its slot locked) with the
+        /// lanes' counts added; the rate window as of `now_ms` if given
+        /// (see [`Breaker::stats_at`]).
+        #[inline]
+        fn stats(&self, id: Id, b: &Breaker, now_ms: Option<u64>) -> Stats {
+            let mut s = b.stats_as_of(now_ms);
+            let (admitted, succeeded, rejected) = self.lane_counts(id);
+            s.admitted_count = s.admitted_count.wrapping_add(admitted);
+            s.success_count = s.success_count.wrapping_add(succeeded);
+            s.rejected_count = s.rejected_count.wrapping_add(rejected);
+            s
+        }
+    }
 }
 
 #[cfg(not(fusebox_fast))]
 mod imp {
-    use crate::id::Id;
-    use crate::{Breaker, Error, State, Stats};
-
-    /// No fast path: every operation takes its slot's lock.
+    /// No fast path (firmware, and hosts without 64-bit atomics or
+    /// `std`): every operation takes its slot's lock.
     #[derive(Debug)]
-    pub(crate) struct FastPath<const N: usize>;
+    pub struct FastPath<const N: usize>;
 
     impl<const N: usize> FastPath<N> {
         pub(crate) const fn new() -> Self {
             FastPath
         }
-
-        #[inline(always)]
-        pub(crate) fn publish(&self, _: Id, _: &Breaker) {}
-
-        #[inline(always)]
-        pub(crate) fn clear(&self, _: Id) {}
-
-        #[inline(always)]
-        pub(crate) fn adopt(&self, _: Id) {}
-
-        #[inline(always)]
-        pub(crate) fn declines_admission(&self, _: Id) -> bool {
-            false
-        }
-
-        #[inline(always)]
-        pub(crate) fn declines_success(&self, _: Id) -> bool {
-            false
-        }
-
-        #[inline(always)]
-        pub(crate) fn try_acquire(&self, _: Id, _: Option<u64>) -> Option<Result<State, Error>> {
-            None
-        }
-
-        #[inline(always)]
-        pub(crate) fn record_success(&self, _: Id, _: bool) -> bool {
-            false
-        }
-
-        #[inline(always)]
-        pub(crate) fn with_counts<R>(
-            &self,
-            _: Id,
-            b: &Breaker,
-            f: impl FnOnce(&Breaker) -> R,
-        ) -> R {
-            f(b)
-        }
-
-        #[inline(always)]
-        pub(crate) fn stats(&self, _: Id, b: &Breaker, now_ms: Option<u64>) -> Stats {
-            b.stats_as_of(now_ms)
-        }
     }
+
+    impl<const N: usize> super::Fast for FastPath<N> {}
 }
 
 pub(crate) use imp::FastPath;

@@ -27,6 +27,8 @@ pub const fn status_of(e: Error) -> fusebox_status {
         Error::ConfigMismatch => FUSEBOX_CONFIG_MISMATCH,
         Error::Unsupported => FUSEBOX_UNSUPPORTED,
         Error::StalePermit => FUSEBOX_STALE_PERMIT,
+        Error::InvalidMemory => FUSEBOX_INVALID_MEMORY,
+        Error::LayoutMismatch => FUSEBOX_LAYOUT_MISMATCH,
     }
 }
 

@@ -22,7 +22,7 @@
 
 use core::ffi::{c_char, c_void};
 
-use crate::{Id, Registry};
+use crate::{Id, Registry, RegistryInner, Storage};
 
 #[macro_use]
 mod macros;
@@ -32,6 +32,7 @@ mod convert;
 mod host_clock;
 mod metrics;
 mod policy;
+mod registry;
 mod snapshot;
 mod types;
 
@@ -45,6 +46,7 @@ pub use clock::{
 pub use convert::status_of;
 pub use metrics::*;
 pub use policy::*;
+pub use registry::*;
 pub use snapshot::*;
 pub use types::*;
 
@@ -86,11 +88,26 @@ pub unsafe extern "C" fn fusebox_create(
     cfg: *const fusebox_config,
     out_id: *mut fusebox_id,
 ) -> fusebox_status {
+    // SAFETY: this function's contract.
+    unsafe { create_in(&REGISTRY, name, cfg, out_id) }
+}
+
+/// `fusebox_create` in `r`.
+///
+/// # Safety
+/// As `fusebox_create`.
+#[inline(always)]
+unsafe fn create_in(
+    r: &RegistryInner<impl Storage>,
+    name: *const c_char,
+    cfg: *const fusebox_config,
+    out_id: *mut fusebox_id,
+) -> fusebox_status {
     non_null!(name, out_id);
     let name = try_name!(name);
     // SAFETY: NULL or valid, by the caller's contract.
     let config = try_status!(unsafe { config_or_default(cfg) });
-    let id = REGISTRY.create(name, config).map_err(status_of);
+    let id = r.create(name, config).map_err(status_of);
     out_result!(out_id, id.map(Id::to_raw))
 }
 
@@ -110,9 +127,23 @@ pub unsafe extern "C" fn fusebox_lookup(
     name: *const c_char,
     out_id: *mut fusebox_id,
 ) -> fusebox_status {
+    // SAFETY: this function's contract.
+    unsafe { lookup_in(&REGISTRY, name, out_id) }
+}
+
+/// `fusebox_lookup` in `r`.
+///
+/// # Safety
+/// As `fusebox_lookup`.
+#[inline(always)]
+unsafe fn lookup_in(
+    r: &RegistryInner<impl Storage>,
+    name: *const c_char,
+    out_id: *mut fusebox_id,
+) -> fusebox_status {
     non_null!(name, out_id);
     let name = try_name!(name);
-    let id = REGISTRY.lookup(name).map_err(status_of);
+    let id = r.lookup(name).map_err(status_of);
     out_result!(out_id, id.map(Id::to_raw))
 }
 
@@ -124,7 +155,13 @@ pub unsafe extern "C" fn fusebox_lookup(
 /// breaker stays).
 #[no_mangle]
 pub extern "C" fn fusebox_destroy(id: fusebox_id) -> fusebox_status {
-    to_status(REGISTRY.remove(Id::from_raw(id)))
+    destroy_in(&REGISTRY, id)
+}
+
+/// `fusebox_destroy` in `r`.
+#[inline(always)]
+fn destroy_in(r: &RegistryInner<impl Storage>, id: fusebox_id) -> fusebox_status {
+    to_status(r.remove(Id::from_raw(id)))
 }
 
 /// Writes the current state to `*out_state`, first moving an open breaker
@@ -139,8 +176,22 @@ pub unsafe extern "C" fn fusebox_get_state(
     id: fusebox_id,
     out_state: *mut fusebox_state,
 ) -> fusebox_status {
+    // SAFETY: this function's contract.
+    unsafe { get_state_in(&REGISTRY, id, out_state) }
+}
+
+/// `fusebox_get_state` in `r`.
+///
+/// # Safety
+/// As `fusebox_get_state`.
+#[inline(always)]
+unsafe fn get_state_in(
+    r: &RegistryInner<impl Storage>,
+    id: fusebox_id,
+    out_state: *mut fusebox_state,
+) -> fusebox_status {
     non_null!(out_state);
-    let state = with_time(|now| REGISTRY.state(Id::from_raw(id), now));
+    let state = with_time(|now| r.state(Id::from_raw(id), now));
     out_result!(out_state, state.map(|s| s.code()))
 }
 
@@ -156,10 +207,24 @@ pub unsafe extern "C" fn fusebox_allow_call(
     id: fusebox_id,
     out_allowed: *mut bool,
 ) -> fusebox_status {
+    // SAFETY: this function's contract.
+    unsafe { allow_call_in(&REGISTRY, id, out_allowed) }
+}
+
+/// `fusebox_allow_call` in `r`.
+///
+/// # Safety
+/// As `fusebox_allow_call`.
+#[inline(always)]
+unsafe fn allow_call_in(
+    r: &RegistryInner<impl Storage>,
+    id: fusebox_id,
+    out_allowed: *mut bool,
+) -> fusebox_status {
     non_null!(out_allowed);
     out_result!(
         out_allowed,
-        with_time(|now| REGISTRY.allow_call(Id::from_raw(id), now))
+        with_time(|now| r.allow_call(Id::from_raw(id), now))
     )
 }
 
@@ -174,12 +239,14 @@ pub unsafe extern "C" fn fusebox_allow_call(
 /// `fusebox_set_listener`: who waits for what).
 #[no_mangle]
 pub extern "C" fn fusebox_try_acquire(id: fusebox_id) -> fusebox_status {
+    try_acquire_in(&REGISTRY, id)
+}
+
+/// `fusebox_try_acquire` in `r`.
+#[inline(always)]
+fn try_acquire_in(r: &RegistryInner<impl Storage>, id: fusebox_id) -> fusebox_status {
     let clock = try_status!(clock());
-    to_status(
-        REGISTRY
-            .try_acquire_with(Id::from_raw(id), &clock)
-            .map(|_| ()),
-    )
+    to_status(r.try_acquire_with(Id::from_raw(id), &clock).map(|_| ()))
 }
 
 /// Records a success: in half-open it closes the breaker.
@@ -187,8 +254,14 @@ pub extern "C" fn fusebox_try_acquire(id: fusebox_id) -> fusebox_status {
 /// `fusebox_set_listener`: who waits for what).
 #[no_mangle]
 pub extern "C" fn fusebox_record_success(id: fusebox_id) -> fusebox_status {
+    record_success_in(&REGISTRY, id)
+}
+
+/// `fusebox_record_success` in `r`.
+#[inline(always)]
+fn record_success_in(r: &RegistryInner<impl Storage>, id: fusebox_id) -> fusebox_status {
     let clock = try_status!(clock());
-    to_status(REGISTRY.record_success_with(Id::from_raw(id), &clock))
+    to_status(r.record_success_with(Id::from_raw(id), &clock))
 }
 
 /// Records a failure: it may open (or reopen) the breaker.
@@ -196,8 +269,14 @@ pub extern "C" fn fusebox_record_success(id: fusebox_id) -> fusebox_status {
 /// `fusebox_set_listener`: who waits for what).
 #[no_mangle]
 pub extern "C" fn fusebox_record_failure(id: fusebox_id) -> fusebox_status {
+    record_failure_in(&REGISTRY, id)
+}
+
+/// `fusebox_record_failure` in `r`.
+#[inline(always)]
+fn record_failure_in(r: &RegistryInner<impl Storage>, id: fusebox_id) -> fusebox_status {
     let clock = try_status!(clock());
-    to_status(REGISTRY.record_failure_with(Id::from_raw(id), &clock))
+    to_status(r.record_failure_with(Id::from_raw(id), &clock))
 }
 
 /// Runs `op(userdata)` through the breaker. Rejected: returns
@@ -227,10 +306,26 @@ pub unsafe extern "C" fn fusebox_call(
     userdata: *mut c_void,
     out_result: *mut i32,
 ) -> fusebox_status {
+    // SAFETY: this function's contract.
+    unsafe { call_in(&REGISTRY, id, op, userdata, out_result) }
+}
+
+/// `fusebox_call` in `reg`.
+///
+/// # Safety
+/// As `fusebox_call`.
+#[inline(always)]
+unsafe fn call_in(
+    reg: &RegistryInner<impl Storage>,
+    id: fusebox_id,
+    op: fusebox_op_fn,
+    userdata: *mut c_void,
+    out_result: *mut i32,
+) -> fusebox_status {
     let op = try_fn!(op);
     non_null!(out_result);
     let clock = try_status!(clock());
-    let r = REGISTRY.call(Id::from_raw(id), &clock, || {
+    let r = reg.call(Id::from_raw(id), &clock, || {
         // SAFETY: the caller vouches for `op(userdata)`.
         match unsafe { op(userdata) } {
             0 => Ok(()),
@@ -246,7 +341,13 @@ pub unsafe extern "C" fn fusebox_call(
 /// `fusebox_set_listener`: who waits for what).
 #[no_mangle]
 pub extern "C" fn fusebox_reset(id: fusebox_id) -> fusebox_status {
-    to_status(REGISTRY.reset(Id::from_raw(id)))
+    reset_in(&REGISTRY, id)
+}
+
+/// `fusebox_reset` in `r`.
+#[inline(always)]
+fn reset_in(r: &RegistryInner<impl Storage>, id: fusebox_id) -> fusebox_status {
+    to_status(r.reset(Id::from_raw(id)))
 }
 
 /// Writes a breaker's counters to `*out_stats`. Does not move the state.
@@ -266,9 +367,23 @@ pub unsafe extern "C" fn fusebox_stats_get(
     id: fusebox_id,
     out_stats: *mut fusebox_stats,
 ) -> fusebox_status {
+    // SAFETY: this function's contract.
+    unsafe { stats_get_in(&REGISTRY, id, out_stats) }
+}
+
+/// `fusebox_stats_get` in `r`.
+///
+/// # Safety
+/// As `fusebox_stats_get`.
+#[inline(always)]
+unsafe fn stats_get_in(
+    r: &RegistryInner<impl Storage>,
+    id: fusebox_id,
+    out_stats: *mut fusebox_stats,
+) -> fusebox_status {
     non_null!(out_stats);
     let mut s = core::mem::MaybeUninit::uninit();
-    let read = REGISTRY.stats_into(Id::from_raw(id), || now_ms().ok(), &mut s);
+    let read = r.stats_into(Id::from_raw(id), || now_ms().ok(), &mut s);
     if read.is_ok() {
         // SAFETY: `stats_into` wrote `s` (it answered `Ok`); `out_stats`
         // is non-NULL (checked) and writable by this function's contract:
@@ -299,6 +414,8 @@ pub extern "C" fn fusebox_status_str(status: fusebox_status) -> *const c_char {
         FUSEBOX_CONFIG_MISMATCH => c"config mismatch",
         FUSEBOX_UNSUPPORTED => c"unsupported",
         FUSEBOX_STALE_PERMIT => c"stale permit",
+        FUSEBOX_INVALID_MEMORY => c"invalid registry memory",
+        FUSEBOX_LAYOUT_MISMATCH => c"registry layout mismatch",
         _ => c"unknown status",
     };
     s.as_ptr()

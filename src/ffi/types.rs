@@ -80,6 +80,14 @@ pub const FUSEBOX_UNSUPPORTED: fusebox_status = 14;
 /// changed state (or was reset, or released its probes) since it was
 /// handed out. Nothing was recorded; `stale_count` grew.
 pub const FUSEBOX_STALE_PERMIT: fusebox_status = 15;
+/// Memory given to `fusebox_registry_place` is misaligned or too short for
+/// the capacity, or the capacity is outside 1..=4096 (see
+/// `fusebox_registry_size`, `fusebox_registry_align`). Nothing was written.
+pub const FUSEBOX_INVALID_MEMORY: fusebox_status = 16;
+/// `fusebox_registry_attach` (or a handle) found memory that holds no
+/// registry this library can use: not placed by fusebox, or by another
+/// version, build (features, target) or layout.
+pub const FUSEBOX_LAYOUT_MISMATCH: fusebox_status = 17;
 
 /// Bytes of one breaker's snapshot (format version 2) for a library built
 /// with the default window limits (`FUSEBOX_MAX_WINDOW_CALLS` 64,
@@ -359,3 +367,13 @@ pub type fusebox_clock_fn = Option<unsafe extern "C" fn(userdata: *mut c_void) -
 pub type fusebox_clock32_fn = Option<unsafe extern "C" fn(userdata: *mut c_void) -> u32>;
 /// An operation run by `fusebox_call`: 0 is success, anything else failure.
 pub type fusebox_op_fn = Option<unsafe extern "C" fn(userdata: *mut c_void) -> i32>;
+
+/// A registry placed in memory the caller provides
+/// (`fusebox_registry_place`), or attached to there
+/// (`fusebox_registry_attach`). Opaque: the handle is the memory's
+/// address, and the memory holds the registry's header and slots. The
+/// `fusebox_registry_*` functions take it; the other functions use the
+/// library's global registry.
+pub struct fusebox_registry {
+    _opaque: [u8; 0],
+}

@@ -17,12 +17,13 @@
 //! inlined into its caller, and an out-of-line rest.
 #![forbid(unsafe_code)]
 
-use super::Registry;
+use super::{RegistryInner, Storage};
+use crate::fast::Fast;
 #[cfg(feature = "policies")]
 use crate::Permit;
 use crate::{Breaker, CallError, Clock, Error, Id, State};
 
-impl<const N: usize> Registry<N> {
+impl<S: Storage> RegistryInner<S> {
     /// [`Breaker::try_acquire`] by id. O(1).
     ///
     /// # Errors
@@ -30,7 +31,7 @@ impl<const N: usize> Registry<N> {
     /// unknown or stale id.
     #[cfg_attr(fusebox_fast, inline)]
     pub fn try_acquire(&self, id: Id, now_ms: u64) -> Result<State, Error> {
-        match self.fast.try_acquire(id, Some(now_ms)) {
+        match self.fast().try_acquire(id, Some(now_ms)) {
             Some(r) => r,
             None => self.try_acquire_locked(id, now_ms),
         }
@@ -50,7 +51,7 @@ impl<const N: usize> Registry<N> {
     /// As [`try_acquire`](Self::try_acquire).
     #[cfg_attr(fusebox_fast, inline(always))]
     pub fn try_acquire_with(&self, id: Id, clock: &impl Clock) -> Result<State, Error> {
-        match self.fast.try_acquire(id, None) {
+        match self.fast().try_acquire(id, None) {
             Some(r) => r,
             None => self.try_acquire_unless_closed(id, clock),
         }
@@ -64,7 +65,7 @@ impl<const N: usize> Registry<N> {
     #[cfg(fusebox_fast)]
     #[inline(never)]
     fn try_acquire_unless_closed(&self, id: Id, clock: &impl Clock) -> Result<State, Error> {
-        match self.fast.try_acquire_with(id, clock) {
+        match self.fast().try_acquire_with(id, clock) {
             Ok(r) => r,
             Err(Some(now_ms)) => self.try_acquire_locked(id, now_ms),
             Err(None) => self.try_acquire_locked_with(id, clock),
@@ -110,7 +111,7 @@ impl<const N: usize> Registry<N> {
     /// calls). An open breaker is told by its published mode, unlocked.
     #[inline]
     fn admit_if_closed(&self, id: Id) -> Result<Option<State>, Error> {
-        if self.fast.declines_admission(id) {
+        if self.fast().declines_admission(id) {
             return Ok(None);
         }
         self.with_breaker_quiet(id, Breaker::try_acquire_if_closed)
@@ -122,7 +123,7 @@ impl<const N: usize> Registry<N> {
     /// [`Error::NotFound`] for an unknown or stale id.
     #[cfg_attr(fusebox_fast, inline)]
     pub fn record_success(&self, id: Id, now_ms: u64) -> Result<(), Error> {
-        if self.fast.record_success(id, true) {
+        if self.fast().record_success(id, true) {
             return Ok(());
         }
         self.record_success_locked(id, now_ms)
@@ -140,7 +141,7 @@ impl<const N: usize> Registry<N> {
     /// As [`record_success`](Self::record_success).
     #[cfg_attr(fusebox_fast, inline(always))]
     pub fn record_success_with(&self, id: Id, clock: &impl Clock) -> Result<(), Error> {
-        if self.fast.record_success(id, false) {
+        if self.fast().record_success(id, false) {
             return Ok(());
         }
         self.record_success_unless_closed(id, clock)
@@ -150,7 +151,7 @@ impl<const N: usize> Registry<N> {
     /// counts the success without the clock, any other at its time.
     #[cfg_attr(fusebox_fast, inline(never))]
     fn record_success_unless_closed(&self, id: Id, clock: &impl Clock) -> Result<(), Error> {
-        if !self.fast.declines_success(id)
+        if !self.fast().declines_success(id)
             && self.with_breaker_quiet(id, Breaker::record_success_if_closed)?
         {
             return Ok(());
@@ -203,7 +204,7 @@ impl<const N: usize> Registry<N> {
         // Hosts: a closed breaker runs `op` between two counts made without
         // a lock.
         #[cfg(fusebox_fast)]
-        if let Some(admitted) = self.fast.admit_call(id) {
+        if let Some(admitted) = self.fast().admit_call(id) {
             let result = op();
             if !(result.is_ok() && admitted.succeed()) {
                 self.finish_call(id, result.is_ok(), clock);
@@ -262,7 +263,7 @@ impl<const N: usize> Registry<N> {
         // default C clock's coarse reading); a call that may be timed
         // starts at the precise one.
         #[cfg(fusebox_fast)]
-        if let Some(r) = self.fast.try_acquire(id, Some(clock.now_ms())) {
+        if let Some(r) = self.fast().try_acquire(id, Some(clock.now_ms())) {
             return r.map(|_| None);
         }
         self.admit_timed(id, clock.precise_now_ms())
@@ -281,7 +282,7 @@ impl<const N: usize> Registry<N> {
     #[cfg_attr(fusebox_fast, inline(never))]
     fn admit_timed(&self, id: Id, now_ms: u64) -> Result<Option<Permit>, Error> {
         // The fast path admits only breakers that do not measure slow calls.
-        if let Some(r) = self.fast.try_acquire(id, Some(now_ms)) {
+        if let Some(r) = self.fast().try_acquire(id, Some(now_ms)) {
             return r.map(|_| None);
         }
         self.with_breaker(id, |b| {

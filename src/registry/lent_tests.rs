@@ -22,7 +22,7 @@ fn a_call_that_preempts_an_operation_on_its_breaker_is_busy() {
     let other = r.create(b"b", Config::default()).unwrap();
     let before = r.stats(id).unwrap();
     let mut buf = [0u8; crate::SNAPSHOT_LEN];
-    r.slots[id.index()]
+    r.slots()[id.index()]
         .with_long(|_| {
             assert_eq!(r.try_acquire(id, 1), Err(Error::Busy));
             assert_eq!(r.record_failure(id, 1), Err(Error::Busy));
@@ -51,7 +51,7 @@ fn a_snapshot_all_that_preempts_an_operation_is_busy_and_writes_nothing() {
     }
     let last = r.create(b"c", Config::default()).unwrap();
     let mut buf = [0xA5u8; Registry::<3>::SNAPSHOT_ALL_MAX];
-    r.slots[last.index()]
+    r.slots()[last.index()]
         .with_long(|_| assert_eq!(r.snapshot_all(0, &mut buf), Err(Error::Busy)))
         .unwrap();
     assert!(buf.iter().all(|&b| b == 0xA5), "buf written on Busy");
@@ -86,7 +86,7 @@ fn a_calls_outcome_that_finds_its_slot_busy_is_not_lost() {
     std::thread::scope(|s| {
         s.spawn(move || {
             go_rx.recv().unwrap();
-            R.slots[id.index()]
+            R.slots()[id.index()]
                 .with_long(|_| {
                     held.send(()).unwrap();
                     release_rx.recv().unwrap();
@@ -136,7 +136,7 @@ fn a_listener_never_gets_an_event_of_a_breaker_still_in_its_operation() {
     .unwrap();
     // `a`'s operation, as `with_breaker` runs it: the change made and
     // queued with the slot lent...
-    R.slots[a.index()]
+    R.slots()[a.index()]
         .with_long(|s| {
             let breaker = s.get_mut(a).unwrap();
             breaker.record_failure(0);

@@ -21,7 +21,7 @@
 use core::fmt::{self, Write};
 use core::mem::MaybeUninit;
 
-use super::Registry;
+use super::{RegistryInner, Storage};
 use crate::name::Name;
 use crate::policy::arith::div_rem;
 #[cfg(feature = "policies")]
@@ -349,7 +349,7 @@ impl Write for SliceWriter<'_> {
 }
 
 /// The stats of one breaker for the C API, into the caller's storage.
-impl<const N: usize> Registry<N> {
+impl<S: Storage> RegistryInner<S> {
     /// [`stats_to`](Self::stats_to) for the C API, whose `out` is
     /// uninitialised: zeroed first (outside every lock), then written.
     ///
@@ -367,7 +367,7 @@ impl<const N: usize> Registry<N> {
 }
 
 /// The exposition.
-impl<const N: usize> Registry<N> {
+impl<S: Storage> RegistryInner<S> {
     /// The breaker in slot `i`, if any: its name (read without a lock)
     /// and its stats as of `now_ms` (under its slot lock, written over
     /// `stats`: no copy of them on this path), the stats only if the slot
@@ -375,8 +375,8 @@ impl<const N: usize> Registry<N> {
     /// a time window). `stats` holds the breaker's when the answer is
     /// `Some`.
     fn reading(&self, i: usize, now_ms: u64, stats: &mut Stats) -> Option<Name> {
-        let (name, id) = self.names.read(i)?;
-        let slot = self.slots.get(i)?;
+        let (name, id) = self.names().read(i)?;
+        let slot = self.slots().get(i)?;
         // `Err` only without `std`: while the slot is being filled (the
         // breaker the name was read for is gone, as with `None`), or, with
         // policies, while this reading preempted an operation on the
@@ -399,7 +399,7 @@ impl<const N: usize> Registry<N> {
             for part in ["# TYPE ", family.name, " ", family.kind, "\n"] {
                 w.write_str(part)?;
             }
-            for i in 0..N {
+            for i in 0..self.capacity() {
                 let Some(name) = self.reading(i, now_ms, &mut stats) else {
                     continue;
                 };

@@ -8,11 +8,12 @@
 //! `snapshot.rs` the snapshots of one breaker or of the whole registry and
 //! `metrics.rs` the Prometheus exposition, `names.rs` the names (read
 //! without a lock) and the structural token.
-#![forbid(unsafe_code)]
+// `placed.rs` alone allows it: references made from a caller's pointer.
+#![deny(unsafe_code)]
 
 #[cfg(feature = "policies")]
 use crate::events::EventQueue;
-use crate::fast::FastPath;
+use crate::fast::Fast;
 use crate::id::Id;
 use crate::slot::SlotCell;
 use crate::{Breaker, Clock, Config, Error, State, Stats};
@@ -22,12 +23,15 @@ mod admission;
 mod lent_tests;
 mod metrics;
 mod names;
+mod placed;
 #[cfg(feature = "policies")]
 mod policy;
 mod snapshot;
+mod storage;
 
 pub use metrics::MetricsError;
 use names::{NameTable, NameWords, Writer};
+pub use storage::{OwnedStorage, PlacedStorage, Storage};
 
 /// Most slots a registry can have: ids keep the slot index in their low
 /// [`INDEX_BITS`](Id::INDEX_BITS) bits.
@@ -39,7 +43,7 @@ pub const MAX_CAPACITY: usize = 1 << Id::INDEX_BITS;
 /// zero-initialised (`.bss`, no flash image).
 #[derive(Debug)]
 #[repr(C)] // the id check's fields first, next to the slot lock
-struct Slot {
+pub struct Slot {
     /// The raw id as two halves (low, high), so that a slot stays 4-byte
     /// aligned on 32-bit targets; 0 before the first occupant.
     id: [u32; 2],
@@ -164,15 +168,20 @@ impl Slot {
 /// REGISTRY.remove(id).unwrap();
 /// assert_eq!(REGISTRY.state(id, 2), Err(Error::NotFound));
 /// ```
+pub type Registry<const N: usize> = RegistryInner<OwnedStorage<N>>;
+
+/// A registry of breakers in memory the caller chose, with a capacity
+/// chosen at run time: see [`RegistryInner::place`]. It behaves as
+/// [`Registry`] does, except that every operation takes its breaker's
+/// slot (no lock-free fast path: see docs/placed-registries.md).
+pub type PlacedRegistry<'a> = RegistryInner<PlacedStorage<'a>>;
+
+/// A registry's logic over its storage `S`: [`Registry<N>`](Registry)
+/// (`N` slots of its own) or [`PlacedRegistry`] (slots in caller memory).
+/// Every operation is documented here, once for both.
 #[derive(Debug)]
-pub struct Registry<const N: usize> {
-    /// Which slot holds which name: read without a lock.
-    names: NameTable<N>,
-    slots: [SlotCell<Slot>; N],
-    /// With `std`: the operations that only count, without the slot lock.
-    fast: FastPath<N>,
-    #[cfg(feature = "policies")]
-    events: EventQueue,
+pub struct RegistryInner<S: Storage> {
+    storage: S,
 }
 
 impl<const N: usize> Registry<N> {
@@ -186,13 +195,32 @@ impl<const N: usize> Registry<N> {
     pub const fn new() -> Self {
         #[allow(clippy::let_unit_value)]
         let () = Self::CAPACITY_OK;
-        Self {
-            names: NameTable::new(),
-            slots: [const { SlotCell::new(Slot::EMPTY) }; N],
-            fast: FastPath::new(),
-            #[cfg(feature = "policies")]
-            events: EventQueue::new(),
+        RegistryInner {
+            storage: OwnedStorage::new(),
         }
+    }
+}
+
+impl<S: Storage> RegistryInner<S> {
+    #[inline(always)]
+    fn names(&self) -> &NameTable {
+        self.storage.names()
+    }
+
+    #[inline(always)]
+    fn slots(&self) -> &[SlotCell<Slot>] {
+        self.storage.slots()
+    }
+
+    #[inline(always)]
+    fn fast(&self) -> &S::Fast {
+        self.storage.fast()
+    }
+
+    #[cfg(feature = "policies")]
+    #[inline(always)]
+    fn events(&self) -> &EventQueue {
+        self.storage.events()
     }
 
     /// Whether operations on a breaker run with interrupts enabled: its
@@ -202,9 +230,11 @@ impl<const N: usize> Registry<N> {
     #[cfg(not(fusebox_fast))]
     const LENDS_SLOTS: bool = SlotCell::<Slot>::LENDS && Breaker::LONG_BOOKKEEPING;
 
-    /// The number of slots, `N`.
-    pub const fn capacity(&self) -> usize {
-        N
+    /// The number of slots: `N` for a [`Registry<N>`](Registry), the
+    /// capacity it was placed with for a [`PlacedRegistry`].
+    #[inline(always)]
+    pub fn capacity(&self) -> usize {
+        self.slots().len()
     }
 
     /// Runs `f` on breaker `id` with only its slot locked.
@@ -216,13 +246,13 @@ impl<const N: usize> Registry<N> {
     fn with_breaker<R>(&self, id: Id, f: impl FnOnce(&mut Breaker) -> R) -> Result<R, Error> {
         #[cfg(feature = "policies")]
         {
-            let slot = self.slots.get(id.index()).ok_or(Error::NotFound)?;
+            let slot = self.slots().get(id.index()).ok_or(Error::NotFound)?;
             let mut changed = None;
             let r = Self::access(slot, id, |s| {
                 s.get_mut(id).map(|b| {
-                    self.fast.adopt(id);
+                    self.fast().adopt(id);
                     let r = f(b);
-                    self.fast.publish(id, b);
+                    self.fast().publish(id, b);
                     if b.has_transitions() {
                         changed = Some(self.queue_transitions(id, b));
                     }
@@ -237,7 +267,7 @@ impl<const N: usize> Registry<N> {
         #[cfg(not(feature = "policies"))]
         self.with_breaker_quiet(id, |b| {
             let r = f(b);
-            self.fast.publish(id, b);
+            self.fast().publish(id, b);
             r
         })
     }
@@ -248,10 +278,10 @@ impl<const N: usize> Registry<N> {
     #[cfg_attr(feature = "std", inline(always))]
     #[cfg_attr(not(feature = "std"), inline)]
     fn with_breaker_quiet<R>(&self, id: Id, f: impl FnOnce(&mut Breaker) -> R) -> Result<R, Error> {
-        let slot = self.slots.get(id.index()).ok_or(Error::NotFound)?;
+        let slot = self.slots().get(id.index()).ok_or(Error::NotFound)?;
         Self::access(slot, id, |s| {
             s.get_mut(id).map(|b| {
-                self.fast.adopt(id);
+                self.fast().adopt(id);
                 f(b)
             })
         })?
@@ -299,7 +329,7 @@ impl<const N: usize> Registry<N> {
     #[cold]
     #[inline(never)]
     fn queue_transitions(&self, id: Id, b: &mut Breaker) -> Option<u32> {
-        self.events.push_all(id, || b.take_transition())
+        self.events().push_all(id, || b.take_transition())
     }
 
     /// Delivers queued events (no lock held). Out of line, as above.
@@ -307,7 +337,7 @@ impl<const N: usize> Registry<N> {
     #[cold]
     #[inline(never)]
     fn deliver_events(&self, last: Option<u32>) {
-        self.events.deliver(last);
+        self.events().deliver(last);
     }
 
     /// Puts the breaker `init` writes in place into a free slot, named
@@ -315,7 +345,7 @@ impl<const N: usize> Registry<N> {
     /// is left empty) nothing has changed.
     fn insert_with(
         &self,
-        w: &Writer<'_, N>,
+        w: &Writer<'_>,
         name: &NameWords,
         init: impl FnOnce(&mut Breaker) -> Result<(), Error>,
     ) -> Result<Id, Error> {
@@ -323,14 +353,14 @@ impl<const N: usize> Registry<N> {
             return Err(Error::NameTaken);
         }
         let i = w.free_slot().ok_or(Error::RegistryFull)?;
-        let slot = self.slots.get(i).ok_or(Error::RegistryFull)?;
+        let slot = self.slots().get(i).ok_or(Error::RegistryFull)?;
         // The breaker is written into the empty slot with interrupts
         // enabled on firmware (its size grows with the window limits),
         // then made the occupant in a constant critical section.
         slot.fill(|s| init(&mut s.breaker))??;
         let id = slot.with(|s| {
             let id = s.occupy(i);
-            self.fast.publish(id, &s.breaker);
+            self.fast().publish(id, &s.breaker);
             id
         })?;
         // The name last: a lookup that finds it finds a live breaker.
@@ -351,7 +381,7 @@ impl<const N: usize> Registry<N> {
     pub fn create(&self, name: &[u8], config: Config) -> Result<Id, Error> {
         let name = NameWords::new(name)?;
         config.validate()?;
-        self.insert_with(&self.names.begin()?, &name, |b| {
+        self.insert_with(&self.names().begin()?, &name, |b| {
             b.init_in_place(config);
             Ok(())
         })
@@ -368,7 +398,7 @@ impl<const N: usize> Registry<N> {
     /// [`Error::NotFound`] when none has it.
     pub fn lookup(&self, name: &[u8]) -> Result<Id, Error> {
         let name = NameWords::new(name)?;
-        let (_, id) = self.names.find(&name).ok_or(Error::NotFound)?;
+        let (_, id) = self.names().find(&name).ok_or(Error::NotFound)?;
         Ok(id)
     }
 
@@ -380,11 +410,11 @@ impl<const N: usize> Registry<N> {
     /// while the breaker is in another context's operation (see the
     /// type's docs): the breaker stays.
     pub fn remove(&self, id: Id) -> Result<(), Error> {
-        let w = self.names.begin()?;
-        let slot = self.slots.get(id.index()).ok_or(Error::NotFound)?;
+        let w = self.names().begin()?;
+        let slot = self.slots().get(id.index()).ok_or(Error::NotFound)?;
         slot.with(|s| {
             s.get_mut(id)?;
-            self.fast.clear(id);
+            self.fast().clear(id);
             s.vacate();
             Ok(())
         })??;
@@ -394,7 +424,9 @@ impl<const N: usize> Registry<N> {
 
     /// Number of breakers in the registry. O(N), without a lock.
     pub fn len(&self) -> usize {
-        (0..N).filter(|&i| self.names.is_named(i)).count()
+        (0..self.capacity())
+            .filter(|&i| self.names().is_named(i))
+            .count()
     }
 
     /// Whether the registry holds no breaker. O(N), without a lock.
@@ -432,7 +464,7 @@ impl<const N: usize> Registry<N> {
     /// # Errors
     /// [`Error::NotFound`] for an unknown or stale id.
     pub fn stats(&self, id: Id) -> Result<Stats, Error> {
-        self.with_breaker_quiet(id, |b| self.fast.stats(id, b, None))
+        self.with_breaker_quiet(id, |b| self.fast().stats(id, b, None))
     }
 
     /// [`Breaker::stats_at`] by id: the rate window as it stands at
@@ -442,7 +474,7 @@ impl<const N: usize> Registry<N> {
     /// # Errors
     /// [`Error::NotFound`] for an unknown or stale id.
     pub fn stats_at(&self, id: Id, now_ms: u64) -> Result<Stats, Error> {
-        self.with_breaker_quiet(id, |b| self.fast.stats(id, b, Some(now_ms)))
+        self.with_breaker_quiet(id, |b| self.fast().stats(id, b, Some(now_ms)))
     }
 
     /// [`stats_at`](Self::stats_at) `clock`'s time, read only when the
@@ -511,11 +543,11 @@ impl<const N: usize> Registry<N> {
     fn stats_of(&self, id: Id, b: &Breaker, now_ms: Option<u64>, out: &mut Stats) {
         #[cfg(fusebox_fast)]
         {
-            *out = self.fast.stats(id, b, now_ms);
+            *out = self.fast().stats(id, b, now_ms);
         }
         #[cfg(not(fusebox_fast))]
         {
-            let _ = (id, &self.fast);
+            let _ = (id, self.fast());
             b.stats_into(now_ms, out);
         }
     }
@@ -546,7 +578,7 @@ impl<const N: usize> Registry<N> {
     /// [`Error::NotFound`] for an unknown or stale id,
     /// [`Error::BufferTooSmall`] when `buf` is shorter than the name.
     pub fn name(&self, id: Id, buf: &mut [u8]) -> Result<usize, Error> {
-        let name = self.names.read(id.index());
+        let name = self.names().read(id.index());
         let name = name.filter(|(_, occupant)| *occupant == id);
         let name = name.ok_or(Error::NotFound)?.0.to_name();
         let out = buf.get_mut(..name.len()).ok_or(Error::BufferTooSmall)?;
@@ -587,7 +619,7 @@ impl<const N: usize> Registry<N> {
             None => 0,
             Some(id) => id.index().saturating_add(1),
         };
-        Ok(self.names.next_named(start).map(|(_, id)| id))
+        Ok(self.names().next_named(start).map(|(_, id)| id))
     }
 
     /// Every breaker's id, in slot order: [`next_id`](Self::next_id) from
@@ -617,7 +649,7 @@ mod tests {
     /// `generation` next, as if it had been reused that many times.
     fn age_slot<const N: usize>(r: &Registry<N>, index: usize, generation: u64) {
         let last = Id::new(index, generation - 1).to_raw();
-        r.slots[index]
+        r.slots()[index]
             .with(|s| {
                 assert!(!s.occupied);
                 s.id = [last as u32, (last >> 32) as u32];

@@ -94,7 +94,7 @@ impl NameWords {
 
 /// One slot's entry.
 #[derive(Debug)]
-struct Entry {
+pub struct Entry {
     /// Even: stable; odd: being written. Bumped twice by each write.
     seq: AtomicU32,
     /// The occupant's raw id, low and high halves (meaningful with a name).
@@ -103,7 +103,7 @@ struct Entry {
 }
 
 impl Entry {
-    const fn new() -> Entry {
+    pub(crate) const fn new() -> Entry {
         Entry {
             seq: AtomicU32::new(0),
             id: [const { AtomicU32::new(0) }; 2],
@@ -112,27 +112,40 @@ impl Entry {
     }
 }
 
-/// The names of a registry's `N` slots, and the structural token.
+/// The names of a registry's slots (one entry each), and the structural
+/// token. `NameTable<[Entry; N]>` is a registry's own; `NameTable` (the
+/// entries as a slice, unsized) is what the registry's logic reads, from
+/// its own table or from caller memory (`repr(C)`: the entries start at
+/// the offset [`Layout::extend`](core::alloc::Layout::extend) gives).
 #[derive(Debug)]
-pub(crate) struct NameTable<const N: usize> {
-    entries: [Entry; N],
+#[repr(C)]
+pub struct NameTable<E: ?Sized = [Entry]> {
     /// The structural operation in progress, if any: 0 when none, else its
     /// owner's token (see [`owner`]).
     writer: Mutex<Cell<usize>>,
+    pub(super) entries: E,
 }
 
 /// The structural token, held: writes are allowed through it, and it is
 /// given back when dropped.
-pub(crate) struct Writer<'a, const N: usize> {
-    table: &'a NameTable<N>,
+pub(crate) struct Writer<'a> {
+    table: &'a NameTable,
 }
 
-impl<const N: usize> NameTable<N> {
+impl<const N: usize> NameTable<[Entry; N]> {
     pub(crate) const fn new() -> Self {
         NameTable {
-            entries: [const { Entry::new() }; N],
             writer: Mutex::new(Cell::new(0)),
+            entries: [const { Entry::new() }; N],
         }
+    }
+}
+
+impl NameTable {
+    /// The number of entries (the registry's capacity).
+    #[inline(always)]
+    pub(crate) fn len(&self) -> usize {
+        self.entries.len()
     }
 
     /// Slot `i`'s name and its occupant's id, if it has a name that is not
@@ -184,7 +197,7 @@ impl<const N: usize> NameTable<N> {
     /// The slot holding `name` (as words), with its occupant's id. O(N)
     /// lock-free reads.
     pub(crate) fn find(&self, name: &NameWords) -> Option<(usize, Id)> {
-        (0..N).find_map(|i| Some((i, self.matches(i, name)?)))
+        (0..self.len()).find_map(|i| Some((i, self.matches(i, name)?)))
     }
 
     /// The first slot at or after `start` that has a name, with its
@@ -192,7 +205,7 @@ impl<const N: usize> NameTable<N> {
     pub(crate) fn next_named(&self, start: usize) -> Option<(usize, Id)> {
         // A name's first word is never 0 (its length byte is not).
         let named = |i| self.read_if(i, |k, w| k > 0 || w != 0);
-        (start..N).find_map(|i| Some((i, named(i)?)))
+        (start..self.len()).find_map(|i| Some((i, named(i)?)))
     }
 
     /// Whether slot `i` has a name (not being written).
@@ -205,7 +218,7 @@ impl<const N: usize> NameTable<N> {
     /// structural operation is in progress, in any context. With it: waits
     /// for it, unless it is this thread's own (a signal handler that
     /// interrupted it): `Busy`.
-    pub(crate) fn begin(&self) -> Result<Writer<'_, N>, Error> {
+    pub(crate) fn begin(&self) -> Result<Writer<'_>, Error> {
         let me = owner();
         #[cfg(feature = "std")]
         let mut round = 0u32;
@@ -233,20 +246,20 @@ impl<const N: usize> NameTable<N> {
     }
 }
 
-impl<const N: usize> Writer<'_, N> {
+impl Writer<'_> {
     /// The table, for reads (consistent: no one else writes).
-    pub(crate) fn table(&self) -> &NameTable<N> {
+    pub(crate) fn table(&self) -> &NameTable {
         self.table
     }
 
     /// Free slots. O(N).
     pub(crate) fn free_slots(&self) -> usize {
-        (0..N).filter(|&i| self.is_free(i)).count()
+        (0..self.table.len()).filter(|&i| self.is_free(i)).count()
     }
 
     /// The first free slot.
     pub(crate) fn free_slot(&self) -> Option<usize> {
-        (0..N).find(|&i| self.is_free(i))
+        (0..self.table.len()).find(|&i| self.is_free(i))
     }
 
     /// Whether slot `i` has no name: one load, without the sequence
@@ -287,7 +300,7 @@ impl<const N: usize> Writer<'_, N> {
     }
 }
 
-impl<const N: usize> Drop for Writer<'_, N> {
+impl Drop for Writer<'_> {
     fn drop(&mut self) {
         critical_section::with(|cs| self.table.writer.borrow(cs).set(0));
     }
@@ -330,7 +343,7 @@ mod tests {
 
     #[test]
     fn an_entry_being_written_reads_as_empty() {
-        let t: NameTable<2> = NameTable::new();
+        let t: &NameTable = &NameTable::<[Entry; 2]>::new();
         let id = Id::new(1, 7);
         t.begin()
             .unwrap()
@@ -344,7 +357,7 @@ mod tests {
 
     #[test]
     fn one_structural_operation_at_a_time() {
-        let t: NameTable<1> = NameTable::new();
+        let t: &NameTable = &NameTable::<[Entry; 1]>::new();
         let w = t.begin().unwrap();
         // The same thread again (a signal handler): Busy, never a wait.
         assert_eq!(t.begin().err(), Some(Error::Busy));
@@ -358,7 +371,7 @@ mod tests {
     #[test]
     fn a_read_never_mixes_two_writes() {
         extern crate std;
-        static T: NameTable<1> = NameTable::new();
+        static T: NameTable<[Entry; 1]> = NameTable::new();
         let a = (NameWords::new(b"a").unwrap(), Id::new(0, 1));
         let long = NameWords::new(b"0123456789012345678901234567890").unwrap();
         let b = (long, Id::new(0, 0xF_FFFF_FFFF));
@@ -367,12 +380,12 @@ mod tests {
             s.spawn(move || {
                 for k in 0..rounds {
                     let (n, id) = if k % 2 == 0 { a } else { b };
-                    T.begin().unwrap().set(0, &n, id);
+                    (&T as &NameTable).begin().unwrap().set(0, &n, id);
                 }
             });
             s.spawn(move || {
                 for _ in 0..rounds {
-                    if let Some(got) = T.read(0) {
+                    if let Some(got) = (&T as &NameTable).read(0) {
                         assert!(got == a || got == b, "torn: {got:?}");
                     }
                 }

@@ -4,12 +4,12 @@
 //! with only the breaker's slot locked.
 #![forbid(unsafe_code)]
 
-use super::Registry;
+use super::{RegistryInner, Storage};
 use crate::events::Sink;
 use crate::{CallError, Clock, Error, Id, Listener, Outcome, Permit};
 
 /// Policies: permits, manual control, events.
-impl<const N: usize> Registry<N> {
+impl<S: Storage> RegistryInner<S> {
     /// [`Breaker::try_acquire_permit`](crate::Breaker::try_acquire_permit) by id. O(1).
     ///
     /// # Errors
@@ -190,19 +190,19 @@ impl<const N: usize> Registry<N> {
     /// assert_eq!(OPENED.load(Ordering::Relaxed), 1);
     /// ```
     pub fn set_listener(&self, listener: Option<Listener>) -> Result<(), Error> {
-        self.events.set_sink(listener.map(Sink::Rust))
+        self.events().set_sink(listener.map(Sink::Rust))
     }
 
     /// [`set_listener`](Self::set_listener) with any [`Sink`] (the C API's
     /// listener).
     #[cfg_attr(not(feature = "capi"), allow(dead_code))] // only the C API calls it
     pub(crate) fn set_sink(&self, sink: Option<Sink>) -> Result<(), Error> {
-        self.events.set_sink(sink)
+        self.events().set_sink(sink)
     }
 
     /// Events dropped because the queue
     /// ([`EVENT_QUEUE_LEN`](crate::EVENT_QUEUE_LEN)) was full (wraps). O(1).
     pub fn events_dropped(&self) -> u32 {
-        self.events.dropped()
+        self.events().dropped()
     }
 }

@@ -4,17 +4,27 @@
 #![forbid(unsafe_code)]
 
 use super::names::NameWords;
-use super::{Registry, Slot};
+use super::{RegistryInner, Slot, Storage};
 use crate::breaker::Parts;
+use crate::fast::Fast;
 use crate::slot::SlotCell;
 use crate::snapshot::{self, Writer, ALL_OVERHEAD, ENTRY_LEN};
 use crate::{Breaker, Config, Error, Id};
 
-/// Snapshots.
-impl<const N: usize> Registry<N> {
-    /// Worst-case size of [`snapshot_all`](Self::snapshot_all)'s blob for
-    /// this capacity, in bytes.
+impl<const N: usize> crate::Registry<N> {
+    /// Worst-case size of [`snapshot_all`](RegistryInner::snapshot_all)'s
+    /// blob for this capacity, in bytes: [`snapshot_all_max`](RegistryInner::snapshot_all_max)
+    /// as a constant.
     pub const SNAPSHOT_ALL_MAX: usize = ALL_OVERHEAD + N * ENTRY_LEN;
+}
+
+/// Snapshots.
+impl<S: Storage> RegistryInner<S> {
+    /// Worst-case size of [`snapshot_all`](Self::snapshot_all)'s blob for
+    /// this registry's capacity, in bytes.
+    pub fn snapshot_all_max(&self) -> usize {
+        ALL_OVERHEAD + self.capacity() * ENTRY_LEN
+    }
 
     /// Whether a snapshot is encoded straight from the slot's breaker into
     /// the caller's buffer (no copy of the breaker on the stack): when the
@@ -47,7 +57,7 @@ impl<const N: usize> Registry<N> {
         if Self::ENCODE_IN_SLOT {
             // The slot lent: encoded from it, interrupts enabled.
             return self.with_breaker_quiet(id, |b| {
-                self.fast
+                self.fast()
                     .with_counts(id, b, |b| snapshot::snapshot(b, now_ms, buf))
             })?;
         }
@@ -56,7 +66,9 @@ impl<const N: usize> Registry<N> {
         // Copied into a breaker of this frame (not returned through the
         // lock's closures: one breaker on the stack, not two).
         let mut copy = Breaker::VACANT;
-        self.with_breaker_quiet(id, |b| self.fast.with_counts(id, b, |b| copy.clone_from(b)))?;
+        self.with_breaker_quiet(id, |b| {
+            self.fast().with_counts(id, b, |b| copy.clone_from(b))
+        })?;
         snapshot::snapshot(&copy, now_ms, buf)
     }
 
@@ -102,7 +114,7 @@ impl<const N: usize> Registry<N> {
         snapshot::decode_for(config, blob, &mut parts)?;
         // Every check of the snapshot before name and room are decided.
         Breaker::check_parts(config, &parts, now_ms)?;
-        self.insert_with(&self.names.begin()?, &name, |b| {
+        self.insert_with(&self.names().begin()?, &name, |b| {
             b.restore_in_place(config, &parts, now_ms)
         })
     }
@@ -137,10 +149,10 @@ impl<const N: usize> Registry<N> {
     /// operation: see [`Registry`]).
     pub fn snapshot_all(&self, now_ms: u64, buf: &mut [u8]) -> Result<usize, Error> {
         // The structural token: no breaker is added or removed meanwhile.
-        let token = self.names.begin()?;
+        let token = self.names().begin()?;
         let named = |i: usize| token.name(i);
         let count = (|| {
-            let count = N - token.free_slots();
+            let count = self.capacity() - token.free_slots();
             let header = u16::try_from(count).map_err(|_| Error::Unsupported)?;
             let len = count
                 .checked_mul(ENTRY_LEN)
@@ -152,7 +164,7 @@ impl<const N: usize> Registry<N> {
             // What the format cannot carry: a name with a NUL (checked
             // here, before the first byte: no name changes while the token
             // is held, and nothing can fail after this).
-            for i in 0..N {
+            for i in 0..self.capacity() {
                 if named(i).is_some_and(|n| n.with_bytes(|n| n.contains(&0))) {
                     return Err(Error::Unsupported);
                 }
@@ -166,7 +178,7 @@ impl<const N: usize> Registry<N> {
             // copies below. Only a lender on another core or thread can
             // take a slot between this pass and its copy.)
             if Self::ENCODE_IN_SLOT {
-                for (i, slot) in self.slots.iter().enumerate() {
+                for (i, slot) in self.slots().iter().enumerate() {
                     if named(i).is_some() {
                         Self::access_if(slot, Slot::any, |_| ())?;
                     }
@@ -180,11 +192,11 @@ impl<const N: usize> Registry<N> {
             // policies, encoded from its lent slot instead.
             let mut copy = Breaker::VACANT;
             let mut parts = Parts::EMPTY;
-            for (i, slot) in self.slots.iter().enumerate() {
+            for (i, slot) in self.slots().iter().enumerate() {
                 let Some(name) = named(i) else { continue };
                 if Self::ENCODE_IN_SLOT {
                     Self::access_if(slot, Slot::any, |s| {
-                        self.fast.with_counts(s.id(), &s.breaker, |b| {
+                        self.fast().with_counts(s.id(), &s.breaker, |b| {
                             name.with_bytes(|name| {
                                 b.to_parts(now_ms, &mut parts);
                                 snapshot::write_entry(&mut w, name, b.config(), &parts)
@@ -195,7 +207,7 @@ impl<const N: usize> Registry<N> {
                 }
                 Self::access_if(slot, Slot::any, |s| {
                     if s.occupied {
-                        self.fast
+                        self.fast()
                             .with_counts(s.id(), &s.breaker, |b| copy.clone_from(b));
                     }
                 })?;
@@ -240,7 +252,7 @@ impl<const N: usize> Registry<N> {
     /// handlers may see part of a successful restore while it runs (the
     /// breakers installed so far): each breaker is installed on its own.
     pub fn restore_all(&self, blob: &[u8], now_ms: u64) -> Result<usize, Error> {
-        let entries = snapshot::read_all(blob, N)?;
+        let entries = snapshot::read_all(blob, self.capacity())?;
         // Pass 1, outside every lock: every entry decodes and is
         // consistent, and no name appears twice in the blob.
         for (i, entry) in entries.iter().enumerate() {
@@ -260,7 +272,7 @@ impl<const N: usize> Registry<N> {
         // every lock and put in its slot in a critical section of its own
         // (a `create`'s). The structural token keeps every other create,
         // remove and restore out meanwhile: nothing can fail any more.
-        let token = self.names.begin()?;
+        let token = self.names().begin()?;
         let mut parts = Parts::EMPTY;
         for entry in entries.iter() {
             let name = NameWords::new(&snapshot::entry_name(entry)?)?;

@@ -1,0 +1,280 @@
+//! The C API over registries in memory the caller provides: sizing,
+//! placing and attaching (`fusebox_registry_size`, `_align`, `_place`,
+//! `_attach`), and the operations of the global registry's functions on
+//! a handle (`fusebox_registry_create`, ..., each the same function as
+//! its global twin, over the registry `reg`: the bodies are shared, in
+//! the files of the global functions).
+//!
+//! A handle is the address of its memory: every function checks the
+//! header there (one comparison of a few words), so that a handle to
+//! memory that holds no registry of this build is
+//! `FUSEBOX_LAYOUT_MISMATCH`, not undefined behaviour, as long as the
+//! memory is readable.
+
+use core::ffi::{c_char, c_void};
+
+use super::convert::status_of;
+use super::types::*;
+use crate::PlacedRegistry;
+
+/// The registry behind handle `reg`, or returns `FUSEBOX_NULL_PARAMETER`
+/// or `FUSEBOX_LAYOUT_MISMATCH`. `reg` is a handle whose memory is still
+/// valid, by the exported function's contract.
+macro_rules! try_registry {
+    ($reg:expr) => {{
+        let reg: *const fusebox_registry = $reg;
+        non_null!(reg);
+        // SAFETY: non-NULL; a handle from `fusebox_registry_place` or
+        // `_attach` whose memory is still valid, by the exported
+        // function's contract (its length was checked then).
+        try_status!(
+            unsafe { PlacedRegistry::attach(reg.cast::<u8>(), usize::MAX) }.map_err(status_of)
+        )
+    }};
+}
+
+/// The bytes a registry of `capacity` breakers needs in this build of the
+/// library (they depend on its features and target: ask at run time, do
+/// not hard-code them); 0 for a capacity outside 1..=4096.
+#[no_mangle]
+pub extern "C" fn fusebox_registry_size(capacity: u32) -> usize {
+    PlacedRegistry::size_for(capacity as usize).unwrap_or(0)
+}
+
+/// The alignment a registry's memory needs in this build: 64 on hosts
+/// (each breaker has a cache line of its own), 4 or 8 on firmware.
+/// `mmap` and `aligned_alloc(fusebox_registry_align(), size)` give it.
+#[no_mangle]
+pub extern "C" fn fusebox_registry_align() -> usize {
+    PlacedRegistry::align()
+}
+
+/// Places an empty registry of `capacity` breakers in `mem` (`len` bytes,
+/// at least `fusebox_registry_size(capacity)`, aligned to
+/// `fusebox_registry_align()`) and writes its handle to `*out_reg`. Any
+/// previous contents of `mem` are overwritten; no allocation. O(capacity).
+///
+/// Errors: `FUSEBOX_NULL_PARAMETER`, `FUSEBOX_INVALID_MEMORY` (capacity
+/// outside 1..=4096, `mem` misaligned or `len` too short: nothing is
+/// written).
+///
+/// # Safety
+/// `mem` is NULL or writable for `len` bytes, not used by anything but
+/// fusebox while the registry is in use, and outlives every use of the
+/// handle; `out_reg` is NULL or writable. The registry must not be placed
+/// again while another thread uses it.
+#[no_mangle]
+pub unsafe extern "C" fn fusebox_registry_place(
+    mem: *mut c_void,
+    len: usize,
+    capacity: u32,
+    out_reg: *mut *mut fusebox_registry,
+) -> fusebox_status {
+    non_null!(mem, out_reg);
+    let bytes = try_slice_mut!(mem.cast::<u8>(), len);
+    let placed = PlacedRegistry::place(bytes, capacity as usize).map_err(status_of);
+    out_result!(out_reg, placed.map(|_| mem.cast::<fusebox_registry>()))
+}
+
+/// The handle of the registry already placed in `mem` (`len` bytes), for
+/// a second user of the same memory, after checking the header there:
+/// the magic, the layout version, the library's version, its build (slot
+/// size) and the capacity.
+///
+/// Errors: `FUSEBOX_NULL_PARAMETER`, `FUSEBOX_INVALID_MEMORY` (`mem`
+/// misaligned, or `len` shorter than the registry),
+/// `FUSEBOX_LAYOUT_MISMATCH` (no registry this library can use).
+///
+/// # Safety
+/// `mem` is NULL or readable for `len` bytes and outlives every use of the
+/// handle; `out_reg` is NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn fusebox_registry_attach(
+    mem: *mut c_void,
+    len: usize,
+    out_reg: *mut *mut fusebox_registry,
+) -> fusebox_status {
+    non_null!(mem, out_reg);
+    // SAFETY: readable for `len` bytes by this function's contract.
+    let attached = unsafe { PlacedRegistry::attach(mem.cast::<u8>(), len) };
+    out_result!(
+        out_reg,
+        attached
+            .map(|_| mem.cast::<fusebox_registry>())
+            .map_err(status_of)
+    )
+}
+
+/// Writes the number of breakers `reg` holds at most to `*out_capacity`.
+///
+/// # Safety
+/// `reg` is NULL or a handle whose memory is valid; `out_capacity` is NULL
+/// or writable.
+#[no_mangle]
+pub unsafe extern "C" fn fusebox_registry_capacity(
+    reg: *const fusebox_registry,
+    out_capacity: *mut usize,
+) -> fusebox_status {
+    non_null!(out_capacity);
+    let r = try_registry!(reg);
+    out!(out_capacity, r.capacity())
+}
+
+/// `fusebox_create` in `reg`.
+///
+/// # Safety
+/// `reg` is NULL or a handle whose memory is valid; the rest as
+/// `fusebox_create`.
+#[no_mangle]
+pub unsafe extern "C" fn fusebox_registry_create(
+    reg: *const fusebox_registry,
+    name: *const c_char,
+    cfg: *const fusebox_config,
+    out_id: *mut fusebox_id,
+) -> fusebox_status {
+    let r = try_registry!(reg);
+    // SAFETY: this function's contract.
+    unsafe { super::create_in(&r, name, cfg, out_id) }
+}
+
+/// `fusebox_lookup` in `reg`.
+///
+/// # Safety
+/// `reg` is NULL or a handle whose memory is valid; the rest as
+/// `fusebox_lookup`.
+#[no_mangle]
+pub unsafe extern "C" fn fusebox_registry_lookup(
+    reg: *const fusebox_registry,
+    name: *const c_char,
+    out_id: *mut fusebox_id,
+) -> fusebox_status {
+    let r = try_registry!(reg);
+    // SAFETY: this function's contract.
+    unsafe { super::lookup_in(&r, name, out_id) }
+}
+
+/// `fusebox_destroy` in `reg`.
+///
+/// # Safety
+/// `reg` is NULL or a handle whose memory is valid.
+#[no_mangle]
+pub unsafe extern "C" fn fusebox_registry_destroy(
+    reg: *const fusebox_registry,
+    id: fusebox_id,
+) -> fusebox_status {
+    super::destroy_in(&try_registry!(reg), id)
+}
+
+/// `fusebox_get_state` in `reg`.
+///
+/// # Safety
+/// `reg` is NULL or a handle whose memory is valid; `out_state` is NULL or
+/// writable.
+#[no_mangle]
+pub unsafe extern "C" fn fusebox_registry_get_state(
+    reg: *const fusebox_registry,
+    id: fusebox_id,
+    out_state: *mut fusebox_state,
+) -> fusebox_status {
+    let r = try_registry!(reg);
+    // SAFETY: this function's contract.
+    unsafe { super::get_state_in(&r, id, out_state) }
+}
+
+/// `fusebox_allow_call` in `reg`.
+///
+/// # Safety
+/// `reg` is NULL or a handle whose memory is valid; `out_allowed` is NULL
+/// or writable.
+#[no_mangle]
+pub unsafe extern "C" fn fusebox_registry_allow_call(
+    reg: *const fusebox_registry,
+    id: fusebox_id,
+    out_allowed: *mut bool,
+) -> fusebox_status {
+    let r = try_registry!(reg);
+    // SAFETY: this function's contract.
+    unsafe { super::allow_call_in(&r, id, out_allowed) }
+}
+
+/// `fusebox_try_acquire` in `reg`.
+///
+/// # Safety
+/// `reg` is NULL or a handle whose memory is valid.
+#[no_mangle]
+pub unsafe extern "C" fn fusebox_registry_try_acquire(
+    reg: *const fusebox_registry,
+    id: fusebox_id,
+) -> fusebox_status {
+    super::try_acquire_in(&try_registry!(reg), id)
+}
+
+/// `fusebox_record_success` in `reg`.
+///
+/// # Safety
+/// `reg` is NULL or a handle whose memory is valid.
+#[no_mangle]
+pub unsafe extern "C" fn fusebox_registry_record_success(
+    reg: *const fusebox_registry,
+    id: fusebox_id,
+) -> fusebox_status {
+    super::record_success_in(&try_registry!(reg), id)
+}
+
+/// `fusebox_record_failure` in `reg`.
+///
+/// # Safety
+/// `reg` is NULL or a handle whose memory is valid.
+#[no_mangle]
+pub unsafe extern "C" fn fusebox_registry_record_failure(
+    reg: *const fusebox_registry,
+    id: fusebox_id,
+) -> fusebox_status {
+    super::record_failure_in(&try_registry!(reg), id)
+}
+
+/// `fusebox_call` in `reg`.
+///
+/// # Safety
+/// `reg` is NULL or a handle whose memory is valid; the rest as
+/// `fusebox_call`.
+#[no_mangle]
+pub unsafe extern "C" fn fusebox_registry_call(
+    reg: *const fusebox_registry,
+    id: fusebox_id,
+    op: fusebox_op_fn,
+    userdata: *mut c_void,
+    out_result: *mut i32,
+) -> fusebox_status {
+    let r = try_registry!(reg);
+    // SAFETY: this function's contract.
+    unsafe { super::call_in(&r, id, op, userdata, out_result) }
+}
+
+/// `fusebox_reset` in `reg`.
+///
+/// # Safety
+/// `reg` is NULL or a handle whose memory is valid.
+#[no_mangle]
+pub unsafe extern "C" fn fusebox_registry_reset(
+    reg: *const fusebox_registry,
+    id: fusebox_id,
+) -> fusebox_status {
+    super::reset_in(&try_registry!(reg), id)
+}
+
+/// `fusebox_stats_get` in `reg`.
+///
+/// # Safety
+/// `reg` is NULL or a handle whose memory is valid; `out_stats` is NULL or
+/// writable.
+#[no_mangle]
+pub unsafe extern "C" fn fusebox_registry_stats_get(
+    reg: *const fusebox_registry,
+    id: fusebox_id,
+    out_stats: *mut fusebox_stats,
+) -> fusebox_status {
+    let r = try_registry!(reg);
+    // SAFETY: this function's contract.
+    unsafe { super::stats_get_in(&r, id, out_stats) }
+}

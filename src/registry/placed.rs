@@ -1,0 +1,307 @@
+//! Registries in memory the caller provides ([`PlacedRegistry`]): the
+//! layout of that memory, its header, and the two ways to reach it
+//! (placing a new registry, attaching to a placed one).
+//!
+//! The memory holds, in this order (offsets from
+//! [`Layout::extend`], so each part is aligned as its type needs):
+//! the [`Header`], the event queue (with policies), the slots
+//! (`capacity` of them) and the name table (the structural token, then
+//! one entry per slot). Placing writes every part as its `const` empty
+//! value (no assumption that zero bytes are one); attaching checks the
+//! header and builds the references from it.
+//!
+//! The one module of the registry with `unsafe` code: references made
+//! from a caller's pointer.
+#![allow(unsafe_code)]
+
+use core::alloc::Layout;
+use core::cell::Cell;
+use core::ptr;
+
+use critical_section::Mutex;
+
+#[cfg(feature = "policies")]
+use crate::events::EventQueue;
+use crate::slot::SlotCell;
+use crate::Error;
+
+use super::names::{Entry, NameTable};
+use super::storage::PlacedStorage;
+use super::{PlacedRegistry, RegistryInner, Slot, MAX_CAPACITY};
+
+/// The first bytes of a placed registry's memory.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Header {
+    /// [`MAGIC`]: this memory holds a fusebox registry.
+    magic: u32,
+    /// [`LAYOUT_VERSION`]: how the parts are laid out.
+    layout: u32,
+    /// The version of fusebox that placed it, `major << 16 | minor << 8 |
+    /// patch`: another version may lay out its breakers differently.
+    version: u32,
+    /// The number of slots.
+    capacity: u32,
+    /// The size of one slot and of the whole memory in this build (they
+    /// differ with the features and the target): a library built otherwise
+    /// refuses the memory instead of misreading it.
+    slot_size: u32,
+    size: u32,
+}
+
+/// "FBXR", little-endian.
+const MAGIC: u32 = u32::from_le_bytes(*b"FBXR");
+
+/// Bumped whenever the order or kind of the parts changes.
+const LAYOUT_VERSION: u32 = 1;
+
+/// This crate's version, as [`Header::version`] keeps it.
+const VERSION: u32 = {
+    // `i < b.len()`: in bounds.
+    #[allow(clippy::indexing_slicing)]
+    const fn num(s: &str) -> u32 {
+        let b = s.as_bytes();
+        let mut n = 0u32;
+        let mut i = 0;
+        while i < b.len() {
+            n = n * 10 + (b[i] - b'0') as u32;
+            i += 1;
+        }
+        n
+    }
+    num(env!("CARGO_PKG_VERSION_MAJOR")) << 16
+        | num(env!("CARGO_PKG_VERSION_MINOR")) << 8
+        | num(env!("CARGO_PKG_VERSION_PATCH"))
+};
+
+/// Where each part starts, from the start of the memory.
+#[derive(Debug, Clone, Copy)]
+struct Offsets {
+    #[cfg(feature = "policies")]
+    events: usize,
+    slots: usize,
+    names: usize,
+}
+
+/// The layout of the memory of a registry of `capacity` slots, and where
+/// its parts start; `None` when the capacity is outside
+/// `1..=`[`MAX_CAPACITY`] (no overflow is possible below it).
+fn layout(capacity: usize) -> Option<(Layout, Offsets)> {
+    if !(1..=MAX_CAPACITY).contains(&capacity) {
+        return None;
+    }
+    let whole = Layout::new::<Header>();
+    #[cfg(feature = "policies")]
+    let (whole, events) = whole.extend(Layout::new::<EventQueue>()).ok()?;
+    let slots_layout = Layout::array::<SlotCell<Slot>>(capacity).ok()?;
+    let (whole, slots) = whole.extend(slots_layout).ok()?;
+    let (whole, names) = whole.extend(name_table_layout(capacity)?).ok()?;
+    let offsets = Offsets {
+        #[cfg(feature = "policies")]
+        events,
+        slots,
+        names,
+    };
+    Some((whole.pad_to_align(), offsets))
+}
+
+/// The layout of a `repr(C)` [`NameTable`] of `capacity` entries: the
+/// token, then the entries.
+fn name_table_layout(capacity: usize) -> Option<Layout> {
+    let token = Layout::new::<Mutex<Cell<usize>>>();
+    let (table, _) = token.extend(Layout::array::<Entry>(capacity).ok()?).ok()?;
+    Some(table.pad_to_align())
+}
+
+/// The alignment every placed registry's memory needs in this build.
+pub(super) fn align() -> usize {
+    layout(1).map_or(1, |(l, _)| l.align())
+}
+
+impl<'a> PlacedRegistry<'a> {
+    /// The bytes a registry of `capacity` slots needs, in this build (they
+    /// depend on the features and the target); `None` for a capacity
+    /// outside `1..=`[`MAX_CAPACITY`]. Its memory must also be aligned to
+    /// [`align`](Self::align).
+    pub fn size_for(capacity: usize) -> Option<usize> {
+        layout(capacity).map(|(l, _)| l.size())
+    }
+
+    /// The alignment a placed registry's memory needs in this build (64 on
+    /// hosts with `std`, whose slots each have a cache line; 4 or 8 on
+    /// firmware).
+    pub fn align() -> usize {
+        align()
+    }
+
+    /// Places an empty registry of `capacity` slots at the start of `mem`,
+    /// which must be aligned to [`align`](Self::align) and at least
+    /// [`size_for`](Self::size_for)`(capacity)` bytes long. Every part is
+    /// written as its empty value: the previous contents do not matter.
+    /// O(capacity).
+    ///
+    /// ```
+    /// use fusebox::{Config, PlacedRegistry};
+    /// // Memory from anywhere: here a heap buffer, over-allocated so that
+    /// // an aligned start can be chosen.
+    /// let size = PlacedRegistry::size_for(100).unwrap();
+    /// let mut buf = vec![0u8; size + PlacedRegistry::align()];
+    /// let start = buf.as_ptr().align_offset(PlacedRegistry::align());
+    /// let r = PlacedRegistry::place(&mut buf[start..], 100).unwrap();
+    /// assert_eq!(r.capacity(), 100);
+    /// let id = r.create(b"db", Config::default()).unwrap();
+    /// assert_eq!(r.lookup(b"db"), Ok(id));
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::InvalidMemory`] (nothing written) when the capacity is
+    /// outside `1..=`[`MAX_CAPACITY`], or `mem` is misaligned or too short.
+    pub fn place(mem: &'a mut [u8], capacity: usize) -> Result<Self, Error> {
+        let base = mem.as_mut_ptr();
+        let (whole, at) = checked(base, mem.len(), capacity)?;
+        // SAFETY: `checked` found `mem` aligned and long enough for every
+        // part at its offset; `mem` is borrowed mutably for `'a`, so no
+        // one else reads or writes it meanwhile, and from here on only
+        // through the shared references made below (whose types allow
+        // shared mutation: atomics and cells). Each part is written whole
+        // before any reference to it is made.
+        unsafe {
+            #[cfg(feature = "policies")]
+            base.add(at.events)
+                .cast::<EventQueue>()
+                .write(EventQueue::new());
+            let slots = base.add(at.slots).cast::<SlotCell<Slot>>();
+            for i in 0..capacity {
+                slots.add(i).write(SlotCell::new(Slot::EMPTY));
+            }
+            let names = base.add(at.names);
+            names
+                .cast::<Mutex<Cell<usize>>>()
+                .write(Mutex::new(Cell::new(0)));
+            let table = name_table(names, capacity);
+            let entries = ptr::addr_of_mut!((*table).entries).cast::<Entry>();
+            for i in 0..capacity {
+                entries.add(i).write(Entry::new());
+            }
+            // The header last: memory holds a registry once it has one.
+            base.cast::<Header>().write(header(capacity, whole));
+            Ok(Self::at(base, at, capacity))
+        }
+    }
+
+    /// The registry placed at `mem` (by [`place`](Self::place), in this
+    /// process or in another one sharing the memory), after checking its
+    /// header against this build.
+    ///
+    /// # Errors
+    /// [`Error::InvalidMemory`] when `mem` is NULL or misaligned, or `len`
+    /// is shorter than the registry; [`Error::LayoutMismatch`] when the
+    /// memory holds no registry of this build: wrong magic, layout version,
+    /// fusebox version, slot size or capacity.
+    ///
+    /// # Safety
+    /// `mem` is readable for `len` bytes, holds a registry placed by
+    /// [`place`](Self::place) (or by anything else: the header is
+    /// checked, but a corrupted registry past a valid header is not
+    /// detected), and stays valid, and not written other than through
+    /// fusebox, for `'a`.
+    pub unsafe fn attach(mem: *const u8, len: usize) -> Result<Self, Error> {
+        if mem.is_null() || !(mem as usize).is_multiple_of(align()) {
+            return Err(Error::InvalidMemory);
+        }
+        if len < core::mem::size_of::<Header>() {
+            return Err(Error::InvalidMemory);
+        }
+        // SAFETY: aligned (for the header too: it is the first part) and
+        // readable for a header, by the contract.
+        let h = unsafe { mem.cast::<Header>().read() };
+        let capacity = h.capacity as usize;
+        let (whole, at) = layout(capacity).ok_or(Error::LayoutMismatch)?;
+        if h != header(capacity, whole) {
+            return Err(Error::LayoutMismatch);
+        }
+        if len < whole.size() {
+            return Err(Error::InvalidMemory);
+        }
+        // SAFETY: the header says a registry of this build and capacity
+        // was placed here, and the contract says it is still there.
+        Ok(unsafe { Self::at(mem.cast_mut(), at, capacity) })
+    }
+
+    /// The registry at `base`, whose parts are at `at`.
+    ///
+    /// # Safety
+    /// A registry of `capacity` slots was placed at `base` and stays for
+    /// `'a`.
+    unsafe fn at(base: *mut u8, at: Offsets, capacity: usize) -> Self {
+        // SAFETY: by the contract, each part is initialised at its offset.
+        unsafe {
+            RegistryInner {
+                storage: PlacedStorage {
+                    #[cfg(feature = "policies")]
+                    events: &*base.add(at.events).cast::<EventQueue>(),
+                    slots: &*ptr::slice_from_raw_parts(
+                        base.add(at.slots).cast::<SlotCell<Slot>>(),
+                        capacity,
+                    ),
+                    names: &*name_table(base.add(at.names), capacity),
+                },
+            }
+        }
+    }
+}
+
+/// The name table at `at`, as an unsized pointer (its entries' count
+/// as the metadata).
+fn name_table(at: *mut u8, capacity: usize) -> *mut NameTable {
+    ptr::slice_from_raw_parts_mut(at.cast::<Entry>(), capacity) as *mut NameTable
+}
+
+/// The header of a registry of `capacity` slots laid out as `whole`.
+fn header(capacity: usize, whole: Layout) -> Header {
+    Header {
+        magic: MAGIC,
+        layout: LAYOUT_VERSION,
+        version: VERSION,
+        capacity: capacity as u32,
+        slot_size: core::mem::size_of::<SlotCell<Slot>>() as u32,
+        size: whole.size() as u32,
+    }
+}
+
+/// The layout for `capacity`, if `len` bytes at `base` can hold it.
+fn checked(base: *const u8, len: usize, capacity: usize) -> Result<(Layout, Offsets), Error> {
+    let (whole, at) = layout(capacity).ok_or(Error::InvalidMemory)?;
+    if !(base as usize).is_multiple_of(whole.align()) || len < whole.size() {
+        return Err(Error::InvalidMemory);
+    }
+    Ok((whole, at))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The name table's entries start where [`name_table_layout`] says,
+    /// and the table is as long: the compiler's `repr(C)` layout of the
+    /// unsized table and ours agree.
+    #[test]
+    fn the_name_tables_layout_is_the_compilers() {
+        for capacity in [1, 2, 3, 7, 100] {
+            let layout = name_table_layout(capacity).unwrap();
+            let mut buf = vec![0u64; layout.size() / 8 + 1];
+            let at = buf.as_mut_ptr().cast::<u8>();
+            let table = name_table(at, capacity);
+            // SAFETY: pointer arithmetic only, inside `buf`.
+            let entries = unsafe { ptr::addr_of_mut!((*table).entries) };
+            let (_, offset) = Layout::new::<Mutex<Cell<usize>>>()
+                .extend(Layout::array::<Entry>(capacity).unwrap())
+                .unwrap();
+            assert_eq!(entries.cast::<u8>() as usize - at as usize, offset);
+            // SAFETY: as above; `size_of_val_raw` is not stable, the
+            // reference is made to zeroed memory of the right size.
+            let size = core::mem::size_of_val(unsafe { &*table });
+            assert_eq!(size, layout.size());
+        }
+    }
+}

@@ -1,0 +1,127 @@
+//! Where a registry's slots live: in the registry value itself
+//! ([`OwnedStorage`], a capacity fixed at compile time: [`Registry`]), or
+//! in memory the caller placed it in ([`PlacedStorage`], a capacity chosen
+//! at run time: [`PlacedRegistry`]). The registry's logic is written once,
+//! over [`Storage`], in the spirit of heapless's `VecInner` / `VecView`.
+//!
+//! [`Registry`]: crate::Registry
+//! [`PlacedRegistry`]: crate::PlacedRegistry
+#![forbid(unsafe_code)]
+
+#[cfg(feature = "policies")]
+use crate::events::EventQueue;
+use crate::fast::{Fast, FastPath, NoFast};
+use crate::slot::SlotCell;
+
+use super::names::{Entry, NameTable};
+use super::Slot;
+
+/// Where a registry keeps its slots: [`OwnedStorage`] or
+/// [`PlacedStorage`]. Sealed: the registry's invariants depend on the
+/// storage, so no other crate implements it.
+pub trait Storage: sealed::StorageAccess {}
+
+pub(crate) mod sealed {
+    use super::*;
+
+    /// What the registry's logic reads of its storage. Every method is a
+    /// field access, inlined.
+    pub trait StorageAccess {
+        /// The fast path: the host's lanes for [`OwnedStorage`] with
+        /// `fusebox_fast`, none otherwise.
+        type Fast: Fast;
+        /// The names and the structural token.
+        fn names(&self) -> &NameTable;
+        /// The slots, one per breaker: the capacity is their number.
+        fn slots(&self) -> &[SlotCell<Slot>];
+        /// The fast path.
+        fn fast(&self) -> &Self::Fast;
+        /// The state changes waiting for the listener.
+        #[cfg(feature = "policies")]
+        fn events(&self) -> &EventQueue;
+    }
+}
+
+/// A registry's own storage for `N` breakers: [`Registry<N>`](crate::Registry).
+/// Zero-initialised, so that a `static` registry lands in `.bss`.
+#[derive(Debug)]
+pub struct OwnedStorage<const N: usize> {
+    /// Which slot holds which name: read without a lock.
+    names: NameTable<[Entry; N]>,
+    slots: [SlotCell<Slot>; N],
+    /// With `std`: the operations that only count, without the slot lock.
+    fast: FastPath<N>,
+    #[cfg(feature = "policies")]
+    events: EventQueue,
+}
+
+impl<const N: usize> OwnedStorage<N> {
+    pub(crate) const fn new() -> Self {
+        OwnedStorage {
+            names: NameTable::new(),
+            slots: [const { SlotCell::new(Slot::EMPTY) }; N],
+            fast: FastPath::new(),
+            #[cfg(feature = "policies")]
+            events: EventQueue::new(),
+        }
+    }
+}
+
+impl<const N: usize> Storage for OwnedStorage<N> {}
+
+impl<const N: usize> sealed::StorageAccess for OwnedStorage<N> {
+    type Fast = FastPath<N>;
+    #[inline(always)]
+    fn names(&self) -> &NameTable {
+        &self.names
+    }
+    #[inline(always)]
+    fn slots(&self) -> &[SlotCell<Slot>] {
+        &self.slots
+    }
+    #[inline(always)]
+    fn fast(&self) -> &FastPath<N> {
+        &self.fast
+    }
+    #[cfg(feature = "policies")]
+    #[inline(always)]
+    fn events(&self) -> &EventQueue {
+        &self.events
+    }
+}
+
+/// The storage of a registry placed in caller memory
+/// ([`PlacedRegistry`](crate::PlacedRegistry)): references into that
+/// memory, which holds a header, the event queue, the slots and the
+/// names (src/registry/placed.rs). No fast path: every operation takes
+/// its breaker's slot.
+#[derive(Debug, Clone, Copy)]
+pub struct PlacedStorage<'a> {
+    pub(super) names: &'a NameTable,
+    pub(super) slots: &'a [SlotCell<Slot>],
+    #[cfg(feature = "policies")]
+    pub(super) events: &'a EventQueue,
+}
+
+impl Storage for PlacedStorage<'_> {}
+
+impl sealed::StorageAccess for PlacedStorage<'_> {
+    type Fast = NoFast;
+    #[inline(always)]
+    fn names(&self) -> &NameTable {
+        self.names
+    }
+    #[inline(always)]
+    fn slots(&self) -> &[SlotCell<Slot>] {
+        self.slots
+    }
+    #[inline(always)]
+    fn fast(&self) -> &NoFast {
+        &NoFast
+    }
+    #[cfg(feature = "policies")]
+    #[inline(always)]
+    fn events(&self) -> &EventQueue {
+        self.events
+    }
+}
