@@ -1509,6 +1509,136 @@ fusebox_status fusebox_registry_stats_get(const struct fusebox_registry *reg,
                                           struct fusebox_stats *out_stats);
 
 /**
+ * `fusebox_record` in `reg`.
+ *
+ * # Safety
+ * `reg` is NULL or a handle whose memory is valid.
+ */
+fusebox_status fusebox_registry_record(const struct fusebox_registry *reg,
+                                       fusebox_id id,
+                                       fusebox_outcome outcome,
+                                       uint64_t duration_ms);
+
+/**
+ * `fusebox_acquire_permit` in `reg`.
+ *
+ * # Safety
+ * `reg` is NULL or a handle whose memory is valid; the rest as
+ * `fusebox_acquire_permit`.
+ */
+fusebox_status fusebox_registry_acquire_permit(const struct fusebox_registry *reg,
+                                               fusebox_id id,
+                                               struct fusebox_permit *out_permit);
+
+/**
+ * `fusebox_complete` in `reg`.
+ *
+ * # Safety
+ * `reg` is NULL or a handle whose memory is valid; the rest as
+ * `fusebox_complete`.
+ */
+fusebox_status fusebox_registry_complete(const struct fusebox_registry *reg,
+                                         const struct fusebox_permit *permit,
+                                         fusebox_outcome outcome);
+
+/**
+ * `fusebox_call_classified` in `reg`.
+ *
+ * # Safety
+ * `reg` is NULL or a handle whose memory is valid; the rest as
+ * `fusebox_call_classified`.
+ */
+fusebox_status fusebox_registry_call_classified(const struct fusebox_registry *reg,
+                                                fusebox_id id,
+                                                fusebox_op_fn op,
+                                                fusebox_classify_fn classify,
+                                                void *userdata,
+                                                int32_t *out_result);
+
+/**
+ * `fusebox_retry_after_ms` in `reg`.
+ *
+ * # Safety
+ * `reg` is NULL or a handle whose memory is valid; the rest as
+ * `fusebox_retry_after_ms`.
+ */
+fusebox_status fusebox_registry_retry_after_ms(const struct fusebox_registry *reg,
+                                               fusebox_id id,
+                                               uint64_t *out_ms);
+
+/**
+ * `fusebox_force_open` in `reg`.
+ *
+ * # Safety
+ * `reg` is NULL or a handle whose memory is valid.
+ */
+fusebox_status fusebox_registry_force_open(const struct fusebox_registry *reg, fusebox_id id);
+
+/**
+ * `fusebox_force_open_for` in `reg`.
+ *
+ * # Safety
+ * `reg` is NULL or a handle whose memory is valid.
+ */
+fusebox_status fusebox_registry_force_open_for(const struct fusebox_registry *reg,
+                                               fusebox_id id,
+                                               uint64_t duration_ms);
+
+/**
+ * `fusebox_force_open_until` in `reg`.
+ *
+ * # Safety
+ * `reg` is NULL or a handle whose memory is valid.
+ */
+fusebox_status fusebox_registry_force_open_until(const struct fusebox_registry *reg,
+                                                 fusebox_id id,
+                                                 uint64_t until_ms);
+
+/**
+ * `fusebox_force_half_open` in `reg`.
+ *
+ * # Safety
+ * `reg` is NULL or a handle whose memory is valid.
+ */
+fusebox_status fusebox_registry_force_half_open(const struct fusebox_registry *reg, fusebox_id id);
+
+/**
+ * `fusebox_disable` in `reg`.
+ *
+ * # Safety
+ * `reg` is NULL or a handle whose memory is valid.
+ */
+fusebox_status fusebox_registry_disable(const struct fusebox_registry *reg, fusebox_id id);
+
+/**
+ * `fusebox_metrics_only` in `reg`.
+ *
+ * # Safety
+ * `reg` is NULL or a handle whose memory is valid.
+ */
+fusebox_status fusebox_registry_metrics_only(const struct fusebox_registry *reg, fusebox_id id);
+
+/**
+ * `fusebox_set_listener` in `reg`.
+ *
+ * # Safety
+ * `reg` is NULL or a handle whose memory is valid.
+ */
+fusebox_status fusebox_registry_set_listener(const struct fusebox_registry *reg,
+                                             fusebox_listener_fn listener,
+                                             void *userdata);
+
+/**
+ * `fusebox_events_dropped` in `reg`.
+ *
+ * # Safety
+ * `reg` is NULL or a handle whose memory is valid; the rest as
+ * `fusebox_events_dropped`.
+ */
+fusebox_status fusebox_registry_events_dropped(const struct fusebox_registry *reg,
+                                               uint32_t *out_count);
+
+/**
  * Writes breaker `id`'s snapshot (format version 2: config, state,
  * 64-bit counters and the policy state: rate window, backoff, half-open
  * round, forced-open time; every time as an age read from the clock now)

@@ -16,12 +16,12 @@ use super::types::{
 };
 #[cfg(feature = "policies")]
 use super::types::{FUSEBOX_INVALID_CONFIG, FUSEBOX_OK};
-#[cfg(feature = "policies")]
 use super::REGISTRY;
 #[cfg(feature = "policies")]
 use crate::events::Sink;
 #[cfg(feature = "policies")]
 use crate::{Breaker, Event, Id, Outcome, Permit, State};
+use crate::{RegistryInner, Storage};
 
 /// An admission handed out by `fusebox_acquire_permit`, to be given back to
 /// `fusebox_complete` with the call's outcome. Plain data: copy it freely.
@@ -89,18 +89,29 @@ pub extern "C" fn fusebox_record(
     outcome: fusebox_outcome,
     duration_ms: u64,
 ) -> fusebox_status {
+    record_in(&REGISTRY, id, outcome, duration_ms)
+}
+
+/// `fusebox_record` in `reg`.
+#[inline(always)]
+pub(super) fn record_in(
+    reg: &RegistryInner<impl Storage>,
+    id: fusebox_id,
+    outcome: fusebox_outcome,
+    duration_ms: u64,
+) -> fusebox_status {
     #[cfg(feature = "policies")]
     {
         let Some(o) = self::outcome(outcome) else {
             return FUSEBOX_INVALID_CONFIG;
         };
         or_ok(with_time(|now| {
-            REGISTRY.record(Id::from_raw(id), o, duration_ms, now)
+            reg.record(Id::from_raw(id), o, duration_ms, now)
         }))
     }
     #[cfg(not(feature = "policies"))]
     {
-        let _ = (id, outcome, duration_ms);
+        let _ = (reg, id, outcome, duration_ms);
         FUSEBOX_UNSUPPORTED
     }
 }
@@ -117,23 +128,36 @@ pub unsafe extern "C" fn fusebox_acquire_permit(
     id: fusebox_id,
     out_permit: *mut fusebox_permit,
 ) -> fusebox_status {
+    // SAFETY: this function's contract.
+    unsafe { acquire_permit_in(&REGISTRY, id, out_permit) }
+}
+
+/// `fusebox_acquire_permit` in `reg`.
+///
+/// # Safety
+/// As `fusebox_acquire_permit`.
+#[inline(always)]
+pub(super) unsafe fn acquire_permit_in(
+    reg: &RegistryInner<impl Storage>,
+    id: fusebox_id,
+    out_permit: *mut fusebox_permit,
+) -> fusebox_status {
     non_null!(out_permit);
     #[cfg(feature = "policies")]
     {
-        let r =
-            with_precise_time(|now| REGISTRY.try_acquire_permit(Id::from_raw(id), now)).map(|p| {
-                fusebox_permit {
-                    id,
-                    generation: p.generation(),
-                    state: p.admitted_in().code(),
-                    start_ms: p.start_ms(),
-                }
-            });
+        let r = with_precise_time(|now| reg.try_acquire_permit(Id::from_raw(id), now)).map(|p| {
+            fusebox_permit {
+                id,
+                generation: p.generation(),
+                state: p.admitted_in().code(),
+                start_ms: p.start_ms(),
+            }
+        });
         out_result!(out_permit, r)
     }
     #[cfg(not(feature = "policies"))]
     {
-        let _ = id;
+        let _ = (reg, id);
         FUSEBOX_UNSUPPORTED
     }
 }
@@ -152,6 +176,20 @@ pub unsafe extern "C" fn fusebox_complete(
     permit: *const fusebox_permit,
     outcome: fusebox_outcome,
 ) -> fusebox_status {
+    // SAFETY: this function's contract.
+    unsafe { complete_in(&REGISTRY, permit, outcome) }
+}
+
+/// `fusebox_complete` in `reg`.
+///
+/// # Safety
+/// As `fusebox_complete`.
+#[inline(always)]
+pub(super) unsafe fn complete_in(
+    reg: &RegistryInner<impl Storage>,
+    permit: *const fusebox_permit,
+    outcome: fusebox_outcome,
+) -> fusebox_status {
     non_null!(permit);
     // SAFETY: non-NULL, and readable by the caller's contract.
     let p = unsafe { &*permit };
@@ -162,12 +200,12 @@ pub unsafe extern "C" fn fusebox_complete(
         };
         let permit = Permit::from_parts(p.generation, state, p.start_ms);
         or_ok(with_precise_time(|now| {
-            REGISTRY.complete(Id::from_raw(p.id), &permit, o, now)
+            reg.complete(Id::from_raw(p.id), &permit, o, now)
         }))
     }
     #[cfg(not(feature = "policies"))]
     {
-        let _ = (p, outcome);
+        let _ = (reg, p, outcome);
         FUSEBOX_UNSUPPORTED
     }
 }
@@ -193,24 +231,41 @@ pub unsafe extern "C" fn fusebox_call_classified(
     userdata: *mut c_void,
     out_result: *mut i32,
 ) -> fusebox_status {
+    // SAFETY: this function's contract.
+    unsafe { call_classified_in(&REGISTRY, id, op, classify, userdata, out_result) }
+}
+
+/// `fusebox_call_classified` in `reg`.
+///
+/// # Safety
+/// As `fusebox_call_classified`.
+#[inline(always)]
+pub(super) unsafe fn call_classified_in(
+    reg: &RegistryInner<impl Storage>,
+    id: fusebox_id,
+    op: fusebox_op_fn,
+    classify: fusebox_classify_fn,
+    userdata: *mut c_void,
+    out_result: *mut i32,
+) -> fusebox_status {
     let op = try_fn!(op);
     let classify = try_fn!(classify);
     non_null!(out_result);
     #[cfg(feature = "policies")]
     {
         let id = Id::from_raw(id);
-        let permit = try_status!(with_precise_time(|now| REGISTRY.try_acquire_permit(id, now)));
+        let permit = try_status!(with_precise_time(|now| reg.try_acquire_permit(id, now)));
         // SAFETY: the caller vouches for `op(userdata)`.
         let result = unsafe { op(userdata) };
         // SAFETY: the caller vouches for `classify(result, userdata)`.
         let o = self::outcome(unsafe { classify(result, userdata) }).unwrap_or(Outcome::Failure);
         // Stale or destroyed: the op ran, its result stands.
-        let _ = with_precise_time(|now| REGISTRY.complete(id, &permit, o, now));
+        let _ = with_precise_time(|now| reg.complete(id, &permit, o, now));
         out!(out_result, result)
     }
     #[cfg(not(feature = "policies"))]
     {
-        let _ = (id, op, classify, userdata);
+        let _ = (reg, id, op, classify, userdata);
         FUSEBOX_UNSUPPORTED
     }
 }
@@ -235,16 +290,30 @@ pub unsafe extern "C" fn fusebox_retry_after_ms(
     id: fusebox_id,
     out_ms: *mut u64,
 ) -> fusebox_status {
+    // SAFETY: this function's contract.
+    unsafe { retry_after_ms_in(&REGISTRY, id, out_ms) }
+}
+
+/// `fusebox_retry_after_ms` in `reg`.
+///
+/// # Safety
+/// As `fusebox_retry_after_ms`.
+#[inline(always)]
+pub(super) unsafe fn retry_after_ms_in(
+    reg: &RegistryInner<impl Storage>,
+    id: fusebox_id,
+    out_ms: *mut u64,
+) -> fusebox_status {
     non_null!(out_ms);
     #[cfg(feature = "policies")]
     {
-        let r = with_time(|now| REGISTRY.retry_after_ms(Id::from_raw(id), now))
+        let r = with_time(|now| reg.retry_after_ms(Id::from_raw(id), now))
             .map(|ms| ms.unwrap_or(super::FUSEBOX_RETRY_NEVER));
         out_result!(out_ms, r)
     }
     #[cfg(not(feature = "policies"))]
     {
-        let _ = id;
+        let _ = (reg, id);
         FUSEBOX_UNSUPPORTED
     }
 }
@@ -253,10 +322,8 @@ pub unsafe extern "C" fn fusebox_retry_after_ms(
 /// breaker `id`: the one path of every manual function.
 #[cfg(feature = "policies")]
 #[inline(never)]
-fn manual(id: fusebox_id, op: u8, arg: u64) -> fusebox_status {
-    or_ok(with_time(|now| {
-        REGISTRY.manual(Id::from_raw(id), op, arg, now)
-    }))
+fn manual(reg: &RegistryInner<impl Storage>, id: fusebox_id, op: u8, arg: u64) -> fusebox_status {
+    or_ok(with_time(|now| reg.manual(Id::from_raw(id), op, arg, now)))
 }
 
 /// Holds the breaker open (`FUSEBOX_STATE_FORCED_OPEN`): every call is
@@ -266,11 +333,17 @@ fn manual(id: fusebox_id, op: u8, arg: u64) -> fusebox_status {
 /// `fusebox_set_listener`: who waits for what).
 #[no_mangle]
 pub extern "C" fn fusebox_force_open(id: fusebox_id) -> fusebox_status {
+    force_open_in(&REGISTRY, id)
+}
+
+/// `fusebox_force_open` in `reg`.
+#[inline(always)]
+pub(super) fn force_open_in(reg: &RegistryInner<impl Storage>, id: fusebox_id) -> fusebox_status {
     #[cfg(feature = "policies")]
-    return manual(id, Breaker::MANUAL_FORCE_OPEN, 0);
+    return manual(reg, id, Breaker::MANUAL_FORCE_OPEN, 0);
     #[cfg(not(feature = "policies"))]
     {
-        let _ = id;
+        let _ = (reg, id);
         FUSEBOX_UNSUPPORTED
     }
 }
@@ -287,11 +360,21 @@ pub extern "C" fn fusebox_force_open(id: fusebox_id) -> fusebox_status {
 /// `fusebox_set_listener`: who waits for what).
 #[no_mangle]
 pub extern "C" fn fusebox_force_open_for(id: fusebox_id, duration_ms: u64) -> fusebox_status {
+    force_open_for_in(&REGISTRY, id, duration_ms)
+}
+
+/// `fusebox_force_open_for` in `reg`.
+#[inline(always)]
+pub(super) fn force_open_for_in(
+    reg: &RegistryInner<impl Storage>,
+    id: fusebox_id,
+    duration_ms: u64,
+) -> fusebox_status {
     #[cfg(feature = "policies")]
-    return manual(id, Breaker::MANUAL_FORCE_OPEN_FOR, duration_ms);
+    return manual(reg, id, Breaker::MANUAL_FORCE_OPEN_FOR, duration_ms);
     #[cfg(not(feature = "policies"))]
     {
-        let _ = (id, duration_ms);
+        let _ = (reg, id, duration_ms);
         FUSEBOX_UNSUPPORTED
     }
 }
@@ -305,11 +388,21 @@ pub extern "C" fn fusebox_force_open_for(id: fusebox_id, duration_ms: u64) -> fu
 /// `fusebox_set_listener`: who waits for what).
 #[no_mangle]
 pub extern "C" fn fusebox_force_open_until(id: fusebox_id, until_ms: u64) -> fusebox_status {
+    force_open_until_in(&REGISTRY, id, until_ms)
+}
+
+/// `fusebox_force_open_until` in `reg`.
+#[inline(always)]
+pub(super) fn force_open_until_in(
+    reg: &RegistryInner<impl Storage>,
+    id: fusebox_id,
+    until_ms: u64,
+) -> fusebox_status {
     #[cfg(feature = "policies")]
-    return manual(id, Breaker::MANUAL_FORCE_OPEN_UNTIL, until_ms);
+    return manual(reg, id, Breaker::MANUAL_FORCE_OPEN_UNTIL, until_ms);
     #[cfg(not(feature = "policies"))]
     {
-        let _ = (id, until_ms);
+        let _ = (reg, id, until_ms);
         FUSEBOX_UNSUPPORTED
     }
 }
@@ -323,11 +416,20 @@ pub extern "C" fn fusebox_force_open_until(id: fusebox_id, until_ms: u64) -> fus
 /// `fusebox_set_listener`: who waits for what).
 #[no_mangle]
 pub extern "C" fn fusebox_force_half_open(id: fusebox_id) -> fusebox_status {
+    force_half_open_in(&REGISTRY, id)
+}
+
+/// `fusebox_force_half_open` in `reg`.
+#[inline(always)]
+pub(super) fn force_half_open_in(
+    reg: &RegistryInner<impl Storage>,
+    id: fusebox_id,
+) -> fusebox_status {
     #[cfg(feature = "policies")]
-    return manual(id, Breaker::MANUAL_FORCE_HALF_OPEN, 0);
+    return manual(reg, id, Breaker::MANUAL_FORCE_HALF_OPEN, 0);
     #[cfg(not(feature = "policies"))]
     {
-        let _ = id;
+        let _ = (reg, id);
         FUSEBOX_UNSUPPORTED
     }
 }
@@ -338,11 +440,17 @@ pub extern "C" fn fusebox_force_half_open(id: fusebox_id) -> fusebox_status {
 /// `fusebox_set_listener`: who waits for what).
 #[no_mangle]
 pub extern "C" fn fusebox_disable(id: fusebox_id) -> fusebox_status {
+    disable_in(&REGISTRY, id)
+}
+
+/// `fusebox_disable` in `reg`.
+#[inline(always)]
+pub(super) fn disable_in(reg: &RegistryInner<impl Storage>, id: fusebox_id) -> fusebox_status {
     #[cfg(feature = "policies")]
-    return manual(id, Breaker::MANUAL_DISABLE, 0);
+    return manual(reg, id, Breaker::MANUAL_DISABLE, 0);
     #[cfg(not(feature = "policies"))]
     {
-        let _ = id;
+        let _ = (reg, id);
         FUSEBOX_UNSUPPORTED
     }
 }
@@ -354,11 +462,17 @@ pub extern "C" fn fusebox_disable(id: fusebox_id) -> fusebox_status {
 /// `fusebox_set_listener`: who waits for what).
 #[no_mangle]
 pub extern "C" fn fusebox_metrics_only(id: fusebox_id) -> fusebox_status {
+    metrics_only_in(&REGISTRY, id)
+}
+
+/// `fusebox_metrics_only` in `reg`.
+#[inline(always)]
+pub(super) fn metrics_only_in(reg: &RegistryInner<impl Storage>, id: fusebox_id) -> fusebox_status {
     #[cfg(feature = "policies")]
-    return manual(id, Breaker::MANUAL_METRICS_ONLY, 0);
+    return manual(reg, id, Breaker::MANUAL_METRICS_ONLY, 0);
     #[cfg(not(feature = "policies"))]
     {
-        let _ = id;
+        let _ = (reg, id);
         FUSEBOX_UNSUPPORTED
     }
 }
@@ -431,6 +545,16 @@ pub extern "C" fn fusebox_set_listener(
     listener: fusebox_listener_fn,
     userdata: *mut c_void,
 ) -> fusebox_status {
+    set_listener_in(&REGISTRY, listener, userdata)
+}
+
+/// `fusebox_set_listener` in `reg`.
+#[inline(always)]
+pub(super) fn set_listener_in(
+    reg: &RegistryInner<impl Storage>,
+    listener: fusebox_listener_fn,
+    userdata: *mut c_void,
+) -> fusebox_status {
     #[cfg(feature = "policies")]
     {
         let sink = listener.map(|f| Sink::Foreign {
@@ -445,14 +569,14 @@ pub extern "C" fn fusebox_set_listener(
             },
             data: userdata as usize,
         });
-        match REGISTRY.set_sink(sink) {
+        match reg.set_sink(sink) {
             Ok(()) => FUSEBOX_OK,
             Err(e) => super::status_of(e),
         }
     }
     #[cfg(not(feature = "policies"))]
     {
-        let _ = (listener, userdata);
+        let _ = (reg, listener, userdata);
         FUSEBOX_UNSUPPORTED
     }
 }
@@ -463,11 +587,27 @@ pub extern "C" fn fusebox_set_listener(
 /// `out_count` is NULL or writable.
 #[no_mangle]
 pub unsafe extern "C" fn fusebox_events_dropped(out_count: *mut u32) -> fusebox_status {
+    // SAFETY: this function's contract.
+    unsafe { events_dropped_in(&REGISTRY, out_count) }
+}
+
+/// `fusebox_events_dropped` in `reg`.
+///
+/// # Safety
+/// As `fusebox_events_dropped`.
+#[inline(always)]
+pub(super) unsafe fn events_dropped_in(
+    reg: &RegistryInner<impl Storage>,
+    out_count: *mut u32,
+) -> fusebox_status {
     non_null!(out_count);
     #[cfg(feature = "policies")]
     {
-        out!(out_count, REGISTRY.events_dropped())
+        out!(out_count, reg.events_dropped())
     }
     #[cfg(not(feature = "policies"))]
-    FUSEBOX_UNSUPPORTED
+    {
+        let _ = reg;
+        FUSEBOX_UNSUPPORTED
+    }
 }

@@ -14,6 +14,7 @@
 use core::ffi::{c_char, c_void};
 
 use super::convert::status_of;
+use super::policy::{fusebox_classify_fn, fusebox_listener_fn, fusebox_permit};
 use super::types::*;
 use crate::PlacedRegistry;
 
@@ -277,4 +278,187 @@ pub unsafe extern "C" fn fusebox_registry_stats_get(
     let r = try_registry!(reg);
     // SAFETY: this function's contract.
     unsafe { super::stats_get_in(&r, id, out_stats) }
+}
+
+/// `fusebox_record` in `reg`.
+///
+/// # Safety
+/// `reg` is NULL or a handle whose memory is valid.
+#[no_mangle]
+pub unsafe extern "C" fn fusebox_registry_record(
+    reg: *const fusebox_registry,
+    id: fusebox_id,
+    outcome: fusebox_outcome,
+    duration_ms: u64,
+) -> fusebox_status {
+    super::policy::record_in(&try_registry!(reg), id, outcome, duration_ms)
+}
+
+/// `fusebox_acquire_permit` in `reg`.
+///
+/// # Safety
+/// `reg` is NULL or a handle whose memory is valid; the rest as
+/// `fusebox_acquire_permit`.
+#[no_mangle]
+pub unsafe extern "C" fn fusebox_registry_acquire_permit(
+    reg: *const fusebox_registry,
+    id: fusebox_id,
+    out_permit: *mut fusebox_permit,
+) -> fusebox_status {
+    let r = try_registry!(reg);
+    // SAFETY: this function's contract.
+    unsafe { super::policy::acquire_permit_in(&r, id, out_permit) }
+}
+
+/// `fusebox_complete` in `reg`.
+///
+/// # Safety
+/// `reg` is NULL or a handle whose memory is valid; the rest as
+/// `fusebox_complete`.
+#[no_mangle]
+pub unsafe extern "C" fn fusebox_registry_complete(
+    reg: *const fusebox_registry,
+    permit: *const fusebox_permit,
+    outcome: fusebox_outcome,
+) -> fusebox_status {
+    let r = try_registry!(reg);
+    // SAFETY: this function's contract.
+    unsafe { super::policy::complete_in(&r, permit, outcome) }
+}
+
+/// `fusebox_call_classified` in `reg`.
+///
+/// # Safety
+/// `reg` is NULL or a handle whose memory is valid; the rest as
+/// `fusebox_call_classified`.
+#[no_mangle]
+pub unsafe extern "C" fn fusebox_registry_call_classified(
+    reg: *const fusebox_registry,
+    id: fusebox_id,
+    op: fusebox_op_fn,
+    classify: fusebox_classify_fn,
+    userdata: *mut c_void,
+    out_result: *mut i32,
+) -> fusebox_status {
+    let r = try_registry!(reg);
+    // SAFETY: this function's contract.
+    unsafe { super::policy::call_classified_in(&r, id, op, classify, userdata, out_result) }
+}
+
+/// `fusebox_retry_after_ms` in `reg`.
+///
+/// # Safety
+/// `reg` is NULL or a handle whose memory is valid; the rest as
+/// `fusebox_retry_after_ms`.
+#[no_mangle]
+pub unsafe extern "C" fn fusebox_registry_retry_after_ms(
+    reg: *const fusebox_registry,
+    id: fusebox_id,
+    out_ms: *mut u64,
+) -> fusebox_status {
+    let r = try_registry!(reg);
+    // SAFETY: this function's contract.
+    unsafe { super::policy::retry_after_ms_in(&r, id, out_ms) }
+}
+
+/// `fusebox_force_open` in `reg`.
+///
+/// # Safety
+/// `reg` is NULL or a handle whose memory is valid.
+#[no_mangle]
+pub unsafe extern "C" fn fusebox_registry_force_open(
+    reg: *const fusebox_registry,
+    id: fusebox_id,
+) -> fusebox_status {
+    super::policy::force_open_in(&try_registry!(reg), id)
+}
+
+/// `fusebox_force_open_for` in `reg`.
+///
+/// # Safety
+/// `reg` is NULL or a handle whose memory is valid.
+#[no_mangle]
+pub unsafe extern "C" fn fusebox_registry_force_open_for(
+    reg: *const fusebox_registry,
+    id: fusebox_id,
+    duration_ms: u64,
+) -> fusebox_status {
+    super::policy::force_open_for_in(&try_registry!(reg), id, duration_ms)
+}
+
+/// `fusebox_force_open_until` in `reg`.
+///
+/// # Safety
+/// `reg` is NULL or a handle whose memory is valid.
+#[no_mangle]
+pub unsafe extern "C" fn fusebox_registry_force_open_until(
+    reg: *const fusebox_registry,
+    id: fusebox_id,
+    until_ms: u64,
+) -> fusebox_status {
+    super::policy::force_open_until_in(&try_registry!(reg), id, until_ms)
+}
+
+/// `fusebox_force_half_open` in `reg`.
+///
+/// # Safety
+/// `reg` is NULL or a handle whose memory is valid.
+#[no_mangle]
+pub unsafe extern "C" fn fusebox_registry_force_half_open(
+    reg: *const fusebox_registry,
+    id: fusebox_id,
+) -> fusebox_status {
+    super::policy::force_half_open_in(&try_registry!(reg), id)
+}
+
+/// `fusebox_disable` in `reg`.
+///
+/// # Safety
+/// `reg` is NULL or a handle whose memory is valid.
+#[no_mangle]
+pub unsafe extern "C" fn fusebox_registry_disable(
+    reg: *const fusebox_registry,
+    id: fusebox_id,
+) -> fusebox_status {
+    super::policy::disable_in(&try_registry!(reg), id)
+}
+
+/// `fusebox_metrics_only` in `reg`.
+///
+/// # Safety
+/// `reg` is NULL or a handle whose memory is valid.
+#[no_mangle]
+pub unsafe extern "C" fn fusebox_registry_metrics_only(
+    reg: *const fusebox_registry,
+    id: fusebox_id,
+) -> fusebox_status {
+    super::policy::metrics_only_in(&try_registry!(reg), id)
+}
+
+/// `fusebox_set_listener` in `reg`.
+///
+/// # Safety
+/// `reg` is NULL or a handle whose memory is valid.
+#[no_mangle]
+pub unsafe extern "C" fn fusebox_registry_set_listener(
+    reg: *const fusebox_registry,
+    listener: fusebox_listener_fn,
+    userdata: *mut c_void,
+) -> fusebox_status {
+    super::policy::set_listener_in(&try_registry!(reg), listener, userdata)
+}
+
+/// `fusebox_events_dropped` in `reg`.
+///
+/// # Safety
+/// `reg` is NULL or a handle whose memory is valid; the rest as
+/// `fusebox_events_dropped`.
+#[no_mangle]
+pub unsafe extern "C" fn fusebox_registry_events_dropped(
+    reg: *const fusebox_registry,
+    out_count: *mut u32,
+) -> fusebox_status {
+    let r = try_registry!(reg);
+    // SAFETY: this function's contract.
+    unsafe { super::policy::events_dropped_in(&r, out_count) }
 }
