@@ -1626,6 +1626,111 @@ static void test_names_walk_and_metrics(void) {
     CHECK_STATUS(fusebox_name(stale, name, sizeof name, &written), FUSEBOX_NOT_FOUND);
 }
 
+/* Registries in memory the caller provides: sizes, placing, attaching,
+   the refusals of bad memory and of memory that holds no registry, two
+   registries side by side, and the handle functions against the global
+   ones. The buffers are static, as firmware would have them (C99 has no
+   _Alignas: aligned by hand). */
+#if defined(FUSEBOX_EXPECT_POLICIES) && FUSEBOX_EXPECT_POLICIES == 0
+#define PLACED_ROOM 2048 /* core builds, and the Cortex-M0's 16 KiB of RAM */
+#else
+#define PLACED_ROOM 6144
+#endif
+static unsigned char placed_raw[2][PLACED_ROOM + 64];
+
+static unsigned char *aligned_to(unsigned char *p, size_t align) {
+    return p + (align - (size_t)((uintptr_t)p % align)) % align;
+}
+
+static void test_placed_registries(void) {
+    size_t size = fusebox_registry_size(3);
+    size_t align = fusebox_registry_align();
+    unsigned char *placed_mem[2];
+    fusebox_registry *a = NULL, *b = NULL, *again = NULL;
+    fusebox_id ia, ib, found;
+    fusebox_config c = config(1, 1000, 1);
+    fusebox_state st = 99;
+    fusebox_stats s;
+    size_t cap = 0;
+    int runs = 0;
+    int32_t result = 0;
+
+    CHECK(fusebox_registry_size(0) == 0);
+    CHECK(fusebox_registry_size(4097) == 0);
+    CHECK(size > 0 && size <= PLACED_ROOM);
+    CHECK(fusebox_registry_size(4) > size);
+    CHECK(align >= 4 && align <= 64 && (align & (align - 1)) == 0);
+    placed_mem[0] = aligned_to(placed_raw[0], align);
+    placed_mem[1] = aligned_to(placed_raw[1], align);
+    if (size == 0 || size > PLACED_ROOM) {
+        return; /* already counted as failed above */
+    }
+
+    /* Refused: NULL, too short, misaligned, capacity out of range; the
+       handle is not written. */
+    CHECK_STATUS(fusebox_registry_place(NULL, size, 3, &a), FUSEBOX_NULL_PARAMETER);
+    CHECK_STATUS(fusebox_registry_place(placed_mem[0], size, 3, NULL), FUSEBOX_NULL_PARAMETER);
+    CHECK_STATUS(fusebox_registry_place(placed_mem[0], size - 1, 3, &a), FUSEBOX_INVALID_MEMORY);
+    CHECK_STATUS(fusebox_registry_place(placed_mem[0] + 1, size, 3, &a), FUSEBOX_INVALID_MEMORY);
+    CHECK_STATUS(fusebox_registry_place(placed_mem[0], size, 0, &a), FUSEBOX_INVALID_MEMORY);
+    CHECK(a == NULL);
+    /* Memory that holds no registry. */
+    memset(placed_mem[0], 0, PLACED_ROOM);
+    CHECK_STATUS(fusebox_registry_attach(placed_mem[0], size, &a), FUSEBOX_LAYOUT_MISMATCH);
+    CHECK(a == NULL);
+
+    CHECK_STATUS(fusebox_registry_place(placed_mem[0], size, 3, &a), FUSEBOX_OK);
+    CHECK_STATUS(fusebox_registry_place(placed_mem[1], PLACED_ROOM, 3, &b), FUSEBOX_OK);
+    CHECK(a == (fusebox_registry *)placed_mem[0]);
+    CHECK_STATUS(fusebox_registry_capacity(a, &cap), FUSEBOX_OK);
+    CHECK(cap == 3);
+
+    /* The same name in two registries and in the global one: three
+       breakers. */
+    CHECK_STATUS(fusebox_registry_create(a, "db", &c, &ia), FUSEBOX_OK);
+    CHECK_STATUS(fusebox_registry_create(b, "db", &c, &ib), FUSEBOX_OK);
+    CHECK_STATUS(fusebox_registry_create(a, "db", &c, &found), FUSEBOX_NAME_TAKEN);
+    CHECK_STATUS(fusebox_registry_lookup(a, "db", &found), FUSEBOX_OK);
+    CHECK(found == ia);
+    CHECK_STATUS(fusebox_lookup("db", &found), FUSEBOX_NOT_FOUND);
+
+    now64 = 5000;
+    CHECK_STATUS(fusebox_set_clock(clock64, &now64), FUSEBOX_OK);
+    CHECK_STATUS(fusebox_registry_try_acquire(a, ia), FUSEBOX_OK);
+    CHECK_STATUS(fusebox_registry_record_failure(a, ia), FUSEBOX_OK);
+    CHECK_STATUS(fusebox_registry_get_state(a, ia, &st), FUSEBOX_OK);
+    CHECK(st == FUSEBOX_STATE_OPEN);
+    CHECK_STATUS(fusebox_registry_try_acquire(a, ia), FUSEBOX_CIRCUIT_OPEN);
+    CHECK_STATUS(fusebox_registry_get_state(b, ib, &st), FUSEBOX_OK);
+    CHECK(st == FUSEBOX_STATE_CLOSED);
+    CHECK_STATUS(fusebox_registry_call(b, ib, op_ok, &runs, &result), FUSEBOX_OK);
+    CHECK(runs == 1 && result == 0);
+    CHECK_STATUS(fusebox_registry_stats_get(a, ia, &s), FUSEBOX_OK);
+    CHECK(s.failure_count == 1 && s.rejected_count == 1 && s.state == FUSEBOX_STATE_OPEN);
+    /* An id of one registry means nothing in another. */
+    CHECK_STATUS(fusebox_registry_try_acquire(b, ia), ib == ia ? FUSEBOX_OK : FUSEBOX_NOT_FOUND);
+
+    /* A second handle to the same memory sees the same breakers. */
+    CHECK_STATUS(fusebox_registry_attach(placed_mem[0], size, &again), FUSEBOX_OK);
+    CHECK_STATUS(fusebox_registry_get_state(again, ia, &st), FUSEBOX_OK);
+    CHECK(st == FUSEBOX_STATE_OPEN);
+    CHECK_STATUS(fusebox_registry_reset(again, ia), FUSEBOX_OK);
+    CHECK_STATUS(fusebox_registry_get_state(a, ia, &st), FUSEBOX_OK);
+    CHECK(st == FUSEBOX_STATE_CLOSED);
+    CHECK_STATUS(fusebox_registry_destroy(a, ia), FUSEBOX_OK);
+    CHECK_STATUS(fusebox_registry_destroy(again, ia), FUSEBOX_NOT_FOUND);
+
+    /* A handle to memory whose header was damaged: refused, not misread. */
+    placed_mem[1][0] ^= 1;
+    CHECK_STATUS(fusebox_registry_try_acquire(b, ib), FUSEBOX_LAYOUT_MISMATCH);
+    CHECK_STATUS(fusebox_registry_capacity(b, &cap), FUSEBOX_LAYOUT_MISMATCH);
+    placed_mem[1][0] ^= 1;
+    CHECK_STATUS(fusebox_registry_try_acquire(b, ib), FUSEBOX_OK);
+    CHECK_STATUS(fusebox_registry_try_acquire(NULL, ib), FUSEBOX_NULL_PARAMETER);
+    CHECK(strcmp(fusebox_status_str(FUSEBOX_INVALID_MEMORY), "invalid registry memory") == 0);
+    CHECK(strcmp(fusebox_status_str(FUSEBOX_LAYOUT_MISMATCH), "registry layout mismatch") == 0);
+}
+
 int main(void) {
 #ifdef FUSEBOX_TEST_FIRMWARE
     printf("fusebox C tests on the emulated Cortex-M (no_std, port-c)\n");
@@ -1649,6 +1754,7 @@ int main(void) {
     test_policies();
     test_outputs_untouched_on_error();
     test_names_walk_and_metrics();
+    test_placed_registries();
 #ifdef FUSEBOX_TEST_FIRMWARE
     test_port_critical_sections_balanced();
 #endif
