@@ -111,10 +111,12 @@ const MAGIC: [u8; 4] = *b"FBOX";
 const MAGIC_ALL: [u8; 4] = *b"FBXR";
 const CRC: crc::Crc<u32, crc::NoTable> = crc::Crc::<u32, crc::NoTable>::new(&crc::CRC_32_ISO_HDLC);
 
-const F_FAILURE: u8 = 1;
-const F_TIMED: u8 = 2;
-const F_WINDOW: u8 = 4;
-const F_FORCED: u8 = 8;
+/// Flag bits (offset 11): a last failure time, time accounting started,
+/// a time window started, forced open for a time.
+pub(crate) const F_FAILURE: u8 = 1;
+pub(crate) const F_TIMED: u8 = 2;
+pub(crate) const F_WINDOW: u8 = 4;
+pub(crate) const F_FORCED: u8 = 8;
 
 /// Writes fields one after another; refuses (returns `false`) instead of
 /// panicking when the buffer is too short.
@@ -147,24 +149,24 @@ impl<'a> Writer<'a> {
 
     /// One byte.
     #[inline(never)]
-    fn u8(&mut self, v: u8) {
+    pub(crate) fn u8(&mut self, v: u8) {
         self.array([v]);
     }
 
     /// A little-endian `u16`.
     #[inline(never)]
-    fn u16(&mut self, v: u16) {
+    pub(crate) fn u16(&mut self, v: u16) {
         self.array(v.to_le_bytes());
     }
 
     /// A little-endian `u32`.
     #[inline(never)]
-    fn u32(&mut self, v: u32) {
+    pub(crate) fn u32(&mut self, v: u32) {
         self.array(v.to_le_bytes());
     }
 
     /// A little-endian `u64`, as two `u32`s (low first).
-    fn u64(&mut self, v: u64) {
+    pub(crate) fn u64(&mut self, v: u64) {
         self.u32(v as u32);
         self.u32((v >> 32) as u32);
     }
@@ -279,6 +281,32 @@ fn put_policy(w: &mut Writer<'_>, p: &Policy) {
     w.u32(p.jitter_seed);
 }
 
+/// `n` zero bytes.
+pub(crate) fn put_zeros(w: &mut Writer<'_>, n: usize) {
+    for _ in 0..n {
+        w.u8(0);
+    }
+}
+
+/// The policy state of a breaker with Snakepit's policy and no history
+/// ([`PolicyParts::neutral`]), encoded (blob offsets 136 to the end of the
+/// buckets).
+#[cfg(not(feature = "policies"))]
+pub(crate) fn put_neutral_policy(w: &mut Writer<'_>, reset_timeout_ms: u32) {
+    // Transitions, slow, stale, ignored; the half-open round.
+    put_zeros(w, 32 + 12);
+    w.u32(reset_timeout_ms);
+    w.u32(reset_timeout_ms);
+    w.u32(Policy::SNAKEPIT.rng_seed());
+    // Time in each state, in the current one, since the probes began,
+    // forced open; the count window's fill, padding, the newest bucket's
+    // age; the outcome bits and the buckets.
+    put_zeros(
+        w,
+        24 + 8 + 8 + 16 + 8 + 8 + 2 * WINDOW_BITS_BYTES + 12 * SNAPSHOT_BUCKETS,
+    );
+}
+
 /// The policy of stored fields; `None` for an unknown code.
 fn policy_of_words(w: [u32; 16]) -> Option<Policy> {
     let [trip, kind, size, bucket, min, rate, slow_ms, slow_rate, threshold, wait, action, judge, backoff, max_open, jitter, seed] =
@@ -344,6 +372,7 @@ fn with_policy(config: Config, policy: Policy) -> Result<Config, Error> {
     }
 }
 
+#[cfg(test)]
 /// Encodes `config` and `p` (taken at snapshot time) into `dst`
 /// ([`SNAPSHOT_LEN`] bytes), its CRC left 0 ([`seal`] writes it).
 fn encode_into(config: &Config, p: &Parts, x: &PolicyParts, dst: &mut [u8]) {
@@ -410,6 +439,31 @@ fn encode_into(config: &Config, p: &Parts, x: &PolicyParts, dst: &mut [u8]) {
     }
 }
 
+/// Encodes `b`'s snapshot at `now_ms` into `dst` ([`SNAPSHOT_LEN`]
+/// bytes) straight from the breaker, field by field (no copy of its state
+/// on the stack: the firmware's stack), its CRC left 0 ([`seal`] writes
+/// it). The same bytes as [`encode_into`] of `to_parts`'s parts.
+#[inline(never)]
+fn encode_breaker(b: &Breaker, now_ms: u64, dst: &mut [u8]) {
+    let config = b.config();
+    let mut w = Writer::new(dst);
+    w.put(&MAGIC);
+    w.u16(SNAPSHOT_VERSION);
+    // Both limits are at most 1024: they fit.
+    w.u16(MAX_WINDOW_CALLS as u16);
+    w.u16(MAX_BUCKETS as u16);
+    // State and flags: written once the fields after them are.
+    w.u16(0);
+    w.u32(config.failure_threshold);
+    w.u32(config.reset_timeout_ms);
+    w.u32(config.half_open_max_calls);
+    put_policy(&mut w, policy_of_config(config));
+    let (state, flags) = b.encode_parts(now_ms, &mut w);
+    if let Some(at) = w.buf.get_mut(10..12) {
+        at.iter_mut().zip([state, flags]).for_each(|(d, s)| *d = s);
+    }
+}
+
 /// Writes the CRC of a breaker blob (`dst`, [`SNAPSHOT_LEN`] bytes) into
 /// its last 4 bytes.
 fn seal(dst: &mut [u8]) {
@@ -423,14 +477,16 @@ fn seal(dst: &mut [u8]) {
 /// `breaker`'s snapshot at `now_ms` into `buf`; returns [`SNAPSHOT_LEN`].
 /// Nothing is written unless the answer is `Ok`.
 pub(crate) fn snapshot(breaker: &Breaker, now_ms: u64, buf: &mut [u8]) -> Result<usize, Error> {
-    let mut parts = Parts::EMPTY;
-    breaker.to_parts(now_ms, &mut parts);
-    write_parts(breaker.config(), &parts, buf)
+    let dst = buf.get_mut(..SNAPSHOT_LEN).ok_or(Error::BufferTooSmall)?;
+    encode_breaker(breaker, now_ms, dst);
+    seal(dst);
+    Ok(SNAPSHOT_LEN)
 }
 
-/// Encodes parts copied from a breaker into `buf`: the part of a snapshot
-/// done outside the slot's lock. Nothing is written unless the answer is
-/// `Ok`.
+/// Encodes parts copied from a breaker into `buf`. Nothing is written
+/// unless the answer is `Ok`. (Tests: the firmware encodes from the
+/// breaker, [`encode_breaker`].)
+#[cfg(test)]
 pub(crate) fn write_parts(config: &Config, parts: &Parts, buf: &mut [u8]) -> Result<usize, Error> {
     // `to_parts` always carries the policy part (only a version 1 blob
     // decodes without one).
@@ -622,22 +678,19 @@ pub(crate) fn write_all_header(w: &mut Writer<'_>, count: u16) {
     w.put(&count.to_le_bytes());
 }
 
-/// Writes one entry of a registry blob: its name field, then its breaker
-/// blob encoded from `parts`, its CRC left 0 ([`seal_all`] computes it
-/// later, outside every lock).
-pub(crate) fn write_entry(w: &mut Writer<'_>, name: &[u8], config: &Config, parts: &Parts) {
+/// Writes one entry of a registry blob: its name field, then the blob of
+/// `b` at `now_ms`, its CRC left 0 ([`seal_all`] computes it later,
+/// outside every lock).
+pub(crate) fn write_entry(w: &mut Writer<'_>, name: &[u8], b: &Breaker, now_ms: u64) {
     let mut field = [0u8; 1 + NAME_MAX];
     if let Some((len, padded)) = field.split_first_mut() {
         *len = name.len() as u8;
         padded.iter_mut().zip(name).for_each(|(d, s)| *d = *s);
     }
     w.put(&field);
-    match (
-        w.buf.get_mut(w.pos..w.pos.saturating_add(SNAPSHOT_LEN)),
-        &parts.policy,
-    ) {
-        (Some(dst), Some(x)) => encode_into(config, parts, x, dst),
-        _ => w.ok = false,
+    match w.buf.get_mut(w.pos..w.pos.saturating_add(SNAPSHOT_LEN)) {
+        Some(dst) => encode_breaker(b, now_ms, dst),
+        None => w.ok = false,
     }
     w.pos = w.pos.saturating_add(SNAPSHOT_LEN);
 }
@@ -781,5 +834,99 @@ impl Breaker {
     /// [`Error::Unsupported`] (a policy this build does not have).
     pub fn restore(config: Config, blob: &[u8], now_ms: u64) -> Result<Self, Error> {
         restore(config, blob, now_ms)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Breakers in many states: closed with failures, open, half-open with
+    /// probes in flight and reported, forced open for a time, with count
+    /// and time windows, backoff and jitter (with policies).
+    fn breakers() -> impl Iterator<Item = Breaker> {
+        let base = Config::default()
+            .with_failure_threshold(3)
+            .with_reset_timeout_ms(100)
+            .with_half_open_max_calls(3);
+        #[cfg(feature = "policies")]
+        let configs = [
+            base,
+            base.with_policy(
+                Policy::SNAKEPIT
+                    .with_trip_rule(TripRule::FailureRate)
+                    .with_window(WindowKind::Count, 5, 0)
+                    .with_minimum_calls(4)
+                    .with_slow_calls(10, 90)
+                    .with_backoff(200, 1_000)
+                    .with_jitter(20, 7)
+                    .with_half_open_judge(ProbeJudge::Rate),
+            ),
+            base.with_policy(
+                Policy::SNAKEPIT
+                    .with_trip_rule(TripRule::FailureRate)
+                    .with_window(WindowKind::Time, 4, 50)
+                    .with_minimum_calls(3),
+            ),
+        ];
+        #[cfg(not(feature = "policies"))]
+        let configs = [base];
+        configs.into_iter().flat_map(|config| {
+            (0..14u64).map(move |steps| {
+                let mut b = Breaker::new(config).unwrap();
+                for t in 0..steps {
+                    let now = 7 + t * 37;
+                    let _ = b.try_acquire(now);
+                    match t % 4 {
+                        0 | 3 => b.record_failure(now),
+                        1 => b.record_success(now),
+                        _ => {
+                            #[cfg(feature = "policies")]
+                            b.record(crate::Outcome::Success, 15, now);
+                            #[cfg(not(feature = "policies"))]
+                            b.record_success(now);
+                        }
+                    }
+                }
+                if steps == 12 {
+                    // Tripped, then a probe in flight.
+                    for _ in 0..3 {
+                        b.record_failure(1_000);
+                    }
+                    let _ = b.try_acquire(2_000);
+                }
+                #[cfg(feature = "policies")]
+                if steps == 13 {
+                    b.force_open_for(500, 400);
+                }
+                b
+            })
+        })
+    }
+
+    /// A snapshot encoded straight from the breaker is byte for byte the
+    /// encoding of its parts, at readings before, at and long after the
+    /// breaker's last record.
+    #[test]
+    fn encoding_from_the_breaker_is_the_parts_encoding() {
+        let mut seen_states = [false; 6];
+        for b in breakers() {
+            for now in [0, 480, 530, 600, 2_020, 5_000, u64::MAX] {
+                let mut direct = [0xA5u8; SNAPSHOT_LEN];
+                assert_eq!(b.snapshot(now, &mut direct), Ok(SNAPSHOT_LEN));
+                let mut parts = Parts::EMPTY;
+                b.to_parts(now, &mut parts);
+                let mut via_parts = [0u8; SNAPSHOT_LEN];
+                assert_eq!(
+                    write_parts(b.config(), &parts, &mut via_parts),
+                    Ok(SNAPSHOT_LEN)
+                );
+                assert_eq!(direct, via_parts, "{b:?} at {now}");
+                seen_states[parts.state as usize] = true;
+            }
+        }
+        assert!(seen_states[State::Open as usize] && seen_states[State::HalfOpen as usize]);
+        #[cfg(feature = "policies")]
+        assert!(seen_states[State::ForcedOpen as usize]);
     }
 }

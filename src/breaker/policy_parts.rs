@@ -3,9 +3,13 @@
 //! buckets, the backoff step.
 #![forbid(unsafe_code)]
 
-use super::super::{PolicyParts, State};
+#[cfg(test)]
+use super::super::PolicyParts;
+use super::super::{Breaker, PolicyView, State, SNAPSHOT_BUCKETS, WINDOW_BITS_BYTES};
+use crate::policy::arith::div_rem;
 use crate::policy::window::Totals;
 use crate::policy::{ProbeJudge, RateWindow, TripRule, WindowKind};
+use crate::snapshot::{put_zeros, Writer, F_FORCED, F_TIMED, F_WINDOW};
 use crate::{Config, Error, Policy};
 
 /// Whether `p` keeps a rate window: a failure-rate rule, or slow calls.
@@ -24,35 +28,142 @@ pub(super) fn keeps_window(p: &Policy) -> bool {
 pub(super) fn checked_window(
     config: &Config,
     state: State,
-    x: &PolicyParts,
+    x: &impl PolicyView,
     now_ms: u64,
     window: Option<&mut RateWindow>,
 ) -> Result<(), Error> {
     let p = &config.policy;
     let max_calls = config.half_open_max_calls;
-    let done = x.half_open_successes.saturating_add(x.half_open_failures);
+    let done = x
+        .half_open_successes()
+        .saturating_add(x.half_open_failures());
     let round_ok = if state != State::HalfOpen {
-        done == 0 && x.half_open_slow == 0
+        done == 0 && x.half_open_slow() == 0
     } else if p.half_open_judge == ProbeJudge::Rate {
-        done < max_calls && x.half_open_slow <= done
+        done < max_calls && x.half_open_slow() <= done
     } else {
-        x.half_open_successes < p.half_open_success_threshold
-            && x.half_open_failures == 0
-            && x.half_open_slow == 0
+        x.half_open_successes() < p.half_open_success_threshold
+            && x.half_open_failures() == 0
+            && x.half_open_slow() == 0
     };
-    let forced_ok = match x.forced {
+    let forced_ok = match x.forced() {
         None => true,
         Some((ms, left)) => state == State::ForcedOpen && ms != 0 && left <= ms,
     };
     if !round_ok
         || !forced_ok
-        || x.rng == 0
-        || !backoff_reachable(p, config.reset_timeout_ms, x.open_base_ms)
-        || !jitter_allows(p, x.open_base_ms, x.open_ms)
+        || x.rng() == 0
+        || !backoff_reachable(p, config.reset_timeout_ms, x.open_base_ms())
+        || !jitter_allows(p, x.open_base_ms(), x.open_ms())
     {
         return Err(Error::BadSnapshot);
     }
     restore_window(p, x, now_ms, window).ok_or(Error::BadSnapshot)
+}
+
+/// The policy state a snapshot carries, as it stands at `now_ms`, encoded
+/// straight into `w` field by field (the blob's offsets 136 to the end of
+/// the buckets): what `policy_parts` copies, in the blob's order (the
+/// snapshot tests hold the two together). Returns the blob's flags among
+/// `F_TIMED`, `F_WINDOW` and `F_FORCED`.
+pub(super) fn encode_policy(b: &Breaker, now_ms: u64, w: &mut Writer<'_>) -> u8 {
+    let e = &b.ext;
+    let p = &b.config.policy;
+    w.u64(e.transitions.get());
+    w.u64(e.slow_count.get());
+    w.u64(e.stale_count.get());
+    w.u64(e.ignored_count.get());
+    w.u32(e.half_open_successes);
+    w.u32(e.half_open_failures);
+    w.u32(e.half_open_slow);
+    w.u32(e.open_base_ms);
+    w.u32(e.open_ms);
+    w.u32(e.rng);
+    for t in &e.time_in_ms {
+        w.u64(t.get());
+    }
+    let mut flags = 0;
+    if b.flags.timed() {
+        flags |= F_TIMED;
+        w.u64(now_ms.saturating_sub(e.state_since_ms.get()));
+    } else {
+        w.u64(0);
+    }
+    w.u64(if b.state == State::HalfOpen {
+        now_ms.saturating_sub(e.probes_since_ms.get())
+    } else {
+        0
+    });
+    let ms = e.forced_ms.get();
+    if b.state == State::ForcedOpen && ms != 0 {
+        flags |= F_FORCED;
+        let elapsed = now_ms.saturating_sub(e.forced_since_ms.get());
+        w.u64(ms);
+        w.u64(ms.saturating_sub(elapsed));
+    } else {
+        w.u64(0);
+        w.u64(0);
+    }
+    // A breaker without a rate rule keeps no window (a time window may
+    // still hold a bucket start, with nothing in it): none is written, as
+    // none is restored.
+    let kind = b.has_window().then_some(p.window_kind);
+    let mut failed = [0u8; WINDOW_BITS_BYTES];
+    let mut slow = [0u8; WINDOW_BITS_BYTES];
+    let mut fill: u16 = 0;
+    if kind == Some(WindowKind::Count) {
+        for (k, (f, s)) in e.window.count_outcomes(p).enumerate() {
+            set_bit(&mut failed, k, f);
+            set_bit(&mut slow, k, s);
+            fill = fill.saturating_add(1);
+        }
+    }
+    w.u16(fill);
+    w.u16(0);
+    w.u32(0);
+    // A time window as it stands at `now_ms` (as `RateWindow::aged` moves
+    // it, without a copy of the window): the `k` buckets that expired by
+    // then are left out (the rest move back `k` places, empty ones after
+    // them), and the newest one's start is at most a bucket old.
+    let mut expired = 0;
+    let mut newest = None;
+    if kind == Some(WindowKind::Time) {
+        let start = e.window.newest_bucket_start(p);
+        newest = start;
+        if let Some(elapsed) = start.and_then(|s| now_ms.checked_sub(s)) {
+            let (k, into) = div_rem(elapsed, p.bucket_ms.max(1));
+            if k != 0 {
+                expired = usize::try_from(k).unwrap_or(usize::MAX);
+                newest = Some(now_ms.saturating_sub(u64::from(into)));
+            }
+        }
+    }
+    match newest {
+        Some(start) => {
+            flags |= F_WINDOW;
+            w.u64(now_ms.saturating_sub(start));
+        }
+        None => w.u64(0),
+    }
+    for &byte in failed.iter().chain(&slow) {
+        w.u8(byte);
+    }
+    let mut written = 0;
+    if kind == Some(WindowKind::Time) {
+        for t in e
+            .window
+            .time_buckets(p)
+            .skip(expired)
+            .take(SNAPSHOT_BUCKETS)
+        {
+            w.u32(t.calls);
+            w.u32(t.failures);
+            w.u32(t.slow);
+            written += 1;
+        }
+    }
+    put_zeros(w, 12 * SNAPSHOT_BUCKETS.saturating_sub(written));
+    flags
 }
 
 /// Sets bit `k` of `bits` (oldest first, bit k of byte k / 8).
@@ -64,6 +175,7 @@ pub(super) fn set_bit(bits: &mut [u8], k: usize, on: bool) {
     }
 }
 
+#[cfg(test)]
 pub(super) fn get_bit(bits: &[u8], k: usize) -> bool {
     bits.get(k / 8).is_some_and(|b| (b >> (k % 8)) & 1 != 0)
 }
@@ -105,14 +217,15 @@ fn jitter_allows(p: &Policy, base: u32, open: u32) -> bool {
 /// given.
 fn restore_window(
     p: &Policy,
-    x: &PolicyParts,
+    x: &impl PolicyView,
     now_ms: u64,
     out: Option<&mut RateWindow>,
 ) -> Option<()> {
     let has = keeps_window(p);
     let size = p.window_size as usize;
-    let fill = usize::from(x.window_fill);
-    let no_buckets = x.newest_bucket_age_ms.is_none() && x.buckets.iter().all(|t| *t == [0; 3]);
+    let fill = usize::from(x.window_fill());
+    let no_buckets =
+        x.newest_bucket_age_ms().is_none() && (0..SNAPSHOT_BUCKETS).all(|i| x.bucket(i) == [0; 3]);
     match p.window_kind {
         _ if !has => {
             if !(fill == 0 && bits_clear_from(x, 0) && no_buckets) {
@@ -138,7 +251,7 @@ fn restore_window(
             if fill != 0 || !bits_clear_from(x, 0) {
                 return None;
             }
-            if x.buckets.iter().skip(size).any(|t| *t != [0; 3]) {
+            if (size..SNAPSHOT_BUCKETS).any(|i| x.bucket(i) != [0; 3]) {
                 return None;
             }
             match out {
@@ -150,27 +263,21 @@ fn restore_window(
 }
 
 /// Whether no outcome bit is set from call `from` on.
-fn bits_clear_from(x: &PolicyParts, from: usize) -> bool {
-    (from..x.window_failed.len() * 8)
-        .all(|k| !get_bit(&x.window_failed, k) && !get_bit(&x.window_slow, k))
+fn bits_clear_from(x: &impl PolicyView, from: usize) -> bool {
+    (from..WINDOW_BITS_BYTES * 8).all(|k| !x.failed_bit(k) && !x.slow_bit(k))
 }
 
 /// A count window's part of [`restore_window`], once checked (`window_fill`
 /// calls, at most the window's size): the window that records them, oldest
 /// first, into an empty one (as `RateWindow::from_count_outcomes` builds
 /// it), recorded in place in `out` (no window on the stack).
-fn count_window(p: &Policy, x: &PolicyParts, out: &mut RateWindow) {
+fn count_window(p: &Policy, x: &impl PolicyView, out: &mut RateWindow) {
     // `RateWindow::from_count_outcomes` (test-only) is the rule this
     // follows: the restore tests and
     // `check_parts_answers_as_building_the_breaker_does` hold them together.
     *out = RateWindow::EMPTY;
-    for k in 0..usize::from(x.window_fill) {
-        out.record(
-            p,
-            get_bit(&x.window_failed, k),
-            get_bit(&x.window_slow, k),
-            0,
-        );
+    for k in 0..usize::from(x.window_fill()) {
+        out.record(p, x.failed_bit(k), x.slow_bit(k), 0);
     }
 }
 
@@ -178,36 +285,40 @@ fn count_window(p: &Policy, x: &PolicyParts, out: &mut RateWindow) {
 /// checks of [`time_window`] (`RateWindow::from_time_buckets`'s refusals):
 /// the newest bucket at most a bucket old, no bucket with more failures or
 /// slow calls than calls, no calls in a window that has not started.
-fn time_buckets_ok(p: &Policy, x: &PolicyParts) -> Option<()> {
+fn time_buckets_ok(p: &Policy, x: &impl PolicyView) -> Option<()> {
     let size = p.window_size as usize;
-    let started = match x.newest_bucket_age_ms {
+    let started = match x.newest_bucket_age_ms() {
         Some(age) if age >= u64::from(p.bucket_ms) => return None,
         Some(_) => true,
         None => false,
     };
-    let ok = x.buckets.iter().take(size).all(|&[calls, failures, slow]| {
-        failures <= calls && slow <= calls && (started || calls == 0)
-    });
+    let ok = (0..size.min(SNAPSHOT_BUCKETS))
+        .map(|i| x.bucket(i))
+        .all(|[calls, failures, slow]| {
+            failures <= calls && slow <= calls && (started || calls == 0)
+        });
     ok.then_some(())
 }
 
 /// A time window's part of [`restore_window`], written to `out`, in a
 /// frame of its own.
 #[inline(never)]
-fn time_window(p: &Policy, x: &PolicyParts, now_ms: u64, out: &mut RateWindow) -> Option<()> {
+fn time_window(p: &Policy, x: &impl PolicyView, now_ms: u64, out: &mut RateWindow) -> Option<()> {
     let size = p.window_size as usize;
     // The newest bucket is at most a bucket old (the snapshot aged the
     // window to its reading).
-    let start = match x.newest_bucket_age_ms {
+    let start = match x.newest_bucket_age_ms() {
         Some(age) if age >= u64::from(p.bucket_ms) => return None,
         Some(age) => Some(now_ms.saturating_sub(age)),
         None => None,
     };
-    let buckets = x.buckets.iter().take(size).map(|t| Totals {
-        calls: t[0],
-        failures: t[1],
-        slow: t[2],
-    });
+    let buckets = (0..size.min(SNAPSHOT_BUCKETS))
+        .map(|i| x.bucket(i))
+        .map(|t| Totals {
+            calls: t[0],
+            failures: t[1],
+            slow: t[2],
+        });
     RateWindow::time_buckets_into(p, start, buckets, out)
 }
 

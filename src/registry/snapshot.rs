@@ -179,16 +179,12 @@ impl<const N: usize> Registry<N> {
             // encoded after the lock is released. On firmware with
             // policies, encoded from its lent slot instead.
             let mut copy = Breaker::VACANT;
-            let mut parts = Parts::EMPTY;
             for (i, slot) in self.slots.iter().enumerate() {
                 let Some(name) = named(i) else { continue };
                 if Self::ENCODE_IN_SLOT {
                     Self::access_if(slot, Slot::any, |s| {
                         self.fast.with_counts(s.id(), &s.breaker, |b| {
-                            name.with_bytes(|name| {
-                                b.to_parts(now_ms, &mut parts);
-                                snapshot::write_entry(&mut w, name, b.config(), &parts)
-                            })
+                            name.with_bytes(|name| snapshot::write_entry(&mut w, name, b, now_ms))
                         })
                     })?;
                     continue;
@@ -199,10 +195,7 @@ impl<const N: usize> Registry<N> {
                             .with_counts(s.id(), &s.breaker, |b| copy.clone_from(b));
                     }
                 })?;
-                name.with_bytes(|name| {
-                    copy.to_parts(now_ms, &mut parts);
-                    snapshot::write_entry(&mut w, name, copy.config(), &parts)
-                });
+                name.with_bytes(|name| snapshot::write_entry(&mut w, name, &copy, now_ms));
             }
             Ok(count)
         })()?;
