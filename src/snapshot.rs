@@ -89,7 +89,9 @@
 //! does not read it.
 #![forbid(unsafe_code)]
 
-use crate::breaker::{Parts, PolicyParts, SNAPSHOT_BUCKETS, WINDOW_BITS_BYTES};
+use crate::breaker::{bit, PartsView, PolicyView, SNAPSHOT_BUCKETS, WINDOW_BITS_BYTES};
+#[cfg(test)]
+use crate::breaker::{Parts, PolicyParts};
 use crate::name::{Name, NAME_MAX};
 use crate::policy::{MAX_BUCKETS, MAX_WINDOW_CALLS};
 use crate::{Breaker, Config, Error, Policy, ProbeJudge, State, TripRule, WaitAction, WindowKind};
@@ -497,14 +499,173 @@ pub(crate) fn write_parts(config: &Config, parts: &Parts, buf: &mut [u8]) -> Res
     Ok(SNAPSHOT_LEN)
 }
 
-/// Decodes a breaker blob (version 1 or 2) into `parts` (in place: this
-/// runs on small stacks); returns its config. CRC and ranges checked; on
-/// error `parts` may be partly written.
+/// A checked breaker blob (version 1 or 2), read in place field by field
+/// ([`decode`] checked it: the CRC, the codes, the flags and what they
+/// cover): a breaker's state as a snapshot carries it without a copy of
+/// it on the stack (the firmware's stack).
+#[derive(Clone, Copy)]
+pub(crate) struct BlobParts<'a> {
+    blob: &'a [u8],
+    v1: bool,
+}
+
+impl BlobParts<'_> {
+    fn u8_at(&self, at: usize) -> u8 {
+        self.blob.get(at).copied().unwrap_or(0)
+    }
+    fn u32_at(&self, at: usize) -> u32 {
+        let mut r = Reader::new(self.blob.get(at..).unwrap_or_default());
+        r.u32().unwrap_or(0)
+    }
+    fn u64_at(&self, at: usize) -> u64 {
+        let mut r = Reader::new(self.blob.get(at..).unwrap_or_default());
+        r.u64().unwrap_or(0)
+    }
+    /// The u64 at `at` if flag `bit` is set (version 2).
+    fn flagged(&self, bit: u8, at: usize) -> Option<u64> {
+        (self.u8_at(11) & bit != 0).then(|| self.u64_at(at))
+    }
+    /// Where the time buckets start (version 2).
+    const BUCKETS_AT: usize = 264 + 2 * WINDOW_BITS_BYTES;
+}
+
+impl PartsView for BlobParts<'_> {
+    type Policy = Self;
+    fn state(&self) -> State {
+        let code = self.u8_at(if self.v1 { 20 } else { 10 });
+        State::from_code(u32::from(code)).unwrap_or(State::Closed)
+    }
+    fn failure_count(&self) -> u32 {
+        self.u32_at(if self.v1 { 24 } else { 88 })
+    }
+    fn half_open_calls(&self) -> u32 {
+        self.u32_at(if self.v1 { 32 } else { 92 })
+    }
+    fn failure_total(&self) -> u64 {
+        // Version 1 kept no lifetime failure count: the failures it knew of.
+        if self.v1 {
+            u64::from(self.failure_count())
+        } else {
+            self.u64_at(96)
+        }
+    }
+    fn success_count(&self) -> u64 {
+        if self.v1 {
+            self.u32_at(28).into()
+        } else {
+            self.u64_at(104)
+        }
+    }
+    fn rejected_count(&self) -> u64 {
+        if self.v1 {
+            self.u32_at(36).into()
+        } else {
+            self.u64_at(112)
+        }
+    }
+    fn admitted_count(&self) -> u64 {
+        if self.v1 {
+            self.u32_at(40).into()
+        } else {
+            self.u64_at(120)
+        }
+    }
+    fn since_failure_ms(&self) -> Option<u64> {
+        if self.v1 {
+            (self.u8_at(21) == 1).then(|| self.u64_at(44))
+        } else {
+            self.flagged(F_FAILURE, 128)
+        }
+    }
+    fn policy(&self) -> Option<&Self> {
+        (!self.v1).then_some(self)
+    }
+}
+
+/// Version 2's policy state (a version 1 blob has none: `policy()` is
+/// `None`).
+impl PolicyView for BlobParts<'_> {
+    fn transitions(&self) -> u64 {
+        self.u64_at(136)
+    }
+    fn slow_count(&self) -> u64 {
+        self.u64_at(144)
+    }
+    fn stale_count(&self) -> u64 {
+        self.u64_at(152)
+    }
+    fn ignored_count(&self) -> u64 {
+        self.u64_at(160)
+    }
+    fn half_open_successes(&self) -> u32 {
+        self.u32_at(168)
+    }
+    fn half_open_failures(&self) -> u32 {
+        self.u32_at(172)
+    }
+    fn half_open_slow(&self) -> u32 {
+        self.u32_at(176)
+    }
+    fn open_base_ms(&self) -> u32 {
+        self.u32_at(180)
+    }
+    fn open_ms(&self) -> u32 {
+        self.u32_at(184)
+    }
+    fn rng(&self) -> u32 {
+        self.u32_at(188)
+    }
+    fn time_in_state_ms(&self, i: usize) -> u64 {
+        if i < 3 {
+            self.u64_at(192 + 8 * i)
+        } else {
+            0
+        }
+    }
+    fn state_age_ms(&self) -> Option<u64> {
+        self.flagged(F_TIMED, 216)
+    }
+    fn probes_age_ms(&self) -> u64 {
+        self.u64_at(224)
+    }
+    fn forced(&self) -> Option<(u64, u64)> {
+        self.flagged(F_FORCED, 232).map(|ms| (ms, self.u64_at(240)))
+    }
+    fn window_fill(&self) -> u16 {
+        u16::from_le_bytes([self.u8_at(248), self.u8_at(249)])
+    }
+    fn failed_bit(&self, k: usize) -> bool {
+        k < 8 * WINDOW_BITS_BYTES && bit(self.blob.get(264..).unwrap_or_default(), k)
+    }
+    fn slow_bit(&self, k: usize) -> bool {
+        k < 8 * WINDOW_BITS_BYTES
+            && bit(
+                self.blob.get(264 + WINDOW_BITS_BYTES..).unwrap_or_default(),
+                k,
+            )
+    }
+    fn newest_bucket_age_ms(&self) -> Option<u64> {
+        self.flagged(F_WINDOW, 256)
+    }
+    fn bucket(&self, i: usize) -> [u32; 3] {
+        if i >= SNAPSHOT_BUCKETS {
+            return [0; 3];
+        }
+        let at = Self::BUCKETS_AT + 12 * i;
+        [self.u32_at(at), self.u32_at(at + 4), self.u32_at(at + 8)]
+    }
+}
+
+/// Checks a breaker blob (version 1 or 2): magic, version, limits, CRC,
+/// then every field that has a range (the state, the flags and the values
+/// behind them, the padding, the config's codes and the config itself);
+/// writes its config to `config` and returns the blob to read its state
+/// from. On error `config` may be partly written.
 #[inline(never)]
-pub(crate) fn decode(blob: &[u8], parts: &mut Parts) -> Result<Config, Error> {
+pub(crate) fn decode<'a>(blob: &'a [u8], config: &mut Config) -> Result<BlobParts<'a>, Error> {
     let version = check_header(&mut Reader::new(blob), MAGIC)?;
     if version == 1 {
-        return decode_v1(blob, parts);
+        return decode_v1(blob, config);
     }
     let mut r = Reader::new(blob);
     let _ = r.take::<6>();
@@ -516,18 +677,37 @@ pub(crate) fn decode(blob: &[u8], parts: &mut Parts) -> Result<Config, Error> {
             Error::SnapshotVersion
         });
     }
-    let mut r = Reader::new(verified(blob, SNAPSHOT_LEN)?);
-    let _ = r.take::<10>();
-    // Read straight into the parts (no arrays in between: this runs on
-    // small stacks).
-    parts.since_failure_ms = None;
-    let x = parts.policy.insert(PolicyParts::neutral(&Config::ZERO));
+    let body = verified(blob, SNAPSHOT_LEN)?;
+    let parts = BlobParts {
+        blob: body,
+        v1: false,
+    };
+    let flags = parts.u8_at(11);
+    // A value behind a clear flag is 0: one encoding per state.
+    let zero_unless = |bit: u8, at: usize| flags & bit != 0 || parts.u64_at(at) == 0;
+    let ok = State::from_code(u32::from(parts.u8_at(10))).is_some()
+        && flags & !(F_FAILURE | F_TIMED | F_WINDOW | F_FORCED) == 0
+        && zero_unless(F_FAILURE, 128)
+        && zero_unless(F_TIMED, 216)
+        && zero_unless(F_FORCED, 232)
+        && zero_unless(F_FORCED, 240)
+        && zero_unless(F_WINDOW, 256)
+        && (250..256).all(|at| parts.u8_at(at) == 0);
+    if !ok {
+        return Err(Error::BadSnapshot);
+    }
+    let mut r = Reader::new(body.get(12..).unwrap_or_default());
+    read_config(&mut r, config)?;
+    Ok(parts)
+}
+
+/// Reads a version 2 blob's config (the 3 core fields, then the policy's
+/// 16) into `config`: [`Error::BadSnapshot`] for an unknown code or an
+/// invalid config, [`Error::Unsupported`] for a policy this build does not
+/// have.
+#[inline(never)]
+fn read_config(r: &mut Reader<'_>, config: &mut Config) -> Result<(), Error> {
     let fields = (|| {
-        parts.state = State::from_code(u32::from(r.u8()?))?;
-        let flags = r.u8()?;
-        if flags & !(F_FAILURE | F_TIMED | F_WINDOW | F_FORCED) != 0 {
-            return None;
-        }
         let base = Config::default()
             .with_failure_threshold(r.u32()?)
             .with_reset_timeout_ms(r.u32()?)
@@ -536,68 +716,18 @@ pub(crate) fn decode(blob: &[u8], parts: &mut Parts) -> Result<Config, Error> {
         for v in &mut words {
             *v = r.u32()?;
         }
-        let policy = policy_of_words(words)?;
-        parts.failure_count = r.u32()?;
-        parts.half_open_calls = r.u32()?;
-        parts.failure_total = r.u64()?;
-        parts.success_count = r.u64()?;
-        parts.rejected_count = r.u64()?;
-        parts.admitted_count = r.u64()?;
-        let since = r.u64()?;
-        x.transitions = r.u64()?;
-        x.slow_count = r.u64()?;
-        x.stale_count = r.u64()?;
-        x.ignored_count = r.u64()?;
-        x.half_open_successes = r.u32()?;
-        x.half_open_failures = r.u32()?;
-        x.half_open_slow = r.u32()?;
-        x.open_base_ms = r.u32()?;
-        x.open_ms = r.u32()?;
-        x.rng = r.u32()?;
-        for v in &mut x.time_in_state_ms {
-            *v = r.u64()?;
-        }
-        let state_age = r.u64()?;
-        x.probes_age_ms = r.u64()?;
-        let forced_ms = r.u64()?;
-        let forced_left = r.u64()?;
-        x.window_fill = r.u16()?;
-        if r.take::<6>()? != [0; 6] {
-            return None;
-        }
-        let newest_age = r.u64()?;
-        x.window_failed = r.take::<WINDOW_BITS_BYTES>()?;
-        x.window_slow = r.take::<WINDOW_BITS_BYTES>()?;
-        for b in &mut x.buckets {
-            for v in b.iter_mut() {
-                *v = r.u32()?;
-            }
-        }
-        // A value behind a clear flag is 0: one encoding per state.
-        let flagged = |bit: u8, v: u64| match flags & bit {
-            0 if v != 0 => Err(()),
-            0 => Ok(None),
-            _ => Ok(Some(v)),
-        };
-        x.state_age_ms = flagged(F_TIMED, state_age).ok()?;
-        x.newest_bucket_age_ms = flagged(F_WINDOW, newest_age).ok()?;
-        x.forced = match flags & F_FORCED {
-            0 if forced_ms != 0 || forced_left != 0 => return None,
-            0 => None,
-            _ => Some((forced_ms, forced_left)),
-        };
-        parts.since_failure_ms = flagged(F_FAILURE, since).ok()?;
-        Some((base, policy))
+        Some((base, policy_of_words(words)?))
     })();
     let (base, policy) = fields.ok_or(Error::BadSnapshot)?;
-    let config = with_policy(base, policy)?;
-    config.validate().map_err(|_| Error::BadSnapshot)?;
-    Ok(config)
+    *config = with_policy(base, policy)?;
+    config.validate().map_err(|_| Error::BadSnapshot)
 }
 
-/// Decodes a version 1 blob (Snakepit's state only, 32-bit counters).
-fn decode_v1(blob: &[u8], out: &mut Parts) -> Result<Config, Error> {
-    let mut r = Reader::new(verified(blob, V1_LEN)?);
+/// Checks a version 1 blob (Snakepit's state only, 32-bit counters): the
+/// state read from it has empty policy state.
+fn decode_v1<'a>(blob: &'a [u8], config: &mut Config) -> Result<BlobParts<'a>, Error> {
+    let body = verified(blob, V1_LEN)?;
+    let mut r = Reader::new(body);
     let _ = r.take::<6>();
     let fields = (|| {
         if r.u16()? != 0 {
@@ -607,67 +737,43 @@ fn decode_v1(blob: &[u8], out: &mut Parts) -> Result<Config, Error> {
             .with_failure_threshold(r.u32()?)
             .with_reset_timeout_ms(r.u32()?)
             .with_half_open_max_calls(r.u32()?);
-        let state = match r.u8()? {
-            0 => State::Closed,
-            1 => State::Open,
-            2 => State::HalfOpen,
-            _ => return None,
-        };
-        let has_failure = match r.u8()? {
-            0 => false,
-            1 => true,
-            _ => return None,
-        };
-        if r.u16()? != 0 {
+        let state_ok = r.u8()? <= 2;
+        let has_failure = r.u8()?;
+        if !state_ok || has_failure > 1 || r.u16()? != 0 {
             return None;
         }
-        let failure_count = r.u32()?;
-        let success_count = r.u32()?;
-        let half_open_calls = r.u32()?;
-        let rejected_count = r.u32()?;
-        let admitted_count = r.u32()?;
+        let _counts = r.take::<20>()?;
         let since = r.u64()?;
-        if !has_failure && since != 0 {
+        if has_failure == 0 && since != 0 {
             return None;
         }
-        let parts = Parts {
-            state,
-            failure_count,
-            half_open_calls,
-            // Version 1 kept no lifetime failure count: the failures it
-            // knew of.
-            failure_total: u64::from(failure_count),
-            success_count: u64::from(success_count),
-            rejected_count: u64::from(rejected_count),
-            admitted_count: u64::from(admitted_count),
-            since_failure_ms: has_failure.then_some(since),
-            policy: None,
-        };
-        Some((config, parts))
+        Some(config)
     })();
-    let (config, parts) = fields.ok_or(Error::BadSnapshot)?;
+    *config = fields.ok_or(Error::BadSnapshot)?;
     config.validate().map_err(|_| Error::BadSnapshot)?;
-    *out = parts;
-    Ok(config)
+    Ok(BlobParts {
+        blob: body,
+        v1: true,
+    })
 }
 
-/// Decodes `blob` into `parts` and checks it against `config` (the one it
-/// must have been taken with): the part of a restore done outside every
-/// lock.
+/// Decodes `blob` and checks it against `config` (the one it must have
+/// been taken with): the part of a restore done outside every lock.
 #[inline(never)]
-pub(crate) fn decode_for(config: &Config, blob: &[u8], parts: &mut Parts) -> Result<(), Error> {
+pub(crate) fn decode_for<'a>(config: &Config, blob: &'a [u8]) -> Result<BlobParts<'a>, Error> {
     config.validate()?;
-    if decode(blob, parts)? != *config {
+    let mut decoded = Config::ZERO;
+    let parts = decode(blob, &mut decoded)?;
+    if decoded != *config {
         return Err(Error::ConfigMismatch);
     }
-    Ok(())
+    Ok(parts)
 }
 
 /// A breaker restored from `blob` on a clock reading `now_ms`; `config`
 /// must be the one the snapshot was taken with.
 pub(crate) fn restore(config: Config, blob: &[u8], now_ms: u64) -> Result<Breaker, Error> {
-    let mut parts = Parts::EMPTY;
-    decode_for(&config, blob, &mut parts)?;
+    let parts = decode_for(&config, blob)?;
     Breaker::from_parts(config, &parts, now_ms).map_err(|_| Error::BadSnapshot)
 }
 
@@ -785,19 +891,22 @@ pub(crate) fn entry_name(entry: &[u8]) -> Result<Name, Error> {
     Name::from_slice(name).map_err(|_| Error::BadSnapshot)
 }
 
-/// The config and state of an entry of a registry blob (a registry blob
-/// has no config given alongside it: the entry carries it), decoded and
-/// range-checked.
-pub(crate) fn entry_parts(entry: &[u8], parts: &mut Parts) -> Result<Config, Error> {
-    decode(entry.get(1 + NAME_MAX..).ok_or(Error::BadSnapshot)?, parts)
+/// The config (into `config`) and state of an entry of a registry blob (a
+/// registry blob has no config given alongside it: the entry carries it),
+/// decoded and range-checked.
+pub(crate) fn entry_parts<'a>(
+    entry: &'a [u8],
+    config: &mut Config,
+) -> Result<BlobParts<'a>, Error> {
+    decode(entry.get(1 + NAME_MAX..).ok_or(Error::BadSnapshot)?, config)
 }
 
 /// Checks that an entry of a registry blob restores, on a clock reading
 /// `now_ms`, without building its breaker: what
 /// [`entry_parts`] and `Breaker::set_parts` would refuse.
 pub(crate) fn entry_check(entry: &[u8], now_ms: u64) -> Result<(), Error> {
-    let mut parts = Parts::EMPTY;
-    let config = entry_parts(entry, &mut parts)?;
+    let mut config = Config::ZERO;
+    let parts = entry_parts(entry, &mut config)?;
     Breaker::check_parts(&config, &parts, now_ms)
 }
 

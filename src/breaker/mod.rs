@@ -16,9 +16,9 @@ mod hooks;
 mod parts;
 mod types;
 
-pub(crate) use parts::{
-    Parts, PartsView, PolicyParts, PolicyView, SNAPSHOT_BUCKETS, WINDOW_BITS_BYTES,
-};
+pub(crate) use parts::{bit, PartsView, PolicyView, SNAPSHOT_BUCKETS, WINDOW_BITS_BYTES};
+#[cfg(test)]
+pub(crate) use parts::{Parts, PolicyParts};
 pub use types::{Permit, Reason, State, Stats, Transition};
 
 use crate::{CallError, Clock, Config, Error};

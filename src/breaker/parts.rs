@@ -9,6 +9,7 @@ use crate::{Config, Error};
 /// A breaker's state as a snapshot carries it (see [`crate::snapshot`]):
 /// a plain copy, taken under the slot's lock, with every clock reading
 /// turned into an age at the snapshot's reading.
+#[cfg(test)]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Parts {
     pub state: State,
@@ -24,6 +25,7 @@ pub(crate) struct Parts {
     pub policy: Option<PolicyParts>,
 }
 
+#[cfg(test)]
 impl Parts {
     /// Parts to decode into: a closed breaker's, without policy state.
     pub(crate) const EMPTY: Parts = Parts {
@@ -46,6 +48,7 @@ pub(crate) const SNAPSHOT_BUCKETS: usize = crate::policy::MAX_BUCKETS as usize;
 
 /// The policy state a snapshot carries (format version 2). A build
 /// without policies writes Snakepit's neutral values.
+#[cfg(test)]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct PolicyParts {
     pub transitions: u64,
@@ -77,6 +80,7 @@ pub(crate) struct PolicyParts {
     pub buckets: [[u32; 3]; SNAPSHOT_BUCKETS],
 }
 
+#[cfg(test)]
 impl PolicyParts {
     /// What a breaker with Snakepit's policy and no history carries.
     pub(crate) const fn neutral(config: &Config) -> PolicyParts {
@@ -105,9 +109,9 @@ impl PolicyParts {
 }
 
 /// Read access to a breaker's state as a snapshot carries it, field by
-/// field: the owned [`Parts`] (tests), or a checked blob read in place
+/// field: the owned `Parts` (tests), or a checked blob read in place
 /// (`snapshot::BlobParts`: no copy of the state on the stack, the
-/// firmware's stack). The methods are [`Parts`]'s fields.
+/// firmware's stack). The methods are `Parts`'s fields.
 pub(crate) trait PartsView {
     /// The policy state's view.
     type Policy: PolicyView;
@@ -123,8 +127,10 @@ pub(crate) trait PartsView {
     fn policy(&self) -> Option<&Self::Policy>;
 }
 
-/// Read access to the policy state a snapshot carries: [`PolicyParts`]'s
+/// Read access to the policy state a snapshot carries: `PolicyParts`'s
 /// fields, the arrays by index.
+// Without policies only the neutrality check reads it (some fields not).
+#[cfg_attr(not(feature = "policies"), allow(dead_code))]
 pub(crate) trait PolicyView {
     fn transitions(&self) -> u64;
     fn slow_count(&self) -> u64;
@@ -152,6 +158,7 @@ pub(crate) trait PolicyView {
     fn bucket(&self, i: usize) -> [u32; 3];
 }
 
+#[cfg(test)]
 impl PartsView for Parts {
     type Policy = PolicyParts;
     fn state(&self) -> State {
@@ -183,6 +190,7 @@ impl PartsView for Parts {
     }
 }
 
+#[cfg(test)]
 impl PolicyView for PolicyParts {
     fn transitions(&self) -> u64 {
         self.transitions

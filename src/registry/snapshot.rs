@@ -5,7 +5,6 @@
 
 use super::names::NameWords;
 use super::{Registry, Slot};
-use crate::breaker::Parts;
 use crate::slot::SlotCell;
 use crate::snapshot::{self, Writer, ALL_OVERHEAD, ENTRY_LEN};
 use crate::{Breaker, Config, Error, Id};
@@ -98,8 +97,7 @@ impl<const N: usize> Registry<N> {
         now_ms: u64,
     ) -> Result<Id, Error> {
         let name = NameWords::new(name)?;
-        let mut parts = Parts::EMPTY;
-        snapshot::decode_for(config, blob, &mut parts)?;
+        let parts = snapshot::decode_for(config, blob)?;
         // Every check of the snapshot before name and room are decided.
         Breaker::check_parts(config, &parts, now_ms)?;
         self.insert_with(&self.names.begin()?, &name, |b| {
@@ -254,7 +252,7 @@ impl<const N: usize> Registry<N> {
         // (a `create`'s). The structural token keeps every other create,
         // remove and restore out meanwhile: nothing can fail any more.
         let token = self.names.begin()?;
-        let mut parts = Parts::EMPTY;
+        let mut config = Config::ZERO;
         for entry in entries.iter() {
             let name = NameWords::new(&snapshot::entry_name(entry)?)?;
             if token.table().find(&name).is_some() {
@@ -265,7 +263,7 @@ impl<const N: usize> Registry<N> {
             return Err(Error::RegistryFull);
         }
         for entry in entries.iter() {
-            let config = snapshot::entry_parts(entry, &mut parts)?;
+            let parts = snapshot::entry_parts(entry, &mut config)?;
             let name = NameWords::new(&snapshot::entry_name(entry)?)?;
             self.insert_with(&token, &name, |b| {
                 b.restore_in_place(&config, &parts, now_ms)
