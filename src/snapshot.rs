@@ -217,9 +217,6 @@ impl<'a> Reader<'a> {
         <[u8; K]>::try_from(bytes).ok()
     }
 
-    fn u8(&mut self) -> Option<u8> {
-        self.take::<1>().map(|[b]| b)
-    }
     fn u16(&mut self) -> Option<u16> {
         self.take().map(u16::from_le_bytes)
     }
@@ -262,25 +259,72 @@ fn verified(blob: &[u8], len: usize) -> Result<&[u8], Error> {
     Ok(body)
 }
 
-/// Writes the policy fields as the blob stores them (`fusebox_config`'s
-/// order), one by one (no array of them on the stack).
+/// The policy fields as the blob stores them (`fusebox_config`'s order),
+/// each passed to `f` (no array of them on the stack).
+#[inline(always)]
+fn policy_words(p: &Policy, mut f: impl FnMut(u32)) {
+    f(p.trip_rule as u32);
+    f(p.window_kind as u32);
+    f(p.window_size);
+    f(p.bucket_ms);
+    f(p.minimum_calls);
+    f(p.failure_rate_percent);
+    f(p.slow_call_ms);
+    f(p.slow_call_rate_percent);
+    f(p.half_open_success_threshold);
+    f(p.half_open_max_wait_ms);
+    f(p.half_open_wait_action as u32);
+    f(p.half_open_judge as u32);
+    f(p.backoff_percent);
+    f(p.max_open_ms);
+    f(p.jitter_percent);
+    f(p.jitter_seed);
+}
+
+/// Writes the policy fields as the blob stores them.
 fn put_policy(w: &mut Writer<'_>, p: &Policy) {
-    w.u32(p.trip_rule as u32);
-    w.u32(p.window_kind as u32);
-    w.u32(p.window_size);
-    w.u32(p.bucket_ms);
-    w.u32(p.minimum_calls);
-    w.u32(p.failure_rate_percent);
-    w.u32(p.slow_call_ms);
-    w.u32(p.slow_call_rate_percent);
-    w.u32(p.half_open_success_threshold);
-    w.u32(p.half_open_max_wait_ms);
-    w.u32(p.half_open_wait_action as u32);
-    w.u32(p.half_open_judge as u32);
-    w.u32(p.backoff_percent);
-    w.u32(p.max_open_ms);
-    w.u32(p.jitter_percent);
-    w.u32(p.jitter_seed);
+    policy_words(p, |v| w.u32(v));
+}
+
+/// Reads the policy fields as the blob stores them into `p`, field by
+/// field (no array or second policy on the stack); `None` for an unknown
+/// code (then `p` may be partly written).
+fn read_policy(r: &mut Reader<'_>, p: &mut Policy) -> Option<()> {
+    p.trip_rule = match r.u32()? {
+        0 => TripRule::Cumulative,
+        1 => TripRule::Consecutive,
+        2 => TripRule::FailureRate,
+        _ => return None,
+    };
+    p.window_kind = match r.u32()? {
+        0 => WindowKind::Count,
+        1 => WindowKind::Time,
+        _ => return None,
+    };
+    p.window_size = r.u32()?;
+    p.bucket_ms = r.u32()?;
+    p.minimum_calls = r.u32()?;
+    p.failure_rate_percent = r.u32()?;
+    p.slow_call_ms = r.u32()?;
+    p.slow_call_rate_percent = r.u32()?;
+    p.half_open_success_threshold = r.u32()?;
+    p.half_open_max_wait_ms = r.u32()?;
+    p.half_open_wait_action = match r.u32()? {
+        0 => WaitAction::ReleaseProbes,
+        1 => WaitAction::Reopen,
+        2 => WaitAction::ReopenAlways,
+        _ => return None,
+    };
+    p.half_open_judge = match r.u32()? {
+        0 => ProbeJudge::FirstFailure,
+        1 => ProbeJudge::Rate,
+        _ => return None,
+    };
+    p.backoff_percent = r.u32()?;
+    p.max_open_ms = r.u32()?;
+    p.jitter_percent = r.u32()?;
+    p.jitter_seed = r.u32()?;
+    Some(())
 }
 
 /// `n` zero bytes.
@@ -309,47 +353,6 @@ pub(crate) fn put_neutral_policy(w: &mut Writer<'_>, reset_timeout_ms: u32) {
     );
 }
 
-/// The policy of stored fields; `None` for an unknown code.
-fn policy_of_words(w: [u32; 16]) -> Option<Policy> {
-    let [trip, kind, size, bucket, min, rate, slow_ms, slow_rate, threshold, wait, action, judge, backoff, max_open, jitter, seed] =
-        w;
-    let trip = match trip {
-        0 => TripRule::Cumulative,
-        1 => TripRule::Consecutive,
-        2 => TripRule::FailureRate,
-        _ => return None,
-    };
-    let kind = match kind {
-        0 => WindowKind::Count,
-        1 => WindowKind::Time,
-        _ => return None,
-    };
-    let action = match action {
-        0 => WaitAction::ReleaseProbes,
-        1 => WaitAction::Reopen,
-        2 => WaitAction::ReopenAlways,
-        _ => return None,
-    };
-    let judge = match judge {
-        0 => ProbeJudge::FirstFailure,
-        1 => ProbeJudge::Rate,
-        _ => return None,
-    };
-    Some(
-        Policy::SNAKEPIT
-            .with_trip_rule(trip)
-            .with_window(kind, size, bucket)
-            .with_minimum_calls(min)
-            .with_failure_rate_percent(rate)
-            .with_slow_calls(slow_ms, slow_rate)
-            .with_half_open_success_threshold(threshold)
-            .with_half_open_max_wait(wait, action)
-            .with_half_open_judge(judge)
-            .with_backoff(backoff, max_open)
-            .with_jitter(jitter, seed),
-    )
-}
-
 /// The config's policy (Snakepit's without the feature).
 fn policy_of_config(c: &Config) -> &Policy {
     #[cfg(feature = "policies")]
@@ -358,19 +361,6 @@ fn policy_of_config(c: &Config) -> &Policy {
     {
         let _ = c;
         &Policy::SNAKEPIT
-    }
-}
-
-/// `config` with `policy`; without the feature, a policy other than
-/// Snakepit's is [`Error::Unsupported`].
-fn with_policy(config: Config, policy: Policy) -> Result<Config, Error> {
-    #[cfg(feature = "policies")]
-    return Ok(config.with_policy(policy));
-    #[cfg(not(feature = "policies"))]
-    if policy == Policy::SNAKEPIT {
-        Ok(config)
-    } else {
-        Err(Error::Unsupported)
     }
 }
 
@@ -656,16 +646,15 @@ impl PolicyView for BlobParts<'_> {
     }
 }
 
-/// Checks a breaker blob (version 1 or 2): magic, version, limits, CRC,
-/// then every field that has a range (the state, the flags and the values
-/// behind them, the padding, the config's codes and the config itself);
-/// writes its config to `config` and returns the blob to read its state
-/// from. On error `config` may be partly written.
+/// Checks a breaker blob (version 1 or 2) but for its config: magic,
+/// version, limits, CRC, then every field that has a range (the state, the
+/// flags and the values behind them, the padding); returns the blob to
+/// read its state from.
 #[inline(never)]
-pub(crate) fn decode<'a>(blob: &'a [u8], config: &mut Config) -> Result<BlobParts<'a>, Error> {
+fn check_state(blob: &[u8]) -> Result<BlobParts<'_>, Error> {
     let version = check_header(&mut Reader::new(blob), MAGIC)?;
     if version == 1 {
-        return decode_v1(blob, config);
+        return check_v1(blob);
     }
     let mut r = Reader::new(blob);
     let _ = r.take::<6>();
@@ -677,9 +666,8 @@ pub(crate) fn decode<'a>(blob: &'a [u8], config: &mut Config) -> Result<BlobPart
             Error::SnapshotVersion
         });
     }
-    let body = verified(blob, SNAPSHOT_LEN)?;
     let parts = BlobParts {
-        blob: body,
+        blob: verified(blob, SNAPSHOT_LEN)?,
         v1: false,
     };
     let flags = parts.u8_at(11);
@@ -693,81 +681,122 @@ pub(crate) fn decode<'a>(blob: &'a [u8], config: &mut Config) -> Result<BlobPart
         && zero_unless(F_FORCED, 240)
         && zero_unless(F_WINDOW, 256)
         && (250..256).all(|at| parts.u8_at(at) == 0);
-    if !ok {
-        return Err(Error::BadSnapshot);
+    if ok {
+        Ok(parts)
+    } else {
+        Err(Error::BadSnapshot)
     }
-    let mut r = Reader::new(body.get(12..).unwrap_or_default());
-    read_config(&mut r, config)?;
-    Ok(parts)
 }
 
-/// Reads a version 2 blob's config (the 3 core fields, then the policy's
-/// 16) into `config`: [`Error::BadSnapshot`] for an unknown code or an
-/// invalid config, [`Error::Unsupported`] for a policy this build does not
-/// have.
+/// [`check_state`] of a version 1 blob (Snakepit's state only, 32-bit
+/// counters; read with empty policy state).
+fn check_v1(blob: &[u8]) -> Result<BlobParts<'_>, Error> {
+    let parts = BlobParts {
+        blob: verified(blob, V1_LEN)?,
+        v1: true,
+    };
+    let ok = parts.u8_at(6) == 0
+        && parts.u8_at(7) == 0
+        && parts.u8_at(20) <= 2
+        && parts.u8_at(21) <= 1
+        && parts.u8_at(22) == 0
+        && parts.u8_at(23) == 0
+        && (parts.u8_at(21) == 1 || parts.u64_at(44) == 0);
+    if ok {
+        Ok(parts)
+    } else {
+        Err(Error::BadSnapshot)
+    }
+}
+
+/// Reads the config of a blob [`check_state`] accepted into `config`:
+/// [`Error::BadSnapshot`] for an unknown code or an invalid config,
+/// [`Error::Unsupported`] for a policy this build does not have (version
+/// 1: Snakepit's). On error `config` may be partly written.
 #[inline(never)]
-fn read_config(r: &mut Reader<'_>, config: &mut Config) -> Result<(), Error> {
-    let fields = (|| {
-        let base = Config::default()
-            .with_failure_threshold(r.u32()?)
-            .with_reset_timeout_ms(r.u32()?)
-            .with_half_open_max_calls(r.u32()?);
-        let mut words = [0u32; 16];
-        for v in &mut words {
-            *v = r.u32()?;
+fn read_config(parts: BlobParts<'_>, config: &mut Config) -> Result<(), Error> {
+    let mut r = Reader::new(
+        parts
+            .blob
+            .get(if parts.v1 { 8 } else { 12 }..)
+            .unwrap_or_default(),
+    );
+    *config = Config::default();
+    config.failure_threshold = r.u32().ok_or(Error::BadSnapshot)?;
+    config.reset_timeout_ms = r.u32().ok_or(Error::BadSnapshot)?;
+    config.half_open_max_calls = r.u32().ok_or(Error::BadSnapshot)?;
+    if !parts.v1 {
+        #[cfg(feature = "policies")]
+        read_policy(&mut r, &mut config.policy).ok_or(Error::BadSnapshot)?;
+        #[cfg(not(feature = "policies"))]
+        {
+            let mut policy = Policy::SNAKEPIT;
+            read_policy(&mut r, &mut policy).ok_or(Error::BadSnapshot)?;
+            if policy != Policy::SNAKEPIT {
+                return Err(Error::Unsupported);
+            }
         }
-        Some((base, policy_of_words(words)?))
-    })();
-    let (base, policy) = fields.ok_or(Error::BadSnapshot)?;
-    *config = with_policy(base, policy)?;
+    }
     config.validate().map_err(|_| Error::BadSnapshot)
 }
 
-/// Checks a version 1 blob (Snakepit's state only, 32-bit counters): the
-/// state read from it has empty policy state.
-fn decode_v1<'a>(blob: &'a [u8], config: &mut Config) -> Result<BlobParts<'a>, Error> {
-    let body = verified(blob, V1_LEN)?;
-    let mut r = Reader::new(body);
-    let _ = r.take::<6>();
-    let fields = (|| {
-        if r.u16()? != 0 {
-            return None;
-        }
-        let config = Config::default()
-            .with_failure_threshold(r.u32()?)
-            .with_reset_timeout_ms(r.u32()?)
-            .with_half_open_max_calls(r.u32()?);
-        let state_ok = r.u8()? <= 2;
-        let has_failure = r.u8()?;
-        if !state_ok || has_failure > 1 || r.u16()? != 0 {
-            return None;
-        }
-        let _counts = r.take::<20>()?;
-        let since = r.u64()?;
-        if has_failure == 0 && since != 0 {
-            return None;
-        }
-        Some(config)
-    })();
-    *config = fields.ok_or(Error::BadSnapshot)?;
-    config.validate().map_err(|_| Error::BadSnapshot)?;
-    Ok(BlobParts {
-        blob: body,
-        v1: true,
-    })
+/// Whether the config of a blob [`check_state`] accepted is `config`,
+/// compared field by field (no decoded config on the stack).
+fn config_is(parts: BlobParts<'_>, config: &Config) -> bool {
+    let mut r = Reader::new(
+        parts
+            .blob
+            .get(if parts.v1 { 8 } else { 12 }..)
+            .unwrap_or_default(),
+    );
+    let mut same = r.u32() == Some(config.failure_threshold)
+        && r.u32() == Some(config.reset_timeout_ms)
+        && r.u32() == Some(config.half_open_max_calls);
+    let policy = policy_of_config(config);
+    if parts.v1 {
+        same && *policy == Policy::SNAKEPIT
+    } else {
+        policy_words(policy, |v| same &= r.u32() == Some(v));
+        same
+    }
+}
+
+/// Checks a breaker blob (version 1 or 2): [`check_state`], then its
+/// config, written to `config`; returns the blob to read its state from.
+/// On error `config` may be partly written.
+#[inline(never)]
+pub(crate) fn decode<'a>(blob: &'a [u8], config: &mut Config) -> Result<BlobParts<'a>, Error> {
+    let parts = check_state(blob)?;
+    read_config(parts, config)?;
+    Ok(parts)
 }
 
 /// Decodes `blob` and checks it against `config` (the one it must have
-/// been taken with): the part of a restore done outside every lock.
+/// been taken with; checked valid first): the part of a restore done
+/// outside every lock. The blob's config is compared in place; decoded
+/// only to say why it differs.
 #[inline(never)]
 pub(crate) fn decode_for<'a>(config: &Config, blob: &'a [u8]) -> Result<BlobParts<'a>, Error> {
     config.validate()?;
-    let mut decoded = Config::ZERO;
-    let parts = decode(blob, &mut decoded)?;
-    if decoded != *config {
-        return Err(Error::ConfigMismatch);
+    let parts = check_state(blob)?;
+    // A blob of `config` (valid) decodes to `config`: the fields are
+    // stored as they are.
+    if config_is(parts, config) {
+        Ok(parts)
+    } else {
+        Err(config_error(parts))
     }
-    Ok(parts)
+}
+
+/// Why the config of a blob [`check_state`] accepted is not the one
+/// expected: its own error, or [`Error::ConfigMismatch`].
+#[inline(never)]
+fn config_error(parts: BlobParts<'_>) -> Error {
+    let mut decoded = Config::ZERO;
+    match read_config(parts, &mut decoded) {
+        Err(e) => e,
+        Ok(()) => Error::ConfigMismatch,
+    }
 }
 
 /// A breaker restored from `blob` on a clock reading `now_ms`; `config`
@@ -1037,5 +1066,70 @@ mod tests {
         assert!(seen_states[State::Open as usize] && seen_states[State::HalfOpen as usize]);
         #[cfg(feature = "policies")]
         assert!(seen_states[State::ForcedOpen as usize]);
+    }
+
+    /// A restore compares the blob's config with the expected one in
+    /// place, and decodes it only to say why they differ: the answer is
+    /// the blob's own error (a bad code, an invalid config, a policy this
+    /// build does not have) before `ConfigMismatch`, as a full decode
+    /// gives it.
+    #[test]
+    fn a_differing_config_says_why() {
+        let config = Config::default().with_failure_threshold(3);
+        let other = config.with_reset_timeout_ms(7);
+        let mut blob = [0u8; SNAPSHOT_LEN];
+        let b = Breaker::new(config).unwrap();
+        assert_eq!(b.snapshot(10, &mut blob), Ok(SNAPSHOT_LEN));
+        let edited = |at: usize, v: u32| {
+            let mut e = blob;
+            e[at..at + 4].copy_from_slice(&v.to_le_bytes());
+            seal(&mut e);
+            e
+        };
+        assert!(Breaker::restore(config, &blob, 10).is_ok());
+        assert_eq!(
+            Breaker::restore(other, &blob, 10).err(),
+            Some(Error::ConfigMismatch)
+        );
+        // A trip rule code that does not exist; a threshold of 0.
+        for bad in [edited(24, 9), edited(12, 0)] {
+            for c in [config, other] {
+                assert_eq!(
+                    Breaker::restore(c, &bad, 10).err(),
+                    Some(Error::BadSnapshot)
+                );
+            }
+        }
+        // Another jitter seed: a policy only a build with policies has.
+        let seeded = edited(84, 12_345);
+        let want = if cfg!(feature = "policies") {
+            Error::ConfigMismatch
+        } else {
+            Error::Unsupported
+        };
+        assert_eq!(Breaker::restore(config, &seeded, 10).err(), Some(want));
+        // Version 1: the 3 fields, and Snakepit's policy.
+        let mut v1 = [0u8; V1_LEN];
+        v1[..4].copy_from_slice(&MAGIC);
+        v1[4] = 1;
+        v1[8..12].copy_from_slice(&3u32.to_le_bytes());
+        v1[12..16].copy_from_slice(&30_000u32.to_le_bytes());
+        v1[16..20].copy_from_slice(&1u32.to_le_bytes());
+        seal(&mut v1);
+        assert!(Breaker::restore(config, &v1, 10).is_ok());
+        assert_eq!(
+            Breaker::restore(other, &v1, 10).err(),
+            Some(Error::ConfigMismatch)
+        );
+        #[cfg(feature = "policies")]
+        assert_eq!(
+            Breaker::restore(
+                config.with_policy(Policy::SNAKEPIT.with_jitter(0, 9)),
+                &v1,
+                10
+            )
+            .err(),
+            Some(Error::ConfigMismatch)
+        );
     }
 }
