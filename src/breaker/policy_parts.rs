@@ -277,7 +277,7 @@ fn count_window(p: &Policy, x: &impl PolicyView, out: &mut RateWindow) {
     // `check_parts_answers_as_building_the_breaker_does` hold them together.
     *out = RateWindow::EMPTY;
     for k in 0..usize::from(x.window_fill()) {
-        out.record(p, x.failed_bit(k), x.slow_bit(k), 0);
+        out.record_count(p, x.failed_bit(k), x.slow_bit(k));
     }
 }
 

@@ -154,6 +154,24 @@ impl RateWindow {
         }
     }
 
+    /// A count window's next call, recorded as [`record`](Self::record)
+    /// records it, for a window being rebuilt from empty (a restore): its
+    /// position is always inside the window, so no division (and no
+    /// division routine's stack) is needed to wrap it.
+    pub(crate) fn record_count(&mut self, p: &Policy, failed: bool, slow: bool) {
+        let size = Self::size(p);
+        let at = usize::from(self.pos);
+        if at >= size {
+            return;
+        }
+        put_bit(&mut self.failed, at, failed);
+        put_bit(&mut self.slow, at, slow);
+        let next = at + 1;
+        // size <= MAX_WINDOW_CALLS <= 1024: both fit in u16.
+        self.pos = if next == size { 0 } else { next as u16 };
+        self.fill = (usize::from(self.fill) + 1).min(size) as u16;
+    }
+
     /// Records one call's outcome at `now_ms`.
     pub(crate) fn record(&mut self, p: &Policy, failed: bool, slow: bool, now_ms: u64) {
         let size = Self::size(p);

@@ -9,6 +9,13 @@ use crate::slot::SlotCell;
 use crate::snapshot::{self, Writer, ALL_OVERHEAD, ENTRY_LEN};
 use crate::{Breaker, Config, Error, Id};
 
+/// `NameWords::new` in a frame of its own (its temporaries off the
+/// restore's frame: the firmware's stack).
+#[inline(never)]
+fn name_words(name: &[u8]) -> Result<NameWords, Error> {
+    NameWords::new(name)
+}
+
 /// Snapshots.
 impl<const N: usize> Registry<N> {
     /// Worst-case size of [`snapshot_all`](Self::snapshot_all)'s blob for
@@ -96,7 +103,7 @@ impl<const N: usize> Registry<N> {
         blob: &[u8],
         now_ms: u64,
     ) -> Result<Id, Error> {
-        let name = NameWords::new(name)?;
+        let name = name_words(name)?;
         let parts = snapshot::decode_for(config, blob)?;
         // Every check of the snapshot before name and room are decided.
         Breaker::check_parts(config, &parts, now_ms)?;
