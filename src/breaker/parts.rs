@@ -156,6 +156,12 @@ pub(crate) trait PolicyView {
     /// Time bucket `i` (calls, failures, slow), oldest first; 0s past
     /// [`SNAPSHOT_BUCKETS`].
     fn bucket(&self, i: usize) -> [u32; 3];
+    /// Whether time bucket `i` is all 0 (compared in registers: no
+    /// arrays on the stack).
+    fn bucket_empty(&self, i: usize) -> bool {
+        let [calls, failures, slow] = self.bucket(i);
+        calls | failures | slow == 0
+    }
 }
 
 #[cfg(test)]

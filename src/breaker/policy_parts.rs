@@ -108,17 +108,11 @@ pub(super) fn encode_policy(b: &Breaker, now_ms: u64, w: &mut Writer<'_>) -> u8 
     // still hold a bucket start, with nothing in it): none is written, as
     // none is restored.
     let kind = b.has_window().then_some(p.window_kind);
-    let mut failed = [0u8; WINDOW_BITS_BYTES];
-    let mut slow = [0u8; WINDOW_BITS_BYTES];
-    let mut fill: u16 = 0;
     if kind == Some(WindowKind::Count) {
-        for (k, (f, s)) in e.window.count_outcomes(p).enumerate() {
-            set_bit(&mut failed, k, f);
-            set_bit(&mut slow, k, s);
-            fill = fill.saturating_add(1);
-        }
+        encode_count_window(e, p, w);
+        return flags;
     }
-    w.u16(fill);
+    w.u16(0);
     w.u16(0);
     w.u32(0);
     // A time window as it stands at `now_ms` (as `RateWindow::aged` moves
@@ -145,9 +139,7 @@ pub(super) fn encode_policy(b: &Breaker, now_ms: u64, w: &mut Writer<'_>) -> u8 
         }
         None => w.u64(0),
     }
-    for &byte in failed.iter().chain(&slow) {
-        w.u8(byte);
-    }
+    put_zeros(w, 2 * WINDOW_BITS_BYTES);
     let mut written = 0;
     if kind == Some(WindowKind::Time) {
         for t in e
@@ -164,6 +156,28 @@ pub(super) fn encode_policy(b: &Breaker, now_ms: u64, w: &mut Writer<'_>) -> u8 
     }
     put_zeros(w, 12 * SNAPSHOT_BUCKETS.saturating_sub(written));
     flags
+}
+
+/// A count window's part of [`encode_policy`] (blob offsets 248 to the
+/// end of the buckets), in a frame of its own: the calls held, then their
+/// outcome bits, oldest first (no time window: no start, no buckets).
+#[inline(never)]
+fn encode_count_window(e: &super::Ext, p: &crate::Policy, w: &mut Writer<'_>) {
+    let mut failed = [0u8; WINDOW_BITS_BYTES];
+    let mut slow = [0u8; WINDOW_BITS_BYTES];
+    let mut fill: u16 = 0;
+    for (k, (f, s)) in e.window.count_outcomes(p).enumerate() {
+        set_bit(&mut failed, k, f);
+        set_bit(&mut slow, k, s);
+        fill = fill.saturating_add(1);
+    }
+    w.u16(fill);
+    // Padding, and the newest bucket's age (no time window).
+    put_zeros(w, 6 + 8);
+    for &byte in failed.iter().chain(&slow) {
+        w.u8(byte);
+    }
+    put_zeros(w, 12 * SNAPSHOT_BUCKETS);
 }
 
 /// Sets bit `k` of `bits` (oldest first, bit k of byte k / 8).
@@ -225,7 +239,7 @@ fn restore_window(
     let size = p.window_size as usize;
     let fill = usize::from(x.window_fill());
     let no_buckets =
-        x.newest_bucket_age_ms().is_none() && (0..SNAPSHOT_BUCKETS).all(|i| x.bucket(i) == [0; 3]);
+        x.newest_bucket_age_ms().is_none() && (0..SNAPSHOT_BUCKETS).all(|i| x.bucket_empty(i));
     match p.window_kind {
         _ if !has => {
             if !(fill == 0 && bits_clear_from(x, 0) && no_buckets) {
@@ -251,7 +265,7 @@ fn restore_window(
             if fill != 0 || !bits_clear_from(x, 0) {
                 return None;
             }
-            if (size..SNAPSHOT_BUCKETS).any(|i| x.bucket(i) != [0; 3]) {
+            if (size..SNAPSHOT_BUCKETS).any(|i| !x.bucket_empty(i)) {
                 return None;
             }
             match out {

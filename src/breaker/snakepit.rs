@@ -189,7 +189,7 @@ impl Hooks for Ext {
             && p.window_fill() == 0
             && (0..WINDOW_BITS_BYTES * 8).all(|k| !p.failed_bit(k) && !p.slow_bit(k))
             && p.newest_bucket_age_ms().is_none()
-            && (0..SNAPSHOT_BUCKETS).all(|i| p.bucket(i) == [0; 3]);
+            && (0..SNAPSHOT_BUCKETS).all(|i| p.bucket_empty(i));
         if neutral {
             Ok(())
         } else {
