@@ -316,7 +316,11 @@ impl RateWindow {
             WindowKind::Count => usize::from(self.fill).min(size),
             WindowKind::Time => 0,
         };
-        let mut i = wrap(usize::from(self.pos) + size - held, size);
+        // The oldest call held: `held` before `pos` (< size), around the
+        // ring. A subtraction, not a division: no division routine (and
+        // its stack) on the snapshot's path.
+        let back = usize::from(self.pos) + size - held;
+        let mut i = if back >= size { back - size } else { back };
         // The words from bit `i` on, consumed one bit per call.
         let mut cur = None;
         (0..held).map(move |_| {
