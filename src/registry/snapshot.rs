@@ -9,11 +9,21 @@ use crate::slot::SlotCell;
 use crate::snapshot::{self, Writer, ALL_OVERHEAD, ENTRY_LEN};
 use crate::{Breaker, Config, Error, Id};
 
-/// `NameWords::new` in a frame of its own (its temporaries off the
-/// restore's frame: the firmware's stack).
+/// `NameWords::new` written to `out`, in a frame of its own (its
+/// temporaries and its result off the restore's frame: the firmware's
+/// stack).
 #[inline(never)]
-fn name_words(name: &[u8]) -> Result<NameWords, Error> {
-    NameWords::new(name)
+fn name_words(name: &[u8], out: &mut NameWords) -> Result<(), Error> {
+    *out = NameWords::new(name)?;
+    Ok(())
+}
+
+/// The name of an entry of a registry blob as words, written to `out`, in
+/// a frame of its own.
+#[inline(never)]
+fn entry_name_words(entry: &[u8], out: &mut NameWords) -> Result<(), Error> {
+    *out = NameWords::new(&snapshot::entry_name(entry)?)?;
+    Ok(())
 }
 
 /// Snapshots.
@@ -103,11 +113,13 @@ impl<const N: usize> Registry<N> {
         blob: &[u8],
         now_ms: u64,
     ) -> Result<Id, Error> {
-        let name = name_words(name)?;
+        let mut words = NameWords::EMPTY;
+        name_words(name, &mut words)?;
+        let name = &words;
         let parts = snapshot::decode_for(config, blob)?;
         // Every check of the snapshot before name and room are decided.
         Breaker::check_parts(config, &parts, now_ms)?;
-        self.insert_with(&self.names.begin()?, &name, |b| {
+        self.insert_with(&self.names.begin()?, name, |b| {
             b.restore_in_place(config, &parts, now_ms)
         })
     }
@@ -260,8 +272,9 @@ impl<const N: usize> Registry<N> {
         // remove and restore out meanwhile: nothing can fail any more.
         let token = self.names.begin()?;
         let mut config = Config::ZERO;
+        let mut name = NameWords::EMPTY;
         for entry in entries.iter() {
-            let name = NameWords::new(&snapshot::entry_name(entry)?)?;
+            entry_name_words(entry, &mut name)?;
             if token.table().find(&name).is_some() {
                 return Err(Error::NameTaken);
             }
@@ -271,7 +284,7 @@ impl<const N: usize> Registry<N> {
         }
         for entry in entries.iter() {
             let parts = snapshot::entry_parts(entry, &mut config)?;
-            let name = NameWords::new(&snapshot::entry_name(entry)?)?;
+            entry_name_words(entry, &mut name)?;
             self.insert_with(&token, &name, |b| {
                 b.restore_in_place(&config, &parts, now_ms)
             })?;
