@@ -401,6 +401,14 @@ impl Breaker {
     /// Checked as [`check_parts`](Self::check_parts) checks: on error
     /// `self` may be partly written (a restore then leaves its slot empty).
     pub(crate) fn set_parts(&mut self, p: &impl PartsView, now_ms: u64) -> Result<(), Error> {
+        self.set_core_parts(p, now_ms)?;
+        Ext::set_policy_parts(self, p.policy(), now_ms)
+    }
+
+    /// [`set_parts`](Self::set_parts)'s Snakepit state, in a frame of its
+    /// own (off the policy state's path: the firmware's stack).
+    #[inline(never)]
+    fn set_core_parts(&mut self, p: &impl PartsView, now_ms: u64) -> Result<(), Error> {
         Self::check_core_parts(&self.config, p)?;
         self.state = p.state();
         self.failure_count = p.failure_count();
@@ -425,7 +433,7 @@ impl Breaker {
                 self.elapsed_credit_ms = u32::try_from(since - now_ms).unwrap_or(u32::MAX);
             }
         }
-        Ext::set_policy_parts(self, p.policy(), now_ms)
+        Ok(())
     }
 }
 
