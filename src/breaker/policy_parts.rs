@@ -205,7 +205,7 @@ fn backoff_reachable(p: &Policy, reset_ms: u32, base: u32) -> bool {
         if d == base {
             return true;
         }
-        let next = p.backed_off(d);
+        let next = backed_off(p, d);
         if next <= d || next > base {
             return false;
         }
@@ -213,12 +213,42 @@ fn backoff_reachable(p: &Policy, reset_ms: u32, base: u32) -> bool {
     }
 }
 
+/// `a × b / 100`, rounded down: `Policy::backed_off`'s and
+/// `Policy::jitter_span`'s product and quotient, divided 16 bits at a time
+/// (each partial dividend is below 100 × 2^16): the same answer with 32-bit
+/// divisions, without the 64-bit division's routines (and their stack) on
+/// a restore's path. A test holds them together.
+#[inline(never)]
+fn mul_div100(a: u32, b: u32) -> u64 {
+    let n = crate::policy::arith::mul_wide(a, b);
+    let mut q: u64 = 0;
+    let mut r: u32 = 0;
+    for shift in [48u32, 32, 16, 0] {
+        let cur = (r << 16) | ((n >> shift) as u32 & 0xFFFF);
+        q = (q << 16) | u64::from(cur / 100);
+        r = cur % 100;
+    }
+    q
+}
+
+/// `Policy::backed_off`: `base_ms × backoff_percent / 100`, capped.
+fn backed_off(p: &Policy, base_ms: u32) -> u32 {
+    let cap = if p.max_open_ms == 0 {
+        u32::MAX
+    } else {
+        p.max_open_ms
+    };
+    u32::try_from(mul_div100(base_ms, p.backoff_percent))
+        .unwrap_or(u32::MAX)
+        .min(cap)
+}
+
 /// Whether `open` is a jittered draw around `base`.
 fn jitter_allows(p: &Policy, base: u32, open: u32) -> bool {
     if p.jitter_percent == 0 {
         return open == base;
     }
-    let span = p.jitter_span(base);
+    let span = mul_div100(base, p.jitter_percent);
     let lo = u64::from(base).saturating_sub(span).max(1);
     let hi = u64::from(base) + span;
     (lo..=hi).contains(&u64::from(open)) || open == base
@@ -476,6 +506,43 @@ mod tests {
                 *slot = [t.calls, t.failures, t.slow];
             }
             assert_eq!(x.buckets, buckets, "at {now}");
+        }
+    }
+
+    /// The restore's `backed_off` and jitter span are `Policy`'s: every
+    /// percent and cap against durations around the 16- and 32-bit
+    /// boundaries.
+    #[test]
+    fn backoff_and_jitter_span_are_the_policys() {
+        let durations = [
+            0,
+            1,
+            99,
+            100,
+            101,
+            655,
+            65_535,
+            65_536,
+            1 << 24,
+            u32::MAX / 100,
+            u32::MAX / 3,
+            u32::MAX - 1,
+            u32::MAX,
+        ];
+        for percent in [0, 1, 99, 100, 101, 150, 200, 1_000, 65_537, u32::MAX] {
+            for max_open in [0, 1, 5_000, u32::MAX] {
+                let p = Policy::SNAKEPIT
+                    .with_backoff(percent, max_open)
+                    .with_jitter(percent, 1);
+                for d in durations {
+                    assert_eq!(
+                        backed_off(&p, d),
+                        p.backed_off(d),
+                        "{d} × {percent}%, cap {max_open}"
+                    );
+                    assert_eq!(mul_div100(d, percent), p.jitter_span(d), "{d} × {percent}%");
+                }
+            }
         }
     }
 }
