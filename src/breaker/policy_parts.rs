@@ -221,10 +221,13 @@ fn backoff_reachable(p: &Policy, reset_ms: u32, base: u32) -> bool {
 #[inline(never)]
 fn mul_div100(a: u32, b: u32) -> u64 {
     let n = crate::policy::arith::mul_wide(a, b);
+    // The digits by 32-bit shifts (a variable 64-bit shift is a helper
+    // routine on Cortex-M0, `__aeabi_llsr`).
+    let (hi, lo) = ((n >> 32) as u32, n as u32);
     let mut q: u64 = 0;
     let mut r: u32 = 0;
-    for shift in [48u32, 32, 16, 0] {
-        let cur = (r << 16) | ((n >> shift) as u32 & 0xFFFF);
+    for digit in [hi >> 16, hi & 0xFFFF, lo >> 16, lo & 0xFFFF] {
+        let cur = (r << 16) | digit;
         q = (q << 16) | u64::from(cur / 100);
         r = cur % 100;
     }
