@@ -89,9 +89,14 @@
 //! does not read it.
 #![forbid(unsafe_code)]
 
-use crate::breaker::{bit, PartsView, PolicyView, SNAPSHOT_BUCKETS, WINDOW_BITS_BYTES};
+mod view;
+pub(crate) use view::BlobParts;
+
 #[cfg(test)]
 use crate::breaker::{Parts, PolicyParts};
+use crate::breaker::{
+    Writer, F_FAILURE, F_FORCED, F_TIMED, F_WINDOW, SNAPSHOT_BUCKETS, WINDOW_BITS_BYTES,
+};
 use crate::name::{Name, NAME_MAX};
 use crate::policy::{MAX_BUCKETS, MAX_WINDOW_CALLS};
 use crate::{Breaker, Config, Error, Policy, ProbeJudge, State, TripRule, WaitAction, WindowKind};
@@ -113,89 +118,19 @@ const MAGIC: [u8; 4] = *b"FBOX";
 const MAGIC_ALL: [u8; 4] = *b"FBXR";
 const CRC: crc::Crc<u32, crc::NoTable> = crc::Crc::<u32, crc::NoTable>::new(&crc::CRC_32_ISO_HDLC);
 
-/// Flag bits (offset 11): a last failure time, time accounting started,
-/// a time window started, forced open for a time.
-pub(crate) const F_FAILURE: u8 = 1;
-pub(crate) const F_TIMED: u8 = 2;
-pub(crate) const F_WINDOW: u8 = 4;
-pub(crate) const F_FORCED: u8 = 8;
-
-/// Writes fields one after another; refuses (returns `false`) instead of
-/// panicking when the buffer is too short.
-pub(crate) struct Writer<'a> {
-    buf: &'a mut [u8],
-    pos: usize,
-    ok: bool,
-}
-
-impl<'a> Writer<'a> {
-    pub(crate) fn new(buf: &'a mut [u8]) -> Self {
-        Writer {
-            buf,
-            pos: 0,
-            ok: true,
-        }
-    }
-
-    /// `K` bytes, stored as a whole (no copy routine called).
-    #[inline(always)]
-    fn array<const K: usize>(&mut self, bytes: [u8; K]) {
-        let end = self.pos.saturating_add(K);
-        let dst = self.buf.get_mut(self.pos..end);
-        match dst.and_then(|d| <&mut [u8; K]>::try_from(d).ok()) {
-            Some(dst) => *dst = bytes,
-            None => self.ok = false,
-        }
-        self.pos = end;
-    }
-
-    /// One byte.
-    #[inline(never)]
-    pub(crate) fn u8(&mut self, v: u8) {
-        self.array([v]);
-    }
-
-    /// A little-endian `u16`.
-    #[inline(never)]
-    pub(crate) fn u16(&mut self, v: u16) {
-        self.array(v.to_le_bytes());
-    }
-
-    /// A little-endian `u32`.
-    #[inline(never)]
-    pub(crate) fn u32(&mut self, v: u32) {
-        self.array(v.to_le_bytes());
-    }
-
-    /// A little-endian `u64`, as two `u32`s (low first).
-    pub(crate) fn u64(&mut self, v: u64) {
-        self.u32(v as u32);
-        self.u32((v >> 32) as u32);
-    }
-
-    pub(crate) fn put(&mut self, bytes: &[u8]) {
-        let end = self.pos.saturating_add(bytes.len());
-        match self.buf.get_mut(self.pos..end) {
-            Some(dst) => dst.iter_mut().zip(bytes).for_each(|(d, s)| *d = *s),
-            None => self.ok = false,
-        }
-        self.pos = end;
-    }
-
-    /// Appends the CRC of everything written so far; the length written.
-    pub(crate) fn finish_with_crc(mut self) -> Result<usize, Error> {
-        let crc = self.buf.get(..self.pos).map(|b| CRC.checksum(b));
-        match crc {
-            Some(c) if self.ok => {
-                self.put(&c.to_le_bytes());
-                if self.ok {
-                    Ok(self.pos)
-                } else {
-                    Err(Error::BufferTooSmall)
-                }
+/// Appends the CRC of everything `w` wrote; the length written.
+fn finish_with_crc(mut w: Writer<'_>) -> Result<usize, Error> {
+    let crc = w.buf.get(..w.pos).map(|b| CRC.checksum(b));
+    match crc {
+        Some(c) if w.ok => {
+            w.put(&c.to_le_bytes());
+            if w.ok {
+                Ok(w.pos)
+            } else {
+                Err(Error::BufferTooSmall)
             }
-            _ => Err(Error::BufferTooSmall),
         }
+        _ => Err(Error::BufferTooSmall),
     }
 }
 
@@ -325,32 +260,6 @@ fn read_policy(r: &mut Reader<'_>, p: &mut Policy) -> Option<()> {
     p.jitter_percent = r.u32()?;
     p.jitter_seed = r.u32()?;
     Some(())
-}
-
-/// `n` zero bytes.
-pub(crate) fn put_zeros(w: &mut Writer<'_>, n: usize) {
-    for _ in 0..n {
-        w.u8(0);
-    }
-}
-
-/// The policy state of a breaker with Snakepit's policy and no history
-/// ([`PolicyParts::neutral`]), encoded (blob offsets 136 to the end of the
-/// buckets).
-#[cfg(not(feature = "policies"))]
-pub(crate) fn put_neutral_policy(w: &mut Writer<'_>, reset_timeout_ms: u32) {
-    // Transitions, slow, stale, ignored; the half-open round.
-    put_zeros(w, 32 + 12);
-    w.u32(reset_timeout_ms);
-    w.u32(reset_timeout_ms);
-    w.u32(Policy::SNAKEPIT.rng_seed());
-    // Time in each state, in the current one, since the probes began,
-    // forced open; the count window's fill, padding, the newest bucket's
-    // age; the outcome bits and the buckets.
-    put_zeros(
-        w,
-        24 + 8 + 8 + 16 + 8 + 8 + 2 * WINDOW_BITS_BYTES + 12 * SNAPSHOT_BUCKETS,
-    );
 }
 
 /// The config's policy (Snakepit's without the feature).
@@ -487,163 +396,6 @@ pub(crate) fn write_parts(config: &Config, parts: &Parts, buf: &mut [u8]) -> Res
     encode_into(config, parts, x, dst);
     seal(dst);
     Ok(SNAPSHOT_LEN)
-}
-
-/// A checked breaker blob (version 1 or 2), read in place field by field
-/// ([`decode`] checked it: the CRC, the codes, the flags and what they
-/// cover): a breaker's state as a snapshot carries it without a copy of
-/// it on the stack (the firmware's stack).
-#[derive(Clone, Copy)]
-pub(crate) struct BlobParts<'a> {
-    blob: &'a [u8],
-    v1: bool,
-}
-
-impl BlobParts<'_> {
-    fn u8_at(&self, at: usize) -> u8 {
-        self.blob.get(at).copied().unwrap_or(0)
-    }
-    fn u32_at(&self, at: usize) -> u32 {
-        let mut r = Reader::new(self.blob.get(at..).unwrap_or_default());
-        r.u32().unwrap_or(0)
-    }
-    fn u64_at(&self, at: usize) -> u64 {
-        let mut r = Reader::new(self.blob.get(at..).unwrap_or_default());
-        r.u64().unwrap_or(0)
-    }
-    /// The u64 at `at` if flag `bit` is set (version 2).
-    fn flagged(&self, bit: u8, at: usize) -> Option<u64> {
-        (self.u8_at(11) & bit != 0).then(|| self.u64_at(at))
-    }
-    /// Where the time buckets start (version 2).
-    const BUCKETS_AT: usize = 264 + 2 * WINDOW_BITS_BYTES;
-}
-
-impl PartsView for BlobParts<'_> {
-    type Policy = Self;
-    fn state(&self) -> State {
-        let code = self.u8_at(if self.v1 { 20 } else { 10 });
-        State::from_code(u32::from(code)).unwrap_or(State::Closed)
-    }
-    fn failure_count(&self) -> u32 {
-        self.u32_at(if self.v1 { 24 } else { 88 })
-    }
-    fn half_open_calls(&self) -> u32 {
-        self.u32_at(if self.v1 { 32 } else { 92 })
-    }
-    fn failure_total(&self) -> u64 {
-        // Version 1 kept no lifetime failure count: the failures it knew of.
-        if self.v1 {
-            u64::from(self.failure_count())
-        } else {
-            self.u64_at(96)
-        }
-    }
-    fn success_count(&self) -> u64 {
-        if self.v1 {
-            self.u32_at(28).into()
-        } else {
-            self.u64_at(104)
-        }
-    }
-    fn rejected_count(&self) -> u64 {
-        if self.v1 {
-            self.u32_at(36).into()
-        } else {
-            self.u64_at(112)
-        }
-    }
-    fn admitted_count(&self) -> u64 {
-        if self.v1 {
-            self.u32_at(40).into()
-        } else {
-            self.u64_at(120)
-        }
-    }
-    fn since_failure_ms(&self) -> Option<u64> {
-        if self.v1 {
-            (self.u8_at(21) == 1).then(|| self.u64_at(44))
-        } else {
-            self.flagged(F_FAILURE, 128)
-        }
-    }
-    fn policy(&self) -> Option<&Self> {
-        (!self.v1).then_some(self)
-    }
-}
-
-/// Version 2's policy state (a version 1 blob has none: `policy()` is
-/// `None`).
-impl PolicyView for BlobParts<'_> {
-    fn transitions(&self) -> u64 {
-        self.u64_at(136)
-    }
-    fn slow_count(&self) -> u64 {
-        self.u64_at(144)
-    }
-    fn stale_count(&self) -> u64 {
-        self.u64_at(152)
-    }
-    fn ignored_count(&self) -> u64 {
-        self.u64_at(160)
-    }
-    fn half_open_successes(&self) -> u32 {
-        self.u32_at(168)
-    }
-    fn half_open_failures(&self) -> u32 {
-        self.u32_at(172)
-    }
-    fn half_open_slow(&self) -> u32 {
-        self.u32_at(176)
-    }
-    fn open_base_ms(&self) -> u32 {
-        self.u32_at(180)
-    }
-    fn open_ms(&self) -> u32 {
-        self.u32_at(184)
-    }
-    fn rng(&self) -> u32 {
-        self.u32_at(188)
-    }
-    fn time_in_state_ms(&self, i: usize) -> u64 {
-        if i < 3 {
-            self.u64_at(192 + 8 * i)
-        } else {
-            0
-        }
-    }
-    fn state_age_ms(&self) -> Option<u64> {
-        self.flagged(F_TIMED, 216)
-    }
-    fn probes_age_ms(&self) -> u64 {
-        self.u64_at(224)
-    }
-    fn forced(&self) -> Option<(u64, u64)> {
-        self.flagged(F_FORCED, 232).map(|ms| (ms, self.u64_at(240)))
-    }
-    fn window_fill(&self) -> u16 {
-        u16::from_le_bytes([self.u8_at(248), self.u8_at(249)])
-    }
-    fn failed_bit(&self, k: usize) -> bool {
-        k < 8 * WINDOW_BITS_BYTES && bit(self.blob.get(264..).unwrap_or_default(), k)
-    }
-    fn slow_bit(&self, k: usize) -> bool {
-        k < 8 * WINDOW_BITS_BYTES
-            && bit(
-                self.blob.get(264 + WINDOW_BITS_BYTES..).unwrap_or_default(),
-                k,
-            )
-    }
-    fn newest_bucket_age_ms(&self) -> Option<u64> {
-        self.flagged(F_WINDOW, 256)
-    }
-    fn bucket(&self, i: usize) -> [u32; 3] {
-        if i >= SNAPSHOT_BUCKETS {
-            return [0; 3];
-        }
-        let at = Self::BUCKETS_AT + 12 * i;
-        [self.u32_at(at), self.u32_at(at + 4), self.u32_at(at + 8)]
-    }
 }
 
 /// Checks a breaker blob (version 1 or 2) but for its config: magic,
@@ -846,7 +598,7 @@ pub(crate) fn seal_all(buf: &mut [u8], count: usize) -> Result<usize, Error> {
     }
     let mut w = Writer::new(buf);
     w.pos = body;
-    w.finish_with_crc()
+    finish_with_crc(w)
 }
 
 /// The entries of a registry blob, checked whole: `count` of them, each
@@ -976,160 +728,4 @@ impl Breaker {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// Breakers in many states: closed with failures, open, half-open with
-    /// probes in flight and reported, forced open for a time, with count
-    /// and time windows, backoff and jitter (with policies).
-    fn breakers() -> impl Iterator<Item = Breaker> {
-        let base = Config::default()
-            .with_failure_threshold(3)
-            .with_reset_timeout_ms(100)
-            .with_half_open_max_calls(3);
-        #[cfg(feature = "policies")]
-        let configs = [
-            base,
-            base.with_policy(
-                Policy::SNAKEPIT
-                    .with_trip_rule(TripRule::FailureRate)
-                    .with_window(WindowKind::Count, 5, 0)
-                    .with_minimum_calls(4)
-                    .with_slow_calls(10, 90)
-                    .with_backoff(200, 1_000)
-                    .with_jitter(20, 7)
-                    .with_half_open_judge(ProbeJudge::Rate),
-            ),
-            base.with_policy(
-                Policy::SNAKEPIT
-                    .with_trip_rule(TripRule::FailureRate)
-                    .with_window(WindowKind::Time, 4, 50)
-                    .with_minimum_calls(3),
-            ),
-        ];
-        #[cfg(not(feature = "policies"))]
-        let configs = [base];
-        configs.into_iter().flat_map(|config| {
-            (0..14u64).map(move |steps| {
-                let mut b = Breaker::new(config).unwrap();
-                for t in 0..steps {
-                    let now = 7 + t * 37;
-                    let _ = b.try_acquire(now);
-                    match t % 4 {
-                        0 | 3 => b.record_failure(now),
-                        1 => b.record_success(now),
-                        _ => {
-                            #[cfg(feature = "policies")]
-                            b.record(crate::Outcome::Success, 15, now);
-                            #[cfg(not(feature = "policies"))]
-                            b.record_success(now);
-                        }
-                    }
-                }
-                if steps == 12 {
-                    // Tripped, then a probe in flight.
-                    for _ in 0..3 {
-                        b.record_failure(1_000);
-                    }
-                    let _ = b.try_acquire(2_000);
-                }
-                #[cfg(feature = "policies")]
-                if steps == 13 {
-                    b.force_open_for(500, 400);
-                }
-                b
-            })
-        })
-    }
-
-    /// A snapshot encoded straight from the breaker is byte for byte the
-    /// encoding of its parts, at readings before, at and long after the
-    /// breaker's last record.
-    #[test]
-    fn encoding_from_the_breaker_is_the_parts_encoding() {
-        let mut seen_states = [false; 6];
-        for b in breakers() {
-            for now in [0, 480, 530, 600, 2_020, 5_000, u64::MAX] {
-                let mut direct = [0xA5u8; SNAPSHOT_LEN];
-                assert_eq!(b.snapshot(now, &mut direct), Ok(SNAPSHOT_LEN));
-                let mut parts = Parts::EMPTY;
-                b.to_parts(now, &mut parts);
-                let mut via_parts = [0u8; SNAPSHOT_LEN];
-                assert_eq!(
-                    write_parts(b.config(), &parts, &mut via_parts),
-                    Ok(SNAPSHOT_LEN)
-                );
-                assert_eq!(direct, via_parts, "{b:?} at {now}");
-                seen_states[parts.state as usize] = true;
-            }
-        }
-        assert!(seen_states[State::Open as usize] && seen_states[State::HalfOpen as usize]);
-        #[cfg(feature = "policies")]
-        assert!(seen_states[State::ForcedOpen as usize]);
-    }
-
-    /// A restore compares the blob's config with the expected one in
-    /// place, and decodes it only to say why they differ: the answer is
-    /// the blob's own error (a bad code, an invalid config, a policy this
-    /// build does not have) before `ConfigMismatch`, as a full decode
-    /// gives it.
-    #[test]
-    fn a_differing_config_says_why() {
-        let config = Config::default().with_failure_threshold(3);
-        let other = config.with_reset_timeout_ms(7);
-        let mut blob = [0u8; SNAPSHOT_LEN];
-        let b = Breaker::new(config).unwrap();
-        assert_eq!(b.snapshot(10, &mut blob), Ok(SNAPSHOT_LEN));
-        let edited = |at: usize, v: u32| {
-            let mut e = blob;
-            e[at..at + 4].copy_from_slice(&v.to_le_bytes());
-            seal(&mut e);
-            e
-        };
-        assert!(Breaker::restore(config, &blob, 10).is_ok());
-        assert_eq!(
-            Breaker::restore(other, &blob, 10).err(),
-            Some(Error::ConfigMismatch)
-        );
-        // A trip rule code that does not exist; a threshold of 0.
-        for bad in [edited(24, 9), edited(12, 0)] {
-            for c in [config, other] {
-                assert_eq!(
-                    Breaker::restore(c, &bad, 10).err(),
-                    Some(Error::BadSnapshot)
-                );
-            }
-        }
-        // Another jitter seed: a policy only a build with policies has.
-        let seeded = edited(84, 12_345);
-        let want = if cfg!(feature = "policies") {
-            Error::ConfigMismatch
-        } else {
-            Error::Unsupported
-        };
-        assert_eq!(Breaker::restore(config, &seeded, 10).err(), Some(want));
-        // Version 1: the 3 fields, and Snakepit's policy.
-        let mut v1 = [0u8; V1_LEN];
-        v1[..4].copy_from_slice(&MAGIC);
-        v1[4] = 1;
-        v1[8..12].copy_from_slice(&3u32.to_le_bytes());
-        v1[12..16].copy_from_slice(&30_000u32.to_le_bytes());
-        v1[16..20].copy_from_slice(&1u32.to_le_bytes());
-        seal(&mut v1);
-        assert!(Breaker::restore(config, &v1, 10).is_ok());
-        assert_eq!(
-            Breaker::restore(other, &v1, 10).err(),
-            Some(Error::ConfigMismatch)
-        );
-        #[cfg(feature = "policies")]
-        assert_eq!(
-            Breaker::restore(
-                config.with_policy(Policy::SNAKEPIT.with_jitter(0, 9)),
-                &v1,
-                10
-            )
-            .err(),
-            Some(Error::ConfigMismatch)
-        );
-    }
-}
+mod tests;

@@ -10,12 +10,14 @@
 //! function of this file looks at the feature.
 #![forbid(unsafe_code)]
 
+mod blob;
 #[cfg_attr(feature = "policies", path = "policies.rs")]
 #[cfg_attr(not(feature = "policies"), path = "snakepit.rs")]
 mod hooks;
 mod parts;
 mod types;
 
+pub(crate) use blob::{Writer, F_FAILURE, F_FORCED, F_TIMED, F_WINDOW};
 pub(crate) use parts::{bit, PartsView, PolicyView, SNAPSHOT_BUCKETS, WINDOW_BITS_BYTES};
 #[cfg(test)]
 pub(crate) use parts::{Parts, PolicyParts};
@@ -161,7 +163,7 @@ trait Hooks {
     /// encoded straight into `w` (blob offsets 136 to the end of the
     /// buckets, as [`policy_parts`](Self::policy_parts)'s parts encode);
     /// returns the blob's flags among `F_TIMED`, `F_WINDOW`, `F_FORCED`.
-    fn encode_policy(b: &Breaker, now_ms: u64, w: &mut crate::snapshot::Writer<'_>) -> u8;
+    fn encode_policy(b: &Breaker, now_ms: u64, w: &mut Writer<'_>) -> u8;
 
     /// Installs `p` (checked) into `b`, a breaker being restored at
     /// `now_ms` whose Snakepit state is already set; `None` (a version 1

@@ -2,8 +2,8 @@
 //! plain copy taken from a breaker, and the breaker rebuilt from one.
 #![forbid(unsafe_code)]
 
+use super::blob::{Writer, F_FAILURE};
 use super::{Breaker, Ext, Hooks, SplitU64, State};
-use crate::snapshot::{Writer, F_FAILURE};
 use crate::{Config, Error};
 
 /// A breaker's state as a snapshot carries it (see [`crate::snapshot`]):

@@ -465,7 +465,7 @@ impl Hooks for Ext {
         )
     }
 
-    fn encode_policy(b: &Breaker, now_ms: u64, w: &mut crate::snapshot::Writer<'_>) -> u8 {
+    fn encode_policy(b: &Breaker, now_ms: u64, w: &mut super::Writer<'_>) -> u8 {
         parts::encode_policy(b, now_ms, w)
     }
 

@@ -3,13 +3,13 @@
 //! buckets, the backoff step.
 #![forbid(unsafe_code)]
 
+use super::super::blob::{put_zeros, Writer, F_FORCED, F_TIMED, F_WINDOW};
 #[cfg(test)]
 use super::super::PolicyParts;
 use super::super::{Breaker, PolicyView, State, SNAPSHOT_BUCKETS, WINDOW_BITS_BYTES};
 use crate::policy::arith::div_rem;
 use crate::policy::window::Totals;
 use crate::policy::{ProbeJudge, RateWindow, TripRule, WindowKind};
-use crate::snapshot::{put_zeros, Writer, F_FORCED, F_TIMED, F_WINDOW};
 use crate::{Config, Error, Policy};
 
 /// Whether `p` keeps a rate window: a failure-rate rule, or slow calls.

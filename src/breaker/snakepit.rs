@@ -155,8 +155,8 @@ impl Hooks for Ext {
     }
 
     /// [`PolicyParts::neutral`]'s encoding.
-    fn encode_policy(b: &Breaker, _: u64, w: &mut crate::snapshot::Writer<'_>) -> u8 {
-        crate::snapshot::put_neutral_policy(w, b.config.reset_timeout_ms);
+    fn encode_policy(b: &Breaker, _: u64, w: &mut super::Writer<'_>) -> u8 {
+        super::blob::put_neutral_policy(w, b.config.reset_timeout_ms);
         0
     }
 

@@ -5,8 +5,9 @@
 
 use super::names::NameWords;
 use super::{Registry, Slot};
+use crate::breaker::Writer;
 use crate::slot::SlotCell;
-use crate::snapshot::{self, Writer, ALL_OVERHEAD, ENTRY_LEN};
+use crate::snapshot::{self, ALL_OVERHEAD, ENTRY_LEN};
 use crate::{Breaker, Config, Error, Id};
 
 /// `NameWords::new` written to `out`, in a frame of its own (its
