@@ -89,7 +89,14 @@
 //! does not read it.
 #![forbid(unsafe_code)]
 
-use crate::breaker::{Parts, PolicyParts, SNAPSHOT_BUCKETS, WINDOW_BITS_BYTES};
+mod view;
+pub(crate) use view::BlobParts;
+
+#[cfg(test)]
+use crate::breaker::{Parts, PolicyParts};
+use crate::breaker::{
+    Writer, F_FAILURE, F_FORCED, F_TIMED, F_WINDOW, SNAPSHOT_BUCKETS, WINDOW_BITS_BYTES,
+};
 use crate::name::{Name, NAME_MAX};
 use crate::policy::{MAX_BUCKETS, MAX_WINDOW_CALLS};
 use crate::{Breaker, Config, Error, Policy, ProbeJudge, State, TripRule, WaitAction, WindowKind};
@@ -111,87 +118,19 @@ const MAGIC: [u8; 4] = *b"FBOX";
 const MAGIC_ALL: [u8; 4] = *b"FBXR";
 const CRC: crc::Crc<u32, crc::NoTable> = crc::Crc::<u32, crc::NoTable>::new(&crc::CRC_32_ISO_HDLC);
 
-const F_FAILURE: u8 = 1;
-const F_TIMED: u8 = 2;
-const F_WINDOW: u8 = 4;
-const F_FORCED: u8 = 8;
-
-/// Writes fields one after another; refuses (returns `false`) instead of
-/// panicking when the buffer is too short.
-pub(crate) struct Writer<'a> {
-    buf: &'a mut [u8],
-    pos: usize,
-    ok: bool,
-}
-
-impl<'a> Writer<'a> {
-    pub(crate) fn new(buf: &'a mut [u8]) -> Self {
-        Writer {
-            buf,
-            pos: 0,
-            ok: true,
-        }
-    }
-
-    /// `K` bytes, stored as a whole (no copy routine called).
-    #[inline(always)]
-    fn array<const K: usize>(&mut self, bytes: [u8; K]) {
-        let end = self.pos.saturating_add(K);
-        let dst = self.buf.get_mut(self.pos..end);
-        match dst.and_then(|d| <&mut [u8; K]>::try_from(d).ok()) {
-            Some(dst) => *dst = bytes,
-            None => self.ok = false,
-        }
-        self.pos = end;
-    }
-
-    /// One byte.
-    #[inline(never)]
-    fn u8(&mut self, v: u8) {
-        self.array([v]);
-    }
-
-    /// A little-endian `u16`.
-    #[inline(never)]
-    fn u16(&mut self, v: u16) {
-        self.array(v.to_le_bytes());
-    }
-
-    /// A little-endian `u32`.
-    #[inline(never)]
-    fn u32(&mut self, v: u32) {
-        self.array(v.to_le_bytes());
-    }
-
-    /// A little-endian `u64`, as two `u32`s (low first).
-    fn u64(&mut self, v: u64) {
-        self.u32(v as u32);
-        self.u32((v >> 32) as u32);
-    }
-
-    pub(crate) fn put(&mut self, bytes: &[u8]) {
-        let end = self.pos.saturating_add(bytes.len());
-        match self.buf.get_mut(self.pos..end) {
-            Some(dst) => dst.iter_mut().zip(bytes).for_each(|(d, s)| *d = *s),
-            None => self.ok = false,
-        }
-        self.pos = end;
-    }
-
-    /// Appends the CRC of everything written so far; the length written.
-    pub(crate) fn finish_with_crc(mut self) -> Result<usize, Error> {
-        let crc = self.buf.get(..self.pos).map(|b| CRC.checksum(b));
-        match crc {
-            Some(c) if self.ok => {
-                self.put(&c.to_le_bytes());
-                if self.ok {
-                    Ok(self.pos)
-                } else {
-                    Err(Error::BufferTooSmall)
-                }
+/// Appends the CRC of everything `w` wrote; the length written.
+fn finish_with_crc(mut w: Writer<'_>) -> Result<usize, Error> {
+    let crc = w.buf.get(..w.pos).map(|b| CRC.checksum(b));
+    match crc {
+        Some(c) if w.ok => {
+            w.put(&c.to_le_bytes());
+            if w.ok {
+                Ok(w.pos)
+            } else {
+                Err(Error::BufferTooSmall)
             }
-            _ => Err(Error::BufferTooSmall),
         }
+        _ => Err(Error::BufferTooSmall),
     }
 }
 
@@ -213,9 +152,6 @@ impl<'a> Reader<'a> {
         <[u8; K]>::try_from(bytes).ok()
     }
 
-    fn u8(&mut self) -> Option<u8> {
-        self.take::<1>().map(|[b]| b)
-    }
     fn u16(&mut self) -> Option<u16> {
         self.take().map(u16::from_le_bytes)
     }
@@ -258,66 +194,72 @@ fn verified(blob: &[u8], len: usize) -> Result<&[u8], Error> {
     Ok(body)
 }
 
-/// Writes the policy fields as the blob stores them (`fusebox_config`'s
-/// order), one by one (no array of them on the stack).
-fn put_policy(w: &mut Writer<'_>, p: &Policy) {
-    w.u32(p.trip_rule as u32);
-    w.u32(p.window_kind as u32);
-    w.u32(p.window_size);
-    w.u32(p.bucket_ms);
-    w.u32(p.minimum_calls);
-    w.u32(p.failure_rate_percent);
-    w.u32(p.slow_call_ms);
-    w.u32(p.slow_call_rate_percent);
-    w.u32(p.half_open_success_threshold);
-    w.u32(p.half_open_max_wait_ms);
-    w.u32(p.half_open_wait_action as u32);
-    w.u32(p.half_open_judge as u32);
-    w.u32(p.backoff_percent);
-    w.u32(p.max_open_ms);
-    w.u32(p.jitter_percent);
-    w.u32(p.jitter_seed);
+/// The policy fields as the blob stores them (`fusebox_config`'s order),
+/// each passed to `f` (no array of them on the stack).
+#[inline(always)]
+fn policy_words(p: &Policy, mut f: impl FnMut(u32)) {
+    f(p.trip_rule as u32);
+    f(p.window_kind as u32);
+    f(p.window_size);
+    f(p.bucket_ms);
+    f(p.minimum_calls);
+    f(p.failure_rate_percent);
+    f(p.slow_call_ms);
+    f(p.slow_call_rate_percent);
+    f(p.half_open_success_threshold);
+    f(p.half_open_max_wait_ms);
+    f(p.half_open_wait_action as u32);
+    f(p.half_open_judge as u32);
+    f(p.backoff_percent);
+    f(p.max_open_ms);
+    f(p.jitter_percent);
+    f(p.jitter_seed);
 }
 
-/// The policy of stored fields; `None` for an unknown code.
-fn policy_of_words(w: [u32; 16]) -> Option<Policy> {
-    let [trip, kind, size, bucket, min, rate, slow_ms, slow_rate, threshold, wait, action, judge, backoff, max_open, jitter, seed] =
-        w;
-    let trip = match trip {
+/// Writes the policy fields as the blob stores them.
+fn put_policy(w: &mut Writer<'_>, p: &Policy) {
+    policy_words(p, |v| w.u32(v));
+}
+
+/// Reads the policy fields as the blob stores them into `p`, field by
+/// field (no array or second policy on the stack); `None` for an unknown
+/// code (then `p` may be partly written).
+fn read_policy(r: &mut Reader<'_>, p: &mut Policy) -> Option<()> {
+    p.trip_rule = match r.u32()? {
         0 => TripRule::Cumulative,
         1 => TripRule::Consecutive,
         2 => TripRule::FailureRate,
         _ => return None,
     };
-    let kind = match kind {
+    p.window_kind = match r.u32()? {
         0 => WindowKind::Count,
         1 => WindowKind::Time,
         _ => return None,
     };
-    let action = match action {
+    p.window_size = r.u32()?;
+    p.bucket_ms = r.u32()?;
+    p.minimum_calls = r.u32()?;
+    p.failure_rate_percent = r.u32()?;
+    p.slow_call_ms = r.u32()?;
+    p.slow_call_rate_percent = r.u32()?;
+    p.half_open_success_threshold = r.u32()?;
+    p.half_open_max_wait_ms = r.u32()?;
+    p.half_open_wait_action = match r.u32()? {
         0 => WaitAction::ReleaseProbes,
         1 => WaitAction::Reopen,
         2 => WaitAction::ReopenAlways,
         _ => return None,
     };
-    let judge = match judge {
+    p.half_open_judge = match r.u32()? {
         0 => ProbeJudge::FirstFailure,
         1 => ProbeJudge::Rate,
         _ => return None,
     };
-    Some(
-        Policy::SNAKEPIT
-            .with_trip_rule(trip)
-            .with_window(kind, size, bucket)
-            .with_minimum_calls(min)
-            .with_failure_rate_percent(rate)
-            .with_slow_calls(slow_ms, slow_rate)
-            .with_half_open_success_threshold(threshold)
-            .with_half_open_max_wait(wait, action)
-            .with_half_open_judge(judge)
-            .with_backoff(backoff, max_open)
-            .with_jitter(jitter, seed),
-    )
+    p.backoff_percent = r.u32()?;
+    p.max_open_ms = r.u32()?;
+    p.jitter_percent = r.u32()?;
+    p.jitter_seed = r.u32()?;
+    Some(())
 }
 
 /// The config's policy (Snakepit's without the feature).
@@ -331,19 +273,7 @@ fn policy_of_config(c: &Config) -> &Policy {
     }
 }
 
-/// `config` with `policy`; without the feature, a policy other than
-/// Snakepit's is [`Error::Unsupported`].
-fn with_policy(config: Config, policy: Policy) -> Result<Config, Error> {
-    #[cfg(feature = "policies")]
-    return Ok(config.with_policy(policy));
-    #[cfg(not(feature = "policies"))]
-    if policy == Policy::SNAKEPIT {
-        Ok(config)
-    } else {
-        Err(Error::Unsupported)
-    }
-}
-
+#[cfg(test)]
 /// Encodes `config` and `p` (taken at snapshot time) into `dst`
 /// ([`SNAPSHOT_LEN`] bytes), its CRC left 0 ([`seal`] writes it).
 fn encode_into(config: &Config, p: &Parts, x: &PolicyParts, dst: &mut [u8]) {
@@ -410,6 +340,31 @@ fn encode_into(config: &Config, p: &Parts, x: &PolicyParts, dst: &mut [u8]) {
     }
 }
 
+/// Encodes `b`'s snapshot at `now_ms` into `dst` ([`SNAPSHOT_LEN`]
+/// bytes) straight from the breaker, field by field (no copy of its state
+/// on the stack: the firmware's stack), its CRC left 0 ([`seal`] writes
+/// it). The same bytes as [`encode_into`] of `to_parts`'s parts.
+#[inline(never)]
+fn encode_breaker(b: &Breaker, now_ms: u64, dst: &mut [u8]) {
+    let config = b.config();
+    let mut w = Writer::new(dst);
+    w.put(&MAGIC);
+    w.u16(SNAPSHOT_VERSION);
+    // Both limits are at most 1024: they fit.
+    w.u16(MAX_WINDOW_CALLS as u16);
+    w.u16(MAX_BUCKETS as u16);
+    // State and flags: written once the fields after them are.
+    w.u16(0);
+    w.u32(config.failure_threshold);
+    w.u32(config.reset_timeout_ms);
+    w.u32(config.half_open_max_calls);
+    put_policy(&mut w, policy_of_config(config));
+    let (state, flags) = b.encode_parts(now_ms, &mut w);
+    if let Some(at) = w.buf.get_mut(10..12) {
+        at.iter_mut().zip([state, flags]).for_each(|(d, s)| *d = s);
+    }
+}
+
 /// Writes the CRC of a breaker blob (`dst`, [`SNAPSHOT_LEN`] bytes) into
 /// its last 4 bytes.
 fn seal(dst: &mut [u8]) {
@@ -423,14 +378,16 @@ fn seal(dst: &mut [u8]) {
 /// `breaker`'s snapshot at `now_ms` into `buf`; returns [`SNAPSHOT_LEN`].
 /// Nothing is written unless the answer is `Ok`.
 pub(crate) fn snapshot(breaker: &Breaker, now_ms: u64, buf: &mut [u8]) -> Result<usize, Error> {
-    let mut parts = Parts::EMPTY;
-    breaker.to_parts(now_ms, &mut parts);
-    write_parts(breaker.config(), &parts, buf)
+    let dst = buf.get_mut(..SNAPSHOT_LEN).ok_or(Error::BufferTooSmall)?;
+    encode_breaker(breaker, now_ms, dst);
+    seal(dst);
+    Ok(SNAPSHOT_LEN)
 }
 
-/// Encodes parts copied from a breaker into `buf`: the part of a snapshot
-/// done outside the slot's lock. Nothing is written unless the answer is
-/// `Ok`.
+/// Encodes parts copied from a breaker into `buf`. Nothing is written
+/// unless the answer is `Ok`. (Tests: the firmware encodes from the
+/// breaker, [`encode_breaker`].)
+#[cfg(test)]
 pub(crate) fn write_parts(config: &Config, parts: &Parts, buf: &mut [u8]) -> Result<usize, Error> {
     // `to_parts` always carries the policy part (only a version 1 blob
     // decodes without one).
@@ -441,14 +398,15 @@ pub(crate) fn write_parts(config: &Config, parts: &Parts, buf: &mut [u8]) -> Res
     Ok(SNAPSHOT_LEN)
 }
 
-/// Decodes a breaker blob (version 1 or 2) into `parts` (in place: this
-/// runs on small stacks); returns its config. CRC and ranges checked; on
-/// error `parts` may be partly written.
+/// Checks a breaker blob (version 1 or 2) but for its config: magic,
+/// version, limits, CRC, then every field that has a range (the state, the
+/// flags and the values behind them, the padding); returns the blob to
+/// read its state from.
 #[inline(never)]
-pub(crate) fn decode(blob: &[u8], parts: &mut Parts) -> Result<Config, Error> {
+fn check_state(blob: &[u8]) -> Result<BlobParts<'_>, Error> {
     let version = check_header(&mut Reader::new(blob), MAGIC)?;
     if version == 1 {
-        return decode_v1(blob, parts);
+        return check_v1(blob);
     }
     let mut r = Reader::new(blob);
     let _ = r.take::<6>();
@@ -460,158 +418,143 @@ pub(crate) fn decode(blob: &[u8], parts: &mut Parts) -> Result<Config, Error> {
             Error::SnapshotVersion
         });
     }
-    let mut r = Reader::new(verified(blob, SNAPSHOT_LEN)?);
-    let _ = r.take::<10>();
-    // Read straight into the parts (no arrays in between: this runs on
-    // small stacks).
-    parts.since_failure_ms = None;
-    let x = parts.policy.insert(PolicyParts::neutral(&Config::ZERO));
-    let fields = (|| {
-        parts.state = State::from_code(u32::from(r.u8()?))?;
-        let flags = r.u8()?;
-        if flags & !(F_FAILURE | F_TIMED | F_WINDOW | F_FORCED) != 0 {
-            return None;
-        }
-        let base = Config::default()
-            .with_failure_threshold(r.u32()?)
-            .with_reset_timeout_ms(r.u32()?)
-            .with_half_open_max_calls(r.u32()?);
-        let mut words = [0u32; 16];
-        for v in &mut words {
-            *v = r.u32()?;
-        }
-        let policy = policy_of_words(words)?;
-        parts.failure_count = r.u32()?;
-        parts.half_open_calls = r.u32()?;
-        parts.failure_total = r.u64()?;
-        parts.success_count = r.u64()?;
-        parts.rejected_count = r.u64()?;
-        parts.admitted_count = r.u64()?;
-        let since = r.u64()?;
-        x.transitions = r.u64()?;
-        x.slow_count = r.u64()?;
-        x.stale_count = r.u64()?;
-        x.ignored_count = r.u64()?;
-        x.half_open_successes = r.u32()?;
-        x.half_open_failures = r.u32()?;
-        x.half_open_slow = r.u32()?;
-        x.open_base_ms = r.u32()?;
-        x.open_ms = r.u32()?;
-        x.rng = r.u32()?;
-        for v in &mut x.time_in_state_ms {
-            *v = r.u64()?;
-        }
-        let state_age = r.u64()?;
-        x.probes_age_ms = r.u64()?;
-        let forced_ms = r.u64()?;
-        let forced_left = r.u64()?;
-        x.window_fill = r.u16()?;
-        if r.take::<6>()? != [0; 6] {
-            return None;
-        }
-        let newest_age = r.u64()?;
-        x.window_failed = r.take::<WINDOW_BITS_BYTES>()?;
-        x.window_slow = r.take::<WINDOW_BITS_BYTES>()?;
-        for b in &mut x.buckets {
-            for v in b.iter_mut() {
-                *v = r.u32()?;
+    let parts = BlobParts {
+        blob: verified(blob, SNAPSHOT_LEN)?,
+        v1: false,
+    };
+    let flags = parts.u8_at(11);
+    // A value behind a clear flag is 0: one encoding per state.
+    let zero_unless = |bit: u8, at: usize| flags & bit != 0 || parts.u64_at(at) == 0;
+    let ok = State::from_code(u32::from(parts.u8_at(10))).is_some()
+        && flags & !(F_FAILURE | F_TIMED | F_WINDOW | F_FORCED) == 0
+        && zero_unless(F_FAILURE, 128)
+        && zero_unless(F_TIMED, 216)
+        && zero_unless(F_FORCED, 232)
+        && zero_unless(F_FORCED, 240)
+        && zero_unless(F_WINDOW, 256)
+        && (250..256).all(|at| parts.u8_at(at) == 0);
+    if ok {
+        Ok(parts)
+    } else {
+        Err(Error::BadSnapshot)
+    }
+}
+
+/// [`check_state`] of a version 1 blob (Snakepit's state only, 32-bit
+/// counters; read with empty policy state).
+fn check_v1(blob: &[u8]) -> Result<BlobParts<'_>, Error> {
+    let parts = BlobParts {
+        blob: verified(blob, V1_LEN)?,
+        v1: true,
+    };
+    let ok = parts.u8_at(6) == 0
+        && parts.u8_at(7) == 0
+        && parts.u8_at(20) <= 2
+        && parts.u8_at(21) <= 1
+        && parts.u8_at(22) == 0
+        && parts.u8_at(23) == 0
+        && (parts.u8_at(21) == 1 || parts.u64_at(44) == 0);
+    if ok {
+        Ok(parts)
+    } else {
+        Err(Error::BadSnapshot)
+    }
+}
+
+/// Reads the config of a blob [`check_state`] accepted into `config`:
+/// [`Error::BadSnapshot`] for an unknown code or an invalid config,
+/// [`Error::Unsupported`] for a policy this build does not have (version
+/// 1: Snakepit's). On error `config` may be partly written.
+#[inline(never)]
+fn read_config(parts: BlobParts<'_>, config: &mut Config) -> Result<(), Error> {
+    let mut r = Reader::new(
+        parts
+            .blob
+            .get(if parts.v1 { 8 } else { 12 }..)
+            .unwrap_or_default(),
+    );
+    *config = Config::default();
+    config.failure_threshold = r.u32().ok_or(Error::BadSnapshot)?;
+    config.reset_timeout_ms = r.u32().ok_or(Error::BadSnapshot)?;
+    config.half_open_max_calls = r.u32().ok_or(Error::BadSnapshot)?;
+    if !parts.v1 {
+        #[cfg(feature = "policies")]
+        read_policy(&mut r, &mut config.policy).ok_or(Error::BadSnapshot)?;
+        #[cfg(not(feature = "policies"))]
+        {
+            let mut policy = Policy::SNAKEPIT;
+            read_policy(&mut r, &mut policy).ok_or(Error::BadSnapshot)?;
+            if policy != Policy::SNAKEPIT {
+                return Err(Error::Unsupported);
             }
         }
-        // A value behind a clear flag is 0: one encoding per state.
-        let flagged = |bit: u8, v: u64| match flags & bit {
-            0 if v != 0 => Err(()),
-            0 => Ok(None),
-            _ => Ok(Some(v)),
-        };
-        x.state_age_ms = flagged(F_TIMED, state_age).ok()?;
-        x.newest_bucket_age_ms = flagged(F_WINDOW, newest_age).ok()?;
-        x.forced = match flags & F_FORCED {
-            0 if forced_ms != 0 || forced_left != 0 => return None,
-            0 => None,
-            _ => Some((forced_ms, forced_left)),
-        };
-        parts.since_failure_ms = flagged(F_FAILURE, since).ok()?;
-        Some((base, policy))
-    })();
-    let (base, policy) = fields.ok_or(Error::BadSnapshot)?;
-    let config = with_policy(base, policy)?;
-    config.validate().map_err(|_| Error::BadSnapshot)?;
-    Ok(config)
-}
-
-/// Decodes a version 1 blob (Snakepit's state only, 32-bit counters).
-fn decode_v1(blob: &[u8], out: &mut Parts) -> Result<Config, Error> {
-    let mut r = Reader::new(verified(blob, V1_LEN)?);
-    let _ = r.take::<6>();
-    let fields = (|| {
-        if r.u16()? != 0 {
-            return None;
-        }
-        let config = Config::default()
-            .with_failure_threshold(r.u32()?)
-            .with_reset_timeout_ms(r.u32()?)
-            .with_half_open_max_calls(r.u32()?);
-        let state = match r.u8()? {
-            0 => State::Closed,
-            1 => State::Open,
-            2 => State::HalfOpen,
-            _ => return None,
-        };
-        let has_failure = match r.u8()? {
-            0 => false,
-            1 => true,
-            _ => return None,
-        };
-        if r.u16()? != 0 {
-            return None;
-        }
-        let failure_count = r.u32()?;
-        let success_count = r.u32()?;
-        let half_open_calls = r.u32()?;
-        let rejected_count = r.u32()?;
-        let admitted_count = r.u32()?;
-        let since = r.u64()?;
-        if !has_failure && since != 0 {
-            return None;
-        }
-        let parts = Parts {
-            state,
-            failure_count,
-            half_open_calls,
-            // Version 1 kept no lifetime failure count: the failures it
-            // knew of.
-            failure_total: u64::from(failure_count),
-            success_count: u64::from(success_count),
-            rejected_count: u64::from(rejected_count),
-            admitted_count: u64::from(admitted_count),
-            since_failure_ms: has_failure.then_some(since),
-            policy: None,
-        };
-        Some((config, parts))
-    })();
-    let (config, parts) = fields.ok_or(Error::BadSnapshot)?;
-    config.validate().map_err(|_| Error::BadSnapshot)?;
-    *out = parts;
-    Ok(config)
-}
-
-/// Decodes `blob` into `parts` and checks it against `config` (the one it
-/// must have been taken with): the part of a restore done outside every
-/// lock.
-#[inline(never)]
-pub(crate) fn decode_for(config: &Config, blob: &[u8], parts: &mut Parts) -> Result<(), Error> {
-    config.validate()?;
-    if decode(blob, parts)? != *config {
-        return Err(Error::ConfigMismatch);
     }
-    Ok(())
+    config.validate().map_err(|_| Error::BadSnapshot)
+}
+
+/// Whether the config of a blob [`check_state`] accepted is `config`,
+/// compared field by field (no decoded config on the stack).
+fn config_is(parts: BlobParts<'_>, config: &Config) -> bool {
+    let mut r = Reader::new(
+        parts
+            .blob
+            .get(if parts.v1 { 8 } else { 12 }..)
+            .unwrap_or_default(),
+    );
+    let mut same = r.u32() == Some(config.failure_threshold)
+        && r.u32() == Some(config.reset_timeout_ms)
+        && r.u32() == Some(config.half_open_max_calls);
+    let policy = policy_of_config(config);
+    if parts.v1 {
+        same && *policy == Policy::SNAKEPIT
+    } else {
+        policy_words(policy, |v| same &= r.u32() == Some(v));
+        same
+    }
+}
+
+/// Checks a breaker blob (version 1 or 2): [`check_state`], then its
+/// config, written to `config`; returns the blob to read its state from.
+/// On error `config` may be partly written.
+#[inline(never)]
+pub(crate) fn decode<'a>(blob: &'a [u8], config: &mut Config) -> Result<BlobParts<'a>, Error> {
+    let parts = check_state(blob)?;
+    read_config(parts, config)?;
+    Ok(parts)
+}
+
+/// Decodes `blob` and checks it against `config` (the one it must have
+/// been taken with; checked valid first): the part of a restore done
+/// outside every lock. The blob's config is compared in place; decoded
+/// only to say why it differs.
+#[inline(never)]
+pub(crate) fn decode_for<'a>(config: &Config, blob: &'a [u8]) -> Result<BlobParts<'a>, Error> {
+    config.validate()?;
+    let parts = check_state(blob)?;
+    // A blob of `config` (valid) decodes to `config`: the fields are
+    // stored as they are.
+    if config_is(parts, config) {
+        Ok(parts)
+    } else {
+        Err(config_error(parts))
+    }
+}
+
+/// Why the config of a blob [`check_state`] accepted is not the one
+/// expected: its own error, or [`Error::ConfigMismatch`].
+#[inline(never)]
+fn config_error(parts: BlobParts<'_>) -> Error {
+    let mut decoded = Config::ZERO;
+    match read_config(parts, &mut decoded) {
+        Err(e) => e,
+        Ok(()) => Error::ConfigMismatch,
+    }
 }
 
 /// A breaker restored from `blob` on a clock reading `now_ms`; `config`
 /// must be the one the snapshot was taken with.
 pub(crate) fn restore(config: Config, blob: &[u8], now_ms: u64) -> Result<Breaker, Error> {
-    let mut parts = Parts::EMPTY;
-    decode_for(&config, blob, &mut parts)?;
+    let parts = decode_for(&config, blob)?;
     Breaker::from_parts(config, &parts, now_ms).map_err(|_| Error::BadSnapshot)
 }
 
@@ -622,22 +565,19 @@ pub(crate) fn write_all_header(w: &mut Writer<'_>, count: u16) {
     w.put(&count.to_le_bytes());
 }
 
-/// Writes one entry of a registry blob: its name field, then its breaker
-/// blob encoded from `parts`, its CRC left 0 ([`seal_all`] computes it
-/// later, outside every lock).
-pub(crate) fn write_entry(w: &mut Writer<'_>, name: &[u8], config: &Config, parts: &Parts) {
+/// Writes one entry of a registry blob: its name field, then the blob of
+/// `b` at `now_ms`, its CRC left 0 ([`seal_all`] computes it later,
+/// outside every lock).
+pub(crate) fn write_entry(w: &mut Writer<'_>, name: &[u8], b: &Breaker, now_ms: u64) {
     let mut field = [0u8; 1 + NAME_MAX];
     if let Some((len, padded)) = field.split_first_mut() {
         *len = name.len() as u8;
         padded.iter_mut().zip(name).for_each(|(d, s)| *d = *s);
     }
     w.put(&field);
-    match (
-        w.buf.get_mut(w.pos..w.pos.saturating_add(SNAPSHOT_LEN)),
-        &parts.policy,
-    ) {
-        (Some(dst), Some(x)) => encode_into(config, parts, x, dst),
-        _ => w.ok = false,
+    match w.buf.get_mut(w.pos..w.pos.saturating_add(SNAPSHOT_LEN)) {
+        Some(dst) => encode_breaker(b, now_ms, dst),
+        None => w.ok = false,
     }
     w.pos = w.pos.saturating_add(SNAPSHOT_LEN);
 }
@@ -658,7 +598,7 @@ pub(crate) fn seal_all(buf: &mut [u8], count: usize) -> Result<usize, Error> {
     }
     let mut w = Writer::new(buf);
     w.pos = body;
-    w.finish_with_crc()
+    finish_with_crc(w)
 }
 
 /// The entries of a registry blob, checked whole: `count` of them, each
@@ -732,19 +672,22 @@ pub(crate) fn entry_name(entry: &[u8]) -> Result<Name, Error> {
     Name::from_slice(name).map_err(|_| Error::BadSnapshot)
 }
 
-/// The config and state of an entry of a registry blob (a registry blob
-/// has no config given alongside it: the entry carries it), decoded and
-/// range-checked.
-pub(crate) fn entry_parts(entry: &[u8], parts: &mut Parts) -> Result<Config, Error> {
-    decode(entry.get(1 + NAME_MAX..).ok_or(Error::BadSnapshot)?, parts)
+/// The config (into `config`) and state of an entry of a registry blob (a
+/// registry blob has no config given alongside it: the entry carries it),
+/// decoded and range-checked.
+pub(crate) fn entry_parts<'a>(
+    entry: &'a [u8],
+    config: &mut Config,
+) -> Result<BlobParts<'a>, Error> {
+    decode(entry.get(1 + NAME_MAX..).ok_or(Error::BadSnapshot)?, config)
 }
 
 /// Checks that an entry of a registry blob restores, on a clock reading
 /// `now_ms`, without building its breaker: what
 /// [`entry_parts`] and `Breaker::set_parts` would refuse.
 pub(crate) fn entry_check(entry: &[u8], now_ms: u64) -> Result<(), Error> {
-    let mut parts = Parts::EMPTY;
-    let config = entry_parts(entry, &mut parts)?;
+    let mut config = Config::ZERO;
+    let parts = entry_parts(entry, &mut config)?;
     Breaker::check_parts(&config, &parts, now_ms)
 }
 
@@ -783,3 +726,6 @@ impl Breaker {
         restore(config, blob, now_ms)
     }
 }
+
+#[cfg(test)]
+mod tests;

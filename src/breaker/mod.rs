@@ -10,13 +10,17 @@
 //! function of this file looks at the feature.
 #![forbid(unsafe_code)]
 
+mod blob;
 #[cfg_attr(feature = "policies", path = "policies.rs")]
 #[cfg_attr(not(feature = "policies"), path = "snakepit.rs")]
 mod hooks;
 mod parts;
 mod types;
 
-pub(crate) use parts::{Parts, PolicyParts, SNAPSHOT_BUCKETS, WINDOW_BITS_BYTES};
+pub(crate) use blob::{Writer, F_FAILURE, F_FORCED, F_TIMED, F_WINDOW};
+pub(crate) use parts::{bit, PartsView, PolicyView, SNAPSHOT_BUCKETS, WINDOW_BITS_BYTES};
+#[cfg(test)]
+pub(crate) use parts::{Parts, PolicyParts};
 pub use types::{Permit, Reason, State, Stats, Transition};
 
 use crate::{CallError, Clock, Config, Error};
@@ -152,21 +156,31 @@ trait Hooks {
 
     /// The policy state a snapshot carries, as it stands at `now_ms`,
     /// written to `out` (in place: no other copy on the stack).
+    #[cfg(test)]
     fn policy_parts(b: &Breaker, now_ms: u64, out: &mut PolicyParts);
+
+    /// The policy state a snapshot carries, as it stands at `now_ms`,
+    /// encoded straight into `w` (blob offsets 136 to the end of the
+    /// buckets, as [`policy_parts`](Self::policy_parts)'s parts encode);
+    /// returns the blob's flags among `F_TIMED`, `F_WINDOW`, `F_FORCED`.
+    fn encode_policy(b: &Breaker, now_ms: u64, w: &mut Writer<'_>) -> u8;
 
     /// Installs `p` (checked) into `b`, a breaker being restored at
     /// `now_ms` whose Snakepit state is already set; `None` (a version 1
     /// blob): empty policy state. [`Error::BadSnapshot`] for state this
     /// breaker could not have reached.
-    fn set_policy_parts(b: &mut Breaker, p: Option<&PolicyParts>, now_ms: u64)
-        -> Result<(), Error>;
+    fn set_policy_parts<P: PolicyView>(
+        b: &mut Breaker,
+        p: Option<&P>,
+        now_ms: u64,
+    ) -> Result<(), Error>;
 
     /// The checks of [`set_policy_parts`](Self::set_policy_parts), without
     /// a breaker: for a breaker with `config` in `state`.
-    fn check_policy_parts(
+    fn check_policy_parts<P: PolicyView>(
         config: &Config,
         state: State,
-        p: Option<&PolicyParts>,
+        p: Option<&P>,
         now_ms: u64,
     ) -> Result<(), Error>;
 }

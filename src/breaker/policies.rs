@@ -7,12 +7,17 @@
 //! stay small enough to inline.
 #![forbid(unsafe_code)]
 
+#[cfg(test)]
+use super::PolicyParts;
 use super::{
-    Breaker, Hooks, Permit, PolicyParts, Quick, Reason, SplitU64, State, Stats, Transition, Verdict,
+    Breaker, Hooks, Permit, PolicyView, Quick, Reason, SplitU64, State, Stats, Transition, Verdict,
 };
+#[cfg(test)]
 use crate::policy::arith::div_rem;
+#[cfg(test)]
+use crate::policy::WindowKind;
 use crate::policy::{
-    outcome_of, rate_reached, Outcome, ProbeJudge, RateWindow, TripRule, WaitAction, WindowKind,
+    outcome_of, rate_reached, Outcome, ProbeJudge, RateWindow, TripRule, WaitAction,
 };
 use crate::{CallError, Clock, Config, Error};
 
@@ -23,7 +28,9 @@ mod api;
 // What snapshots carry of the policy state, checked on the way back.
 #[path = "policy_parts.rs"]
 mod parts;
-use parts::{checked_window, keeps_window, set_bit};
+#[cfg(test)]
+use parts::set_bit;
+use parts::{checked_window, keeps_window};
 
 /// How many transitions a breaker keeps for `take_transition`.
 const PENDING: usize = 5;
@@ -458,6 +465,11 @@ impl Hooks for Ext {
         )
     }
 
+    fn encode_policy(b: &Breaker, now_ms: u64, w: &mut super::Writer<'_>) -> u8 {
+        parts::encode_policy(b, now_ms, w)
+    }
+
+    #[cfg(test)]
     fn policy_parts(b: &Breaker, now_ms: u64, out: &mut PolicyParts) {
         let e = &b.ext;
         let p = &b.config.policy;
@@ -524,10 +536,10 @@ impl Hooks for Ext {
         }
     }
 
-    fn check_policy_parts(
+    fn check_policy_parts<P: PolicyView>(
         config: &Config,
         state: State,
-        parts: Option<&PolicyParts>,
+        parts: Option<&P>,
         now_ms: u64,
     ) -> Result<(), Error> {
         match parts {
@@ -536,9 +548,9 @@ impl Hooks for Ext {
         }
     }
 
-    fn set_policy_parts(
+    fn set_policy_parts<P: PolicyView>(
         b: &mut Breaker,
-        parts: Option<&PolicyParts>,
+        parts: Option<&P>,
         now_ms: u64,
     ) -> Result<(), Error> {
         let Some(x) = parts else {
@@ -547,45 +559,57 @@ impl Hooks for Ext {
             return Ok(());
         };
         checked_window(&b.config, b.state, x, now_ms, Some(&mut b.ext.window))?;
-        let max_calls = b.config.half_open_max_calls;
-        let done = x.half_open_successes.saturating_add(x.half_open_failures);
-        let e = &mut b.ext;
-        e.transitions = SplitU64::new(x.transitions);
-        e.slow_count = SplitU64::new(x.slow_count);
-        e.stale_count = SplitU64::new(x.stale_count);
-        e.ignored_count = SplitU64::new(x.ignored_count);
-        e.half_open_successes = x.half_open_successes;
-        e.half_open_failures = x.half_open_failures;
-        e.half_open_slow = x.half_open_slow;
-        e.open_base_ms = x.open_base_ms;
-        e.open_ms = x.open_ms;
-        e.rng = x.rng;
-        e.time_in_ms = x.time_in_state_ms.map(SplitU64::new);
-        if let Some(age) = x.state_age_ms {
-            e.state_since_ms = SplitU64::new(now_ms.saturating_sub(age));
-            b.flags.0 |= Flags::TIMED;
-        }
-        if b.state == State::HalfOpen {
-            e.probes_since_ms = SplitU64::new(now_ms.saturating_sub(x.probes_age_ms));
-            // The probes that reported keep their slots; those in flight
-            // are released.
-            b.half_open_calls = done.min(max_calls);
-        }
-        if let Some((ms, left)) = x.forced {
-            // It ends `left` ms from now; `since + ms` is that end.
-            let end = now_ms.saturating_add(left);
-            match end.checked_sub(ms) {
-                Some(since) => {
-                    e.forced_since_ms = SplitU64::new(since);
-                    e.forced_ms = SplitU64::new(ms);
-                }
-                None => {
-                    e.forced_since_ms = SplitU64::new(0);
-                    e.forced_ms = SplitU64::new(end.max(1));
-                }
+        copy_policy_parts(b, x, now_ms);
+        Ok(())
+    }
+}
+
+/// [`Hooks::set_policy_parts`]'s copy of checked policy parts into `b`
+/// (its rate window already built), in a frame of its own: off the
+/// window's checks' path (the firmware's stack).
+#[inline(never)]
+fn copy_policy_parts(b: &mut Breaker, x: &impl PolicyView, now_ms: u64) {
+    let max_calls = b.config.half_open_max_calls;
+    let done = x
+        .half_open_successes()
+        .saturating_add(x.half_open_failures());
+    let e = &mut b.ext;
+    e.transitions = SplitU64::new(x.transitions());
+    e.slow_count = SplitU64::new(x.slow_count());
+    e.stale_count = SplitU64::new(x.stale_count());
+    e.ignored_count = SplitU64::new(x.ignored_count());
+    e.half_open_successes = x.half_open_successes();
+    e.half_open_failures = x.half_open_failures();
+    e.half_open_slow = x.half_open_slow();
+    e.open_base_ms = x.open_base_ms();
+    e.open_ms = x.open_ms();
+    e.rng = x.rng();
+    for (i, t) in e.time_in_ms.iter_mut().enumerate() {
+        *t = SplitU64::new(x.time_in_state_ms(i));
+    }
+    if let Some(age) = x.state_age_ms() {
+        e.state_since_ms = SplitU64::new(now_ms.saturating_sub(age));
+        b.flags.0 |= Flags::TIMED;
+    }
+    if b.state == State::HalfOpen {
+        e.probes_since_ms = SplitU64::new(now_ms.saturating_sub(x.probes_age_ms()));
+        // The probes that reported keep their slots; those in flight
+        // are released.
+        b.half_open_calls = done.min(max_calls);
+    }
+    if let Some((ms, left)) = x.forced() {
+        // It ends `left` ms from now; `since + ms` is that end.
+        let end = now_ms.saturating_add(left);
+        match end.checked_sub(ms) {
+            Some(since) => {
+                e.forced_since_ms = SplitU64::new(since);
+                e.forced_ms = SplitU64::new(ms);
+            }
+            None => {
+                e.forced_since_ms = SplitU64::new(0);
+                e.forced_ms = SplitU64::new(end.max(1));
             }
         }
-        Ok(())
     }
 }
 

@@ -3,7 +3,11 @@
 //! buckets, the backoff step.
 #![forbid(unsafe_code)]
 
-use super::super::{PolicyParts, State};
+use super::super::blob::{put_zeros, Writer, F_FORCED, F_TIMED, F_WINDOW};
+#[cfg(test)]
+use super::super::PolicyParts;
+use super::super::{Breaker, PolicyView, State, SNAPSHOT_BUCKETS, WINDOW_BITS_BYTES};
+use crate::policy::arith::div_rem;
 use crate::policy::window::Totals;
 use crate::policy::{ProbeJudge, RateWindow, TripRule, WindowKind};
 use crate::{Config, Error, Policy};
@@ -24,35 +28,156 @@ pub(super) fn keeps_window(p: &Policy) -> bool {
 pub(super) fn checked_window(
     config: &Config,
     state: State,
-    x: &PolicyParts,
+    x: &impl PolicyView,
     now_ms: u64,
     window: Option<&mut RateWindow>,
 ) -> Result<(), Error> {
     let p = &config.policy;
     let max_calls = config.half_open_max_calls;
-    let done = x.half_open_successes.saturating_add(x.half_open_failures);
+    let done = x
+        .half_open_successes()
+        .saturating_add(x.half_open_failures());
     let round_ok = if state != State::HalfOpen {
-        done == 0 && x.half_open_slow == 0
+        done == 0 && x.half_open_slow() == 0
     } else if p.half_open_judge == ProbeJudge::Rate {
-        done < max_calls && x.half_open_slow <= done
+        done < max_calls && x.half_open_slow() <= done
     } else {
-        x.half_open_successes < p.half_open_success_threshold
-            && x.half_open_failures == 0
-            && x.half_open_slow == 0
+        x.half_open_successes() < p.half_open_success_threshold
+            && x.half_open_failures() == 0
+            && x.half_open_slow() == 0
     };
-    let forced_ok = match x.forced {
+    let forced_ok = match x.forced() {
         None => true,
         Some((ms, left)) => state == State::ForcedOpen && ms != 0 && left <= ms,
     };
     if !round_ok
         || !forced_ok
-        || x.rng == 0
-        || !backoff_reachable(p, config.reset_timeout_ms, x.open_base_ms)
-        || !jitter_allows(p, x.open_base_ms, x.open_ms)
+        || x.rng() == 0
+        || !backoff_reachable(p, config.reset_timeout_ms, x.open_base_ms())
+        || !jitter_allows(p, x.open_base_ms(), x.open_ms())
     {
         return Err(Error::BadSnapshot);
     }
     restore_window(p, x, now_ms, window).ok_or(Error::BadSnapshot)
+}
+
+/// The policy state a snapshot carries, as it stands at `now_ms`, encoded
+/// straight into `w` field by field (the blob's offsets 136 to the end of
+/// the buckets): what `policy_parts` copies, in the blob's order (the
+/// snapshot tests hold the two together). Returns the blob's flags among
+/// `F_TIMED`, `F_WINDOW` and `F_FORCED`.
+pub(super) fn encode_policy(b: &Breaker, now_ms: u64, w: &mut Writer<'_>) -> u8 {
+    let e = &b.ext;
+    let p = &b.config.policy;
+    w.u64(e.transitions.get());
+    w.u64(e.slow_count.get());
+    w.u64(e.stale_count.get());
+    w.u64(e.ignored_count.get());
+    w.u32(e.half_open_successes);
+    w.u32(e.half_open_failures);
+    w.u32(e.half_open_slow);
+    w.u32(e.open_base_ms);
+    w.u32(e.open_ms);
+    w.u32(e.rng);
+    for t in &e.time_in_ms {
+        w.u64(t.get());
+    }
+    let mut flags = 0;
+    if b.flags.timed() {
+        flags |= F_TIMED;
+        w.u64(now_ms.saturating_sub(e.state_since_ms.get()));
+    } else {
+        w.u64(0);
+    }
+    w.u64(if b.state == State::HalfOpen {
+        now_ms.saturating_sub(e.probes_since_ms.get())
+    } else {
+        0
+    });
+    let ms = e.forced_ms.get();
+    if b.state == State::ForcedOpen && ms != 0 {
+        flags |= F_FORCED;
+        let elapsed = now_ms.saturating_sub(e.forced_since_ms.get());
+        w.u64(ms);
+        w.u64(ms.saturating_sub(elapsed));
+    } else {
+        w.u64(0);
+        w.u64(0);
+    }
+    // A breaker without a rate rule keeps no window (a time window may
+    // still hold a bucket start, with nothing in it): none is written, as
+    // none is restored.
+    let kind = b.has_window().then_some(p.window_kind);
+    if kind == Some(WindowKind::Count) {
+        encode_count_window(e, p, w);
+        return flags;
+    }
+    w.u16(0);
+    w.u16(0);
+    w.u32(0);
+    // A time window as it stands at `now_ms` (as `RateWindow::aged` moves
+    // it, without a copy of the window): the `k` buckets that expired by
+    // then are left out (the rest move back `k` places, empty ones after
+    // them), and the newest one's start is at most a bucket old.
+    let mut expired = 0;
+    let mut newest = None;
+    if kind == Some(WindowKind::Time) {
+        let start = e.window.newest_bucket_start(p);
+        newest = start;
+        if let Some(elapsed) = start.and_then(|s| now_ms.checked_sub(s)) {
+            let (k, into) = div_rem(elapsed, p.bucket_ms.max(1));
+            if k != 0 {
+                expired = usize::try_from(k).unwrap_or(usize::MAX);
+                newest = Some(now_ms.saturating_sub(u64::from(into)));
+            }
+        }
+    }
+    match newest {
+        Some(start) => {
+            flags |= F_WINDOW;
+            w.u64(now_ms.saturating_sub(start));
+        }
+        None => w.u64(0),
+    }
+    put_zeros(w, 2 * WINDOW_BITS_BYTES);
+    let mut written = 0;
+    if kind == Some(WindowKind::Time) {
+        for t in e
+            .window
+            .time_buckets(p)
+            .skip(expired)
+            .take(SNAPSHOT_BUCKETS)
+        {
+            w.u32(t.calls);
+            w.u32(t.failures);
+            w.u32(t.slow);
+            written += 1;
+        }
+    }
+    put_zeros(w, 12 * SNAPSHOT_BUCKETS.saturating_sub(written));
+    flags
+}
+
+/// A count window's part of [`encode_policy`] (blob offsets 248 to the
+/// end of the buckets), in a frame of its own: the calls held, then their
+/// outcome bits, oldest first (no time window: no start, no buckets).
+#[inline(never)]
+fn encode_count_window(e: &super::Ext, p: &crate::Policy, w: &mut Writer<'_>) {
+    let mut failed = [0u8; WINDOW_BITS_BYTES];
+    let mut slow = [0u8; WINDOW_BITS_BYTES];
+    let mut fill: u16 = 0;
+    for (k, (f, s)) in e.window.count_outcomes(p).enumerate() {
+        set_bit(&mut failed, k, f);
+        set_bit(&mut slow, k, s);
+        fill = fill.saturating_add(1);
+    }
+    w.u16(fill);
+    // Padding, and the newest bucket's age (no time window).
+    put_zeros(w, 6 + 8);
+    for &byte in failed.iter().chain(&slow) {
+        w.u8(byte);
+    }
+    put_zeros(w, 12 * SNAPSHOT_BUCKETS);
 }
 
 /// Sets bit `k` of `bits` (oldest first, bit k of byte k / 8).
@@ -64,6 +189,7 @@ pub(super) fn set_bit(bits: &mut [u8], k: usize, on: bool) {
     }
 }
 
+#[cfg(test)]
 pub(super) fn get_bit(bits: &[u8], k: usize) -> bool {
     bits.get(k / 8).is_some_and(|b| (b >> (k % 8)) & 1 != 0)
 }
@@ -79,7 +205,7 @@ fn backoff_reachable(p: &Policy, reset_ms: u32, base: u32) -> bool {
         if d == base {
             return true;
         }
-        let next = p.backed_off(d);
+        let next = backed_off(p, d);
         if next <= d || next > base {
             return false;
         }
@@ -87,12 +213,45 @@ fn backoff_reachable(p: &Policy, reset_ms: u32, base: u32) -> bool {
     }
 }
 
+/// `a × b / 100`, rounded down: `Policy::backed_off`'s and
+/// `Policy::jitter_span`'s product and quotient, divided 16 bits at a time
+/// (each partial dividend is below 100 × 2^16): the same answer with 32-bit
+/// divisions, without the 64-bit division's routines (and their stack) on
+/// a restore's path. A test holds them together.
+#[inline(never)]
+fn mul_div100(a: u32, b: u32) -> u64 {
+    let n = crate::policy::arith::mul_wide(a, b);
+    // The digits by 32-bit shifts (a variable 64-bit shift is a helper
+    // routine on Cortex-M0, `__aeabi_llsr`).
+    let (hi, lo) = ((n >> 32) as u32, n as u32);
+    let mut q: u64 = 0;
+    let mut r: u32 = 0;
+    for digit in [hi >> 16, hi & 0xFFFF, lo >> 16, lo & 0xFFFF] {
+        let cur = (r << 16) | digit;
+        q = (q << 16) | u64::from(cur / 100);
+        r = cur % 100;
+    }
+    q
+}
+
+/// `Policy::backed_off`: `base_ms × backoff_percent / 100`, capped.
+fn backed_off(p: &Policy, base_ms: u32) -> u32 {
+    let cap = if p.max_open_ms == 0 {
+        u32::MAX
+    } else {
+        p.max_open_ms
+    };
+    u32::try_from(mul_div100(base_ms, p.backoff_percent))
+        .unwrap_or(u32::MAX)
+        .min(cap)
+}
+
 /// Whether `open` is a jittered draw around `base`.
 fn jitter_allows(p: &Policy, base: u32, open: u32) -> bool {
     if p.jitter_percent == 0 {
         return open == base;
     }
-    let span = p.jitter_span(base);
+    let span = mul_div100(base, p.jitter_percent);
     let lo = u64::from(base).saturating_sub(span).max(1);
     let hi = u64::from(base) + span;
     (lo..=hi).contains(&u64::from(open)) || open == base
@@ -105,14 +264,15 @@ fn jitter_allows(p: &Policy, base: u32, open: u32) -> bool {
 /// given.
 fn restore_window(
     p: &Policy,
-    x: &PolicyParts,
+    x: &impl PolicyView,
     now_ms: u64,
     out: Option<&mut RateWindow>,
 ) -> Option<()> {
     let has = keeps_window(p);
     let size = p.window_size as usize;
-    let fill = usize::from(x.window_fill);
-    let no_buckets = x.newest_bucket_age_ms.is_none() && x.buckets.iter().all(|t| *t == [0; 3]);
+    let fill = usize::from(x.window_fill());
+    let no_buckets =
+        x.newest_bucket_age_ms().is_none() && (0..SNAPSHOT_BUCKETS).all(|i| x.bucket_empty(i));
     match p.window_kind {
         _ if !has => {
             if !(fill == 0 && bits_clear_from(x, 0) && no_buckets) {
@@ -138,7 +298,7 @@ fn restore_window(
             if fill != 0 || !bits_clear_from(x, 0) {
                 return None;
             }
-            if x.buckets.iter().skip(size).any(|t| *t != [0; 3]) {
+            if (size..SNAPSHOT_BUCKETS).any(|i| !x.bucket_empty(i)) {
                 return None;
             }
             match out {
@@ -150,27 +310,21 @@ fn restore_window(
 }
 
 /// Whether no outcome bit is set from call `from` on.
-fn bits_clear_from(x: &PolicyParts, from: usize) -> bool {
-    (from..x.window_failed.len() * 8)
-        .all(|k| !get_bit(&x.window_failed, k) && !get_bit(&x.window_slow, k))
+fn bits_clear_from(x: &impl PolicyView, from: usize) -> bool {
+    (from..WINDOW_BITS_BYTES * 8).all(|k| !x.failed_bit(k) && !x.slow_bit(k))
 }
 
 /// A count window's part of [`restore_window`], once checked (`window_fill`
 /// calls, at most the window's size): the window that records them, oldest
 /// first, into an empty one (as `RateWindow::from_count_outcomes` builds
 /// it), recorded in place in `out` (no window on the stack).
-fn count_window(p: &Policy, x: &PolicyParts, out: &mut RateWindow) {
+fn count_window(p: &Policy, x: &impl PolicyView, out: &mut RateWindow) {
     // `RateWindow::from_count_outcomes` (test-only) is the rule this
     // follows: the restore tests and
     // `check_parts_answers_as_building_the_breaker_does` hold them together.
     *out = RateWindow::EMPTY;
-    for k in 0..usize::from(x.window_fill) {
-        out.record(
-            p,
-            get_bit(&x.window_failed, k),
-            get_bit(&x.window_slow, k),
-            0,
-        );
+    for k in 0..usize::from(x.window_fill()) {
+        out.record_count(p, x.failed_bit(k), x.slow_bit(k));
     }
 }
 
@@ -178,36 +332,40 @@ fn count_window(p: &Policy, x: &PolicyParts, out: &mut RateWindow) {
 /// checks of [`time_window`] (`RateWindow::from_time_buckets`'s refusals):
 /// the newest bucket at most a bucket old, no bucket with more failures or
 /// slow calls than calls, no calls in a window that has not started.
-fn time_buckets_ok(p: &Policy, x: &PolicyParts) -> Option<()> {
+fn time_buckets_ok(p: &Policy, x: &impl PolicyView) -> Option<()> {
     let size = p.window_size as usize;
-    let started = match x.newest_bucket_age_ms {
+    let started = match x.newest_bucket_age_ms() {
         Some(age) if age >= u64::from(p.bucket_ms) => return None,
         Some(_) => true,
         None => false,
     };
-    let ok = x.buckets.iter().take(size).all(|&[calls, failures, slow]| {
-        failures <= calls && slow <= calls && (started || calls == 0)
-    });
+    let ok = (0..size.min(SNAPSHOT_BUCKETS))
+        .map(|i| x.bucket(i))
+        .all(|[calls, failures, slow]| {
+            failures <= calls && slow <= calls && (started || calls == 0)
+        });
     ok.then_some(())
 }
 
 /// A time window's part of [`restore_window`], written to `out`, in a
 /// frame of its own.
 #[inline(never)]
-fn time_window(p: &Policy, x: &PolicyParts, now_ms: u64, out: &mut RateWindow) -> Option<()> {
+fn time_window(p: &Policy, x: &impl PolicyView, now_ms: u64, out: &mut RateWindow) -> Option<()> {
     let size = p.window_size as usize;
     // The newest bucket is at most a bucket old (the snapshot aged the
     // window to its reading).
-    let start = match x.newest_bucket_age_ms {
+    let start = match x.newest_bucket_age_ms() {
         Some(age) if age >= u64::from(p.bucket_ms) => return None,
         Some(age) => Some(now_ms.saturating_sub(age)),
         None => None,
     };
-    let buckets = x.buckets.iter().take(size).map(|t| Totals {
-        calls: t[0],
-        failures: t[1],
-        slow: t[2],
-    });
+    let buckets = (0..size.min(SNAPSHOT_BUCKETS))
+        .map(|i| x.bucket(i))
+        .map(|t| Totals {
+            calls: t[0],
+            failures: t[1],
+            slow: t[2],
+        });
     RateWindow::time_buckets_into(p, start, buckets, out)
 }
 
@@ -351,6 +509,43 @@ mod tests {
                 *slot = [t.calls, t.failures, t.slow];
             }
             assert_eq!(x.buckets, buckets, "at {now}");
+        }
+    }
+
+    /// The restore's `backed_off` and jitter span are `Policy`'s: every
+    /// percent and cap against durations around the 16- and 32-bit
+    /// boundaries.
+    #[test]
+    fn backoff_and_jitter_span_are_the_policys() {
+        let durations = [
+            0,
+            1,
+            99,
+            100,
+            101,
+            655,
+            65_535,
+            65_536,
+            1 << 24,
+            u32::MAX / 100,
+            u32::MAX / 3,
+            u32::MAX - 1,
+            u32::MAX,
+        ];
+        for percent in [0, 1, 99, 100, 101, 150, 200, 1_000, 65_537, u32::MAX] {
+            for max_open in [0, 1, 5_000, u32::MAX] {
+                let p = Policy::SNAKEPIT
+                    .with_backoff(percent, max_open)
+                    .with_jitter(percent, 1);
+                for d in durations {
+                    assert_eq!(
+                        backed_off(&p, d),
+                        p.backed_off(d),
+                        "{d} × {percent}%, cap {max_open}"
+                    );
+                    assert_eq!(mul_div100(d, percent), p.jitter_span(d), "{d} × {percent}%");
+                }
+            }
         }
     }
 }

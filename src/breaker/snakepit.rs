@@ -4,7 +4,12 @@
 //! would be, with no policy state (`Ext` and `Flags` are zero-sized).
 #![forbid(unsafe_code)]
 
-use super::{Breaker, Hooks, PolicyParts, Quick, Reason, State, Stats, Verdict};
+#[cfg(test)]
+use super::PolicyParts;
+use super::{
+    Breaker, Hooks, PolicyView, Quick, Reason, State, Stats, Verdict, SNAPSHOT_BUCKETS,
+    WINDOW_BITS_BYTES,
+};
 use crate::Error;
 use crate::{CallError, Clock, Config};
 
@@ -144,41 +149,47 @@ impl Hooks for Ext {
 
     /// Snakepit's neutral values: the same format as a build with
     /// policies, which restores it as a breaker with an empty history.
+    #[cfg(test)]
     fn policy_parts(b: &Breaker, _: u64, out: &mut PolicyParts) {
         *out = PolicyParts::neutral(&b.config);
+    }
+
+    /// [`PolicyParts::neutral`]'s encoding.
+    fn encode_policy(b: &Breaker, _: u64, w: &mut super::Writer<'_>) -> u8 {
+        super::blob::put_neutral_policy(w, b.config.reset_timeout_ms);
+        0
     }
 
     /// A blob written with policies restores if nothing in its policy
     /// state would change a decision here (its policy was Snakepit's, as
     /// the config check has made sure): the counters this build does not
     /// keep (transitions, slow, stale, ignored, time in state) are dropped.
-    fn set_policy_parts(
+    fn set_policy_parts<P: PolicyView>(
         b: &mut Breaker,
-        p: Option<&PolicyParts>,
+        p: Option<&P>,
         now_ms: u64,
     ) -> Result<(), Error> {
         Self::check_policy_parts(&b.config, b.state, p, now_ms)
     }
 
-    fn check_policy_parts(
+    fn check_policy_parts<P: PolicyView>(
         config: &Config,
         _: State,
-        p: Option<&PolicyParts>,
+        p: Option<&P>,
         _: u64,
     ) -> Result<(), Error> {
         let Some(p) = p else { return Ok(()) };
-        let n = PolicyParts::neutral(config);
-        let neutral = p.half_open_successes == 0
-            && p.half_open_failures == 0
-            && p.half_open_slow == 0
-            && p.open_base_ms == n.open_base_ms
-            && p.open_ms == n.open_ms
-            && p.forced.is_none()
-            && p.window_fill == 0
-            && p.window_failed == n.window_failed
-            && p.window_slow == n.window_slow
-            && p.newest_bucket_age_ms.is_none()
-            && p.buckets == n.buckets;
+        let reset = config.reset_timeout_ms;
+        let neutral = p.half_open_successes() == 0
+            && p.half_open_failures() == 0
+            && p.half_open_slow() == 0
+            && p.open_base_ms() == reset
+            && p.open_ms() == reset
+            && p.forced().is_none()
+            && p.window_fill() == 0
+            && (0..WINDOW_BITS_BYTES * 8).all(|k| !p.failed_bit(k) && !p.slow_bit(k))
+            && p.newest_bucket_age_ms().is_none()
+            && (0..SNAPSHOT_BUCKETS).all(|i| p.bucket_empty(i));
         if neutral {
             Ok(())
         } else {

@@ -9,7 +9,7 @@ use super::clock::with_time;
 use super::convert::config_or_default;
 use super::types::{fusebox_config, fusebox_id, fusebox_status};
 use super::{capacity, REGISTRY};
-use crate::{Id, Registry};
+use crate::{Config, Id, Registry};
 
 /// Writes breaker `id`'s snapshot (format version 2: config, state,
 /// 64-bit counters and the policy state: rate window, backoff, half-open
@@ -72,11 +72,24 @@ pub unsafe extern "C" fn fusebox_restore(
 ) -> fusebox_status {
     non_null!(name, buf, out_id);
     let name = try_name!(name);
+    let mut config = Config::ZERO;
     // SAFETY: NULL or valid, by the caller's contract.
-    let config = try_status!(unsafe { config_or_default(cfg) });
+    try_status!(unsafe { config_into(cfg, &mut config) });
     let blob = try_slice!(buf, len);
     let id = with_time(|now| REGISTRY.restore_config(name, &config, blob, now));
     out_result!(out_id, id.map(Id::to_raw))
+}
+
+/// `config_or_default` written to `out`, in a frame of its own: the C
+/// entry's frame holds one config, not also the result it came in.
+///
+/// # Safety
+/// As `config_or_default`.
+#[inline(never)]
+unsafe fn config_into(cfg: *const fusebox_config, out: &mut Config) -> Result<(), fusebox_status> {
+    // SAFETY: forwarded from the caller's contract.
+    *out = unsafe { config_or_default(cfg) }?;
+    Ok(())
 }
 
 /// Bytes of one breaker's snapshot in this build: `FUSEBOX_SNAPSHOT_MAX`

@@ -154,6 +154,24 @@ impl RateWindow {
         }
     }
 
+    /// A count window's next call, recorded as [`record`](Self::record)
+    /// records it, for a window being rebuilt from empty (a restore): its
+    /// position is always inside the window, so no division (and no
+    /// division routine's stack) is needed to wrap it.
+    pub(crate) fn record_count(&mut self, p: &Policy, failed: bool, slow: bool) {
+        let size = Self::size(p);
+        let at = usize::from(self.pos);
+        if at >= size {
+            return;
+        }
+        put_bit(&mut self.failed, at, failed);
+        put_bit(&mut self.slow, at, slow);
+        let next = at + 1;
+        // size <= MAX_WINDOW_CALLS <= 1024: both fit in u16.
+        self.pos = if next == size { 0 } else { next as u16 };
+        self.fill = (usize::from(self.fill) + 1).min(size) as u16;
+    }
+
     /// Records one call's outcome at `now_ms`.
     pub(crate) fn record(&mut self, p: &Policy, failed: bool, slow: bool, now_ms: u64) {
         let size = Self::size(p);
@@ -298,7 +316,11 @@ impl RateWindow {
             WindowKind::Count => usize::from(self.fill).min(size),
             WindowKind::Time => 0,
         };
-        let mut i = wrap(usize::from(self.pos) + size - held, size);
+        // The oldest call held: `held` before `pos` (< size), around the
+        // ring. A subtraction, not a division: no division routine (and
+        // its stack) on the snapshot's path.
+        let back = usize::from(self.pos) + size - held;
+        let mut i = if back >= size { back - size } else { back };
         // The words from bit `i` on, consumed one bit per call.
         let mut cur = None;
         (0..held).map(move |_| {

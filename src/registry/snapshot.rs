@@ -5,11 +5,28 @@
 
 use super::names::NameWords;
 use super::{RegistryInner, Slot, Storage};
-use crate::breaker::Parts;
+use crate::breaker::Writer;
 use crate::fast::Fast;
 use crate::slot::SlotCell;
-use crate::snapshot::{self, Writer, ALL_OVERHEAD, ENTRY_LEN};
+use crate::snapshot::{self, ALL_OVERHEAD, ENTRY_LEN};
 use crate::{Breaker, Config, Error, Id};
+
+/// `NameWords::new` written to `out`, in a frame of its own (its
+/// temporaries and its result off the restore's frame: the firmware's
+/// stack).
+#[inline(never)]
+fn name_words(name: &[u8], out: &mut NameWords) -> Result<(), Error> {
+    *out = NameWords::new(name)?;
+    Ok(())
+}
+
+/// The name of an entry of a registry blob as words, written to `out`, in
+/// a frame of its own.
+#[inline(never)]
+fn entry_name_words(entry: &[u8], out: &mut NameWords) -> Result<(), Error> {
+    *out = NameWords::new(&snapshot::entry_name(entry)?)?;
+    Ok(())
+}
 
 impl<const N: usize> crate::Registry<N> {
     /// Worst-case size of [`snapshot_all`](RegistryInner::snapshot_all)'s
@@ -109,12 +126,13 @@ impl<S: Storage> RegistryInner<S> {
         blob: &[u8],
         now_ms: u64,
     ) -> Result<Id, Error> {
-        let name = NameWords::new(name)?;
-        let mut parts = Parts::EMPTY;
-        snapshot::decode_for(config, blob, &mut parts)?;
+        let mut words = NameWords::EMPTY;
+        name_words(name, &mut words)?;
+        let name = &words;
+        let parts = snapshot::decode_for(config, blob)?;
         // Every check of the snapshot before name and room are decided.
         Breaker::check_parts(config, &parts, now_ms)?;
-        self.insert_with(&self.names().begin()?, &name, |b| {
+        self.insert_with(&self.names().begin()?, name, |b| {
             b.restore_in_place(config, &parts, now_ms)
         })
     }
@@ -191,16 +209,12 @@ impl<S: Storage> RegistryInner<S> {
             // encoded after the lock is released. On firmware with
             // policies, encoded from its lent slot instead.
             let mut copy = Breaker::VACANT;
-            let mut parts = Parts::EMPTY;
             for (i, slot) in self.slots().iter().enumerate() {
                 let Some(name) = named(i) else { continue };
                 if Self::ENCODE_IN_SLOT {
                     Self::access_if(slot, Slot::any, |s| {
                         self.fast().with_counts(s.id(), &s.breaker, |b| {
-                            name.with_bytes(|name| {
-                                b.to_parts(now_ms, &mut parts);
-                                snapshot::write_entry(&mut w, name, b.config(), &parts)
-                            })
+                            name.with_bytes(|name| snapshot::write_entry(&mut w, name, b, now_ms))
                         })
                     })?;
                     continue;
@@ -211,10 +225,7 @@ impl<S: Storage> RegistryInner<S> {
                             .with_counts(s.id(), &s.breaker, |b| copy.clone_from(b));
                     }
                 })?;
-                name.with_bytes(|name| {
-                    copy.to_parts(now_ms, &mut parts);
-                    snapshot::write_entry(&mut w, name, copy.config(), &parts)
-                });
+                name.with_bytes(|name| snapshot::write_entry(&mut w, name, &copy, now_ms));
             }
             Ok(count)
         })()?;
@@ -273,9 +284,10 @@ impl<S: Storage> RegistryInner<S> {
         // (a `create`'s). The structural token keeps every other create,
         // remove and restore out meanwhile: nothing can fail any more.
         let token = self.names().begin()?;
-        let mut parts = Parts::EMPTY;
+        let mut config = Config::ZERO;
+        let mut name = NameWords::EMPTY;
         for entry in entries.iter() {
-            let name = NameWords::new(&snapshot::entry_name(entry)?)?;
+            entry_name_words(entry, &mut name)?;
             if token.table().find(&name).is_some() {
                 return Err(Error::NameTaken);
             }
@@ -284,8 +296,8 @@ impl<S: Storage> RegistryInner<S> {
             return Err(Error::RegistryFull);
         }
         for entry in entries.iter() {
-            let config = snapshot::entry_parts(entry, &mut parts)?;
-            let name = NameWords::new(&snapshot::entry_name(entry)?)?;
+            let parts = snapshot::entry_parts(entry, &mut config)?;
+            entry_name_words(entry, &mut name)?;
             self.insert_with(&token, &name, |b| {
                 b.restore_in_place(&config, &parts, now_ms)
             })?;
