@@ -1639,6 +1639,105 @@ fusebox_status fusebox_registry_events_dropped(const struct fusebox_registry *re
                                                uint32_t *out_count);
 
 /**
+ * `fusebox_snapshot` in `reg`.
+ *
+ * # Safety
+ * `reg` is NULL or a handle whose memory is valid; the rest as
+ * `fusebox_snapshot`.
+ */
+fusebox_status fusebox_registry_snapshot(const struct fusebox_registry *reg,
+                                         fusebox_id id,
+                                         uint8_t *buf,
+                                         size_t len,
+                                         size_t *out_len);
+
+/**
+ * `fusebox_restore` in `reg`.
+ *
+ * # Safety
+ * `reg` is NULL or a handle whose memory is valid; the rest as
+ * `fusebox_restore`.
+ */
+fusebox_status fusebox_registry_restore(const struct fusebox_registry *reg,
+                                        const char *name,
+                                        const struct fusebox_config *cfg,
+                                        const uint8_t *buf,
+                                        size_t len,
+                                        fusebox_id *out_id);
+
+/**
+ * `fusebox_snapshot_all` in `reg`.
+ *
+ * # Safety
+ * `reg` is NULL or a handle whose memory is valid; the rest as
+ * `fusebox_snapshot_all`.
+ */
+fusebox_status fusebox_registry_snapshot_all(const struct fusebox_registry *reg,
+                                             uint8_t *buf,
+                                             size_t len,
+                                             size_t *out_len);
+
+/**
+ * `fusebox_restore_all` in `reg`.
+ *
+ * # Safety
+ * `reg` is NULL or a handle whose memory is valid; the rest as
+ * `fusebox_restore_all`.
+ */
+fusebox_status fusebox_registry_restore_all(const struct fusebox_registry *reg,
+                                            const uint8_t *buf,
+                                            size_t len,
+                                            size_t *out_count);
+
+/**
+ * `fusebox_name` in `reg`.
+ *
+ * # Safety
+ * `reg` is NULL or a handle whose memory is valid; the rest as
+ * `fusebox_name`.
+ */
+fusebox_status fusebox_registry_name(const struct fusebox_registry *reg,
+                                     fusebox_id id,
+                                     char *buf,
+                                     size_t len,
+                                     size_t *out_written);
+
+/**
+ * `fusebox_next` in `reg`.
+ *
+ * # Safety
+ * `reg` is NULL or a handle whose memory is valid; the rest as
+ * `fusebox_next`.
+ */
+fusebox_status fusebox_registry_next(const struct fusebox_registry *reg,
+                                     fusebox_id after,
+                                     fusebox_id *out_next);
+
+/**
+ * `fusebox_metrics_write` in `reg`.
+ *
+ * # Safety
+ * `reg` is NULL or a handle whose memory is valid; the rest as
+ * `fusebox_metrics_write`.
+ */
+fusebox_status fusebox_registry_metrics_write(const struct fusebox_registry *reg,
+                                              char *buf,
+                                              size_t len,
+                                              size_t *out_written);
+
+/**
+ * Writes to `*out_len` the largest blob `fusebox_registry_snapshot_all`
+ * can write for `reg` (its capacity full of breakers):
+ * `fusebox_snapshot_all_max` for a registry of `reg`'s capacity.
+ *
+ * # Safety
+ * `reg` is NULL or a handle whose memory is valid; `out_len` is NULL or
+ * writable.
+ */
+fusebox_status fusebox_registry_snapshot_all_max(const struct fusebox_registry *reg,
+                                                 size_t *out_len);
+
+/**
  * Writes breaker `id`'s snapshot (format version 2: config, state,
  * 64-bit counters and the policy state: rate window, backoff, half-open
  * round, forced-open time; every time as an age read from the clock now)

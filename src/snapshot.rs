@@ -567,7 +567,11 @@ pub(crate) fn write_all_header(w: &mut Writer<'_>, count: u16) {
 
 /// Writes one entry of a registry blob: its name field, then the blob of
 /// `b` at `now_ms`, its CRC left 0 ([`seal_all`] computes it later,
-/// outside every lock).
+/// outside every lock). Always inlined: a firmware image that uses both
+/// the global registry and a placed one calls it from two instances of
+/// `snapshot_all`, and out of line its 80-byte frame lands on both
+/// stacks.
+#[inline(always)]
 pub(crate) fn write_entry(w: &mut Writer<'_>, name: &[u8], b: &Breaker, now_ms: u64) {
     let mut field = [0u8; 1 + NAME_MAX];
     if let Some((len, padded)) = field.split_first_mut() {
@@ -684,7 +688,9 @@ pub(crate) fn entry_parts<'a>(
 
 /// Checks that an entry of a registry blob restores, on a clock reading
 /// `now_ms`, without building its breaker: what
-/// [`entry_parts`] and `Breaker::set_parts` would refuse.
+/// [`entry_parts`] and `Breaker::set_parts` would refuse. Always inlined,
+/// as [`write_entry`] is, into `restore_all`.
+#[inline(always)]
 pub(crate) fn entry_check(entry: &[u8], now_ms: u64) -> Result<(), Error> {
     let mut config = Config::ZERO;
     let parts = entry_parts(entry, &mut config)?;

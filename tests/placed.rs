@@ -31,7 +31,7 @@ fn sizes_grow_with_the_capacity_and_refuse_what_is_out_of_range() {
 
 #[test]
 fn a_placed_registry_works_at_any_capacity_chosen_at_run_time() {
-    for capacity in [1, 2, 5, 300] {
+    for capacity in [1, 2, 5, if cfg!(miri) { 20 } else { 300 }] {
         let size = PlacedRegistry::size_for(capacity).unwrap();
         let (mut buf, start) = aligned(size);
         let r = PlacedRegistry::place(&mut buf[start..start + size], capacity).unwrap();
@@ -85,20 +85,27 @@ fn bad_memory_is_refused_and_left_untouched() {
 fn attaching_sees_the_same_registry() {
     let size = PlacedRegistry::size_for(8).unwrap();
     let (mut buf, start) = aligned(size);
+    // Two users of one memory, as two C handles are: each reaches it
+    // through the same raw pointer.
     let mem = buf[start..].as_mut_ptr();
-    let placed = PlacedRegistry::place(&mut buf[start..start + size], 8).unwrap();
+    // SAFETY: `mem` is valid for `size` bytes, and the buffer outlives
+    // every registry made from it.
+    let placed =
+        PlacedRegistry::place(unsafe { std::slice::from_raw_parts_mut(mem, size) }, 8).unwrap();
     let id = placed
         .create(b"db", Config::default().with_failure_threshold(1))
         .unwrap();
-    // SAFETY: `mem` holds the registry just placed, for `size` bytes, and
-    // the buffer outlives both handles.
-    let attached = unsafe { PlacedRegistry::attach(mem, size) }.unwrap();
-    assert_eq!(attached.capacity(), 8);
-    assert_eq!(attached.lookup(b"db"), Ok(id));
-    attached.record_failure(id, 5).unwrap();
-    assert_eq!(placed.state(id, 6), Ok(State::Open));
-    let other = attached.create(b"cache", Config::default()).unwrap();
-    assert_eq!(placed.lookup(b"cache"), Ok(other));
+    drop(placed);
+    // SAFETY: `mem` holds the registry just placed, for `size` bytes.
+    let first = unsafe { PlacedRegistry::attach(mem, size) }.unwrap();
+    // SAFETY: as above.
+    let second = unsafe { PlacedRegistry::attach(mem, size) }.unwrap();
+    assert_eq!(second.capacity(), 8);
+    assert_eq!(second.lookup(b"db"), Ok(id));
+    second.record_failure(id, 5).unwrap();
+    assert_eq!(first.state(id, 6), Ok(State::Open));
+    let other = second.create(b"cache", Config::default()).unwrap();
+    assert_eq!(first.lookup(b"cache"), Ok(other));
 }
 
 #[test]
@@ -108,7 +115,7 @@ fn attaching_refuses_memory_that_holds_no_registry_of_this_build() {
     PlacedRegistry::place(&mut buf[start..start + size], 3).unwrap();
     let attach = |buf: &mut Vec<u8>, len: usize| {
         // SAFETY: readable for `len <= size` bytes from `start`.
-        unsafe { PlacedRegistry::attach(buf[start..].as_ptr(), len) }.map(|r| r.capacity())
+        unsafe { PlacedRegistry::attach(buf[start..].as_mut_ptr(), len) }.map(|r| r.capacity())
     };
     assert_eq!(attach(&mut buf, size), Ok(3));
     // Shorter than the registry, or than a header.
@@ -129,19 +136,20 @@ fn attaching_refuses_memory_that_holds_no_registry_of_this_build() {
     }
     assert_eq!(attach(&mut buf, size), Ok(3));
     // Memory that never held a registry.
-    let (zeroes, zstart) = aligned(size);
-    // SAFETY: readable for `size` bytes from `zstart`.
-    let never = unsafe { PlacedRegistry::attach(zeroes[zstart..].as_ptr(), size) };
+    let (mut zeroes, zstart) = aligned(size);
+    zeroes.fill(0);
+    // SAFETY: readable and writable for `size` bytes from `zstart`.
+    let never = unsafe { PlacedRegistry::attach(zeroes[zstart..].as_mut_ptr(), size) };
     assert_eq!(never.err(), Some(Error::LayoutMismatch));
     // NULL and misaligned pointers.
     // SAFETY: both are refused before any read.
     unsafe {
         assert_eq!(
-            PlacedRegistry::attach(core::ptr::null(), size).err(),
+            PlacedRegistry::attach(core::ptr::null_mut(), size).err(),
             Some(Error::InvalidMemory)
         );
         assert_eq!(
-            PlacedRegistry::attach(buf[start + 1..].as_ptr(), size).err(),
+            PlacedRegistry::attach(buf[start + 1..].as_mut_ptr(), size).err(),
             Some(Error::InvalidMemory)
         );
     }

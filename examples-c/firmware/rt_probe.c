@@ -75,7 +75,44 @@
     X(fusebox_snapshot_max)                                                    \
     X(fusebox_snapshot_all_max)                                                \
     X(fusebox_snapshot_all)                                                    \
-    X(fusebox_restore_all)
+    X(fusebox_restore_all)                                                     \
+    X(fusebox_registry_size)                                                   \
+    X(fusebox_registry_align)                                                  \
+    X(fusebox_registry_place)                                                  \
+    X(fusebox_registry_attach)                                                 \
+    X(fusebox_registry_capacity)                                               \
+    X(fusebox_registry_create)                                                 \
+    X(fusebox_registry_lookup)                                                 \
+    X(fusebox_registry_destroy)                                                \
+    X(fusebox_registry_get_state)                                              \
+    X(fusebox_registry_allow_call)                                             \
+    X(fusebox_registry_try_acquire)                                            \
+    X(fusebox_registry_record_success)                                         \
+    X(fusebox_registry_record_failure)                                         \
+    X(fusebox_registry_call)                                                   \
+    X(fusebox_registry_reset)                                                  \
+    X(fusebox_registry_stats_get)                                              \
+    X(fusebox_registry_record)                                                 \
+    X(fusebox_registry_acquire_permit)                                         \
+    X(fusebox_registry_complete)                                               \
+    X(fusebox_registry_call_classified)                                        \
+    X(fusebox_registry_retry_after_ms)                                         \
+    X(fusebox_registry_force_open)                                             \
+    X(fusebox_registry_force_open_for)                                         \
+    X(fusebox_registry_force_open_until)                                       \
+    X(fusebox_registry_force_half_open)                                        \
+    X(fusebox_registry_disable)                                                \
+    X(fusebox_registry_metrics_only)                                           \
+    X(fusebox_registry_set_listener)                                           \
+    X(fusebox_registry_events_dropped)                                         \
+    X(fusebox_registry_snapshot)                                               \
+    X(fusebox_registry_restore)                                                \
+    X(fusebox_registry_snapshot_all)                                           \
+    X(fusebox_registry_restore_all)                                            \
+    X(fusebox_registry_name)                                                   \
+    X(fusebox_registry_next)                                                   \
+    X(fusebox_registry_metrics_write)                                          \
+    X(fusebox_registry_snapshot_all_max)
 
 enum {
 #define RT_INDEX(fn) RT_##fn,
@@ -575,6 +612,154 @@ static void operations(void) {
     EXPECT(st == FUSEBOX_OK);
 }
 
+/* A registry placed in caller memory: every fusebox_registry_* function,
+ * in the states where it does the most work, on a registry of two slots
+ * (their critical sections do not depend on the capacity: the m3 columns
+ * at 16 and 256 show it for the global registry). */
+#ifndef RT_PLACED_ROOM
+#define RT_PLACED_ROOM 2304u
+#endif
+/* Its capacity: 1 where RAM is short (Cortex-M0 with policies), else 2. */
+#ifndef RT_PLACED_CAP
+#define RT_PLACED_CAP 2
+#endif
+static uint8_t placed_raw[RT_PLACED_ROOM + 64];
+
+static void placed_life(const fusebox_registry *reg, fusebox_id id, uint32_t failures_to_open,
+                        uint32_t timeout) {
+    fusebox_status st;
+    fusebox_state state;
+    fusebox_stats stats;
+    fusebox_permit permit;
+    bool allowed;
+    int32_t result;
+    uint64_t wait;
+    uint32_t i, dropped;
+    tick_ms += 1;
+    RUN(fusebox_registry_try_acquire, st = fusebox_registry_try_acquire(reg, id));
+    RUN(fusebox_registry_record_success, st = fusebox_registry_record_success(reg, id));
+    RUN(fusebox_registry_call, st = fusebox_registry_call(reg, id, op_ok, NULL, &result));
+    RUN(fusebox_registry_allow_call, st = fusebox_registry_allow_call(reg, id, &allowed));
+    RUN(fusebox_registry_get_state, st = fusebox_registry_get_state(reg, id, &state));
+    for (i = 0; i < failures_to_open; i++) {
+        tick_ms += 1;
+        RUN(fusebox_registry_try_acquire, st = fusebox_registry_try_acquire(reg, id));
+        RUN(fusebox_registry_record_failure, st = fusebox_registry_record_failure(reg, id));
+        RUN(fusebox_registry_call, st = fusebox_registry_call(reg, id, op_fail, NULL, &result));
+    }
+    RUN(fusebox_registry_try_acquire, st = fusebox_registry_try_acquire(reg, id));
+    tick_ms += timeout * 8 + 1;
+    RUN(fusebox_registry_get_state, st = fusebox_registry_get_state(reg, id, &state));
+    RUN(fusebox_registry_try_acquire, st = fusebox_registry_try_acquire(reg, id));
+    RUN(fusebox_registry_record_success, st = fusebox_registry_record_success(reg, id));
+    RUN(fusebox_registry_stats_get, st = fusebox_registry_stats_get(reg, id, &stats));
+    EXPECT(st == FUSEBOX_OK);
+    for (i = 0; i < 12; i++) {
+        tick_ms += 1;
+        RUN(fusebox_registry_record,
+            st = fusebox_registry_record(reg, id, FUSEBOX_OUTCOME_FAILURE, 500));
+        RUN(fusebox_registry_acquire_permit,
+            st = fusebox_registry_acquire_permit(reg, id, &permit));
+        tick_ms += 7;
+        RUN(fusebox_registry_complete,
+            st = fusebox_registry_complete(reg, &permit, FUSEBOX_OUTCOME_FAILURE));
+        RUN(fusebox_registry_call_classified,
+            st = fusebox_registry_call_classified(reg, id, op_fail, classify, NULL, &result));
+        RUN(fusebox_registry_retry_after_ms, st = fusebox_registry_retry_after_ms(reg, id, &wait));
+        tick_ms += timeout * 8 + 1;
+    }
+    RUN(fusebox_registry_force_open_for, st = fusebox_registry_force_open_for(reg, id, timeout));
+    RUN(fusebox_registry_force_open_until,
+        st = fusebox_registry_force_open_until(reg, id, tick_ms + timeout));
+    RUN(fusebox_registry_force_half_open, st = fusebox_registry_force_half_open(reg, id));
+    RUN(fusebox_registry_force_open, st = fusebox_registry_force_open(reg, id));
+    RUN(fusebox_registry_disable, st = fusebox_registry_disable(reg, id));
+    RUN(fusebox_registry_metrics_only, st = fusebox_registry_metrics_only(reg, id));
+    RUN(fusebox_registry_reset, st = fusebox_registry_reset(reg, id));
+    RUN(fusebox_registry_events_dropped, st = fusebox_registry_events_dropped(reg, &dropped));
+    (void)st;
+}
+
+static void placed_registry(void) {
+    fusebox_registry *reg = NULL, *again = NULL;
+    fusebox_config c;
+    fusebox_id id, ids2[RT_PLACED_CAP], next;
+    fusebox_status st;
+    char name[FUSEBOX_NAME_MAX + 1];
+    size_t size = 0, align = 0, n = 0, len = 0, count = 0, written = 0;
+    int which;
+    uint8_t *mem;
+    RUN(fusebox_registry_size, size = fusebox_registry_size(RT_PLACED_CAP));
+    RUN(fusebox_registry_align, align = fusebox_registry_align());
+    EXPECT(size > 0 && size <= RT_PLACED_ROOM && align > 0 && align <= 64);
+    if (size == 0 || size > RT_PLACED_ROOM || align == 0 || align > 64) {
+        printf("rt_probe: a placed registry of %u needs %u bytes\n", (unsigned)RT_PLACED_CAP,
+               (unsigned)size);
+        return;
+    }
+    /* A mask, not `%`: align is a power of two, and M0 has no divide. */
+    mem = placed_raw + ((align - ((uintptr_t)placed_raw & (align - 1))) & (align - 1));
+    RUN(fusebox_registry_place, st = fusebox_registry_place(mem, size, RT_PLACED_CAP, &reg));
+    EXPECT(st == FUSEBOX_OK);
+    RUN(fusebox_registry_attach, st = fusebox_registry_attach(mem, size, &again));
+    EXPECT(st == FUSEBOX_OK && again == reg);
+    RUN(fusebox_registry_capacity, st = fusebox_registry_capacity(reg, &n));
+    EXPECT(st == FUSEBOX_OK && n == RT_PLACED_CAP);
+    RUN(fusebox_registry_set_listener, st = fusebox_registry_set_listener(reg, listener, NULL));
+    for (which = 0; which < 3; which++) {
+        if (which < 2) {
+            policy_configs(&c, which);
+        } else {
+            fusebox_config_init(&c);
+        }
+        name_of(name, 5000u + (unsigned)which);
+        RUN(fusebox_registry_create, st = fusebox_registry_create(reg, name, &c, &id));
+        EXPECT(st == FUSEBOX_OK);
+        RUN(fusebox_registry_lookup, st = fusebox_registry_lookup(reg, name, &id));
+        placed_life(reg, id, c.failure_threshold * 4, c.reset_timeout_ms);
+        RUN(fusebox_registry_destroy, st = fusebox_registry_destroy(reg, id));
+        EXPECT(st == FUSEBOX_OK);
+    }
+    /* A full registry: snapshots, the walk, the names, the metrics. */
+    policy_configs(&c, 0);
+    for (which = 0; which < RT_PLACED_CAP; which++) {
+        name_of(name, (unsigned)which);
+        RUN(fusebox_registry_create, st = fusebox_registry_create(reg, name, &c, &ids2[which]));
+        EXPECT(st == FUSEBOX_OK);
+        RUN(fusebox_registry_record_failure,
+            st = fusebox_registry_record_failure(reg, ids2[which]));
+    }
+    RUN(fusebox_registry_snapshot,
+        st = fusebox_registry_snapshot(reg, ids2[RT_PLACED_CAP - 1], blob, sizeof blob, &len));
+    EXPECT(st == FUSEBOX_OK);
+    RUN(fusebox_registry_destroy, st = fusebox_registry_destroy(reg, ids2[RT_PLACED_CAP - 1]));
+    name_of(name, RT_PLACED_CAP - 1);
+    RUN(fusebox_registry_restore,
+        st = fusebox_registry_restore(reg, name, &c, blob, len, &ids2[RT_PLACED_CAP - 1]));
+    EXPECT(st == FUSEBOX_OK);
+    next = 0;
+    for (which = 0; which < 3; which++) {
+        RUN(fusebox_registry_next, st = fusebox_registry_next(reg, next, &next));
+        if (st == FUSEBOX_OK) {
+            RUN(fusebox_registry_name,
+                st = fusebox_registry_name(reg, next, name, sizeof name, &written));
+        }
+    }
+    RUN(fusebox_registry_metrics_write,
+        st = fusebox_registry_metrics_write(reg, text, sizeof text, &written));
+    EXPECT(st == FUSEBOX_OK || st == FUSEBOX_BUFFER_TOO_SMALL);
+    RUN(fusebox_registry_snapshot_all_max, st = fusebox_registry_snapshot_all_max(reg, &n));
+    EXPECT(st == FUSEBOX_OK && n <= sizeof blob);
+    RUN(fusebox_registry_snapshot_all,
+        st = fusebox_registry_snapshot_all(reg, blob, sizeof blob, &len));
+    EXPECT(st == FUSEBOX_OK);
+    for (which = 0; which < RT_PLACED_CAP; which++) {
+        RUN(fusebox_registry_destroy, st = fusebox_registry_destroy(reg, ids2[which]));
+    }
+    RUN(fusebox_registry_restore_all, st = fusebox_registry_restore_all(reg, blob, len, &count));
+    EXPECT(st == FUSEBOX_OK && count == RT_PLACED_CAP);
+}
+
 int main(void) {
     fusebox_config c;
     fusebox_id id;
@@ -596,6 +781,7 @@ int main(void) {
     one_breaker_each_way();
     operations();
     full_registry();
+    placed_registry();
     printf("rt_probe: capacity %u, %s\n", (unsigned)capacity, policies ? "policies" : "core");
     for (i = 0; i < RT_COUNT; i++) {
         if (rt_calls[i] == 0) {

@@ -13,7 +13,7 @@ use super::clock::with_time;
 use super::convert::status_of;
 use super::types::{fusebox_id, fusebox_status, FUSEBOX_BUFFER_TOO_SMALL, FUSEBOX_NOT_FOUND};
 use super::REGISTRY;
-use crate::{Error, Id, MetricsError, NAME_MAX};
+use crate::{Error, Id, MetricsError, RegistryInner, Storage, NAME_MAX};
 
 /// Copies `text` and a NUL into `buf` and writes its length to
 /// `*out_written`; or, when `buf` is too short, writes nothing to `buf`
@@ -55,12 +55,26 @@ pub unsafe extern "C" fn fusebox_name(
     len: usize,
     out_written: *mut usize,
 ) -> fusebox_status {
+    // SAFETY: this function's contract.
+    unsafe { name_in(&REGISTRY, id, buf, len, out_written) }
+}
+
+/// `fusebox_name` in `reg`.
+///
+/// # Safety
+/// As `fusebox_name`.
+#[inline(always)]
+pub(super) unsafe fn name_in(
+    reg: &RegistryInner<impl Storage>,
+    id: fusebox_id,
+    buf: *mut core::ffi::c_char,
+    len: usize,
+    out_written: *mut usize,
+) -> fusebox_status {
     non_null!(buf, out_written);
     let buf = try_slice_mut!(buf.cast::<u8>(), len);
     let mut name = [0u8; NAME_MAX];
-    let n = try_status!(REGISTRY
-        .name(Id::from_raw(id), &mut name)
-        .map_err(status_of));
+    let n = try_status!(reg.name(Id::from_raw(id), &mut name).map_err(status_of));
     let text = name.get(..n).unwrap_or(&[]);
     // SAFETY: `out_written` is non-NULL (checked) and writable by this
     // function's contract.
@@ -95,9 +109,23 @@ pub unsafe extern "C" fn fusebox_next(
     after: fusebox_id,
     out_next: *mut fusebox_id,
 ) -> fusebox_status {
+    // SAFETY: this function's contract.
+    unsafe { next_in(&REGISTRY, after, out_next) }
+}
+
+/// `fusebox_next` in `reg`.
+///
+/// # Safety
+/// As `fusebox_next`.
+#[inline(always)]
+pub(super) unsafe fn next_in(
+    reg: &RegistryInner<impl Storage>,
+    after: fusebox_id,
+    out_next: *mut fusebox_id,
+) -> fusebox_status {
     non_null!(out_next);
     let after = (after != 0).then(|| Id::from_raw(after));
-    let next = match REGISTRY.next_id(after) {
+    let next = match reg.next_id(after) {
         Ok(Some(id)) => Ok(id.to_raw()),
         Ok(None) => Err(FUSEBOX_NOT_FOUND),
         Err(e) => Err(status_of(e)),
@@ -138,13 +166,28 @@ pub unsafe extern "C" fn fusebox_metrics_write(
     len: usize,
     out_written: *mut usize,
 ) -> fusebox_status {
+    // SAFETY: this function's contract.
+    unsafe { metrics_write_in(&REGISTRY, buf, len, out_written) }
+}
+
+/// `fusebox_metrics_write` in `reg`.
+///
+/// # Safety
+/// As `fusebox_metrics_write`.
+#[inline(always)]
+pub(super) unsafe fn metrics_write_in(
+    reg: &RegistryInner<impl Storage>,
+    buf: *mut core::ffi::c_char,
+    len: usize,
+    out_written: *mut usize,
+) -> fusebox_status {
     non_null!(buf, out_written);
     let buf = try_slice_mut!(buf.cast::<u8>(), len);
     // Room for the text: all but the NUL's byte.
     let room = len.saturating_sub(1);
     let written = with_time(|now| {
         let text = buf.get_mut(..room).ok_or(Error::BufferTooSmall)?;
-        Ok(REGISTRY.metrics_into(now, text))
+        Ok(reg.metrics_into(now, text))
     });
     match try_status!(written) {
         Ok(n) => match buf.get_mut(n) {

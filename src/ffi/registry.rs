@@ -29,7 +29,8 @@ macro_rules! try_registry {
         // `_attach` whose memory is still valid, by the exported
         // function's contract (its length was checked then).
         try_status!(
-            unsafe { PlacedRegistry::attach(reg.cast::<u8>(), usize::MAX) }.map_err(status_of)
+            unsafe { PlacedRegistry::attach(reg.cast::<u8>().cast_mut(), usize::MAX) }
+                .map_err(status_of)
         )
     }};
 }
@@ -461,4 +462,143 @@ pub unsafe extern "C" fn fusebox_registry_events_dropped(
     let r = try_registry!(reg);
     // SAFETY: this function's contract.
     unsafe { super::policy::events_dropped_in(&r, out_count) }
+}
+
+/// `fusebox_snapshot` in `reg`.
+///
+/// # Safety
+/// `reg` is NULL or a handle whose memory is valid; the rest as
+/// `fusebox_snapshot`.
+#[no_mangle]
+pub unsafe extern "C" fn fusebox_registry_snapshot(
+    reg: *const fusebox_registry,
+    id: fusebox_id,
+    buf: *mut u8,
+    len: usize,
+    out_len: *mut usize,
+) -> fusebox_status {
+    let r = try_registry!(reg);
+    // SAFETY: this function's contract.
+    unsafe { super::snapshot::snapshot_in(&r, id, buf, len, out_len) }
+}
+
+/// `fusebox_restore` in `reg`.
+///
+/// # Safety
+/// `reg` is NULL or a handle whose memory is valid; the rest as
+/// `fusebox_restore`.
+#[no_mangle]
+pub unsafe extern "C" fn fusebox_registry_restore(
+    reg: *const fusebox_registry,
+    name: *const c_char,
+    cfg: *const fusebox_config,
+    buf: *const u8,
+    len: usize,
+    out_id: *mut fusebox_id,
+) -> fusebox_status {
+    let r = try_registry!(reg);
+    // SAFETY: this function's contract.
+    unsafe { super::snapshot::restore_in(&r, name, cfg, buf, len, out_id) }
+}
+
+/// `fusebox_snapshot_all` in `reg`.
+///
+/// # Safety
+/// `reg` is NULL or a handle whose memory is valid; the rest as
+/// `fusebox_snapshot_all`.
+#[no_mangle]
+pub unsafe extern "C" fn fusebox_registry_snapshot_all(
+    reg: *const fusebox_registry,
+    buf: *mut u8,
+    len: usize,
+    out_len: *mut usize,
+) -> fusebox_status {
+    let r = try_registry!(reg);
+    // SAFETY: this function's contract.
+    unsafe { super::snapshot::snapshot_all_in(&r, buf, len, out_len) }
+}
+
+/// `fusebox_restore_all` in `reg`.
+///
+/// # Safety
+/// `reg` is NULL or a handle whose memory is valid; the rest as
+/// `fusebox_restore_all`.
+#[no_mangle]
+pub unsafe extern "C" fn fusebox_registry_restore_all(
+    reg: *const fusebox_registry,
+    buf: *const u8,
+    len: usize,
+    out_count: *mut usize,
+) -> fusebox_status {
+    let r = try_registry!(reg);
+    // SAFETY: this function's contract.
+    unsafe { super::snapshot::restore_all_in(&r, buf, len, out_count) }
+}
+
+/// `fusebox_name` in `reg`.
+///
+/// # Safety
+/// `reg` is NULL or a handle whose memory is valid; the rest as
+/// `fusebox_name`.
+#[no_mangle]
+pub unsafe extern "C" fn fusebox_registry_name(
+    reg: *const fusebox_registry,
+    id: fusebox_id,
+    buf: *mut core::ffi::c_char,
+    len: usize,
+    out_written: *mut usize,
+) -> fusebox_status {
+    let r = try_registry!(reg);
+    // SAFETY: this function's contract.
+    unsafe { super::metrics::name_in(&r, id, buf, len, out_written) }
+}
+
+/// `fusebox_next` in `reg`.
+///
+/// # Safety
+/// `reg` is NULL or a handle whose memory is valid; the rest as
+/// `fusebox_next`.
+#[no_mangle]
+pub unsafe extern "C" fn fusebox_registry_next(
+    reg: *const fusebox_registry,
+    after: fusebox_id,
+    out_next: *mut fusebox_id,
+) -> fusebox_status {
+    let r = try_registry!(reg);
+    // SAFETY: this function's contract.
+    unsafe { super::metrics::next_in(&r, after, out_next) }
+}
+
+/// `fusebox_metrics_write` in `reg`.
+///
+/// # Safety
+/// `reg` is NULL or a handle whose memory is valid; the rest as
+/// `fusebox_metrics_write`.
+#[no_mangle]
+pub unsafe extern "C" fn fusebox_registry_metrics_write(
+    reg: *const fusebox_registry,
+    buf: *mut core::ffi::c_char,
+    len: usize,
+    out_written: *mut usize,
+) -> fusebox_status {
+    let r = try_registry!(reg);
+    // SAFETY: this function's contract.
+    unsafe { super::metrics::metrics_write_in(&r, buf, len, out_written) }
+}
+
+/// Writes to `*out_len` the largest blob `fusebox_registry_snapshot_all`
+/// can write for `reg` (its capacity full of breakers):
+/// `fusebox_snapshot_all_max` for a registry of `reg`'s capacity.
+///
+/// # Safety
+/// `reg` is NULL or a handle whose memory is valid; `out_len` is NULL or
+/// writable.
+#[no_mangle]
+pub unsafe extern "C" fn fusebox_registry_snapshot_all_max(
+    reg: *const fusebox_registry,
+    out_len: *mut usize,
+) -> fusebox_status {
+    non_null!(out_len);
+    let r = try_registry!(reg);
+    out!(out_len, r.snapshot_all_max())
 }

@@ -9,7 +9,7 @@ use super::clock::with_time;
 use super::convert::config_or_default;
 use super::types::{fusebox_config, fusebox_id, fusebox_status};
 use super::{capacity, REGISTRY};
-use crate::{Config, Id, Registry};
+use crate::{Config, Id, Registry, RegistryInner, Storage};
 
 /// Writes breaker `id`'s snapshot (format version 2: config, state,
 /// 64-bit counters and the policy state: rate window, backoff, half-open
@@ -34,11 +34,27 @@ pub unsafe extern "C" fn fusebox_snapshot(
     len: usize,
     out_len: *mut usize,
 ) -> fusebox_status {
+    // SAFETY: this function's contract.
+    unsafe { snapshot_in(&REGISTRY, id, buf, len, out_len) }
+}
+
+/// `fusebox_snapshot` in `reg`.
+///
+/// # Safety
+/// As `fusebox_snapshot`.
+#[inline(always)]
+pub(super) unsafe fn snapshot_in(
+    reg: &RegistryInner<impl Storage>,
+    id: fusebox_id,
+    buf: *mut u8,
+    len: usize,
+    out_len: *mut usize,
+) -> fusebox_status {
     non_null!(buf, out_len);
     let buf = try_slice_mut!(buf, len);
     out_result!(
         out_len,
-        with_time(|now| REGISTRY.snapshot(Id::from_raw(id), now, buf))
+        with_time(|now| reg.snapshot(Id::from_raw(id), now, buf))
     )
 }
 
@@ -70,13 +86,30 @@ pub unsafe extern "C" fn fusebox_restore(
     len: usize,
     out_id: *mut fusebox_id,
 ) -> fusebox_status {
+    // SAFETY: this function's contract.
+    unsafe { restore_in(&REGISTRY, name, cfg, buf, len, out_id) }
+}
+
+/// `fusebox_restore` in `reg`.
+///
+/// # Safety
+/// As `fusebox_restore`.
+#[inline(always)]
+pub(super) unsafe fn restore_in(
+    reg: &RegistryInner<impl Storage>,
+    name: *const c_char,
+    cfg: *const fusebox_config,
+    buf: *const u8,
+    len: usize,
+    out_id: *mut fusebox_id,
+) -> fusebox_status {
     non_null!(name, buf, out_id);
     let name = try_name!(name);
     let mut config = Config::ZERO;
     // SAFETY: NULL or valid, by the caller's contract.
     try_status!(unsafe { config_into(cfg, &mut config) });
     let blob = try_slice!(buf, len);
-    let id = with_time(|now| REGISTRY.restore_config(name, &config, blob, now));
+    let id = with_time(|now| reg.restore_config(name, &config, blob, now));
     out_result!(out_id, id.map(Id::to_raw))
 }
 
@@ -85,7 +118,7 @@ pub unsafe extern "C" fn fusebox_restore(
 ///
 /// # Safety
 /// As `config_or_default`.
-#[inline(never)]
+#[inline(always)]
 unsafe fn config_into(cfg: *const fusebox_config, out: &mut Config) -> Result<(), fusebox_status> {
     // SAFETY: forwarded from the caller's contract.
     *out = unsafe { config_or_default(cfg) }?;
@@ -129,9 +162,24 @@ pub unsafe extern "C" fn fusebox_snapshot_all(
     len: usize,
     out_len: *mut usize,
 ) -> fusebox_status {
+    // SAFETY: this function's contract.
+    unsafe { snapshot_all_in(&REGISTRY, buf, len, out_len) }
+}
+
+/// `fusebox_snapshot_all` in `reg`.
+///
+/// # Safety
+/// As `fusebox_snapshot_all`.
+#[inline(always)]
+pub(super) unsafe fn snapshot_all_in(
+    reg: &RegistryInner<impl Storage>,
+    buf: *mut u8,
+    len: usize,
+    out_len: *mut usize,
+) -> fusebox_status {
     non_null!(buf, out_len);
     let buf = try_slice_mut!(buf, len);
-    out_result!(out_len, with_time(|now| REGISTRY.snapshot_all(now, buf)))
+    out_result!(out_len, with_time(|now| reg.snapshot_all(now, buf)))
 }
 
 /// Restores every breaker of a `fusebox_snapshot_all` blob and writes how
@@ -159,7 +207,22 @@ pub unsafe extern "C" fn fusebox_restore_all(
     len: usize,
     out_count: *mut usize,
 ) -> fusebox_status {
+    // SAFETY: this function's contract.
+    unsafe { restore_all_in(&REGISTRY, buf, len, out_count) }
+}
+
+/// `fusebox_restore_all` in `reg`.
+///
+/// # Safety
+/// As `fusebox_restore_all`.
+#[inline(always)]
+pub(super) unsafe fn restore_all_in(
+    reg: &RegistryInner<impl Storage>,
+    buf: *const u8,
+    len: usize,
+    out_count: *mut usize,
+) -> fusebox_status {
     non_null!(buf, out_count);
     let blob = try_slice!(buf, len);
-    out_result!(out_count, with_time(|now| REGISTRY.restore_all(blob, now)))
+    out_result!(out_count, with_time(|now| reg.restore_all(blob, now)))
 }

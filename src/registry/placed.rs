@@ -6,9 +6,18 @@
 //! [`Layout::extend`], so each part is aligned as its type needs):
 //! the [`Header`], the event queue (with policies), the slots
 //! (`capacity` of them) and the name table (the structural token, then
-//! one entry per slot). Placing writes every part as its `const` empty
-//! value (no assumption that zero bytes are one); attaching checks the
-//! header and builds the references from it.
+//! one entry per slot). Attaching checks the header and builds the
+//! references from it.
+//!
+//! Placing zeroes the memory, then writes the header. Zero bytes are the
+//! empty value of every part, as they are of a [`Registry`](crate::Registry)'s
+//! storage, which is all-zero when empty so that a `static` one lands in
+//! `.bss`: the firmware size report fails CI if the registry leaves
+//! `.bss`, and the placed-registry tests run under Miri, which rejects a
+//! value whose bytes are not one of its type's. Why not write each part's
+//! `const` value instead: on firmware those values (an event queue of 1
+//! KiB, a breaker of 500 bytes) are built on the stack and copied, which
+//! took `fusebox_registry_place` to 1 200 bytes of Cortex-M0 stack.
 //!
 //! The one module of the registry with `unsafe` code: references made
 //! from a caller's pointer.
@@ -163,26 +172,10 @@ impl<'a> PlacedRegistry<'a> {
         // part at its offset; `mem` is borrowed mutably for `'a`, so no
         // one else reads or writes it meanwhile, and from here on only
         // through the shared references made below (whose types allow
-        // shared mutation: atomics and cells). Each part is written whole
-        // before any reference to it is made.
+        // shared mutation: atomics and cells). Zero bytes are each part's
+        // empty value (see the module docs: the reason and the guards).
         unsafe {
-            #[cfg(feature = "policies")]
-            base.add(at.events)
-                .cast::<EventQueue>()
-                .write(EventQueue::new());
-            let slots = base.add(at.slots).cast::<SlotCell<Slot>>();
-            for i in 0..capacity {
-                slots.add(i).write(SlotCell::new(Slot::EMPTY));
-            }
-            let names = base.add(at.names);
-            names
-                .cast::<Mutex<Cell<usize>>>()
-                .write(Mutex::new(Cell::new(0)));
-            let table = name_table(names, capacity);
-            let entries = ptr::addr_of_mut!((*table).entries).cast::<Entry>();
-            for i in 0..capacity {
-                entries.add(i).write(Entry::new());
-            }
+            ptr::write_bytes(base, 0, whole.size());
             // The header last: memory holds a registry once it has one.
             base.cast::<Header>().write(header(capacity, whole));
             Ok(Self::at(base, at, capacity))
@@ -200,13 +193,15 @@ impl<'a> PlacedRegistry<'a> {
     /// fusebox version, slot size or capacity.
     ///
     /// # Safety
-    /// `mem` is readable for `len` bytes, holds a registry placed by
+    /// `mem` is readable and writable for `len` bytes (a pointer whose
+    /// provenance allows writes: not one made from a shared reference),
+    /// holds a registry placed by
     /// [`place`](Self::place) (or by anything else: the header is
     /// checked, but a corrupted registry past a valid header is not
     /// detected), and stays valid, and not written other than through
     /// fusebox, for `'a`.
-    pub unsafe fn attach(mem: *const u8, len: usize) -> Result<Self, Error> {
-        if mem.is_null() || !(mem as usize).is_multiple_of(align()) {
+    pub unsafe fn attach(mem: *mut u8, len: usize) -> Result<Self, Error> {
+        if mem.is_null() || misaligned(mem, align()) {
             return Err(Error::InvalidMemory);
         }
         if len < core::mem::size_of::<Header>() {
@@ -225,7 +220,7 @@ impl<'a> PlacedRegistry<'a> {
         }
         // SAFETY: the header says a registry of this build and capacity
         // was placed here, and the contract says it is still there.
-        Ok(unsafe { Self::at(mem.cast_mut(), at, capacity) })
+        Ok(unsafe { Self::at(mem, at, capacity) })
     }
 
     /// The registry at `base`, whose parts are at `at`.
@@ -269,10 +264,17 @@ fn header(capacity: usize, whole: Layout) -> Header {
     }
 }
 
+/// Whether `p` is not a multiple of `align` (a power of two, as every
+/// [`Layout`]'s is): a mask, not a division (Cortex-M0 has no divide
+/// instruction, and the firmware links no division helper for this).
+fn misaligned(p: *const u8, align: usize) -> bool {
+    (p as usize) & align.wrapping_sub(1) != 0
+}
+
 /// The layout for `capacity`, if `len` bytes at `base` can hold it.
 fn checked(base: *const u8, len: usize, capacity: usize) -> Result<(Layout, Offsets), Error> {
     let (whole, at) = layout(capacity).ok_or(Error::InvalidMemory)?;
-    if !(base as usize).is_multiple_of(whole.align()) || len < whole.size() {
+    if misaligned(base, whole.align()) || len < whole.size() {
         return Err(Error::InvalidMemory);
     }
     Ok((whole, at))

@@ -1639,7 +1639,8 @@ static void test_names_walk_and_metrics(void) {
 static unsigned char placed_raw[2][PLACED_ROOM + 64];
 
 static unsigned char *aligned_to(unsigned char *p, size_t align) {
-    return p + (align - (size_t)((uintptr_t)p % align)) % align;
+    /* align is a power of two. */
+    return p + ((align - ((uintptr_t)p & (align - 1))) & (align - 1));
 }
 
 static void test_placed_registries(void) {
