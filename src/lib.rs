@@ -114,6 +114,9 @@ struct SnapshotsGuide;
 #[cfg(doctest)]
 #[doc = include_str!("../docs/firmware.md")]
 struct FirmwareGuide;
+#[cfg(doctest)]
+#[doc = include_str!("../docs/placed-registries.md")]
+struct PlacedRegistriesGuide;
 
 /// cbindgen:ignore
 // Used by events (policies), the C API's clock setters and the registry's
