@@ -95,7 +95,7 @@ fn attaching_sees_the_same_registry() {
     let id = placed
         .create(b"db", Config::default().with_failure_threshold(1))
         .unwrap();
-    drop(placed);
+    // `placed` is not used past here: the handles below take over.
     // SAFETY: `mem` holds the registry just placed, for `size` bytes.
     let first = unsafe { PlacedRegistry::attach(mem, size) }.unwrap();
     // SAFETY: as above.
