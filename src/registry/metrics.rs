@@ -28,7 +28,7 @@ use crate::policy::arith::div_rem;
 use crate::policy::arith::mul_wide;
 use crate::{Error, Id, State, Stats};
 
-/// Why [`Registry::metrics_into`] did not write the exposition.
+/// Why [`RegistryInner::metrics_into`](crate::RegistryInner::metrics_into) did not write the exposition.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[non_exhaustive]

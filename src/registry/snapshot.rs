@@ -164,7 +164,7 @@ impl<S: Storage> RegistryInner<S> {
     /// (a name with a NUL byte, which [`restore_all`](Self::restore_all)
     /// refuses), [`Error::Busy`] (as for [`create`](Self::create), and,
     /// without `std` with policies, when a breaker is in another context's
-    /// operation: see [`Registry`]).
+    /// operation: see [`Registry`](crate::Registry)).
     pub fn snapshot_all(&self, now_ms: u64, buf: &mut [u8]) -> Result<usize, Error> {
         // The structural token: no breaker is added or removed meanwhile.
         let token = self.names().begin()?;
