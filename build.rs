@@ -3,7 +3,8 @@
 //! `FUSEBOX_MAX_WINDOW_CALLS` (the largest count window, default 64) and
 //! `FUSEBOX_MAX_BUCKETS` (the largest time window, default 8). It also
 //! turns on the registry's fast path (`cfg(fusebox_fast)`) where it can
-//! work. A value out of range stops the build with a message naming it.
+//! work, and placed registries' robust locks (`cfg(fusebox_robust)`:
+//! Linux with `std`). A value out of range stops the build with a message naming it.
 use std::{env, fs, path::PathBuf};
 
 /// The whole number in `range` that the environment variable `var` holds,
@@ -37,6 +38,13 @@ fn main() {
     let unix = env::var_os("CARGO_CFG_UNIX").is_some();
     if env::var_os("CARGO_FEATURE_STD").is_some() && unix && atomics.split(',').any(|w| w == "64") {
         println!("cargo:rustc-cfg=fusebox_fast");
+    }
+    // Placed registries' robust, process-shared slot locks
+    // (src/slot/robust.rs): pthread's robust mutexes, on Linux with std.
+    println!("cargo:rustc-check-cfg=cfg(fusebox_robust)");
+    let linux = env::var("CARGO_CFG_TARGET_OS").is_ok_and(|os| os == "linux");
+    if env::var_os("CARGO_FEATURE_STD").is_some() && linux {
+        println!("cargo:rustc-cfg=fusebox_robust");
     }
     let capacity = sized("FUSEBOX_CAPACITY", 16, 1..=4096, "registry slots");
     let calls = sized(

@@ -1375,6 +1375,36 @@ fusebox_status fusebox_registry_place(void *mem,
                                       struct fusebox_registry **out_reg);
 
 /**
+ * `fusebox_registry_place` for processes to share: `mem` is memory every
+ * one of them maps (`mmap(MAP_SHARED | MAP_ANONYMOUS)` before `fork`,
+ * or `shm_open`), and the others reach the registry with
+ * `fusebox_registry_attach` (or inherit the handle across `fork`). Ids,
+ * counts and states are the same in every process; a process killed at
+ * any instant never blocks the others, and the breaker it was changing
+ * is repaired by the next process that reaches it (restarted closed, its
+ * totals kept: docs/shared-registry.md).
+ *
+ * A shared registry has no listener (`fusebox_registry_set_listener`
+ * answers `FUSEBOX_UNSUPPORTED`: a listener is a function of one
+ * process) and holds only breakers with a half-open time limit
+ * (`half_open_max_wait_ms` above 0, else `FUSEBOX_INVALID_CONFIG`): a
+ * probe admitted by a process that is then killed is never recorded.
+ * Clocks are per process: every process must read the same monotonic
+ * clock (the default one, `CLOCK_MONOTONIC`, is system-wide).
+ *
+ * Errors: as `fusebox_registry_place`; `FUSEBOX_UNSUPPORTED` where
+ * processes cannot share a registry (builds other than Linux with `std`
+ * and policies).
+ *
+ * # Safety
+ * As `fusebox_registry_place`; no process uses `mem` during the call.
+ */
+fusebox_status fusebox_registry_place_shared(void *mem,
+                                             size_t len,
+                                             uint32_t capacity,
+                                             struct fusebox_registry **out_reg);
+
+/**
  * The handle of the registry already placed in `mem` (`len` bytes), for
  * a second user of the same memory, after checking the header there:
  * the magic, the layout version, the library's version, its build (slot
@@ -1619,7 +1649,9 @@ fusebox_status fusebox_registry_disable(const struct fusebox_registry *reg, fuse
 fusebox_status fusebox_registry_metrics_only(const struct fusebox_registry *reg, fusebox_id id);
 
 /**
- * `fusebox_set_listener` in `reg`.
+ * `fusebox_set_listener` in `reg`; `FUSEBOX_UNSUPPORTED` in a registry
+ * placed with `fusebox_registry_place_shared` (a listener is a function
+ * of one process).
  *
  * # Safety
  * `reg` is NULL or a handle whose memory is valid.

@@ -19,10 +19,15 @@
 //!   blocking lock);
 //! - without `std`: a critical section.
 //!
+//! A registry placed in caller memory on Linux (`std`) has other slot
+//! cells: `robust`, pthread mutexes that may be shared between processes
+//! and survive a holder's death ([`PlacedCell`]). The registry's logic
+//! reaches either kind through [`SlotAccess`].
+//!
 //! Unsafe code is denied at the crate root; `lock` (the value behind the
-//! lock and two system calls) and `cs_cell` (the value behind critical
-//! sections, lent out of them to write a new occupant) are the modules
-//! here that allow it, one per build.
+//! lock and two system calls), `robust` (the same over pthread's mutex)
+//! and `cs_cell` (the value behind critical sections, lent out of them to
+//! write a new occupant) are the modules here that allow it.
 
 #[cfg(all(feature = "std", any(target_os = "linux", target_os = "android")))]
 mod lock;
@@ -147,9 +152,90 @@ mod imp {
     }
 }
 
-#[cfg(feature = "std")]
 use crate::Error;
 pub(crate) use imp::SlotCell;
+
+/// The cells of a placed registry's slots (and of its structural lock):
+/// on Linux with `std` (`cfg(fusebox_robust)`, from build.rs), robust
+/// pthread mutexes, which processes sharing the memory can use and which
+/// survive a holder's death; elsewhere the build's [`SlotCell`].
+#[cfg(fusebox_robust)]
+mod robust;
+#[cfg(not(fusebox_robust))]
+pub(crate) use imp::SlotCell as PlacedCell;
+#[cfg(fusebox_robust)]
+pub(crate) use robust::{Guard as RobustGuard, RobustCell as PlacedCell};
+
+/// A value whose last writer may have been killed half-way (a process
+/// sharing a placed registry): [`recover`](Self::recover) brings it back
+/// to a valid state. Called with the value locked, before anyone else
+/// sees it.
+#[cfg_attr(not(fusebox_robust), allow(dead_code))] // only robust cells call it
+pub trait Recover {
+    /// Repairs what a writer killed at any instant may have left.
+    fn recover(&mut self);
+}
+
+/// What the registry's logic asks of a slot's cell, whichever kind the
+/// storage has ([`SlotCell`], or [`PlacedCell`] in a placed registry).
+pub trait SlotAccess<T> {
+    /// Whether [`with_long_if`](Self::with_long_if) lends the value out of
+    /// the cell's critical section (firmware) instead of holding a lock.
+    const LENDS: bool;
+    /// Runs `f` with the value held: fusebox's bookkeeping, never user code.
+    fn with<R>(&self, f: impl FnOnce(&mut T) -> R) -> Result<R, Error>;
+    /// Runs `f` on an empty slot, writing a new occupant.
+    fn fill<R>(&self, f: impl FnOnce(&mut T) -> R) -> Result<R, Error>;
+    /// Runs `f`, long bookkeeping, if `check` (a constant-time look)
+    /// answers `Ok`; where the cell holds a lock, `check` is not called.
+    fn with_long_if<R>(
+        &self,
+        check: impl FnOnce(&T) -> Result<(), Error>,
+        f: impl FnOnce(&mut T) -> R,
+    ) -> Result<R, Error>;
+}
+
+impl<T> SlotAccess<T> for SlotCell<T> {
+    const LENDS: bool = SlotCell::<T>::LENDS;
+    #[inline(always)]
+    fn with<R>(&self, f: impl FnOnce(&mut T) -> R) -> Result<R, Error> {
+        SlotCell::with(self, f)
+    }
+    #[inline(always)]
+    fn fill<R>(&self, f: impl FnOnce(&mut T) -> R) -> Result<R, Error> {
+        SlotCell::fill(self, f)
+    }
+    #[inline(always)]
+    fn with_long_if<R>(
+        &self,
+        check: impl FnOnce(&T) -> Result<(), Error>,
+        f: impl FnOnce(&mut T) -> R,
+    ) -> Result<R, Error> {
+        SlotCell::with_long_if(self, check, f)
+    }
+}
+
+/// The robust cell holds its lock throughout, as the host cells do.
+#[cfg(fusebox_robust)]
+impl<T: Recover> SlotAccess<T> for PlacedCell<T> {
+    const LENDS: bool = false;
+    #[inline(always)]
+    fn with<R>(&self, f: impl FnOnce(&mut T) -> R) -> Result<R, Error> {
+        PlacedCell::with(self, f)
+    }
+    #[inline(always)]
+    fn fill<R>(&self, f: impl FnOnce(&mut T) -> R) -> Result<R, Error> {
+        PlacedCell::with(self, f)
+    }
+    #[inline(always)]
+    fn with_long_if<R>(
+        &self,
+        _check: impl FnOnce(&T) -> Result<(), Error>,
+        f: impl FnOnce(&mut T) -> R,
+    ) -> Result<R, Error> {
+        PlacedCell::with(self, f)
+    }
+}
 
 /// What both host cells (the futex lock and std's mutex) do alike: every
 /// access holds the lock.
@@ -182,5 +268,74 @@ impl<T> SlotCell<T> {
 impl<T> core::fmt::Debug for SlotCell<T> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.write_str("SlotCell")
+    }
+}
+
+/// What a placed registry's structural lock guards: whether the last
+/// holder died during a structural operation (set by [`Recover`]), so
+/// that the next one repairs the names first.
+#[derive(Debug, Default)]
+#[cfg_attr(not(fusebox_robust), allow(dead_code))] // only robust cells hold it
+pub(crate) struct Repair {
+    pending: bool,
+}
+
+impl Recover for Repair {
+    fn recover(&mut self) {
+        self.pending = true;
+    }
+}
+
+/// The structural lock of a placed registry: a robust mutex that
+/// processes sharing the registry take around the names' token.
+#[cfg(fusebox_robust)]
+pub(crate) type StructLock = PlacedCell<Repair>;
+
+/// The structural lock held, if the storage has one (a placed registry on
+/// Linux), beside the names' token; released after it.
+#[derive(Debug)]
+pub struct Outer<'a> {
+    #[cfg(fusebox_robust)]
+    guard: Option<RobustGuard<'a, Repair>>,
+    #[cfg(not(fusebox_robust))]
+    guard: core::marker::PhantomData<&'a ()>,
+}
+
+impl<'a> Outer<'a> {
+    /// No structural lock: the names' token alone excludes other writers.
+    pub(crate) const NONE: Outer<'static> = Outer {
+        #[cfg(fusebox_robust)]
+        guard: None,
+        #[cfg(not(fusebox_robust))]
+        guard: core::marker::PhantomData,
+    };
+
+    /// Takes `lock` (recovering it from a holder that died).
+    ///
+    /// # Errors
+    /// [`Error::Busy`] when this thread holds it already.
+    #[cfg(fusebox_robust)]
+    pub(crate) fn lock(lock: &'a StructLock) -> Result<Self, Error> {
+        Ok(Outer {
+            guard: Some(lock.lock()?),
+        })
+    }
+
+    /// Whether a structural lock is held: then no other writer exists in
+    /// any process, and a token left in the names by a dead one is void.
+    pub(crate) fn held(&self) -> bool {
+        #[cfg(fusebox_robust)]
+        return self.guard.is_some();
+        #[cfg(not(fusebox_robust))]
+        false
+    }
+
+    /// Whether the last holder died mid-operation (once: cleared).
+    pub(crate) fn take_repair(&mut self) -> bool {
+        #[cfg(fusebox_robust)]
+        if let Some(g) = self.guard.as_mut() {
+            return core::mem::take(&mut g.pending);
+        }
+        false
     }
 }

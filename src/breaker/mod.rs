@@ -15,6 +15,7 @@ mod blob;
 #[cfg_attr(not(feature = "policies"), path = "snakepit.rs")]
 mod hooks;
 mod parts;
+mod recover;
 mod types;
 
 pub(crate) use blob::{Writer, F_FAILURE, F_FORCED, F_TIMED, F_WINDOW};

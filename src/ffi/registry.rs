@@ -1,6 +1,6 @@
 //! The C API over registries in memory the caller provides: sizing,
 //! placing and attaching (`fusebox_registry_size`, `_align`, `_place`,
-//! `_attach`), and the operations of the global registry's functions on
+//! `_place_shared`, `_attach`), and the operations of the global registry's functions on
 //! a handle (`fusebox_registry_create`, ..., each the same function as
 //! its global twin, over the registry `reg`: the bodies are shared, in
 //! the files of the global functions).
@@ -75,6 +75,42 @@ pub unsafe extern "C" fn fusebox_registry_place(
     non_null!(mem, out_reg);
     let bytes = try_slice_mut!(mem.cast::<u8>(), len);
     let placed = PlacedRegistry::place(bytes, capacity as usize).map_err(status_of);
+    out_result!(out_reg, placed.map(|_| mem.cast::<fusebox_registry>()))
+}
+
+/// `fusebox_registry_place` for processes to share: `mem` is memory every
+/// one of them maps (`mmap(MAP_SHARED | MAP_ANONYMOUS)` before `fork`,
+/// or `shm_open`), and the others reach the registry with
+/// `fusebox_registry_attach` (or inherit the handle across `fork`). Ids,
+/// counts and states are the same in every process; a process killed at
+/// any instant never blocks the others, and the breaker it was changing
+/// is repaired by the next process that reaches it (restarted closed, its
+/// totals kept: docs/shared-registry.md).
+///
+/// A shared registry has no listener (`fusebox_registry_set_listener`
+/// answers `FUSEBOX_UNSUPPORTED`: a listener is a function of one
+/// process) and holds only breakers with a half-open time limit
+/// (`half_open_max_wait_ms` above 0, else `FUSEBOX_INVALID_CONFIG`): a
+/// probe admitted by a process that is then killed is never recorded.
+/// Clocks are per process: every process must read the same monotonic
+/// clock (the default one, `CLOCK_MONOTONIC`, is system-wide).
+///
+/// Errors: as `fusebox_registry_place`; `FUSEBOX_UNSUPPORTED` where
+/// processes cannot share a registry (builds other than Linux with `std`
+/// and policies).
+///
+/// # Safety
+/// As `fusebox_registry_place`; no process uses `mem` during the call.
+#[no_mangle]
+pub unsafe extern "C" fn fusebox_registry_place_shared(
+    mem: *mut c_void,
+    len: usize,
+    capacity: u32,
+    out_reg: *mut *mut fusebox_registry,
+) -> fusebox_status {
+    non_null!(mem, out_reg);
+    let bytes = try_slice_mut!(mem.cast::<u8>(), len);
+    let placed = PlacedRegistry::place_shared(bytes, capacity as usize).map_err(status_of);
     out_result!(out_reg, placed.map(|_| mem.cast::<fusebox_registry>()))
 }
 
@@ -436,7 +472,9 @@ pub unsafe extern "C" fn fusebox_registry_metrics_only(
     super::policy::metrics_only_in(&try_registry!(reg), id)
 }
 
-/// `fusebox_set_listener` in `reg`.
+/// `fusebox_set_listener` in `reg`; `FUSEBOX_UNSUPPORTED` in a registry
+/// placed with `fusebox_registry_place_shared` (a listener is a function
+/// of one process).
 ///
 /// # Safety
 /// `reg` is NULL or a handle whose memory is valid.

@@ -15,7 +15,7 @@
 use crate::events::EventQueue;
 use crate::fast::Fast;
 use crate::id::Id;
-use crate::slot::SlotCell;
+use crate::slot::{Recover, SlotAccess};
 use crate::{Breaker, Clock, Config, Error, State, Stats};
 
 mod admission;
@@ -28,6 +28,7 @@ mod placed;
 mod policy;
 mod snapshot;
 mod storage;
+mod structure;
 
 pub use metrics::MetricsError;
 use names::{NameTable, NameWords, Writer};
@@ -49,6 +50,18 @@ pub struct Slot {
     id: [u32; 2],
     occupied: bool,
     breaker: Breaker,
+}
+
+/// A slot whose lock's holder died mid-operation (a process sharing a
+/// placed registry, killed): an occupant's breaker is restarted closed
+/// ([`Breaker::recover`]); an empty slot stays empty (its next occupant
+/// is written whole).
+impl Recover for Slot {
+    fn recover(&mut self) {
+        if self.occupied {
+            self.breaker.recover();
+        }
+    }
 }
 
 impl Slot {
@@ -208,7 +221,7 @@ impl<S: Storage> RegistryInner<S> {
     }
 
     #[inline(always)]
-    fn slots(&self) -> &[SlotCell<Slot>] {
+    fn slots(&self) -> &[S::Cell] {
         self.storage.slots()
     }
 
@@ -217,9 +230,10 @@ impl<S: Storage> RegistryInner<S> {
         self.storage.fast()
     }
 
+    /// The listener's queue; `None` in a registry shared by processes.
     #[cfg(feature = "policies")]
     #[inline(always)]
-    fn events(&self) -> &EventQueue {
+    fn events(&self) -> Option<&EventQueue> {
         self.storage.events()
     }
 
@@ -228,7 +242,7 @@ impl<S: Storage> RegistryInner<S> {
     /// policies), so that constant-time reads (a variable clock) may join
     /// them without lengthening any critical section.
     #[cfg(not(fusebox_fast))]
-    const LENDS_SLOTS: bool = SlotCell::<Slot>::LENDS && Breaker::LONG_BOOKKEEPING;
+    const LENDS_SLOTS: bool = S::Cell::LENDS && Breaker::LONG_BOOKKEEPING;
 
     /// The number of slots: `N` for a [`Registry<N>`](Registry), the
     /// capacity it was placed with for a [`PlacedRegistry`].
@@ -298,11 +312,7 @@ impl<S: Storage> RegistryInner<S> {
     /// checks the id itself all the same.
     #[cfg_attr(feature = "std", inline(always))]
     #[cfg_attr(not(feature = "std"), inline)]
-    fn access<R>(
-        slot: &SlotCell<Slot>,
-        id: Id,
-        f: impl FnOnce(&mut Slot) -> R,
-    ) -> Result<R, Error> {
+    fn access<R>(slot: &S::Cell, id: Id, f: impl FnOnce(&mut Slot) -> R) -> Result<R, Error> {
         Self::access_if(slot, Slot::held_by(id), f)
     }
 
@@ -312,7 +322,7 @@ impl<S: Storage> RegistryInner<S> {
     #[cfg_attr(feature = "std", inline(always))]
     #[cfg_attr(not(feature = "std"), inline)]
     fn access_if<R>(
-        slot: &SlotCell<Slot>,
+        slot: &S::Cell,
         check: impl FnOnce(&Slot) -> Result<(), Error>,
         f: impl FnOnce(&mut Slot) -> R,
     ) -> Result<R, Error> {
@@ -329,7 +339,13 @@ impl<S: Storage> RegistryInner<S> {
     #[cold]
     #[inline(never)]
     fn queue_transitions(&self, id: Id, b: &mut Breaker) -> Option<u32> {
-        self.events().push_all(id, || b.take_transition())
+        match self.events() {
+            Some(events) => events.push_all(id, || b.take_transition()),
+            None => {
+                while b.take_transition().is_some() {}
+                None
+            }
+        }
     }
 
     /// Delivers queued events (no lock held). Out of line, as above.
@@ -337,7 +353,9 @@ impl<S: Storage> RegistryInner<S> {
     #[cold]
     #[inline(never)]
     fn deliver_events(&self, last: Option<u32>) {
-        self.events().deliver(last);
+        if let Some(events) = self.events() {
+            events.deliver(last);
+        }
     }
 
     /// Puts the breaker `init` writes in place into a free slot, named
@@ -381,7 +399,8 @@ impl<S: Storage> RegistryInner<S> {
     pub fn create(&self, name: &[u8], config: Config) -> Result<Id, Error> {
         let name = NameWords::new(name)?;
         config.validate()?;
-        self.insert_with(&self.names().begin()?, &name, |b| {
+        self.check_shareable(&config)?;
+        self.insert_with(&self.begin()?, &name, |b| {
             b.init_in_place(config);
             Ok(())
         })
@@ -410,7 +429,7 @@ impl<S: Storage> RegistryInner<S> {
     /// while the breaker is in another context's operation (see the
     /// type's docs): the breaker stays.
     pub fn remove(&self, id: Id) -> Result<(), Error> {
-        let w = self.names().begin()?;
+        let w = self.begin()?;
         let slot = self.slots().get(id.index()).ok_or(Error::NotFound)?;
         slot.with(|s| {
             s.get_mut(id)?;

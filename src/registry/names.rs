@@ -37,6 +37,7 @@ use critical_section::Mutex;
 
 use crate::id::Id;
 use crate::name::{Name, NAME_MAX};
+use crate::slot::Outer;
 use crate::Error;
 
 /// Words of a name: its length byte, then up to `NAME_MAX` bytes.
@@ -127,9 +128,10 @@ pub struct NameTable<E: ?Sized = [Entry]> {
 }
 
 /// The structural token, held: writes are allowed through it, and it is
-/// given back when dropped.
+/// given back when dropped (then the storage's structural lock, if any).
 pub(crate) struct Writer<'a> {
     table: &'a NameTable,
+    _outer: Outer<'a>,
 }
 
 impl<const N: usize> NameTable<[Entry; N]> {
@@ -218,8 +220,23 @@ impl NameTable {
     /// structural operation is in progress, in any context. With it: waits
     /// for it, unless it is this thread's own (a signal handler that
     /// interrupted it): `Busy`.
+    #[cfg(test)]
     pub(crate) fn begin(&self) -> Result<Writer<'_>, Error> {
+        self.begin_with(Outer::NONE)
+    }
+
+    /// [`begin`](Self::begin), `outer` (the storage's structural lock)
+    /// held: then no other writer exists in any process, and a token left
+    /// by one that died holding it is taken over.
+    pub(crate) fn begin_with<'a>(&'a self, outer: Outer<'a>) -> Result<Writer<'a>, Error> {
         let me = owner();
+        if outer.held() {
+            critical_section::with(|cs| self.writer.borrow(cs).set(me));
+            return Ok(Writer {
+                table: self,
+                _outer: outer,
+            });
+        }
         #[cfg(feature = "std")]
         let mut round = 0u32;
         loop {
@@ -232,7 +249,10 @@ impl NameTable {
                 holder
             });
             if holder == 0 {
-                return Ok(Writer { table: self });
+                return Ok(Writer {
+                    table: self,
+                    _outer: outer,
+                });
             }
             if !cfg!(feature = "std") || holder == me {
                 return Err(Error::Busy);
@@ -297,6 +317,26 @@ impl Writer<'_> {
         }
         // Even again, after the words (Release orders them before).
         e.seq.store(seq.wrapping_add(2), Release);
+    }
+
+    /// Slot `i`'s entry as a writer killed at any instant may have left
+    /// it: `Some(id)` of the occupant it names, or `None` when it names
+    /// none, or was left half-written (odd sequence): then it is cleared
+    /// first, its words written before its sequence turns even, so that no
+    /// reader ever sees them torn.
+    pub(crate) fn repaired(&self, i: usize) -> Option<Id> {
+        let e = self.table.entries.get(i)?;
+        let seq = e.seq.load(Relaxed);
+        if seq % 2 == 1 {
+            for w in &e.name {
+                w.store(0, Relaxed);
+            }
+            e.seq.store(seq.wrapping_add(1), Release);
+            return None;
+        }
+        self.name(i)?;
+        let (lo, hi) = (e.id[0].load(Relaxed), e.id[1].load(Relaxed));
+        Some(Id::from_raw(u64::from(hi) << 32 | u64::from(lo)))
     }
 }
 

@@ -4,10 +4,15 @@
 //!
 //! The memory holds, in this order (offsets from
 //! [`Layout::extend`], so each part is aligned as its type needs):
-//! the [`Header`], the event queue (with policies), the slots
-//! (`capacity` of them) and the name table (the structural token, then
-//! one entry per slot). Attaching checks the header and builds the
-//! references from it.
+//! the [`Header`], the event queue (with policies), the structural lock
+//! (on Linux with `std`), the slots (`capacity` of them) and the name
+//! table (the structural token, then one entry per slot). Attaching
+//! checks the header and builds the references from it.
+//!
+//! On Linux with `std` (`cfg(fusebox_robust)`) the slots' locks and the
+//! structural lock are robust pthread mutexes, made in place after the
+//! zeroing: process-private, or process-shared for a registry placed with
+//! [`PlacedRegistry::place_shared`] (the header's [`SHARED`] flag).
 //!
 //! Placing zeroes the memory, then writes the header. Zero bytes are the
 //! empty value of every part, as they are of a [`Registry`](crate::Registry)'s
@@ -31,7 +36,9 @@ use critical_section::Mutex;
 
 #[cfg(feature = "policies")]
 use crate::events::EventQueue;
-use crate::slot::SlotCell;
+use crate::slot::PlacedCell;
+#[cfg(fusebox_robust)]
+use crate::slot::StructLock;
 use crate::Error;
 
 use super::names::{Entry, NameTable};
@@ -56,13 +63,19 @@ struct Header {
     /// refuses the memory instead of misreading it.
     slot_size: u32,
     size: u32,
+    /// [`SHARED`], or 0.
+    flags: u32,
 }
+
+/// [`Header::flags`]: placed for processes to share (robust, process-shared
+/// locks; no listener).
+const SHARED: u32 = 1;
 
 /// "FBXR", little-endian.
 const MAGIC: u32 = u32::from_le_bytes(*b"FBXR");
 
 /// Bumped whenever the order or kind of the parts changes.
-const LAYOUT_VERSION: u32 = 1;
+const LAYOUT_VERSION: u32 = 2;
 
 /// This crate's version, as [`Header::version`] keeps it.
 const VERSION: u32 = {
@@ -88,6 +101,8 @@ const VERSION: u32 = {
 struct Offsets {
     #[cfg(feature = "policies")]
     events: usize,
+    #[cfg(fusebox_robust)]
+    structure: usize,
     slots: usize,
     names: usize,
 }
@@ -102,12 +117,16 @@ fn layout(capacity: usize) -> Option<(Layout, Offsets)> {
     let whole = Layout::new::<Header>();
     #[cfg(feature = "policies")]
     let (whole, events) = whole.extend(Layout::new::<EventQueue>()).ok()?;
-    let slots_layout = Layout::array::<SlotCell<Slot>>(capacity).ok()?;
+    #[cfg(fusebox_robust)]
+    let (whole, structure) = whole.extend(Layout::new::<StructLock>()).ok()?;
+    let slots_layout = Layout::array::<PlacedCell<Slot>>(capacity).ok()?;
     let (whole, slots) = whole.extend(slots_layout).ok()?;
     let (whole, names) = whole.extend(name_table_layout(capacity)?).ok()?;
     let offsets = Offsets {
         #[cfg(feature = "policies")]
         events,
+        #[cfg(fusebox_robust)]
+        structure,
         slots,
         names,
     };
@@ -166,6 +185,40 @@ impl<'a> PlacedRegistry<'a> {
     /// [`Error::InvalidMemory`] (nothing written) when the capacity is
     /// outside `1..=`[`MAX_CAPACITY`], or `mem` is misaligned or too short.
     pub fn place(mem: &'a mut [u8], capacity: usize) -> Result<Self, Error> {
+        Self::place_with(mem, capacity, 0)
+    }
+
+    /// [`place`](Self::place) for processes to share: `mem` is memory they
+    /// all map (`mmap` with `MAP_SHARED`, `shm_open`), and each process
+    /// other than the placing one reaches the registry with
+    /// [`attach`](Self::attach). Ids, counts and states are the same for
+    /// every process; a process killed at any instant, inside an operation
+    /// included, never blocks the others, and what it was changing is
+    /// repaired by the next process that locks it (docs/shared-registry.md:
+    /// what is shared, the crash semantics, the costs).
+    ///
+    /// Such a registry has no listener ([`Error::Unsupported`] from
+    /// [`set_listener`](crate::RegistryInner::set_listener)), and holds
+    /// only breakers with a half-open time limit
+    /// ([`Policy::half_open_max_wait_ms`](crate::Policy::half_open_max_wait_ms)
+    /// above 0, else [`Error::InvalidConfig`]): a probe admitted by a
+    /// process that is then killed is never recorded.
+    ///
+    /// # Errors
+    /// As [`place`](Self::place); [`Error::Unsupported`] where processes
+    /// cannot share a registry: builds other than Linux with `std` and
+    /// `policies`, or a C library without robust process-shared mutexes.
+    pub fn place_shared(mem: &'a mut [u8], capacity: usize) -> Result<Self, Error> {
+        if cfg!(all(fusebox_robust, feature = "policies")) {
+            Self::place_with(mem, capacity, SHARED)
+        } else {
+            let _ = (mem, capacity);
+            Err(Error::Unsupported)
+        }
+    }
+
+    /// Places a registry whose header carries `flags`.
+    fn place_with(mem: &'a mut [u8], capacity: usize, flags: u32) -> Result<Self, Error> {
         let base = mem.as_mut_ptr();
         let (whole, at) = checked(base, mem.len(), capacity)?;
         // SAFETY: `checked` found `mem` aligned and long enough for every
@@ -176,9 +229,11 @@ impl<'a> PlacedRegistry<'a> {
         // empty value (see the module docs: the reason and the guards).
         unsafe {
             ptr::write_bytes(base, 0, whole.size());
+            #[cfg(fusebox_robust)]
+            init_locks(base, at, capacity, flags == SHARED)?;
             // The header last: memory holds a registry once it has one.
-            base.cast::<Header>().write(header(capacity, whole));
-            Ok(Self::at(base, at, capacity))
+            base.cast::<Header>().write(header(capacity, whole, flags));
+            Ok(Self::at(base, at, capacity, flags))
         }
     }
 
@@ -212,7 +267,10 @@ impl<'a> PlacedRegistry<'a> {
         let h = unsafe { mem.cast::<Header>().read() };
         let capacity = h.capacity as usize;
         let (whole, at) = layout(capacity).ok_or(Error::LayoutMismatch)?;
-        if h != header(capacity, whole) {
+        let shareable = cfg!(all(fusebox_robust, feature = "policies"));
+        if h != header(capacity, whole, h.flags)
+            || !(h.flags == 0 || shareable && h.flags == SHARED)
+        {
             return Err(Error::LayoutMismatch);
         }
         if len < whole.size() {
@@ -220,23 +278,31 @@ impl<'a> PlacedRegistry<'a> {
         }
         // SAFETY: the header says a registry of this build and capacity
         // was placed here, and the contract says it is still there.
-        Ok(unsafe { Self::at(mem, at, capacity) })
+        Ok(unsafe { Self::at(mem, at, capacity, h.flags) })
     }
 
-    /// The registry at `base`, whose parts are at `at`.
+    /// The registry at `base`, whose parts are at `at`, placed with
+    /// `flags`.
     ///
     /// # Safety
     /// A registry of `capacity` slots was placed at `base` and stays for
     /// `'a`.
-    unsafe fn at(base: *mut u8, at: Offsets, capacity: usize) -> Self {
+    unsafe fn at(base: *mut u8, at: Offsets, capacity: usize, flags: u32) -> Self {
+        let _ = flags;
         // SAFETY: by the contract, each part is initialised at its offset.
         unsafe {
             RegistryInner {
                 storage: PlacedStorage {
+                    // A shared registry's queue is not used: a listener
+                    // belongs to one process.
                     #[cfg(feature = "policies")]
-                    events: &*base.add(at.events).cast::<EventQueue>(),
+                    events: (flags != SHARED).then(|| &*base.add(at.events).cast::<EventQueue>()),
+                    #[cfg(fusebox_robust)]
+                    structure: &*base.add(at.structure).cast::<StructLock>(),
+                    #[cfg(fusebox_robust)]
+                    shared: flags == SHARED,
                     slots: &*ptr::slice_from_raw_parts(
-                        base.add(at.slots).cast::<SlotCell<Slot>>(),
+                        base.add(at.slots).cast::<PlacedCell<Slot>>(),
                         capacity,
                     ),
                     names: &*name_table(base.add(at.names), capacity),
@@ -246,21 +312,47 @@ impl<'a> PlacedRegistry<'a> {
     }
 }
 
+/// Makes the robust mutexes of the registry whose zeroed parts are at
+/// `at` from `base`: the structural lock's and each slot's.
+///
+/// # Safety
+/// `base` is the start of memory placed as `at` says, ours alone for the
+/// call.
+#[cfg(fusebox_robust)]
+unsafe fn init_locks(
+    base: *mut u8,
+    at: Offsets,
+    capacity: usize,
+    shared: bool,
+) -> Result<(), Error> {
+    // SAFETY: each cell is inside the memory, at its aligned offset.
+    unsafe {
+        StructLock::init(base.add(at.structure).cast(), shared)?;
+        let slots = base.add(at.slots).cast::<PlacedCell<Slot>>();
+        for i in 0..capacity {
+            PlacedCell::init(slots.add(i), shared)?;
+        }
+    }
+    Ok(())
+}
+
 /// The name table at `at`, as an unsized pointer (its entries' count
 /// as the metadata).
 fn name_table(at: *mut u8, capacity: usize) -> *mut NameTable {
     ptr::slice_from_raw_parts_mut(at.cast::<Entry>(), capacity) as *mut NameTable
 }
 
-/// The header of a registry of `capacity` slots laid out as `whole`.
-fn header(capacity: usize, whole: Layout) -> Header {
+/// The header of a registry of `capacity` slots laid out as `whole`,
+/// placed with `flags`.
+fn header(capacity: usize, whole: Layout, flags: u32) -> Header {
     Header {
         magic: MAGIC,
         layout: LAYOUT_VERSION,
         version: VERSION,
         capacity: capacity as u32,
-        slot_size: core::mem::size_of::<SlotCell<Slot>>() as u32,
+        slot_size: core::mem::size_of::<PlacedCell<Slot>>() as u32,
         size: whole.size() as u32,
+        flags,
     }
 }
 

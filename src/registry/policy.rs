@@ -5,7 +5,7 @@
 #![forbid(unsafe_code)]
 
 use super::{RegistryInner, Storage};
-use crate::events::Sink;
+use crate::events::{EventQueue, Sink};
 use crate::{CallError, Clock, Error, Id, Listener, Outcome, Permit};
 
 /// Policies: permits, manual control, events.
@@ -173,6 +173,9 @@ impl<S: Storage> RegistryInner<S> {
     /// inside the listener (or from something it calls, on its thread);
     /// without `std`, whenever a listener call is in progress (on one core:
     /// the listener itself, or the code an interrupt preempted).
+    /// [`Error::Unsupported`] in a registry shared by processes
+    /// ([`PlacedRegistry::place_shared`](crate::PlacedRegistry::place_shared)):
+    /// a listener is a function of one process.
     ///
     /// ```
     /// use core::sync::atomic::{AtomicUsize, Ordering};
@@ -190,19 +193,19 @@ impl<S: Storage> RegistryInner<S> {
     /// assert_eq!(OPENED.load(Ordering::Relaxed), 1);
     /// ```
     pub fn set_listener(&self, listener: Option<Listener>) -> Result<(), Error> {
-        self.events().set_sink(listener.map(Sink::Rust))
+        self.set_sink(listener.map(Sink::Rust))
     }
 
     /// [`set_listener`](Self::set_listener) with any [`Sink`] (the C API's
     /// listener).
     #[cfg_attr(not(feature = "capi"), allow(dead_code))] // only the C API calls it
     pub(crate) fn set_sink(&self, sink: Option<Sink>) -> Result<(), Error> {
-        self.events().set_sink(sink)
+        self.events().ok_or(Error::Unsupported)?.set_sink(sink)
     }
 
     /// Events dropped because the queue
     /// ([`EVENT_QUEUE_LEN`](crate::EVENT_QUEUE_LEN)) was full (wraps). O(1).
     pub fn events_dropped(&self) -> u32 {
-        self.events().dropped()
+        self.events().map_or(0, EventQueue::dropped)
     }
 }

@@ -7,7 +7,7 @@ use super::names::NameWords;
 use super::{RegistryInner, Slot, Storage};
 use crate::breaker::Writer;
 use crate::fast::Fast;
-use crate::slot::SlotCell;
+use crate::slot::SlotAccess;
 use crate::snapshot::{self, ALL_OVERHEAD, ENTRY_LEN};
 use crate::{Breaker, Config, Error, Id};
 
@@ -51,7 +51,7 @@ impl<S: Storage> RegistryInner<S> {
     /// slot's lock and encoded after it is released: a critical section
     /// (the Snakepit core on firmware) or a host's lock is held for a
     /// plain copy only.
-    const ENCODE_IN_SLOT: bool = SlotCell::<Slot>::LENDS && Breaker::LONG_BOOKKEEPING;
+    const ENCODE_IN_SLOT: bool = S::Cell::LENDS && Breaker::LONG_BOOKKEEPING;
 
     /// Writes breaker `id`'s snapshot, taken at `now_ms`, to the start of
     /// `buf`; returns its length, [`SNAPSHOT_LEN`](crate::SNAPSHOT_LEN).
@@ -129,10 +129,11 @@ impl<S: Storage> RegistryInner<S> {
         let mut words = NameWords::EMPTY;
         name_words(name, &mut words)?;
         let name = &words;
+        self.check_shareable(config)?;
         let parts = snapshot::decode_for(config, blob)?;
         // Every check of the snapshot before name and room are decided.
         Breaker::check_parts(config, &parts, now_ms)?;
-        self.insert_with(&self.names().begin()?, name, |b| {
+        self.insert_with(&self.begin()?, name, |b| {
             b.restore_in_place(config, &parts, now_ms)
         })
     }
@@ -167,7 +168,7 @@ impl<S: Storage> RegistryInner<S> {
     /// operation: see [`Registry`](crate::Registry)).
     pub fn snapshot_all(&self, now_ms: u64, buf: &mut [u8]) -> Result<usize, Error> {
         // The structural token: no breaker is added or removed meanwhile.
-        let token = self.names().begin()?;
+        let token = self.begin()?;
         let named = |i: usize| token.name(i);
         let count = (|| {
             let count = self.capacity() - token.free_slots();
@@ -283,13 +284,17 @@ impl<S: Storage> RegistryInner<S> {
         // every lock and put in its slot in a critical section of its own
         // (a `create`'s). The structural token keeps every other create,
         // remove and restore out meanwhile: nothing can fail any more.
-        let token = self.names().begin()?;
+        let token = self.begin()?;
         let mut config = Config::ZERO;
         let mut name = NameWords::EMPTY;
         for entry in entries.iter() {
             entry_name_words(entry, &mut name)?;
             if token.table().find(&name).is_some() {
                 return Err(Error::NameTaken);
+            }
+            if self.is_shared() {
+                snapshot::entry_parts(entry, &mut config)?;
+                self.check_shareable(&config)?;
             }
         }
         if token.free_slots() < entries.len() {

@@ -11,7 +11,10 @@
 #[cfg(feature = "policies")]
 use crate::events::EventQueue;
 use crate::fast::{Fast, FastPath, NoFast};
-use crate::slot::SlotCell;
+#[cfg(fusebox_robust)]
+use crate::slot::StructLock;
+use crate::slot::{Outer, PlacedCell, SlotAccess, SlotCell};
+use crate::Error;
 
 use super::names::{Entry, NameTable};
 use super::Slot;
@@ -30,15 +33,32 @@ pub(crate) mod sealed {
         /// The fast path: the host's lanes for [`OwnedStorage`] with
         /// `fusebox_fast`, none otherwise.
         type Fast: Fast;
+        /// The cell of each slot.
+        type Cell: SlotAccess<Slot>;
         /// The names and the structural token.
         fn names(&self) -> &NameTable;
         /// The slots, one per breaker: the capacity is their number.
-        fn slots(&self) -> &[SlotCell<Slot>];
+        fn slots(&self) -> &[Self::Cell];
         /// The fast path.
         fn fast(&self) -> &Self::Fast;
-        /// The state changes waiting for the listener.
+        /// The state changes waiting for the listener; `None` in a
+        /// registry shared by processes (a listener belongs to one).
         #[cfg(feature = "policies")]
-        fn events(&self) -> &EventQueue;
+        fn events(&self) -> Option<&EventQueue>;
+        /// The structural lock taken before the names' token, if the
+        /// storage has one (processes sharing a placed registry).
+        ///
+        /// # Errors
+        /// [`Error::Busy`] when this thread holds it already.
+        #[inline(always)]
+        fn lock_structure(&self) -> Result<Outer<'_>, Error> {
+            Ok(Outer::NONE)
+        }
+        /// Whether processes share it.
+        #[inline(always)]
+        fn is_shared(&self) -> bool {
+            false
+        }
     }
 }
 
@@ -71,6 +91,7 @@ impl<const N: usize> Storage for OwnedStorage<N> {}
 
 impl<const N: usize> sealed::StorageAccess for OwnedStorage<N> {
     type Fast = FastPath<N>;
+    type Cell = SlotCell<Slot>;
     #[inline(always)]
     fn names(&self) -> &NameTable {
         &self.names
@@ -85,8 +106,8 @@ impl<const N: usize> sealed::StorageAccess for OwnedStorage<N> {
     }
     #[cfg(feature = "policies")]
     #[inline(always)]
-    fn events(&self) -> &EventQueue {
-        &self.events
+    fn events(&self) -> Option<&EventQueue> {
+        Some(&self.events)
     }
 }
 
@@ -94,25 +115,33 @@ impl<const N: usize> sealed::StorageAccess for OwnedStorage<N> {
 /// ([`PlacedRegistry`](crate::PlacedRegistry)): references into that
 /// memory, which holds a header, the event queue, the slots and the
 /// names (src/registry/placed.rs). No fast path: every operation takes
-/// its breaker's slot.
+/// its breaker's slot. On Linux with `std` the slots' locks are robust
+/// pthread mutexes, and a structural lock comes before the names' token:
+/// the registry may be shared by processes.
 #[derive(Debug, Clone, Copy)]
 pub struct PlacedStorage<'a> {
     pub(super) names: &'a NameTable,
-    pub(super) slots: &'a [SlotCell<Slot>],
+    pub(super) slots: &'a [PlacedCell<Slot>],
+    /// `None` when shared by processes: no listener.
     #[cfg(feature = "policies")]
-    pub(super) events: &'a EventQueue,
+    pub(super) events: Option<&'a EventQueue>,
+    #[cfg(fusebox_robust)]
+    pub(super) structure: &'a StructLock,
+    #[cfg(fusebox_robust)]
+    pub(super) shared: bool,
 }
 
 impl Storage for PlacedStorage<'_> {}
 
 impl sealed::StorageAccess for PlacedStorage<'_> {
     type Fast = NoFast;
+    type Cell = PlacedCell<Slot>;
     #[inline(always)]
     fn names(&self) -> &NameTable {
         self.names
     }
     #[inline(always)]
-    fn slots(&self) -> &[SlotCell<Slot>] {
+    fn slots(&self) -> &[PlacedCell<Slot>] {
         self.slots
     }
     #[inline(always)]
@@ -121,7 +150,17 @@ impl sealed::StorageAccess for PlacedStorage<'_> {
     }
     #[cfg(feature = "policies")]
     #[inline(always)]
-    fn events(&self) -> &EventQueue {
+    fn events(&self) -> Option<&EventQueue> {
         self.events
+    }
+    #[cfg(fusebox_robust)]
+    #[inline(always)]
+    fn lock_structure(&self) -> Result<Outer<'_>, Error> {
+        Outer::lock(self.structure)
+    }
+    #[cfg(fusebox_robust)]
+    #[inline(always)]
+    fn is_shared(&self) -> bool {
+        self.shared
     }
 }
