@@ -43,7 +43,10 @@ fn main() {
     // (src/slot/robust.rs): pthread's robust mutexes, on Linux with std.
     println!("cargo:rustc-check-cfg=cfg(fusebox_robust)");
     let linux = env::var("CARGO_CFG_TARGET_OS").is_ok_and(|os| os == "linux");
-    if env::var_os("CARGO_FEATURE_STD").is_some() && linux {
+    // Not under Miri, which has no robust mutexes: its placed registries
+    // keep the host's slot cells (and cannot be shared).
+    let miri = env::var_os("CARGO_CFG_MIRI").is_some();
+    if env::var_os("CARGO_FEATURE_STD").is_some() && linux && !miri {
         println!("cargo:rustc-cfg=fusebox_robust");
     }
     let capacity = sized("FUSEBOX_CAPACITY", 16, 1..=4096, "registry slots");

@@ -158,7 +158,8 @@ pub(crate) use imp::SlotCell;
 /// The cells of a placed registry's slots (and of its structural lock):
 /// on Linux with `std` (`cfg(fusebox_robust)`, from build.rs), robust
 /// pthread mutexes, which processes sharing the memory can use and which
-/// survive a holder's death; elsewhere the build's [`SlotCell`].
+/// survive a holder's death; elsewhere (and under Miri, which has no
+/// robust mutexes) the build's [`SlotCell`].
 #[cfg(fusebox_robust)]
 mod robust;
 #[cfg(not(fusebox_robust))]
