@@ -122,8 +122,8 @@ fn attaching_refuses_memory_that_holds_no_registry_of_this_build() {
     assert_eq!(attach(&mut buf, size - 1), Err(Error::InvalidMemory));
     assert_eq!(attach(&mut buf, 3), Err(Error::InvalidMemory));
     // Each header word changed in turn: magic, layout, version, capacity,
-    // slot size, size.
-    for word in 0..6 {
+    // slot size, size, flags.
+    for word in 0..7 {
         let at = start + 4 * word;
         let saved = buf[at];
         buf[at] ^= 0x40;
@@ -193,4 +193,27 @@ fn threads_share_a_placed_registry() {
     let stats = r.stats(id).unwrap();
     assert_eq!(stats.admitted_count, 4 * rounds);
     assert_eq!(stats.success_count, 4 * rounds);
+}
+
+/// Processes can share a registry on Linux with `std` and policies (not
+/// under Miri, which has no robust mutexes); elsewhere placing one for
+/// sharing answers `Unsupported` and writes nothing.
+#[test]
+fn sharing_a_registry_is_refused_where_it_cannot_work() {
+    let supported = cfg!(all(
+        target_os = "linux",
+        feature = "std",
+        feature = "policies",
+        not(miri)
+    ));
+    let size = PlacedRegistry::size_for(2).unwrap();
+    let (mut buf, start) = aligned(size);
+    buf.fill(0xA5);
+    let placed = PlacedRegistry::place_shared(&mut buf[start..start + size], 2);
+    if supported {
+        assert!(placed.unwrap().is_shared());
+    } else {
+        assert_eq!(placed.err(), Some(Error::Unsupported));
+        assert!(buf.iter().all(|&b| b == 0xA5));
+    }
 }

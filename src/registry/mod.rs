@@ -26,6 +26,8 @@ mod names;
 mod placed;
 #[cfg(feature = "policies")]
 mod policy;
+#[cfg(all(test, fusebox_robust, feature = "policies"))]
+mod shared_tests;
 mod snapshot;
 mod storage;
 mod structure;

@@ -340,6 +340,21 @@ impl Writer<'_> {
     }
 }
 
+#[cfg(all(test, fusebox_robust, feature = "policies"))]
+impl Writer<'_> {
+    /// Starts writing `name` into slot `i`'s entry and stops half-way, as
+    /// a writer killed there leaves it: the sequence odd, the words half
+    /// written.
+    pub(crate) fn tear(&self, i: usize, name: &NameWords) {
+        if let Some(e) = self.table.entries.get(i) {
+            e.seq.fetch_add(1, Relaxed);
+            for (w, v) in e.name.iter().zip(name.0).take(2) {
+                w.store(v, Relaxed);
+            }
+        }
+    }
+}
+
 impl Drop for Writer<'_> {
     fn drop(&mut self) {
         critical_section::with(|cs| self.table.writer.borrow(cs).set(0));

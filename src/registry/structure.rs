@@ -9,7 +9,7 @@ use crate::{Config, Error};
 
 impl<S: Storage> RegistryInner<S> {
     /// Whether processes share this registry
-    /// ([`PlacedRegistry::place_shared`]).
+    /// ([`PlacedRegistry::place_shared`](crate::PlacedRegistry::place_shared)).
     #[inline(always)]
     pub fn is_shared(&self) -> bool {
         self.storage.is_shared()

@@ -1,0 +1,195 @@
+//! Registries shared by processes: real processes (`fork`) in memory
+//! mapped `MAP_SHARED`, and deaths at the worst instants: inside a slot's
+//! lock, inside a structural operation. Not under Miri (no `fork`, no
+//! robust mutexes).
+#![allow(unsafe_code)] // mmap, fork, waitpid, kill: the test's own
+
+extern crate std;
+
+use super::names::NameWords;
+use super::{PlacedRegistry, Slot};
+use crate::{Config, Error, Listener, Policy, State, WaitAction};
+
+/// Memory every process forked from here shares, zeroed.
+struct Shared {
+    ptr: *mut u8,
+    len: usize,
+}
+
+impl Shared {
+    fn new(len: usize) -> Shared {
+        // SAFETY: a fresh anonymous mapping; checked below.
+        let ptr = unsafe {
+            libc::mmap(
+                core::ptr::null_mut(),
+                len,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_SHARED | libc::MAP_ANONYMOUS,
+                -1,
+                0,
+            )
+        };
+        assert_ne!(ptr, libc::MAP_FAILED);
+        Shared {
+            ptr: ptr.cast(),
+            len,
+        }
+    }
+
+    /// A registry of `capacity` placed for sharing.
+    fn place(capacity: usize) -> (Shared, PlacedRegistry<'static>) {
+        let size = PlacedRegistry::size_for(capacity).unwrap();
+        let mem = Shared::new(size);
+        // SAFETY: the mapping is ours, `size` bytes, never unmapped while
+        // the test runs (leaked on purpose: the registry borrows it).
+        let bytes = unsafe { core::slice::from_raw_parts_mut(mem.ptr, mem.len) };
+        let r = PlacedRegistry::place_shared(bytes, capacity).unwrap();
+        (mem, r)
+    }
+
+    /// The registry as another process reaches it.
+    fn attach(&self) -> PlacedRegistry<'static> {
+        // SAFETY: placed above, mapped for the test's whole run.
+        unsafe { PlacedRegistry::attach(self.ptr, self.len) }.unwrap()
+    }
+}
+
+/// Runs `child` in a forked process; its exit status (0: it passed).
+/// The child never returns into the test harness.
+fn in_child(child: impl FnOnce() -> i32) -> i32 {
+    // SAFETY: the child only touches the shared mapping and the registry
+    // (no allocation, no locks of the parent's other threads), then
+    // leaves with `_exit`.
+    let pid = unsafe { libc::fork() };
+    assert!(pid >= 0);
+    if pid == 0 {
+        let code = child();
+        // SAFETY: ends the child without running the harness's exit code.
+        unsafe { libc::_exit(code) };
+    }
+    let mut status = 0;
+    // SAFETY: waits for our own child.
+    assert_eq!(unsafe { libc::waitpid(pid, &mut status, 0) }, pid);
+    if libc::WIFEXITED(status) {
+        libc::WEXITSTATUS(status)
+    } else {
+        -libc::WTERMSIG(status)
+    }
+}
+
+/// Kills the calling process at once, as SIGKILL does from outside.
+fn die() -> ! {
+    // SAFETY: signals this process; SIGKILL cannot be caught.
+    unsafe { libc::kill(libc::getpid(), libc::SIGKILL) };
+    unreachable!("SIGKILL returned")
+}
+
+fn shareable() -> Config {
+    Config::default()
+        .with_failure_threshold(3)
+        .with_policy(Policy::SNAKEPIT.with_half_open_max_wait(1_000, WaitAction::ReleaseProbes))
+}
+
+#[test]
+fn processes_share_ids_counts_and_states() {
+    let (mem, r) = Shared::place(4);
+    let id = r.create(b"db", shareable()).unwrap();
+    r.record_success(id, 1).unwrap();
+    let code = in_child(|| {
+        let r = mem.attach();
+        let ok = r.lookup(b"db") == Ok(id)
+            && (0..3).all(|_| r.record_failure(id, 2).is_ok())
+            && r.create(b"cache", shareable()).is_ok();
+        i32::from(!ok)
+    });
+    assert_eq!(code, 0);
+    assert_eq!(r.state(id, 3), Ok(State::Open));
+    let s = r.stats(id).unwrap();
+    assert_eq!((s.success_count, s.failure_total), (1, 3));
+    assert!(r.lookup(b"cache").is_ok());
+}
+
+#[test]
+fn a_process_killed_inside_a_slots_lock_blocks_no_one() {
+    let (mem, r) = Shared::place(2);
+    let id = r.create(b"db", shareable()).unwrap();
+    r.record_success(id, 1).unwrap();
+    r.record_failure(id, 2).unwrap();
+    let code = in_child(|| {
+        let r = mem.attach();
+        let slot = &r.slots()[id.index()];
+        let mut guard = slot.lock().unwrap();
+        // Half-way through an operation: the state and a count changed,
+        // the rest not yet.
+        guard.breaker.record_failure(3);
+        guard.breaker.record_failure(3);
+        core::mem::forget(guard);
+        die()
+    });
+    assert_eq!(code, -libc::SIGKILL);
+    // The next locker recovers: the breaker restarts closed, its totals
+    // as the dead process left them.
+    let s = r.stats(id).unwrap();
+    assert_eq!(s.state, State::Closed);
+    assert_eq!(s.failure_count, 0);
+    assert_eq!((s.success_count, s.failure_total), (1, 3));
+    // And the lock works as before.
+    r.record_failure(id, 4).unwrap();
+    assert_eq!(r.stats(id).unwrap().failure_count, 1);
+}
+
+#[test]
+fn a_structural_operation_cut_short_is_repaired() {
+    let (mem, r) = Shared::place(4);
+    let kept = r.create(b"kept", shareable()).unwrap();
+    let gone = r.create(b"gone", shareable()).unwrap();
+    let code = in_child(|| {
+        let r = mem.attach();
+        let w = r.begin().unwrap();
+        // A create cut short after its slot was occupied, before its
+        // name: slot 2 occupied, nameless.
+        let _ = r.slots()[2].with(|s: &mut Slot| {
+            s.breaker.init_in_place(shareable());
+            s.occupy(2)
+        });
+        // A remove cut short after its slot was emptied, before its name.
+        let _ = r.slots()[gone.index()].with(|s: &mut Slot| s.vacate());
+        // A name half-written into slot 3.
+        w.tear(3, &NameWords::new(b"torn").unwrap());
+        core::mem::forget(w);
+        die()
+    });
+    assert_eq!(code, -libc::SIGKILL);
+    // The next structural operation repairs, then proceeds.
+    let fresh = r.create(b"fresh", shareable()).unwrap();
+    assert_eq!(r.lookup(b"kept"), Ok(kept));
+    assert_eq!(r.lookup(b"gone"), Err(Error::NotFound));
+    assert_eq!(r.lookup(b"torn"), Err(Error::NotFound));
+    assert_eq!(r.lookup(b"fresh"), Ok(fresh));
+    assert_eq!(r.len(), 2);
+    // Every other slot is free again: two more fit, a third does not.
+    r.create(b"a", shareable()).unwrap();
+    r.create(b"b", shareable()).unwrap();
+    assert_eq!(r.create(b"c", shareable()), Err(Error::RegistryFull));
+}
+
+#[test]
+fn a_shared_registry_has_no_listener_and_needs_a_half_open_limit() {
+    let (_mem, r) = Shared::place(2);
+    assert!(r.is_shared());
+    assert_eq!(r.create(b"x", Config::default()), Err(Error::InvalidConfig));
+    assert_eq!(r.len(), 0);
+    fn ignore(_: &crate::Event, _: usize) {}
+    let listener = Listener {
+        func: ignore,
+        data: 0,
+    };
+    assert_eq!(r.set_listener(Some(listener)), Err(Error::Unsupported));
+    // Its state changes go nowhere, and nothing waits for them.
+    let id = r.create(b"x", shareable()).unwrap();
+    for _ in 0..3 {
+        r.record_failure(id, 1).unwrap();
+    }
+    assert_eq!(r.state(id, 2), Ok(State::Open));
+    assert_eq!(r.events_dropped(), 0);
+}
