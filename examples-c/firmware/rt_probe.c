@@ -79,6 +79,7 @@
     X(fusebox_registry_size)                                                   \
     X(fusebox_registry_align)                                                  \
     X(fusebox_registry_place)                                                  \
+    X(fusebox_registry_place_shared)                                           \
     X(fusebox_registry_attach)                                                 \
     X(fusebox_registry_capacity)                                               \
     X(fusebox_registry_create)                                                 \
@@ -699,6 +700,10 @@ static void placed_registry(void) {
     }
     /* A mask, not `%`: align is a power of two, and M0 has no divide. */
     mem = placed_raw + ((align - ((uintptr_t)placed_raw & (align - 1))) & (align - 1));
+    /* Firmware has no processes to share a registry with. */
+    RUN(fusebox_registry_place_shared,
+        st = fusebox_registry_place_shared(mem, size, RT_PLACED_CAP, &reg));
+    EXPECT(st == FUSEBOX_UNSUPPORTED);
     RUN(fusebox_registry_place, st = fusebox_registry_place(mem, size, RT_PLACED_CAP, &reg));
     EXPECT(st == FUSEBOX_OK);
     RUN(fusebox_registry_attach, st = fusebox_registry_attach(mem, size, &again));

@@ -58,7 +58,8 @@ pub extern "C" fn fusebox_registry_align() -> usize {
 ///
 /// Errors: `FUSEBOX_NULL_PARAMETER`, `FUSEBOX_INVALID_MEMORY` (capacity
 /// outside 1..=4096, `mem` misaligned or `len` too short: nothing is
-/// written).
+/// written), `FUSEBOX_UNSUPPORTED` on Linux if the C library refuses to
+/// make robust, error-checking mutexes (glibc and musl make them).
 ///
 /// # Safety
 /// `mem` is NULL or writable for `len` bytes, not used by anything but

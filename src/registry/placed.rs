@@ -183,7 +183,10 @@ impl<'a> PlacedRegistry<'a> {
     ///
     /// # Errors
     /// [`Error::InvalidMemory`] (nothing written) when the capacity is
-    /// outside `1..=`[`MAX_CAPACITY`], or `mem` is misaligned or too short.
+    /// outside `1..=`[`MAX_CAPACITY`], or `mem` is misaligned or too short;
+    /// [`Error::Unsupported`] on Linux with `std` if the C library refuses
+    /// to make robust, error-checking mutexes (glibc and musl make them;
+    /// the memory is then zeroed, without a header).
     pub fn place(mem: &'a mut [u8], capacity: usize) -> Result<Self, Error> {
         Self::place_with(mem, capacity, 0)
     }

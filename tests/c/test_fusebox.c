@@ -1643,6 +1643,8 @@ static unsigned char *aligned_to(unsigned char *p, size_t align) {
     return p + ((align - ((uintptr_t)p & (align - 1))) & (align - 1));
 }
 
+static void test_shared_placement(unsigned char *mem, size_t size);
+
 static void test_placed_registries(void) {
     size_t size = fusebox_registry_size(3);
     size_t align = fusebox_registry_align();
@@ -1730,6 +1732,34 @@ static void test_placed_registries(void) {
     CHECK_STATUS(fusebox_registry_try_acquire(NULL, ib), FUSEBOX_NULL_PARAMETER);
     CHECK(strcmp(fusebox_status_str(FUSEBOX_INVALID_MEMORY), "invalid registry memory") == 0);
     CHECK(strcmp(fusebox_status_str(FUSEBOX_LAYOUT_MISMATCH), "registry layout mismatch") == 0);
+    test_shared_placement(placed_mem[1], size);
+}
+
+/* Placing for processes to share: on Linux hosts with policies, a
+   registry without a listener whose breakers need a half-open time limit
+   (the kill-loop test, tests/c/shared_kill.c, shares one between
+   processes); on firmware and without policies, FUSEBOX_UNSUPPORTED,
+   nothing written. */
+static void test_shared_placement(unsigned char *mem, size_t size) {
+    fusebox_registry *reg = NULL;
+    fusebox_config c = config(1, 1000, 1);
+    fusebox_id id;
+#if !defined(FUSEBOX_TEST_FIRMWARE) && defined(__linux__) && FUSEBOX_EXPECT_POLICIES
+    CHECK_STATUS(fusebox_registry_place_shared(mem, size - 1, 3, &reg), FUSEBOX_INVALID_MEMORY);
+    CHECK_STATUS(fusebox_registry_place_shared(mem, size, 3, &reg), FUSEBOX_OK);
+    CHECK_STATUS(fusebox_registry_set_listener(reg, on_event, NULL), FUSEBOX_UNSUPPORTED);
+    CHECK_STATUS(fusebox_registry_create(reg, "db", &c, &id), FUSEBOX_INVALID_CONFIG);
+    c.half_open_max_wait_ms = 500;
+    CHECK_STATUS(fusebox_registry_create(reg, "db", &c, &id), FUSEBOX_OK);
+    CHECK_STATUS(fusebox_registry_record_failure(reg, id), FUSEBOX_OK);
+    CHECK_STATUS(fusebox_registry_try_acquire(reg, id), FUSEBOX_CIRCUIT_OPEN);
+#else
+    mem[0] = 0x5A;
+    CHECK_STATUS(fusebox_registry_place_shared(mem, size, 3, &reg), FUSEBOX_UNSUPPORTED);
+    CHECK(reg == NULL && mem[0] == 0x5A);
+    (void)c;
+    (void)id;
+#endif
 }
 
 int main(void) {
