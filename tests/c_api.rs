@@ -50,6 +50,11 @@ fn c_examples_run() {
     assert!(stdout.contains("files: state=open"), "{stdout}");
     assert!(stdout.contains("[run 2] t=20049 ms: open"), "{stdout}");
     assert!(stdout.contains("[run 2] t=20050 ms: half_open"), "{stdout}");
+    // prefork: worker 0's failures open the breaker for the other processes.
+    assert!(
+        stdout.contains("worker 1 (upstream up): 0 calls ran, 5 rejected; breaker open"),
+        "{stdout}"
+    );
 }
 
 #[test]
