@@ -16,12 +16,14 @@ mod blob;
 mod hooks;
 mod parts;
 mod recover;
+mod split;
 mod types;
 
 pub(crate) use blob::{Writer, F_FAILURE, F_FORCED, F_TIMED, F_WINDOW};
 pub(crate) use parts::{bit, PartsView, PolicyView, SNAPSHOT_BUCKETS, WINDOW_BITS_BYTES};
 #[cfg(test)]
 pub(crate) use parts::{Parts, PolicyParts};
+use split::SplitU64;
 pub use types::{Permit, Reason, State, Stats, Transition};
 
 use crate::{CallError, Clock, Config, Error};
@@ -203,36 +205,6 @@ pub(crate) enum Quick {
     Succeed,
     /// `call`: an admission and, if the op succeeds, a success.
     Call,
-}
-
-/// A `u64` kept as two `u32` halves, so that a breaker is 4-byte aligned
-/// and packs into smaller registry slots on 32-bit microcontrollers.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct SplitU64([u32; 2]);
-
-impl SplitU64 {
-    const fn new(v: u64) -> Self {
-        SplitU64([v as u32, (v >> 32) as u32])
-    }
-
-    const fn get(self) -> u64 {
-        (self.0[1] as u64) << 32 | self.0[0] as u64
-    }
-
-    /// Adds `n`, wrapping only after 2^64: an add with carry on 32-bit
-    /// cores (no library routine).
-    #[inline(always)]
-    fn add(&mut self, n: u32) {
-        let (lo, carry) = self.0[0].overflowing_add(n);
-        self.0[0] = lo;
-        self.0[1] = self.0[1].wrapping_add(u32::from(carry));
-    }
-
-    /// Adds `n` (the fast path's counts), wrapping after 2^64.
-    #[cfg(fusebox_fast)]
-    fn add64(&mut self, n: u64) {
-        *self = SplitU64::new(self.get().wrapping_add(n));
-    }
 }
 
 impl Breaker {

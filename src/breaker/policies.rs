@@ -30,7 +30,7 @@ mod api;
 mod parts;
 #[cfg(test)]
 use parts::set_bit;
-use parts::{checked_window, keeps_window};
+use parts::{checked_window, copy_policy_parts, keeps_window};
 
 /// How many transitions a breaker keeps for `take_transition`.
 const PENDING: usize = 5;
@@ -89,6 +89,20 @@ impl Ext {
             rng: config.policy.rng_seed(),
             ..Ext::ZERO
         }
+    }
+
+    /// Takes `old`'s lifetime totals (transitions, slow, stale and ignored
+    /// outcomes, dropped transitions, time in each state): a breaker
+    /// restarted after its writer was killed keeps them
+    /// (`Breaker::recover`).
+    #[cfg_attr(not(fusebox_robust), allow(dead_code))]
+    pub(super) fn keep_totals(&mut self, old: &Ext) {
+        self.transitions = old.transitions;
+        self.slow_count = old.slow_count;
+        self.stale_count = old.stale_count;
+        self.ignored_count = old.ignored_count;
+        self.dropped_transitions = old.dropped_transitions;
+        self.time_in_ms = old.time_in_ms;
     }
 
     /// Sets, on a zeroed `Ext`, the fields `new` takes from `config`:
@@ -561,55 +575,6 @@ impl Hooks for Ext {
         checked_window(&b.config, b.state, x, now_ms, Some(&mut b.ext.window))?;
         copy_policy_parts(b, x, now_ms);
         Ok(())
-    }
-}
-
-/// [`Hooks::set_policy_parts`]'s copy of checked policy parts into `b`
-/// (its rate window already built), in a frame of its own: off the
-/// window's checks' path (the firmware's stack).
-#[inline(never)]
-fn copy_policy_parts(b: &mut Breaker, x: &impl PolicyView, now_ms: u64) {
-    let max_calls = b.config.half_open_max_calls;
-    let done = x
-        .half_open_successes()
-        .saturating_add(x.half_open_failures());
-    let e = &mut b.ext;
-    e.transitions = SplitU64::new(x.transitions());
-    e.slow_count = SplitU64::new(x.slow_count());
-    e.stale_count = SplitU64::new(x.stale_count());
-    e.ignored_count = SplitU64::new(x.ignored_count());
-    e.half_open_successes = x.half_open_successes();
-    e.half_open_failures = x.half_open_failures();
-    e.half_open_slow = x.half_open_slow();
-    e.open_base_ms = x.open_base_ms();
-    e.open_ms = x.open_ms();
-    e.rng = x.rng();
-    for (i, t) in e.time_in_ms.iter_mut().enumerate() {
-        *t = SplitU64::new(x.time_in_state_ms(i));
-    }
-    if let Some(age) = x.state_age_ms() {
-        e.state_since_ms = SplitU64::new(now_ms.saturating_sub(age));
-        b.flags.0 |= Flags::TIMED;
-    }
-    if b.state == State::HalfOpen {
-        e.probes_since_ms = SplitU64::new(now_ms.saturating_sub(x.probes_age_ms()));
-        // The probes that reported keep their slots; those in flight
-        // are released.
-        b.half_open_calls = done.min(max_calls);
-    }
-    if let Some((ms, left)) = x.forced() {
-        // It ends `left` ms from now; `since + ms` is that end.
-        let end = now_ms.saturating_add(left);
-        match end.checked_sub(ms) {
-            Some(since) => {
-                e.forced_since_ms = SplitU64::new(since);
-                e.forced_ms = SplitU64::new(ms);
-            }
-            None => {
-                e.forced_since_ms = SplitU64::new(0);
-                e.forced_ms = SplitU64::new(end.max(1));
-            }
-        }
     }
 }
 

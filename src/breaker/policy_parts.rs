@@ -6,7 +6,8 @@
 use super::super::blob::{put_zeros, Writer, F_FORCED, F_TIMED, F_WINDOW};
 #[cfg(test)]
 use super::super::PolicyParts;
-use super::super::{Breaker, PolicyView, State, SNAPSHOT_BUCKETS, WINDOW_BITS_BYTES};
+use super::super::{Breaker, PolicyView, SplitU64, State, SNAPSHOT_BUCKETS, WINDOW_BITS_BYTES};
+use super::Flags;
 use crate::policy::arith::div_rem;
 use crate::policy::window::Totals;
 use crate::policy::{ProbeJudge, RateWindow, TripRule, WindowKind};
@@ -367,6 +368,55 @@ fn time_window(p: &Policy, x: &impl PolicyView, now_ms: u64, out: &mut RateWindo
             slow: t[2],
         });
     RateWindow::time_buckets_into(p, start, buckets, out)
+}
+
+/// [`Hooks::set_policy_parts`]'s copy of checked policy parts into `b`
+/// (its rate window already built), in a frame of its own: off the
+/// window's checks' path (the firmware's stack).
+#[inline(never)]
+pub(super) fn copy_policy_parts(b: &mut Breaker, x: &impl PolicyView, now_ms: u64) {
+    let max_calls = b.config.half_open_max_calls;
+    let done = x
+        .half_open_successes()
+        .saturating_add(x.half_open_failures());
+    let e = &mut b.ext;
+    e.transitions = SplitU64::new(x.transitions());
+    e.slow_count = SplitU64::new(x.slow_count());
+    e.stale_count = SplitU64::new(x.stale_count());
+    e.ignored_count = SplitU64::new(x.ignored_count());
+    e.half_open_successes = x.half_open_successes();
+    e.half_open_failures = x.half_open_failures();
+    e.half_open_slow = x.half_open_slow();
+    e.open_base_ms = x.open_base_ms();
+    e.open_ms = x.open_ms();
+    e.rng = x.rng();
+    for (i, t) in e.time_in_ms.iter_mut().enumerate() {
+        *t = SplitU64::new(x.time_in_state_ms(i));
+    }
+    if let Some(age) = x.state_age_ms() {
+        e.state_since_ms = SplitU64::new(now_ms.saturating_sub(age));
+        b.flags.0 |= Flags::TIMED;
+    }
+    if b.state == State::HalfOpen {
+        e.probes_since_ms = SplitU64::new(now_ms.saturating_sub(x.probes_age_ms()));
+        // The probes that reported keep their slots; those in flight
+        // are released.
+        b.half_open_calls = done.min(max_calls);
+    }
+    if let Some((ms, left)) = x.forced() {
+        // It ends `left` ms from now; `since + ms` is that end.
+        let end = now_ms.saturating_add(left);
+        match end.checked_sub(ms) {
+            Some(since) => {
+                e.forced_since_ms = SplitU64::new(since);
+                e.forced_ms = SplitU64::new(ms);
+            }
+            None => {
+                e.forced_since_ms = SplitU64::new(0);
+                e.forced_ms = SplitU64::new(end.max(1));
+            }
+        }
+    }
 }
 
 #[cfg(test)]

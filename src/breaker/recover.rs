@@ -9,9 +9,13 @@ impl Breaker {
     /// process sharing a placed registry): restarted closed, as a new
     /// breaker of its configuration (the default one if that is not
     /// valid: only a `create` writes it, into a slot not yet occupied),
-    /// with the cumulative counters (successes, admitted, rejected,
-    /// failures in total) kept as they were. Every field is rewritten, so
-    /// nothing half-written survives but one count in flight. O(size).
+    /// with its lifetime totals kept as they were (successes, admitted,
+    /// rejected, failures in total; with policies also transitions, slow,
+    /// stale and ignored outcomes, dropped transitions, time in each
+    /// state). Every other field is rewritten, so nothing half-written
+    /// survives but one count in flight (each total is written by one
+    /// store on 64-bit targets: src/breaker/split.rs). O(size): the policy
+    /// state is copied once (a cold path, on hosts).
     #[cfg_attr(not(fusebox_robust), allow(dead_code))]
     pub(crate) fn recover(&mut self) {
         let config = if self.config.validate().is_ok() {
@@ -19,6 +23,7 @@ impl Breaker {
         } else {
             Config::default()
         };
+        let old = self.ext.clone();
         let kept = (
             self.success_count,
             self.admitted_count,
@@ -32,5 +37,6 @@ impl Breaker {
             self.rejected_count,
             self.failure_total,
         ) = kept;
+        self.ext.keep_totals(&old);
     }
 }

@@ -31,6 +31,10 @@ impl Ext {
     /// Nothing to set.
     #[inline(always)]
     pub(super) fn init_fields(&mut self, _: &Config) {}
+
+    /// No totals of its own.
+    #[cfg_attr(not(fusebox_robust), allow(dead_code))]
+    pub(super) fn keep_totals(&mut self, _: &Ext) {}
 }
 
 impl Flags {

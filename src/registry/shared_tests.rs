@@ -114,7 +114,14 @@ fn a_process_killed_inside_a_slots_lock_blocks_no_one() {
     let (mem, r) = Shared::place(2);
     let id = r.create(b"db", shareable()).unwrap();
     r.record_success(id, 1).unwrap();
+    // Opened and reset: two transitions, lifetime totals to keep.
+    for _ in 0..3 {
+        r.record_failure(id, 2).unwrap();
+    }
+    r.reset(id).unwrap();
     r.record_failure(id, 2).unwrap();
+    let before = r.stats(id).unwrap();
+    assert_eq!((before.transitions, before.failure_total), (2, 4));
     let code = in_child(|| {
         let r = mem.attach();
         let slot = &r.slots()[id.index()];
@@ -132,7 +139,10 @@ fn a_process_killed_inside_a_slots_lock_blocks_no_one() {
     let s = r.stats(id).unwrap();
     assert_eq!(s.state, State::Closed);
     assert_eq!(s.failure_count, 0);
-    assert_eq!((s.success_count, s.failure_total), (1, 3));
+    assert_eq!((s.success_count, s.failure_total), (1, 6));
+    assert_eq!(s.admitted_count, before.admitted_count);
+    // The child's failures opened it: a third transition, kept too.
+    assert_eq!(s.transitions, 3);
     // And the lock works as before.
     r.record_failure(id, 4).unwrap();
     assert_eq!(r.stats(id).unwrap().failure_count, 1);
