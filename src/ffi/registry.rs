@@ -88,9 +88,12 @@ pub unsafe extern "C" fn fusebox_registry_place(
 /// is repaired by the next process that reaches it (restarted closed, its
 /// totals kept: docs/shared-registry.md).
 ///
-/// A shared registry has no listener (`fusebox_registry_set_listener`
-/// answers `FUSEBOX_UNSUPPORTED`: a listener is a function of one
-/// process) and holds only breakers with a half-open time limit
+/// Listeners are per process: the one a process sets with
+/// `fusebox_registry_set_listener` hears the state changes that process's
+/// operations make (each change reaches one listener, the causing
+/// process's; a forked child inherits its parent's, as it inherits its
+/// memory). A shared registry holds only breakers with a half-open time
+/// limit
 /// (`half_open_max_wait_ms` above 0, else `FUSEBOX_INVALID_CONFIG`): a
 /// probe admitted by a process that is then killed is never recorded.
 /// Clocks are per process: every process must read the same monotonic
@@ -473,9 +476,11 @@ pub unsafe extern "C" fn fusebox_registry_metrics_only(
     super::policy::metrics_only_in(&try_registry!(reg), id)
 }
 
-/// `fusebox_set_listener` in `reg`; `FUSEBOX_UNSUPPORTED` in a registry
-/// placed with `fusebox_registry_place_shared` (a listener is a function
-/// of one process).
+/// `fusebox_set_listener` in `reg`. In a registry placed with
+/// `fusebox_registry_place_shared` the listener is this process's: it
+/// hears the state changes this process's operations make;
+/// `FUSEBOX_REGISTRY_FULL` when this process already set listeners on 8
+/// other shared registries.
 ///
 /// # Safety
 /// `reg` is NULL or a handle whose memory is valid.

@@ -21,6 +21,8 @@ use crate::{Breaker, Clock, Config, Error, State, Stats};
 mod admission;
 #[cfg(all(test, not(feature = "std"), feature = "policies"))]
 mod lent_tests;
+#[cfg(all(fusebox_robust, feature = "policies"))]
+mod local_events;
 mod metrics;
 mod names;
 mod placed;

@@ -200,8 +200,11 @@ impl<'a> PlacedRegistry<'a> {
     /// repaired by the next process that locks it (docs/shared-registry.md:
     /// what is shared, the crash semantics, the costs).
     ///
-    /// Such a registry has no listener ([`Error::Unsupported`] from
-    /// [`set_listener`](crate::RegistryInner::set_listener)), and holds
+    /// Listeners are per process: the one a process sets
+    /// ([`set_listener`](crate::RegistryInner::set_listener)) hears the
+    /// state changes that process's operations make, so that each change
+    /// reaches one listener, the causing process's (up to 8 shared
+    /// registries with a listener per process). Such a registry holds
     /// only breakers with a half-open time limit
     /// ([`Policy::half_open_max_wait_ms`](crate::Policy::half_open_max_wait_ms)
     /// above 0, else [`Error::InvalidConfig`]): a probe admitted by a
@@ -296,8 +299,8 @@ impl<'a> PlacedRegistry<'a> {
         unsafe {
             RegistryInner {
                 storage: PlacedStorage {
-                    // A shared registry's queue is not used: a listener
-                    // belongs to one process.
+                    // A shared registry's queue in the memory is not used:
+                    // each process has its own (local_events.rs).
                     #[cfg(feature = "policies")]
                     events: (flags != SHARED).then(|| &*base.add(at.events).cast::<EventQueue>()),
                     #[cfg(fusebox_robust)]

@@ -173,9 +173,11 @@ impl<S: Storage> RegistryInner<S> {
     /// inside the listener (or from something it calls, on its thread);
     /// without `std`, whenever a listener call is in progress (on one core:
     /// the listener itself, or the code an interrupt preempted).
-    /// [`Error::Unsupported`] in a registry shared by processes
-    /// ([`PlacedRegistry::place_shared`](crate::PlacedRegistry::place_shared)):
-    /// a listener is a function of one process.
+    /// In a registry shared by processes
+    /// ([`PlacedRegistry::place_shared`](crate::PlacedRegistry::place_shared))
+    /// the listener is this process's, and hears the state changes this
+    /// process's operations make; [`Error::RegistryFull`] when the process
+    /// has listeners on 8 other shared registries.
     ///
     /// ```
     /// use core::sync::atomic::{AtomicUsize, Ordering};
@@ -200,7 +202,7 @@ impl<S: Storage> RegistryInner<S> {
     /// listener).
     #[cfg_attr(not(feature = "capi"), allow(dead_code))] // only the C API calls it
     pub(crate) fn set_sink(&self, sink: Option<Sink>) -> Result<(), Error> {
-        self.events().ok_or(Error::Unsupported)?.set_sink(sink)
+        self.storage.listener_queue()?.set_sink(sink)
     }
 
     /// Events dropped because the queue

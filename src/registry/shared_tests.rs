@@ -8,6 +8,9 @@ extern crate std;
 
 use super::names::NameWords;
 use super::{PlacedRegistry, Slot};
+use core::sync::atomic::AtomicUsize;
+use core::sync::atomic::Ordering::Relaxed;
+
 use crate::{Config, Error, Listener, Policy, State, WaitAction};
 
 /// Memory every process forked from here shares, zeroed.
@@ -184,22 +187,77 @@ fn a_structural_operation_cut_short_is_repaired() {
 }
 
 #[test]
-fn a_shared_registry_has_no_listener_and_needs_a_half_open_limit() {
+fn a_shared_registry_needs_a_half_open_limit() {
     let (_mem, r) = Shared::place(2);
     assert!(r.is_shared());
     assert_eq!(r.create(b"x", Config::default()), Err(Error::InvalidConfig));
     assert_eq!(r.len(), 0);
-    fn ignore(_: &crate::Event, _: usize) {}
+    assert!(r.create(b"x", shareable()).is_ok());
+}
+
+/// Transitions heard by this process's listener.
+static HEARD: AtomicUsize = AtomicUsize::new(0);
+
+fn hear(_: &crate::Event, _: usize) {
+    HEARD.fetch_add(1, Relaxed);
+}
+
+#[test]
+fn each_process_hears_the_state_changes_it_makes() {
+    let (mem, r) = Shared::place(2);
+    let id = r.create(b"x", shareable()).unwrap();
     let listener = Listener {
-        func: ignore,
+        func: hear,
         data: 0,
     };
-    assert_eq!(r.set_listener(Some(listener)), Err(Error::Unsupported));
-    // Its state changes go nowhere, and nothing waits for them.
-    let id = r.create(b"x", shareable()).unwrap();
-    for _ in 0..3 {
-        r.record_failure(id, 1).unwrap();
-    }
-    assert_eq!(r.state(id, 2), Ok(State::Open));
+    // Another process opens it: this one's listener hears nothing.
+    let code = in_child(|| {
+        let r = mem.attach();
+        let opened = (0..3).all(|_| r.record_failure(id, 1).is_ok());
+        i32::from(!(opened && r.state(id, 2) == Ok(State::Open)))
+    });
+    assert_eq!(code, 0);
+    r.set_listener(Some(listener)).unwrap();
+    assert_eq!(HEARD.load(Relaxed), 0);
+    // This process closes it: its listener hears that.
+    r.reset(id).unwrap();
+    assert_eq!(HEARD.load(Relaxed), 1);
+    // A process hears what it does (a forked one inherits the listener,
+    // as it does all of its parent's memory).
+    let code = in_child(|| {
+        let r = mem.attach();
+        HEARD.store(0, Relaxed);
+        let set = r.set_listener(Some(listener)).is_ok();
+        let opened = (0..3).all(|_| r.record_failure(id, 3).is_ok());
+        i32::from(!(set && opened && HEARD.load(Relaxed) == 1))
+    });
+    assert_eq!(code, 0);
+    assert_eq!(HEARD.load(Relaxed), 1);
     assert_eq!(r.events_dropped(), 0);
+}
+
+#[test]
+fn a_process_has_listeners_on_at_most_eight_shared_registries() {
+    // In a child: entries stay taken for the process's life, and the
+    // other tests of this process need theirs.
+    let code = in_child(|| {
+        let listener = Listener {
+            func: hear,
+            data: 0,
+        };
+        // Entries the parent's tests held are the child's too: of nine
+        // new registries at most eight get one, and the refusal is
+        // RegistryFull.
+        let mut set = 0;
+        for _ in 0..9 {
+            let (_mem, r) = Shared::place(1);
+            match r.set_listener(Some(listener)) {
+                Ok(()) => set += 1,
+                Err(Error::RegistryFull) => return i32::from(set > 8),
+                Err(_) => return 2,
+            }
+        }
+        3
+    });
+    assert_eq!(code, 0);
 }

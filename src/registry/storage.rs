@@ -41,10 +41,21 @@ pub(crate) mod sealed {
         fn slots(&self) -> &[Self::Cell];
         /// The fast path.
         fn fast(&self) -> &Self::Fast;
-        /// The state changes waiting for the listener; `None` in a
-        /// registry shared by processes (a listener belongs to one).
+        /// The state changes waiting for the listener; in a registry
+        /// shared by processes, this process's queue for it, if it set a
+        /// listener (src/registry/local_events.rs).
         #[cfg(feature = "policies")]
         fn events(&self) -> Option<&EventQueue>;
+        /// The queue a listener is set on ([`events`](Self::events), made
+        /// if need be).
+        ///
+        /// # Errors
+        /// Those of `local_events::claim`, in a shared registry.
+        #[cfg(feature = "policies")]
+        #[inline(always)]
+        fn listener_queue(&self) -> Result<&EventQueue, Error> {
+            self.events().ok_or(Error::Unsupported)
+        }
         /// The structural lock taken before the names' token, if the
         /// storage has one (processes sharing a placed registry).
         ///
@@ -122,7 +133,8 @@ impl<const N: usize> sealed::StorageAccess for OwnedStorage<N> {
 pub struct PlacedStorage<'a> {
     pub(super) names: &'a NameTable,
     pub(super) slots: &'a [PlacedCell<Slot>],
-    /// `None` when shared by processes: no listener.
+    /// The queue in the memory; `None` when shared by processes (each
+    /// process has its own queue then).
     #[cfg(feature = "policies")]
     pub(super) events: Option<&'a EventQueue>,
     #[cfg(fusebox_robust)]
@@ -151,7 +163,18 @@ impl sealed::StorageAccess for PlacedStorage<'_> {
     #[cfg(feature = "policies")]
     #[inline(always)]
     fn events(&self) -> Option<&EventQueue> {
+        #[cfg(fusebox_robust)]
+        if self.shared {
+            return super::local_events::find(self.slots.as_ptr() as usize);
+        }
         self.events
+    }
+    #[cfg(all(fusebox_robust, feature = "policies"))]
+    fn listener_queue(&self) -> Result<&EventQueue, Error> {
+        match self.events {
+            Some(events) => Ok(events),
+            None => super::local_events::claim(self.slots.as_ptr() as usize),
+        }
     }
     #[cfg(fusebox_robust)]
     #[inline(always)]
