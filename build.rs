@@ -3,8 +3,9 @@
 //! `FUSEBOX_MAX_WINDOW_CALLS` (the largest count window, default 64) and
 //! `FUSEBOX_MAX_BUCKETS` (the largest time window, default 8). It also
 //! turns on the registry's fast path (`cfg(fusebox_fast)`) where it can
-//! work, and placed registries' robust locks (`cfg(fusebox_robust)`:
-//! Linux with `std`). A value out of range stops the build with a message naming it.
+//! work, placed registries' robust locks (`cfg(fusebox_robust)`:
+//! Linux with `std`), and marks cores without a divide instruction
+//! (`cfg(fusebox_no_hw_div)`: ARMv6-M). A value out of range stops the build with a message naming it.
 use std::{env, fs, path::PathBuf};
 
 /// The whole number in `range` that the environment variable `var` holds,
@@ -48,6 +49,13 @@ fn main() {
     let miri = env::var_os("CARGO_CFG_MIRI").is_some();
     if env::var_os("CARGO_FEATURE_STD").is_some() && linux && !miri {
         println!("cargo:rustc-cfg=fusebox_robust");
+    }
+    // ARMv6-M (Cortex-M0/M0+/M1) has no divide instruction: a 32-bit
+    // division is a call of `__aeabi_uidiv`, whose frames count in every
+    // chain that divides (src/policy/arith.rs divides in line there).
+    println!("cargo:rustc-check-cfg=cfg(fusebox_no_hw_div)");
+    if env::var("TARGET").is_ok_and(|t| t.starts_with("thumbv6m")) {
+        println!("cargo:rustc-cfg=fusebox_no_hw_div");
     }
     let capacity = sized("FUSEBOX_CAPACITY", 16, 1..=4096, "registry slots");
     let calls = sized(

@@ -83,8 +83,50 @@ fn nlz(mut x: u32) -> u32 {
 /// digit's estimate is at most 2 too large once `v` is normalised (its top
 /// bit set): the corrections are bounded by that constant. Out of line (a
 /// leaf: no frame beyond its registers), for the rare `n >= 2^32`.
+#[cfg(not(fusebox_no_hw_div))]
 #[inline(never)]
 fn div_2by1(u1: u32, u0: u32, v: u32) -> (u32, u32) {
+    knuth_2by1(u1, u0, v)
+}
+
+/// `div_2by1` on a core without a divide instruction
+/// (`cfg(fusebox_no_hw_div)`, ARMv6-M): bit by bit. Knuth's digits there
+/// each called `__aeabi_uidiv` (40 bytes of stack on Cortex-M0) with a
+/// dozen values live around the calls (spilled: a 64-byte frame), in the
+/// deepest chain of every path that divides; this keeps four values in
+/// registers and calls nothing, for 32 steps of a few instructions each.
+#[cfg(fusebox_no_hw_div)]
+#[inline(never)]
+fn div_2by1(u1: u32, u0: u32, v: u32) -> (u32, u32) {
+    bitwise_2by1(u1, u0, v)
+}
+
+/// `(u1 * 2^32 + u0) / v` and its remainder, for `u1 < v`, by restoring
+/// division: 32 steps, each shifting the next bit of `u0` into the
+/// remainder and the quotient's bit into `u0`'s place. The remainder stays
+/// below `v`; when doubling it carries out of 32 bits it is at least `v`,
+/// and the wrapping subtraction gives it exactly.
+#[cfg_attr(not(any(test, fusebox_no_hw_div)), allow(dead_code))]
+#[inline(always)]
+fn bitwise_2by1(u1: u32, u0: u32, v: u32) -> (u32, u32) {
+    let (mut rem, mut bits) = (u1, u0);
+    for _ in 0..32 {
+        let carry = rem >> 31;
+        rem = (rem << 1) | (bits >> 31);
+        bits <<= 1;
+        if carry != 0 || rem >= v {
+            rem = rem.wrapping_sub(v);
+            bits |= 1;
+        }
+    }
+    (bits, rem)
+}
+
+/// Knuth's algorithm D for `div_2by1` (see there), on every core with a
+/// divide instruction.
+#[cfg_attr(fusebox_no_hw_div, allow(dead_code))]
+#[inline(always)]
+fn knuth_2by1(u1: u32, u0: u32, v: u32) -> (u32, u32) {
     let s = nlz(v); // < 32: v != 0
     let v = v << s;
     let (vn1, vn0) = (v >> 16, v & 0xFFFF); // vn1 >= 2^15
@@ -220,6 +262,38 @@ mod tests {
             }
         }
         assert_eq!(div_rem(u64::MAX, 0), (0, 0));
+    }
+
+    /// Both ways of `div_2by1` (the firmware's for cores without a divide
+    /// instruction, and Knuth's), against `u64` division.
+    #[test]
+    fn both_2by1_are_the_quotient() {
+        let words: Vec<u32> = edges().map(|x| x as u32).take(17).collect();
+        let randoms = randoms(if cfg!(miri) { 30 } else { 100_000 }).map(|r| r as u32);
+        let mut check = |u1: u32, u0: u32, v: u32| {
+            if v == 0 || u1 >= v {
+                return;
+            }
+            let n = join(u1, u0);
+            let want = ((n / u64::from(v)) as u32, (n % u64::from(v)) as u32);
+            assert_eq!(bitwise_2by1(u1, u0, v), want, "{n} / {v}");
+            assert_eq!(knuth_2by1(u1, u0, v), want, "{n} / {v}");
+        };
+        for &v in &words {
+            for &u1 in &words {
+                for &u0 in &words {
+                    check(u1, u0, v);
+                }
+            }
+        }
+        let mut prev = (1, 2);
+        for r in randoms {
+            // Remainders just below the divisor, and anywhere.
+            let (a, b) = prev;
+            check(r.wrapping_sub(1 + (a & 7)), b, r);
+            check(a % r.max(1), b, r);
+            prev = (r, a);
+        }
     }
 
     #[test]
