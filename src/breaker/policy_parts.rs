@@ -25,7 +25,10 @@ pub(super) fn keeps_window(p: &Policy) -> bool {
 /// the rate window (built, and written to `window` if given: the restored
 /// breaker's; a check alone keeps no copy of it). [`Error::BadSnapshot`]
 /// for state such a breaker could not have reached (`window` then may
-/// have been written).
+/// have been written). In line: its two parts have frames of their own,
+/// called one after the other (the firmware's deepest restore chain went
+/// through one frame holding both).
+#[inline(always)]
 pub(super) fn checked_window(
     config: &Config,
     state: State,
@@ -33,6 +36,17 @@ pub(super) fn checked_window(
     now_ms: u64,
     window: Option<&mut RateWindow>,
 ) -> Result<(), Error> {
+    if !parts_ok(config, state, x) {
+        return Err(Error::BadSnapshot);
+    }
+    restore_window(&config.policy, x, now_ms, window).ok_or(Error::BadSnapshot)
+}
+
+/// [`checked_window`]'s checks before the window's, in a frame of their
+/// own: off the path of the window's checks and building (the deepest of
+/// a restore on the firmware).
+#[inline(never)]
+fn parts_ok(config: &Config, state: State, x: &impl PolicyView) -> bool {
     let p = &config.policy;
     let max_calls = config.half_open_max_calls;
     let done = x
@@ -51,15 +65,11 @@ pub(super) fn checked_window(
         None => true,
         Some((ms, left)) => state == State::ForcedOpen && ms != 0 && left <= ms,
     };
-    if !round_ok
-        || !forced_ok
-        || x.rng() == 0
-        || !backoff_reachable(p, config.reset_timeout_ms, x.open_base_ms())
-        || !jitter_allows(p, x.open_base_ms(), x.open_ms())
-    {
-        return Err(Error::BadSnapshot);
-    }
-    restore_window(p, x, now_ms, window).ok_or(Error::BadSnapshot)
+    round_ok
+        && forced_ok
+        && x.rng() != 0
+        && backoff_reachable(p, config.reset_timeout_ms, x.open_base_ms())
+        && jitter_allows(p, x.open_base_ms(), x.open_ms())
 }
 
 /// The policy state a snapshot carries, as it stands at `now_ms`, encoded
@@ -262,7 +272,8 @@ fn jitter_allows(p: &Policy, base: u32, open: u32) -> bool {
 /// policy: `None` for bits beyond the calls held, more calls than the
 /// window, a bucket beyond the window's size or with more failures than
 /// calls, or contents of the other kind of window. Written to `out` if
-/// given.
+/// given. In a frame of its own (see [`checked_window`]).
+#[inline(never)]
 fn restore_window(
     p: &Policy,
     x: &impl PolicyView,
@@ -318,7 +329,9 @@ fn bits_clear_from(x: &impl PolicyView, from: usize) -> bool {
 /// A count window's part of [`restore_window`], once checked (`window_fill`
 /// calls, at most the window's size): the window that records them, oldest
 /// first, into an empty one (as `RateWindow::from_count_outcomes` builds
-/// it), recorded in place in `out` (no window on the stack).
+/// it), recorded in place in `out` (no window on the stack). In a frame of
+/// its own: off the time window's path.
+#[inline(never)]
 fn count_window(p: &Policy, x: &impl PolicyView, out: &mut RateWindow) {
     // `RateWindow::from_count_outcomes` (test-only) is the rule this
     // follows: the restore tests and
