@@ -270,7 +270,7 @@ mod tests {
     fn both_2by1_are_the_quotient() {
         let words: Vec<u32> = edges().map(|x| x as u32).take(17).collect();
         let randoms = randoms(if cfg!(miri) { 30 } else { 100_000 }).map(|r| r as u32);
-        let mut check = |u1: u32, u0: u32, v: u32| {
+        let check = |u1: u32, u0: u32, v: u32| {
             if v == 0 || u1 >= v {
                 return;
             }

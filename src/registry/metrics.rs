@@ -21,8 +21,8 @@
 use core::fmt::{self, Write};
 use core::mem::MaybeUninit;
 
+use super::names::NameWords;
 use super::{RegistryInner, Storage};
-use crate::name::Name;
 use crate::policy::arith::div_rem;
 #[cfg(feature = "policies")]
 use crate::policy::arith::mul_wide;
@@ -43,12 +43,6 @@ pub enum MetricsError {
         /// Whether the buffer was written to.
         buf_changed: bool,
     },
-}
-
-/// One breaker, read at one instant.
-struct Reading<'a> {
-    name: Name,
-    stats: &'a Stats,
 }
 
 /// The states in `fusebox_state`'s samples, with their label values (the
@@ -133,78 +127,94 @@ const FAMILIES: &[Family] = &[
     },
 ];
 
-/// The samples of family `which` for the breaker read as `r` at `now`.
-fn samples<W: Write + ?Sized>(w: &mut W, which: Samples, r: &Reading<'_>, now: u64) -> fmt::Result {
+impl Samples {
+    /// How many samples the family has per breaker.
+    fn count(self) -> usize {
+        match self {
+            Samples::State => STATES.len(),
+            Samples::Calls => OUTCOMES,
+            #[cfg(feature = "policies")]
+            _ => 1,
+        }
+    }
+}
+
+/// The outcomes of `fusebox_calls_total`.
+const OUTCOMES: usize = if cfg!(feature = "policies") { 6 } else { 4 };
+
+/// Outcome `k` of `fusebox_calls_total` (`k < OUTCOMES`): its label value
+/// and count.
+fn outcome(s: &Stats, k: usize) -> (&'static str, u64) {
+    match k {
+        0 => ("admitted", s.admitted_count),
+        1 => ("rejected", s.rejected_count),
+        2 => ("succeeded", s.success_count),
+        #[cfg(feature = "policies")]
+        4 => ("ignored", s.ignored_count),
+        #[cfg(feature = "policies")]
+        5 => ("slow", s.slow_count),
+        _ => ("failed", s.failure_total),
+    }
+}
+
+/// Sample `k` of family `which` for the breaker whose stats as of `now`
+/// are `s`, after `family{name="..."`: its other labels, `}`, a space and
+/// the value. The value's text is built first, in this frame (no writer
+/// below the number's arithmetic).
+fn sample<W: Write + ?Sized>(
+    w: &mut W,
+    which: Samples,
+    k: usize,
+    s: &Stats,
+    now: u64,
+) -> fmt::Result {
     #[cfg(not(feature = "policies"))]
     let _ = now;
-    match which {
-        Samples::State => state_samples(w, r),
-        Samples::Calls => call_samples(w, r),
+    // A value and its scale: 10^`digits` units make 1.
+    let (value, scale, digits) = match which {
+        Samples::State => {
+            let (state, label) = STATES.get(k).ok_or(fmt::Error)?;
+            w.write_str(",state=\"")?;
+            w.write_str(label)?;
+            return w.write_str(if s.state == *state { "\"} 1" } else { "\"} 0" });
+        }
+        Samples::Calls => {
+            let (label, value) = outcome(s, k);
+            w.write_str(",outcome=\"")?;
+            w.write_str(label)?;
+            w.write_str("\"} ")?;
+            (value, 1, 0)
+        }
         #[cfg(feature = "policies")]
         Samples::FailureRate => {
             w.write_str("} ")?;
-            ratio(w, r.stats.window_failures, r.stats.window_calls)
+            (ratio(s.window_failures, s.window_calls), 1_000_000, 6)
         }
         #[cfg(feature = "policies")]
         Samples::SlowCallRate => {
             w.write_str("} ")?;
-            ratio(w, r.stats.window_slow, r.stats.window_calls)
+            (ratio(s.window_slow, s.window_calls), 1_000_000, 6)
         }
         #[cfg(feature = "policies")]
         Samples::WindowCalls => {
             w.write_str("} ")?;
-            put_u64(w, r.stats.window_calls.into())
+            (s.window_calls.into(), 1, 0)
         }
         #[cfg(feature = "policies")]
         Samples::OpenSeconds => {
             w.write_str("} ")?;
-            millis_as_seconds(w, open_ms(r.stats, now))
+            (open_ms(s, now), 1000, 3)
         }
-    }
-}
-
-fn state_samples<W: Write + ?Sized>(w: &mut W, r: &Reading<'_>) -> fmt::Result {
-    for (i, (state, label)) in STATES.iter().enumerate() {
-        if i > 0 {
-            sample_start(w, "fusebox_state", &r.name)?;
-        }
-        w.write_str(",state=\"")?;
-        w.write_str(label)?;
-        w.write_str(if r.stats.state == *state {
-            "\"} 1"
-        } else {
-            "\"} 0"
-        })?;
-        if i + 1 < STATES.len() {
-            w.write_str("\n")?;
-        }
-    }
-    Ok(())
-}
-
-fn call_samples<W: Write + ?Sized>(w: &mut W, r: &Reading<'_>) -> fmt::Result {
-    let s = &r.stats;
-    let outcomes: &[(&str, u64)] = &[
-        ("admitted", s.admitted_count),
-        ("rejected", s.rejected_count),
-        ("succeeded", s.success_count),
-        ("failed", s.failure_total),
-        #[cfg(feature = "policies")]
-        ("ignored", s.ignored_count),
-        #[cfg(feature = "policies")]
-        ("slow", s.slow_count),
-    ];
-    for (i, (outcome, value)) in outcomes.iter().enumerate() {
-        if i > 0 {
-            w.write_str("\n")?;
-            sample_start(w, "fusebox_calls_total", &r.name)?;
-        }
-        w.write_str(",outcome=\"")?;
-        w.write_str(outcome)?;
-        w.write_str("\"} ")?;
-        put_u64(w, *value)?;
-    }
-    Ok(())
+    };
+    // The text, built here (the fraction, then the integer part: neither
+    // below the other, nor below the writer).
+    let mut t = Text::new();
+    #[cfg(feature = "policies")]
+    let value = fraction(&mut t, value, scale, digits);
+    #[cfg(not(feature = "policies"))]
+    let _ = (scale, digits);
+    push_u64(&mut t, value);
+    w.write_str(t.as_str())
 }
 
 /// Time spent open up to `now_ms`: the closed periods' sum, plus the
@@ -220,76 +230,101 @@ fn open_ms(s: &Stats, now_ms: u64) -> u64 {
     }
 }
 
-/// `num / den` with up to 6 decimals, rounded down; 0 when `den` is 0.
-/// 32-bit operands: the product fits in 64 bits, and no 64-bit helper
-/// routine is linked (`div_rem`, `mul_wide`).
-#[cfg(feature = "policies")]
-fn ratio<W: Write + ?Sized>(w: &mut W, num: u32, den: u32) -> fmt::Result {
-    let (micros, _) = div_rem(mul_wide(num, 1_000_000), den); // (0, 0) for den 0
-    decimal(w, micros, 1_000_000, 6)
+/// A number's text, built right to left in a buffer of its own: the
+/// longest is `u64::MAX` (20 digits), or a decimal's integer part, point
+/// and fraction (at most 17 + 1 + 3 or 14 + 1 + 6). No `core::fmt`
+/// formatting machinery, which brings panic paths that the firmware's
+/// no-panic proof refuses.
+struct Text {
+    buf: [u8; 24],
+    at: usize,
 }
 
-/// Milliseconds as seconds with up to 3 decimals.
-#[cfg(feature = "policies")]
-fn millis_as_seconds<W: Write + ?Sized>(w: &mut W, ms: u64) -> fmt::Result {
-    decimal(w, ms, 1000, 3)
-}
-
-/// `value / scale` (`scale` = 10^`digits`) in decimal, without trailing
-/// zeros: integer arithmetic only, so that no float formatting is linked.
-#[cfg(feature = "policies")]
-fn decimal<W: Write + ?Sized>(w: &mut W, value: u64, scale: u32, digits: u32) -> fmt::Result {
-    let (int, mut frac) = div_rem(value, scale);
-    put_u64(w, int)?;
-    if frac == 0 {
-        return Ok(());
-    }
-    let mut width = digits;
-    while frac.is_multiple_of(10) {
-        frac /= 10;
-        width = width.saturating_sub(1);
-    }
-    w.write_str(".")?;
-    // Leading zeros of the fraction, then its digits.
-    let mut shown = 1;
-    let mut rest = frac / 10;
-    while rest != 0 {
-        rest /= 10;
-        shown += 1;
-    }
-    for _ in shown..width {
-        w.write_str("0")?;
-    }
-    put_u64(w, frac.into())
-}
-
-/// `v` in decimal. The text goes out through `write_str` alone: no
-/// `core::fmt` formatting machinery, which brings panic paths that the
-/// firmware's no-panic proof refuses.
-fn put_u64<W: Write + ?Sized>(w: &mut W, mut v: u64) -> fmt::Result {
-    let mut digits = [b'0'; 20]; // u64::MAX has 20 digits
-    let mut at = digits.len();
-    loop {
-        at = at.saturating_sub(1);
-        // In 32-bit steps: no 64-bit division helper is linked.
-        let (q, digit) = div_rem(v, 10);
-        if let Some(d) = digits.get_mut(at) {
-            *d = b'0' + digit as u8;
+impl Text {
+    fn new() -> Self {
+        Text {
+            buf: [b'0'; 24],
+            at: 24,
         }
+    }
+
+    /// `b` before the text so far (dropped if there is no room, which the
+    /// lengths above rule out).
+    fn push(&mut self, b: u8) {
+        if let Some(at) = self.at.checked_sub(1) {
+            if let Some(d) = self.buf.get_mut(at) {
+                *d = b;
+                self.at = at;
+            }
+        }
+    }
+
+    fn as_str(&self) -> &str {
+        let text = self.buf.get(self.at..).unwrap_or_default();
+        core::str::from_utf8(text).unwrap_or_default()
+    }
+}
+
+/// `v` in decimal, before the text so far. In 32-bit steps: no 64-bit
+/// division helper is linked.
+#[inline(never)]
+fn push_u64(t: &mut Text, mut v: u64) {
+    loop {
+        let (q, digit) = div_rem(v, 10);
+        t.push(b'0' + digit as u8);
         v = q;
         if v == 0 {
             break;
         }
     }
-    let text = digits.get(at..).and_then(|d| core::str::from_utf8(d).ok());
-    w.write_str(text.ok_or(fmt::Error)?)
+}
+
+/// `num / den` in millionths, rounded down; 0 when `den` is 0. 32-bit
+/// operands: the product fits in 64 bits, and no 64-bit helper routine is
+/// linked (`div_rem`, `mul_wide`).
+#[cfg(feature = "policies")]
+fn ratio(num: u32, den: u32) -> u64 {
+    div_rem(mul_wide(num, 1_000_000), den).0 // (0, 0) for den 0
+}
+
+/// `value / scale` (`scale` = 10^`digits`) in decimal, without trailing
+/// zeros: its fraction's text (none when it is 0: `.` and up to `digits`
+/// digits) before the text so far, and its integer part returned, for
+/// [`push_u64`]. Integer arithmetic only, so that no float formatting is
+/// linked.
+#[cfg(feature = "policies")]
+#[inline(never)]
+fn fraction(t: &mut Text, value: u64, scale: u32, digits: u32) -> u64 {
+    if scale <= 1 {
+        return value;
+    }
+    let (int, mut frac) = div_rem(value, scale);
+    if frac != 0 {
+        let mut width = digits;
+        while frac.is_multiple_of(10) {
+            frac /= 10;
+            width = width.saturating_sub(1);
+        }
+        // The fraction's digits, then its leading zeros, then the point.
+        let mut shown = 0;
+        while frac != 0 {
+            t.push(b'0' + (frac % 10) as u8);
+            frac /= 10;
+            shown += 1;
+        }
+        for _ in shown..width {
+            t.push(b'0');
+        }
+        t.push(b'.');
+    }
+    int
 }
 
 /// `family{name="..."` (the caller adds its other labels and `}`).
-fn sample_start<W: Write + ?Sized>(w: &mut W, family: &str, name: &[u8]) -> fmt::Result {
+fn sample_start<W: Write + ?Sized>(w: &mut W, family: &str, name: &NameWords) -> fmt::Result {
     w.write_str(family)?;
     w.write_str("{name=\"")?;
-    label_value(w, name)?;
+    name.with_bytes(|name| label_value(w, name))?;
     w.write_str("\"")
 }
 
@@ -298,34 +333,37 @@ fn sample_start<W: Write + ?Sized>(w: &mut W, family: &str, name: &[u8]) -> fmt:
 /// `String::from_utf8_lossy` does (one per maximal invalid sequence).
 fn label_value<W: Write + ?Sized>(w: &mut W, mut bytes: &[u8]) -> fmt::Result {
     while !bytes.is_empty() {
-        let (valid, skip) = match core::str::from_utf8(bytes) {
-            Ok(s) => (s, bytes.len()),
+        let (valid, bad) = match core::str::from_utf8(bytes) {
+            Ok(_) => (bytes.len(), 0),
             Err(e) => {
-                let head = bytes.get(..e.valid_up_to()).unwrap_or_default();
-                let bad = e.error_len().unwrap_or(bytes.len() - head.len());
-                let head = core::str::from_utf8(head).unwrap_or_default();
-                (head, head.len() + bad)
+                let valid = e.valid_up_to();
+                (valid, e.error_len().unwrap_or(bytes.len() - valid))
             }
         };
-        let mut rest = valid;
-        while let Some(at) = rest.find(['\\', '"', '\n']) {
-            let (plain, special) = rest.split_at_checked(at).ok_or(fmt::Error)?;
-            w.write_str(plain)?;
-            let mut chars = special.chars();
-            w.write_str(match chars.next() {
-                Some('\\') => "\\\\",
-                Some('"') => "\\\"",
-                _ => "\\n",
-            })?;
-            rest = chars.as_str();
-        }
-        w.write_str(rest)?;
-        if skip > valid.len() {
+        escaped(w, bytes.get(..valid).unwrap_or_default())?;
+        if bad != 0 {
             w.write_str("\u{FFFD}")?;
         }
-        bytes = bytes.get(skip..).unwrap_or_default();
+        bytes = bytes.get(valid + bad..).unwrap_or_default();
     }
     Ok(())
+}
+
+/// Valid UTF-8 `text` with `\`, `"` and newline escaped: the runs between
+/// them as they are (split at those ASCII bytes, each run is UTF-8 too).
+fn escaped<W: Write + ?Sized>(w: &mut W, mut text: &[u8]) -> fmt::Result {
+    while let Some(at) = text.iter().position(|b| matches!(b, b'\\' | b'"' | b'\n')) {
+        let (plain, special) = text.split_at_checked(at).ok_or(fmt::Error)?;
+        w.write_str(core::str::from_utf8(plain).map_err(|_| fmt::Error)?)?;
+        let (&b, rest) = special.split_first().ok_or(fmt::Error)?;
+        w.write_str(match b {
+            b'\\' => "\\\\",
+            b'"' => "\\\"",
+            _ => "\\n",
+        })?;
+        text = rest;
+    }
+    w.write_str(core::str::from_utf8(text).map_err(|_| fmt::Error)?)
 }
 
 /// A `fmt::Write` over a byte buffer that copies what fits and counts
@@ -374,9 +412,14 @@ impl<S: Storage> RegistryInner<S> {
     /// still holds the breaker the name was read for. O(1) (O(buckets) with
     /// a time window). `stats` holds the breaker's when the answer is
     /// `Some`.
-    fn reading(&self, i: usize, now_ms: u64, stats: &mut Stats) -> Option<Name> {
-        let (name, id) = self.names().read(i)?;
-        let slot = self.slots().get(i)?;
+    #[inline(always)]
+    fn reading(&self, i: usize, now_ms: u64, name: &mut NameWords, stats: &mut Stats) -> bool {
+        let Some(id) = self.names().read_into(i, name) else {
+            return false;
+        };
+        let Some(slot) = self.slots().get(i) else {
+            return false;
+        };
         // `Err` only without `std`: while the slot is being filled (the
         // breaker the name was read for is gone, as with `None`), or, with
         // policies, while this reading preempted an operation on the
@@ -386,31 +429,53 @@ impl<S: Storage> RegistryInner<S> {
             self.stats_of(id, b, Some(now_ms), stats);
             Some(())
         });
-        read.ok().flatten().map(|()| name.to_name())
+        read.ok().flatten().is_some()
     }
 
     /// Writes every family to `w`; fails only when `w` does.
     fn render<W: Write + ?Sized>(&self, now_ms: u64, w: &mut W) -> fmt::Result {
-        let mut stats = Stats::ZERO;
         for family in FAMILIES {
-            for part in ["# HELP ", family.name, " ", family.help, "\n"] {
-                w.write_str(part)?;
-            }
-            for part in ["# TYPE ", family.name, " ", family.kind, "\n"] {
-                w.write_str(part)?;
-            }
+            // One call per part (an array of them was a 40-byte copy in
+            // this frame, below which every sample is written).
+            w.write_str("# HELP ")?;
+            w.write_str(family.name)?;
+            w.write_str(" ")?;
+            w.write_str(family.help)?;
+            w.write_str("\n# TYPE ")?;
+            w.write_str(family.name)?;
+            w.write_str(" ")?;
+            w.write_str(family.kind)?;
+            w.write_str("\n")?;
             for i in 0..self.capacity() {
-                let Some(name) = self.reading(i, now_ms, &mut stats) else {
-                    continue;
-                };
-                let r = Reading {
-                    name,
-                    stats: &stats,
-                };
-                sample_start(w, family.name, &r.name)?;
-                samples(w, family.samples, &r, now_ms)?;
-                w.write_str("\n")?;
+                self.breaker_samples(i, family, now_ms, w)?;
             }
+        }
+        Ok(())
+    }
+
+    /// The samples of `family` for the breaker in slot `i`, if any, from
+    /// one reading of it. In a frame of its own that holds the reading (the
+    /// stats and the name): each sample's start and rest are written by
+    /// calls one after the other, none below another, so that the deepest
+    /// chain (firmware's stack) holds one copy of the stats and one
+    /// writer's.
+    #[inline(never)]
+    fn breaker_samples<W: Write + ?Sized>(
+        &self,
+        i: usize,
+        family: &Family,
+        now_ms: u64,
+        w: &mut W,
+    ) -> fmt::Result {
+        let mut stats = Stats::ZERO;
+        let mut name = NameWords::EMPTY;
+        if !self.reading(i, now_ms, &mut name, &mut stats) {
+            return Ok(());
+        }
+        for k in 0..family.samples.count() {
+            sample_start(w, family.name, &name)?;
+            sample(w, family.samples, k, &stats, now_ms)?;
+            w.write_str("\n")?;
         }
         Ok(())
     }
@@ -501,7 +566,7 @@ mod tests {
     use super::*;
 
     /// The 64-bit values around the 32-bit boundaries and the extremes,
-    /// where the 32-bit steps of `put_u64` and `decimal` could go wrong.
+    /// where the 32-bit steps of `push_u64` and `fraction` could go wrong.
     const VALUES: [u64; 12] = [
         0,
         9,
@@ -518,22 +583,24 @@ mod tests {
     ];
 
     #[test]
-    fn put_u64_is_decimal() {
+    fn push_u64_is_decimal() {
         for v in VALUES {
-            let mut s = String::new();
-            put_u64(&mut s, v).unwrap();
-            assert_eq!(s, v.to_string());
+            let mut t = Text::new();
+            push_u64(&mut t, v);
+            assert_eq!(t.as_str(), v.to_string());
         }
     }
 
-    /// `decimal` as the exact quotient with trailing zeros cut.
+    /// `fraction` and `push_u64` as the exact quotient with trailing zeros cut.
     #[cfg(feature = "policies")]
     #[test]
     fn decimal_is_the_quotient() {
         for v in VALUES {
             for (scale, digits) in [(1000u32, 3usize), (1_000_000, 6)] {
-                let mut s = String::new();
-                decimal(&mut s, v, scale, digits as u32).unwrap();
+                let mut t = Text::new();
+                let int = fraction(&mut t, v, scale, digits as u32);
+                push_u64(&mut t, int);
+                let s = t.as_str();
                 let (int, frac) = (v / u64::from(scale), v % u64::from(scale));
                 let mut want = int.to_string();
                 if frac != 0 {
@@ -545,7 +612,7 @@ mod tests {
         }
     }
 
-    /// `ratio` as `num * 10^6 / den` rounded down, 0 for `den` 0.
+    /// `ratio` as `num * 10^6 / den` rounded down, 0 for `den` 0, in decimal.
     #[cfg(feature = "policies")]
     #[test]
     fn ratio_is_rounded_down() {
@@ -559,8 +626,10 @@ mod tests {
             (u32::MAX, 1, "4294967295"),
             (1, u32::MAX, "0"),
         ] {
-            let mut s = String::new();
-            ratio(&mut s, num, den).unwrap();
+            let mut t = Text::new();
+            let int = fraction(&mut t, ratio(num, den), 1_000_000, 6);
+            push_u64(&mut t, int);
+            let s = t.as_str();
             assert_eq!(s, want, "{num} / {den}");
         }
     }

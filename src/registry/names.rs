@@ -154,13 +154,21 @@ impl NameTable {
     /// being written. Never waits, never masks interrupts.
     pub(crate) fn read(&self, i: usize) -> Option<(NameWords, Id)> {
         let mut name = NameWords::EMPTY;
+        let id = self.read_into(i, &mut name)?;
+        Some((name, id))
+    }
+
+    /// [`read`](Self::read) into `name` (no copy of it on the stack): the
+    /// occupant's id, `name` its name; on `None`, `name` is unspecified.
+    #[inline(always)]
+    pub(crate) fn read_into(&self, i: usize, name: &mut NameWords) -> Option<Id> {
         let id = self.read_if(i, |k, word| {
             if let Some(w) = name.0.get_mut(k) {
                 *w = word;
             }
             true
         })?;
-        (!name.is_empty()).then_some((name, id))
+        (!name.is_empty()).then_some(id)
     }
 
     /// Slot `i`'s occupant's id if its name is `name`. Never waits, never
