@@ -15,6 +15,7 @@ mod blob;
 #[cfg_attr(not(feature = "policies"), path = "snakepit.rs")]
 mod hooks;
 mod parts;
+mod readout;
 mod recover;
 mod split;
 mod types;
@@ -23,6 +24,7 @@ pub(crate) use blob::{Writer, F_FAILURE, F_FORCED, F_TIMED, F_WINDOW};
 pub(crate) use parts::{bit, PartsView, PolicyView, SNAPSHOT_BUCKETS, WINDOW_BITS_BYTES};
 #[cfg(test)]
 pub(crate) use parts::{Parts, PolicyParts};
+pub(crate) use readout::Readout;
 use split::SplitU64;
 pub use types::{Permit, Reason, State, Stats, Transition};
 
@@ -144,6 +146,10 @@ trait Hooks {
     /// Fills the policy fields of `s`: the rate window's figures as of
     /// `now_ms` if given (a time window ages), else as of its last record.
     fn fill_stats(b: &Breaker, s: &mut Stats, now_ms: Option<u64>);
+
+    /// Fills the policy fields of `r` as [`fill_stats`](Self::fill_stats)
+    /// fills those of `Stats`.
+    fn fill_readout(b: &Breaker, r: &mut Readout, now_ms: Option<u64>);
 
     /// Whether the breaker's stats change with the time alone (a time
     /// window, whose buckets expire): readers need a clock reading.

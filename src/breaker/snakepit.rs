@@ -138,6 +138,9 @@ impl Hooks for Ext {
     #[inline(always)]
     fn fill_stats(_: &Breaker, _: &mut Stats, _: Option<u64>) {}
 
+    #[inline(always)]
+    fn fill_readout(_: &Breaker, _: &mut super::Readout, _: Option<u64>) {}
+
     /// No window: nothing ages.
     #[inline(always)]
     fn stats_age(_: &Breaker) -> bool {

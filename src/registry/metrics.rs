@@ -23,6 +23,7 @@ use core::mem::MaybeUninit;
 
 use super::names::NameWords;
 use super::{RegistryInner, Storage};
+use crate::breaker::Readout;
 use crate::policy::arith::div_rem;
 #[cfg(feature = "policies")]
 use crate::policy::arith::mul_wide;
@@ -144,16 +145,16 @@ const OUTCOMES: usize = if cfg!(feature = "policies") { 6 } else { 4 };
 
 /// Outcome `k` of `fusebox_calls_total` (`k < OUTCOMES`): its label value
 /// and count.
-fn outcome(s: &Stats, k: usize) -> (&'static str, u64) {
+fn outcome(s: &Readout, k: usize) -> (&'static str, u64) {
     match k {
-        0 => ("admitted", s.admitted_count),
-        1 => ("rejected", s.rejected_count),
-        2 => ("succeeded", s.success_count),
+        0 => ("admitted", s.admitted),
+        1 => ("rejected", s.rejected),
+        2 => ("succeeded", s.succeeded),
         #[cfg(feature = "policies")]
-        4 => ("ignored", s.ignored_count),
+        4 => ("ignored", s.ignored),
         #[cfg(feature = "policies")]
-        5 => ("slow", s.slow_count),
-        _ => ("failed", s.failure_total),
+        5 => ("slow", s.slow),
+        _ => ("failed", s.failed),
     }
 }
 
@@ -165,7 +166,7 @@ fn sample<W: Write + ?Sized>(
     w: &mut W,
     which: Samples,
     k: usize,
-    s: &Stats,
+    s: &Readout,
     now: u64,
 ) -> fmt::Result {
     #[cfg(not(feature = "policies"))]
@@ -220,8 +221,8 @@ fn sample<W: Write + ?Sized>(
 /// Time spent open up to `now_ms`: the closed periods' sum, plus the
 /// current period if the stored state is open or forced open.
 #[cfg(feature = "policies")]
-fn open_ms(s: &Stats, now_ms: u64) -> u64 {
-    let [_, open, _] = s.time_in_state_ms;
+fn open_ms(s: &Readout, now_ms: u64) -> u64 {
+    let open = s.open_ms;
     match s.state {
         State::Open | State::ForcedOpen => {
             open.saturating_add(now_ms.saturating_sub(s.state_since_ms))
@@ -406,14 +407,14 @@ impl<S: Storage> RegistryInner<S> {
 
 /// The exposition.
 impl<S: Storage> RegistryInner<S> {
-    /// The breaker in slot `i`, if any: its name (read without a lock)
-    /// and its stats as of `now_ms` (under its slot lock, written over
-    /// `stats`: no copy of them on this path), the stats only if the slot
-    /// still holds the breaker the name was read for. O(1) (O(buckets) with
-    /// a time window). `stats` holds the breaker's when the answer is
-    /// `Some`.
+    /// The breaker in slot `i`, if any: its name (read without a lock,
+    /// into `name`) and the figures of its stats as of `now_ms` that the
+    /// exposition writes (under its slot lock, into `out`: no copy of them
+    /// on this path), those only if the slot still holds the breaker the
+    /// name was read for. O(1) (O(buckets) with a time window). `name` and
+    /// `out` hold the breaker's when the answer is `true`.
     #[inline(always)]
-    fn reading(&self, i: usize, now_ms: u64, name: &mut NameWords, stats: &mut Stats) -> bool {
+    fn reading(&self, i: usize, now_ms: u64, name: &mut NameWords, out: &mut Readout) -> bool {
         let Some(id) = self.names().read_into(i, name) else {
             return false;
         };
@@ -426,7 +427,15 @@ impl<S: Storage> RegistryInner<S> {
         // breaker (left out of this exposition, back in the next).
         let read = Self::access(slot, id, |s| {
             let b = s.get_mut(id).ok()?;
-            self.stats_of(id, b, Some(now_ms), stats);
+            #[cfg(fusebox_fast)]
+            {
+                // The fast path's counts are added to the stats.
+                let mut stats = Stats::ZERO;
+                self.stats_of(id, b, Some(now_ms), &mut stats);
+                *out = Readout::of_stats(&stats);
+            }
+            #[cfg(not(fusebox_fast))]
+            b.readout_into(Some(now_ms), out);
             Some(())
         });
         read.ok().flatten().is_some()
@@ -467,14 +476,14 @@ impl<S: Storage> RegistryInner<S> {
         now_ms: u64,
         w: &mut W,
     ) -> fmt::Result {
-        let mut stats = Stats::ZERO;
+        let mut readout = Readout::ZERO;
         let mut name = NameWords::EMPTY;
-        if !self.reading(i, now_ms, &mut name, &mut stats) {
+        if !self.reading(i, now_ms, &mut name, &mut readout) {
             return Ok(());
         }
         for k in 0..family.samples.count() {
             sample_start(w, family.name, &name)?;
-            sample(w, family.samples, k, &stats, now_ms)?;
+            sample(w, family.samples, k, &readout, now_ms)?;
             w.write_str("\n")?;
         }
         Ok(())
