@@ -21,7 +21,7 @@
 use core::fmt::{self, Write};
 use core::mem::MaybeUninit;
 
-use super::names::NameWords;
+use super::names::{name_bytes, NameBytes};
 use super::{RegistryInner, Storage};
 use crate::breaker::Readout;
 use crate::policy::arith::div_rem;
@@ -158,19 +158,12 @@ fn outcome(s: &Readout, k: usize) -> (&'static str, u64) {
     }
 }
 
-/// Sample `k` of family `which` for the breaker whose stats as of `now`
-/// are `s`, after `family{name="..."`: its other labels, `}`, a space and
-/// the value. The value's text is built first, in this frame (no writer
-/// below the number's arithmetic).
-fn sample<W: Write + ?Sized>(
-    w: &mut W,
-    which: Samples,
-    k: usize,
-    s: &Readout,
-    now: u64,
-) -> fmt::Result {
-    #[cfg(not(feature = "policies"))]
-    let _ = now;
+/// Sample `k` of family `which` for the breaker whose figures are `s`
+/// (its `open_ms` up to the reading: see `breaker_samples`), after
+/// `family{name="..."`: its other labels, `}`, a space and the value. The
+/// value's text is built first, in this frame (no writer below the
+/// number's arithmetic).
+fn sample<W: Write + ?Sized>(w: &mut W, which: Samples, k: usize, s: &Readout) -> fmt::Result {
     // A value and its scale: 10^`digits` units make 1.
     let (value, scale, digits) = match which {
         Samples::State => {
@@ -204,7 +197,7 @@ fn sample<W: Write + ?Sized>(
         #[cfg(feature = "policies")]
         Samples::OpenSeconds => {
             w.write_str("} ")?;
-            (open_ms(s, now), 1000, 3)
+            (s.open_ms, 1000, 3)
         }
     };
     // The text, built here (the fraction, then the integer part: neither
@@ -322,10 +315,10 @@ fn fraction(t: &mut Text, value: u64, scale: u32, digits: u32) -> u64 {
 }
 
 /// `family{name="..."` (the caller adds its other labels and `}`).
-fn sample_start<W: Write + ?Sized>(w: &mut W, family: &str, name: &NameWords) -> fmt::Result {
+fn sample_start<W: Write + ?Sized>(w: &mut W, family: &str, name: &[u8]) -> fmt::Result {
     w.write_str(family)?;
     w.write_str("{name=\"")?;
-    name.with_bytes(|name| label_value(w, name))?;
+    label_value(w, name)?;
     w.write_str("\"")
 }
 
@@ -414,8 +407,8 @@ impl<S: Storage> RegistryInner<S> {
     /// name was read for. O(1) (O(buckets) with a time window). `name` and
     /// `out` hold the breaker's when the answer is `true`.
     #[inline(always)]
-    fn reading(&self, i: usize, now_ms: u64, name: &mut NameWords, out: &mut Readout) -> bool {
-        let Some(id) = self.names().read_into(i, name) else {
+    fn reading(&self, i: usize, now_ms: u64, name: &mut NameBytes, out: &mut Readout) -> bool {
+        let Some(id) = self.names().read_bytes_into(i, name) else {
             return false;
         };
         let Some(slot) = self.slots().get(i) else {
@@ -435,14 +428,14 @@ impl<S: Storage> RegistryInner<S> {
                 *out = Readout::of_stats(&stats);
             }
             #[cfg(not(fusebox_fast))]
-            b.readout_into(Some(now_ms), out);
+            b.readout_into(out, now_ms);
             Some(())
         });
         read.ok().flatten().is_some()
     }
 
     /// Writes every family to `w`; fails only when `w` does.
-    fn render<W: Write + ?Sized>(&self, now_ms: u64, w: &mut W) -> fmt::Result {
+    fn render<W: Write + ?Sized>(&self, w: &mut W, now_ms: u64) -> fmt::Result {
         for family in FAMILIES {
             // One call per part (an array of them was a 40-byte copy in
             // this frame, below which every sample is written).
@@ -456,7 +449,7 @@ impl<S: Storage> RegistryInner<S> {
             w.write_str(family.kind)?;
             w.write_str("\n")?;
             for i in 0..self.capacity() {
-                self.breaker_samples(i, family, now_ms, w)?;
+                self.breaker_samples(w, now_ms, i, family)?;
             }
         }
         Ok(())
@@ -471,19 +464,25 @@ impl<S: Storage> RegistryInner<S> {
     #[inline(never)]
     fn breaker_samples<W: Write + ?Sized>(
         &self,
+        w: &mut W,
+        now_ms: u64,
         i: usize,
         family: &Family,
-        now_ms: u64,
-        w: &mut W,
     ) -> fmt::Result {
         let mut readout = Readout::ZERO;
-        let mut name = NameWords::EMPTY;
+        let mut name = [0; _];
         if !self.reading(i, now_ms, &mut name, &mut readout) {
             return Ok(());
         }
+        // The time spent open up to the reading (the samples need no
+        // clock reading of their own).
+        #[cfg(feature = "policies")]
+        {
+            readout.open_ms = open_ms(&readout, now_ms);
+        }
         for k in 0..family.samples.count() {
-            sample_start(w, family.name, &name)?;
-            sample(w, family.samples, k, &readout, now_ms)?;
+            sample_start(w, family.name, name_bytes(&name))?;
+            sample(w, family.samples, k, &readout)?;
             w.write_str("\n")?;
         }
         Ok(())
@@ -528,7 +527,7 @@ impl<S: Storage> RegistryInner<S> {
     /// # Errors
     /// `fmt::Error` when `w` fails: what was written to `w` by then stays.
     pub fn write_metrics<W: Write>(&self, now_ms: u64, w: &mut W) -> fmt::Result {
-        self.render(now_ms, w)
+        self.render(w, now_ms)
     }
 
     /// [`write_metrics`](Self::write_metrics) into the start of `buf`:
@@ -547,7 +546,7 @@ impl<S: Storage> RegistryInner<S> {
             len: 0,
         };
         // A `SliceWriter` never fails: neither does the rendering.
-        let _ = self.render(now_ms, &mut measure);
+        let _ = self.render(&mut measure, now_ms);
         if measure.len > buf.len() {
             return Err(MetricsError::BufferTooSmall {
                 needed: measure.len,
@@ -555,7 +554,7 @@ impl<S: Storage> RegistryInner<S> {
             });
         }
         let mut w = SliceWriter { buf, len: 0 };
-        let _ = self.render(now_ms, &mut w);
+        let _ = self.render(&mut w, now_ms);
         let (len, buf) = (w.len, w.buf);
         if len <= buf.len() {
             return Ok(len);

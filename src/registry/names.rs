@@ -93,6 +93,15 @@ impl NameWords {
     }
 }
 
+/// A name as the bytes of its words (see [`NameTable::read_bytes_into`]).
+pub(crate) type NameBytes = [u8; 4 * WORDS];
+
+/// The name in the bytes [`NameTable::read_bytes_into`] read.
+pub(crate) fn name_bytes(name: &NameBytes) -> &[u8] {
+    let len = usize::from(name[0]).min(NAME_MAX);
+    name.get(1..=len).unwrap_or_default()
+}
+
 /// One slot's entry.
 #[derive(Debug)]
 pub struct Entry {
@@ -169,6 +178,20 @@ impl NameTable {
             true
         })?;
         (!name.is_empty()).then_some(id)
+    }
+
+    /// [`read_into`](Self::read_into) as bytes (the words' little-endian
+    /// bytes: the length, then the name; [`name_bytes`] gives the name):
+    /// no other copy of the name is needed to use it as bytes.
+    #[inline(always)]
+    pub(crate) fn read_bytes_into(&self, i: usize, name: &mut NameBytes) -> Option<Id> {
+        let id = self.read_if(i, |k, word| {
+            if let Some(b) = name.chunks_exact_mut(4).nth(k) {
+                b.copy_from_slice(&word.to_le_bytes());
+            }
+            true
+        })?;
+        (name[0] != 0).then_some(id)
     }
 
     /// Slot `i`'s occupant's id if its name is `name`. Never waits, never
