@@ -147,9 +147,9 @@ trait Hooks {
     /// `now_ms` if given (a time window ages), else as of its last record.
     fn fill_stats(b: &Breaker, s: &mut Stats, now_ms: Option<u64>);
 
-    /// Fills the policy fields of `r` as [`fill_stats`](Self::fill_stats)
-    /// fills those of `Stats`.
-    fn fill_readout(b: &Breaker, r: &mut Readout, now_ms: Option<u64>);
+    /// Fills the policy fields of `r` as of `now_ms`, as
+    /// [`fill_stats`](Self::fill_stats) fills those of `Stats`.
+    fn fill_readout(b: &Breaker, r: &mut Readout, now_ms: u64);
 
     /// Whether the breaker's stats change with the time alone (a time
     /// window, whose buckets expire): readers need a clock reading.

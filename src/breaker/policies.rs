@@ -463,18 +463,18 @@ impl Hooks for Ext {
         s.state_since_ms = e.state_since_ms.get();
     }
 
-    fn fill_readout(b: &Breaker, r: &mut super::Readout, now_ms: Option<u64>) {
+    fn fill_readout(b: &Breaker, r: &mut super::Readout, now_ms: u64) {
         let e = &b.ext;
         r.slow = e.slow_count.get();
         r.ignored = e.ignored_count.get();
         let t = if b.has_window() {
-            e.window.totals_as_of(&b.config.policy, now_ms)
+            e.window.totals_as_of(&b.config.policy, Some(now_ms))
         } else {
             crate::policy::window::Totals::default()
         };
         (r.window_calls, r.window_failures, r.window_slow) = (t.calls, t.failures, t.slow);
-        r.open_ms = e.time_in_ms[1].get();
-        r.state_since_ms = e.state_since_ms.get();
+        let (open, since) = (e.time_in_ms[1].get(), e.state_since_ms.get());
+        r.open_ms = super::readout::open_ms(b.state, open, since, now_ms);
     }
 
     /// A time window's buckets expire with the time.

@@ -38,12 +38,11 @@ pub(crate) struct Readout {
     /// `window_slow`.
     #[cfg(feature = "policies")]
     pub(crate) window_slow: u32,
-    /// `time_in_state_ms[1]`: the time spent open, closed periods only.
+    /// The time spent open or forced open up to the reading:
+    /// `time_in_state_ms[1]`, plus the current period since
+    /// `state_since_ms` if `state` is open or forced open.
     #[cfg(feature = "policies")]
     pub(crate) open_ms: u64,
-    /// `state_since_ms`.
-    #[cfg(feature = "policies")]
-    pub(crate) state_since_ms: u64,
 }
 
 impl Readout {
@@ -65,13 +64,13 @@ impl Readout {
         window_slow: 0,
         #[cfg(feature = "policies")]
         open_ms: 0,
-        #[cfg(feature = "policies")]
-        state_since_ms: 0,
     };
 
-    /// The figures of `s`.
+    /// The figures of `s`, read at `now_ms`.
     #[cfg_attr(not(any(test, fusebox_fast)), allow(dead_code))]
-    pub(crate) fn of_stats(s: &Stats) -> Readout {
+    pub(crate) fn of_stats(s: &Stats, now_ms: u64) -> Readout {
+        #[cfg(not(feature = "policies"))]
+        let _ = now_ms;
         Readout {
             state: s.state,
             admitted: s.admitted_count,
@@ -89,10 +88,21 @@ impl Readout {
             #[cfg(feature = "policies")]
             window_slow: s.window_slow,
             #[cfg(feature = "policies")]
-            open_ms: s.time_in_state_ms[1],
-            #[cfg(feature = "policies")]
-            state_since_ms: s.state_since_ms,
+            open_ms: open_ms(s.state, s.time_in_state_ms[1], s.state_since_ms, now_ms),
         }
+    }
+}
+
+/// The time spent open up to `now_ms`: `closed_periods` (the time spent
+/// open before the current state), plus the current period if `state` is
+/// open or forced open (since `since_ms`).
+#[cfg(feature = "policies")]
+pub(super) fn open_ms(state: State, closed_periods: u64, since_ms: u64, now_ms: u64) -> u64 {
+    match state {
+        State::Open | State::ForcedOpen => {
+            closed_periods.saturating_add(now_ms.saturating_sub(since_ms))
+        }
+        _ => closed_periods,
     }
 }
 
@@ -108,7 +118,7 @@ impl Breaker {
         out.rejected = self.rejected_count.get();
         out.succeeded = self.success_count.get();
         out.failed = self.failure_total.get();
-        Ext::fill_readout(self, out, Some(now_ms));
+        Ext::fill_readout(self, out, now_ms);
     }
 }
 
@@ -156,7 +166,7 @@ mod tests {
                     b.readout_into(&mut r, at);
                     assert_eq!(
                         r,
-                        Readout::of_stats(&b.stats_as_of(Some(at))),
+                        Readout::of_stats(&b.stats_as_of(Some(at)), at),
                         "step {step}"
                     );
                     opened |= r.state == State::Open;

@@ -139,7 +139,7 @@ impl Hooks for Ext {
     fn fill_stats(_: &Breaker, _: &mut Stats, _: Option<u64>) {}
 
     #[inline(always)]
-    fn fill_readout(_: &Breaker, _: &mut super::Readout, _: Option<u64>) {}
+    fn fill_readout(_: &Breaker, _: &mut super::Readout, _: u64) {}
 
     /// No window: nothing ages.
     #[inline(always)]
