@@ -3,9 +3,10 @@
 //! `FUSEBOX_MAX_WINDOW_CALLS` (the largest count window, default 64) and
 //! `FUSEBOX_MAX_BUCKETS` (the largest time window, default 8). It also
 //! turns on the registry's fast path (`cfg(fusebox_fast)`) where it can
-//! work, placed registries' robust locks (`cfg(fusebox_robust)`:
-//! Linux with `std`), and marks cores without a divide instruction
-//! (`cfg(fusebox_no_hw_div)`: ARMv6-M). A value out of range stops the build with a message naming it.
+//! work, placed registries' robust locks (`cfg(fusebox_robust)`: Linux
+//! with `std`), and marks cores without a divide instruction
+//! (`cfg(fusebox_no_hw_div)`: ARMv6-M). A value out of range stops the
+//! build with a message naming it.
 use std::{env, fs, path::PathBuf};
 
 /// The whole number in `range` that the environment variable `var` holds,
