@@ -20,9 +20,10 @@
 //! - without `std`: a critical section.
 //!
 //! A registry placed in caller memory on Linux (`std`) has other slot
-//! cells: `robust`, pthread mutexes that may be shared between processes
-//! and survive a holder's death ([`PlacedCell`]). The registry's logic
-//! reaches either kind through [`SlotAccess`].
+//! cells (`robust`, [`PlacedCell`]): the futex lock, and, in a registry
+//! shared by processes, a robust pthread mutex before it, which survives
+//! a holder's death. The registry's logic reaches either kind through
+//! [`SlotAccess`].
 //!
 //! Unsafe code is denied at the crate root; `lock` (the value behind the
 //! lock and two system calls), `robust` (the same over pthread's mutex)
@@ -155,17 +156,17 @@ mod imp {
 use crate::Error;
 pub(crate) use imp::SlotCell;
 
-/// The cells of a placed registry's slots (and of its structural lock):
-/// on Linux with `std` (`cfg(fusebox_robust)`, from build.rs), robust
-/// pthread mutexes, which processes sharing the memory can use and which
-/// survive a holder's death; elsewhere (and under Miri, which has no
-/// robust mutexes) the build's [`SlotCell`].
+/// The cells of a placed registry's slots: on Linux with `std`
+/// (`cfg(fusebox_robust)`, from build.rs), the futex lock, behind a
+/// robust pthread mutex in a registry shared by processes (and a robust
+/// mutex for its structural lock); elsewhere (and under Miri, which has
+/// no robust mutexes) the build's [`SlotCell`].
 #[cfg(fusebox_robust)]
 mod robust;
 #[cfg(not(fusebox_robust))]
 pub(crate) use imp::SlotCell as PlacedCell;
 #[cfg(fusebox_robust)]
-pub(crate) use robust::{Guard as RobustGuard, RobustCell as PlacedCell};
+pub(crate) use robust::{Guard as RobustGuard, PlacedCell, RobustMutex};
 
 /// A value whose last writer may have been killed half-way (a process
 /// sharing a placed registry): [`recover`](Self::recover) brings it back
@@ -216,7 +217,7 @@ impl<T> SlotAccess<T> for SlotCell<T> {
     }
 }
 
-/// The robust cell holds its lock throughout, as the host cells do.
+/// The placed cell holds its locks throughout, as the host cells do.
 #[cfg(fusebox_robust)]
 impl<T: Recover> SlotAccess<T> for PlacedCell<T> {
     const LENDS: bool = false;
@@ -290,7 +291,7 @@ impl Recover for Repair {
 /// The structural lock of a placed registry: a robust mutex that
 /// processes sharing the registry take around the names' token.
 #[cfg(fusebox_robust)]
-pub(crate) type StructLock = PlacedCell<Repair>;
+pub(crate) type StructLock = RobustMutex<Repair>;
 
 /// The structural lock held, if the storage has one (a placed registry on
 /// Linux), beside the names' token; released after it.

@@ -58,8 +58,7 @@ pub extern "C" fn fusebox_registry_align() -> usize {
 ///
 /// Errors: `FUSEBOX_NULL_PARAMETER`, `FUSEBOX_INVALID_MEMORY` (capacity
 /// outside 1..=4096, `mem` misaligned or `len` too short: nothing is
-/// written), `FUSEBOX_UNSUPPORTED` on Linux if the C library refuses to
-/// make robust, error-checking mutexes (glibc and musl make them).
+/// written).
 ///
 /// # Safety
 /// `mem` is NULL or writable for `len` bytes, not used by anything but
@@ -101,7 +100,9 @@ pub unsafe extern "C" fn fusebox_registry_place(
 ///
 /// Errors: as `fusebox_registry_place`; `FUSEBOX_UNSUPPORTED` where
 /// processes cannot share a registry (builds other than Linux with `std`
-/// and policies).
+/// and policies, or a C library without robust process-shared mutexes:
+/// glibc and musl have them; the memory is then zeroed, without a
+/// header).
 ///
 /// # Safety
 /// As `fusebox_registry_place`; no process uses `mem` during the call.

@@ -183,10 +183,7 @@ impl<'a> PlacedRegistry<'a> {
     ///
     /// # Errors
     /// [`Error::InvalidMemory`] (nothing written) when the capacity is
-    /// outside `1..=`[`MAX_CAPACITY`], or `mem` is misaligned or too short;
-    /// [`Error::Unsupported`] on Linux with `std` if the C library refuses
-    /// to make robust, error-checking mutexes (glibc and musl make them;
-    /// the memory is then zeroed, without a header).
+    /// outside `1..=`[`MAX_CAPACITY`], or `mem` is misaligned or too short.
     pub fn place(mem: &'a mut [u8], capacity: usize) -> Result<Self, Error> {
         Self::place_with(mem, capacity, 0)
     }
@@ -236,7 +233,9 @@ impl<'a> PlacedRegistry<'a> {
         unsafe {
             ptr::write_bytes(base, 0, whole.size());
             #[cfg(fusebox_robust)]
-            init_locks(base, at, capacity, flags == SHARED)?;
+            if flags == SHARED {
+                init_shared_locks(base, at, capacity)?;
+            }
             // The header last: memory holds a registry once it has one.
             base.cast::<Header>().write(header(capacity, whole, flags));
             Ok(Self::at(base, at, capacity, flags))
@@ -318,25 +317,21 @@ impl<'a> PlacedRegistry<'a> {
     }
 }
 
-/// Makes the robust mutexes of the registry whose zeroed parts are at
-/// `at` from `base`: the structural lock's and each slot's.
+/// Makes the process-shared robust mutexes of the shared registry whose
+/// zeroed parts are at `at` from `base`: the structural lock's and each
+/// slot's. (Zeroed memory is already a process-private registry.)
 ///
 /// # Safety
 /// `base` is the start of memory placed as `at` says, ours alone for the
 /// call.
 #[cfg(fusebox_robust)]
-unsafe fn init_locks(
-    base: *mut u8,
-    at: Offsets,
-    capacity: usize,
-    shared: bool,
-) -> Result<(), Error> {
+unsafe fn init_shared_locks(base: *mut u8, at: Offsets, capacity: usize) -> Result<(), Error> {
     // SAFETY: each cell is inside the memory, at its aligned offset.
     unsafe {
-        StructLock::init(base.add(at.structure).cast(), shared)?;
+        StructLock::init(base.add(at.structure).cast())?;
         let slots = base.add(at.slots).cast::<PlacedCell<Slot>>();
         for i in 0..capacity {
-            PlacedCell::init(slots.add(i), shared)?;
+            PlacedCell::init(slots.add(i))?;
         }
     }
     Ok(())

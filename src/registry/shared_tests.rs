@@ -127,14 +127,15 @@ fn a_process_killed_inside_a_slots_lock_blocks_no_one() {
     assert_eq!((before.transitions, before.failure_total), (2, 4));
     let code = in_child(|| {
         let r = mem.attach();
-        let slot = &r.slots()[id.index()];
-        let mut guard = slot.lock().unwrap();
-        // Half-way through an operation: the state and a count changed,
-        // the rest not yet.
-        guard.breaker.record_failure(3);
-        guard.breaker.record_failure(3);
-        core::mem::forget(guard);
-        die()
+        // Killed holding the slot's locks (the robust mutex and the
+        // futex lock inside it), half-way through an operation: the state
+        // and a count changed, the rest not yet.
+        let _ = r.slots()[id.index()].with(|s: &mut Slot| {
+            s.breaker.record_failure(3);
+            s.breaker.record_failure(3);
+            die()
+        });
+        1
     });
     assert_eq!(code, -libc::SIGKILL);
     // The next locker recovers: the breaker restarts closed, its totals

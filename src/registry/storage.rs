@@ -176,10 +176,16 @@ impl sealed::StorageAccess for PlacedStorage<'_> {
             None => super::local_events::claim(self.slots.as_ptr() as usize),
         }
     }
+    /// Only a shared registry takes its structural lock: in one process
+    /// the names' token alone keeps structural operations apart.
     #[cfg(fusebox_robust)]
     #[inline(always)]
     fn lock_structure(&self) -> Result<Outer<'_>, Error> {
-        Outer::lock(self.structure)
+        if self.shared {
+            Outer::lock(self.structure)
+        } else {
+            Ok(Outer::NONE)
+        }
     }
     #[cfg(fusebox_robust)]
     #[inline(always)]

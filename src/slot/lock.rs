@@ -121,6 +121,15 @@ impl<T> Lock<T> {
         }
     }
 
+    /// The value, for a caller whose own exclusion stands for this lock
+    /// (robust.rs: a shared registry's slot, reached only by the holder of
+    /// its robust mutex, never through [`with`](Self::with)).
+    #[cfg(fusebox_robust)]
+    #[inline(always)]
+    pub(super) fn value_ptr(&self) -> *mut T {
+        self.value.get()
+    }
+
     #[inline(always)]
     fn unlock(&self) {
         // Only this thread changes the word from `LOCKED`; waiters may turn

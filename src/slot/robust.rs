@@ -2,136 +2,165 @@
 //! in memory shared by processes (`PTHREAD_PROCESS_SHARED`) and survive
 //! the death of the process holding one (`PTHREAD_MUTEX_ROBUST`).
 //!
-//! Why pthread's mutex and not fusebox's own futex lock (`lock.rs`): a
-//! lock word cannot say that its holder died. The kernel can, for the
-//! locks on a thread's *robust list*: when a thread exits, however it
-//! exits (SIGKILL included), the kernel marks each lock on its list
-//! `FUTEX_OWNER_DIED` and wakes a waiter, whose `pthread_mutex_lock` then
-//! answers `EOWNERDEAD`. glibc and musl keep that list for their robust
-//! mutexes; a thread has one list, so fusebox cannot keep its own.
+//! Why pthread's mutex for sharing, and not fusebox's own futex lock
+//! (`lock.rs`) alone: a lock word cannot say that its holder died. The
+//! kernel can, for the locks on a thread's *robust list*: when a thread
+//! exits, however it exits (SIGKILL included), the kernel marks each lock
+//! on its list `FUTEX_OWNER_DIED` and wakes a waiter, whose
+//! `pthread_mutex_lock` then answers `EOWNERDEAD`. glibc and musl keep
+//! that list for their robust mutexes; a thread has one list, so fusebox
+//! cannot keep its own.
 //!
 //! The next locker after a death repairs the value ([`Recover`]) and marks
-//! the mutex consistent, so that no death ever wedges a slot. The mutexes
+//! the mutex consistent, so that no death ever wedges a lock. The mutexes
 //! are error-checking: a thread that locks one it already holds (a signal
 //! handler that interrupted a registry call on the same breaker) gets
 //! [`Error::Busy`] instead of a deadlock.
 //!
+//! Two types:
+//! - [`RobustMutex`]: a value behind a robust mutex (the structural lock,
+//!   taken by create, remove and the restores);
+//! - [`PlacedCell`]: a slot. glibc's robust mutex costs about 130
+//!   instructions a lock and unlock, where the futex lock costs a few, so
+//!   a slot of a registry placed for one process takes the futex lock,
+//!   and only a shared registry's slot takes the robust mutex instead.
+//!
 //! The one module of this build with `unsafe` code besides `lock.rs`: the
-//! value behind the mutex, and the pthread calls.
+//! values behind the mutexes, and the pthread calls.
 #![allow(unsafe_code)]
 
 use core::cell::UnsafeCell;
 use core::ptr;
 
+use super::lock::Lock;
 use super::Recover;
 use crate::Error;
 
-/// A value behind a robust, error-checking pthread mutex, alone on a
-/// cache line. Made in place ([`init`](Self::init)) in zeroed memory.
-#[repr(C, align(64))]
-pub struct RobustCell<T> {
-    mutex: UnsafeCell<libc::pthread_mutex_t>,
-    value: UnsafeCell<T>,
-}
+type RawMutex = UnsafeCell<libc::pthread_mutex_t>;
 
-// SAFETY: the value is only reached by the thread that holds the mutex
-// (through a `Guard`), so sharing a cell moves exclusive access to `T`
-// between threads: `T: Send` suffices, as for `std::sync::Mutex<T>`.
-unsafe impl<T: Send> Sync for RobustCell<T> {}
-
-impl<T: Recover> RobustCell<T> {
-    /// Makes the mutex of the cell at `cell`: robust and error-checking,
-    /// shared between processes if `shared`. The value is left as it is.
-    ///
-    /// # Errors
-    /// [`Error::Unsupported`] when the C library refuses these attributes.
-    ///
-    /// # Safety
-    /// `cell` is valid for writes, aligned, and not in use by anyone (no
-    /// other thread or process locks it during the call).
-    pub(crate) unsafe fn init(cell: *mut Self, shared: bool) -> Result<(), Error> {
-        // SAFETY: `attr` is initialised by `pthread_mutexattr_init` before
-        // any other use and destroyed after `pthread_mutex_init`; the
-        // mutex is written in place at `cell`, which the contract makes
-        // ours for the call.
-        unsafe {
-            let mut attr: libc::pthread_mutexattr_t = core::mem::zeroed();
-            if libc::pthread_mutexattr_init(&mut attr) != 0 {
-                return Err(Error::Unsupported);
-            }
-            let pshared = if shared {
-                libc::PTHREAD_PROCESS_SHARED
-            } else {
-                libc::PTHREAD_PROCESS_PRIVATE
-            };
-            let ok = libc::pthread_mutexattr_settype(&mut attr, libc::PTHREAD_MUTEX_ERRORCHECK)
-                == 0
-                && libc::pthread_mutexattr_setrobust(&mut attr, libc::PTHREAD_MUTEX_ROBUST) == 0
-                && libc::pthread_mutexattr_setpshared(&mut attr, pshared) == 0
-                && libc::pthread_mutex_init(
-                    UnsafeCell::raw_get(ptr::addr_of!((*cell).mutex)),
-                    &attr,
-                ) == 0;
-            libc::pthread_mutexattr_destroy(&mut attr);
-            if ok {
-                Ok(())
-            } else {
-                Err(Error::Unsupported)
-            }
+/// Makes the mutex at `m`: robust, error-checking, shared between
+/// processes.
+///
+/// # Errors
+/// [`Error::Unsupported`] when the C library refuses these attributes.
+///
+/// # Safety
+/// `m` is valid for writes, aligned, and not in use by anyone.
+unsafe fn init_mutex(m: *mut libc::pthread_mutex_t) -> Result<(), Error> {
+    // SAFETY: `attr` is initialised by `pthread_mutexattr_init` before any
+    // other use and destroyed after `pthread_mutex_init`; the mutex is
+    // written in place at `m`, ours for the call by the contract.
+    unsafe {
+        let mut attr: libc::pthread_mutexattr_t = core::mem::zeroed();
+        if libc::pthread_mutexattr_init(&mut attr) != 0 {
+            return Err(Error::Unsupported);
+        }
+        let ok = libc::pthread_mutexattr_settype(&mut attr, libc::PTHREAD_MUTEX_ERRORCHECK) == 0
+            && libc::pthread_mutexattr_setrobust(&mut attr, libc::PTHREAD_MUTEX_ROBUST) == 0
+            && libc::pthread_mutexattr_setpshared(&mut attr, libc::PTHREAD_PROCESS_SHARED) == 0
+            && libc::pthread_mutex_init(m, &attr) == 0;
+        libc::pthread_mutexattr_destroy(&mut attr);
+        if ok {
+            Ok(())
+        } else {
+            Err(Error::Unsupported)
         }
     }
+}
 
-    /// Locks the cell until the guard is dropped. A holder that died is
-    /// recovered from here: the value is repaired ([`Recover`]) and the
-    /// lock made consistent before this returns.
+/// A robust mutex, locked until dropped.
+struct Held<'a>(&'a RawMutex);
+
+impl<'a> Held<'a> {
+    /// Locks `m`: `Ok((held, died))`, `died` when its last holder died
+    /// holding it (the caller repairs what it guards, then calls
+    /// [`consistent`](Self::consistent)).
     ///
     /// # Errors
-    /// [`Error::Busy`] when this thread holds the lock already (a signal
-    /// handler that interrupted it), or when the C library answers
-    /// anything else (a mutex it cannot use: never for one made by
-    /// [`init`](Self::init)).
+    /// [`Error::Busy`] when this thread holds it already, or when the C
+    /// library answers anything else (a mutex it cannot use: never for
+    /// one made by [`init_mutex`]).
     #[inline]
-    pub(crate) fn lock(&self) -> Result<Guard<'_, T>, Error> {
-        // SAFETY: the mutex was initialised by `init` (the registry's
+    fn lock(m: &'a RawMutex) -> Result<(Held<'a>, bool), Error> {
+        // SAFETY: the mutex was made by `init_mutex` (the registry's
         // header says so: placed registries are reached only after
         // placing or a checked attach).
-        match unsafe { libc::pthread_mutex_lock(self.mutex.get()) } {
-            0 => Ok(Guard(self)),
-            libc::EOWNERDEAD => Ok(self.recovered()),
+        match unsafe { libc::pthread_mutex_lock(m.get()) } {
+            0 => Ok((Held(m), false)),
+            libc::EOWNERDEAD => Ok((Held(m), true)),
             _ => Err(Error::Busy),
         }
     }
 
-    /// The holder died: this thread holds the lock now. Repairs the value,
-    /// then marks the lock usable again.
+    /// Marks the mutex usable again after its holder died (what it
+    /// guards repaired).
     #[cold]
-    #[inline(never)]
-    fn recovered(&self) -> Guard<'_, T> {
-        let mut guard = Guard(self);
-        guard.recover();
+    fn consistent(&self) {
         // SAFETY: this thread holds the mutex (EOWNERDEAD hands it over);
         // only its holder may mark it consistent. It cannot fail then.
-        unsafe { libc::pthread_mutex_consistent(self.mutex.get()) };
-        guard
-    }
-
-    /// Runs `f` with the cell locked.
-    #[inline]
-    pub(crate) fn with<R>(&self, f: impl FnOnce(&mut T) -> R) -> Result<R, Error> {
-        let mut guard = self.lock()?;
-        Ok(f(&mut guard))
+        unsafe { libc::pthread_mutex_consistent(self.0.get()) };
     }
 }
 
-/// Holds a [`RobustCell`]'s lock; releases it when dropped.
-pub struct Guard<'a, T>(&'a RobustCell<T>);
-
-impl<T> Drop for Guard<'_, T> {
+impl Drop for Held<'_> {
     #[inline]
     fn drop(&mut self) {
-        // SAFETY: this guard's thread holds the mutex.
-        unsafe { libc::pthread_mutex_unlock(self.0.mutex.get()) };
+        // SAFETY: this thread holds the mutex.
+        unsafe { libc::pthread_mutex_unlock(self.0.get()) };
     }
+}
+
+/// A value behind a robust, error-checking pthread mutex, alone on a
+/// cache line. Made in place ([`init`](Self::init)) in zeroed memory.
+#[repr(C, align(64))]
+pub struct RobustMutex<T> {
+    mutex: RawMutex,
+    value: UnsafeCell<T>,
+}
+
+// SAFETY: the value is only reached by the thread that holds the mutex
+// (through a `Guard`), so sharing it moves exclusive access to `T`
+// between threads: `T: Send` suffices, as for `std::sync::Mutex<T>`.
+unsafe impl<T: Send> Sync for RobustMutex<T> {}
+
+impl<T: Recover> RobustMutex<T> {
+    /// Makes the mutex at `cell`, shared between processes. The value is
+    /// left as it is.
+    ///
+    /// # Errors
+    /// [`Error::Unsupported`] when the C library refuses the attributes.
+    ///
+    /// # Safety
+    /// `cell` is valid for writes, aligned, and not in use by anyone.
+    pub(crate) unsafe fn init(cell: *mut Self) -> Result<(), Error> {
+        // SAFETY: the mutex field of a cell ours by the contract.
+        unsafe { init_mutex(UnsafeCell::raw_get(ptr::addr_of!((*cell).mutex))) }
+    }
+
+    /// Locks it until the guard is dropped. A holder that died is
+    /// recovered from here: the value is repaired ([`Recover`]) and the
+    /// mutex made consistent before this returns.
+    ///
+    /// # Errors
+    /// [`Error::Busy`] when this thread holds it already.
+    pub(crate) fn lock(&self) -> Result<Guard<'_, T>, Error> {
+        let (held, died) = Held::lock(&self.mutex)?;
+        let mut guard = Guard {
+            cell: self,
+            _held: held,
+        };
+        if died {
+            guard.recover();
+            guard._held.consistent();
+        }
+        Ok(guard)
+    }
+}
+
+/// Holds a [`RobustMutex`]; releases it when dropped.
+pub struct Guard<'a, T> {
+    cell: &'a RobustMutex<T>,
+    _held: Held<'a>,
 }
 
 impl<T> core::ops::Deref for Guard<'_, T> {
@@ -139,9 +168,9 @@ impl<T> core::ops::Deref for Guard<'_, T> {
 
     #[inline]
     fn deref(&self) -> &T {
-        // SAFETY: the guard's thread holds the lock until the guard is
+        // SAFETY: the guard's thread holds the mutex until the guard is
         // dropped; the reference cannot outlive the guard.
-        unsafe { &*self.0.value.get() }
+        unsafe { &*self.cell.value.get() }
     }
 }
 
@@ -149,13 +178,80 @@ impl<T> core::ops::DerefMut for Guard<'_, T> {
     #[inline]
     fn deref_mut(&mut self) -> &mut T {
         // SAFETY: as `deref`; `&mut self` makes this the only reference.
-        unsafe { &mut *self.0.value.get() }
+        unsafe { &mut *self.cell.value.get() }
     }
 }
 
-impl<T> core::fmt::Debug for RobustCell<T> {
+/// A placed registry's slot: its value behind fusebox's futex lock, or,
+/// in a registry shared by processes, behind a robust mutex. Made in
+/// place ([`init`](Self::init)) in zeroed memory, which is a
+/// process-private cell.
+#[repr(C, align(64))]
+pub struct PlacedCell<T> {
+    /// Nonzero in a shared registry: written by `init`, before the
+    /// registry has a header (no one reads it meanwhile), never after.
+    shared: u32,
+    mutex: RawMutex,
+    inner: Lock<T>,
+}
+
+// SAFETY: the value is reached only through `inner`'s lock (a `Sync`
+// lock for `T: Send`); the mutex is pthread's, made for sharing between
+// threads, and `shared` is not written once the cell is in use.
+unsafe impl<T: Send> Sync for PlacedCell<T> {}
+
+impl<T: Recover> PlacedCell<T> {
+    /// Makes the zeroed cell at `cell` (a process-private one) one of a
+    /// shared registry, with its robust mutex.
+    ///
+    /// # Errors
+    /// [`Error::Unsupported`] when the C library refuses the mutex's
+    /// attributes.
+    ///
+    /// # Safety
+    /// `cell` is valid for writes, aligned, zeroed, and not in use.
+    pub(crate) unsafe fn init(cell: *mut Self) -> Result<(), Error> {
+        // SAFETY: fields of a cell ours by the contract.
+        unsafe {
+            init_mutex(UnsafeCell::raw_get(ptr::addr_of!((*cell).mutex)))?;
+            ptr::addr_of_mut!((*cell).shared).write(1);
+        }
+        Ok(())
+    }
+
+    /// Runs `f` with the value locked: by the futex lock, or in a shared
+    /// registry by the robust mutex. A holder of the mutex that died is
+    /// recovered from here: the value repaired ([`Recover`]) first.
+    ///
+    /// # Errors
+    /// [`Error::Busy`] when this thread holds the robust mutex already.
+    #[inline(always)]
+    pub(crate) fn with<R>(&self, f: impl FnOnce(&mut T) -> R) -> Result<R, Error> {
+        if self.shared == 0 {
+            return Ok(self.inner.with(f));
+        }
+        let (held, died) = Held::lock(&self.mutex)?;
+        // SAFETY: in a shared cell the value is reached only here, by the
+        // holder of the robust mutex (never through the futex lock), and
+        // the reference does not outlive `held`.
+        let value = unsafe { &mut *self.inner.value_ptr() };
+        if died {
+            value.recover();
+            held.consistent();
+        }
+        Ok(f(value))
+    }
+}
+
+impl<T> core::fmt::Debug for RobustMutex<T> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.write_str("RobustCell")
+        f.write_str("RobustMutex")
+    }
+}
+
+impl<T> core::fmt::Debug for PlacedCell<T> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("PlacedCell")
     }
 }
 
