@@ -72,9 +72,30 @@ pub unsafe extern "C" fn fusebox_registry_place(
     capacity: u32,
     out_reg: *mut *mut fusebox_registry,
 ) -> fusebox_status {
+    // SAFETY: this function's contract.
+    unsafe {
+        place_with(mem, len, capacity, out_reg, |m, c| {
+            PlacedRegistry::place(m, c)
+        })
+    }
+}
+
+/// The body of `fusebox_registry_place` and `_place_shared`: `place`
+/// over `mem`, its handle written to `*out_reg`.
+///
+/// # Safety
+/// The contract of `fusebox_registry_place`.
+#[inline(always)]
+unsafe fn place_with(
+    mem: *mut c_void,
+    len: usize,
+    capacity: u32,
+    out_reg: *mut *mut fusebox_registry,
+    place: for<'a> fn(&'a mut [u8], usize) -> Result<PlacedRegistry<'a>, crate::Error>,
+) -> fusebox_status {
     non_null!(mem, out_reg);
     let bytes = try_slice_mut!(mem.cast::<u8>(), len);
-    let placed = PlacedRegistry::place(bytes, capacity as usize).map_err(status_of);
+    let placed = place(bytes, capacity as usize).map_err(status_of);
     out_result!(out_reg, placed.map(|_| mem.cast::<fusebox_registry>()))
 }
 
@@ -113,10 +134,12 @@ pub unsafe extern "C" fn fusebox_registry_place_shared(
     capacity: u32,
     out_reg: *mut *mut fusebox_registry,
 ) -> fusebox_status {
-    non_null!(mem, out_reg);
-    let bytes = try_slice_mut!(mem.cast::<u8>(), len);
-    let placed = PlacedRegistry::place_shared(bytes, capacity as usize).map_err(status_of);
-    out_result!(out_reg, placed.map(|_| mem.cast::<fusebox_registry>()))
+    // SAFETY: this function's contract.
+    unsafe {
+        place_with(mem, len, capacity, out_reg, |m, c| {
+            PlacedRegistry::place_shared(m, c)
+        })
+    }
 }
 
 /// The handle of the registry already placed in `mem` (`len` bytes), for
