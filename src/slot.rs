@@ -288,13 +288,13 @@ impl Recover for Repair {
     }
 }
 
-/// The structural lock of a placed registry: a robust mutex that
-/// processes sharing the registry take around the names' token.
+/// The structural lock of a shared registry: a robust mutex that the
+/// processes sharing it take around the names' token.
 #[cfg(fusebox_robust)]
 pub(crate) type StructLock = RobustMutex<Repair>;
 
-/// The structural lock held, if the storage has one (a placed registry on
-/// Linux), beside the names' token; released after it.
+/// The structural lock held, if the storage takes one (a registry shared
+/// by processes), beside the names' token; released after it.
 #[derive(Debug)]
 pub struct Outer<'a> {
     #[cfg(fusebox_robust)]

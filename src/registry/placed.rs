@@ -9,10 +9,11 @@
 //! table (the structural token, then one entry per slot). Attaching
 //! checks the header and builds the references from it.
 //!
-//! On Linux with `std` (`cfg(fusebox_robust)`) the slots' locks and the
-//! structural lock are robust pthread mutexes, made in place after the
-//! zeroing: process-private, or process-shared for a registry placed with
-//! [`PlacedRegistry::place_shared`] (the header's [`SHARED`] flag).
+//! On Linux with `std` (`cfg(fusebox_robust)`) a registry placed with
+//! [`PlacedRegistry::place_shared`] (the header's [`SHARED`] flag) locks
+//! its slots and its structure with robust process-shared pthread
+//! mutexes, made in place after the zeroing; a registry placed for one
+//! process has the zeroed futex locks.
 //!
 //! Placing zeroes the memory, then writes the header. Zero bytes are the
 //! empty value of every part, as they are of a [`Registry`](crate::Registry)'s
@@ -68,7 +69,7 @@ struct Header {
 }
 
 /// [`Header::flags`]: placed for processes to share (robust, process-shared
-/// locks; no listener).
+/// locks; listeners in each process's memory).
 const SHARED: u32 = 1;
 
 /// "FBXR", little-endian.

@@ -126,9 +126,9 @@ impl<const N: usize> sealed::StorageAccess for OwnedStorage<N> {
 /// ([`PlacedRegistry`](crate::PlacedRegistry)): references into that
 /// memory, which holds a header, the event queue, the slots and the
 /// names (src/registry/placed.rs). No fast path: every operation takes
-/// its breaker's slot. On Linux with `std` the slots' locks are robust
-/// pthread mutexes, and a structural lock comes before the names' token:
-/// the registry may be shared by processes.
+/// its breaker's slot. Placed for processes to share (Linux with `std`),
+/// its slots' locks are robust process-shared pthread mutexes, and a
+/// structural lock comes before the names' token.
 #[derive(Debug, Clone, Copy)]
 pub struct PlacedStorage<'a> {
     pub(super) names: &'a NameTable,
