@@ -461,7 +461,7 @@ impl<S: Storage> RegistryInner<S> {
         family: &Family,
     ) -> fmt::Result {
         let mut readout = Readout::ZERO;
-        let mut name = [0; _];
+        let mut name: NameBytes = [0; core::mem::size_of::<NameBytes>()];
         if !self.reading(i, now_ms, &mut name, &mut readout) {
             return Ok(());
         }
