@@ -1386,7 +1386,7 @@ fusebox_status fusebox_registry_place(void *mem,
  *
  * Listeners are per process: the one a process sets with
  * `fusebox_registry_set_listener` hears the state changes that process's
- * operations make (each change reaches one listener, the causing
+ * operations make (a change reaches one listener at most, the causing
  * process's; a forked child inherits its parent's, as it inherits its
  * memory). A shared registry holds only breakers with a half-open time
  * limit

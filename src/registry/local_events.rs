@@ -2,9 +2,10 @@
 //! each process keeps, in its own memory, an event queue for each shared
 //! registry it set a listener on, found by the address of the registry's
 //! slots in that process. A state change is queued and delivered in the
-//! process whose operation made it: every transition reaches exactly one
-//! listener, that of the process that caused it (the shared memory holds
-//! no function pointer, which would mean nothing in another process).
+//! process whose operation made it: a transition reaches one listener at
+//! most, that of the process that caused it, if it set one (the shared
+//! memory holds no function pointer, which would mean nothing in another
+//! process).
 #![forbid(unsafe_code)]
 
 use core::sync::atomic::AtomicUsize;

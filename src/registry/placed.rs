@@ -200,9 +200,9 @@ impl<'a> PlacedRegistry<'a> {
     ///
     /// Listeners are per process: the one a process sets
     /// ([`set_listener`](crate::RegistryInner::set_listener)) hears the
-    /// state changes that process's operations make, so that each change
-    /// reaches one listener, the causing process's (up to 8 shared
-    /// registries with a listener per process). Such a registry holds
+    /// state changes that process's operations make, so that a change
+    /// reaches one listener at most, the causing process's (up to 8
+    /// shared registries with a listener per process). Such a registry holds
     /// only breakers with a half-open time limit
     /// ([`Policy::half_open_max_wait_ms`](crate::Policy::half_open_max_wait_ms)
     /// above 0, else [`Error::InvalidConfig`]): a probe admitted by a
