@@ -120,6 +120,15 @@ impl Entry {
             name: [const { AtomicU32::new(0) }; WORDS],
         }
     }
+
+    /// The occupant's id as stored (plain loads: a reader orders them
+    /// with the sequence number itself).
+    #[inline(always)]
+    fn id(&self) -> Id {
+        let lo = self.id[0].load(Relaxed);
+        let hi = self.id[1].load(Relaxed);
+        Id::from_raw(u64::from(hi) << 32 | u64::from(lo))
+    }
 }
 
 /// The names of a registry's slots (one entry each), and the structural
@@ -220,11 +229,10 @@ impl NameTable {
                 return None;
             }
         }
-        let lo = e.id[0].load(Relaxed);
-        let hi = e.id[1].load(Relaxed);
+        let id = e.id();
         // Orders the loads above before the second load of `seq`.
         fence(Acquire);
-        (e.seq.load(Relaxed) == before).then(|| Id::from_raw(u64::from(hi) << 32 | u64::from(lo)))
+        (e.seq.load(Relaxed) == before).then_some(id)
     }
 
     /// The slot holding `name` (as words), with its occupant's id. O(N)
@@ -366,8 +374,7 @@ impl Writer<'_> {
             return None;
         }
         self.name(i)?;
-        let (lo, hi) = (e.id[0].load(Relaxed), e.id[1].load(Relaxed));
-        Some(Id::from_raw(u64::from(hi) << 32 | u64::from(lo)))
+        Some(e.id())
     }
 }
 

@@ -68,6 +68,10 @@ struct Header {
     flags: u32,
 }
 
+/// Whether this build can place a registry for processes to share (Linux
+/// with `std` and policies: see [`PlacedRegistry::place_shared`]).
+const SHAREABLE: bool = cfg!(all(fusebox_robust, feature = "policies"));
+
 /// [`Header::flags`]: placed for processes to share (robust, process-shared
 /// locks; listeners in each process's memory).
 const SHARED: u32 = 1;
@@ -213,7 +217,7 @@ impl<'a> PlacedRegistry<'a> {
     /// cannot share a registry: builds other than Linux with `std` and
     /// `policies`, or a C library without robust process-shared mutexes.
     pub fn place_shared(mem: &'a mut [u8], capacity: usize) -> Result<Self, Error> {
-        if cfg!(all(fusebox_robust, feature = "policies")) {
+        if SHAREABLE {
             Self::place_with(mem, capacity, SHARED)
         } else {
             let _ = (mem, capacity);
@@ -273,9 +277,8 @@ impl<'a> PlacedRegistry<'a> {
         let h = unsafe { mem.cast::<Header>().read() };
         let capacity = h.capacity as usize;
         let (whole, at) = layout(capacity).ok_or(Error::LayoutMismatch)?;
-        let shareable = cfg!(all(fusebox_robust, feature = "policies"));
         if h != header(capacity, whole, h.flags)
-            || !(h.flags == 0 || shareable && h.flags == SHARED)
+            || !(h.flags == 0 || SHAREABLE && h.flags == SHARED)
         {
             return Err(Error::LayoutMismatch);
         }
