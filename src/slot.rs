@@ -92,7 +92,7 @@ mod cs_cell;
 
 #[cfg(not(feature = "std"))]
 mod imp {
-    use super::cs_cell::CsCell;
+    use super::cs_cell::{Answer, CsCell};
     use crate::Error;
 
     /// A value reached through a critical section.
@@ -121,7 +121,7 @@ mod imp {
         /// of a new occupant, whose time grows with the breaker's size.
         /// Meanwhile every other access to this slot answers `NotFound`.
         pub(crate) fn fill<R>(&self, f: impl FnOnce(&mut T) -> R) -> Result<R, Error> {
-            self.0.lend(Error::NotFound, f)
+            self.0.lend(Answer::NotFound, f)
         }
 
         /// [`with_long_if`](Self::with_long_if) without a check (unit
@@ -129,7 +129,7 @@ mod imp {
         /// does).
         #[cfg(all(test, feature = "policies"))]
         pub(crate) fn with_long<R>(&self, f: impl FnOnce(&mut T) -> R) -> Result<R, Error> {
-            self.0.lend(Error::Busy, f)
+            self.0.lend(Answer::Busy, f)
         }
 
         /// Runs `f`, bookkeeping whose time grows with the breaker's
@@ -148,7 +148,7 @@ mod imp {
             check: impl FnOnce(&T) -> Result<(), Error>,
             f: impl FnOnce(&mut T) -> R,
         ) -> Result<R, Error> {
-            self.0.lend_if(Error::Busy, check, f)
+            self.0.lend_if(Answer::Busy, check, f)
         }
     }
 }
