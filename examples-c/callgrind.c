@@ -14,6 +14,8 @@ static uint64_t fixed_clock(void *userdata) {
     return 1000;
 }
 
+static volatile uint64_t now_var = 1000;
+
 static int32_t ok_op(void *userdata) {
     (void)userdata;
     return 0;
@@ -32,6 +34,11 @@ __attribute__((noinline)) void loop_call(fusebox_id id) {
 }
 
 __attribute__((noinline)) void loop_reject(fusebox_id id) {
+    for (int i = 0; i < N; i++) fusebox_try_acquire(id);
+}
+
+/* The same rejection with a variable clock (fusebox_set_clock_var64). */
+__attribute__((noinline)) void loop_reject_var(fusebox_id id) {
     for (int i = 0; i < N; i++) fusebox_try_acquire(id);
 }
 
@@ -68,6 +75,8 @@ int main(void) {
     loop_stats(closed);
     loop_lookup();
     loop_create_destroy();
+    if (fusebox_set_clock_var64(&now_var) != FUSEBOX_OK) return 1;
+    loop_reject_var(open);
     printf("done\n");
     return 0;
 }

@@ -23,6 +23,7 @@ LOOPS = {
     "loop_acquire_record": ("try_acquire + record_success (closed)", 100),
     "loop_call": ("call, op succeeds (closed)", 96),
     "loop_reject": ("try_acquire rejected (open)", 171),
+    "loop_reject_var": ("the same, variable clock", 171),
     # 241 since the stats are built into zeroed caller storage (firmware
     # stacks, 2026-12-02): the zeroing costs hosts some 40 instructions.
     "loop_stats": ("stats_get", 265),
