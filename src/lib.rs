@@ -102,7 +102,8 @@
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]
 struct Readme;
-#[cfg(doctest)]
+// The policies guide's examples need the `policies` feature.
+#[cfg(all(doctest, feature = "policies"))]
 #[doc = include_str!("../docs/policies.md")]
 struct PoliciesGuide;
 #[cfg(doctest)]
