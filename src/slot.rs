@@ -134,7 +134,7 @@ mod imp {
 
         /// Runs `f`, bookkeeping whose time grows with the breaker's
         /// configuration (policies), with interrupts enabled: masked only
-        /// to take and give back the slot. Meanwhile every other access to
+        /// to take the slot (it is given back by one store). Meanwhile every other access to
         /// this slot answers `Busy` (a context that preempted `f`: it
         /// cannot wait for it); `Busy` too if this one preempted another.
         /// Only if `check` (a constant-time look at the value, made in the

@@ -155,7 +155,8 @@ impl Slot {
 /// breakers never contend. Without `std`, with policies (whose
 /// bookkeeping takes hundreds of instructions, more with larger
 /// windows), the slot is lent out of the critical section instead:
-/// interrupts are masked only to take and give it back, and an
+/// interrupts are masked only to take it (it is given back by one
+/// store), and an
 /// operation that finds its breaker in another context's operation
 /// (one it preempted: an interrupt handler, a higher-priority task, or,
 /// on a host without `std`, another thread) answers [`Error::Busy`]

@@ -19,9 +19,10 @@
 //! no other context writes the flag while it is held (they only read it,
 //! and answer the holder's error), and the store publishes the holder's
 //! writes to the value to the next taker, who loads the flag with acquire
-//! ordering. That keeps the lent operations (policies) to one critical
-//! section each (about ten instructions fewer per operation on Cortex-M3
-//! than a second section with the port's enter and exit calls).
+//! ordering (a `dmb` on Cortex-M, a `fence` on RISC-V). That keeps the
+//! lent operations (policies) to one critical section each (about ten
+//! instructions fewer per operation on Cortex-M3 than a second section
+//! with the port's enter and exit calls).
 #![allow(unsafe_code)]
 
 use core::cell::UnsafeCell;
@@ -56,6 +57,9 @@ impl Answer {
         Some(unsafe { core::mem::transmute::<u8, Error>(code) })
     }
 }
+
+// No answer reads as free (the transmute in `Answer::of` relies on it).
+const _: () = assert!(Answer::Busy as u8 != Answer::FREE && Answer::NotFound as u8 != Answer::FREE);
 
 /// A value behind critical sections, with a borrow flag.
 pub(crate) struct CsCell<T> {
@@ -95,8 +99,11 @@ impl<T> CsCell<T> {
     /// `Cell` this flag once was allowed).
     #[inline(always)]
     fn set(&self, _cs: critical_section::CriticalSection<'_>, code: u8) {
-        // SAFETY: see above: inside a critical section, with the flag
-        // free or held by this context, no other access is concurrent.
+        // SAFETY: inside a critical section (other takers and readers are
+        // excluded), and either this context holds the flag, or the
+        // acquire load in this section read FREE: the initial value, a
+        // `with`'s clear in an earlier section, or the last holder's
+        // release store, which then happens before this write.
         unsafe { *self.borrowed.as_ptr() = code }
     }
 
@@ -120,9 +127,9 @@ impl<T> CsCell<T> {
         })
     }
 
-    /// Runs `f` with the value lent out of the critical section: two short
-    /// critical sections (taking and giving back the flag) instead of one
-    /// as long as `f`. Meanwhile every other access answers `answer`. When
+    /// Runs `f` with the value lent out of the critical section: one short
+    /// critical section takes the flag and one release store gives it
+    /// back, instead of one section as long as `f`. Meanwhile every other access answers `answer`. When
     /// the value is already borrowed, its borrower's error instead.
     pub(crate) fn lend<R>(&self, answer: Answer, f: impl FnOnce(&mut T) -> R) -> Result<R, Error> {
         critical_section::with(|cs| match self.answer(cs) {
@@ -225,7 +232,8 @@ mod tests {
     /// flag's release store (given back) and the next taker's acquire load
     /// order that write before the taker's read. Miri's race detector
     /// (CI runs these tests under Miri) fails this test if either is
-    /// weaker.
+    /// weaker (first as a race between `set`'s plain write and the
+    /// holder's store).
     #[test]
     fn a_value_given_back_carries_the_holders_writes_to_the_next_taker() {
         static CELL: CsCell<u64> = CsCell::new(0);
