@@ -60,19 +60,39 @@ impl Shared {
 /// Runs `child` in a forked process; its exit status (0: it passed).
 /// The child never returns into the test harness.
 fn in_child(child: impl FnOnce() -> i32) -> i32 {
+    // Forked inside a critical section: the harness runs other tests on
+    // other threads, and with `std` the critical section is a process-wide
+    // mutex that the registry's structural operations take (the names'
+    // token). Had another thread held it at the fork, the child would
+    // inherit it held, by a thread the child does not have, and block for
+    // good. Taken here, it is held by the forking thread, which the child
+    // has: both processes release it as the section ends.
     // SAFETY: the child only touches the shared mapping and the registry
-    // (no allocation, no locks of the parent's other threads), then
-    // leaves with `_exit`.
-    let pid = unsafe { libc::fork() };
+    // (no allocation, and of the parent's process-local locks only the
+    // critical section, released as above), then leaves with `_exit`.
+    let pid = critical_section::with(|_| unsafe { libc::fork() });
     assert!(pid >= 0);
     if pid == 0 {
         let code = child();
         // SAFETY: ends the child without running the harness's exit code.
         unsafe { libc::_exit(code) };
     }
+    // A child that blocks fails the test, within 20 s, rather than
+    // hanging the harness.
     let mut status = 0;
-    // SAFETY: waits for our own child.
-    assert_eq!(unsafe { libc::waitpid(pid, &mut status, 0) }, pid);
+    let mut waited_ms = 0;
+    // SAFETY: polls our own child.
+    while unsafe { libc::waitpid(pid, &mut status, libc::WNOHANG) } == 0 {
+        if waited_ms == 20_000 {
+            // SAFETY: our own child, still running.
+            unsafe { libc::kill(pid, libc::SIGKILL) };
+            // SAFETY: reaps it.
+            unsafe { libc::waitpid(pid, &mut status, 0) };
+            panic!("the child process blocked for 20 s");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(1));
+        waited_ms += 1;
+    }
     if libc::WIFEXITED(status) {
         libc::WEXITSTATUS(status)
     } else {
@@ -185,6 +205,35 @@ fn a_structural_operation_cut_short_is_repaired() {
     r.create(b"a", shareable()).unwrap();
     r.create(b"b", shareable()).unwrap();
     assert_eq!(r.create(b"c", shareable()), Err(Error::RegistryFull));
+}
+
+/// The harness runs tests on several threads, which take the process's
+/// critical section (with `std`, a mutex): a child forked while another
+/// thread held it would block in its first structural operation, had
+/// `in_child` not forked inside the section.
+#[test]
+fn a_child_forked_while_other_threads_use_critical_sections_never_blocks() {
+    use std::sync::atomic::AtomicBool;
+    static STOP: AtomicBool = AtomicBool::new(false);
+    let (mem, r) = Shared::place(2);
+    let busy = std::thread::spawn(|| {
+        while !STOP.load(Relaxed) {
+            critical_section::with(|_| std::hint::spin_loop());
+        }
+    });
+    for _ in 0..200 {
+        let code = in_child(|| {
+            let r = mem.attach();
+            match r.create(b"x", shareable()).and_then(|id| r.remove(id)) {
+                Ok(()) => 0,
+                Err(_) => 1,
+            }
+        });
+        assert_eq!(code, 0);
+    }
+    STOP.store(true, Relaxed);
+    busy.join().unwrap();
+    assert_eq!(r.len(), 0);
 }
 
 #[test]
