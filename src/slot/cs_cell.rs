@@ -129,8 +129,9 @@ impl<T> CsCell<T> {
 
     /// Runs `f` with the value lent out of the critical section: one short
     /// critical section takes the flag and one release store gives it
-    /// back, instead of one section as long as `f`. Meanwhile every other access answers `answer`. When
-    /// the value is already borrowed, its borrower's error instead.
+    /// back, instead of one section as long as `f`. Meanwhile every other
+    /// access answers `answer`. When the value is already borrowed, its
+    /// borrower's error instead.
     pub(crate) fn lend<R>(&self, answer: Answer, f: impl FnOnce(&mut T) -> R) -> Result<R, Error> {
         critical_section::with(|cs| match self.answer(cs) {
             Some(theirs) => Err(theirs),
