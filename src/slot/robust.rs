@@ -72,22 +72,28 @@ unsafe fn init_mutex(m: *mut libc::pthread_mutex_t) -> Result<(), Error> {
 struct Held<'a>(&'a RawMutex);
 
 impl<'a> Held<'a> {
-    /// Locks `m`: `Ok((held, died))`, `died` when its last holder died
-    /// holding it (the caller repairs what it guards, then calls
-    /// [`consistent`](Self::consistent)).
+    /// Locks `m`. When its last holder died holding it, `repair` (of
+    /// what the mutex guards) runs first, with the mutex held, and the
+    /// mutex is then marked consistent: repaired before anyone else can
+    /// lock it.
     ///
     /// # Errors
     /// [`Error::Busy`] when this thread holds it already, or when the C
     /// library answers anything else (a mutex it cannot use: never for
     /// one made by [`init_mutex`]).
     #[inline]
-    fn lock(m: &'a RawMutex) -> Result<(Held<'a>, bool), Error> {
+    fn lock(m: &'a RawMutex, repair: impl FnOnce()) -> Result<Held<'a>, Error> {
         // SAFETY: the mutex was made by `init_mutex` (the registry's
         // header says so: placed registries are reached only after
         // placing or a checked attach).
         match unsafe { libc::pthread_mutex_lock(m.get()) } {
-            0 => Ok((Held(m), false)),
-            libc::EOWNERDEAD => Ok((Held(m), true)),
+            0 => Ok(Held(m)),
+            libc::EOWNERDEAD => {
+                let held = Held(m);
+                repair();
+                held.consistent();
+                Ok(held)
+            }
             _ => Err(Error::Busy),
         }
     }
@@ -144,16 +150,12 @@ impl<T: Recover> RobustMutex<T> {
     /// # Errors
     /// [`Error::Busy`] when this thread holds it already.
     pub(crate) fn lock(&self) -> Result<Guard<'_, T>, Error> {
-        let (held, died) = Held::lock(&self.mutex)?;
-        let mut guard = Guard {
+        // SAFETY (the repair): `Held::lock` runs it with the mutex held.
+        let held = Held::lock(&self.mutex, || unsafe { &mut *self.value.get() }.recover())?;
+        Ok(Guard {
             cell: self,
             _held: held,
-        };
-        if died {
-            guard.recover();
-            guard._held.consistent();
-        }
-        Ok(guard)
+        })
     }
 }
 
@@ -230,16 +232,14 @@ impl<T: Recover> PlacedCell<T> {
         if self.shared == 0 {
             return Ok(self.inner.with(f));
         }
-        let (held, died) = Held::lock(&self.mutex)?;
-        // SAFETY: in a shared cell the value is reached only here, by the
-        // holder of the robust mutex (never through the futex lock), and
-        // the reference does not outlive `held`.
-        let value = unsafe { &mut *self.inner.value_ptr() };
-        if died {
-            value.recover();
-            held.consistent();
-        }
-        Ok(f(value))
+        // In a shared cell the value is reached only here, by the holder
+        // of the robust mutex (never through the futex lock).
+        let value = self.inner.value_ptr();
+        // SAFETY (the repair): `Held::lock` runs it with the mutex held.
+        let _held = Held::lock(&self.mutex, || unsafe { &mut *value }.recover())?;
+        // SAFETY: this thread holds the mutex, and the reference does not
+        // outlive `_held`.
+        Ok(f(unsafe { &mut *value }))
     }
 }
 
