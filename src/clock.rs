@@ -126,10 +126,14 @@ impl Clock for ManualClock {
 }
 
 /// The pure state of a 32-bit tick extender (see [`Tick32`]).
+///
+/// It keeps the last reading and the wraps counted so far, so an extended
+/// reading is the two side by side (no 64-bit addition: on a 32-bit core
+/// the extension is a few instructions).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Tick32State {
     last_raw: u32,
-    extended: u64,
+    wraps: u32,
     started: bool,
 }
 
@@ -138,7 +142,7 @@ impl Tick32State {
     pub const fn new() -> Self {
         Self {
             last_raw: 0,
-            extended: 0,
+            wraps: 0,
             started: false,
         }
     }
@@ -149,24 +153,25 @@ impl Tick32State {
     /// 2^31 ms moves time forward (across a wrap, too); a reading behind it
     /// (e.g. taken earlier by a racing thread) is answered with a value as
     /// far in the past and does not move the stored time. Time stays right as
-    /// long as readings come at least once every 2^31 ms (24.8 days).
+    /// long as readings come at least once every 2^31 ms (24.8 days), for
+    /// 2^32 wraps (584 million years of a millisecond tick; after that the
+    /// count of wraps stays at its maximum).
+    #[inline]
     pub fn extend(&mut self, raw: u32) -> u64 {
-        if !self.started {
-            self.started = true;
-            self.last_raw = raw;
-            self.extended = u64::from(raw);
-            return self.extended;
-        }
-        let delta = raw.wrapping_sub(self.last_raw);
-        if delta < 0x8000_0000 {
-            self.last_raw = raw;
-            self.extended = self.extended.saturating_add(u64::from(delta));
-            self.extended
-        } else {
+        let last = self.last_raw;
+        if self.started && raw.wrapping_sub(last) >= 0x8000_0000 {
             // `raw` is behind: report it in the past without storing it.
-            let behind = self.last_raw.wrapping_sub(raw);
-            self.extended.saturating_sub(u64::from(behind))
+            let stored = u64::from(self.wraps) << 32 | u64::from(last);
+            return stored.saturating_sub(u64::from(last.wrapping_sub(raw)));
         }
+        // Ahead (or the first reading, `last` 0): across a wrap when
+        // `raw` is numerically below the last reading.
+        if raw < last {
+            self.wraps = self.wraps.saturating_add(1);
+        }
+        self.last_raw = raw;
+        self.started = true;
+        u64::from(self.wraps) << 32 | u64::from(raw)
     }
 }
 
@@ -346,6 +351,40 @@ mod tests {
         assert_eq!(st.extend(20), 20);
         assert_eq!(st.extend(15), 15);
         assert_eq!(st.extend(21), 21);
+    }
+
+    /// Against the rule written out in 64 bits (time moves by each
+    /// forward step; a reading behind answers in the past and is not
+    /// stored), over steps of every size, wraps included.
+    #[test]
+    fn tick32_state_follows_the_serial_number_rule() {
+        let mut st = Tick32State::new();
+        let mut seed = 0x2545_F491_4F6C_DD1Du64;
+        let mut raw = 0xFFFF_FF00u32;
+        let mut time = u64::from(raw);
+        assert_eq!(st.extend(raw), time);
+        for _ in 0..100_000 {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            let step = match seed % 4 {
+                0 => (seed >> 8) as u32 & 0x7FFF_FFFF,
+                1 => (seed >> 8) as u32 & 0xFF,
+                2 => (seed >> 8) as u32 & 0xFFFF_FF,
+                _ => 0,
+            };
+            if seed & 0x100_0000_0000 != 0 && step != 0 {
+                // A reading behind the stored one.
+                let back = step.min(0x7FFF_FFFF).max(1);
+                let expect = time.saturating_sub(u64::from(back));
+                assert_eq!(st.extend(raw.wrapping_sub(back)), expect);
+            } else {
+                raw = raw.wrapping_add(step);
+                time += u64::from(step);
+                assert_eq!(st.extend(raw), time);
+            }
+        }
+        assert!(time > u64::from(u32::MAX));
     }
 
     #[test]

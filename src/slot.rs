@@ -190,6 +190,8 @@ pub trait SlotAccess<T> {
     fn fill<R>(&self, f: impl FnOnce(&mut T) -> R) -> Result<R, Error>;
     /// Runs `f`, long bookkeeping, if `check` (a constant-time look)
     /// answers `Ok`; where the cell holds a lock, `check` is not called.
+    /// A cell that [`LENDS`](Self::LENDS) always calls it, and keeps what
+    /// it checked until `f` returns: the registry's `f` relies on that.
     fn with_long_if<R>(
         &self,
         check: impl FnOnce(&T) -> Result<(), Error>,

@@ -268,7 +268,7 @@ impl<S: Storage> RegistryInner<S> {
             let slot = self.slots().get(id.index()).ok_or(Error::NotFound)?;
             let mut changed = None;
             let r = Self::access(slot, id, |s| {
-                s.get_mut(id).map(|b| {
+                Self::occupant(s, id).map(|b| {
                     self.fast().adopt(id);
                     let r = f(b);
                     self.fast().publish(id, b);
@@ -299,11 +299,26 @@ impl<S: Storage> RegistryInner<S> {
     fn with_breaker_quiet<R>(&self, id: Id, f: impl FnOnce(&mut Breaker) -> R) -> Result<R, Error> {
         let slot = self.slots().get(id.index()).ok_or(Error::NotFound)?;
         Self::access(slot, id, |s| {
-            s.get_mut(id).map(|b| {
+            Self::occupant(s, id).map(|b| {
                 self.fast().adopt(id);
                 f(b)
             })
         })?
+    }
+
+    /// Breaker `id` of `s`, in [`access`](Self::access)'s `f`. Where the
+    /// slot is lent, `access` checked the occupant already (masked) and the
+    /// slot's flag keeps it until `f` returns: no second look (on firmware
+    /// with policies, a rejection is that much shorter). Elsewhere one
+    /// comparison of the id.
+    #[inline(always)]
+    fn occupant(s: &mut Slot, id: Id) -> Result<&mut Breaker, Error> {
+        if S::Cell::LENDS && Breaker::LONG_BOOKKEEPING {
+            debug_assert!(s.holds(id).is_ok());
+            Ok(&mut s.breaker)
+        } else {
+            s.get_mut(id)
+        }
     }
 
     /// Runs `f` on the slot of breaker `id`: in a critical section when
@@ -313,8 +328,8 @@ impl<S: Storage> RegistryInner<S> {
     /// [`Error::Busy`]), and only if `id` is the slot's occupant (else
     /// [`Error::NotFound`], the slot not taken: an operation by a stale id
     /// never makes a `create`, `remove` or restore of this slot answer
-    /// `Busy`). On hosts with `std`, the slot's lock either way. `f`
-    /// checks the id itself all the same.
+    /// `Busy`). On hosts with `std`, the slot's lock either way, and `f`
+    /// checks the id itself ([`occupant`](Self::occupant)).
     #[cfg_attr(feature = "std", inline(always))]
     #[cfg_attr(not(feature = "std"), inline)]
     fn access<R>(slot: &S::Cell, id: Id, f: impl FnOnce(&mut Slot) -> R) -> Result<R, Error> {
