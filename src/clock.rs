@@ -370,12 +370,12 @@ mod tests {
             let step = match seed % 4 {
                 0 => (seed >> 8) as u32 & 0x7FFF_FFFF,
                 1 => (seed >> 8) as u32 & 0xFF,
-                2 => (seed >> 8) as u32 & 0xFFFF_FF,
+                2 => (seed >> 8) as u32 & 0x00FF_FFFF,
                 _ => 0,
             };
             if seed & 0x100_0000_0000 != 0 && step != 0 {
                 // A reading behind the stored one.
-                let back = step.min(0x7FFF_FFFF).max(1);
+                let back = step.clamp(1, 0x7FFF_FFFF);
                 let expect = time.saturating_sub(u64::from(back));
                 assert_eq!(st.extend(raw.wrapping_sub(back)), expect);
             } else {
