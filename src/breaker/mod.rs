@@ -521,6 +521,21 @@ impl Breaker {
         self.rejected_count.add64(rejected);
     }
 
+    /// Adds rejections counted outside the breaker (the firmware fast
+    /// path's).
+    #[cfg(fusebox_fast_reject)]
+    pub(crate) fn add_rejected(&mut self, n: u32) {
+        self.rejected_count.add(n);
+    }
+
+    /// Whether [`rejecting_window`](Self::rejecting_window) may answer a
+    /// window (open or forced open): one load.
+    #[cfg(fusebox_fast_reject)]
+    #[inline(always)]
+    pub(crate) fn may_reject(&self) -> bool {
+        matches!(self.state, State::Open | State::ForcedOpen)
+    }
+
     /// Records a success. Closed or open: counts it. Half-open: closes the
     /// breaker (failure count and probe count back to 0), whichever call the
     /// success came from, as Snakepit does; with policies, once

@@ -1,5 +1,7 @@
 //! The registry's lock-free fast path on hosts (feature `std`, on targets
-//! with 64-bit atomics).
+//! with 64-bit atomics). Without it, with policies, on cores with
+//! compare-and-swap, the firmware's fast rejection (`firmware.rs`: an open
+//! breaker's published window, counted without the slot); elsewhere none.
 //!
 //! Most operations on a healthy breaker only count: a closed breaker admits
 //! a call (`admitted_count += 1`) or takes a success (`success_count += 1`),
@@ -82,6 +84,13 @@ pub trait Fast {
         let _ = (id, b);
     }
 
+    /// Publishes the mode of `b`, the new occupant of `id`'s slot (created
+    /// or restored). Call with the slot locked.
+    #[inline(always)]
+    fn publish_new(&self, id: Id, b: &Breaker) {
+        self.publish(id, b);
+    }
+
     /// Nothing goes fast on this slot (its breaker was removed). Call
     /// with the slot locked.
     #[inline(always)]
@@ -149,12 +158,43 @@ pub trait Fast {
         false
     }
 
-    /// `b` (the breaker of `id`, its slot locked) with the lanes' counts
-    /// added, handed to `f`.
+    /// `b` (the breaker of `id`, its slot locked) with the counts made
+    /// outside it added, handed to `f`.
     #[inline(always)]
-    fn with_counts<R>(&self, id: Id, b: &Breaker, f: impl FnOnce(&Breaker) -> R) -> R {
+    fn with_counts<R>(&self, id: Id, b: &mut Breaker, f: impl FnOnce(&Breaker) -> R) -> R {
         let _ = id;
         f(b)
+    }
+
+    /// Moves the counts made outside `b` (the breaker of `id`, its slot
+    /// locked) into it: the firmware fast path's pending rejections.
+    #[inline(always)]
+    fn fold(&self, id: Id, b: &mut Breaker) {
+        let _ = (id, b);
+    }
+
+    /// Rejections of `id`'s occupant counted outside its breaker and not
+    /// yet folded in (firmware; the host's lanes add theirs in
+    /// [`stats`](Self::stats)).
+    #[inline(always)]
+    fn pending_rejected(&self, id: Id) -> u64 {
+        let _ = id;
+        0
+    }
+
+    /// Firmware: the rejection of an open breaker whose published window
+    /// holds `clock`'s reading (a variable's, read by loads), counted
+    /// without the slot: `Ok` with it, or `Err` with the reading if one
+    /// was taken, to take the slot (so that the clock is read once).
+    #[cfg(not(fusebox_fast))]
+    #[inline(always)]
+    fn reject_with(
+        &self,
+        id: Id,
+        clock: &impl crate::Clock,
+    ) -> Result<Result<State, Error>, Option<u64>> {
+        let _ = (id, clock);
+        Err(None)
     }
 
     /// `b`'s stats (the breaker of `id`, its slot locked) with the lanes'
@@ -534,7 +574,7 @@ mod imp {
 
         /// `b` (the breaker of `id`, its slot locked) with the lanes'
         /// counts added, handed to `f`.
-        fn with_counts<R>(&self, id: Id, b: &Breaker, f: impl FnOnce(&Breaker) -> R) -> R {
+        fn with_counts<R>(&self, id: Id, b: &mut Breaker, f: impl FnOnce(&Breaker) -> R) -> R {
             let mut whole = b.clone();
             let (admitted, succeeded, rejected) = self.lane_counts(id);
             whole.add_counts(admitted, succeeded, rejected);
@@ -556,10 +596,16 @@ mod imp {
     }
 }
 
-#[cfg(not(fusebox_fast))]
+/// Without `std`, where the target has compare-and-swap: the fast
+/// rejection.
+#[cfg(fusebox_fast_reject)]
+#[path = "firmware.rs"]
+mod imp;
+
+#[cfg(all(not(fusebox_fast), not(fusebox_fast_reject)))]
 mod imp {
-    /// No fast path (firmware, and hosts without 64-bit atomics or
-    /// `std`): every operation takes its slot's lock.
+    /// No fast path (firmware without compare-and-swap: Cortex-M0,
+    /// RV32IMC): every operation takes its slot.
     #[derive(Debug)]
     pub struct FastPath<const N: usize>;
 

@@ -41,7 +41,12 @@ impl<S: Storage> RegistryInner<S> {
     /// the fast path inlines into callers without the slow path's weight.
     #[cfg_attr(fusebox_fast, inline(never))]
     fn try_acquire_locked(&self, id: Id, now_ms: u64) -> Result<State, Error> {
-        self.with_breaker(id, |b| b.try_acquire(now_ms))?
+        self.with_breaker(id, |b| {
+            // The firmware fast path's rejections counted so far, into the
+            // breaker (its count is full after 65 535).
+            self.fast().fold(id, b);
+            b.try_acquire(now_ms)
+        })?
     }
 
     /// [`try_acquire`](Self::try_acquire) at `clock`'s time, read only when
@@ -82,12 +87,29 @@ impl<S: Storage> RegistryInner<S> {
     /// out of it: its reading would lengthen the critical section.
     #[cfg(not(fusebox_fast))]
     fn try_acquire_unless_closed(&self, id: Id, clock: &impl Clock) -> Result<State, Error> {
+        // Firmware with compare-and-swap: an open breaker's published
+        // window and a variable clock reject without the slot; a reading
+        // taken there (the breaker was open) goes to the slot.
+        let reading = match self.fast().reject_with(id, clock) {
+            Ok(r) => return r,
+            Err(reading) => reading,
+        };
         if !Self::LENDS_SLOTS {
-            return self.try_acquire_locked_with(id, clock);
+            return match reading {
+                Some(now_ms) => self.try_acquire_locked(id, now_ms),
+                None => self.try_acquire_locked_with(id, clock),
+            };
         }
         let decided = self.with_breaker(id, |b| match b.try_acquire_if_closed() {
             Some(state) => Some(Ok(state)),
-            None => clock.load_now_ms().map(|now_ms| b.try_acquire(now_ms)),
+            None => {
+                // The fast rejections counted so far, into the breaker (the
+                // fast path's count is full after 65 535).
+                self.fast().fold(id, b);
+                reading
+                    .or_else(|| clock.load_now_ms())
+                    .map(|now_ms| b.try_acquire(now_ms))
+            }
         })?;
         match decided {
             Some(r) => r,

@@ -24,6 +24,8 @@ use core::mem::MaybeUninit;
 use super::names::{name_bytes, NameBytes};
 use super::{RegistryInner, Storage};
 use crate::breaker::Readout;
+#[cfg(not(fusebox_fast))]
+use crate::fast::Fast;
 use crate::policy::arith::div_rem;
 #[cfg(feature = "policies")]
 use crate::policy::arith::mul_wide;
@@ -419,7 +421,11 @@ impl<S: Storage> RegistryInner<S> {
                 *out = Readout::of_stats(&stats, now_ms);
             }
             #[cfg(not(fusebox_fast))]
-            b.readout_into(out, now_ms);
+            {
+                // The firmware fast path's rejections, into the breaker.
+                self.fast().fold(id, b);
+                b.readout_into(out, now_ms);
+            }
             Some(())
         });
         read.ok().flatten().is_some()

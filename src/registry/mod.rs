@@ -398,7 +398,7 @@ impl<S: Storage> RegistryInner<S> {
         slot.fill(|s| init(&mut s.breaker))??;
         let id = slot.with(|s| {
             let id = s.occupy(i);
-            self.fast().publish(id, &s.breaker);
+            self.fast().publish_new(id, &s.breaker);
             id
         })?;
         // The name last: a lookup that finds it finds a live breaker.
@@ -586,8 +586,10 @@ impl<S: Storage> RegistryInner<S> {
         }
         #[cfg(not(fusebox_fast))]
         {
-            let _ = (id, self.fast());
             b.stats_into(now_ms, out);
+            out.rejected_count = out
+                .rejected_count
+                .wrapping_add(self.fast().pending_rejected(id));
         }
     }
 

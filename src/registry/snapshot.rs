@@ -214,7 +214,7 @@ impl<S: Storage> RegistryInner<S> {
                 let Some(name) = named(i) else { continue };
                 if Self::ENCODE_IN_SLOT {
                     Self::access_if(slot, Slot::any, |s| {
-                        self.fast().with_counts(s.id(), &s.breaker, |b| {
+                        self.fast().with_counts(s.id(), &mut s.breaker, |b| {
                             name.with_bytes(|name| snapshot::write_entry(&mut w, name, b, now_ms))
                         })
                     })?;
@@ -223,7 +223,7 @@ impl<S: Storage> RegistryInner<S> {
                 Self::access_if(slot, Slot::any, |s| {
                     if s.occupied {
                         self.fast()
-                            .with_counts(s.id(), &s.breaker, |b| copy.clone_from(b));
+                            .with_counts(s.id(), &mut s.breaker, |b| copy.clone_from(b));
                     }
                 })?;
                 name.with_bytes(|name| snapshot::write_entry(&mut w, name, &copy, now_ms));

@@ -1,0 +1,137 @@
+//! Rejections counted without the slot: every build without `std` whose
+//! target has compare-and-swap, with policies (src/fast/firmware.rs; on
+//! other builds these tests check the slot's own counting). An open
+//! breaker's window is published, and a clock read by loads rejects
+//! against it; the counts must come out exact in the stats, snapshots and
+//! metrics, past the fast path's 16-bit pending count, for each occupant
+//! of a slot, and while another thread folds them in.
+use fusebox::{Clock, Config, Error, Registry, State, SNAPSHOT_LEN};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// A clock read by loads (as a variable is on firmware).
+struct Var(AtomicU64);
+
+impl Clock for Var {
+    fn now_ms(&self) -> u64 {
+        self.0.load(Ordering::Relaxed)
+    }
+    fn load_now_ms(&self) -> Option<u64> {
+        Some(self.now_ms())
+    }
+}
+
+fn open_config() -> Config {
+    Config::default()
+        .with_failure_threshold(1)
+        .with_reset_timeout_ms(1_000_000)
+}
+
+/// More rejections than the pending count holds (65 535): the slot folds
+/// them in, and every count reaches the stats and the snapshot.
+#[test]
+fn every_rejection_is_counted_past_the_pending_count() {
+    let n: u64 = if cfg!(miri) { 300 } else { 70_000 };
+    let r: Registry<2> = Registry::new();
+    let id = r.create(b"x", open_config()).unwrap();
+    let clock = Var(AtomicU64::new(10));
+    r.record_failure(id, 10).unwrap();
+    for i in 0..n {
+        if i % 1000 == 999 {
+            clock.0.fetch_add(1, Ordering::Relaxed);
+        }
+        assert_eq!(r.try_acquire_with(id, &clock), Err(Error::CircuitOpen));
+        if i == n / 2 {
+            assert_eq!(r.stats(id).unwrap().rejected_count, i + 1);
+        }
+    }
+    assert_eq!(r.stats(id).unwrap().rejected_count, n);
+    assert_eq!(r.stats_at(id, 20).unwrap().rejected_count, n);
+    let mut blob = [0u8; SNAPSHOT_LEN];
+    r.snapshot(id, 20, &mut blob).unwrap();
+    let copy: Registry<2> = Registry::new();
+    let restored = copy.restore(b"x", open_config(), &blob, 20).unwrap();
+    assert_eq!(copy.stats(restored).unwrap().rejected_count, n);
+    // The restored breaker is open: it rejects, and counts on.
+    for _ in 0..2 {
+        assert_eq!(
+            copy.try_acquire_with(restored, &clock),
+            Err(Error::CircuitOpen)
+        );
+    }
+    assert_eq!(copy.stats(restored).unwrap().rejected_count, n + 2);
+    // Counting goes on after the snapshot's fold.
+    assert_eq!(r.try_acquire_with(id, &clock), Err(Error::CircuitOpen));
+    assert_eq!(r.stats(id).unwrap().rejected_count, n + 1);
+    let mut text = [0u8; 4096];
+    let len = r.metrics_into(20, &mut text).unwrap();
+    let text = core::str::from_utf8(&text[..len]).unwrap();
+    let line = format!("outcome=\"rejected\"}} {}", n + 1);
+    assert!(text.contains(&line), "no {line:?} in\n{text}");
+}
+
+/// A slot's next occupant starts from none of the former one's pending
+/// rejections, and the window ends on time.
+#[test]
+fn a_new_occupant_counts_from_zero() {
+    let r: Registry<1> = Registry::new();
+    let clock = Var(AtomicU64::new(5));
+    let a = r.create(b"a", open_config()).unwrap();
+    r.record_failure(a, 5).unwrap();
+    for _ in 0..10 {
+        assert_eq!(r.try_acquire_with(a, &clock), Err(Error::CircuitOpen));
+    }
+    r.remove(a).unwrap();
+    assert_eq!(r.try_acquire_with(a, &clock), Err(Error::NotFound));
+    let b = r.create(b"b", open_config()).unwrap();
+    assert_eq!(r.stats(b).unwrap().rejected_count, 0);
+    assert_eq!(r.try_acquire_with(b, &clock), Ok(State::Closed));
+    r.record_failure(b, 5).unwrap();
+    for _ in 0..3 {
+        assert_eq!(r.try_acquire_with(b, &clock), Err(Error::CircuitOpen));
+    }
+    assert_eq!(r.stats(b).unwrap().rejected_count, 3);
+    // The old id answers nothing, fast or not.
+    assert_eq!(r.try_acquire_with(a, &clock), Err(Error::NotFound));
+    // At the window's end the slot decides: half-open.
+    clock.0.store(5 + 1_000_000, Ordering::Relaxed);
+    assert_eq!(r.try_acquire_with(b, &clock), Ok(State::HalfOpen));
+    assert_eq!(r.stats(b).unwrap().rejected_count, 3);
+}
+
+/// Threads reject on one open breaker while another folds the pending
+/// count into the breaker (snapshots): no rejection is lost or counted
+/// twice.
+#[test]
+fn rejections_and_folds_at_once_lose_nothing() {
+    let (threads, each) = if cfg!(miri) { (2, 50) } else { (4, 20_000) };
+    let r: Registry<2> = Registry::new();
+    let id = r.create(b"x", open_config()).unwrap();
+    r.record_failure(id, 1).unwrap();
+    let clock = Var(AtomicU64::new(1));
+    let rejected = AtomicU64::new(0);
+    std::thread::scope(|s| {
+        for _ in 0..threads {
+            s.spawn(|| {
+                for _ in 0..each {
+                    match r.try_acquire_with(id, &clock) {
+                        Err(Error::CircuitOpen) => {
+                            rejected.fetch_add(1, Ordering::Relaxed);
+                        }
+                        // The slot is held by the folding thread.
+                        Err(Error::Busy) => {}
+                        other => panic!("{other:?}"),
+                    }
+                }
+            });
+        }
+        s.spawn(|| {
+            let mut blob = [0u8; SNAPSHOT_LEN];
+            for _ in 0..if cfg!(miri) { 5 } else { 2_000 } {
+                let _ = r.snapshot(id, 1, &mut blob);
+            }
+        });
+    });
+    let counted = rejected.load(Ordering::Relaxed);
+    assert!(counted > 0);
+    assert_eq!(r.stats(id).unwrap().rejected_count, counted);
+}
