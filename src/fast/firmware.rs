@@ -222,7 +222,11 @@ impl<const N: usize> super::Fast for FastPath<N> {
     /// `Err` with the reading if one was taken (outside the window, or the
     /// count refused), `Err(None)` without one.
     #[inline]
-    fn reject_with(&self, id: Id, clock: &impl Clock) -> Result<Result<State, Error>, Option<u64>> {
+    fn try_acquire_with(
+        &self,
+        id: Id,
+        clock: &impl Clock,
+    ) -> Result<Result<State, Error>, Option<u64>> {
         let Some(p) = self.slots.get(id.index()) else {
             return Err(None);
         };

@@ -131,8 +131,9 @@ pub trait Fast {
 
     /// `try_acquire` at `clock`'s time, read only when the published mode
     /// is an open window: `Ok` with the answer, or `Err` with the reading
-    /// if one was taken, to take the lock.
-    #[cfg(fusebox_fast)]
+    /// if one was taken, to take the lock (so that the clock is read
+    /// once). On hosts `clock` is any clock; the firmware's fast
+    /// rejection reads only a clock read by loads (a variable).
     #[inline(always)]
     fn try_acquire_with(
         &self,
@@ -180,21 +181,6 @@ pub trait Fast {
     fn pending_rejected(&self, id: Id) -> u64 {
         let _ = id;
         0
-    }
-
-    /// Firmware: the rejection of an open breaker whose published window
-    /// holds `clock`'s reading (a variable's, read by loads), counted
-    /// without the slot: `Ok` with it, or `Err` with the reading if one
-    /// was taken, to take the slot (so that the clock is read once).
-    #[cfg(not(fusebox_fast))]
-    #[inline(always)]
-    fn reject_with(
-        &self,
-        id: Id,
-        clock: &impl crate::Clock,
-    ) -> Result<Result<State, Error>, Option<u64>> {
-        let _ = (id, clock);
-        Err(None)
     }
 
     /// `b`'s stats (the breaker of `id`, its slot locked) with the lanes'

@@ -90,7 +90,7 @@ impl<S: Storage> RegistryInner<S> {
         // Firmware with compare-and-swap: an open breaker's published
         // window and a variable clock reject without the slot; a reading
         // taken there (the breaker was open) goes to the slot.
-        let reading = match self.fast().reject_with(id, clock) {
+        let reading = match self.fast().try_acquire_with(id, clock) {
             Ok(r) => return r,
             Err(reading) => reading,
         };
