@@ -3,9 +3,10 @@
 //! `FUSEBOX_MAX_WINDOW_CALLS` (the largest count window, default 64) and
 //! `FUSEBOX_MAX_BUCKETS` (the largest time window, default 8). It also
 //! turns on the registry's fast path (`cfg(fusebox_fast)`) where it can
-//! work, or else, with policies, the firmware's fast rejection
-//! (`cfg(fusebox_fast_reject)`), placed registries' robust locks (`cfg(fusebox_robust)`: Linux
-//! with `std`), and marks cores without a divide instruction
+//! work (or, without `std`, with policies, the firmware's fast rejection:
+//! `cfg(fusebox_fast_reject)`), placed registries' robust locks
+//! (`cfg(fusebox_robust)`: Linux with `std`), and marks cores without a
+//! divide instruction
 //! (`cfg(fusebox_no_hw_div)`: ARMv6-M). A value out of range stops the
 //! build with a message naming it.
 use std::{env, fs, path::PathBuf};
@@ -39,18 +40,17 @@ fn main() {
     println!("cargo:rustc-check-cfg=cfg(fusebox_fast)");
     let atomics = env::var("CARGO_CFG_TARGET_HAS_ATOMIC").unwrap_or_default();
     let unix = env::var_os("CARGO_CFG_UNIX").is_some();
-    let fast =
-        env::var_os("CARGO_FEATURE_STD").is_some() && unix && atomics.split(',').any(|w| w == "64");
-    if fast {
+    let std = env::var_os("CARGO_FEATURE_STD").is_some();
+    if std && unix && atomics.split(',').any(|w| w == "64") {
         println!("cargo:rustc-cfg=fusebox_fast");
     }
-    // Elsewhere, with policies, the firmware's fast rejection
+    // Without std, with policies, the firmware's fast rejection
     // (src/fast/firmware.rs) where the target has compare-and-swap
     // (Cortex-M3 and up; not the Cortex-M0 nor RV32IMC). The Snakepit core
     // keeps none: its publication would run in its masked bookkeeping.
     println!("cargo:rustc-check-cfg=cfg(fusebox_fast_reject)");
     let policies = env::var_os("CARGO_FEATURE_POLICIES").is_some();
-    if !fast && policies && atomics.split(',').any(|w| w == "32") {
+    if !std && policies && atomics.split(',').any(|w| w == "32") {
         println!("cargo:rustc-cfg=fusebox_fast_reject");
     }
     // Placed registries' robust, process-shared slot locks

@@ -98,6 +98,91 @@ fn a_new_occupant_counts_from_zero() {
     assert_eq!(r.stats(b).unwrap().rejected_count, 3);
 }
 
+/// A removed breaker's pending rejections never reach a later occupant
+/// of its slot, even one whose generation has the same low 16 bits (the
+/// pending word's tag): 65 536 occupants later.
+#[test]
+#[cfg_attr(miri, ignore = "65 536 creations: minutes under Miri")]
+fn pending_rejections_die_with_their_breaker() {
+    let r: Registry<1> = Registry::new();
+    let clock = Var(AtomicU64::new(5));
+    let a = r.create(b"a", open_config()).unwrap();
+    r.record_failure(a, 5).unwrap();
+    for _ in 0..10 {
+        assert_eq!(r.try_acquire_with(a, &clock), Err(Error::CircuitOpen));
+    }
+    r.remove(a).unwrap();
+    for _ in 0..(1 << 16) - 1 {
+        let id = r.create(b"b", open_config()).unwrap();
+        r.remove(id).unwrap();
+    }
+    let z = r.create(b"z", open_config()).unwrap();
+    assert_eq!(r.stats(z).unwrap().rejected_count, 0);
+    r.record_failure(z, 5).unwrap();
+    assert_eq!(r.try_acquire_with(z, &clock), Err(Error::CircuitOpen));
+    assert_eq!(r.stats(z).unwrap().rejected_count, 1);
+    let mut blob = [0u8; SNAPSHOT_LEN];
+    r.snapshot(z, 5, &mut blob).unwrap();
+    assert_eq!(r.stats(z).unwrap().rejected_count, 1);
+}
+
+/// Only where the fast rejection is (it reads the clock before the slot).
+#[cfg(all(feature = "policies", not(feature = "std"), target_has_atomic = "32"))]
+mod interrupted {
+    use super::*;
+
+    /// A clock whose first load runs an "interrupt" (on the registry, from
+    /// inside the fast path's read) and answers an old reading; later loads
+    /// answer `later`.
+    struct Preempting<'a> {
+        registry: &'a Registry<1>,
+        id: fusebox::Id,
+        first: AtomicU64,
+        later: u64,
+    }
+
+    impl Clock for Preempting<'_> {
+        fn now_ms(&self) -> u64 {
+            self.later
+        }
+        fn load_now_ms(&self) -> Option<u64> {
+            let first = self.first.swap(0, Ordering::Relaxed);
+            if first == 0 {
+                return Some(self.later);
+            }
+            // The interrupt: the window has ended, a probe fails, the breaker
+            // opens again at 260.
+            assert_eq!(self.registry.try_acquire(self.id, 260), Ok(State::HalfOpen));
+            self.registry.record_failure(self.id, 260).unwrap();
+            Some(first)
+        }
+    }
+
+    /// A reading the fast path took and did not reject with is not carried
+    /// into the slot: an interrupt may have changed the breaker in between
+    /// (here it opened it again later than the reading), and the old reading
+    /// would look like a clock gone backwards and move the window early.
+    #[test]
+    fn a_reading_taken_before_an_interrupt_is_not_used_after_it() {
+        let r: Registry<1> = Registry::new();
+        let cfg = Config::default()
+            .with_failure_threshold(1)
+            .with_reset_timeout_ms(100);
+        let id = r.create(b"a", cfg).unwrap();
+        r.record_failure(id, 100).unwrap();
+        let clock = Preempting {
+            registry: &r,
+            id,
+            first: AtomicU64::new(250),
+            later: 261,
+        };
+        assert_eq!(r.try_acquire_with(id, &clock), Err(Error::CircuitOpen));
+        // Open from 260 for 100 ms: still open at 355.
+        assert_eq!(r.state(id, 355), Ok(State::Open));
+        assert_eq!(r.state(id, 360), Ok(State::HalfOpen));
+    }
+}
+
 /// Threads reject on one open breaker while another folds the pending
 /// count into the breaker (snapshots): no rejection is lost or counted
 /// twice.

@@ -179,14 +179,20 @@ impl<const N: usize> super::Fast for FastPath<N> {
         }
     }
 
-    /// A new occupant: nothing to publish. Its slot was empty, so nothing
+    /// A new occupant: its pending count starts at 0 under its tag (one
+    /// store: a former occupant's count, or a reader's compare-and-swap
+    /// for it, never reaches this one, whatever the generations in
+    /// between). No window to write: its slot was empty, so nothing
     /// rejects there ([`clear`](Self::clear)); its first operation on the
     /// slot publishes its window, and its first fast rejection comes after
     /// that (a restored open breaker's first rejection takes the slot).
     /// So the critical section that makes it the occupant stays short.
     #[inline(always)]
     fn publish_new(&self, id: Id, b: &Breaker) {
-        let _ = (id, b);
+        let _ = b;
+        if let Some(p) = self.slots.get(id.index()) {
+            p.pending.store(tag(id), Ordering::Relaxed);
+        }
     }
 
     /// The slot was emptied: nothing rejects there (a write only if

@@ -88,17 +88,15 @@ impl<S: Storage> RegistryInner<S> {
     #[cfg(not(fusebox_fast))]
     fn try_acquire_unless_closed(&self, id: Id, clock: &impl Clock) -> Result<State, Error> {
         // Firmware with compare-and-swap: an open breaker's published
-        // window and a variable clock reject without the slot; a reading
-        // taken there (the breaker was open) goes to the slot.
-        let reading = match self.fast().try_acquire_with(id, clock) {
-            Ok(r) => return r,
-            Err(reading) => reading,
-        };
+        // window and a variable clock reject without the slot. A reading
+        // taken there is not carried into the slot: an interrupt may have
+        // changed the breaker in between, so the slot reads the clock
+        // again (at a window's end, or with the fast count full).
+        if let Ok(r) = self.fast().try_acquire_with(id, clock) {
+            return r;
+        }
         if !Self::LENDS_SLOTS {
-            return match reading {
-                Some(now_ms) => self.try_acquire_locked(id, now_ms),
-                None => self.try_acquire_locked_with(id, clock),
-            };
+            return self.try_acquire_locked_with(id, clock);
         }
         let decided = self.with_breaker(id, |b| match b.try_acquire_if_closed() {
             Some(state) => Some(Ok(state)),
@@ -106,9 +104,7 @@ impl<S: Storage> RegistryInner<S> {
                 // The fast rejections counted so far, into the breaker (the
                 // fast path's count is full after 65 535).
                 self.fast().fold(id, b);
-                reading
-                    .or_else(|| clock.load_now_ms())
-                    .map(|now_ms| b.try_acquire(now_ms))
+                clock.load_now_ms().map(|now_ms| b.try_acquire(now_ms))
             }
         })?;
         match decided {
