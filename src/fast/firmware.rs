@@ -71,10 +71,10 @@ impl Published {
         self.seq.store(seq.wrapping_add(2), Ordering::Release);
     }
 
-    /// Writes `b`'s window for `id`, and starts the pending count of a new
-    /// occupant (a former occupant's is dropped with it): before its
-    /// first fast rejection, whose window this writes first. Out of line:
-    /// one copy for every operation.
+    /// Writes `b`'s window for `id`, and the pending word's tag if it is
+    /// not `id`'s yet (`publish_new` writes it when the occupant arrives;
+    /// this keeps the two together whatever the caller). Out of line: one
+    /// copy for every operation.
     #[inline(never)]
     fn publish(&self, id: Id, b: &Breaker) {
         self.write(id, b.rejecting_window().unwrap_or((0, 0)));
@@ -121,7 +121,7 @@ fn tag(id: Id) -> u32 {
     (id.generation() as u32) << 16
 }
 
-/// The fast rejection of a registry of `N` slots: 36 bytes a slot.
+/// The fast rejection of a registry of `N` slots: 32 bytes a slot.
 #[derive(Debug)]
 pub struct FastPath<const N: usize> {
     slots: [Published; N],
