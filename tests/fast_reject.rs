@@ -26,6 +26,17 @@ fn open_config() -> Config {
         .with_reset_timeout_ms(1_000_000)
 }
 
+/// Creates breaker `name` in `r`, opens it at `clock`'s time and has it
+/// reject `n` calls.
+fn open_and_rejected(r: &Registry<1>, name: &[u8], clock: &Var, n: u32) -> fusebox::Id {
+    let id = r.create(name, open_config()).unwrap();
+    r.record_failure(id, clock.now_ms()).unwrap();
+    for _ in 0..n {
+        assert_eq!(r.try_acquire_with(id, clock), Err(Error::CircuitOpen));
+    }
+    id
+}
+
 /// More rejections than the pending count holds (65 535): the slot folds
 /// them in, and every count reaches the stats and the snapshot.
 #[test]
@@ -75,11 +86,7 @@ fn every_rejection_is_counted_past_the_pending_count() {
 fn a_new_occupant_counts_from_zero() {
     let r: Registry<1> = Registry::new();
     let clock = Var(AtomicU64::new(5));
-    let a = r.create(b"a", open_config()).unwrap();
-    r.record_failure(a, 5).unwrap();
-    for _ in 0..10 {
-        assert_eq!(r.try_acquire_with(a, &clock), Err(Error::CircuitOpen));
-    }
+    let a = open_and_rejected(&r, b"a", &clock, 10);
     r.remove(a).unwrap();
     assert_eq!(r.try_acquire_with(a, &clock), Err(Error::NotFound));
     let b = r.create(b"b", open_config()).unwrap();
@@ -106,11 +113,7 @@ fn a_new_occupant_counts_from_zero() {
 fn pending_rejections_die_with_their_breaker() {
     let r: Registry<1> = Registry::new();
     let clock = Var(AtomicU64::new(5));
-    let a = r.create(b"a", open_config()).unwrap();
-    r.record_failure(a, 5).unwrap();
-    for _ in 0..10 {
-        assert_eq!(r.try_acquire_with(a, &clock), Err(Error::CircuitOpen));
-    }
+    let a = open_and_rejected(&r, b"a", &clock, 10);
     r.remove(a).unwrap();
     for _ in 0..(1 << 16) - 1 {
         let id = r.create(b"b", open_config()).unwrap();
