@@ -55,8 +55,9 @@ impl Published {
     }
 
     /// Writes `id` and its window (`0..0` when nothing rejects). With the
-    /// slot held: one writer at a time. Out of line: `publish` and `clear`
-    /// share it.
+    /// slot held: one writer at a time. Out of line: every operation's
+    /// `publish` and `clear` share it. (The pending word's tag is written
+    /// once, when the occupant arrives: `publish_new`.)
     #[inline(never)]
     fn write(&self, id: Id, (from, until): (u64, u64)) {
         let seq = self.seq.load(Ordering::Relaxed);
@@ -71,16 +72,11 @@ impl Published {
         self.seq.store(seq.wrapping_add(2), Ordering::Release);
     }
 
-    /// Writes `b`'s window for `id`, and the pending word's tag if it is
-    /// not `id`'s yet (`publish_new` writes it when the occupant arrives;
-    /// this keeps the two together whatever the caller). Out of line: one
-    /// copy for every operation.
+    /// Writes `b`'s window for `id`. Out of line: one copy for every
+    /// operation, off a closed breaker's path.
     #[inline(never)]
     fn publish(&self, id: Id, b: &Breaker) {
         self.write(id, b.rejecting_window().unwrap_or((0, 0)));
-        if self.pending.load(Ordering::Relaxed) & !COUNT != tag(id) {
-            self.pending.store(tag(id), Ordering::Relaxed);
-        }
     }
 
     /// Whether nothing rejects here: the window ends at 0 (no window
