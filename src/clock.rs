@@ -159,6 +159,15 @@ impl Tick32State {
     #[inline]
     pub fn extend(&mut self, raw: u32) -> u64 {
         let last = self.last_raw;
+        // The common case first, in few instructions: ahead of the last
+        // reading by less than 2^31 ms without a wrap (a first reading
+        // below 2^31 too, `last` 0). The general rule below gives the same
+        // answer.
+        if raw >= last && raw - last < 0x8000_0000 {
+            self.last_raw = raw;
+            self.started = true;
+            return u64::from(self.wraps) << 32 | u64::from(raw);
+        }
         if self.started && raw.wrapping_sub(last) >= 0x8000_0000 {
             // `raw` is behind: report it in the past without storing it.
             let stored = u64::from(self.wraps) << 32 | u64::from(last);
