@@ -274,13 +274,39 @@ mod imp {
     }
 }
 
-/// Reads the application's clock. The callback runs outside any critical
-/// section; only the announcement and the 32-bit extension bookkeeping run
-/// inside one (without `std`).
+/// Reads the application's clock, `FUSEBOX_NO_CLOCK` before one is set
+/// (firmware). The callback runs outside any critical section; only the
+/// announcement and the 32-bit extension bookkeeping run inside one. The
+/// check is one load here (a clock once set stays set); the reading comes
+/// back in registers from [`set_now_ms`] (a `Result` came back through
+/// memory, and every caller stored and loaded it: firmware flash).
+#[cfg(not(feature = "std"))]
+#[inline(always)]
+pub(super) fn now_ms() -> Result<u64, fusebox_status> {
+    if is_set() {
+        Ok(set_now_ms())
+    } else {
+        Err(FUSEBOX_NO_CLOCK)
+    }
+}
+
+/// The reading of the clock the application set (firmware), out of line;
+/// 0, which no caller uses, before one is set ([`now_ms`] and [`clock`]
+/// check first).
 #[cfg(not(feature = "std"))]
 #[inline(never)]
-pub(super) fn now_ms() -> Result<u64, fusebox_status> {
-    read_clock()
+fn set_now_ms() -> u64 {
+    read_clock().unwrap_or(0)
+}
+
+/// The reading of the clock set (firmware) or of the default one (hosts),
+/// for a [`CClock`], which [`clock`] handed out once a clock could be read.
+#[inline(always)]
+fn checked_now_ms() -> u64 {
+    #[cfg(not(feature = "std"))]
+    return set_now_ms();
+    #[cfg(feature = "std")]
+    return host_now_ms();
 }
 
 /// [`now_ms`] on hosts, where it cannot fail (the default clock stands
@@ -425,7 +451,9 @@ pub(super) fn precise_now_ms() -> Result<u64, fusebox_status> {
     }
 }
 
-#[cfg(not(feature = "std"))]
+/// Firmware: the one reading (a permit's start and end, with policies; a
+/// [`CClock`] reads [`set_now_ms`] itself).
+#[cfg(all(not(feature = "std"), feature = "policies"))]
 pub(super) fn precise_now_ms() -> Result<u64, fusebox_status> {
     now_ms()
 }
@@ -444,14 +472,18 @@ impl Clock for CClock {
     #[inline]
     fn now_ms(&self) -> u64 {
         // `clock` checked that a clock can be read, and once one can, it
-        // always can: the 0 is never returned.
-        now_ms().unwrap_or(0)
+        // always can: no second check.
+        checked_now_ms()
     }
 
     #[inline]
     fn precise_now_ms(&self) -> u64 {
-        // As `now_ms`: the 0 is never returned.
-        precise_now_ms().unwrap_or(0)
+        // As `now_ms` (firmware: the same reading); on hosts the 0 is never
+        // returned.
+        #[cfg(not(feature = "std"))]
+        return set_now_ms();
+        #[cfg(feature = "std")]
+        return precise_now_ms().unwrap_or(0);
     }
 
     /// Firmware: a variable clock's reading (`fusebox_set_clock_var32` /
