@@ -138,12 +138,13 @@ fn slot(active: *mut Slot) -> &'static Slot {
 }
 
 /// The slot that is not `active` (any slot when `active` is NULL).
+/// By index, not by a branch between the two: the setter's stores then
+/// share one base address (firmware flash: the branch became a select per
+/// store).
 fn other(active: *mut Slot) -> &'static Slot {
-    if core::ptr::eq(active, &SLOTS[0]) {
-        &SLOTS[1]
-    } else {
-        &SLOTS[0]
-    }
+    let [first, _] = &SLOTS;
+    let i = usize::from(core::ptr::eq(active, first));
+    SLOTS.get(i).unwrap_or(first)
 }
 
 /// A read in progress with one slot: what it found there.
