@@ -57,6 +57,7 @@ use super::types::{
     fusebox_clock32_fn, fusebox_clock_fn, fusebox_status, FUSEBOX_BUSY, FUSEBOX_NO_CLOCK,
     FUSEBOX_OK,
 };
+#[cfg(feature = "std")]
 use crate::clock::extend_shared;
 #[cfg(all(feature = "std", target_has_atomic = "32"))]
 use crate::clock::AtomicTick32;
@@ -246,15 +247,15 @@ mod imp {
     }
 
     /// Ends a read; `finish` (the 32-bit extension) runs in the same
-    /// critical section.
+    /// critical section, `cs` (no second one nested in it).
     #[inline]
-    pub(super) fn leave<T>(read: &Read, finish: impl FnOnce(&Slot) -> T) -> T {
-        critical_section::with(|_| {
+    pub(super) fn leave<T>(read: &Read, finish: impl FnOnce(&Slot, CriticalSection<'_>) -> T) -> T {
+        critical_section::with(|cs| {
             let n = read.slot.readers.load(Ordering::Relaxed);
             read.slot
                 .readers
                 .store(n.wrapping_sub(1), Ordering::Relaxed);
-            finish(read.slot)
+            finish(read.slot, cs)
         })
     }
 
@@ -387,7 +388,7 @@ fn read_clock() -> Result<u64, fusebox_status> {
     // SAFETY: the application registered `f` with `userdata`, and the
     // announced read keeps it from being retired until `leave`.
     let now = unsafe { f(read.userdata) };
-    imp::leave(&read, |_| ());
+    imp::leave(&read, |_, _| ());
     Ok(now)
 }
 
@@ -402,7 +403,9 @@ fn now_other(read: &Read) -> u64 {
     // SAFETY: the application registered `f` with `userdata`, and the
     // announced read keeps it from being retired until `leave`.
     let raw = unsafe { f(read.userdata) };
-    imp::leave(read, |s| extend_shared(&s.tick32, raw))
+    imp::leave(read, |s, cs| {
+        crate::clock::extend_in(s.tick32.borrow(cs), raw)
+    })
 }
 
 /// Reads a `volatile uint64_t` that another thread may be writing, without
