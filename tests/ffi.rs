@@ -201,6 +201,53 @@ fn status_and_state_strings_are_static_and_never_null() {
     assert!(fusebox_capacity() >= 1);
 }
 
+/// Every status's and state's text, as the header documents them (the
+/// texts are kept as one block with byte offsets: each must come out whole).
+#[test]
+fn status_and_state_strings_are_each_codes_own() {
+    let status = [
+        "ok",
+        "circuit open",
+        "null parameter",
+        "invalid config",
+        "invalid name",
+        "name taken",
+        "registry full",
+        "not found",
+        "no clock set",
+        "registry busy",
+        "buffer too small",
+        "bad snapshot",
+        "unsupported snapshot version",
+        "config mismatch",
+        "unsupported",
+        "stale permit",
+        "invalid registry memory",
+        "registry layout mismatch",
+    ];
+    let text = |p: *const core::ffi::c_char| unsafe { core::ffi::CStr::from_ptr(p) }.to_str();
+    for (code, want) in (0..).zip(status) {
+        assert_eq!(text(fusebox_status_str(code)), Ok(want), "status {code}");
+    }
+    for code in [18, 19, 255, 256, 1000, u32::MAX] {
+        assert_eq!(text(fusebox_status_str(code)), Ok("unknown status"));
+    }
+    let state = [
+        "closed",
+        "open",
+        "half_open",
+        "forced_open",
+        "disabled",
+        "metrics_only",
+    ];
+    for (code, want) in (0..).zip(state) {
+        assert_eq!(text(fusebox_state_str(code)), Ok(want), "state {code}");
+    }
+    for code in [6, 7, 255, 256, u32::MAX] {
+        assert_eq!(text(fusebox_state_str(code)), Ok("unknown state"));
+    }
+}
+
 #[test]
 fn snapshot_buffers_and_lengths_are_written_only_on_ok() {
     const PATTERN: u8 = 0xA5;

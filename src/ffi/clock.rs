@@ -57,6 +57,7 @@ use super::types::{
     fusebox_clock32_fn, fusebox_clock_fn, fusebox_status, FUSEBOX_BUSY, FUSEBOX_NO_CLOCK,
     FUSEBOX_OK,
 };
+#[cfg(feature = "std")]
 use crate::clock::extend_shared;
 #[cfg(all(feature = "std", target_has_atomic = "32"))]
 use crate::clock::AtomicTick32;
@@ -138,12 +139,13 @@ fn slot(active: *mut Slot) -> &'static Slot {
 }
 
 /// The slot that is not `active` (any slot when `active` is NULL).
+/// By index, not by a branch between the two: the setter's stores then
+/// share one base address (firmware flash: the branch became a select per
+/// store).
 fn other(active: *mut Slot) -> &'static Slot {
-    if core::ptr::eq(active, &SLOTS[0]) {
-        &SLOTS[1]
-    } else {
-        &SLOTS[0]
-    }
+    let [first, _] = &SLOTS;
+    let i = usize::from(core::ptr::eq(active, first));
+    SLOTS.get(i).unwrap_or(first)
 }
 
 /// A read in progress with one slot: what it found there.
@@ -245,15 +247,15 @@ mod imp {
     }
 
     /// Ends a read; `finish` (the 32-bit extension) runs in the same
-    /// critical section.
+    /// critical section, `cs` (no second one nested in it).
     #[inline]
-    pub(super) fn leave<T>(read: &Read, finish: impl FnOnce(&Slot) -> T) -> T {
-        critical_section::with(|_| {
+    pub(super) fn leave<T>(read: &Read, finish: impl FnOnce(&Slot, CriticalSection<'_>) -> T) -> T {
+        critical_section::with(|cs| {
             let n = read.slot.readers.load(Ordering::Relaxed);
             read.slot
                 .readers
                 .store(n.wrapping_sub(1), Ordering::Relaxed);
-            finish(read.slot)
+            finish(read.slot, cs)
         })
     }
 
@@ -274,13 +276,39 @@ mod imp {
     }
 }
 
-/// Reads the application's clock. The callback runs outside any critical
-/// section; only the announcement and the 32-bit extension bookkeeping run
-/// inside one (without `std`).
+/// Reads the application's clock, `FUSEBOX_NO_CLOCK` before one is set
+/// (firmware). The callback runs outside any critical section; only the
+/// announcement and the 32-bit extension bookkeeping run inside one. The
+/// check is one load here (a clock once set stays set); the reading comes
+/// back in registers from [`set_now_ms`] (a `Result` came back through
+/// memory, and every caller stored and loaded it: firmware flash).
+#[cfg(not(feature = "std"))]
+#[inline(always)]
+pub(super) fn now_ms() -> Result<u64, fusebox_status> {
+    if is_set() {
+        Ok(set_now_ms())
+    } else {
+        Err(FUSEBOX_NO_CLOCK)
+    }
+}
+
+/// The reading of the clock the application set (firmware), out of line;
+/// 0, which no caller uses, before one is set ([`now_ms`] and [`clock`]
+/// check first).
 #[cfg(not(feature = "std"))]
 #[inline(never)]
-pub(super) fn now_ms() -> Result<u64, fusebox_status> {
-    read_clock()
+fn set_now_ms() -> u64 {
+    read_clock().unwrap_or(0)
+}
+
+/// The reading of the clock set (firmware) or of the default one (hosts),
+/// for a [`CClock`], which [`clock`] handed out once a clock could be read.
+#[inline(always)]
+fn checked_now_ms() -> u64 {
+    #[cfg(not(feature = "std"))]
+    return set_now_ms();
+    #[cfg(feature = "std")]
+    return host_now_ms();
 }
 
 /// [`now_ms`] on hosts, where it cannot fail (the default clock stands
@@ -360,7 +388,7 @@ fn read_clock() -> Result<u64, fusebox_status> {
     // SAFETY: the application registered `f` with `userdata`, and the
     // announced read keeps it from being retired until `leave`.
     let now = unsafe { f(read.userdata) };
-    imp::leave(&read, |_| ());
+    imp::leave(&read, |_, _| ());
     Ok(now)
 }
 
@@ -375,7 +403,9 @@ fn now_other(read: &Read) -> u64 {
     // SAFETY: the application registered `f` with `userdata`, and the
     // announced read keeps it from being retired until `leave`.
     let raw = unsafe { f(read.userdata) };
-    imp::leave(read, |s| extend_shared(&s.tick32, raw))
+    imp::leave(read, |s, cs| {
+        crate::clock::extend_in(s.tick32.borrow(cs), raw)
+    })
 }
 
 /// Reads a `volatile uint64_t` that another thread may be writing, without
@@ -425,7 +455,9 @@ pub(super) fn precise_now_ms() -> Result<u64, fusebox_status> {
     }
 }
 
-#[cfg(not(feature = "std"))]
+/// Firmware: the one reading (a permit's start and end, with policies; a
+/// [`CClock`] reads [`set_now_ms`] itself).
+#[cfg(all(not(feature = "std"), feature = "policies"))]
 pub(super) fn precise_now_ms() -> Result<u64, fusebox_status> {
     now_ms()
 }
@@ -444,14 +476,18 @@ impl Clock for CClock {
     #[inline]
     fn now_ms(&self) -> u64 {
         // `clock` checked that a clock can be read, and once one can, it
-        // always can: the 0 is never returned.
-        now_ms().unwrap_or(0)
+        // always can: no second check.
+        checked_now_ms()
     }
 
     #[inline]
     fn precise_now_ms(&self) -> u64 {
-        // As `now_ms`: the 0 is never returned.
-        precise_now_ms().unwrap_or(0)
+        // As `now_ms` (firmware: the same reading); on hosts the 0 is never
+        // returned.
+        #[cfg(not(feature = "std"))]
+        return set_now_ms();
+        #[cfg(feature = "std")]
+        return precise_now_ms().unwrap_or(0);
     }
 
     /// Firmware: a variable clock's reading (`fusebox_set_clock_var32` /

@@ -34,10 +34,12 @@ mod metrics;
 mod policy;
 mod registry;
 mod snapshot;
+mod strings;
 mod types;
 
 use clock::{clock, now_ms, with_time};
 use convert::{call_result, config_or_default, to_status, write_c_stats};
+use strings::{text_len, Texts};
 
 pub use clock::{
     fusebox_now_ms, fusebox_set_clock, fusebox_set_clock32, fusebox_set_clock_var32,
@@ -397,46 +399,59 @@ unsafe fn stats_get_in(
 /// ("unknown status" for codes fusebox does not define).
 #[no_mangle]
 pub extern "C" fn fusebox_status_str(status: fusebox_status) -> *const c_char {
-    let s: &'static core::ffi::CStr = match status {
-        FUSEBOX_OK => c"ok",
-        FUSEBOX_CIRCUIT_OPEN => c"circuit open",
-        FUSEBOX_NULL_PARAMETER => c"null parameter",
-        FUSEBOX_INVALID_CONFIG => c"invalid config",
-        FUSEBOX_INVALID_NAME => c"invalid name",
-        FUSEBOX_NAME_TAKEN => c"name taken",
-        FUSEBOX_REGISTRY_FULL => c"registry full",
-        FUSEBOX_NOT_FOUND => c"not found",
-        FUSEBOX_NO_CLOCK => c"no clock set",
-        FUSEBOX_BUSY => c"registry busy",
-        FUSEBOX_BUFFER_TOO_SMALL => c"buffer too small",
-        FUSEBOX_BAD_SNAPSHOT => c"bad snapshot",
-        FUSEBOX_SNAPSHOT_VERSION_MISMATCH => c"unsupported snapshot version",
-        FUSEBOX_CONFIG_MISMATCH => c"config mismatch",
-        FUSEBOX_UNSUPPORTED => c"unsupported",
-        FUSEBOX_STALE_PERMIT => c"stale permit",
-        FUSEBOX_INVALID_MEMORY => c"invalid registry memory",
-        FUSEBOX_LAYOUT_MISMATCH => c"registry layout mismatch",
-        _ => c"unknown status",
-    };
-    s.as_ptr()
+    STATUS_TEXTS.get(status)
 }
+
+/// The texts of `fusebox_status_str`, in code order.
+static STATUS_TEXTS: Texts<18, { text_len(&STATUSES, UNKNOWN_STATUS) }> =
+    Texts::new(&STATUSES, UNKNOWN_STATUS);
+
+const STATUSES: [(fusebox_status, &core::ffi::CStr); 18] = [
+    (FUSEBOX_OK, c"ok"),
+    (FUSEBOX_CIRCUIT_OPEN, c"circuit open"),
+    (FUSEBOX_NULL_PARAMETER, c"null parameter"),
+    (FUSEBOX_INVALID_CONFIG, c"invalid config"),
+    (FUSEBOX_INVALID_NAME, c"invalid name"),
+    (FUSEBOX_NAME_TAKEN, c"name taken"),
+    (FUSEBOX_REGISTRY_FULL, c"registry full"),
+    (FUSEBOX_NOT_FOUND, c"not found"),
+    (FUSEBOX_NO_CLOCK, c"no clock set"),
+    (FUSEBOX_BUSY, c"registry busy"),
+    (FUSEBOX_BUFFER_TOO_SMALL, c"buffer too small"),
+    (FUSEBOX_BAD_SNAPSHOT, c"bad snapshot"),
+    (
+        FUSEBOX_SNAPSHOT_VERSION_MISMATCH,
+        c"unsupported snapshot version",
+    ),
+    (FUSEBOX_CONFIG_MISMATCH, c"config mismatch"),
+    (FUSEBOX_UNSUPPORTED, c"unsupported"),
+    (FUSEBOX_STALE_PERMIT, c"stale permit"),
+    (FUSEBOX_INVALID_MEMORY, c"invalid registry memory"),
+    (FUSEBOX_LAYOUT_MISMATCH, c"registry layout mismatch"),
+];
+const UNKNOWN_STATUS: &core::ffi::CStr = c"unknown status";
 
 /// A static, NUL-terminated name of `state` ("closed", "open",
 /// "half_open", "forced_open", "disabled", "metrics_only"); "unknown
 /// state" for other codes. Never NULL.
 #[no_mangle]
 pub extern "C" fn fusebox_state_str(state: fusebox_state) -> *const c_char {
-    let s: &'static core::ffi::CStr = match state {
-        FUSEBOX_STATE_CLOSED => c"closed",
-        FUSEBOX_STATE_OPEN => c"open",
-        FUSEBOX_STATE_HALF_OPEN => c"half_open",
-        FUSEBOX_STATE_FORCED_OPEN => c"forced_open",
-        FUSEBOX_STATE_DISABLED => c"disabled",
-        FUSEBOX_STATE_METRICS_ONLY => c"metrics_only",
-        _ => c"unknown state",
-    };
-    s.as_ptr()
+    STATE_TEXTS.get(state)
 }
+
+/// The texts of `fusebox_state_str`, in code order.
+static STATE_TEXTS: Texts<6, { text_len(&STATES, UNKNOWN_STATE) }> =
+    Texts::new(&STATES, UNKNOWN_STATE);
+
+const STATES: [(fusebox_state, &core::ffi::CStr); 6] = [
+    (FUSEBOX_STATE_CLOSED, c"closed"),
+    (FUSEBOX_STATE_OPEN, c"open"),
+    (FUSEBOX_STATE_HALF_OPEN, c"half_open"),
+    (FUSEBOX_STATE_FORCED_OPEN, c"forced_open"),
+    (FUSEBOX_STATE_DISABLED, c"disabled"),
+    (FUSEBOX_STATE_METRICS_ONLY, c"metrics_only"),
+];
+const UNKNOWN_STATE: &core::ffi::CStr = c"unknown state";
 
 /// The version of the library linked, `MAJOR << 16 | MINOR << 8 | PATCH`:
 /// compare it with the header's `FUSEBOX_VERSION` to catch a program built

@@ -402,7 +402,7 @@ impl<S: Storage> RegistryInner<S> {
             id
         })?;
         // The name last: a lookup that finds it finds a live breaker.
-        w.set(i, name, id);
+        w.set(i, Some(name), id);
         Ok(id)
     }
 
@@ -457,7 +457,7 @@ impl<S: Storage> RegistryInner<S> {
             s.vacate();
             Ok(())
         })??;
-        w.set(id.index(), &NameWords::EMPTY, id);
+        w.set(id.index(), None, id);
         Ok(())
     }
 

@@ -338,9 +338,12 @@ impl Writer<'_> {
         (!name.is_empty()).then_some(name)
     }
 
-    /// Sets slot `i`'s entry: `name` for occupant `id`, or
-    /// [`NameWords::EMPTY`] for a free slot.
-    pub(crate) fn set(&self, i: usize, name: &NameWords, id: Id) {
+    /// Sets slot `i`'s entry: `Some(name)` for occupant `id`, or `None`
+    /// (no name) for a free slot. Out of line: create, remove and the
+    /// restores share one copy (and a free slot's zero words need no copy
+    /// of [`NameWords::EMPTY`] in flash).
+    #[inline(never)]
+    pub(crate) fn set(&self, i: usize, name: Option<&NameWords>, id: Id) {
         let Some(e) = self.table.entries.get(i) else {
             return;
         };
@@ -351,8 +354,10 @@ impl Writer<'_> {
         let raw = id.to_raw();
         e.id[0].store(raw as u32, Relaxed);
         e.id[1].store((raw >> 32) as u32, Relaxed);
-        for (w, v) in e.name.iter().zip(name.0) {
-            w.store(v, Relaxed);
+        // Word by word from the name, by reference (iterating the array
+        // by value copied it to the stack first: firmware flash).
+        for (k, w) in e.name.iter().enumerate() {
+            w.store(name.and_then(|n| n.0.get(k)).copied().unwrap_or(0), Relaxed);
         }
         // Even again, after the words (Release orders them before).
         e.seq.store(seq.wrapping_add(2), Release);
@@ -440,7 +445,7 @@ mod tests {
         let id = Id::new(1, 7);
         t.begin()
             .unwrap()
-            .set(1, &NameWords::new(b"x").unwrap(), id);
+            .set(1, Some(&NameWords::new(b"x").unwrap()), id);
         assert_eq!(t.find(&NameWords::new(b"x").unwrap()), Some((1, id)));
         // A writer stopped half-way (as an interrupt handler would see it).
         t.entries[1].seq.fetch_add(1, Relaxed);
@@ -473,7 +478,7 @@ mod tests {
             s.spawn(move || {
                 for k in 0..rounds {
                     let (n, id) = if k % 2 == 0 { a } else { b };
-                    (&T as &NameTable).begin().unwrap().set(0, &n, id);
+                    (&T as &NameTable).begin().unwrap().set(0, Some(&n), id);
                 }
             });
             s.spawn(move || {

@@ -2,7 +2,7 @@
 //! structural lock), the repair after a process died holding that lock,
 //! and what a registry shared by processes accepts.
 
-use super::names::{NameWords, Writer};
+use super::names::Writer;
 use super::{RegistryInner, Storage};
 use crate::slot::SlotAccess;
 use crate::{Config, Error};
@@ -55,7 +55,7 @@ impl<S: Storage> RegistryInner<S> {
         for (i, slot) in self.slots().iter().enumerate() {
             let named = w.repaired(i);
             let _ = slot.with(|s| match named {
-                Some(id) if s.holds(id).is_err() => w.set(i, &NameWords::EMPTY, id),
+                Some(id) if s.holds(id).is_err() => w.set(i, None, id),
                 Some(_) => {}
                 None => s.vacate(),
             });
