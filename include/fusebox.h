@@ -996,8 +996,11 @@ fusebox_status fusebox_set_clock(fusebox_clock_fn now_ms, void *userdata);
 
 /**
  * Sets a wrapping 32-bit millisecond tick (e.g. `HAL_GetTick`) as the
- * clock. fusebox extends it to 64 bits, across wraps, as long as it is read
- * at least once every 2^31 ms (24.8 days). The first reading is taken as is.
+ * clock. fusebox extends it to 64 bits across its wrap every 49.7 days
+ * (the first reading is taken as is), exactly as long as some fusebox call
+ * reads it at least once every 49.5 days (2^32 - 2^24 ms); see
+ * `fusebox_set_clock_var32` for what a longer gap does (it never wedges a
+ * breaker).
  *
  * Retires the old clock and returns as `fusebox_set_clock` does:
  * `FUSEBOX_NULL_PARAMETER` when `now_ms` is NULL, `FUSEBOX_BUSY` when it
@@ -1016,11 +1019,19 @@ fusebox_status fusebox_set_clock32(fusebox_clock32_fn now_ms, void *userdata);
  * Requirements on the variable:
  * - **monotonic**: it only moves forward (its wrap from 0xFFFFFFFF to 0
  *   included);
- * - **read at least once every 24.8 days** (2^31 ms, less 65 s) by some
- *   fusebox call: a reading is placed against the last one seen, and one
- *   more than 2^31 ms ahead of it cannot be told from one behind it (it
- *   would be taken for a reading from the past and time would stand
- *   still until the count caught up);
+ * - for exact time, **read at least once every 49.5 days** (2^32 - 2^24
+ *   ms; less 65 s with `std`) by some fusebox call. A reading is placed
+ *   against the last one seen: behind it by at most 2^24 ms (4.66 hours;
+ *   a reader delayed between the load and the extension) it is answered
+ *   in the past and not stored, otherwise it is ahead. A closed breaker's
+ *   operations read no clock (`fusebox_now_ms` does, and anything that
+ *   opens, probes or rejects). After a longer gap time is never wedged:
+ *   it lags by whole wraps of 49.7 days (an open breaker may wait its
+ *   reset timeout again), or, when the gap ends less than 4.66 hours
+ *   short of a whole number of wraps, steps back by at most 4.66 hours
+ *   once (a breaker's timeout is late by at most that much). An
+ *   application that needs exact time across longer gaps calls
+ *   `fusebox_now_ms` from a periodic task, or sets a 64-bit clock;
  * - aligned, and written with one 32-bit store (a C assignment to a
  *   `uint32_t` on a 32-bit core or wider).
  *

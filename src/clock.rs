@@ -125,6 +125,19 @@ impl Clock for ManualClock {
     }
 }
 
+/// How far behind the last reading a 32-bit tick's reading may be and still
+/// be taken as behind it (2^24 ms, 4.66 hours): a reader delayed between
+/// reading the tick and extending it, or a tick stepped back a little. A
+/// reading further from the last one is taken as ahead of it, up to
+/// 2^32 - 2^24 ms (49.5 days), so that a tick no fusebox call read for
+/// weeks (a closed breaker's operations read no clock) moves time forward
+/// instead of being taken for a reading from the past (time would step
+/// back by weeks, and every breaker stamped since would wait that long).
+pub const TICK32_BEHIND_MS: u32 = 1 << 24;
+
+/// A reading ahead of the last one by less than this is taken as ahead.
+const TICK32_AHEAD_LIMIT: u32 = TICK32_BEHIND_MS.wrapping_neg();
+
 /// The pure state of a 32-bit tick extender (see [`Tick32`]).
 ///
 /// It keeps the last reading and the wraps counted so far, so an extended
@@ -149,26 +162,31 @@ impl Tick32State {
 
     /// Extends one raw 32-bit reading to 64 bits. O(1), never panics.
     ///
-    /// Serial-number arithmetic: a reading ahead of the last one by less than
-    /// 2^31 ms moves time forward (across a wrap, too); a reading behind it
-    /// (e.g. taken earlier by a racing thread) is answered with a value as
-    /// far in the past and does not move the stored time. Time stays right as
-    /// long as readings come at least once every 2^31 ms (24.8 days), for
+    /// A reading behind the last one by at most [`TICK32_BEHIND_MS`]
+    /// (4.66 hours; e.g. taken earlier by a racing thread) is answered with
+    /// a value as far in the past and does not move the stored time; any
+    /// other reading is ahead of the last one (by less than 2^32 - 2^24 ms,
+    /// 49.5 days) and moves time forward, across a wrap too. Time stays
+    /// exact as long as readings come at least once every 49.5 days, for
     /// 2^32 wraps (584 million years of a millisecond tick; after that the
-    /// count of wraps stays at its maximum).
+    /// count of wraps stays at its maximum). After a longer gap it is never
+    /// wedged: it lags by whole wraps (2^32 ms, 49.7 days), or, when the
+    /// gap ends less than 4.66 hours short of a whole number of wraps, the
+    /// reading is taken as behind: time steps back by at most 4.66 hours,
+    /// once, and goes on from there.
     #[inline]
     pub fn extend(&mut self, raw: u32) -> u64 {
         let last = self.last_raw;
         // The common case first, in few instructions: ahead of the last
-        // reading by less than 2^31 ms without a wrap (a first reading
-        // below 2^31 too, `last` 0). The general rule below gives the same
+        // reading without a wrap (a first reading too, `last` 0, unless
+        // it is in the top 2^24 ms). The general rule below gives the same
         // answer.
-        if raw >= last && raw - last < 0x8000_0000 {
+        if raw >= last && raw - last < TICK32_AHEAD_LIMIT {
             self.last_raw = raw;
             self.started = true;
             return u64::from(self.wraps) << 32 | u64::from(raw);
         }
-        if self.started && raw.wrapping_sub(last) >= 0x8000_0000 {
+        if self.started && raw.wrapping_sub(last) >= TICK32_AHEAD_LIMIT {
             // `raw` is behind: report it in the past without storing it.
             let stored = u64::from(self.wraps) << 32 | u64::from(last);
             return stored.saturating_sub(u64::from(last.wrapping_sub(raw)));
@@ -244,10 +262,14 @@ pub(crate) fn extend_in(cell: &Cell<Tick32State>, raw: u32) -> u64 {
 ///
 /// The word holds the wraps counted so far (bits 31..17), whether a reading
 /// was taken (bit 16) and the top 16 bits of the last reading (bits 15..0,
-/// units of 65.536 s). A reading ahead of that by less than 2^31 - 2^16 ms
-/// (24.8 days) moves time forward, across a wrap too; a reading behind it
-/// is answered in the past and stored nowhere, as [`Tick32State::extend`]
-/// does. The word is loaded *before* the tick is read, and updated with
+/// units of 65.536 s). A reading whose top 16 bits are behind those by
+/// at most 256 units ([`TICK32_BEHIND_MS`], 4.66 hours, in the word's
+/// units) is answered in the past and stored nowhere, as
+/// [`Tick32State::extend`] does; any other moves time forward, across a
+/// wrap too (it is ahead by less than 2^32 - 2^24 ms, 49.5 days).
+/// With a monotonic tick no reading is ever behind the word it was
+/// extended against (below), so only a gap longer than that, or a tick
+/// stepped back, meets the rule's other side. The word is loaded *before* the tick is read, and updated with
 /// one compare-and-swap that may fail: it fails only when another reader
 /// stored a later reading since the load (a tick read after the load is
 /// never behind the word, as long as the tick is monotonic), and the value
@@ -302,7 +324,7 @@ impl AtomicTick32 {
         }
         let wraps = word >> 17;
         let last = word & 0xFFFF;
-        if top.wrapping_sub(last) & 0xFFFF < 0x8000 {
+        if top.wrapping_sub(last) & 0xFFFF < TICK32_AHEAD_LIMIT >> 16 {
             // Ahead (or in the same 65.536 s): across a wrap if `top` is
             // numerically below the last reading's.
             let wraps = if top < last {
@@ -344,8 +366,8 @@ mod tests {
         let mut expect = 0u64;
         st.extend(raw);
         for _ in 0..20 {
-            // Steps just under half the range: still forward.
-            let step = 0x7FFF_FFFFu32;
+            // The longest step taken as forward: 2^32 - 2^24 - 1 ms.
+            let step = TICK32_AHEAD_LIMIT - 1;
             raw = raw.wrapping_add(step);
             expect += u64::from(step);
             assert_eq!(st.extend(raw), expect);
@@ -377,14 +399,14 @@ mod tests {
             seed ^= seed >> 7;
             seed ^= seed << 17;
             let step = match seed % 4 {
-                0 => (seed >> 8) as u32 & 0x7FFF_FFFF,
+                0 => (seed >> 8) as u32 % TICK32_AHEAD_LIMIT,
                 1 => (seed >> 8) as u32 & 0xFF,
                 2 => (seed >> 8) as u32 & 0x00FF_FFFF,
                 _ => 0,
             };
             if seed & 0x100_0000_0000 != 0 && step != 0 {
                 // A reading behind the stored one.
-                let back = step.clamp(1, 0x7FFF_FFFF);
+                let back = step.clamp(1, TICK32_BEHIND_MS);
                 let expect = time.saturating_sub(u64::from(back));
                 assert_eq!(st.extend(raw.wrapping_sub(back)), expect);
             } else {
@@ -394,6 +416,30 @@ mod tests {
             }
         }
         assert!(time > u64::from(u32::MAX));
+    }
+
+    /// A tick no call read for 30 days (a closed breaker's operations read
+    /// no clock) moves time forward by 30 days. Under the rule of 2^31 ms
+    /// it was taken for a reading 19.7 days in the past.
+    #[test]
+    fn tick32_long_gap_moves_time_forward() {
+        const DAY: u32 = 86_400_000;
+        let mut st = Tick32State::new();
+        assert_eq!(st.extend(1_000), 1_000);
+        assert_eq!(st.extend(1_000 + 30 * DAY), u64::from(1_000 + 30 * DAY));
+        // 49.5 days and one more reading: still forward, across the wrap.
+        let before = u64::from(1_000 + 30 * DAY);
+        let raw = (1_000 + 30 * DAY).wrapping_add(TICK32_AHEAD_LIMIT - 1);
+        assert_eq!(st.extend(raw), before + u64::from(TICK32_AHEAD_LIMIT - 1));
+        // Behind by 2^24 ms: in the past, by that much at most.
+        let stored = before + u64::from(TICK32_AHEAD_LIMIT - 1);
+        let back = raw.wrapping_sub(TICK32_BEHIND_MS);
+        assert_eq!(st.extend(back), stored - u64::from(TICK32_BEHIND_MS));
+        // One ms further back is 2^32 - 2^24 - 1 ms ahead.
+        assert_eq!(
+            st.extend(back.wrapping_sub(1)),
+            stored + u64::from(TICK32_AHEAD_LIMIT - 1)
+        );
     }
 
     #[test]
@@ -425,8 +471,9 @@ mod tests {
         let mut expect = u64::from(raw);
         assert_eq!(t.extend(|| raw), expect);
         for _ in 0..40 {
-            // The longest step allowed: 2^31 - 2^16 ms.
-            let step = 0x7FFF_0000u32;
+            // The longest step taken as forward: 2^32 - 2^24 - 2^16 ms
+            // (whole units of 65.536 s).
+            let step = TICK32_AHEAD_LIMIT - 0x1_0000;
             raw = raw.wrapping_add(step);
             expect += u64::from(step);
             assert_eq!(t.extend(|| raw), expect);
@@ -453,6 +500,23 @@ mod tests {
             }
             assert_eq!(t.extend(|| raw), st.extend(raw));
         }
+    }
+
+    #[cfg(target_has_atomic = "32")]
+    #[test]
+    fn atomic_tick32_long_gap_moves_time_forward() {
+        const DAY: u32 = 86_400_000;
+        let t = AtomicTick32::new();
+        assert_eq!(t.extend(|| 1_000), 1_000);
+        assert_eq!(t.extend(|| 1_000 + 30 * DAY), u64::from(1_000 + 30 * DAY));
+        assert_eq!(t.extend(|| 1_000 + 31 * DAY), u64::from(1_000 + 31 * DAY));
+        // 2^24 ms behind (256 units of 65.536 s): in the past, not stored.
+        let raw = 1_000 + 31 * DAY;
+        let back = raw - TICK32_BEHIND_MS;
+        assert_eq!(t.extend(|| back), u64::from(back));
+        // 2^24 + 2^16 ms behind: ahead, across a wrap.
+        let ahead = back - 0x1_0000;
+        assert_eq!(t.extend(|| ahead), (1u64 << 32) + u64::from(ahead));
     }
 
     #[cfg(target_has_atomic = "32")]

@@ -157,7 +157,7 @@ pub mod snapshot;
 pub use breaker::{Breaker, Permit, Reason, State, Stats, Transition};
 #[cfg(feature = "std")]
 pub use clock::StdClock;
-pub use clock::{Clock, ManualClock, Tick32, Tick32State};
+pub use clock::{Clock, ManualClock, Tick32, Tick32State, TICK32_BEHIND_MS};
 pub use config::Config;
 pub use error::{CallError, Error};
 #[cfg(feature = "policies")]

@@ -72,16 +72,48 @@ static void test_var32_wraps_and_times_out(void) {
     CHECK(now() == 0x100000000ull + 20);
     tick32 = 70;
     CHECK(now() == 0x100000000ull + 70);
-    /* Reads at least every 24.8 days keep it exact across many wraps. */
+    /* Reads at least every 49.5 days (2^32 - 2^24 ms) keep it exact
+     * across many wraps. */
     {
         uint64_t expect = now();
         int i;
         for (i = 0; i < 6; i++) {
-            tick32 += 0x7FFF0000u;
-            expect += 0x7FFF0000u;
+            tick32 += 0xFEFF0000u;
+            expect += 0xFEFF0000u;
             CHECK(now() == expect);
         }
     }
+    CHECK_STATUS(fusebox_destroy(id), FUSEBOX_OK);
+}
+
+/* A closed breaker's operations read no clock: 30 days of healthy
+ * traffic, and the failure that trips it reads a tick 30 days (more than
+ * 2^31 ms) past the last reading. Time moves forward by those 30 days, and
+ * the breaker times out after its one second, not weeks later. */
+static void test_var32_trip_after_30_closed_days(void) {
+    fusebox_config c;
+    fusebox_id id;
+    const uint32_t hour = 3600000u;
+    int i;
+    tick32 = 1000;
+    CHECK_STATUS(fusebox_set_clock_var32(&tick32), FUSEBOX_OK);
+    CHECK(now() == 1000);
+    fusebox_config_init(&c);
+    c.failure_threshold = 1;
+    c.reset_timeout_ms = 1000;
+    CHECK_STATUS(fusebox_create("gap", &c, &id), FUSEBOX_OK);
+    for (i = 0; i < 30 * 24; i++) {
+        tick32 = tick32 + hour;
+        CHECK_STATUS(fusebox_try_acquire(id), FUSEBOX_OK);
+        CHECK_STATUS(fusebox_record_success(id), FUSEBOX_OK);
+    }
+    CHECK_STATUS(fusebox_record_failure(id), FUSEBOX_OK);
+    CHECK(now() == 1000ull + 30ull * 24 * hour);
+    tick32 = tick32 + 999;
+    CHECK_STATUS(fusebox_try_acquire(id), FUSEBOX_CIRCUIT_OPEN);
+    tick32 = tick32 + 1;
+    CHECK_STATUS(fusebox_try_acquire(id), FUSEBOX_OK);
+    CHECK(state_of(id) == FUSEBOX_STATE_HALF_OPEN);
     CHECK_STATUS(fusebox_destroy(id), FUSEBOX_OK);
 }
 
@@ -199,6 +231,7 @@ static void test_systick_advances_the_clock(void) {
 int main(void) {
     printf("fusebox variable-clock tests\n");
     test_var32_wraps_and_times_out();
+    test_var32_trip_after_30_closed_days();
     test_var64_and_null_and_replacing();
 #ifndef FUSEBOX_TEST_FIRMWARE
     test_threads_read_while_the_variable_moves();
