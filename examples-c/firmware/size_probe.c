@@ -1,9 +1,11 @@
 /*
- * size_probe.c: links every function of fusebox's C API into a firmware
- * image, so that the size report measures the whole API after
- * --gc-sections. With -DPROBE_SNAPSHOT the snapshot functions are kept too;
- * with -DPROBE_POLICIES (against the library built with policies) the
- * policy functions.
+ * size_probe.c: links the global registry's C API into a firmware image,
+ * so that the size report measures it after --gc-sections: every
+ * function but the placed registries' (fusebox_registry_*), the walk
+ * (fusebox_name, fusebox_next), fusebox_metrics_write and
+ * fusebox_snapshot_max. With -DPROBE_SNAPSHOT the snapshot functions are
+ * kept too; with -DPROBE_POLICIES (against the library built with
+ * policies) the policy functions.
  * Built, never run.
  */
 #include "fusebox.h"

@@ -2,7 +2,7 @@
 """Flash and RAM that fusebox takes in a linked firmware image.
 
 Flash: reads GNU ld map files (what the linker kept after --gc-sections) of
-two probe images that link the whole C API, without and with the snapshot
+two probe images that link the C API of size_probe.c, without and with the snapshot
 functions, and sums the input sections that came from libfusebox.a:
 fusebox's own object, and apart from it the compiler_builtins routines
 (memcpy, memset, memcmp) it pulled in, which are the C library's functions,
@@ -12,7 +12,7 @@ RAM: the registry's size from the firmware ELF's symbol table; one slot
 exactly, as the difference with an ELF built with one slot more.
 
 With --policies-map/--policies-elf it also reports, without a budget, the
-flash of the whole C API and the registry RAM of a build with policies;
+flash of that C API and the registry RAM of a build with policies;
 with --policies-elf-plus-one (that build with one slot more), the size of
 one slot with policies, which grows with the rate-window limits
 (FUSEBOX_MAX_WINDOW_CALLS, FUSEBOX_MAX_BUCKETS).
@@ -88,7 +88,7 @@ def main():
     ap.add_argument("--capacity", type=int, default=16)
     ap.add_argument("--budget-flash", type=int, default=4096)
     ap.add_argument("--budget-breaker", type=int, default=64)
-    ap.add_argument("--policies-map", help="probe linking the whole C API, built with policies")
+    ap.add_argument("--policies-map", help="probe linking the C API of size_probe.c, built with policies")
     ap.add_argument("--policies-elf", help="the firmware built with policies")
     ap.add_argument("--policies-elf-plus-one", help="the same with one registry slot more")
     args = ap.parse_args()
@@ -96,7 +96,7 @@ def main():
     flash = lambda d: d[".text"] + d[".rodata"] + d[".data"]
     core, core_builtins = flash_of(args.core_map)
     full, full_builtins = flash_of(args.all_map)
-    print("fusebox flash, whole C API linked, after --gc-sections (bytes):")
+    print("fusebox flash, C API of size_probe.c linked, after --gc-sections (bytes):")
     print(f"  {'':34}{'.text':>7}{'.rodata':>9}{'.data':>7}{'total':>8}")
     for label, d in (("core C API", core), ("core + snapshot functions", full),
                      ("compiler_builtins (core)", core_builtins),
@@ -116,7 +116,7 @@ def main():
     if args.policies_map and args.policies_elf:
         pol, _ = flash_of(args.policies_map)
         pol_registry = registry_bytes(args.nm, args.policies_elf)
-        print(f"with policies (reported, no budget): whole C API flash {flash(pol)} bytes;"
+        print(f"with policies (reported, no budget): size_probe C API flash {flash(pol)} bytes;"
               f" registry at capacity {args.capacity}: {pol_registry} bytes"
               f" (slots and the 32-entry event queue)")
         if args.policies_elf_plus_one:
