@@ -184,6 +184,80 @@ mod interrupted {
         assert_eq!(r.state(id, 355), Ok(State::Open));
         assert_eq!(r.state(id, 360), Ok(State::HalfOpen));
     }
+
+    /// The clock of an operation on an open breaker that reaches its slot.
+    /// Its reading outside the slot (the fast path's) is `past`, outside
+    /// the window, so the operation goes on to the slot; there, with the
+    /// slot lent to the operation, it reads the clock again (a clock read
+    /// by loads is read in the same pass), and this reading first runs
+    /// `interrupt`, as a handler that preempted the operation at that
+    /// point would, then answers `within`.
+    struct HoldsTheSlot<'a, F> {
+        registry: &'a Registry<1>,
+        id: fusebox::Id,
+        past: u64,
+        within: u64,
+        interrupt: F,
+        interrupts: AtomicU64,
+    }
+
+    impl<F: Fn()> Clock for HoldsTheSlot<'_, F> {
+        fn now_ms(&self) -> u64 {
+            panic!("the operation reads this clock by loads only")
+        }
+        fn load_now_ms(&self) -> Option<u64> {
+            // `stats` takes the slot and changes nothing: `Busy` only while
+            // the slot is lent, here to the operation reading this clock.
+            if self.registry.stats(self.id) != Err(Error::Busy) {
+                return Some(self.past);
+            }
+            self.interrupts.fetch_add(1, Ordering::Relaxed);
+            (self.interrupt)();
+            Some(self.within)
+        }
+    }
+
+    /// An open breaker whose window is published rejects without its
+    /// slot: an interrupt that preempts an operation holding the slot (lent
+    /// out of the critical section) gets `CircuitOpen` from
+    /// `try_acquire_with` with a variable clock in the window, counted,
+    /// where every call that needs the slot gets `Busy`.
+    /// (`fusebox_try_acquire` is this `try_acquire_with`, with the C
+    /// clock's variable. No C API function runs application code while a
+    /// slot is lent, so the preemption comes from a Rust clock read there.)
+    #[test]
+    fn an_open_breaker_rejects_while_its_slot_is_lent() {
+        let r: Registry<1> = Registry::new();
+        let id = r.create(b"a", open_config()).unwrap();
+        // The failure opens the breaker at 10 and, as every operation on
+        // the slot does when it ends, publishes the window: 10..1_000_010.
+        r.record_failure(id, 10).unwrap();
+        let var = Var(AtomicU64::new(20));
+        let clock = HoldsTheSlot {
+            registry: &r,
+            id,
+            past: 10 + 1_000_000,
+            within: 20,
+            interrupt: || {
+                // The slot is lent: what needs it is refused.
+                assert_eq!(r.allow_call(id, 20), Err(Error::Busy));
+                assert_eq!(r.record_failure(id, 20), Err(Error::Busy));
+                assert_eq!(r.try_acquire(id, 20), Err(Error::Busy));
+                assert_eq!(r.stats(id), Err(Error::Busy));
+                // The fast rejection does not need it.
+                assert_eq!(r.try_acquire_with(id, &var), Err(Error::CircuitOpen));
+                assert_eq!(r.try_acquire_with(id, &var), Err(Error::CircuitOpen));
+            },
+            interrupts: AtomicU64::new(0),
+        };
+        assert_eq!(r.try_acquire_with(id, &clock), Err(Error::CircuitOpen));
+        assert_eq!(clock.interrupts.load(Ordering::Relaxed), 1);
+        // The operation's rejection and the interrupt's two; the refused
+        // failure changed nothing.
+        assert_eq!(r.stats(id).unwrap().rejected_count, 3);
+        assert_eq!(r.state(id, 20), Ok(State::Open));
+        assert_eq!(r.state(id, 10 + 1_000_000), Ok(State::HalfOpen));
+    }
 }
 
 /// Threads reject on one open breaker while another folds the pending
