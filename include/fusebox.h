@@ -16,29 +16,47 @@
  *   interrupts around bookkeeping only, never around a callback. With
  *   policies, an operation's bookkeeping runs with interrupts enabled and
  *   its breaker lent: a handler that preempts it and reaches the same
- *   breaker gets FUSEBOX_BUSY.
+ *   breaker gets FUSEBOX_BUSY, but for the fast rejection (below);
+ *   fusebox_metrics_write leaves that breaker out instead.
  * - Signal handlers (hosts): not async-signal-safe. A handler that
- *   interrupts a fusebox call and calls fusebox on the same breaker
- *   deadlocks. Only fusebox_config_init, fusebox_status_str,
- *   fusebox_state_str, fusebox_capacity, fusebox_max_window_calls,
- *   fusebox_max_buckets, fusebox_snapshot_max and fusebox_snapshot_all_max are
- *   always safe there.
+ *   interrupts a fusebox call and calls fusebox on the same breaker may
+ *   deadlock. Safe there: the pure functions (fusebox_config_init,
+ *   fusebox_status_str, fusebox_state_str, fusebox_version,
+ *   fusebox_capacity, fusebox_max_window_calls, fusebox_max_buckets,
+ *   fusebox_snapshot_max, fusebox_snapshot_all_max, fusebox_registry_size,
+ *   fusebox_registry_align) and fusebox_lookup, fusebox_name and
+ *   fusebox_next, which take no lock.
  * - Inside an op (fusebox_call): any function, on any breaker.
- * - Inside a clock: no function that reads the clock or changes a state
- *   (recursion, or a deadlock with a listener waiting in fusebox_set_clock),
+ * - Inside a clock: no function that may read the clock or change a state
+ *   (recursion, or a deadlock with a listener waiting in a clock setter),
  *   fusebox_metrics_write and fusebox_stats_get of a breaker with a time
- *   window included; fusebox_set_clock / _clock32 there return FUSEBOX_BUSY.
+ *   window included, nor fusebox_set_listener (with std it waits for a
+ *   listener call in progress); the four clock setters there return
+ *   FUSEBOX_BUSY.
  * - Inside a listener: any function; its events are delivered after the
  *   listener returns. fusebox_set_listener there returns FUSEBOX_BUSY.
  * FUSEBOX_BUSY comes only from the setters (called from inside the
- * callback they replace; on firmware, while a call of it is in progress),
- * from create/destroy/restore/restore_all/snapshot_all, which run one
- * at a time, called while another is in progress on firmware (a handler
- * or task that preempted it) or on the same thread (a signal handler),
- * and, on firmware with policies, from a function on one breaker called
- * while another context's function on it is in progress (preempted).
+ * callback they replace; without std, while a call of it is in progress
+ * in any context), from create/destroy/restore/restore_all/snapshot_all,
+ * which run one at a time, called while another is in progress without
+ * std (a handler or task that preempted it, another core) or on the same
+ * thread (a signal handler), and, on firmware with policies, from a
+ * function on one breaker called while another context's function on it
+ * is in progress (preempted, or on another core). The fast rejection
+ * (policies, without std, a core with 32-bit compare-and-swap: Cortex-M3
+ * and up): fusebox_try_acquire on the global registry with a variable
+ * clock (fusebox_set_clock_var32 / _var64) answers FUSEBOX_CIRCUIT_OPEN
+ * without the breaker's slot, even while it is lent, when the reading is
+ * inside the open window the breaker published. It takes the slot, and
+ * may answer FUSEBOX_BUSY, when the window is not published yet (a
+ * created or restored breaker's first operation publishes it) or is being
+ * written, the reading is outside it, or 65 535 fast rejections wait to
+ * be counted into the breaker; a callback clock, fusebox_call,
+ * fusebox_call_classified, fusebox_allow_call, the permits and a placed
+ * registry's functions (fusebox_registry_*) always take it.
  * BUSY means nothing was done: not admitted, not recorded; retry later.
- * fusebox_lookup, fusebox_name and fusebox_next take no lock.
+ * fusebox_lookup, fusebox_name, fusebox_next and fusebox_events_dropped
+ * never answer it.
  *
  * Firmware built with the port-c feature supplies the port functions
  * declared below.
@@ -56,6 +74,18 @@
  * Firmware port (builds with the port-c / panic-handler features).
  * The firmware supplies these; see docs/firmware.md and
  * examples-c/firmware/port_cortex_m.c for a Cortex-M (PRIMASK) version.
+ *
+ * Sections nest: fusebox may be called with interrupts already masked
+ * (inside the application's own critical section, or from a handler
+ * entered masked, as a RISC-V trap is), and the Rust critical-section
+ * crate's contract lets any section nest in another. So enter returns the
+ * state it found and exit restores exactly that state: an exit that
+ * unmasks unconditionally unmasks inside its caller's section. Mask every
+ * interrupt whose handler may call fusebox: on an RTOS a scheduler lock
+ * alone lets such a handler run in the middle of fusebox's bookkeeping.
+ * On a multi-core part, mask interrupts and take a spinlock that the core
+ * holding it may take again (count the nesting per core, or take it only
+ * at the outermost enter).
  */
 #ifdef __cplusplus
 extern "C" {
@@ -602,14 +632,16 @@ typedef void (*fusebox_listener_fn)(const struct fusebox_event *event, void *use
 
 /**
  * Not now, and waiting would never end: a setter called from inside the
- * callback it would replace (on firmware, while a call of it is in
- * progress), or a structural function (create, destroy, restore,
- * restore_all, snapshot_all) called while another is in progress, on
- * firmware (an interrupt handler or task that preempted it) or on the
- * same thread (a signal handler), or, on firmware with policies, a
- * function on one breaker called while another context's function on it
- * is in progress (an interrupt handler that preempted it). Nothing
- * changed (an outcome answered BUSY was not recorded): retry later.
+ * callback it would replace (without `std`, while a call of it is in
+ * progress in any context), or a structural function (create, destroy,
+ * restore, restore_all, snapshot_all) called while another is in
+ * progress, without `std` (an interrupt handler or task that preempted
+ * it, another core) or on the same thread (a signal handler), or, on
+ * firmware with policies, a function on one breaker called while another
+ * context's function on it is in progress (an interrupt handler that
+ * preempted it, another core), except where `fusebox_try_acquire`'s fast
+ * rejection answers (see the header's summary). Nothing changed (an
+ * outcome answered BUSY was not recorded): retry later.
  */
 #define FUSEBOX_BUSY 9
 
@@ -811,8 +843,8 @@ fusebox_status fusebox_lookup(const char *name, fusebox_id *out_id);
  *
  * Errors: `FUSEBOX_NOT_FOUND` (unknown or stale id), `FUSEBOX_BUSY` (as
  * for `fusebox_create`, and, on firmware with policies, while a function
- * on this breaker is in progress in a context this call preempted: the
- * breaker stays).
+ * on this breaker is in progress in a context this call preempted or on
+ * another core: the breaker stays).
  */
 fusebox_status fusebox_destroy(fusebox_id id);
 
@@ -841,7 +873,11 @@ fusebox_status fusebox_allow_call(fusebox_id id, bool *out_allowed);
 /**
  * Admits a call (`FUSEBOX_OK`) or rejects it (`FUSEBOX_CIRCUIT_OPEN`). In
  * half-open each admission takes one of the `half_open_max_calls` probes.
- * Report the outcome with `fusebox_record_success`/`_failure`.
+ * Report the outcome with `fusebox_record_success`/`_failure`. May read
+ * the clock: a closed breaker's admission reads none unless it measures
+ * slow calls. On firmware with policies, `FUSEBOX_BUSY` while another
+ * context's function on this breaker is in progress, unless the fast
+ * rejection answers (see the header's summary).
  * A state change is delivered to the listener before this returns (see
  * `fusebox_set_listener`: who waits for what).
  */
@@ -988,9 +1024,10 @@ uint32_t fusebox_max_buckets(void);
  * `FUSEBOX_BUSY` when it would have to wait for itself: with `std`, called
  * on a thread that is inside a clock call (from the clock, or from
  * something the clock calls); without `std` (firmware), called while any
- * clock read is in progress, which on one core means from the clock or
- * from an interrupt that preempted a clock read (retry later, e.g. from
- * the main loop). In both cases the clock is kept.
+ * read of a callback clock is in progress: from the clock, from an
+ * interrupt that preempted a clock read, or on another core or thread
+ * (retry later, e.g. from the main loop). In both cases the clock is
+ * kept.
  */
 fusebox_status fusebox_set_clock(fusebox_clock_fn now_ms, void *userdata);
 
@@ -1150,8 +1187,10 @@ fusebox_status fusebox_next(fusebox_id after, fusebox_id *out_next);
  * then holds an empty string (a NUL at `buf[0]`, the rest unspecified):
  * the only error that changes `buf`. Leave some room (say a quarter more
  * than the size reported) to make a retry unlikely. On firmware with
- * policies, a breaker that is in a function this call preempted is left
- * out of the text (back in the next one).
+ * policies, a breaker that is in another context's function (one this
+ * call preempted, or another core's) is left out of the families read
+ * meanwhile (back in the next text); it is never `FUSEBOX_BUSY`. Reads
+ * the clock once.
  *
  * Errors: `FUSEBOX_NULL_PARAMETER`, `FUSEBOX_BUFFER_TOO_SMALL`,
  * `FUSEBOX_NO_CLOCK` (firmware before `fusebox_set_clock`: the time spent
@@ -1318,8 +1357,7 @@ fusebox_status fusebox_metrics_only(fusebox_id id);
  * **Who waits for what.** The functions that can change a breaker's
  * state (`fusebox_try_acquire`, `fusebox_allow_call`, `fusebox_call`,
  * `fusebox_record_success`, `fusebox_record_failure`, `fusebox_get_state`,
- * `fusebox_reset`, `fusebox_snapshot`, and the policy functions:
- * `fusebox_acquire_permit`,
+ * `fusebox_reset`, and the policy functions: `fusebox_acquire_permit`,
  * `fusebox_complete`, `fusebox_call_classified`, `fusebox_record`,
  * `fusebox_force_open`, `fusebox_force_open_for`,
  * `fusebox_force_open_until`, `fusebox_force_half_open`,
@@ -1337,8 +1375,9 @@ fusebox_status fusebox_metrics_only(fusebox_id id);
  * progress cannot finish first: with `std`, when called from inside the
  * listener (or from a clock or op it causes to run, on its thread);
  * without `std` (firmware), whenever a listener call is in progress
- * (from the listener, or from an interrupt that preempted it; retry
- * later, e.g. from the main loop).
+ * (from the listener, from an interrupt that preempted it, or on another
+ * core or thread; retry later, e.g. from the main loop). A library built
+ * without policies answers `FUSEBOX_UNSUPPORTED`.
  */
 fusebox_status fusebox_set_listener(fusebox_listener_fn listener, void *userdata);
 
@@ -1793,13 +1832,18 @@ fusebox_status fusebox_registry_snapshot_all_max(const struct fusebox_registry *
  * round, forced-open time; every time as an age read from the clock now)
  * to `buf` (`len` >= `fusebox_snapshot_max()`, which is
  * `FUSEBOX_SNAPSHOT_MAX` at the default window limits) and its length to
- * `*out_len`. The breaker's fields are copied with its lock held; the
- * encoding and CRC are done after it is released.
+ * `*out_len`. Reads the clock. On hosts, and on firmware without
+ * policies, the breaker is copied with its lock held (a critical section
+ * on firmware), and encoded, with its CRC, after it is released. On
+ * firmware with policies it is encoded, CRC included, straight from its
+ * slot, lent out of the critical section: interrupts stay enabled, and
+ * meanwhile a handler's function on this breaker gets `FUSEBOX_BUSY`
+ * (but for the fast rejection: see the header's summary).
  *
  * Errors: `FUSEBOX_NULL_PARAMETER`, `FUSEBOX_NOT_FOUND`,
  * `FUSEBOX_BUFFER_TOO_SMALL`, `FUSEBOX_NO_CLOCK`, `FUSEBOX_BUSY` (firmware
- * with policies: the breaker is in a function this call preempted; see
- * the header's summary). `buf` and `*out_len` are
+ * with policies: the breaker is in a function this call preempted, or
+ * another core's; see the header's summary). `buf` and `*out_len` are
  * written only on `FUSEBOX_OK`: on an error not a byte of `buf` changes.
  *
  * # Safety
@@ -1851,8 +1895,13 @@ size_t fusebox_snapshot_all_max(void);
 /**
  * Writes every breaker (name, config, state) to `buf` and the length to
  * `*out_len` (12 + (32 + `fusebox_snapshot_max()`) bytes per breaker),
- * in one consistent pass: every breaker as it was at one instant. The
- * CRCs are computed after every lock is released.
+ * in one pass that holds the structural token: no breaker is created or
+ * destroyed meanwhile, and each is as it was when its slot was read
+ * (others may change between two of them). Each breaker is copied with
+ * its lock held and encoded after it is released, or, on firmware with
+ * policies, encoded straight from its lent slot (interrupts enabled), as
+ * `fusebox_snapshot` does. The CRCs are computed after every slot is
+ * given back. Reads the clock.
  *
  * Errors: `FUSEBOX_NULL_PARAMETER`, `FUSEBOX_BUFFER_TOO_SMALL` (`len`
  * below the blob's length; `fusebox_snapshot_all_max()` always suffices),

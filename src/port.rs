@@ -4,7 +4,13 @@
 //! * `port-c`: fusebox's critical sections call
 //!   `uint32_t fusebox_port_critical_enter(void)` (save and mask interrupts,
 //!   return the saved state) and `void fusebox_port_critical_exit(uint32_t)`
-//!   (restore it). They nest: each exit gets the value its enter returned.
+//!   (restore it). Sections nest (fusebox called with interrupts already
+//!   masked, or any `critical_section::with` inside another): each exit
+//!   gets the value its enter returned and restores exactly that state,
+//!   never unmasking unconditionally. The port masks every interrupt whose
+//!   handler may call fusebox (an RTOS's scheduler lock alone is not
+//!   enough); on a multi-core part it also takes a spinlock that the core
+//!   holding it may take again.
 //! * `panic-handler`: a `#[panic_handler]` for the no_std static library
 //!   that calls `void fusebox_port_panic(void)` and then spins. fusebox has
 //!   no reachable panic (CI proves it at link time with `panic-never-proof`);

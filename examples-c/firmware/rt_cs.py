@@ -20,7 +20,7 @@ above the target of 150 masked instructions, whatever its bound: every
 function of every build meets it (the bounds, lower, catch smaller
 regressions). Whole operations (a closed breaker's try_acquire +
 record_success, a rejection) are counted too, instruction by instruction,
-against their bounds (rows op_*), with the issue's targets printed.
+against their bounds (rows op_*), with issue 16's targets printed.
 
 --tighten rewrites the column --key of the table to the measured values
 plus the margin wherever that is lower than the bound (a ratchet: bounds
@@ -36,7 +36,7 @@ import tempfile
 import threading
 
 TARGET = 150
-# Whole operations (rt_probe.c's rt_op_<name> markers) and the issue's
+# Whole operations (rt_probe.c's rt_op_<name> markers) and issue 16's
 # instruction targets for them. Reported and held to their bounds; a miss
 # of the target is printed, not failed (docs/firmware.md says which).
 OP_TARGETS = {"closed_pair": 200, "rejection": 130}

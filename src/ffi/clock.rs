@@ -214,8 +214,9 @@ mod imp {
     }
 
     /// The reading of a variable clock, `None` for a callback (or no
-    /// clock): one critical section, nested in the caller's if it is in
-    /// one (the registry's slot bookkeeping).
+    /// clock): one critical section of its own. Its callers, the fast
+    /// rejection and a lent slot's bookkeeping, run with interrupts
+    /// enabled: it nests in no section of fusebox's.
     #[inline]
     pub(super) fn variable_now_ms() -> Option<u64> {
         critical_section::with(|cs| {
@@ -578,9 +579,10 @@ fn set(kind: u32, func: *mut (), userdata: *mut c_void) -> fusebox_status {
 /// `FUSEBOX_BUSY` when it would have to wait for itself: with `std`, called
 /// on a thread that is inside a clock call (from the clock, or from
 /// something the clock calls); without `std` (firmware), called while any
-/// clock read is in progress, which on one core means from the clock or
-/// from an interrupt that preempted a clock read (retry later, e.g. from
-/// the main loop). In both cases the clock is kept.
+/// read of a callback clock is in progress: from the clock, from an
+/// interrupt that preempted a clock read, or on another core or thread
+/// (retry later, e.g. from the main loop). In both cases the clock is
+/// kept.
 #[no_mangle]
 pub extern "C" fn fusebox_set_clock(
     now_ms: fusebox_clock_fn,

@@ -150,8 +150,10 @@ pub(super) unsafe fn next_in(
 /// then holds an empty string (a NUL at `buf[0]`, the rest unspecified):
 /// the only error that changes `buf`. Leave some room (say a quarter more
 /// than the size reported) to make a retry unlikely. On firmware with
-/// policies, a breaker that is in a function this call preempted is left
-/// out of the text (back in the next one).
+/// policies, a breaker that is in another context's function (one this
+/// call preempted, or another core's) is left out of the families read
+/// meanwhile (back in the next text); it is never `FUSEBOX_BUSY`. Reads
+/// the clock once.
 ///
 /// Errors: `FUSEBOX_NULL_PARAMETER`, `FUSEBOX_BUFFER_TOO_SMALL`,
 /// `FUSEBOX_NO_CLOCK` (firmware before `fusebox_set_clock`: the time spent

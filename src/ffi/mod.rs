@@ -153,8 +153,8 @@ unsafe fn lookup_in(
 ///
 /// Errors: `FUSEBOX_NOT_FOUND` (unknown or stale id), `FUSEBOX_BUSY` (as
 /// for `fusebox_create`, and, on firmware with policies, while a function
-/// on this breaker is in progress in a context this call preempted: the
-/// breaker stays).
+/// on this breaker is in progress in a context this call preempted or on
+/// another core: the breaker stays).
 #[no_mangle]
 pub extern "C" fn fusebox_destroy(id: fusebox_id) -> fusebox_status {
     destroy_in(&REGISTRY, id)
@@ -236,7 +236,11 @@ unsafe fn allow_call_in(
 
 /// Admits a call (`FUSEBOX_OK`) or rejects it (`FUSEBOX_CIRCUIT_OPEN`). In
 /// half-open each admission takes one of the `half_open_max_calls` probes.
-/// Report the outcome with `fusebox_record_success`/`_failure`.
+/// Report the outcome with `fusebox_record_success`/`_failure`. May read
+/// the clock: a closed breaker's admission reads none unless it measures
+/// slow calls. On firmware with policies, `FUSEBOX_BUSY` while another
+/// context's function on this breaker is in progress, unless the fast
+/// rejection answers (see the header's summary).
 /// A state change is delivered to the listener before this returns (see
 /// `fusebox_set_listener`: who waits for what).
 #[no_mangle]

@@ -519,8 +519,7 @@ fn deliver(ev: &Event, func: unsafe extern "C" fn(), userdata: usize) {
 /// **Who waits for what.** The functions that can change a breaker's
 /// state (`fusebox_try_acquire`, `fusebox_allow_call`, `fusebox_call`,
 /// `fusebox_record_success`, `fusebox_record_failure`, `fusebox_get_state`,
-/// `fusebox_reset`, `fusebox_snapshot`, and the policy functions:
-/// `fusebox_acquire_permit`,
+/// `fusebox_reset`, and the policy functions: `fusebox_acquire_permit`,
 /// `fusebox_complete`, `fusebox_call_classified`, `fusebox_record`,
 /// `fusebox_force_open`, `fusebox_force_open_for`,
 /// `fusebox_force_open_until`, `fusebox_force_half_open`,
@@ -538,8 +537,9 @@ fn deliver(ev: &Event, func: unsafe extern "C" fn(), userdata: usize) {
 /// progress cannot finish first: with `std`, when called from inside the
 /// listener (or from a clock or op it causes to run, on its thread);
 /// without `std` (firmware), whenever a listener call is in progress
-/// (from the listener, or from an interrupt that preempted it; retry
-/// later, e.g. from the main loop).
+/// (from the listener, from an interrupt that preempted it, or on another
+/// core or thread; retry later, e.g. from the main loop). A library built
+/// without policies answers `FUSEBOX_UNSUPPORTED`.
 #[no_mangle]
 pub extern "C" fn fusebox_set_listener(
     listener: fusebox_listener_fn,

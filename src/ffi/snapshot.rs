@@ -16,13 +16,18 @@ use crate::{Config, Id, Registry, RegistryInner, Storage};
 /// round, forced-open time; every time as an age read from the clock now)
 /// to `buf` (`len` >= `fusebox_snapshot_max()`, which is
 /// `FUSEBOX_SNAPSHOT_MAX` at the default window limits) and its length to
-/// `*out_len`. The breaker's fields are copied with its lock held; the
-/// encoding and CRC are done after it is released.
+/// `*out_len`. Reads the clock. On hosts, and on firmware without
+/// policies, the breaker is copied with its lock held (a critical section
+/// on firmware), and encoded, with its CRC, after it is released. On
+/// firmware with policies it is encoded, CRC included, straight from its
+/// slot, lent out of the critical section: interrupts stay enabled, and
+/// meanwhile a handler's function on this breaker gets `FUSEBOX_BUSY`
+/// (but for the fast rejection: see the header's summary).
 ///
 /// Errors: `FUSEBOX_NULL_PARAMETER`, `FUSEBOX_NOT_FOUND`,
 /// `FUSEBOX_BUFFER_TOO_SMALL`, `FUSEBOX_NO_CLOCK`, `FUSEBOX_BUSY` (firmware
-/// with policies: the breaker is in a function this call preempted; see
-/// the header's summary). `buf` and `*out_len` are
+/// with policies: the breaker is in a function this call preempted, or
+/// another core's; see the header's summary). `buf` and `*out_len` are
 /// written only on `FUSEBOX_OK`: on an error not a byte of `buf` changes.
 ///
 /// # Safety
@@ -142,8 +147,13 @@ pub extern "C" fn fusebox_snapshot_all_max() -> usize {
 
 /// Writes every breaker (name, config, state) to `buf` and the length to
 /// `*out_len` (12 + (32 + `fusebox_snapshot_max()`) bytes per breaker),
-/// in one consistent pass: every breaker as it was at one instant. The
-/// CRCs are computed after every lock is released.
+/// in one pass that holds the structural token: no breaker is created or
+/// destroyed meanwhile, and each is as it was when its slot was read
+/// (others may change between two of them). Each breaker is copied with
+/// its lock held and encoded after it is released, or, on firmware with
+/// policies, encoded straight from its lent slot (interrupts enabled), as
+/// `fusebox_snapshot` does. The CRCs are computed after every slot is
+/// given back. Reads the clock.
 ///
 /// Errors: `FUSEBOX_NULL_PARAMETER`, `FUSEBOX_BUFFER_TOO_SMALL` (`len`
 /// below the blob's length; `fusebox_snapshot_all_max()` always suffices),

@@ -52,14 +52,16 @@ pub const FUSEBOX_NOT_FOUND: fusebox_status = 7;
 /// No clock is set (builds without `std`): call `fusebox_set_clock` first.
 pub const FUSEBOX_NO_CLOCK: fusebox_status = 8;
 /// Not now, and waiting would never end: a setter called from inside the
-/// callback it would replace (on firmware, while a call of it is in
-/// progress), or a structural function (create, destroy, restore,
-/// restore_all, snapshot_all) called while another is in progress, on
-/// firmware (an interrupt handler or task that preempted it) or on the
-/// same thread (a signal handler), or, on firmware with policies, a
-/// function on one breaker called while another context's function on it
-/// is in progress (an interrupt handler that preempted it). Nothing
-/// changed (an outcome answered BUSY was not recorded): retry later.
+/// callback it would replace (without `std`, while a call of it is in
+/// progress in any context), or a structural function (create, destroy,
+/// restore, restore_all, snapshot_all) called while another is in
+/// progress, without `std` (an interrupt handler or task that preempted
+/// it, another core) or on the same thread (a signal handler), or, on
+/// firmware with policies, a function on one breaker called while another
+/// context's function on it is in progress (an interrupt handler that
+/// preempted it, another core), except where `fusebox_try_acquire`'s fast
+/// rejection answers (see the header's summary). Nothing changed (an
+/// outcome answered BUSY was not recorded): retry later.
 pub const FUSEBOX_BUSY: fusebox_status = 9;
 
 /// A snapshot does not fit in the buffer given (`FUSEBOX_SNAPSHOT_MAX`,
