@@ -46,9 +46,10 @@ pub trait Clock {
     /// the application. `None`, the default, when reading calls code: the
     /// registry then reads [`now_ms`](Self::now_ms) after leaving the slot.
     ///
-    /// Unlike `now_ms` it may be called inside a slot's bookkeeping, in a
-    /// critical section. Where that bookkeeping runs with interrupts
-    /// enabled (without `std`, with policies), a registry that finds a
+    /// Unlike `now_ms` it may be called inside a slot's bookkeeping (and
+    /// so must not wait nor take long). Where that bookkeeping runs with
+    /// interrupts enabled (without `std`, with policies: the slot is lent
+    /// out of the critical section), a registry that finds a
     /// breaker not closed takes the time there and decides in the same
     /// pass: a rejection then passes through the slot once instead of
     /// twice. When `Some`, it is the same reading `now_ms` would give

@@ -15,7 +15,7 @@ import re
 import subprocess
 import sys
 
-# The issue's list (64-bit division, multiplication and shifts; memmove),
+# Issue 16's list (64-bit division, multiplication and shifts; memmove),
 # the entry points that reach memmove, the RISC-V names of the 64-bit
 # remainders, and 32-bit division (a helper call on cores without a divide
 # instruction: Cortex-M0, RV32 without M).

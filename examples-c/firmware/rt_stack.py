@@ -20,7 +20,7 @@ never exceed static (that would be a bug of this analysis: it fails).
 
 Fails (exit 1) when a function's static value is above its bound in the
 table (column --key), when a function of the header has no bound, or on a
-recursion. Prints the issue's target (512 B) beside each bound, and the
+recursion. Prints issue 16's target (512 B) beside each bound, and the
 deepest call chain of each function. --tighten / --init as in rt_cs.py.
 """
 import argparse

@@ -3,7 +3,7 @@
 
 The flash is fusebox's own input sections (.text, .rodata, .data) that the
 linker kept from libfusebox.a, as size_report.py counts them (Rust's
-compiler_builtins apart). Prints the value, the budget and the issue's
+compiler_builtins apart). Prints the value, the budget and issue 16's
 target, and fails (exit 1) above the budget. The budget is a ratchet:
 today's value plus a small margin, lowered when a change shrinks the code.
 """

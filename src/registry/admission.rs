@@ -198,8 +198,7 @@ impl<S: Storage> RegistryInner<S> {
     /// Runs `op` through the breaker `id`, outside any critical section:
     /// acquire (one critical section), `op`, record (another). The clock is
     /// read, outside them, when the time matters (an open breaker's timeout,
-    /// a failure's time), as in [`Breaker::call`] (firmware without
-    /// policies reads it to admit, too: the answers are the same). If the
+    /// a failure's time), as in [`Breaker::call`]. If the
     /// breaker is removed while `op` runs, the outcome is not recorded and
     /// `op`'s result is still returned. So it is, without `std` with
     /// policies, when the record finds the breaker in another context's
