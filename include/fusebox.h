@@ -1036,8 +1036,11 @@ fusebox_status fusebox_set_clock(fusebox_clock_fn now_ms, void *userdata);
  * clock. fusebox extends it to 64 bits across its wrap every 49.7 days
  * (the first reading is taken as is), exactly as long as some fusebox call
  * reads it at least once every 49.5 days (2^32 - 2^24 ms); see
- * `fusebox_set_clock_var32` for what a longer gap does (it never wedges a
- * breaker).
+ * `fusebox_set_clock_var32` for the rule and what a longer gap does (it
+ * never wedges a breaker). Each reading is extended against the state
+ * taken before the callback was called, so a caller delayed for any time
+ * between the callback's return and the extension still gets the time it
+ * read, and moves no one else's.
  *
  * Retires the old clock and returns as `fusebox_set_clock` does:
  * `FUSEBOX_NULL_PARAMETER` when `now_ms` is NULL, `FUSEBOX_BUSY` when it
@@ -1057,18 +1060,22 @@ fusebox_status fusebox_set_clock32(fusebox_clock32_fn now_ms, void *userdata);
  * - **monotonic**: it only moves forward (its wrap from 0xFFFFFFFF to 0
  *   included);
  * - for exact time, **read at least once every 49.5 days** (2^32 - 2^24
- *   ms; less 65 s with `std`) by some fusebox call. A reading is placed
- *   against the last one seen: behind it by at most 2^24 ms (4.66 hours;
- *   a reader delayed between the load and the extension) it is answered
- *   in the past and not stored, otherwise it is ahead. A closed breaker's
- *   operations read no clock (`fusebox_now_ms` does, and anything that
- *   opens, probes or rejects). After a longer gap time is never wedged:
- *   it lags by whole wraps of 49.7 days (an open breaker may wait its
- *   reset timeout again), or, when the gap ends less than 4.66 hours
- *   short of a whole number of wraps, steps back by at most 4.66 hours
- *   once (a breaker's timeout is late by at most that much). An
- *   application that needs exact time across longer gaps calls
- *   `fusebox_now_ms` from a periodic task, or sets a 64-bit clock;
+ *   ms; less 65.5 s with `std`) by some fusebox call. A reading is placed
+ *   against the last one seen before the tick was read: behind it by at
+ *   most 2^24 ms (4.66 hours; 2^24 + 2^16 ms with `std`: a variable
+ *   stepped back a little) it is answered in the past and not stored,
+ *   otherwise it is ahead. A closed breaker's admissions and successes
+ *   read no clock (`try_acquire`, `record_success`, `call`, unless the
+ *   breaker measures slow calls; docs/calling-contexts.md), so a healthy
+ *   dependency can go weeks without a read; `fusebox_now_ms` reads it,
+ *   and so does anything that records a failure, opens, probes or
+ *   rejects. After a longer gap time is never wedged: it lags by whole
+ *   wraps of 49.7 days, or, when the gap ends less than 4.66 hours short
+ *   of a whole number of wraps, steps back by at most that much; either
+ *   way an open breaker may wait its reset timeout again, and two readers
+ *   at the gap's end may differ by a whole wrap. An application that
+ *   needs exact time across longer gaps calls `fusebox_now_ms` from a
+ *   periodic task (daily is plenty), or sets a 64-bit clock;
  * - aligned, and written with one 32-bit store (a C assignment to a
  *   `uint32_t` on a 32-bit core or wider).
  *

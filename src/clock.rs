@@ -127,11 +127,14 @@ impl Clock for ManualClock {
 }
 
 /// How far behind the last reading a 32-bit tick's reading may be and still
-/// be taken as behind it (2^24 ms, 4.66 hours): a reader delayed between
-/// reading the tick and extending it, or a tick stepped back a little. A
-/// reading further from the last one is taken as ahead of it, up to
+/// be taken as behind it (2^24 ms, 4.66 hours): a tick stepped back a
+/// little. (A reader delayed between reading the tick and extending it
+/// never meets this rule: every shared extension takes its state before
+/// the tick is read, see [`Tick32`].) A reading further from the last one
+/// is taken as ahead of it, up to
 /// 2^32 - 2^24 ms (49.5 days), so that a tick no fusebox call read for
-/// weeks (a closed breaker's operations read no clock) moves time forward
+/// weeks (a closed breaker's admissions and successes read no clock)
+/// moves time forward
 /// instead of being taken for a reading from the past (time would step
 /// back by weeks, and every breaker stamped since would wait that long).
 pub const TICK32_BEHIND_MS: u32 = 1 << 24;
@@ -161,6 +164,14 @@ impl Tick32State {
         }
     }
 
+    /// Where the state stands on the extended timeline (its last reading,
+    /// extended), for comparing two states. A state that took no reading
+    /// stands at 0, as one whose first reading was 0: either way the next
+    /// reading extends to the same time.
+    fn position(&self) -> u64 {
+        u64::from(self.wraps) << 32 | u64::from(self.last_raw)
+    }
+
     /// Extends one raw 32-bit reading to 64 bits. O(1), never panics.
     ///
     /// A reading behind the last one by at most [`TICK32_BEHIND_MS`]
@@ -173,8 +184,9 @@ impl Tick32State {
     /// count of wraps stays at its maximum). After a longer gap it is never
     /// wedged: it lags by whole wraps (2^32 ms, 49.7 days), or, when the
     /// gap ends less than 4.66 hours short of a whole number of wraps, the
-    /// reading is taken as behind: time steps back by at most 4.66 hours,
-    /// once, and goes on from there.
+    /// reading is taken as behind: time steps back by at most 4.66 hours
+    /// and goes on from there (an open breaker may then wait its reset
+    /// timeout again, as after a lag).
     #[inline]
     pub fn extend(&mut self, raw: u32) -> u64 {
         let last = self.last_raw;
@@ -206,8 +218,13 @@ impl Tick32State {
 /// Adapts a wrapping 32-bit millisecond tick (a `HAL_GetTick()`-style counter
 /// that wraps every 49.7 days) into a 64-bit [`Clock`].
 ///
-/// The raw tick is read *outside* the critical section; only the extension
-/// bookkeeping runs inside it. See [`Tick32State::extend`] for the rule.
+/// The raw tick is read *outside* any critical section. A reading takes two
+/// short ones: the first copies the extension's state, then the tick is
+/// read, and the second extends the reading against that copy and stores
+/// the result unless another reader stored a later one meanwhile. A tick
+/// is never behind a state taken before it was read, so a reader delayed
+/// for any time between the two is still extended right. See
+/// [`Tick32State::extend`] for the rule.
 ///
 /// ```
 /// use fusebox::{Clock, Tick32};
@@ -236,19 +253,41 @@ impl<F: Fn() -> u32> Tick32<F> {
 
 impl<F: Fn() -> u32> Clock for Tick32<F> {
     fn now_ms(&self) -> u64 {
-        extend_shared(&self.state, (self.source)())
+        extend_shared(&self.state, &self.source)
     }
 }
 
-/// Extends the tick reading `raw` with the shared extension state `state`:
-/// the bookkeeping alone runs in a critical section, never the tick read.
-pub(crate) fn extend_shared(state: &Mutex<Cell<Tick32State>>, raw: u32) -> u64 {
-    critical_section::with(|cs| extend_in(state.borrow(cs), raw))
+/// Reads the tick with `read` and extends it with the shared extension
+/// state `state`: the state is copied in one critical section before the
+/// tick is read, and the reading extended against that copy in a second
+/// one ([`extend_after`]); the tick read runs in neither.
+pub(crate) fn extend_shared(state: &Mutex<Cell<Tick32State>>, read: impl FnOnce() -> u32) -> u64 {
+    let before = critical_section::with(|cs| state.borrow(cs).get());
+    let raw = read();
+    critical_section::with(|cs| extend_after(state.borrow(cs), before, raw))
 }
 
-/// Extends `raw` with the state in `cell`, which the caller's critical
-/// section guards. Out of line: every path that extends a tick shares one
-/// copy (firmware flash).
+/// Extends `raw`, a tick read after the state `before` was copied from
+/// `cell`, against `before`, and stores the extended state in `cell` unless
+/// `cell` holds a later one (another reader's, stored meanwhile). The
+/// caller's critical section guards `cell`. Through [`extend_in`] (one copy
+/// of the extension: firmware flash).
+#[inline(never)]
+pub(crate) fn extend_after(cell: &Cell<Tick32State>, before: Tick32State, raw: u32) -> u64 {
+    let current = cell.get();
+    cell.set(before);
+    let ext = extend_in(cell, raw);
+    if cell.get().position() < current.position() {
+        cell.set(current);
+    }
+    ext
+}
+
+/// Extends `raw` with the state in `cell` and stores the result, inside the
+/// caller's critical section (which guards `cell`). Read in that same
+/// section (the C API's 32-bit variable on firmware), no reader can have
+/// stored a later state since the tick was read. Out of line: every path
+/// that extends a tick shares one copy (firmware flash).
 #[inline(never)]
 pub(crate) fn extend_in(cell: &Cell<Tick32State>, raw: u32) -> u64 {
     let mut st = cell.get();
@@ -389,7 +428,7 @@ mod tests {
     /// forward step; a reading behind answers in the past and is not
     /// stored), over steps of every size, wraps included.
     #[test]
-    fn tick32_state_follows_the_serial_number_rule() {
+    fn tick32_state_follows_the_behind_window_rule() {
         let mut st = Tick32State::new();
         let mut seed = 0x2545_F491_4F6C_DD1Du64;
         let mut raw = 0xFFFF_FF00u32;
@@ -441,6 +480,32 @@ mod tests {
             st.extend(back.wrapping_sub(1)),
             stored + u64::from(TICK32_AHEAD_LIMIT - 1)
         );
+    }
+
+    /// A reader delayed between reading the tick and extending it, while
+    /// another reader extends a tick 5 hours later: its reading is the time
+    /// it read, and time does not jump (extended against the state at the
+    /// extension, it was 2^32 - 5 h ahead, and stored).
+    #[test]
+    fn tick32_delayed_reader_is_extended_against_the_state_before_its_read() {
+        use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+        const FIVE_HOURS: u32 = 5 * 3_600_000;
+        static RAW: AtomicU32 = AtomicU32::new(1_000);
+        static OVERTAKE: AtomicBool = AtomicBool::new(false);
+        fn source() -> u32 {
+            let raw = RAW.load(Ordering::Relaxed);
+            if OVERTAKE.swap(false, Ordering::Relaxed) {
+                // Another reader, 5 hours later, before this one extends.
+                RAW.store(1_000 + FIVE_HOURS, Ordering::Relaxed);
+                assert_eq!(CLOCK.now_ms(), u64::from(1_000 + FIVE_HOURS));
+            }
+            raw
+        }
+        static CLOCK: Tick32<fn() -> u32> = Tick32::new(source);
+        assert_eq!(CLOCK.now_ms(), 1_000);
+        OVERTAKE.store(true, Ordering::Relaxed);
+        assert_eq!(CLOCK.now_ms(), 1_000);
+        assert_eq!(CLOCK.now_ms(), u64::from(1_000 + FIVE_HOURS));
     }
 
     #[test]

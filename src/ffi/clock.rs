@@ -57,7 +57,7 @@ use super::types::{
     fusebox_clock32_fn, fusebox_clock_fn, fusebox_status, FUSEBOX_BUSY, FUSEBOX_NO_CLOCK,
     FUSEBOX_OK,
 };
-#[cfg(feature = "std")]
+#[cfg(all(feature = "std", not(target_has_atomic = "32")))]
 use crate::clock::extend_shared;
 #[cfg(all(feature = "std", target_has_atomic = "32"))]
 use crate::clock::AtomicTick32;
@@ -92,12 +92,13 @@ struct Slot {
     /// Reads in flight with this slot (with `std`: also, for an instant,
     /// readers that find it was switched away and step back).
     readers: AtomicU32,
-    /// The 32-bit tick's extension to 64 bits, for a `TICK32` clock (and a
-    /// `VAR32` one where there is no compare-and-swap or no `std`).
+    /// The 32-bit clock's extension to 64 bits (`TICK32`, `VAR32`) without
+    /// `std`, or where there is no compare-and-swap.
     tick32: Mutex<Cell<Tick32State>>,
-    /// The extension of a `VAR32` clock, lock-free, on hosts.
+    /// The 32-bit clock's extension (`TICK32`, `VAR32`), lock-free, on
+    /// hosts.
     #[cfg(all(feature = "std", target_has_atomic = "32"))]
-    var32: AtomicTick32,
+    atomic32: AtomicTick32,
 }
 
 impl Slot {
@@ -109,7 +110,7 @@ impl Slot {
             readers: AtomicU32::new(0),
             tick32: Mutex::new(Cell::new(Tick32State::new())),
             #[cfg(all(feature = "std", target_has_atomic = "32"))]
-            var32: AtomicTick32::new(),
+            atomic32: AtomicTick32::new(),
         }
     }
 
@@ -121,7 +122,7 @@ impl Slot {
         self.userdata.store(userdata, Ordering::Relaxed);
         self.tick32.borrow(cs).set(Tick32State::new());
         #[cfg(all(feature = "std", target_has_atomic = "32"))]
-        self.var32.clear();
+        self.atomic32.clear();
     }
 }
 
@@ -170,12 +171,15 @@ impl Read {
 }
 
 /// What [`imp::enter`] found (firmware): a reading already taken (a
-/// variable, read in the critical section), or an announced read to carry
-/// out.
+/// variable, read in the critical section), or an announced read of a
+/// callback to carry out, with the 32-bit extension's state as it was
+/// before the tick is read (for a 32-bit callback: extended against it, a
+/// reading is right however long the reader is delayed before `leave`;
+/// copied for every callback, which costs less flash than a branch).
 #[cfg(not(feature = "std"))]
 enum Entered {
     Now(u64),
-    Call(Read),
+    Call(Read, Tick32State),
 }
 
 #[cfg(feature = "std")]
@@ -209,7 +213,7 @@ mod imp {
             }
             let n = s.readers.load(Ordering::Relaxed);
             s.readers.store(n.wrapping_add(1), Ordering::Relaxed);
-            Some(Entered::Call(read))
+            Some(Entered::Call(read, s.tick32.borrow(cs).get()))
         })
     }
 
@@ -348,27 +352,30 @@ fn value_of(read: &Read) -> u64 {
     unsafe { f(read.userdata) }
 }
 
-/// [`value_of`] for the 32-bit kinds, extended (before the read ends).
-/// Out of line: the 64-bit clocks' path stays short.
+/// [`value_of`] for the 32-bit kinds, extended (before the read ends)
+/// against the extension's state taken before the tick is read. Out of
+/// line: the 64-bit clocks' path stays short.
 #[cfg(feature = "std")]
 #[inline(never)]
 fn value_of_32(read: &Read) -> u64 {
-    if read.kind == VAR32 {
-        // SAFETY: published from a non-NULL `const volatile uint32_t *` by
-        // `fusebox_set_clock_var32`, not retired while announced.
-        let var = || unsafe { core::ptr::read_volatile(read.func.cast::<u32>()) };
-        #[cfg(target_has_atomic = "32")]
-        return read.slot.var32.extend(var);
-        #[cfg(not(target_has_atomic = "32"))]
-        return extend_shared(&read.slot.tick32, var());
-    }
-    // SAFETY: published from a non-NULL `fusebox_clock32_fn` of this exact
-    // type by `fusebox_set_clock32` (the only other kind here).
-    let f: unsafe extern "C" fn(*mut c_void) -> u32 = unsafe { core::mem::transmute(read.func) };
-    // SAFETY: the application registered `f` with `userdata`, and the
-    // announced read keeps it from being retired until it ends.
-    let raw = unsafe { f(read.userdata) };
-    extend_shared(&read.slot.tick32, raw)
+    let raw = || {
+        if read.kind == VAR32 {
+            // SAFETY: published from a non-NULL `const volatile uint32_t *`
+            // by `fusebox_set_clock_var32`, not retired while announced.
+            return unsafe { core::ptr::read_volatile(read.func.cast::<u32>()) };
+        }
+        // SAFETY: published from a non-NULL `fusebox_clock32_fn` of this
+        // exact type by `fusebox_set_clock32` (the only other kind here).
+        let f: unsafe extern "C" fn(*mut c_void) -> u32 =
+            unsafe { core::mem::transmute(read.func) };
+        // SAFETY: the application registered `f` with `userdata`, and the
+        // announced read keeps it from being retired until it ends.
+        unsafe { f(read.userdata) }
+    };
+    #[cfg(target_has_atomic = "32")]
+    return read.slot.atomic32.extend(raw);
+    #[cfg(not(target_has_atomic = "32"))]
+    return extend_shared(&read.slot.tick32, raw);
 }
 
 /// [`now_ms`]'s body (firmware).
@@ -378,11 +385,13 @@ fn read_clock() -> Result<u64, fusebox_status> {
     let read = match imp::enter() {
         None => return default_now_ms(),
         Some(Entered::Now(now)) => return Ok(now),
-        Some(Entered::Call(read)) => read,
+        Some(Entered::Call(read, before)) => {
+            if read.kind != MS64 {
+                return Ok(now_other(&read, before));
+            }
+            read
+        }
     };
-    if read.kind != MS64 {
-        return Ok(now_other(&read));
-    }
     // SAFETY: published from a non-NULL `fusebox_clock_fn` of this exact
     // type by `fusebox_set_clock` (the only other kind).
     let f: unsafe extern "C" fn(*mut c_void) -> u64 = unsafe { core::mem::transmute(read.func) };
@@ -393,11 +402,12 @@ fn read_clock() -> Result<u64, fusebox_status> {
     Ok(now)
 }
 
-/// [`now_ms`] with a 32-bit tick (firmware). Out of line: the 64-bit
-/// clock's path stays short.
+/// [`now_ms`] with a 32-bit tick (firmware), extended against `before`,
+/// the extension's state taken before the tick is read. Out of line: the
+/// 64-bit clock's path stays short.
 #[cfg(not(feature = "std"))]
 #[inline(never)]
-fn now_other(read: &Read) -> u64 {
+fn now_other(read: &Read, before: Tick32State) -> u64 {
     // SAFETY: published from a non-NULL `fusebox_clock32_fn` of this exact
     // type by `fusebox_set_clock32` (the only other kind here).
     let f: unsafe extern "C" fn(*mut c_void) -> u32 = unsafe { core::mem::transmute(read.func) };
@@ -405,7 +415,7 @@ fn now_other(read: &Read) -> u64 {
     // announced read keeps it from being retired until `leave`.
     let raw = unsafe { f(read.userdata) };
     imp::leave(read, |s, cs| {
-        crate::clock::extend_in(s.tick32.borrow(cs), raw)
+        crate::clock::extend_after(s.tick32.borrow(cs), before, raw)
     })
 }
 
@@ -596,8 +606,11 @@ pub extern "C" fn fusebox_set_clock(
 /// clock. fusebox extends it to 64 bits across its wrap every 49.7 days
 /// (the first reading is taken as is), exactly as long as some fusebox call
 /// reads it at least once every 49.5 days (2^32 - 2^24 ms); see
-/// `fusebox_set_clock_var32` for what a longer gap does (it never wedges a
-/// breaker).
+/// `fusebox_set_clock_var32` for the rule and what a longer gap does (it
+/// never wedges a breaker). Each reading is extended against the state
+/// taken before the callback was called, so a caller delayed for any time
+/// between the callback's return and the extension still gets the time it
+/// read, and moves no one else's.
 ///
 /// Retires the old clock and returns as `fusebox_set_clock` does:
 /// `FUSEBOX_NULL_PARAMETER` when `now_ms` is NULL, `FUSEBOX_BUSY` when it
@@ -622,18 +635,22 @@ pub extern "C" fn fusebox_set_clock32(
 /// - **monotonic**: it only moves forward (its wrap from 0xFFFFFFFF to 0
 ///   included);
 /// - for exact time, **read at least once every 49.5 days** (2^32 - 2^24
-///   ms; less 65 s with `std`) by some fusebox call. A reading is placed
-///   against the last one seen: behind it by at most 2^24 ms (4.66 hours;
-///   a reader delayed between the load and the extension) it is answered
-///   in the past and not stored, otherwise it is ahead. A closed breaker's
-///   operations read no clock (`fusebox_now_ms` does, and anything that
-///   opens, probes or rejects). After a longer gap time is never wedged:
-///   it lags by whole wraps of 49.7 days (an open breaker may wait its
-///   reset timeout again), or, when the gap ends less than 4.66 hours
-///   short of a whole number of wraps, steps back by at most 4.66 hours
-///   once (a breaker's timeout is late by at most that much). An
-///   application that needs exact time across longer gaps calls
-///   `fusebox_now_ms` from a periodic task, or sets a 64-bit clock;
+///   ms; less 65.5 s with `std`) by some fusebox call. A reading is placed
+///   against the last one seen before the tick was read: behind it by at
+///   most 2^24 ms (4.66 hours; 2^24 + 2^16 ms with `std`: a variable
+///   stepped back a little) it is answered in the past and not stored,
+///   otherwise it is ahead. A closed breaker's admissions and successes
+///   read no clock (`try_acquire`, `record_success`, `call`, unless the
+///   breaker measures slow calls; docs/calling-contexts.md), so a healthy
+///   dependency can go weeks without a read; `fusebox_now_ms` reads it,
+///   and so does anything that records a failure, opens, probes or
+///   rejects. After a longer gap time is never wedged: it lags by whole
+///   wraps of 49.7 days, or, when the gap ends less than 4.66 hours short
+///   of a whole number of wraps, steps back by at most that much; either
+///   way an open breaker may wait its reset timeout again, and two readers
+///   at the gap's end may differ by a whole wrap. An application that
+///   needs exact time across longer gaps calls `fusebox_now_ms` from a
+///   periodic task (daily is plenty), or sets a 64-bit clock;
 /// - aligned, and written with one 32-bit store (a C assignment to a
 ///   `uint32_t` on a 32-bit core or wider).
 ///
