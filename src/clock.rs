@@ -131,12 +131,11 @@ impl Clock for ManualClock {
 /// little. (A reader delayed between reading the tick and extending it
 /// never meets this rule: every shared extension takes its state before
 /// the tick is read, see [`Tick32`].) A reading further from the last one
-/// is taken as ahead of it, up to
-/// 2^32 - 2^24 ms (49.5 days), so that a tick no fusebox call read for
-/// weeks (a closed breaker's admissions and successes read no clock)
-/// moves time forward
-/// instead of being taken for a reading from the past (time would step
-/// back by weeks, and every breaker stamped since would wait that long).
+/// is taken as ahead of it, up to 2^32 - 2^24 ms (49.5 days), so that a
+/// tick no fusebox call read for weeks (a closed breaker's admissions and
+/// successes read no clock) moves time forward instead of being taken for
+/// a reading from the past (time would step back by weeks, and every
+/// breaker stamped since would wait that long).
 pub const TICK32_BEHIND_MS: u32 = 1 << 24;
 
 /// A reading ahead of the last one by less than this is taken as ahead.
@@ -175,7 +174,7 @@ impl Tick32State {
     /// Extends one raw 32-bit reading to 64 bits. O(1), never panics.
     ///
     /// A reading behind the last one by at most [`TICK32_BEHIND_MS`]
-    /// (4.66 hours; e.g. taken earlier by a racing thread) is answered with
+    /// (4.66 hours; a tick stepped back a little) is answered with
     /// a value as far in the past and does not move the stored time; any
     /// other reading is ahead of the last one (by less than 2^32 - 2^24 ms,
     /// 49.5 days) and moves time forward, across a wrap too. Time stays
@@ -309,8 +308,8 @@ pub(crate) fn extend_in(cell: &Cell<Tick32State>, raw: u32) -> u64 {
 /// wrap too (it is ahead by less than 2^32 - 2^24 ms, 49.5 days).
 /// With a monotonic tick no reading is ever behind the word it was
 /// extended against (below), so only a gap longer than that, or a tick
-/// stepped back, meets the rule's other side. The word is loaded *before* the tick is read, and updated with
-/// one compare-and-swap that may fail: it fails only when another reader
+/// stepped back, meets the rule's other side. The word is loaded *before*
+/// the tick is read, and updated with one compare-and-swap that may fail: it fails only when another reader
 /// stored a later reading since the load (a tick read after the load is
 /// never behind the word, as long as the tick is monotonic), and the value
 /// this reader computed from the word it loaded is right either way. The
@@ -458,8 +457,8 @@ mod tests {
         assert!(time > u64::from(u32::MAX));
     }
 
-    /// A tick no call read for 30 days (a closed breaker's operations read
-    /// no clock) moves time forward by 30 days. Under the rule of 2^31 ms
+    /// A tick no call read for 30 days (a closed breaker's admissions and
+    /// successes read no clock) moves time forward by 30 days. Under the rule of 2^31 ms
     /// it was taken for a reading 19.7 days in the past.
     #[test]
     fn tick32_long_gap_moves_time_forward() {
