@@ -165,8 +165,9 @@ impl Tick32State {
 
     /// Where the state stands on the extended timeline (its last reading,
     /// extended), for comparing two states. A state that took no reading
-    /// stands at 0, as one whose first reading was 0: either way the next
-    /// reading extends to the same time.
+    /// stands at 0, below every state that took one ([`extend_after`]
+    /// extends a reading whose copy took none against the newest state, so
+    /// it never compares two first readings).
     fn position(&self) -> u64 {
         u64::from(self.wraps) << 32 | u64::from(self.last_raw)
     }
@@ -222,8 +223,9 @@ impl Tick32State {
 /// read, and the second extends the reading against that copy and stores
 /// the result unless another reader stored a later one meanwhile. A tick
 /// is never behind a state taken before it was read, so a reader delayed
-/// for any time between the two is still extended right. See
-/// [`Tick32State::extend`] for the rule.
+/// between the two (for less than 49.5 days) is still extended right; a
+/// reader whose copy took no reading yet is placed against the newest
+/// state instead. See [`Tick32State::extend`] for the rule.
 ///
 /// ```
 /// use fusebox::{Clock, Tick32};
@@ -274,7 +276,10 @@ pub(crate) fn extend_shared(state: &Mutex<Cell<Tick32State>>, read: impl FnOnce(
 #[inline(never)]
 pub(crate) fn extend_after(cell: &Cell<Tick32State>, before: Tick32State, raw: u32) -> u64 {
     let current = cell.get();
-    cell.set(before);
+    // A copy that took no reading says "take it as is", which holds only
+    // against the newest state: a first reading is placed against that
+    // (another first reader may have stored one across the tick's wrap).
+    cell.set(if before.started { before } else { current });
     let ext = extend_in(cell, raw);
     if cell.get().position() < current.position() {
         cell.set(current);
@@ -297,7 +302,8 @@ pub(crate) fn extend_in(cell: &Cell<Tick32State>, raw: u32) -> u64 {
 
 /// A 32-bit tick extended to 64 bits with one atomic word and no critical
 /// section, for cores with compare-and-swap (LDREX/STREX on Cortex-M3 and
-/// up; every host). The C API's `fusebox_set_clock_var32` uses it on hosts.
+/// up; every host). The C API's `fusebox_set_clock_var32` and
+/// `fusebox_set_clock32` use it on hosts.
 ///
 /// The word holds the wraps counted so far (bits 31..17), whether a reading
 /// was taken (bit 16) and the top 16 bits of the last reading (bits 15..0,
@@ -309,8 +315,9 @@ pub(crate) fn extend_in(cell: &Cell<Tick32State>, raw: u32) -> u64 {
 /// With a monotonic tick no reading is ever behind the word it was
 /// extended against (below), so only a gap longer than that, or a tick
 /// stepped back, meets the rule's other side. The word is loaded *before*
-/// the tick is read, and updated with one compare-and-swap that may fail: it fails only when another reader
-/// stored a later reading since the load (a tick read after the load is
+/// the tick is read (and again after it, if it took no reading yet), and
+/// updated with one compare-and-swap that may fail: it fails only when
+/// another reader stored a later reading since the load (a tick read after the load is
 /// never behind the word, as long as the tick is monotonic), and the value
 /// this reader computed from the word it loaded is right either way. The
 /// count of wraps lasts 2^15 wraps (4 460 years of a millisecond tick).
@@ -344,6 +351,14 @@ impl AtomicTick32 {
         use core::sync::atomic::Ordering;
         let word = self.word.load(Ordering::Acquire);
         let raw = read();
+        // A word that took no reading says "take it as is", which holds
+        // only against the newest word: another first reader may have
+        // stored one meanwhile (across the tick's wrap, too).
+        let word = if word & Self::STARTED == 0 {
+            self.word.load(Ordering::Acquire)
+        } else {
+            word
+        };
         let (ext, next) = Self::step(word, raw);
         if next != word {
             // A failure means another reader stored a later state: keep it.
@@ -504,7 +519,64 @@ mod tests {
         assert_eq!(CLOCK.now_ms(), 1_000);
         OVERTAKE.store(true, Ordering::Relaxed);
         assert_eq!(CLOCK.now_ms(), 1_000);
-        assert_eq!(CLOCK.now_ms(), u64::from(1_000 + FIVE_HOURS));
+        // The delayed reader did not store its earlier state: a reading
+        // 49.5 days less an hour after the later one is still ahead.
+        let far = TICK32_AHEAD_LIMIT - 3_600_000;
+        RAW.store((1_000 + FIVE_HOURS).wrapping_add(far), Ordering::Relaxed);
+        assert_eq!(
+            CLOCK.now_ms(),
+            u64::from(1_000 + FIVE_HOURS) + u64::from(far)
+        );
+    }
+
+    /// Two first readers of a fresh `Tick32` on either side of the tick's
+    /// wrap: one copies the state (none taken yet), the other reads just
+    /// before the wrap, then the first reads just after it. The later
+    /// reading is placed after the earlier (each taking its reading as is,
+    /// it came 49.7 days before).
+    #[test]
+    fn tick32_first_readers_across_the_wrap_keep_their_order() {
+        use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+        static RAW: AtomicU32 = AtomicU32::new(0xFFFF_FF00);
+        static OVERTAKE: AtomicBool = AtomicBool::new(true);
+        static EARLIER: AtomicU32 = AtomicU32::new(0);
+        fn source() -> u32 {
+            if OVERTAKE.swap(false, Ordering::Relaxed) {
+                // Between this reader's copy of the state and its read.
+                let earlier = CLOCK.now_ms();
+                EARLIER.store(earlier as u32, Ordering::Relaxed);
+                RAW.store(0x10, Ordering::Relaxed);
+            }
+            RAW.load(Ordering::Relaxed)
+        }
+        static CLOCK: Tick32<fn() -> u32> = Tick32::new(source);
+        let later = CLOCK.now_ms();
+        assert_eq!(EARLIER.load(Ordering::Relaxed), 0xFFFF_FF00);
+        assert_eq!(later, 0x1_0000_0010);
+    }
+
+    /// A first reader reads just before the wrap and is delayed; another
+    /// first reader reads just after it and stores. The delayed one's
+    /// reading does not replace it (it came earlier): the next reading is
+    /// 16 ms after the stored one, not 49.7 days.
+    #[test]
+    fn tick32_delayed_first_reader_does_not_replace_a_later_one() {
+        use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+        static RAW: AtomicU32 = AtomicU32::new(0xFFFF_FF00);
+        static OVERTAKE: AtomicBool = AtomicBool::new(true);
+        fn source() -> u32 {
+            let raw = RAW.load(Ordering::Relaxed);
+            if OVERTAKE.swap(false, Ordering::Relaxed) {
+                RAW.store(0x10, Ordering::Relaxed);
+                assert_eq!(CLOCK.now_ms(), 0x10);
+            }
+            raw
+        }
+        static CLOCK: Tick32<fn() -> u32> = Tick32::new(source);
+        // Behind the stored 0x10 by 0x110 ms: in the past (saturated).
+        assert_eq!(CLOCK.now_ms(), 0);
+        RAW.store(0x20, Ordering::Relaxed);
+        assert_eq!(CLOCK.now_ms(), 0x20);
     }
 
     #[test]
@@ -582,6 +654,22 @@ mod tests {
         // 2^24 + 2^16 ms behind: ahead, across a wrap.
         let ahead = back - 0x1_0000;
         assert_eq!(t.extend(|| ahead), (1u64 << 32) + u64::from(ahead));
+    }
+
+    /// As `tick32_first_readers_across_the_wrap_keep_their_order`, for
+    /// the lock-free extension: a first reader whose word took no reading
+    /// places its reading against the newest word.
+    #[cfg(target_has_atomic = "32")]
+    #[test]
+    fn atomic_tick32_first_readers_across_the_wrap_keep_their_order() {
+        let t = AtomicTick32::new();
+        let mut earlier = 0;
+        let later = t.extend(|| {
+            earlier = t.extend(|| 0xFFFF_FF00);
+            0x10
+        });
+        assert_eq!(earlier, 0xFFFF_FF00);
+        assert_eq!(later, 0x1_0000_0010);
     }
 
     #[cfg(target_has_atomic = "32")]

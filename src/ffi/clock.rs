@@ -608,9 +608,9 @@ pub extern "C" fn fusebox_set_clock(
 /// reads it at least once every 49.5 days (2^32 - 2^24 ms); see
 /// `fusebox_set_clock_var32` for the rule and what a longer gap does (it
 /// never wedges a breaker). Each reading is extended against the state
-/// taken before the callback was called, so a caller delayed for any time
-/// between the callback's return and the extension still gets the time it
-/// read, and moves no one else's.
+/// taken before the callback was called, so a caller delayed between the
+/// callback's return and the extension (for less than 49.5 days) still
+/// gets the time it read, and never moves the stored time back.
 ///
 /// Retires the old clock and returns as `fusebox_set_clock` does:
 /// `FUSEBOX_NULL_PARAMETER` when `now_ms` is NULL, `FUSEBOX_BUSY` when it
