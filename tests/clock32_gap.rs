@@ -8,23 +8,14 @@
 //! with one compare-and-swap, without it in a critical section. (Its own
 //! test binary: the C API's clock is process-wide.)
 #![cfg(feature = "capi")]
+#[path = "support/c_api.rs"]
+mod c_api;
+use c_api::{now, state};
 use fusebox::ffi::*;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 static TICK: AtomicU32 = AtomicU32::new(1_000);
 const HOUR: u32 = 3_600_000;
-
-fn state(id: fusebox_id) -> fusebox_state {
-    let mut st = FUSEBOX_STATE_CLOSED;
-    assert_eq!(unsafe { fusebox_get_state(id, &mut st) }, FUSEBOX_OK);
-    st
-}
-
-fn now() -> u64 {
-    let mut now = 0;
-    assert_eq!(unsafe { fusebox_now_ms(&mut now) }, FUSEBOX_OK);
-    now
-}
 
 #[test]
 fn a_trip_after_30_days_of_closed_traffic_times_out_on_time() {

@@ -9,6 +9,9 @@
 //! short critical sections around the callback. (Its own test binary: the
 //! C API's clock is process-wide.)
 #![cfg(feature = "capi")]
+#[path = "support/c_api.rs"]
+mod c_api;
+use c_api::{now, state};
 use core::ffi::c_void;
 use fusebox::ffi::*;
 use std::cell::Cell;
@@ -35,18 +38,6 @@ unsafe extern "C" fn tick(_: *mut c_void) -> u32 {
         go_on.wait();
     }
     raw
-}
-
-fn now() -> u64 {
-    let mut n = 0;
-    assert_eq!(unsafe { fusebox_now_ms(&mut n) }, FUSEBOX_OK);
-    n
-}
-
-fn state(id: fusebox_id) -> fusebox_state {
-    let mut st = FUSEBOX_STATE_CLOSED;
-    assert_eq!(unsafe { fusebox_get_state(id, &mut st) }, FUSEBOX_OK);
-    st
 }
 
 #[test]
