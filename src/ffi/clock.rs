@@ -47,10 +47,9 @@
 //! NULL function is refused), so a [`CClock`] that [`clock`] handed out can
 //! always be read.
 
-use core::cell::Cell;
 use core::ffi::c_void;
 use core::sync::atomic::{AtomicPtr, AtomicU32, Ordering};
-use critical_section::{CriticalSection, Mutex};
+use critical_section::CriticalSection;
 
 use super::convert::status_of;
 use super::types::{
@@ -59,9 +58,43 @@ use super::types::{
 };
 #[cfg(all(feature = "std", not(target_has_atomic = "32")))]
 use crate::clock::extend_shared;
+#[cfg(not(all(feature = "std", target_has_atomic = "32")))]
+use crate::Tick32State;
+use crate::{Clock, Error};
+
+/// The 32-bit clock's extension to 64 bits (`TICK32`, `VAR32`), chosen
+/// once: lock-free on hosts with 32-bit compare-and-swap, else a state
+/// that a critical section guards.
 #[cfg(all(feature = "std", target_has_atomic = "32"))]
-use crate::clock::AtomicTick32;
-use crate::{Clock, Error, Tick32State};
+type Extension32 = crate::clock::AtomicTick32;
+/// See the lock-free variant above.
+#[cfg(not(all(feature = "std", target_has_atomic = "32")))]
+type Extension32 = critical_section::Mutex<core::cell::Cell<Tick32State>>;
+
+/// A new [`Extension32`]: no reading yet.
+#[cfg(all(feature = "std", target_has_atomic = "32"))]
+const fn new_extension32() -> Extension32 {
+    Extension32::new()
+}
+
+/// See the lock-free variant above.
+#[cfg(not(all(feature = "std", target_has_atomic = "32")))]
+const fn new_extension32() -> Extension32 {
+    Extension32::new(core::cell::Cell::new(Tick32State::new()))
+}
+
+/// Forgets `e`'s readings, for a newly written slot (inside the critical
+/// section `cs`, which the lock-free variant does not need).
+#[cfg(all(feature = "std", target_has_atomic = "32"))]
+fn clear_extension32(e: &Extension32, _cs: CriticalSection<'_>) {
+    e.clear();
+}
+
+/// See the lock-free variant above.
+#[cfg(not(all(feature = "std", target_has_atomic = "32")))]
+fn clear_extension32(e: &Extension32, cs: CriticalSection<'_>) {
+    e.borrow(cs).set(Tick32State::new());
+}
 
 const MS64: u32 = 0;
 const TICK32: u32 = 1;
@@ -92,13 +125,8 @@ struct Slot {
     /// Reads in flight with this slot (with `std`: also, for an instant,
     /// readers that find it was switched away and step back).
     readers: AtomicU32,
-    /// The 32-bit clock's extension to 64 bits (`TICK32`, `VAR32`) without
-    /// `std`, or where there is no compare-and-swap.
-    tick32: Mutex<Cell<Tick32State>>,
-    /// The 32-bit clock's extension (`TICK32`, `VAR32`), lock-free, on
-    /// hosts.
-    #[cfg(all(feature = "std", target_has_atomic = "32"))]
-    atomic32: AtomicTick32,
+    /// The 32-bit clock's extension to 64 bits (`TICK32`, `VAR32`).
+    tick32: Extension32,
 }
 
 impl Slot {
@@ -108,9 +136,7 @@ impl Slot {
             func: AtomicPtr::new(core::ptr::null_mut()),
             userdata: AtomicPtr::new(core::ptr::null_mut()),
             readers: AtomicU32::new(0),
-            tick32: Mutex::new(Cell::new(Tick32State::new())),
-            #[cfg(all(feature = "std", target_has_atomic = "32"))]
-            atomic32: AtomicTick32::new(),
+            tick32: new_extension32(),
         }
     }
 
@@ -120,9 +146,7 @@ impl Slot {
         self.kind.store(kind, Ordering::Relaxed);
         self.func.store(func, Ordering::Relaxed);
         self.userdata.store(userdata, Ordering::Relaxed);
-        self.tick32.borrow(cs).set(Tick32State::new());
-        #[cfg(all(feature = "std", target_has_atomic = "32"))]
-        self.atomic32.clear();
+        clear_extension32(&self.tick32, cs);
     }
 }
 
@@ -373,7 +397,7 @@ fn value_of_32(read: &Read) -> u64 {
         unsafe { f(read.userdata) }
     };
     #[cfg(target_has_atomic = "32")]
-    return read.slot.atomic32.extend(raw);
+    return read.slot.tick32.extend(raw);
     #[cfg(not(target_has_atomic = "32"))]
     return extend_shared(&read.slot.tick32, raw);
 }
