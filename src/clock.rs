@@ -317,10 +317,11 @@ pub(crate) fn extend_in(cell: &Cell<Tick32State>, raw: u32) -> u64 {
 /// stepped back, meets the rule's other side. The word is loaded *before*
 /// the tick is read (and again after it, if it took no reading yet), and
 /// updated with one compare-and-swap that may fail: it fails only when
-/// another reader stored a later reading since the load (a tick read after the load is
-/// never behind the word, as long as the tick is monotonic), and the value
-/// this reader computed from the word it loaded is right either way. The
-/// count of wraps lasts 2^15 wraps (4 460 years of a millisecond tick).
+/// another reader stored a later reading since the load (a tick read after
+/// the load is never behind the word, as long as the tick is monotonic),
+/// and the value this reader computed from the word it loaded is right
+/// either way. The count of wraps lasts 2^15 wraps (4 460 years of a
+/// millisecond tick).
 #[cfg(target_has_atomic = "32")]
 #[cfg_attr(not(all(feature = "std", feature = "capi")), allow(dead_code))] // the C API's, with std
 #[derive(Debug)]
@@ -473,8 +474,8 @@ mod tests {
     }
 
     /// A tick no call read for 30 days (a closed breaker's admissions and
-    /// successes read no clock) moves time forward by 30 days. Under the rule of 2^31 ms
-    /// it was taken for a reading 19.7 days in the past.
+    /// successes read no clock) moves time forward by 30 days. Under the
+    /// rule of 2^31 ms it was taken for a reading 19.7 days in the past.
     #[test]
     fn tick32_long_gap_moves_time_forward() {
         const DAY: u32 = 86_400_000;

@@ -1,7 +1,7 @@
 //! A 32-bit clock that no fusebox call read for weeks. A closed breaker's
-//! admissions and successes read no clock, so 30 days of healthy traffic leave the tick's
-//! extension with a reading 30 days old; the failure that trips the breaker
-//! then reads a tick 2^31 ms or more ahead of it. It must move time forward
+//! admissions and successes read no clock, so 30 days of healthy traffic
+//! leave the tick's extension with a reading 30 days old; the failure that
+//! trips the breaker then reads a tick 2^31 ms or more ahead of it. It must move time forward
 //! (under the rule of 2^31 ms it was taken for a reading 19.7 days in the
 //! past, and the breaker stayed open for those 19.7 days, far past its
 //! one-second timeout). Both builds: with `std` the variable is extended
